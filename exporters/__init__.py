@@ -1,0 +1,1 @@
+"""Per-target converters, one module each, looked up through ``edgekit.registry``."""

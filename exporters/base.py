@@ -1,0 +1,35 @@
+"""The Target protocol: turn the parent ONNX model into one runtime's artifact files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from edgekit.calibration import CalibrationSet
+from edgekit.config import TargetConfig
+from edgekit.manifest import TensorSpec
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """What a converter wrote into its output directory."""
+
+    model_file: str
+    files: list[str]
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    tool_versions: dict[str, str] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+class Target(Protocol):
+    """A registered export target (see ``edgekit.registry.TARGETS``)."""
+
+    name: str
+    runtime: str
+    config_cls: type[TargetConfig]
+
+    def convert(self, onnx_path: Path, calib: CalibrationSet, cfg: TargetConfig, out_dir: Path) -> Conversion:
+        """Convert ``onnx_path`` into ``out_dir`` (a fresh temporary directory)."""
+        ...

@@ -1,0 +1,1 @@
+"""Runtime adapters, one module each: ``load(artifact) -> Session``."""

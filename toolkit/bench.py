@@ -1,0 +1,159 @@
+"""The shared bench harness: load, first inference, warm-up + timed runs, peak RSS, size, accuracy, drop.
+
+Device side: numpy + one runtime. Nothing here imports torch or tensorflow.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from .data import DetectionDataset
+from .datasets import resolve_dataset
+from .errors import EdgekitError
+from .evaluation import evaluate
+from .fsutil import dir_size
+from .manifest import Artifact, host_environment
+from .preprocess import read_image
+from .registry import get_runtime
+
+RESULTS_SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """How to measure: explicit threads, warm-up count, at least ``runs`` timed runs and ``min_seconds``."""
+
+    threads: int = 2
+    warmup: int = 10
+    runs: int = 50
+    min_seconds: float = 2.0
+    max_runs: int = 2000
+    data: str | None = None
+
+
+class PeakMemory:
+    """Peak resident set size of this process, reset per artifact where Linux allows it."""
+
+    def __init__(self) -> None:
+        self._resettable = self._reset()
+        import psutil
+
+        self._process = psutil.Process()
+        self._sampled = self._process.memory_info().rss
+
+    @staticmethod
+    def _reset() -> bool:
+        try:
+            with open("/proc/self/clear_refs", "w") as handle:
+                handle.write("5")  # resets VmHWM, the kernel's peak RSS
+            return True
+        except OSError:
+            return False
+
+    def sample(self) -> None:
+        self._sampled = max(self._sampled, self._process.memory_info().rss)
+
+    def peak(self) -> int:
+        self.sample()
+        if self._resettable:
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    return max(int(line.split()[1]) * 1024, self._sampled)
+        return self._sampled
+
+
+def latency_stats(seconds: list[float], warmup: int) -> dict[str, float]:
+    """Percentiles and moments of timed runs, in milliseconds."""
+    ms = np.asarray(seconds) * 1000.0
+    p50, p90, p99 = np.percentile(ms, [50, 90, 99])
+    return {"p50": float(p50), "p90": float(p90), "p99": float(p99), "mean": float(ms.mean()),
+            "std": float(ms.std()), "runs": int(ms.size), "warmup": warmup}
+
+
+def time_runs(session: Any, batch: np.ndarray, options: BenchOptions) -> dict[str, float]:
+    """Warm up, then time runs until both ``runs`` and ``min_seconds`` are reached."""
+    for _ in range(options.warmup):
+        session.run(batch)
+    timings: list[float] = []
+    start = time.perf_counter()
+    while len(timings) < options.max_runs and (len(timings) < options.runs
+                                               or time.perf_counter() - start < options.min_seconds):
+        t0 = time.perf_counter()
+        session.run(batch)
+        timings.append(time.perf_counter() - t0)
+    return latency_stats(timings, options.warmup)
+
+
+def _dataset_summary(dataset: Any) -> dict[str, Any]:
+    if isinstance(dataset, DetectionDataset):
+        return {"name": dataset.name, "images": len(dataset.images),
+                "annotations": str(dataset.annotations_path)}
+    return {"name": dataset.name, "images": len(dataset.samples)}
+
+
+def bench_artifact(path: Path, options: BenchOptions, tick: Any = None) -> tuple[dict[str, Any], list]:
+    """Measure one artifact; returns (result row, predictions). Raises ``EdgekitError`` on bad input."""
+    artifact = Artifact.load(path)
+    manifest = artifact.manifest
+    data_spec = options.data or manifest.dataset
+    if not data_spec:
+        raise EdgekitError(f"{path}: no dataset recorded in the manifest; pass --data")
+    dataset = resolve_dataset(data_spec, "val")
+    runtime = get_runtime(manifest.runtime)
+    memory = PeakMemory()
+    t0 = time.perf_counter()
+    session = runtime.load(artifact, options.threads)
+    load_s = time.perf_counter() - t0
+    first_image = dataset.images[0].path if isinstance(dataset, DetectionDataset) else dataset.samples[0][0]
+    batch = manifest.preprocessing.apply(read_image(first_image))[0][None]
+    t0 = time.perf_counter()
+    session.run(batch)
+    first_s = time.perf_counter() - t0
+    latency = time_runs(session, batch, options)
+    memory.sample()
+    metrics, predictions = evaluate(session, manifest, dataset, tick)
+    row = {"target": manifest.target, "artifact": str(path), "status": "ok", "runtime": manifest.runtime,
+           "runtime_version": runtime.version(), "task": manifest.task,
+           "size_bytes": dir_size(artifact.model_path), "load_s": load_s, "first_inference_s": first_s,
+           "latency_ms": latency, "threads": session.threads, "peak_rss_bytes": memory.peak(),
+           "metrics": metrics, "dataset": _dataset_summary(dataset),
+           "model_sha256": manifest.model_sha256, "parent_sha256": manifest.parent_sha256}
+    del session
+    gc.collect()
+    return row, predictions
+
+
+def add_drops(rows: list[dict[str, Any]]) -> None:
+    """Give each row whose FP32 parent was benched in the same run a ``drop`` (parent minus this)."""
+    parents = {r["model_sha256"]: r for r in rows if r["status"] == "ok"}
+    for row in rows:
+        parent = parents.get(row.get("parent_sha256"))
+        if row["status"] != "ok" or parent is None or parent is row or parent["dataset"] != row["dataset"]:
+            continue
+        row["parent"] = parent["target"]
+        row["drop"] = {k: parent["metrics"][k] - v for k, v in row["metrics"].items()}
+
+
+def failed_row(path: Path, reason: str) -> dict[str, Any]:
+    """A row for an artifact that could not be benched."""
+    try:
+        target = Artifact.load(path).manifest.target
+    except EdgekitError:
+        target = Path(path).name
+    return {"target": target, "artifact": str(path), "status": f"bench failed: {reason}"}
+
+
+def results_document(rows: list[dict[str, Any]], options: BenchOptions) -> dict[str, Any]:
+    """The ``--json`` document: schema, environment, rows."""
+    runtimes = sorted({f"{r['runtime']} {r['runtime_version']}" for r in rows if r["status"] == "ok"})
+    environment = host_environment() | {"edgekit": __version__, "threads": options.threads,
+                                        "runtimes": runtimes, "pid": os.getpid()}
+    return {"schema": RESULTS_SCHEMA, "environment": environment, "results": rows}

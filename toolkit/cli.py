@@ -1,0 +1,109 @@
+"""The ``edgekit`` command line. Commands parse arguments and call the library; nothing heavy is imported here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+
+from .errors import EdgekitError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Compress, export, convert and benchmark PyTorch models for edge devices.")
+console = Console(width=None if sys.stdout.isatty() else 160)
+err_console = Console(stderr=True)
+
+
+def _guard(call: Callable[[], Any]) -> Any:
+    """Run ``call``; an ``EdgekitError`` becomes one red line on stderr and a non-zero exit."""
+    try:
+        return call()
+    except EdgekitError as exc:
+        err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+@app.command()
+def models() -> None:
+    """List the built-in models, datasets and export targets."""
+    from edgekit.calibration_data.build import BUILTIN_DATASETS
+
+    from .builtins import BUILTIN_MODELS
+    from .registry import target_names
+
+    for spec in BUILTIN_MODELS.values():
+        console.print(f"model    {spec.name:10s} {spec.task:9s} {spec.description}", highlight=False)
+    for name in BUILTIN_DATASETS:
+        console.print(f"dataset  {name}", highlight=False)
+    console.print(f"targets  {', '.join(target_names())}", highlight=False)
+
+
+@app.command()
+def export(
+    model: str = typer.Argument(..., help="built-in name, .onnx, TorchScript, .pt2, or state_dict .pt"),
+    target: list[str] = typer.Option(..., "--target", "-t", help="target name or 'all' (repeatable)"),
+    out: Path = typer.Option(..., "--out", "-o", help="output directory: one artifact dir per target"),
+    data: Optional[str] = typer.Option(None, "--data", help="calibration data: built-in name or dataset path"),
+    imgsz: Optional[int] = typer.Option(None, "--imgsz", help="input size (user models)"),
+    task: Optional[str] = typer.Option(None, "--task", help="detect or classify (user models)"),
+    factory: Optional[str] = typer.Option(None, "--factory", help="package.module:callable building the model"),
+    trust_pickle: bool = typer.Option(False, "--trust-pickle", help="allow full unpickling of a .pt you trust"),
+    calib_images: int = typer.Option(128, "--calib-images", help="calibration images (seeded sample)"),
+    option: list[str] = typer.Option([], "--option", help="TARGET.key=value config override (repeatable)"),
+    force: bool = typer.Option(False, "--force", help="overwrite existing artifact directories"),
+) -> None:
+    """Export MODEL to one or more targets; each target's failure is reported in its row."""
+    from .config import parse_overrides
+    from .exporting import export_model
+    from .report import export_table
+
+    def run() -> list[Any]:
+        overrides: dict[str, dict[str, str]] = {}
+        for key, value in parse_overrides(option).items():
+            name, _, field = key.rpartition(".")
+            overrides.setdefault(name, {})[field] = value
+        return export_model(model, target, out, data=data, imgsz=imgsz, task=task, factory=factory,
+                            trust=trust_pickle, force=force, calib_images=calib_images, overrides=overrides)
+
+    rows = _guard(run)
+    console.print(export_table(rows))
+    if any(row.status != "ok" for row in rows):
+        raise typer.Exit(1)
+
+
+@app.command()
+def bench(
+    artifacts: list[Path] = typer.Argument(..., help="artifact directories (from edgekit export)"),
+    data: Optional[str] = typer.Option(None, "--data", help="evaluation data (default: the manifest's)"),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="write results JSON here"),
+    save_predictions: Optional[Path] = typer.Option(None, "--save-predictions",
+                                                    help="write predictions (COCO results JSON for detectors)"),
+    threads: int = typer.Option(2, "--threads", help="inference threads"),
+    runs: int = typer.Option(50, "--runs", help="minimum timed runs"),
+    warmup: int = typer.Option(10, "--warmup", help="warm-up runs"),
+    min_seconds: float = typer.Option(2.0, "--min-seconds", help="minimum timed seconds"),
+) -> None:
+    """Measure artifacts on their own runtimes: latency, size, memory, accuracy and drop vs FP32."""
+    from .bench import BenchOptions
+    from .bench_run import run_bench
+    from .report import bench_table
+
+    options = BenchOptions(threads=threads, warmup=warmup, runs=runs, min_seconds=min_seconds, data=data)
+    document = _guard(lambda: run_bench(artifacts, options, json_path, save_predictions, console))
+    console.print(bench_table(document))
+    if any(row["status"] != "ok" for row in document["results"]):
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

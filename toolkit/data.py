@@ -1,0 +1,164 @@
+"""Datasets users bring (COCO JSON, YOLO data.yaml, ImageFolder) and the built-in generated ones.
+
+Everything is validated up front, so a bad dataset fails with one line naming the file before any output
+is written. Detection datasets always end up as a COCO JSON on disk: that is the file that gets scored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from .errors import DataError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
+BOX_TOLERANCE_PX = 1.0
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    """One image: its COCO id, file and size."""
+
+    image_id: int
+    path: Path
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class DetectionDataset:
+    """Images plus the COCO ground-truth file that scores predictions on them."""
+
+    name: str
+    images: list[ImageRecord]
+    class_names: list[str]
+    category_ids: list[int]
+    annotations_path: Path
+    num_annotations: int
+    task: str = "detect"
+
+
+@dataclass(frozen=True)
+class ClassificationDataset:
+    """ImageFolder samples: (image path, class index)."""
+
+    name: str
+    samples: list[tuple[Path, int]]
+    class_names: list[str]
+    task: str = "classify"
+
+    @property
+    def images(self) -> list[Path]:
+        return [path for path, _ in self.samples]
+
+
+Dataset = DetectionDataset | ClassificationDataset
+
+
+def image_size(path: Path) -> tuple[int, int]:
+    """(width, height) from the file header; ``DataError`` naming the file when missing or corrupt."""
+    if not path.is_file():
+        raise DataError(f"image not found: {path}")
+    try:
+        with Image.open(path) as img:
+            img.verify()
+            return img.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DataError(f"corrupt or unreadable image: {path} ({exc.__class__.__name__})") from None
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DataError(f"annotation file not found: {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"invalid JSON in {path}: {exc}") from None
+    if not isinstance(data, dict) or not {"images", "annotations", "categories"} <= data.keys():
+        raise DataError(f"{path} is not a COCO detection file (needs images, annotations, categories)")
+    return data
+
+
+def _coco_image_dir(json_path: Path, file_name: str) -> Path:
+    split = json_path.stem.removeprefix("instances_")
+    root = json_path.parent
+    for candidate in (root, root.parent / "images" / split, root.parent / split, root / "images",
+                      root.parent / "images", root.parent):
+        if (candidate / file_name).is_file():
+            return candidate
+    raise DataError(f"image not found for {json_path}: {file_name}")
+
+
+def load_coco(json_path: Path, name: str | None = None) -> DetectionDataset:
+    """Load and validate a COCO detection JSON; images are looked up beside it in the usual layouts."""
+    data = _read_json(json_path)
+    if not data["images"]:
+        raise DataError(f"no images listed in {json_path}")
+    categories = sorted(data["categories"], key=lambda c: c["id"])
+    known = {c["id"] for c in categories}
+    image_dir = _coco_image_dir(json_path, data["images"][0]["file_name"])
+    images, sizes = [], {}
+    for entry in data["images"]:
+        path = image_dir / entry["file_name"]
+        width, height = image_size(path)
+        images.append(ImageRecord(int(entry["id"]), path, width, height))
+        sizes[entry["id"]] = (width, height)
+    for ann in data["annotations"]:
+        _check_coco_annotation(json_path, ann, known, sizes)
+    return DetectionDataset(name or json_path.stem, images, [c["name"] for c in categories],
+                            [c["id"] for c in categories], json_path, len(data["annotations"]))
+
+
+def _check_coco_annotation(json_path: Path, ann: dict, known: set, sizes: dict) -> None:
+    if ann.get("category_id") not in known:
+        raise DataError(f"{json_path}: annotation {ann.get('id')} has unknown category_id {ann.get('category_id')}")
+    if ann.get("image_id") not in sizes:
+        raise DataError(f"{json_path}: annotation {ann.get('id')} refers to unknown image_id {ann.get('image_id')}")
+    x, y, w, h = ann["bbox"]
+    width, height = sizes[ann["image_id"]]
+    if w <= 0 or h <= 0 or x < -BOX_TOLERANCE_PX or y < -BOX_TOLERANCE_PX \
+            or x + w > width + BOX_TOLERANCE_PX or y + h > height + BOX_TOLERANCE_PX:
+        raise DataError(f"{json_path}: annotation {ann.get('id')} box {ann['bbox']} lies outside its "
+                        f"{width}x{height} image")
+
+
+def list_images(folder: Path) -> list[Path]:
+    """Image files directly in ``folder``, sorted; ``DataError`` when there are none."""
+    if not folder.is_dir():
+        raise DataError(f"image folder not found: {folder}")
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise DataError(f"no images in {folder}")
+    return files
+
+
+def load_image_folder(root: Path, name: str | None = None) -> ClassificationDataset:
+    """ImageFolder: one sub-folder per class (sorted names), images inside."""
+    if not root.is_dir():
+        raise DataError(f"dataset folder not found: {root}")
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        raise DataError(f"no class folders in {root} (ImageFolder layout: ROOT/CLASS/IMAGE)")
+    samples = []
+    for index, cls in enumerate(classes):
+        for path in sorted(p for p in (root / cls).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
+            image_size(path)
+            samples.append((path, index))
+    if not samples:
+        raise DataError(f"no images in the class folders of {root}")
+    return ClassificationDataset(name or root.name, samples, classes)
+
+
+def coco_cache_path(digest: str) -> Path:
+    """Where COCO JSONs converted from other layouts are kept."""
+    from edgekit.calibration_data.build import cache_root
+
+    return cache_root() / "coco-from-yolo" / f"{digest}.json"
+
+
+def digest_text(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

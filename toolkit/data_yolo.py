@@ -1,0 +1,107 @@
+"""Ultralytics YOLO layout: ``data.yaml`` + ``images/<split>`` + ``labels/<split>``, converted to COCO JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from .data import DetectionDataset, ImageRecord, coco_cache_path, digest_text, image_size, list_images
+from .errors import DataError
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise DataError(f"dataset file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise DataError(f"invalid YAML in {path}: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict) or "names" not in data:
+        raise DataError(f"{path} is not a YOLO data.yaml (needs 'names')")
+    return data
+
+
+def _class_names(path: Path, names: object) -> list[str]:
+    if isinstance(names, dict):
+        keys = sorted(int(k) for k in names)
+        if keys != list(range(len(keys))):
+            raise DataError(f"{path}: 'names' keys must be 0..N-1")
+        return [str(names[k]) for k in keys]
+    if isinstance(names, list) and names:
+        return [str(n) for n in names]
+    raise DataError(f"{path}: 'names' must be a non-empty list or dict")
+
+
+def label_path_for(image: Path) -> Path:
+    """Ultralytics rule: the last ``images`` folder in the path becomes ``labels``, suffix ``.txt``."""
+    parts = list(image.parts)
+    for i in range(len(parts) - 1, -1, -1):
+        if parts[i] == "images":
+            parts[i] = "labels"
+            break
+    return Path(*parts).with_suffix(".txt")
+
+
+def _parse_label_file(label: Path, num_classes: int, width: int, height: int) -> list[tuple[int, list[float]]]:
+    if not label.is_file():
+        return []  # an image without a label file has no objects (Ultralytics convention)
+    objects = []
+    for lineno, line in enumerate(label.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        fields = line.split()
+        try:
+            cls, cx, cy, w, h = int(fields[0]), *map(float, fields[1:5])
+        except (ValueError, IndexError):
+            raise DataError(f"{label}:{lineno}: expected 'class cx cy w h', got {line.strip()!r}") from None
+        if not 0 <= cls < num_classes:
+            raise DataError(f"{label}:{lineno}: class {cls} out of range 0..{num_classes - 1}")
+        x0, y0, x1, y1 = cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2
+        if w <= 0 or h <= 0 or min(x0, y0) < -1e-3 or max(x1, y1) > 1 + 1e-3:
+            raise DataError(f"{label}:{lineno}: box outside the image (normalised {cx} {cy} {w} {h})")
+        objects.append((cls, [max(x0, 0) * width, max(y0, 0) * height, w * width, h * height]))
+    return objects
+
+
+def _resolve_split(path: Path, data: dict, split: str) -> list[Path]:
+    entry = data.get(split) or (data.get("val") if split == "train" else None)
+    if not entry:
+        raise DataError(f"{path}: no '{split}' split")
+    root = Path(data.get("path") or ".")
+    root = root if root.is_absolute() else path.parent / root
+    folders = entry if isinstance(entry, list) else [entry]
+    images: list[Path] = []
+    for folder in folders:
+        images += list_images(root / folder)
+    return images
+
+
+def load_yolo(path: Path, split: str = "val") -> DetectionDataset:
+    """Load and validate a YOLO dataset split; write its COCO JSON equivalent to the cache."""
+    data = _read_yaml(path)
+    names = _class_names(path, data["names"])
+    records, annotations = [], []
+    for image_id, image in enumerate(_resolve_split(path, data, split), 1):
+        width, height = image_size(image)
+        records.append(ImageRecord(image_id, image, width, height))
+        for cls, bbox in _parse_label_file(label_path_for(image), len(names), width, height):
+            annotations.append({"id": len(annotations) + 1, "image_id": image_id, "category_id": cls,
+                                "bbox": [round(v, 3) for v in bbox], "area": bbox[2] * bbox[3], "iscrowd": 0})
+    coco = {"images": [{"id": r.image_id, "file_name": r.path.name, "width": r.width, "height": r.height}
+                       for r in records],
+            "annotations": annotations,
+            "categories": [{"id": i, "name": n} for i, n in enumerate(names)]}
+    text = json.dumps(coco)
+    target = coco_cache_path(digest_text(str(path.resolve()) + split + text))
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, target)
+    return DetectionDataset(f"{path.parent.name}/{split}", records, names, list(range(len(names))), target,
+                            len(annotations))

@@ -1,0 +1,22 @@
+"""User-facing errors: the CLI prints ``str(error)`` as one line and exits non-zero, never a traceback."""
+
+
+class EdgekitError(Exception):
+    """Base of every error that the CLI reports as one line (exit code 2)."""
+
+    exit_code = 2
+
+
+class DataError(EdgekitError):
+    """A dataset is missing, malformed or inconsistent; the message names the file."""
+
+
+class ExportError(EdgekitError):
+    """A model could not be loaded, exported or converted."""
+
+
+class MissingDependencyError(EdgekitError):
+    """An optional dependency is not installed; the message names the extra to install."""
+
+    def __init__(self, package: str, extra: str) -> None:
+        super().__init__(f"{package} is not installed: pip install 'edgekit[{extra}]'")

@@ -1,0 +1,76 @@
+"""Accuracy of a runtime session on a dataset, per task (numpy only; device side)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .data import ClassificationDataset, Dataset, DetectionDataset
+from .errors import DataError
+from .manifest import Manifest
+from .preprocess import read_image
+from .tasks.detection import DetectionDecoding, coco_map, predict_image
+
+Progress = Callable[[], None]
+
+
+def _check_classes(manifest: Manifest, dataset: Dataset, model_classes: int) -> None:
+    if model_classes != len(dataset.class_names):
+        raise DataError(f"model predicts {model_classes} classes but dataset {dataset.name} has "
+                        f"{len(dataset.class_names)}")
+
+
+def evaluate_detection(session: Any, manifest: Manifest, dataset: DetectionDataset,
+                       tick: Progress | None = None) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """COCO mAP of ``session`` on ``dataset``; returns (metrics, COCO results)."""
+    spec = DetectionDecoding.from_dict(manifest.decoding or {})
+    results: list[dict[str, Any]] = []
+    for index, record in enumerate(dataset.images):
+        chw, box = manifest.preprocessing.apply(read_image(record.path))
+        output = session.run(chw[None])[0][0]
+        if index == 0:
+            _check_classes(manifest, dataset, output.shape[0] - 4)
+        results += predict_image(output, spec, box, record.image_id, record.height, record.width,
+                                 dataset.category_ids)
+        if tick:
+            tick()
+    return coco_map(dataset.annotations_path, results), results
+
+
+def _label_mapping(model_names: list[str], dataset: ClassificationDataset) -> list[int]:
+    """Dataset label index -> model class index: by name when the names match, else by position."""
+    if set(dataset.class_names) <= set(model_names):
+        return [model_names.index(name) for name in dataset.class_names]
+    return list(range(len(dataset.class_names)))
+
+
+def evaluate_classification(session: Any, manifest: Manifest, dataset: ClassificationDataset,
+                            tick: Progress | None = None) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Top-1 / top-5 accuracy of ``session`` on ``dataset``; returns (metrics, per-image top-5)."""
+    to_model = _label_mapping(manifest.class_names, dataset)
+    top1 = top5 = 0
+    predictions = []
+    for index, (path, label) in enumerate(dataset.samples):
+        logits = session.run(manifest.preprocessing.apply(read_image(path))[0][None])[0][0]
+        if index == 0:
+            _check_classes(manifest, dataset, logits.shape[-1])
+        ranked = np.argsort(-logits, kind="stable")[:5]
+        top1 += int(ranked[0] == to_model[label])
+        top5 += int(to_model[label] in ranked)
+        predictions.append({"image": str(path), "top5": [int(i) for i in ranked]})
+        if tick:
+            tick()
+    count = len(dataset.samples)
+    return {"top1": top1 / count, "top5": top5 / count}, predictions
+
+
+def evaluate(session: Any, manifest: Manifest, dataset: Dataset,
+             tick: Progress | None = None) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Dispatch on the dataset's task, checking that it matches the model's."""
+    if dataset.task != manifest.task:
+        raise DataError(f"dataset {dataset.name} is for '{dataset.task}' but the model is '{manifest.task}'")
+    if isinstance(dataset, DetectionDataset):
+        return evaluate_detection(session, manifest, dataset, tick)
+    return evaluate_classification(session, manifest, dataset, tick)

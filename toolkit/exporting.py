@@ -1,0 +1,117 @@
+"""``edgekit export``: source -> parent ONNX (+ parity) -> one artifact directory per target, like a build matrix."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .calibration import DEFAULT_CALIBRATION_IMAGES, CalibrationSet
+from .data import Dataset, DetectionDataset
+from .datasets import resolve_dataset
+from .errors import EdgekitError, ExportError
+from .fsutil import atomic_dir, refuse_existing, sha256_file
+from .manifest import Manifest
+from .registry import expand_targets, get_target
+from .sources import ModelSource, load_source
+from .tasks.detection import DetectionDecoding
+
+PARITY_IMAGES = 16
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """Outcome of one target: ``status`` is ``ok`` or ``export failed: <reason>``."""
+
+    target: str
+    status: str
+    path: Path
+    seconds: float
+
+
+def image_paths(dataset: Dataset) -> list[Path]:
+    """The image files of any dataset."""
+    if isinstance(dataset, DetectionDataset):
+        return [record.path for record in dataset.images]
+    return dataset.images
+
+
+def _tool_versions() -> dict[str, str]:
+    import onnx
+    import onnxruntime
+    import onnxsim
+    import torch
+
+    return {"edgekit": __version__, "torch": torch.__version__, "onnx": onnx.__version__,
+            "onnxruntime": onnxruntime.__version__, "onnxsim": onnxsim.__version__}
+
+
+def _parent_onnx(source: ModelSource, calib: CalibrationSet, work: Path) -> tuple[Path, dict[str, Any] | None]:
+    from .onnx_export import export_onnx, parity_check
+
+    parent = work / "parent.onnx"
+    if source.onnx_path is not None:
+        shutil.copyfile(source.onnx_path, parent)
+        return parent, None
+    export_onnx(source.module, source.preprocessing.size, parent)
+    return parent, parity_check(source.module, parent, calib.take(PARITY_IMAGES))
+
+
+def _convert_one(name: str, parent: Path, calib: CalibrationSet, source: ModelSource, base: dict[str, Any],
+                 out_dir: Path, force: bool, overrides: dict[str, Any]) -> None:
+    target = get_target(name)
+    cfg = target.config_cls().with_overrides(overrides)
+    with atomic_dir(out_dir / name, force) as staging:
+        conversion = target.convert(parent, calib, cfg, staging)
+        manifest = Manifest(
+            target=name, runtime=target.runtime, model_file=conversion.model_file,
+            files=conversion.files, inputs=conversion.inputs, outputs=conversion.outputs,
+            model_sha256=sha256_file(staging / conversion.model_file), config=cfg.to_dict(),
+            tool_versions=base["tool_versions"] | conversion.tool_versions,
+            **{k: v for k, v in base.items() if k != "tool_versions"})
+        manifest.save(staging)
+
+
+def export_model(model: str, targets: list[str], out_dir: Path, *, data: str | None = None,
+                 imgsz: int | None = None, task: str | None = None, factory: str | None = None,
+                 trust: bool = False, force: bool = False, calib_images: int = DEFAULT_CALIBRATION_IMAGES,
+                 overrides: dict[str, Any] | None = None, on_row: Any = None) -> list[ExportRow]:
+    """Export ``model`` to every target in ``targets`` under ``out_dir/<target>``.
+
+    Input problems (model, data, existing outputs) raise before anything is written; a target that fails
+    to convert is reported in its row and the others go on.
+    """
+    names = expand_targets(targets)
+    for name in names:
+        refuse_existing(out_dir / name, force)
+    source = load_source(model, task=task, imgsz=imgsz, factory=factory, trust=trust)
+    data_spec = data or source.dataset
+    if data_spec is None:
+        raise ExportError("pass --data: calibration images are needed for the parity check and INT8 targets")
+    dataset = resolve_dataset(data_spec, "calib")
+    calib = CalibrationSet.from_images(image_paths(dataset), source.preprocessing, calib_images)
+    rows: list[ExportRow] = []
+    with tempfile.TemporaryDirectory(prefix="edgekit-export-") as work:
+        parent, parity = _parent_onnx(source, calib, Path(work))
+        base = {"task": source.task, "preprocessing": source.preprocessing,
+                "class_names": source.class_names or list(dataset.class_names), "source": model,
+                "parent_sha256": sha256_file(parent), "dataset": data_spec if data is None else str(Path(data).resolve()),
+                "decoding": DetectionDecoding().to_dict() if source.task == "detect" else None,
+                "parity": parity, "tool_versions": _tool_versions()}
+        for name in names:
+            start = time.perf_counter()
+            try:
+                _convert_one(name, parent, calib, source, base, out_dir, force, (overrides or {}).get(name, {}))
+                status = "ok"
+            except EdgekitError as exc:
+                status = f"export failed: {exc}"
+            except Exception as exc:  # noqa: BLE001 - one target's crash must not stop the matrix
+                status = f"export failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+            rows.append(ExportRow(name, status, out_dir / name, time.perf_counter() - start))
+            if on_row:
+                on_row(rows[-1])
+    return rows

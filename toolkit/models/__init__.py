@@ -1,0 +1,1 @@
+"""Lightweight reference models (torch)."""

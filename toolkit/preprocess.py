@@ -1,0 +1,68 @@
+"""Image preprocessing described by data (travels in the artifact manifest) and applied in numpy + Pillow."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from .errors import DataError
+from .tasks.boxes import Letterbox
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How a uint8 RGB image becomes the model's NCHW float32 input.
+
+    ``resize`` is ``letterbox`` (keep aspect, pad with ``pad_value``) or ``resize`` (stretch to size).
+    Pixels are scaled to [0, 1], then ``(x - mean) / std`` per channel.
+    """
+
+    size: int
+    resize: str = "letterbox"
+    pad_value: int = 114
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    channel_order: str = "RGB"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Preprocessing":
+        data = dict(data)
+        for key in ("mean", "std"):
+            if key in data:
+                data[key] = tuple(float(v) for v in data[key])
+        return cls(**data)
+
+    def apply(self, image: np.ndarray) -> tuple[np.ndarray, Letterbox]:
+        """uint8 HWC RGB -> (CHW float32, the letterbox geometry used)."""
+        height, width = image.shape[:2]
+        if self.resize == "letterbox":
+            box = Letterbox.fit(height, width, self.size)
+        else:
+            box = Letterbox(min(self.size / height, self.size / width), 0, 0, self.size, self.size)
+        resized = np.asarray(Image.fromarray(image).resize((box.new_width, box.new_height), Image.BILINEAR))
+        canvas = np.full((self.size, self.size, 3), self.pad_value, dtype=np.uint8)
+        canvas[box.top:box.top + box.new_height, box.left:box.left + box.new_width] = resized
+        if self.channel_order == "BGR":
+            canvas = canvas[..., ::-1]
+        pixels = canvas.astype(np.float32) / 255.0
+        pixels = (pixels - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
+        return np.ascontiguousarray(pixels.transpose(2, 0, 1)), box
+
+
+def read_image(path: Path) -> np.ndarray:
+    """Read an image file as uint8 HWC RGB, or raise ``DataError`` naming the file."""
+    try:
+        with Image.open(path) as img:
+            return np.asarray(img.convert("RGB"))
+    except FileNotFoundError:
+        raise DataError(f"image not found: {path}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise DataError(f"corrupt or unreadable image: {path} ({exc.__class__.__name__})") from None

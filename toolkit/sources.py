@@ -1,0 +1,125 @@
+"""Model sources for ``edgekit export``: built-in names, TorchScript, state_dict + factory, or an ONNX file.
+
+``.pt`` files are read with ``torch.load(weights_only=True)`` unless the user passes the trust flag.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .builtins import BUILTIN_MODELS
+from .errors import ExportError
+from .preprocess import Preprocessing
+
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+@dataclass
+class ModelSource:
+    """A model to export: a torch module, or an ONNX file when export is skipped, plus what it needs."""
+
+    name: str
+    task: str
+    preprocessing: Preprocessing
+    class_names: list[str]
+    dataset: str | None = None
+    module: Any = None
+    onnx_path: Path | None = None
+
+
+def default_preprocessing(task: str, imgsz: int | None) -> Preprocessing:
+    """Ultralytics-style letterbox for detectors; ImageNet resize + normalisation for classifiers."""
+    if task == "detect":
+        return Preprocessing(size=imgsz or 640, resize="letterbox")
+    return Preprocessing(size=imgsz or 224, resize="resize", mean=IMAGENET_MEAN, std=IMAGENET_STD)
+
+
+def _import_factory(factory: str) -> Any:
+    module_name, _, attr = factory.partition(":")
+    if not attr:
+        raise ExportError(f"--factory must look like 'package.module:callable', got {factory!r}")
+    try:
+        return getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ExportError(f"cannot import factory {factory}: {exc}") from None
+
+
+def _load_builtin(name: str) -> ModelSource:
+    import torch
+
+    spec = BUILTIN_MODELS[name]
+    module = _import_factory(spec.factory)()
+    state = torch.load(spec.weights_path, map_location="cpu", weights_only=True)
+    module.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    return ModelSource(name, spec.task, spec.preprocessing, list(spec.class_names), spec.dataset, module.eval())
+
+
+def _is_torchscript(path: Path) -> bool:
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any(n.split("/", 1)[-1].startswith(("code/", "constants.pkl")) for n in archive.namelist())
+
+
+def _load_torch_file(path: Path, factory: str | None, trust: bool) -> Any:
+    import torch
+
+    if path.suffix == ".pt2":
+        return torch.export.load(str(path)).module()
+    if _is_torchscript(path):
+        return torch.jit.load(str(path), map_location="cpu")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=not trust)
+    except Exception as exc:  # noqa: BLE001 - unpickling errors come in many types
+        hint = "" if trust else " (it holds more than weights; pass --trust-pickle only if you trust its author)"
+        raise ExportError(f"cannot load {path}: {str(exc).splitlines()[0][:160]}{hint}") from None
+    if isinstance(obj, torch.nn.Module):
+        return obj
+    if isinstance(obj, dict):
+        state = obj.get("state_dict", obj.get("model", obj))
+        if factory is None:
+            raise ExportError(f"{path} holds a state_dict: pass --factory package.module:callable to build the model")
+        module = _import_factory(factory)()
+        try:
+            module.load_state_dict(state)
+        except (RuntimeError, TypeError) as exc:
+            raise ExportError(f"{path} does not fit {factory}: {str(exc).splitlines()[0][:200]}") from None
+        return module
+    raise ExportError(f"{path} holds a {type(obj).__name__}, not a model or a state_dict")
+
+
+def _onnx_source(path: Path, task: str | None, imgsz: int | None) -> ModelSource:
+    from .onnx_utils import onnx_io_specs, onnx_metadata
+
+    try:
+        inputs, outputs = onnx_io_specs(path)
+        meta = onnx_metadata(path)
+    except Exception as exc:  # noqa: BLE001 - onnx raises DecodeError and friends
+        raise ExportError(f"cannot read ONNX model {path}: {str(exc).splitlines()[0]}") from None
+    task = task or ("detect" if len(outputs[0].shape) == 3 else "classify")
+    names: list[str] = []
+    if "names" in meta:  # Ultralytics writes a dict literal such as "{0: 'person', 1: 'bicycle'}"
+        parsed = ast.literal_eval(meta["names"])
+        names = [str(parsed[k]) for k in sorted(parsed)] if isinstance(parsed, dict) else list(parsed)
+    size = imgsz or (inputs[0].shape[-1] if inputs[0].shape[-1] > 0 else None)
+    return ModelSource(path.stem, task, default_preprocessing(task, size), names, onnx_path=path)
+
+
+def load_source(spec: str, *, task: str | None = None, imgsz: int | None = None, factory: str | None = None,
+                trust: bool = False) -> ModelSource:
+    """Resolve ``spec`` (built-in name or file path) into a ModelSource."""
+    if spec in BUILTIN_MODELS:
+        return _load_builtin(spec)
+    path = Path(spec)
+    if not path.is_file():
+        raise ExportError(f"model not found: {spec} (built-in models: {', '.join(BUILTIN_MODELS)})")
+    if path.suffix == ".onnx":
+        return _onnx_source(path, task, imgsz)
+    module = _load_torch_file(path, factory, trust)
+    task = task or "detect"
+    return ModelSource(path.stem, task, default_preprocessing(task, imgsz), [], module=module.eval())

@@ -1,0 +1,1 @@
+"""Tasks: detection and classification pre/post-processing and metrics (numpy only)."""

@@ -1,0 +1,81 @@
+"""Detection task: decode ``[4 + nc, N]`` outputs, NMS on the host, COCO mAP via pycocotools."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .boxes import Letterbox, nms, xywh_to_xyxy
+
+
+@dataclass(frozen=True)
+class DetectionDecoding:
+    """How raw detector output becomes boxes (recorded in the manifest)."""
+
+    format: str = "xywh-scores"  # one [B, 4 + nc, N] tensor: xywh in input pixels + class scores
+    conf_threshold: float = 0.001
+    iou_threshold: float = 0.6
+    max_detections: int = 300
+    pre_nms_topk: int = 3000
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "DetectionDecoding":
+        return cls(**data)
+
+
+def decode_detections(output: np.ndarray, spec: DetectionDecoding) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One image's ``[4 + nc, N]`` output -> (xyxy in input pixels, scores, class indices) after NMS."""
+    boxes, scores_all = output[:4].T, output[4:].T
+    classes = scores_all.argmax(1)
+    scores = scores_all[np.arange(len(classes)), classes]
+    keep = np.flatnonzero(scores > spec.conf_threshold)
+    if keep.size > spec.pre_nms_topk:
+        keep = keep[np.argsort(-scores[keep], kind="stable")[:spec.pre_nms_topk]]
+    xyxy = xywh_to_xyxy(boxes[keep].astype(np.float64))
+    kept = nms(xyxy, scores[keep], classes[keep], spec.iou_threshold, spec.max_detections)
+    return xyxy[kept], scores[keep][kept], classes[keep][kept]
+
+
+def to_coco_results(image_id: int, xyxy: np.ndarray, scores: np.ndarray, classes: np.ndarray,
+                    category_ids: list[int]) -> list[dict[str, Any]]:
+    """Detections in COCO results format (``bbox`` is x, y, w, h in original image pixels)."""
+    return [{"image_id": image_id, "category_id": category_ids[int(c)],
+             "bbox": [round(float(b[0]), 3), round(float(b[1]), 3), round(float(b[2] - b[0]), 3),
+                      round(float(b[3] - b[1]), 3)],
+             "score": round(float(s), 5)}
+            for b, s, c in zip(xyxy, scores, classes)]
+
+
+def predict_image(output: np.ndarray, spec: DetectionDecoding, box: Letterbox, image_id: int, height: int,
+                  width: int, category_ids: list[int]) -> list[dict[str, Any]]:
+    """Decode one image's output and map it back to original-image COCO results."""
+    xyxy, scores, classes = decode_detections(output, spec)
+    return to_coco_results(image_id, box.boxes_to_original(xyxy, height, width), scores, classes, category_ids)
+
+
+def coco_map(annotations_path: Path, results: list[dict[str, Any]]) -> dict[str, float]:
+    """COCO bbox metrics by pycocotools: mAP50-95, mAP50, mAP75 and per-size APs."""
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    keys = ("map50_95", "map50", "map75", "map_small", "map_medium", "map_large")
+    if not results:
+        return dict.fromkeys(keys, 0.0)
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO(str(annotations_path))
+        dt = gt.loadRes(json.loads(json.dumps(results)))
+        evaluator = COCOeval(gt, dt, "bbox")
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    # pycocotools reports -1 where a size bucket has no ground truth
+    return {k: max(float(v), 0.0) for k, v in zip(keys, evaluator.stats[:6])}
