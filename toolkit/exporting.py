@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 import time
@@ -15,9 +16,10 @@ from .data import Dataset, DetectionDataset
 from .datasets import resolve_dataset
 from .errors import EdgekitError, ExportError
 from .fsutil import atomic_dir, refuse_existing, sha256_file
-from .manifest import Manifest
+from .manifest import Artifact, Manifest
 from .registry import expand_targets, get_target
 from .sources import ModelSource, load_source
+from .target_parity import compare_with_parent
 from .tasks.detection import DetectionDecoding
 
 PARITY_IMAGES = 16
@@ -72,7 +74,10 @@ def _convert_one(name: str, parent: Path, calib: CalibrationSet, source: ModelSo
             files=conversion.files, inputs=conversion.inputs, outputs=conversion.outputs,
             model_sha256=sha256_file(staging / conversion.model_file), config=cfg.to_dict(),
             tool_versions=base["tool_versions"] | conversion.tool_versions,
-            **{k: v for k, v in base.items() if k != "tool_versions"})
+            notes=conversion.notes, **{k: v for k, v in base.items() if k != "tool_versions"})
+        if manifest.model_sha256 != manifest.parent_sha256:
+            check = compare_with_parent(Artifact(staging, manifest), parent, calib)
+            manifest = dataclasses.replace(manifest, parity_vs_parent=check)
         manifest.save(staging)
 
 

@@ -50,7 +50,9 @@ class Manifest:
     dataset: str | None = None
     decoding: dict[str, Any] | None = None
     parity: dict[str, float] | None = None
+    parity_vs_parent: dict[str, float] | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    notes: dict[str, Any] = field(default_factory=dict)
     tool_versions: dict[str, str] = field(default_factory=dict)
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     schema: int = MANIFEST_SCHEMA

@@ -13,6 +13,7 @@ from .errors import EdgekitError, MissingDependencyError
 #: target name -> (object path, extra that provides its converter)
 TARGETS: dict[str, tuple[str, str]] = {
     "onnx-fp32": ("edgekit.exporters.onnx_fp32:TARGET", "export"),
+    "ort-int8": ("edgekit.exporters.ort_int8:TARGET", "export"),
 }
 
 #: runtime name -> (object path, extra that provides it)

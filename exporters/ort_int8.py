@@ -1,0 +1,78 @@
+"""``ort-int8``: ONNX Runtime static quantization in QDQ format, per-channel weights, run by ONNX Runtime.
+
+Defaults measured on x86 AVX2 without VNNI (../shared/DESIGN.md): QUInt8 activations with QInt8 weights are
+the fast pair there, and ``reduce_range`` avoids U8S8 saturation. For detectors in the YOLOv8 convention the
+decode tail stays in float (``keep_decode_float``), found on the ONNX graph by ``decode_tail_nodes``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import onnxruntime
+from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
+                                      quantize_static)
+
+from edgekit.calibration import CalibrationSet
+from edgekit.config import TargetConfig
+from edgekit.errors import ExportError
+from edgekit.graph_remedies import decode_tail_nodes
+from edgekit.onnx_utils import onnx_io_specs
+
+from .base import Conversion
+
+
+@dataclass(frozen=True)
+class OrtInt8Config(TargetConfig):
+    """Options of ``quantize_static``; the defaults are the accurate (and on AVX2, fast) choice."""
+
+    activation_type: str = "QUInt8"
+    weight_type: str = "QInt8"
+    per_channel: bool = True
+    reduce_range: bool = True
+    calibration_method: str = "MinMax"
+    keep_decode_float: bool = True
+    exclude_nodes: tuple[str, ...] = ()
+
+
+class _Reader(CalibrationDataReader):
+    """Feeds the CalibrationSet to ORT's calibrator, one sample at a time."""
+
+    def __init__(self, calib: CalibrationSet, input_name: str) -> None:
+        self._samples = iter(calib)
+        self._input = input_name
+
+    def get_next(self) -> dict | None:
+        sample = next(self._samples, None)
+        return None if sample is None else {self._input: sample}
+
+
+def _enum(kind: type, value: str):
+    try:
+        return getattr(kind, value)
+    except AttributeError:
+        raise ExportError(f"ort-int8: unknown {kind.__name__} {value!r}") from None
+
+
+class OrtInt8Target:
+    name = "ort-int8"
+    runtime = "onnxruntime"
+    config_cls = OrtInt8Config
+
+    def convert(self, onnx_path: Path, calib: CalibrationSet, cfg: OrtInt8Config, out_dir: Path) -> Conversion:
+        excluded = list(cfg.exclude_nodes) + (decode_tail_nodes(onnx_path) if cfg.keep_decode_float else [])
+        inputs, _ = onnx_io_specs(onnx_path)
+        quantize_static(str(onnx_path), str(out_dir / "model.onnx"), _Reader(calib, inputs[0].name),
+                        quant_format=QuantFormat.QDQ, per_channel=cfg.per_channel, reduce_range=cfg.reduce_range,
+                        activation_type=_enum(QuantType, cfg.activation_type),
+                        weight_type=_enum(QuantType, cfg.weight_type),
+                        calibrate_method=_enum(CalibrationMethod, cfg.calibration_method),
+                        nodes_to_exclude=excluded)
+        inputs, outputs = onnx_io_specs(out_dir / "model.onnx")
+        return Conversion("model.onnx", ["model.onnx"], inputs, outputs,
+                          tool_versions={"onnxruntime": onnxruntime.__version__},
+                          notes={"nodes_kept_float": len(excluded), "calibration_images": len(calib)})
+
+
+TARGET = OrtInt8Target()

@@ -1,0 +1,46 @@
+"""Model sources: an existing ONNX file (export skipped, names from metadata_props) and row-wise bench failures."""
+
+from __future__ import annotations
+
+import json
+
+import onnx
+from typer.testing import CliRunner
+
+from edgekit.cli import app
+from edgekit.manifest import Artifact
+from edgekit.sources import load_source
+
+runner = CliRunner()
+
+
+def _with_ultralytics_metadata(src, dst):
+    model = onnx.load(str(src))
+    names = "{0: 'circle', 1: 'rectangle', 2: 'triangle', 3: 'cross', 4: 'ring'}"
+    for key, value in (("names", names), ("imgsz", "[256, 256]"), ("task", "detect")):
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(model, str(dst))
+
+
+def test_onnx_source_reads_ultralytics_metadata(artifacts, tmp_path):
+    path = tmp_path / "user_yolo.onnx"
+    _with_ultralytics_metadata(artifacts["nano-det"] / "model.onnx", path)
+    source = load_source(str(path))
+    assert source.task == "detect" and source.preprocessing.size == 256 and source.module is None
+    assert source.class_names == ["circle", "rectangle", "triangle", "cross", "ring"]
+    result = runner.invoke(app, ["export", str(path), "-t", "onnx-fp32", "-o", str(tmp_path / "o"),
+                                 "--data", "shapes-det"])
+    assert result.exit_code == 0, result.output
+    manifest = Artifact.load(tmp_path / "o" / "onnx-fp32").manifest
+    assert manifest.parity is None and manifest.class_names[-1] == "ring"
+
+
+def test_one_failing_artifact_does_not_stop_the_others(artifacts, tmp_path):
+    out = tmp_path / "r.json"
+    result = runner.invoke(app, ["bench", str(artifacts["nano-det"]), str(artifacts["nano-cls"]), "--data",
+                                 "shapes-cls", "--json", str(out), "--runs", "2", "--min-seconds", "0"])
+    assert result.exit_code == 1, result.output
+    rows = {r["target"] + r["artifact"]: r for r in json.loads(out.read_text())["results"]}
+    statuses = sorted(r["status"].split(":")[0] for r in rows.values())
+    assert statuses == ["bench failed", "ok"]

@@ -1,0 +1,51 @@
+"""Compare a converted artifact with its FP32 parent on calibration images; refuse catastrophic conversions.
+
+Detector outputs are compared per part (boxes, scores): pixel-scale boxes would otherwise dominate one
+cosine and hide scores collapsed to zero by a shared INT8 range.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .calibration import CalibrationSet
+from .errors import ExportError
+from .manifest import Artifact
+from .registry import get_runtime
+
+CATASTROPHIC_COSINE = 0.9
+PARITY_IMAGES = 8
+
+
+def _parts(task: str) -> dict[str, slice]:
+    return {"boxes": slice(0, 4), "scores": slice(4, None)} if task == "detect" else {"output": slice(None)}
+
+
+def compare_with_parent(artifact: Artifact, parent_onnx: Path, calib: CalibrationSet) -> dict[str, float]:
+    """Cosine and max |diff| per output part of artifact vs parent; ``ExportError`` when catastrophic."""
+    import onnxruntime as ort
+
+    parent = ort.InferenceSession(str(parent_onnx), providers=["CPUExecutionProvider"])
+    parent_input = parent.get_inputs()[0].name
+    session = get_runtime(artifact.manifest.runtime).load(artifact, threads=1)
+    parts = _parts(artifact.manifest.task)
+    sums = {name: np.zeros(3) for name in parts}
+    max_abs = dict.fromkeys(parts, 0.0)
+    for sample in calib.take(PARITY_IMAGES):
+        want = np.asarray(parent.run(None, {parent_input: sample})[0], np.float64)
+        got = np.asarray(session.run(sample)[0], np.float64)
+        for name, part in parts.items():
+            a, b = want[:, part].ravel(), got[:, part].ravel()
+            sums[name] += (a @ b, a @ a, b @ b)
+            max_abs[name] = max(max_abs[name], float(np.abs(a - b).max()))
+    result: dict[str, float] = {"images": min(len(calib), PARITY_IMAGES)}
+    for name, (dot, aa, bb) in sums.items():
+        result[f"cosine_{name}"] = float(dot / max(np.sqrt(aa * bb), 1e-30))
+        result[f"max_abs_{name}"] = max_abs[name]
+    worst = min(v for k, v in result.items() if k.startswith("cosine_"))
+    if worst < CATASTROPHIC_COSINE:
+        raise ExportError(f"output diverges from the FP32 parent (cosine {worst:.3f} < {CATASTROPHIC_COSINE}): "
+                          + ", ".join(f"{k}={v:.3g}" for k, v in result.items()))
+    return result
