@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from edgekit.calibration_data.build import BUILTIN_DATASETS, ensure_dataset
@@ -12,10 +13,15 @@ from .errors import DataError
 
 #: Which split of a dataset serves each purpose, per layout.
 _YOLO_SPLIT = {"val": "val", "calib": "train"}
+_FOLDER_SPLITS = {"val": ("val",), "calib": ("calib", "train")}
 
 
+@lru_cache(maxsize=8)
 def resolve_dataset(spec: str, split: str = "val") -> Dataset:
-    """Load the ``split`` ("val" to score, "calib" to calibrate) of a built-in name or a dataset path."""
+    """Load the ``split`` ("val" to score, "calib" to calibrate) of a built-in name or a dataset path.
+
+    Memoised: benching several artifacts on one dataset validates it once per process.
+    """
     if spec in BUILTIN_DATASETS:
         root = ensure_dataset(spec)
         if spec == "shapes-det":
@@ -31,7 +37,8 @@ def resolve_dataset(spec: str, split: str = "val") -> Dataset:
     if path.is_dir():
         if (path / "data.yaml").is_file():
             return load_yolo(path / "data.yaml", _YOLO_SPLIT[split])
-        if (path / split).is_dir():
-            return load_image_folder(path / split)
+        for folder in _FOLDER_SPLITS[split]:
+            if (path / folder).is_dir():
+                return load_image_folder(path / folder)
         return load_image_folder(path)
     raise DataError(f"unrecognised dataset {spec}: expected data.yaml, a COCO .json, or an ImageFolder directory")

@@ -42,6 +42,13 @@ def image_paths(dataset: Dataset) -> list[Path]:
     return dataset.images
 
 
+def _dataset_reference(spec: str) -> str:
+    """Built-in names stay names; paths become absolute so bench finds them from anywhere."""
+    from edgekit.calibration_data.build import BUILTIN_DATASETS
+
+    return spec if spec in BUILTIN_DATASETS else str(Path(spec).resolve())
+
+
 def _tool_versions() -> dict[str, str]:
     import onnx
     import onnxruntime
@@ -104,7 +111,7 @@ def export_model(model: str, targets: list[str], out_dir: Path, *, data: str | N
         parent, parity = _parent_onnx(source, calib, Path(work))
         base = {"task": source.task, "preprocessing": source.preprocessing,
                 "class_names": source.class_names or list(dataset.class_names), "source": model,
-                "parent_sha256": sha256_file(parent), "dataset": data_spec if data is None else str(Path(data).resolve()),
+                "parent_sha256": sha256_file(parent), "dataset": _dataset_reference(data_spec),
                 "decoding": DetectionDecoding().to_dict() if source.task == "detect" else None,
                 "parity": parity, "tool_versions": _tool_versions()}
         for name in names:

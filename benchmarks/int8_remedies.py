@@ -1,0 +1,46 @@
+"""What each INT8 accuracy remedy is worth: export a model to an INT8 target with the remedy on and off,
+bench both beside the FP32 parent in one run, and print mAP / drop / p50 ratio.
+
+    python benchmarks/int8_remedies.py --model nano-det --target ort-int8 --option keep_decode_float
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+
+from edgekit.bench import BenchOptions
+from edgekit.bench_run import run_bench
+from edgekit.exporting import export_model
+from edgekit.report import bench_table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="nano-det")
+    parser.add_argument("--target", default="ort-int8")
+    parser.add_argument("--option", default="keep_decode_float", help="boolean config field of the target")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    console = Console(width=160)
+    with tempfile.TemporaryDirectory() as work:
+        root = Path(work)
+        export_model(args.model, ["onnx-fp32"], root / "fp32")
+        paths = [root / "fp32" / "onnx-fp32"]
+        for value in ("true", "false"):
+            out = root / f"{args.option}={value}"
+            rows = export_model(args.model, [args.target], out, overrides={args.target: {args.option: value}})
+            console.print(f"{args.target} {args.option}={value}: {rows[0].status}")
+            if rows[0].status == "ok":
+                paths.append(out / args.target)
+        document = run_bench(paths, BenchOptions(), args.json, None, console)
+        for row, path in zip(document["results"], paths):
+            row["target"] = f"{row['target']} [{path.parent.name}]"
+        console.print(bench_table(document))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""ort-int8: QDQ model with int8 weights, decode tail of YOLOv8-convention detectors kept in float."""
+
+from __future__ import annotations
+
+import onnx
+from typer.testing import CliRunner
+
+from edgekit.cli import app
+from edgekit.graph_remedies import decode_tail_nodes
+from edgekit.manifest import Artifact
+
+runner = CliRunner()
+
+
+def test_decode_tail_is_found_on_the_detector_only(artifacts):
+    tail = decode_tail_nodes(artifacts["nano-det"] / "model.onnx")
+    graph = onnx.load(str(artifacts["nano-det"] / "model.onnx")).graph
+    kinds = {node.op_type for node in graph.node if node.name in tail}
+    assert {"Softmax", "Sigmoid", "Concat"} <= kinds  # DFL softmax, class sigmoid, boxes+scores concat
+    assert sum(node.op_type == "Conv" for node in graph.node if node.name in tail) == 1  # only the DFL conv
+    assert decode_tail_nodes(artifacts["nano-cls"] / "model.onnx") == []
+
+
+def test_options_reach_the_manifest_and_weights_are_int8(tmp_path):
+    result = runner.invoke(app, ["export", "nano-cls", "-t", "ort-int8", "-o", str(tmp_path),
+                                 "--option", "ort-int8.calibration_method=Entropy", "--calib-images", "16"])
+    assert result.exit_code == 0, result.output
+    artifact = Artifact.load(tmp_path / "ort-int8")
+    assert artifact.manifest.config["calibration_method"] == "Entropy"
+    assert artifact.manifest.parity_vs_parent["cosine_output"] > 0.99
+    model = onnx.load(str(artifact.model_path))
+    assert any(node.op_type == "DequantizeLinear" for node in model.graph.node)
+    assert {init.data_type for init in model.graph.initializer} & {onnx.TensorProto.INT8}
+
+
+def test_bad_option_fails_the_row_with_a_clear_reason(tmp_path):
+    result = runner.invoke(app, ["export", "nano-cls", "-t", "ort-int8", "-o", str(tmp_path),
+                                 "--option", "ort-int8.activation_type=QInt4x"])
+    assert result.exit_code == 1
+    assert "unknown QuantType 'QInt4x'" in result.output
+    assert not (tmp_path / "ort-int8").exists()
