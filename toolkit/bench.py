@@ -122,7 +122,8 @@ def bench_artifact(path: Path, options: BenchOptions, tick: Any = None) -> tuple
     metrics, predictions = evaluate(session, manifest, dataset, tick)
     row = {"target": manifest.target, "artifact": str(path), "status": "ok", "runtime": manifest.runtime,
            "runtime_version": runtime.version(), "task": manifest.task,
-           "size_bytes": dir_size(artifact.model_path), "load_s": load_s, "first_inference_s": first_s,
+           "size_bytes": sum(dir_size(path / name) for name in manifest.files), "load_s": load_s,
+           "first_inference_s": first_s,
            "latency_ms": latency, "threads": session.threads, "peak_rss_bytes": memory.peak(),
            "metrics": metrics, "dataset": _dataset_summary(dataset),
            "model_sha256": manifest.model_sha256, "parent_sha256": manifest.parent_sha256}

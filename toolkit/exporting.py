@@ -70,8 +70,8 @@ def _parent_onnx(source: ModelSource, calib: CalibrationSet, work: Path) -> tupl
     return parent, parity_check(source.module, parent, calib.take(PARITY_IMAGES))
 
 
-def _convert_one(name: str, parent: Path, calib: CalibrationSet, source: ModelSource, base: dict[str, Any],
-                 out_dir: Path, force: bool, overrides: dict[str, Any]) -> None:
+def _convert_one(name: str, parent: Path, calib: CalibrationSet, base: dict[str, Any], out_dir: Path,
+                 force: bool, overrides: dict[str, Any]) -> None:
     target = get_target(name)
     cfg = target.config_cls().with_overrides(overrides)
     with atomic_dir(out_dir / name, force) as staging:
@@ -91,7 +91,7 @@ def _convert_one(name: str, parent: Path, calib: CalibrationSet, source: ModelSo
 def export_model(model: str, targets: list[str], out_dir: Path, *, data: str | None = None,
                  imgsz: int | None = None, task: str | None = None, factory: str | None = None,
                  trust: bool = False, force: bool = False, calib_images: int = DEFAULT_CALIBRATION_IMAGES,
-                 overrides: dict[str, Any] | None = None, on_row: Any = None) -> list[ExportRow]:
+                 overrides: dict[str, Any] | None = None) -> list[ExportRow]:
     """Export ``model`` to every target in ``targets`` under ``out_dir/<target>``.
 
     Input problems (model, data, existing outputs) raise before anything is written; a target that fails
@@ -117,13 +117,11 @@ def export_model(model: str, targets: list[str], out_dir: Path, *, data: str | N
         for name in names:
             start = time.perf_counter()
             try:
-                _convert_one(name, parent, calib, source, base, out_dir, force, (overrides or {}).get(name, {}))
+                _convert_one(name, parent, calib, base, out_dir, force, (overrides or {}).get(name, {}))
                 status = "ok"
             except EdgekitError as exc:
                 status = f"export failed: {exc}"
             except Exception as exc:  # noqa: BLE001 - one target's crash must not stop the matrix
                 status = f"export failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
             rows.append(ExportRow(name, status, out_dir / name, time.perf_counter() - start))
-            if on_row:
-                on_row(rows[-1])
     return rows

@@ -14,11 +14,15 @@ from .errors import EdgekitError, MissingDependencyError
 TARGETS: dict[str, tuple[str, str]] = {
     "onnx-fp32": ("edgekit.exporters.onnx_fp32:TARGET", "export"),
     "ort-int8": ("edgekit.exporters.ort_int8:TARGET", "export"),
+    "openvino-fp32": ("edgekit.exporters.openvino_fp32:TARGET", "openvino-export"),
+    "openvino-fp16": ("edgekit.exporters.openvino_fp16:TARGET", "openvino-export"),
+    "openvino-int8": ("edgekit.exporters.openvino_int8:TARGET", "openvino-export"),
 }
 
 #: runtime name -> (object path, extra that provides it)
 RUNTIMES: dict[str, tuple[str, str]] = {
     "onnxruntime": ("edgekit.runtimes.onnxruntime:RUNTIME", "ort"),
+    "openvino": ("edgekit.runtimes.openvino:RUNTIME", "openvino"),
 }
 
 

@@ -1,0 +1,51 @@
+"""``openvino-int8``: NNCF post-training quantization of the OpenVINO model (int8 weights and activations).
+
+For detectors in the YOLOv8 convention the decode tail is put in NNCF's ``ignored_scope`` (float).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import nncf
+
+from edgekit.calibration import CalibrationSet
+from edgekit.config import TargetConfig
+from edgekit.errors import ExportError
+from edgekit.graph_remedies import decode_tail_nodes
+
+from .base import Conversion
+from .openvino_ir import read_onnx, save_ir
+
+
+@dataclass(frozen=True)
+class OpenVinoInt8Config(TargetConfig):
+    """``preset``: mixed (symmetric weights, asymmetric activations: right for SiLU) or performance."""
+
+    preset: str = "mixed"
+    fast_bias_correction: bool = True
+    keep_decode_float: bool = True
+    ignored_nodes: tuple[str, ...] = ()
+
+
+class OpenVinoInt8Target:
+    name = "openvino-int8"
+    runtime = "openvino"
+    config_cls = OpenVinoInt8Config
+
+    def convert(self, onnx_path: Path, calib: CalibrationSet, cfg: OpenVinoInt8Config, out_dir: Path) -> Conversion:
+        presets = {"mixed": nncf.QuantizationPreset.MIXED, "performance": nncf.QuantizationPreset.PERFORMANCE}
+        if cfg.preset not in presets:
+            raise ExportError(f"openvino-int8: preset must be one of {', '.join(presets)}, got {cfg.preset!r}")
+        ignored = list(cfg.ignored_nodes) + (decode_tail_nodes(onnx_path) if cfg.keep_decode_float else [])
+        quantized = nncf.quantize(
+            read_onnx(onnx_path), nncf.Dataset(list(calib)), preset=presets[cfg.preset], subset_size=len(calib),
+            fast_bias_correction=cfg.fast_bias_correction,
+            ignored_scope=nncf.IgnoredScope(names=ignored, validate=False))
+        return save_ir(quantized, out_dir, compress_to_fp16=False,
+                       notes={"nodes_kept_float": len(ignored), "calibration_images": len(calib),
+                              "nncf": nncf.__version__})
+
+
+TARGET = OpenVinoInt8Target()
