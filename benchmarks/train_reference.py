@@ -1,7 +1,7 @@
 """Train the built-in reference models on freshly generated shapes data (seeded, CPU only).
 
-    python benchmarks/train_reference.py --model det    # nano-det; ~25 min on 2 cores
-    python benchmarks/train_reference.py --model cls    # nano-cls; ~3 min on 2 cores
+    python benchmarks/train_reference.py --model det    # nano-det; 35 min on 2 cores (val mAP50-95 0.785)
+    python benchmarks/train_reference.py --model cls    # nano-cls; 3 min on 2 cores (val top-1 0.978)
 
 Every training image is new (image ``i`` of the train seed), so there is no over-fitting to a fixed set.
 Weights are written as a float16 state_dict (small enough to commit) into ``toolkit/models/weights/``, and

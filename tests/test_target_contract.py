@@ -10,7 +10,7 @@ from edgekit.manifest import Artifact
 from edgekit.registry import TARGETS
 
 #: accuracy a target may lose against the FP32 parent on the classifier's val split (points of top-1)
-MAX_TOP1_DROP = 0.02
+MAX_TOP1_DROP = 0.01
 QUICK = BenchOptions(warmup=1, runs=3, min_seconds=0.0)
 
 
