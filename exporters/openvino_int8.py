@@ -5,6 +5,7 @@ For detectors in the YOLOv8 convention the decode tail is put in NNCF's ``ignore
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,7 @@ class OpenVinoInt8Target:
         presets = {"mixed": nncf.QuantizationPreset.MIXED, "performance": nncf.QuantizationPreset.PERFORMANCE}
         if cfg.preset not in presets:
             raise ExportError(f"openvino-int8: preset must be one of {', '.join(presets)}, got {cfg.preset!r}")
+        nncf.set_log_level(logging.WARNING)  # its per-node INFO lines drown the export table
         ignored = list(cfg.ignored_nodes) + (decode_tail_nodes(onnx_path) if cfg.keep_decode_float else [])
         quantized = nncf.quantize(
             read_onnx(onnx_path), nncf.Dataset(list(calib)), preset=presets[cfg.preset], subset_size=len(calib),

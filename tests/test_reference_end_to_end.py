@@ -45,16 +45,17 @@ def test_classifier_accuracy(artifacts, tmp_path):
 
 @pytest.mark.slow
 def test_drop_is_reported_against_the_parent(artifacts, tmp_path):
-    """Bench the same FP32 artifact from two directories: the copy's parent is found by sha and drop is 0."""
-    import shutil
+    """An INT8 child benched beside its FP32 parent gets drop = parent - child; the parent gets none."""
+    from edgekit.exporting import export_model
 
-    copy = tmp_path / "copy"
-    shutil.copytree(artifacts["nano-cls"], copy)
-    out = runner.invoke(app, ["bench", str(artifacts["nano-cls"]), str(copy), "--json", str(tmp_path / "r.json"),
-                              "--runs", "3", "--min-seconds", "0"])
+    assert export_model("nano-cls", ["ort-int8"], tmp_path)[0].status == "ok"
+    out = runner.invoke(app, ["bench", str(artifacts["nano-cls"]), str(tmp_path / "ort-int8"), "--json",
+                              str(tmp_path / "r.json"), "--runs", "3", "--min-seconds", "0"])
     assert out.exit_code == 0, out.output
-    rows = json.loads((tmp_path / "r.json").read_text())["results"]
-    assert all(r.get("drop", {}).get("top1") == 0.0 for r in rows)
+    parent, child = json.loads((tmp_path / "r.json").read_text())["results"]
+    assert "drop" not in parent and child["parent"] == "onnx-fp32"
+    for key in ("top1", "top5"):
+        assert child["drop"][key] == pytest.approx(parent["metrics"][key] - child["metrics"][key])
 
 
 def test_yolo_layout_scores_like_coco(artifacts, det_dataset_root, tmp_path):
