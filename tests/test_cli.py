@@ -55,6 +55,13 @@ def test_bench_rejects_non_artifact(tmp_path):
     _fails_cleanly(["bench", str(tmp_path)], "not an edgekit artifact")
 
 
+def test_bench_with_bad_data_is_one_line_and_writes_nothing(artifacts, tmp_path):
+    (tmp_path / "empty").mkdir()
+    _fails_cleanly(["bench", str(artifacts["nano-cls"]), "--data", str(tmp_path / "empty"), "--json",
+                    str(tmp_path / "r.json")], "no class folders")
+    assert not (tmp_path / "r.json").exists()
+
+
 def test_pickled_module_needs_trust_flag(tmp_path):
     path = tmp_path / "full.pt"
     torch.save(NanoClassifier(), path)  # a whole pickled module: arbitrary code on load

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from .bench import BenchOptions, add_drops, bench_artifact, failed_row, results_document
+from .datasets import resolve_dataset
 from .errors import EdgekitError
 from .fsutil import atomic_file
 from .manifest import Artifact
@@ -24,6 +25,8 @@ def run_bench(paths: list[Path], options: BenchOptions, json_path: Path | None, 
     """Bench every artifact (a failing one gets a failed row), add drops, write outputs."""
     for path in paths:  # bad input fails before any measuring or writing
         Artifact.load(path)
+    if options.data:
+        resolve_dataset(options.data, "val")
     rows, predictions = [], {}
     with Progress(console=console, transient=True) as progress:
         for path in paths:
