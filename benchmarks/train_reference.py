@@ -153,13 +153,15 @@ def train_detector(epochs: int, per_epoch: int) -> None:
     for conv in model.head.box:
         torch.nn.init.constant_(conv[-1].bias, 1.0)
     criterion = DetectionLoss(model)
-    ema = train(model, loader_per_epoch(GeneratedDetection(epochs * per_epoch), per_epoch, epochs, collate_det),
+    ema = train(model, EpochBlocks(GeneratedDetection(epochs * per_epoch), per_epoch, epochs, collate_det),
                 lambda m, b: criterion(m(b[0]), b[1]), epochs, 2e-3, evaluate_detector, "nano-det")
     final = evaluate_detector(save_half(ema, WEIGHTS / "nano_det.pt"))
     print(f"[nano-det] final (float16 weights) {final}", flush=True)
 
 
-class loader_per_epoch:  # noqa: N801 - iterable wrapper: each epoch takes the next block of unique images
+class EpochBlocks:
+    """Iterable over epochs: each pass takes the next block of never-seen images, in batches of 32."""
+
     def __init__(self, dataset, per_epoch: int, epochs: int, collate) -> None:
         self.dataset, self.per_epoch, self.epoch, self.collate = dataset, per_epoch, 0, collate
 
@@ -182,7 +184,7 @@ def train_classifier(epochs: int, per_epoch: int) -> None:
         loss = ce(m(b[0]), b[1])
         return loss, loss.detach().view(1)
 
-    ema = train(model, loader_per_epoch(GeneratedClassification(epochs * per_epoch), per_epoch, epochs, None),
+    ema = train(model, EpochBlocks(GeneratedClassification(epochs * per_epoch), per_epoch, epochs, None),
                 loss_fn, epochs, 3e-3, evaluate_classifier, "nano-cls")
     final = evaluate_classifier(save_half(ema, WEIGHTS / "nano_cls.pt"))
     print(f"[nano-cls] final (float16 weights) {final}", flush=True)

@@ -6,6 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No wall-clock deadlines in pass/fail tests: these machines are shared and noisy.
+settings.register_profile("edgekit", deadline=None)
+settings.load_profile("edgekit")
 
 CACHE = Path(os.environ.setdefault("EDGEKIT_CACHE", str(Path(__file__).parent.parent / ".pytest_cache" / "edgekit")))
 

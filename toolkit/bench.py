@@ -112,8 +112,7 @@ def bench_artifact(path: Path, options: BenchOptions, tick: Any = None) -> tuple
     t0 = time.perf_counter()
     session = runtime.load(artifact, options.threads)
     load_s = time.perf_counter() - t0
-    first_image = dataset.images[0].path if isinstance(dataset, DetectionDataset) else dataset.samples[0][0]
-    batch = manifest.preprocessing.apply(read_image(first_image))[0][None]
+    batch = manifest.preprocessing.apply(read_image(dataset.image_paths[0]))[0][None]
     t0 = time.perf_counter()
     session.run(batch)
     first_s = time.perf_counter() - t0

@@ -41,6 +41,10 @@ class DetectionDataset:
     num_annotations: int
     task: str = "detect"
 
+    @property
+    def image_paths(self) -> list[Path]:
+        return [record.path for record in self.images]
+
 
 @dataclass(frozen=True)
 class ClassificationDataset:
@@ -52,7 +56,7 @@ class ClassificationDataset:
     task: str = "classify"
 
     @property
-    def images(self) -> list[Path]:
+    def image_paths(self) -> list[Path]:
         return [path for path, _ in self.samples]
 
 

@@ -12,7 +12,6 @@ from typing import Any
 
 from . import __version__
 from .calibration import DEFAULT_CALIBRATION_IMAGES, CalibrationSet
-from .data import Dataset, DetectionDataset
 from .datasets import resolve_dataset
 from .errors import EdgekitError, ExportError
 from .fsutil import atomic_dir, refuse_existing, sha256_file
@@ -33,13 +32,6 @@ class ExportRow:
     status: str
     path: Path
     seconds: float
-
-
-def image_paths(dataset: Dataset) -> list[Path]:
-    """The image files of any dataset."""
-    if isinstance(dataset, DetectionDataset):
-        return [record.path for record in dataset.images]
-    return dataset.images
 
 
 def _dataset_reference(spec: str) -> str:
@@ -105,7 +97,7 @@ def export_model(model: str, targets: list[str], out_dir: Path, *, data: str | N
     if data_spec is None:
         raise ExportError("pass --data: calibration images are needed for the parity check and INT8 targets")
     dataset = resolve_dataset(data_spec, "calib")
-    calib = CalibrationSet.from_images(image_paths(dataset), source.preprocessing, calib_images)
+    calib = CalibrationSet.from_images(dataset.image_paths, source.preprocessing, calib_images)
     rows: list[ExportRow] = []
     with tempfile.TemporaryDirectory(prefix="edgekit-export-") as work:
         parent, parity = _parent_onnx(source, calib, Path(work))

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .agreement import Agreement
 from .calibration import CalibrationSet
 from .errors import ExportError
 
@@ -59,22 +60,15 @@ def parity_check(module: Any, onnx_path: Path, calib: CalibrationSet) -> dict[st
 
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
     input_name = session.get_inputs()[0].name
-    max_abs, max_ref, dots, norms_a, norms_b = 0.0, 0.0, 0.0, 0.0, 0.0
+    agreement = Agreement()
     with torch.no_grad():
         for sample in calib:
-            reference = _flat(module(torch.from_numpy(sample)))
-            got = session.run(None, {input_name: sample})
-            for ref, out in zip(reference, got):
-                ref, out = ref.astype(np.float64).ravel(), np.asarray(out, np.float64).ravel()
-                max_abs = max(max_abs, float(np.abs(ref - out).max()))
-                max_ref = max(max_ref, float(np.abs(ref).max()))
-                dots += float(ref @ out)
-                norms_a += float(ref @ ref)
-                norms_b += float(out @ out)
-    cosine = dots / max(np.sqrt(norms_a * norms_b), 1e-30)
+            for ref, out in zip(_flat(module(torch.from_numpy(sample))), session.run(None, {input_name: sample})):
+                agreement.update(ref, out)
+    max_abs, cosine = agreement.max_abs, agreement.cosine
     result = {"max_abs": max_abs, "cosine": cosine, "images": len(calib)}
-    if cosine < MIN_COSINE or max_abs > ATOL + RTOL * max_ref:
+    if cosine < MIN_COSINE or max_abs > ATOL + RTOL * agreement.max_ref:
         raise ExportError(f"ONNX parity check failed on {len(calib)} images: max_abs={max_abs:.3g} "
                           f"cosine={cosine:.6f} (need cosine >= {MIN_COSINE}, max_abs <= "
-                          f"{ATOL + RTOL * max_ref:.3g})")
+                          f"{ATOL + RTOL * agreement.max_ref:.3g})")
     return result

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .agreement import Agreement
 from .calibration import CalibrationSet
 from .errors import ExportError
 from .manifest import Artifact
@@ -31,19 +32,16 @@ def compare_with_parent(artifact: Artifact, parent_onnx: Path, calib: Calibratio
     parent_input = parent.get_inputs()[0].name
     session = get_runtime(artifact.manifest.runtime).load(artifact, threads=1)
     parts = _parts(artifact.manifest.task)
-    sums = {name: np.zeros(3) for name in parts}
-    max_abs = dict.fromkeys(parts, 0.0)
+    agreements = {name: Agreement() for name in parts}
     for sample in calib.take(PARITY_IMAGES):
-        want = np.asarray(parent.run(None, {parent_input: sample})[0], np.float64)
-        got = np.asarray(session.run(sample)[0], np.float64)
+        want = np.asarray(parent.run(None, {parent_input: sample})[0])
+        got = session.run(sample)[0]
         for name, part in parts.items():
-            a, b = want[:, part].ravel(), got[:, part].ravel()
-            sums[name] += (a @ b, a @ a, b @ b)
-            max_abs[name] = max(max_abs[name], float(np.abs(a - b).max()))
+            agreements[name].update(want[:, part], got[:, part])
     result: dict[str, float] = {"images": min(len(calib), PARITY_IMAGES)}
-    for name, (dot, aa, bb) in sums.items():
-        result[f"cosine_{name}"] = float(dot / max(np.sqrt(aa * bb), 1e-30))
-        result[f"max_abs_{name}"] = max_abs[name]
+    for name, agreement in agreements.items():
+        result[f"cosine_{name}"] = agreement.cosine
+        result[f"max_abs_{name}"] = agreement.max_abs
     worst = min(v for k, v in result.items() if k.startswith("cosine_"))
     if worst < CATASTROPHIC_COSINE:
         raise ExportError(f"output diverges from the FP32 parent (cosine {worst:.3f} < {CATASTROPHIC_COSINE}): "
