@@ -21,6 +21,10 @@ class Conversion:
     outputs: list[TensorSpec]
     tool_versions: dict[str, str] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
+    #: how the runtime's outputs reassemble into the parent's (``{"concat_axis": 1, "outputs": [...]}``)
+    output_assembly: dict[str, Any] | None = None
+    #: model files run after ``model_file`` in a chain (e.g. a float decode after an integer body)
+    stages: list[str] = field(default_factory=list)
 
 
 class Target(Protocol):

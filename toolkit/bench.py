@@ -23,6 +23,7 @@ from .fsutil import dir_size
 from .manifest import Artifact, host_environment
 from .preprocess import read_image
 from .registry import get_runtime
+from .sessions import open_session
 
 RESULTS_SCHEMA = 1
 
@@ -110,7 +111,7 @@ def bench_artifact(path: Path, options: BenchOptions, tick: Any = None) -> tuple
     runtime = get_runtime(manifest.runtime)
     memory = PeakMemory()
     t0 = time.perf_counter()
-    session = runtime.load(artifact, options.threads)
+    session = open_session(artifact, options.threads)
     load_s = time.perf_counter() - t0
     batch = manifest.preprocessing.apply(read_image(dataset.image_paths[0]))[0][None]
     t0 = time.perf_counter()

@@ -73,7 +73,8 @@ def _convert_one(name: str, parent: Path, calib: CalibrationSet, base: dict[str,
             files=conversion.files, inputs=conversion.inputs, outputs=conversion.outputs,
             model_sha256=sha256_file(staging / conversion.model_file), config=cfg.to_dict(),
             tool_versions=base["tool_versions"] | conversion.tool_versions,
-            notes=conversion.notes, **{k: v for k, v in base.items() if k != "tool_versions"})
+            notes=conversion.notes, output_assembly=conversion.output_assembly,
+            stages=conversion.stages, **{k: v for k, v in base.items() if k != "tool_versions"})
         if manifest.model_sha256 != manifest.parent_sha256:
             check = compare_with_parent(Artifact(staging, manifest), parent, calib)
             manifest = dataclasses.replace(manifest, parity_vs_parent=check)

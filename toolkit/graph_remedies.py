@@ -50,3 +50,99 @@ def decode_tail_nodes(onnx_path: Path) -> list[str]:
             continue  # the head's flattening: everything before it is the network proper
         stack.extend(i for i in node.input if i in producer)
     return tail if found_flatten and len(tail) < len(model.graph.node) else []
+
+
+def _rename_tensor(model, old: str, new: str) -> None:
+    for node in model.graph.node:
+        node.input[:] = [new if name == old else name for name in node.input]
+        node.output[:] = [new if name == old else name for name in node.output]
+    for value in model.graph.value_info:
+        if value.name == old:
+            value.name = new
+
+
+def split_concat_output(src: Path, dst: Path) -> dict | None:
+    """Write ``src`` to ``dst`` with its single Concat-produced 3D output split into that Concat's inputs.
+
+    A ``[B, 4+nc, N]`` detector output becomes ``[B, 4, N]`` boxes and ``[B, nc, N]`` scores, so each gets
+    its own INT8 range. Returns the assembly (``concat_axis`` and the new output names, in order) that puts
+    the parent's output back together, or ``None`` (nothing written) when the graph does not end that way.
+    """
+    import onnx
+
+    model = onnx.load(str(src))
+    if len(model.graph.output) != 1:
+        return None
+    output = model.graph.output[0]
+    producer = next((n for n in model.graph.node if output.name in n.output), None)
+    shapes = _shapes(model)
+    if producer is None or producer.op_type != "Concat" or len(shapes.get(output.name, [])) != 3:
+        return None
+    axis = next(a.i for a in producer.attribute if a.name == "axis")
+    parts = list(producer.input)
+    if len(parts) < 2 or any(len(shapes.get(p, [])) != 3 for p in parts):
+        return None
+    names = [f"{output.name}_part{i}" for i in range(len(parts))]
+    new_outputs = []
+    for old, new in zip(parts, names):
+        _rename_tensor(model, old, new)
+        new_outputs.append(onnx.helper.make_tensor_value_info(new, output.type.tensor_type.elem_type, shapes[old]))
+    model.graph.node.remove(producer)
+    del model.graph.output[:]
+    model.graph.output.extend(new_outputs)
+    onnx.checker.check_model(model)
+    onnx.save(model, str(dst))
+    return {"concat_axis": axis % 3, "outputs": names}
+
+
+def constants_to_initializers(src: Path, dst: Path) -> int:
+    """Write ``src`` to ``dst`` with every ``Constant`` node turned into an initializer; returns how many.
+
+    Same maths, but TensorFlow's TFLite converter mis-folds some onnx2tf translations of ``Sub(Constant, x)``
+    (the reference detector's boxes came out up to 459 px off) and gets them right from initializers.
+    """
+    import onnx
+
+    model = onnx.load(str(src))
+    kept, moved = [], 0
+    for node in model.graph.node:
+        if node.op_type == "Constant" and [a.name for a in node.attribute] == ["value"]:
+            tensor = node.attribute[0].t
+            tensor.name = node.output[0]
+            model.graph.initializer.append(tensor)
+            moved += 1
+        else:
+            kept.append(node)
+    del model.graph.node[:]
+    model.graph.node.extend(kept)
+    onnx.save(model, str(dst))
+    return moved
+
+
+def split_decode_tail(src: Path, body_dst: Path, tail_dst: Path) -> list[str] | None:
+    """Cut ``src`` at its decode tail into a body and a tail model; returns the cut tensors' names.
+
+    For runtimes that cannot mix integer and float in one graph (TFLite full integer): the body is quantized
+    and the tail (DFL softmax, anchor arithmetic) runs as a small float model fed the body's outputs.
+    ``None`` (nothing written) when the graph has no decode tail.
+    """
+    import onnx
+    import onnx.utils
+
+    tail = set(decode_tail_nodes(src))
+    if not tail:
+        return None
+    model = onnx.load(str(src))
+    producer = {out: node for node in model.graph.node for out in node.output}
+    cut = sorted({i for node in model.graph.node if node.name in tail for i in node.input
+                  if i in producer and producer[i].name not in tail})
+    names = [f"edgekit_body_out{i}" for i in range(len(cut))]
+    for old, new in zip(cut, names):
+        _rename_tensor(model, old, new)
+    staged = body_dst.with_suffix(".full.onnx")
+    onnx.save(model, str(staged))
+    outputs = [o.name for o in model.graph.output]
+    onnx.utils.extract_model(str(staged), str(body_dst), [model.graph.input[0].name], names)
+    onnx.utils.extract_model(str(staged), str(tail_dst), names, outputs)
+    staged.unlink()
+    return names

@@ -51,6 +51,9 @@ class Manifest:
     decoding: dict[str, Any] | None = None
     parity: dict[str, float] | None = None
     parity_vs_parent: dict[str, float] | None = None
+    output_assembly: dict[str, Any] | None = None
+    #: further model files run after ``model_file``, each fed the previous one's outputs by name
+    stages: list[str] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
     tool_versions: dict[str, str] = field(default_factory=dict)

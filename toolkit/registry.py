@@ -17,12 +17,17 @@ TARGETS: dict[str, tuple[str, str]] = {
     "openvino-fp32": ("edgekit.exporters.openvino_fp32:TARGET", "openvino-export"),
     "openvino-fp16": ("edgekit.exporters.openvino_fp16:TARGET", "openvino-export"),
     "openvino-int8": ("edgekit.exporters.openvino_int8:TARGET", "openvino-export"),
+    "tflite-fp32": ("edgekit.exporters.tflite_fp32:TARGET", "tflite-export"),
+    "tflite-fp16": ("edgekit.exporters.tflite_fp16:TARGET", "tflite-export"),
+    "tflite-int8": ("edgekit.exporters.tflite_int8:TARGET", "tflite-export"),
+    "tflite-drq": ("edgekit.exporters.tflite_drq:TARGET", "tflite-export"),
 }
 
 #: runtime name -> (object path, extra that provides it)
 RUNTIMES: dict[str, tuple[str, str]] = {
     "onnxruntime": ("edgekit.runtimes.onnxruntime:RUNTIME", "ort"),
     "openvino": ("edgekit.runtimes.openvino:RUNTIME", "openvino"),
+    "tflite": ("edgekit.runtimes.tflite:RUNTIME", "tflite"),
 }
 
 

@@ -14,7 +14,7 @@ from .agreement import Agreement
 from .calibration import CalibrationSet
 from .errors import ExportError
 from .manifest import Artifact
-from .registry import get_runtime
+from .sessions import open_session
 
 CATASTROPHIC_COSINE = 0.9
 PARITY_IMAGES = 8
@@ -30,7 +30,7 @@ def compare_with_parent(artifact: Artifact, parent_onnx: Path, calib: Calibratio
 
     parent = ort.InferenceSession(str(parent_onnx), providers=["CPUExecutionProvider"])
     parent_input = parent.get_inputs()[0].name
-    session = get_runtime(artifact.manifest.runtime).load(artifact, threads=1)
+    session = open_session(artifact, threads=1)
     parts = _parts(artifact.manifest.task)
     agreements = {name: Agreement() for name in parts}
     for sample in calib.take(PARITY_IMAGES):

@@ -1,0 +1,200 @@
+"""Shared by the TFLite targets: ONNX -> Keras graph with onnx2tf, then TensorFlow's TFLite converter.
+
+onnx2tf (pinned: ``ONNX2TF_VERSION``) only translates the graph; its own quantization path (ImageNet mean/std
+by default, a sample-image download) is never used. The TFLite converter of the pinned TensorFlow is the
+conversion backend for every variant, fed the model's own CalibrationSet: samples are already preprocessed
+with the model's mean/std, so no converter-side normalisation applies. The translated graph is cached per
+parent model within a process, so ``--target all`` runs onnx2tf once for the four TFLite targets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import tensorflow as tf  # noqa: E402 - after the log level
+
+from edgekit.calibration import CalibrationSet  # noqa: E402
+from edgekit.config import TargetConfig  # noqa: E402
+from edgekit.errors import ExportError  # noqa: E402
+from edgekit.graph_remedies import constants_to_initializers, split_concat_output, split_decode_tail  # noqa: E402
+from edgekit.manifest import TensorSpec  # noqa: E402
+from edgekit.onnx_utils import onnx_io_specs  # noqa: E402
+
+from .base import Conversion  # noqa: E402
+
+ONNX2TF_VERSION = "1.29.24"
+ONNX2TF_INSTALL = f"pip install 'edgekit[tflite-export]' && pip install --no-deps onnx2tf=={ONNX2TF_VERSION}"
+#: onnx2tf loads (else downloads) this file from its working directory to check its translation
+ONNX2TF_SAMPLE_FILE = "calibration_image_sample_data_20x128x128x3_float32.npy"
+_GRAPHS: dict[str, Any] = {}
+
+
+@dataclass(frozen=True)
+class TfliteConfig(TargetConfig):
+    """``split_outputs``: give a ``[B, 4+nc, N]`` detector output as separate boxes and scores tensors."""
+
+    split_outputs: bool = True
+
+
+def _onnx2tf() -> Any:
+    try:
+        import onnx2tf
+    except ModuleNotFoundError:
+        raise ExportError(f"onnx2tf is not installed: {ONNX2TF_INSTALL}") from None
+    installed = importlib.metadata.version("onnx2tf")
+    if installed != ONNX2TF_VERSION:
+        raise ExportError(f"onnx2tf {installed} is installed; edgekit is tested with {ONNX2TF_VERSION}: "
+                          f"pip install --no-deps onnx2tf=={ONNX2TF_VERSION}")
+    return onnx2tf
+
+
+@contextlib.contextmanager
+def _captured_output(log: Path) -> Iterator[None]:
+    """Send the converters' C++/Python chatter (fd 1 and 2) to ``log`` instead of the user's terminal."""
+    saved = [os.dup(1), os.dup(2)]
+    with open(log, "w") as sink:
+        os.dup2(sink.fileno(), 1)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+
+
+@contextlib.contextmanager
+def _working_directory(path: str) -> Iterator[None]:
+    previous = os.getcwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
+def _nhwc(samples: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(samples.transpose(0, 2, 3, 1), dtype=np.float32)
+
+
+def _translate(onnx_path: Path, calib: CalibrationSet) -> Any:
+    """The onnx2tf Keras model of ``onnx_path``, translated once per file content."""
+    key = hashlib.sha256(onnx_path.read_bytes()).hexdigest()
+    if key not in _GRAPHS:
+        onnx2tf = _onnx2tf()
+        sample = _nhwc(calib.take(20).as_array())
+        with tempfile.TemporaryDirectory(prefix="edgekit-onnx2tf-") as work, _working_directory(work):
+            np.save(ONNX2TF_SAMPLE_FILE, sample)  # onnx2tf's check images: ours, never a download
+            with _captured_output(Path(work) / "onnx2tf.log"):
+                _GRAPHS[key] = onnx2tf.convert(input_onnx_file_path=str(onnx_path), output_folder_path=work,
+                                               disable_model_save=True, non_verbose=True,
+                                               not_use_onnxsim=True)
+    return _GRAPHS[key]
+
+
+def _converter(model: Any, mode: str, calib: CalibrationSet, per_channel: bool) -> Any:
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if mode == "fp16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif mode == "drq":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif mode == "int8":
+        channels_last = list(model.inputs[0].shape[1:]) != list(next(iter(calib)).shape[1:])
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: (
+            [_nhwc(sample) if channels_last else sample] for sample in calib)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+        converter._experimental_disable_per_channel = not per_channel
+    return converter
+
+
+def _tensor_specs(model_file: Path, onnx_outputs: list[TensorSpec]) -> tuple[list[TensorSpec], list[TensorSpec]]:
+    """Input and output specs read back from the written model (dtype, int8 scale/zero point)."""
+    interpreter = tf.lite.Interpreter(model_path=str(model_file))
+    runner = interpreter.get_signature_runner()
+
+    def spec(name: str, detail: dict, shape: list[int], layout: str) -> TensorSpec:
+        scale, zero_point = detail["quantization"]
+        quantized = np.issubdtype(detail["dtype"], np.integer)
+        return TensorSpec(name, shape, np.dtype(detail["dtype"]).name, layout,
+                          float(scale) if quantized else None, int(zero_point) if quantized else None)
+
+    inputs = [spec(name, d, [int(x) for x in d["shape"]], "NHWC" if len(d["shape"]) == 4 else "")
+              for name, d in runner.get_input_details().items()]
+    details = runner.get_output_details()
+    outputs = [spec(o.name, details.get(o.name, d), o.shape, "")
+               for o, d in zip(onnx_outputs, details.values())]
+    return inputs, outputs
+
+
+def _prepared_graph(onnx_path: Path, work: Path, split_outputs: bool) -> tuple[Path, dict | None]:
+    """The ONNX graph onnx2tf translates: outputs split if asked (and possible), Constants as initializers."""
+    assembly = split_concat_output(onnx_path, work / "split.onnx") if split_outputs else None
+    constants_to_initializers(work / "split.onnx" if assembly else onnx_path, work / "graph.onnx")
+    return work / "graph.onnx", assembly
+
+
+def _write_tflite(graph: Path, mode: str, calib: CalibrationSet, per_channel: bool, dst: Path) -> None:
+    model = _translate(graph, calib)
+    with tempfile.TemporaryDirectory(prefix="edgekit-tflite-") as work, \
+            _captured_output(Path(work) / "converter.log"):
+        try:
+            flatbuffer = _converter(model, mode, calib, per_channel).convert()
+        except Exception as exc:  # noqa: BLE001 - the converter raises ConverterError and friends
+            raise ExportError(f"TFLite converter ({mode}): {str(exc).splitlines()[0][:300]}") from None
+    dst.write_bytes(flatbuffer)
+
+
+def convert_tflite(onnx_path: Path, calib: CalibrationSet, mode: str, out_dir: Path, cfg: TfliteConfig) -> Conversion:
+    """Write ``model.tflite`` of variant ``mode`` (fp32, fp16, drq, int8) into ``out_dir``.
+
+    With ``keep_decode_float`` (int8 only) a detector's decode tail becomes a float ``decode.tflite`` stage
+    fed by the full-integer body, whose own input and outputs stay int8.
+    """
+    stages: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="edgekit-tflite-graph-") as tmp:
+        work = Path(tmp)
+        graph, assembly = _prepared_graph(onnx_path, work, cfg.split_outputs)
+        _, onnx_outputs = onnx_io_specs(graph)
+        per_channel = getattr(cfg, "per_channel", True)
+        if (mode == "int8" and getattr(cfg, "keep_decode_float", False)
+                and split_decode_tail(graph, work / "body.onnx", work / "decode.onnx")):
+            _write_tflite(work / "body.onnx", mode, calib, per_channel, out_dir / "model.tflite")
+            _write_tflite(work / "decode.onnx", "fp32", calib, per_channel, out_dir / "decode.tflite")
+            stages = ["decode.tflite"]
+        else:
+            _write_tflite(graph, mode, calib, per_channel, out_dir / "model.tflite")
+    inputs, _ = _tensor_specs(out_dir / "model.tflite", [])
+    _, outputs = _tensor_specs(out_dir / (stages or ["model.tflite"])[-1], onnx_outputs)
+    versions = {"onnx2tf": ONNX2TF_VERSION, "tensorflow": tf.__version__}
+    notes = {"variant": mode, "calibration_images": len(calib) if mode == "int8" else 0,
+             "split_outputs": bool(assembly), "float_decode_stage": bool(stages)}
+    return Conversion("model.tflite", ["model.tflite", *stages], inputs, outputs, versions, notes, assembly, stages)
+
+
+class TfliteTarget:
+    """One TFLite variant as a registered target."""
+
+    runtime = "tflite"
+
+    def __init__(self, name: str, mode: str, config_cls: type[TfliteConfig] = TfliteConfig) -> None:
+        self.name, self.mode, self.config_cls = name, mode, config_cls
+
+    def convert(self, onnx_path: Path, calib: CalibrationSet, cfg: TfliteConfig, out_dir: Path) -> Conversion:
+        return convert_tflite(onnx_path, calib, self.mode, out_dir, cfg)

@@ -1,0 +1,24 @@
+"""``tflite-int8``: full-integer quantization (int8 weights and activations, int8 input and output tensors).
+
+Calibrated on the model's CalibrationSet with the TFLite converter; only builtin int8 kernels are allowed, so
+a model that cannot be fully integer fails here instead of silently keeping float ops. Detectors get boxes and
+scores as separate outputs by default so each has its own int8 range (the runtime puts them back together).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .tflite_common import TfliteConfig, TfliteTarget
+
+
+@dataclass(frozen=True)
+class TfliteInt8Config(TfliteConfig):
+    """``per_channel``: one weight scale per output channel (else per tensor). ``keep_decode_float``: run a
+    detector's decode tail as a float stage after the full-integer body (int8 in, int8 out)."""
+
+    per_channel: bool = True
+    keep_decode_float: bool = True
+
+
+TARGET = TfliteTarget("tflite-int8", "int8", TfliteInt8Config)

@@ -1,0 +1,142 @@
+"""TFLite / LiteRT interpreter: ``ai-edge-litert``, else ``tflite-runtime``, else ``tensorflow.lite``.
+
+The session takes the harness's NCHW float32 batch and returns float32 outputs in the ONNX parent's layout:
+it transposes image inputs to the interpreter's NHWC, quantizes int8/uint8 inputs and dequantizes int8/uint8
+outputs with the interpreter's own scale and zero point, and puts transposed outputs back (matched by the
+ONNX output names kept in the model's signature).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from edgekit.errors import EdgekitError, MissingDependencyError
+from edgekit.manifest import Artifact, TensorSpec
+
+#: (module holding ``Interpreter``, distribution name), in order of preference
+INTERPRETERS = (
+    ("ai_edge_litert.interpreter", "ai-edge-litert"),
+    ("tflite_runtime.interpreter", "tflite-runtime"),
+    ("tensorflow.lite", "tensorflow"),
+)
+
+
+def _quantize(x: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
+    scale, zero_point = detail["quantization"]
+    info = np.iinfo(detail["dtype"])
+    return np.clip(np.round(x / scale) + zero_point, info.min, info.max).astype(detail["dtype"])
+
+
+def _dequantize(q: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
+    scale, zero_point = detail["quantization"]
+    if np.issubdtype(detail["dtype"], np.integer) and scale:
+        return (q.astype(np.float32) - zero_point) * np.float32(scale)
+    return q.astype(np.float32)
+
+
+def _to_parent_layout(array: np.ndarray, shape: list[int]) -> np.ndarray:
+    """Undo the channels-last move of a converter (``[B, ..., C] -> [B, C, ...]``) when shapes say so."""
+    if list(array.shape) == list(shape) or any(d <= 0 for d in shape):
+        return array
+    channels_first = np.moveaxis(array, -1, 1)
+    if list(channels_first.shape) == list(shape):
+        return channels_first
+    raise EdgekitError(f"TFLite output shape {list(array.shape)} does not match the parent's {shape}")
+
+
+def _fit(array: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
+    """Transpose channels-first data to a channels-last input when the shapes say so, then quantize."""
+    shape = [int(d) for d in detail["shape"]]
+    if list(array.shape) != shape and array.ndim >= 3 and list(np.moveaxis(array, 1, -1).shape) == shape:
+        array = np.moveaxis(array, 1, -1)
+    if np.issubdtype(detail["dtype"], np.integer):
+        return _quantize(array, detail)
+    return np.ascontiguousarray(array, dtype=detail["dtype"])
+
+
+class _Stage:
+    """One interpreter of the chain; tensors addressed by index for low per-call overhead."""
+
+    def __init__(self, interpreter: Any) -> None:
+        self.interpreter = interpreter
+        runner = interpreter.get_signature_runner()
+        self.inputs = runner.get_input_details()
+        self.outputs = runner.get_output_details()
+
+    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        for name, detail in self.inputs.items():
+            self.interpreter.set_tensor(detail["index"], _fit(feeds[name], detail))
+        self.interpreter.invoke()
+        return {name: _dequantize(self.interpreter.get_tensor(d["index"]), d) for name, d in self.outputs.items()}
+
+
+class TfliteSession:
+    """A chain of interpreters (usually one); the last one's outputs map to the manifest's outputs."""
+
+    def __init__(self, interpreters: list[Any], outputs: list[TensorSpec], threads: int) -> None:
+        self._stages = [_Stage(i) for i in interpreters]
+        self._input = next(iter(self._stages[0].inputs))
+        last = list(self._stages[-1].outputs)
+        names = [spec.name for spec in outputs]
+        self._outputs = list(zip(names if set(names) <= set(last) else last, outputs))
+        self.threads = threads
+
+    def run(self, batch: np.ndarray) -> list[np.ndarray]:
+        values = {self._input: batch}
+        for stage in self._stages:
+            values = stage.run(values)
+        return [_to_parent_layout(values[name], spec.shape) for name, spec in self._outputs]
+
+
+class TfliteRuntime:
+    """Runtime adapter for ``.tflite`` artifacts; ``version()`` names the interpreter package that ran.
+
+    An interpreter that imports but cannot create a model (tflite-runtime 2.14 beside numpy 2) falls
+    through to the next one; the first that loads a model is kept for the rest of the process.
+    """
+
+    name = "tflite"
+
+    def __init__(self) -> None:
+        self._chosen: tuple[Any, str] | None = None
+
+    @staticmethod
+    def _importable() -> Iterator[tuple[Any, str]]:
+        """Interpreter classes in order of preference, each imported only when the previous one failed."""
+        found = False
+        for module_name, dist in INTERPRETERS:
+            try:
+                interpreter_cls = importlib.import_module(module_name).Interpreter
+            except Exception:  # noqa: BLE001 - a broken install raises more than ImportError
+                continue
+            found = True
+            yield interpreter_cls, dist
+        if not found:
+            raise MissingDependencyError("ai-edge-litert", "tflite")
+
+    def version(self) -> str:
+        dist = (self._chosen or next(self._importable()))[1]
+        return f"{dist} {importlib.metadata.version(dist)}"
+
+    def load(self, artifact: Artifact, threads: int) -> TfliteSession:
+        errors = []
+        files = [artifact.model_path] + [artifact.path / name for name in artifact.manifest.stages]
+        for cls, dist in [self._chosen] if self._chosen else self._importable():
+            try:
+                interpreters = [cls(model_path=str(path), num_threads=threads) for path in files]
+                for interpreter in interpreters:
+                    interpreter.allocate_tensors()
+            except Exception as exc:  # noqa: BLE001 - the interpreters raise ValueError/RuntimeError alike
+                errors.append(f"{dist}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+                continue
+            self._chosen = (cls, dist)
+            return TfliteSession(interpreters, artifact.manifest.outputs, threads)
+        raise EdgekitError(f"cannot load {artifact.model_path}: {'; '.join(errors)}")
+
+
+RUNTIME = TfliteRuntime()
