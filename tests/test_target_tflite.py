@@ -1,0 +1,122 @@
+"""TFLite targets: ONNX-level remedies, the onnx2tf pin, int8 I/O of tflite-int8, and the LiteRT runtime."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from edgekit.calibration import CalibrationSet
+from edgekit.datasets import resolve_dataset
+from edgekit.errors import MissingDependencyError
+from edgekit.exporting import export_model
+from edgekit.graph_remedies import constants_to_initializers, split_concat_output, split_decode_tail
+from edgekit.manifest import Artifact
+from edgekit.registry import get_runtime, get_target
+
+ROOT = Path(__file__).parent.parent
+
+
+def _sample(artifact_dir: Path) -> np.ndarray:
+    manifest = Artifact.load(artifact_dir).manifest
+    images = resolve_dataset(manifest.dataset, "val").image_paths[:1]
+    return CalibrationSet.from_images(images, manifest.preprocessing).as_array()
+
+
+def _run(path: Path, feeds: dict) -> list[np.ndarray]:
+    return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(None, feeds)
+
+
+def test_graph_remedies_keep_the_detector_maths(artifacts, tmp_path):
+    parent = artifacts["nano-det"] / "model.onnx"
+    x = _sample(artifacts["nano-det"])
+    (want,) = _run(parent, {"images": x})
+    assembly = split_concat_output(parent, tmp_path / "split.onnx")
+    assert assembly == {"concat_axis": 1, "outputs": ["output0_part0", "output0_part1"]}
+    boxes, scores = _run(tmp_path / "split.onnx", {"images": x})
+    assert boxes.shape == (1, 4, 1344) and scores.shape == (1, 5, 1344)
+    np.testing.assert_array_equal(np.concatenate([boxes, scores], 1), want)
+    assert constants_to_initializers(parent, tmp_path / "const.onnx") > 0
+    np.testing.assert_array_equal(_run(tmp_path / "const.onnx", {"images": x})[0], want)
+    cut = split_decode_tail(parent, tmp_path / "body.onnx", tmp_path / "tail.onnx")
+    assert len(cut) == 3  # one flattened map per detection level
+    body = _run(tmp_path / "body.onnx", {"images": x})
+    (chained,) = _run(tmp_path / "tail.onnx", dict(zip(cut, body)))
+    np.testing.assert_allclose(chained, want, rtol=0, atol=1e-4)
+
+
+def test_remedies_leave_a_classifier_alone(artifacts, tmp_path):
+    parent = artifacts["nano-cls"] / "model.onnx"
+    assert split_concat_output(parent, tmp_path / "a.onnx") is None
+    assert split_decode_tail(parent, tmp_path / "b.onnx", tmp_path / "c.onnx") is None
+    assert not list(tmp_path.iterdir())
+
+
+def test_onnx2tf_is_installed_at_the_pinned_version_by_ci_and_readme():
+    from importlib.metadata import version
+
+    from edgekit.exporters.tflite_common import ONNX2TF_VERSION
+
+    assert version("onnx2tf") == ONNX2TF_VERSION
+    pin = f"--no-deps onnx2tf=={ONNX2TF_VERSION}"
+    assert pin in (ROOT / ".ci" / "run").read_text()
+    assert pin in (ROOT / "README.md").read_text()
+
+
+def test_missing_tensorflow_names_the_extra(monkeypatch):
+    for name in ("edgekit.exporters.tflite_int8", "edgekit.exporters.tflite_common"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    monkeypatch.setitem(sys.modules, "tensorflow", None)
+    with pytest.raises(MissingDependencyError, match=r"tensorflow is not installed: pip install 'edgekit\[tflite-export\]'"):
+        get_target("tflite-int8")
+
+
+def test_missing_interpreter_names_the_extra(monkeypatch):
+    runtime_module = importlib.import_module("edgekit.runtimes.tflite")
+    for module_name, _ in runtime_module.INTERPRETERS:
+        monkeypatch.setitem(sys.modules, module_name.split(".")[0], None)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'edgekit\[tflite\]'"):
+        type(get_runtime("tflite"))().version()
+
+
+@pytest.fixture(scope="module")
+def det_int8(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("tflite")
+    rows = export_model("nano-det", ["tflite-int8"], out, calib_images=32)
+    assert rows[0].status == "ok", rows[0].status
+    return out / "tflite-int8"
+
+
+@pytest.mark.slow
+def test_tflite_int8_is_full_integer_with_int8_io(det_int8):
+    from ai_edge_litert.interpreter import Interpreter
+
+    manifest = Artifact.load(det_int8).manifest
+    assert manifest.inputs[0].dtype == "int8" and manifest.inputs[0].layout == "NHWC"
+    assert manifest.stages == ["decode.tflite"] and manifest.notes["float_decode_stage"]
+    body = Interpreter(model_path=str(det_int8 / "model.tflite"))
+    details = body.get_input_details() + body.get_output_details()
+    assert {np.dtype(d["dtype"]).name for d in details} == {"int8"}
+    assert all(d["quantization"][0] > 0 for d in details)
+    parity = manifest.parity_vs_parent
+    assert parity["cosine_boxes"] > 0.999 and parity["cosine_scores"] > 0.99
+
+
+@pytest.mark.slow
+def test_tflite_bench_runs_with_torch_and_tensorflow_unimportable(det_int8, tmp_path):
+    out = tmp_path / "r.json"
+    code = ("import sys\nfor name in ('torch', 'tensorflow', 'openvino', 'onnx', 'onnxruntime'): sys.modules[name] = None\n"
+            "from typer.testing import CliRunner\nfrom edgekit.cli import app\n"
+            f"r = CliRunner().invoke(app, ['bench', {str(det_int8)!r}, '--json', {str(out)!r}, "
+            "'--runs', '3', '--min-seconds', '0'])\nassert r.exit_code == 0, r.output")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr + result.stdout
+    row = json.loads(out.read_text())["results"][0]
+    assert row["status"] == "ok" and row["runtime_version"].startswith("ai-edge-litert")
+    assert row["metrics"]["map50_95"] > 0.7
