@@ -45,7 +45,7 @@ def test_classifier_accuracy(artifacts, tmp_path):
 
 @pytest.mark.slow
 def test_drop_is_reported_against_the_parent(artifacts, tmp_path):
-    """An INT8 child benched beside its FP32 parent gets drop = parent - child; the parent gets none."""
+    """An INT8 child benched beside its FP32 parent gets drop = parent - child and ratios child / parent."""
     from edgekit.exporting import export_model
 
     assert export_model("nano-cls", ["ort-int8"], tmp_path)[0].status == "ok"
@@ -56,6 +56,8 @@ def test_drop_is_reported_against_the_parent(artifacts, tmp_path):
     assert "drop" not in parent and child["parent"] == "onnx-fp32"
     for key in ("top1", "top5"):
         assert child["drop"][key] == pytest.approx(parent["metrics"][key] - child["metrics"][key])
+    assert child["ratio"]["size"] == pytest.approx(child["size_bytes"] / parent["size_bytes"])
+    assert child["ratio"]["p50"] == pytest.approx(child["latency_ms"]["p50"] / parent["latency_ms"]["p50"])
 
 
 def test_yolo_layout_scores_like_coco(artifacts, det_dataset_root, tmp_path):

@@ -45,7 +45,7 @@ def test_graph_remedies_keep_the_detector_maths(artifacts, tmp_path):
     assert constants_to_initializers(parent, tmp_path / "const.onnx") > 0
     np.testing.assert_array_equal(_run(tmp_path / "const.onnx", {"images": x})[0], want)
     cut = split_decode_tail(parent, tmp_path / "body.onnx", tmp_path / "tail.onnx")
-    assert len(cut) == 3  # one flattened map per detection level
+    assert len(cut) == 6  # the box and the class branch of each of the three levels
     body = _run(tmp_path / "body.onnx", {"images": x})
     (chained,) = _run(tmp_path / "tail.onnx", dict(zip(cut, body)))
     np.testing.assert_allclose(chained, want, rtol=0, atol=1e-4)

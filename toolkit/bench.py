@@ -133,7 +133,8 @@ def bench_artifact(path: Path, options: BenchOptions, tick: Any = None) -> tuple
 
 
 def add_drops(rows: list[dict[str, Any]]) -> None:
-    """Give each row whose FP32 parent was benched in the same run a ``drop`` (parent minus this)."""
+    """Give each row whose FP32 parent was benched in the same run a ``drop`` (parent minus this) and
+    ``ratio`` (this over parent: ``p50`` latency and ``size``, both measured in this run)."""
     parents = {r["model_sha256"]: r for r in rows if r["status"] == "ok"}
     for row in rows:
         parent = parents.get(row.get("parent_sha256"))
@@ -141,6 +142,8 @@ def add_drops(rows: list[dict[str, Any]]) -> None:
             continue
         row["parent"] = parent["target"]
         row["drop"] = {k: parent["metrics"][k] - v for k, v in row["metrics"].items()}
+        row["ratio"] = {"p50": row["latency_ms"]["p50"] / parent["latency_ms"]["p50"],
+                        "size": row["size_bytes"] / parent["size_bytes"]}
 
 
 def failed_row(path: Path, reason: str) -> dict[str, Any]:

@@ -4,7 +4,10 @@ A detector whose head flattens per-level maps ``[B, C, H, W] -> [B, C, H*W]`` an
 softmax, anchor arithmetic) and concatenates pixel-scale boxes with [0, 1] scores loses its scores when that
 tail shares one INT8 range. ``decode_tail_nodes`` finds that tail by walking back from the graph outputs and
 stopping at the flattening Reshapes, so converters can keep it in float (ORT ``nodes_to_exclude``, NNCF
-``ignored_scope``). It works on our models and on Ultralytics YOLOv8/11 exports alike.
+``ignored_scope``). The per-level Concat that merges the box and class branches just before each flattening
+joins the tail too, so box-bin and class logits are not forced into one range (measured on nano-det ort-int8:
+mAP50-95 0.7746 -> 0.7776 with MinMax, 0.7791 -> 0.7808 with Percentile calibration). It works on our models and on Ultralytics YOLOv8/11
+exports alike.
 """
 
 from __future__ import annotations
@@ -30,6 +33,13 @@ def _is_spatial_flatten(node, shapes: dict[str, list[int]]) -> bool:
             and src[2] * src[3] == dst[2] > 0)
 
 
+def _is_channel_merge(node, shapes: dict[str, list[int]]) -> bool:
+    """A per-level ``Concat`` of 4D head branches along channels (box bins + class logits)."""
+    axis = next((a.i for a in node.attribute if a.name == "axis"), None)
+    return (node.op_type == "Concat" and axis in (1, -3)
+            and all(len(shapes.get(i, [])) == 4 for i in node.input))
+
+
 def decode_tail_nodes(onnx_path: Path) -> list[str]:
     """Names of the nodes between the head's 4D->3D flattening Reshapes and the outputs (empty if none)."""
     import onnx
@@ -47,6 +57,10 @@ def decode_tail_nodes(onnx_path: Path) -> list[str]:
         tail.append(node.name)
         if _is_spatial_flatten(node, shapes):
             found_flatten = True
+            merge = producer.get(node.input[0])
+            if merge is not None and _is_channel_merge(merge, shapes) and merge.name not in seen:
+                seen.add(merge.name)
+                tail.append(merge.name)  # box and class branches get their own ranges
             continue  # the head's flattening: everything before it is the network proper
         stack.extend(i for i in node.input if i in producer)
     return tail if found_flatten and len(tail) < len(model.graph.node) else []
@@ -146,3 +160,34 @@ def split_decode_tail(src: Path, body_dst: Path, tail_dst: Path) -> list[str] | 
     onnx.utils.extract_model(str(staged), str(tail_dst), names, outputs)
     staged.unlink()
     return names
+
+
+def compact_names(path: Path) -> int:
+    """Rename internal tensors and nodes of the ONNX model at ``path`` to short ids, in place; bytes saved.
+
+    Quantizers name each QuantizeLinear/DequantizeLinear after the tensor it wraps, so on a small model the
+    names outweigh a good share of the int8 weights. Graph inputs and outputs keep their names.
+    """
+    import onnx
+
+    before = path.stat().st_size
+    model = onnx.load(str(path))
+    graph = model.graph
+    keep = {v.name for v in graph.input} | {v.name for v in graph.output} | {""}
+    short: dict[str, str] = {}
+
+    def rename(name: str) -> str:
+        if name in keep:
+            return name
+        return short.setdefault(name, f"t{len(short)}")
+
+    for index, node in enumerate(graph.node):
+        node.name = f"n{index}"
+        node.input[:] = [rename(name) for name in node.input]
+        node.output[:] = [rename(name) for name in node.output]
+    for tensor in graph.initializer:
+        tensor.name = rename(tensor.name)
+    for value in graph.value_info:  # kept: ONNX Runtime's QDQ fusions were slower without them
+        value.name = rename(value.name)
+    onnx.save(model, str(path))
+    return before - path.stat().st_size

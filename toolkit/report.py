@@ -13,26 +13,39 @@ def _fmt_size(size: int) -> str:
     return f"{size / 1e6:.2f} MB" if size >= 1e5 else f"{size / 1e3:.1f} kB"
 
 
+def _metric_keys(rows: list[dict[str, Any]]) -> list[str]:
+    """Metric columns for the tasks present (a run may mix detectors and classifiers)."""
+    keys: list[str] = []
+    for row in rows:
+        for key in METRIC_KEYS.get(row.get("task", ""), ()):
+            if row["status"] == "ok" and key not in keys:
+                keys.append(key)
+    return keys
+
+
+def _ratio(row: dict[str, Any], key: str) -> str:
+    return f"{row['ratio'][key]:.2f}" if "ratio" in row else ""
+
+
 def bench_table(document: dict[str, Any]) -> Table:
-    """One row per artifact: accuracy, drop vs parent, latency percentiles, size, peak RSS."""
+    """One row per artifact: accuracy, drop and ratios vs parent, latency percentiles, size, peak RSS."""
     rows = document["results"]
-    task = next((r["task"] for r in rows if r["status"] == "ok"), "detect")
-    keys = METRIC_KEYS.get(task, ())
+    keys = _metric_keys(rows)
     table = Table(title=f"edgekit bench — {document['environment']['cpu']}, "
                         f"{document['environment']['threads']} threads")
-    for column in ("target", *keys, f"Δ{keys[0]}" if keys else "Δ", "p50 ms", "p90 ms", "p99 ms", "size",
-                   "peak RSS", "status"):
+    for column in ("target", *keys, "Δ", "p50 ms", "p50 ×", "p90 ms", "p99 ms", "size", "size ×", "peak RSS",
+                   "status"):
         table.add_column(column, justify="left" if column in ("target", "status") else "right")
     for row in rows:
         if row["status"] != "ok":
-            table.add_row(row["target"], *[""] * (len(keys) + 6), f"[red]{row['status']}[/red]")
+            table.add_row(row["target"], *[""] * (len(keys) + 8), f"[red]{row['status']}[/red]")
             continue
-        lat = row["latency_ms"]
-        drop = row.get("drop", {}).get(keys[0]) if keys else None
-        table.add_row(row["target"], *[f"{row['metrics'][k]:.4f}" for k in keys],
-                      "" if drop is None else f"{drop:+.4f}", f"{lat['p50']:.2f}", f"{lat['p90']:.2f}",
-                      f"{lat['p99']:.2f}", _fmt_size(row["size_bytes"]),
-                      f"{row['peak_rss_bytes'] / 2**20:.0f} MiB", "ok")
+        lat, primary = row["latency_ms"], METRIC_KEYS.get(row["task"], ("",))[0]
+        drop = row.get("drop", {}).get(primary)
+        metrics = [f"{row['metrics'][k]:.4f}" if k in row["metrics"] else "" for k in keys]
+        table.add_row(row["target"], *metrics, "" if drop is None else f"{drop:+.4f}", f"{lat['p50']:.2f}",
+                      _ratio(row, "p50"), f"{lat['p90']:.2f}", f"{lat['p99']:.2f}", _fmt_size(row["size_bytes"]),
+                      _ratio(row, "size"), f"{row['peak_rss_bytes'] / 2**20:.0f} MiB", "ok")
     return table
 
 
