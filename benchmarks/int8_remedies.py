@@ -2,6 +2,7 @@
 bench both beside the FP32 parent in one run, and print mAP / drop / p50 ratio.
 
     python benchmarks/int8_remedies.py --model nano-det --target ort-int8 --option keep_decode_float
+    python benchmarks/int8_remedies.py --target tflite-int8 --option split_outputs --base keep_decode_float=false
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from rich.console import Console
 
 from edgekit.bench import BenchOptions
 from edgekit.bench_run import run_bench
+from edgekit.config import parse_overrides
 from edgekit.exporting import export_model
 from edgekit.report import bench_table
 
@@ -23,6 +25,7 @@ def main() -> None:
     parser.add_argument("--model", default="nano-det")
     parser.add_argument("--target", default="ort-int8")
     parser.add_argument("--option", default="keep_decode_float", help="boolean config field of the target")
+    parser.add_argument("--base", action="append", default=[], help="KEY=VALUE held fixed in both exports")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     console = Console(width=160)
@@ -32,13 +35,14 @@ def main() -> None:
         paths = [root / "fp32" / "onnx-fp32"]
         for value in ("true", "false"):
             out = root / f"{args.option}={value}"
-            rows = export_model(args.model, [args.target], out, overrides={args.target: {args.option: value}})
+            options = parse_overrides(args.base) | {args.option: value}
+            rows = export_model(args.model, [args.target], out, overrides={args.target: options})
             console.print(f"{args.target} {args.option}={value}: {rows[0].status}")
             if rows[0].status == "ok":
                 paths.append(out / args.target)
         document = run_bench(paths, BenchOptions(), args.json, None, console)
         for row, path in zip(document["results"], paths):
-            row["target"] = f"{row['target']} [{path.parent.name}]"
+            row["target"] = f"{row['target']} ({path.parent.name})"
         console.print(bench_table(document))
 
 
