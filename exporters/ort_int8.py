@@ -7,6 +7,7 @@ decode tail stays in float (``keep_decode_float``), found on the ONNX graph by `
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,12 +71,18 @@ class OrtInt8Target:
     def convert(self, onnx_path: Path, calib: CalibrationSet, cfg: OrtInt8Config, out_dir: Path) -> Conversion:
         excluded = list(cfg.exclude_nodes) + (decode_tail_nodes(onnx_path) if cfg.keep_decode_float else [])
         inputs, _ = onnx_io_specs(onnx_path)
-        quantize_static(str(onnx_path), str(out_dir / "model.onnx"), _Reader(calib, inputs[0].name),
-                        quant_format=QuantFormat.QDQ, per_channel=cfg.per_channel, reduce_range=cfg.reduce_range,
-                        activation_type=_enum(QuantType, cfg.activation_type),
-                        weight_type=_enum(QuantType, cfg.weight_type),
-                        calibrate_method=_enum(CalibrationMethod, cfg.calibration_method),
-                        nodes_to_exclude=excluded)
+        root_logger = logging.getLogger()
+        level = root_logger.level
+        root_logger.setLevel(logging.ERROR)  # its "consider pre-processing" advice: we pass a simplified model
+        try:
+            quantize_static(str(onnx_path), str(out_dir / "model.onnx"), _Reader(calib, inputs[0].name),
+                            quant_format=QuantFormat.QDQ, per_channel=cfg.per_channel,
+                            reduce_range=cfg.reduce_range, activation_type=_enum(QuantType, cfg.activation_type),
+                            weight_type=_enum(QuantType, cfg.weight_type),
+                            calibrate_method=_enum(CalibrationMethod, cfg.calibration_method),
+                            nodes_to_exclude=excluded)
+        finally:
+            root_logger.setLevel(level)
         saved = compact_names(out_dir / "model.onnx") if cfg.compact_names else 0
         inputs, outputs = onnx_io_specs(out_dir / "model.onnx")
         return Conversion("model.onnx", ["model.onnx"], inputs, outputs,

@@ -14,6 +14,7 @@ import hashlib
 import importlib.metadata
 import os
 import tempfile
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from edgekit.quiet import native_output_to
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-import tensorflow as tf  # noqa: E402 - after the log level
+with native_output_to():  # absl/oneDNN start-up lines
+    import tensorflow as tf  # noqa: E402
 
 from edgekit.calibration import CalibrationSet  # noqa: E402
 from edgekit.config import TargetConfig  # noqa: E402
@@ -60,22 +64,6 @@ def _onnx2tf() -> Any:
 
 
 @contextlib.contextmanager
-def _captured_output(log: Path) -> Iterator[None]:
-    """Send the converters' C++/Python chatter (fd 1 and 2) to ``log`` instead of the user's terminal."""
-    saved = [os.dup(1), os.dup(2)]
-    with open(log, "w") as sink:
-        os.dup2(sink.fileno(), 1)
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        finally:
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            for fd in saved:
-                os.close(fd)
-
-
-@contextlib.contextmanager
 def _working_directory(path: str) -> Iterator[None]:
     previous = os.getcwd()
     os.chdir(path)
@@ -97,7 +85,7 @@ def _translate(onnx_path: Path, calib: CalibrationSet) -> Any:
         sample = _nhwc(calib.take(20).as_array())
         with tempfile.TemporaryDirectory(prefix="edgekit-onnx2tf-") as work, _working_directory(work):
             np.save(ONNX2TF_SAMPLE_FILE, sample)  # onnx2tf's check images: ours, never a download
-            with _captured_output(Path(work) / "onnx2tf.log"):
+            with native_output_to(Path(work) / "onnx2tf.log"):
                 _GRAPHS[key] = onnx2tf.convert(input_onnx_file_path=str(onnx_path), output_folder_path=work,
                                                disable_model_save=True, non_verbose=True,
                                                not_use_onnxsim=True)
@@ -126,7 +114,9 @@ def _converter(model: Any, mode: str, calib: CalibrationSet, per_channel: bool) 
 
 def _tensor_specs(model_file: Path, onnx_outputs: list[TensorSpec]) -> tuple[list[TensorSpec], list[TensorSpec]]:
     """Input and output specs read back from the written model (dtype, int8 scale/zero point)."""
-    interpreter = tf.lite.Interpreter(model_path=str(model_file))
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(model_file))
     runner = interpreter.get_signature_runner()
 
     def spec(name: str, detail: dict, shape: list[int], layout: str) -> TensorSpec:
@@ -153,9 +143,11 @@ def _prepared_graph(onnx_path: Path, work: Path, split_outputs: bool) -> tuple[P
 def _write_tflite(graph: Path, mode: str, calib: CalibrationSet, per_channel: bool, dst: Path) -> None:
     model = _translate(graph, calib)
     with tempfile.TemporaryDirectory(prefix="edgekit-tflite-") as work, \
-            _captured_output(Path(work) / "converter.log"):
+            native_output_to(Path(work) / "converter.log"):
         try:
-            flatbuffer = _converter(model, mode, calib, per_channel).convert()
+            with warnings.catch_warnings():  # "Statistics for quantized inputs were expected": int8 I/O, intended
+                warnings.simplefilter("ignore", UserWarning)
+                flatbuffer = _converter(model, mode, calib, per_channel).convert()
         except Exception as exc:  # noqa: BLE001 - the converter raises ConverterError and friends
             raise ExportError(f"TFLite converter ({mode}): {str(exc).splitlines()[0][:300]}") from None
     dst.write_bytes(flatbuffer)

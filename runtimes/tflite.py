@@ -17,6 +17,7 @@ import numpy as np
 
 from edgekit.errors import EdgekitError, MissingDependencyError
 from edgekit.manifest import Artifact, TensorSpec
+from edgekit.quiet import native_output_to
 
 #: (module holding ``Interpreter``, distribution name), in order of preference
 INTERPRETERS = (
@@ -128,9 +129,10 @@ class TfliteRuntime:
         files = [artifact.model_path] + [artifact.path / name for name in artifact.manifest.stages]
         for cls, dist in [self._chosen] if self._chosen else self._importable():
             try:
-                interpreters = [cls(model_path=str(path), num_threads=threads) for path in files]
-                for interpreter in interpreters:
-                    interpreter.allocate_tensors()
+                with native_output_to():  # "INFO: Created TensorFlow Lite XNNPACK delegate" per interpreter
+                    interpreters = [cls(model_path=str(path), num_threads=threads) for path in files]
+                    for interpreter in interpreters:
+                        interpreter.allocate_tensors()
             except Exception as exc:  # noqa: BLE001 - the interpreters raise ValueError/RuntimeError alike
                 errors.append(f"{dist}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
                 continue

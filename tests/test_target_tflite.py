@@ -80,6 +80,7 @@ def test_missing_tensorflow_names_the_extra(monkeypatch):
 def test_missing_interpreter_names_the_extra(monkeypatch):
     runtime_module = importlib.import_module("edgekit.runtimes.tflite")
     for module_name, _ in runtime_module.INTERPRETERS:
+        monkeypatch.setitem(sys.modules, module_name, None)
         monkeypatch.setitem(sys.modules, module_name.split(".")[0], None)
     with pytest.raises(MissingDependencyError, match=r"pip install 'edgekit\[tflite\]'"):
         type(get_runtime("tflite"))().version()
