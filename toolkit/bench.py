@@ -138,7 +138,8 @@ def add_drops(rows: list[dict[str, Any]]) -> None:
     parents = {r["model_sha256"]: r for r in rows if r["status"] == "ok"}
     for row in rows:
         parent = parents.get(row.get("parent_sha256"))
-        if row["status"] != "ok" or parent is None or parent is row or parent["dataset"] != row["dataset"]:
+        is_parent_itself = row.get("model_sha256") == row.get("parent_sha256")  # also when listed twice
+        if row["status"] != "ok" or parent is None or is_parent_itself or parent["dataset"] != row["dataset"]:
             continue
         row["parent"] = parent["target"]
         row["drop"] = {k: parent["metrics"][k] - v for k, v in row["metrics"].items()}
