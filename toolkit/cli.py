@@ -99,6 +99,37 @@ def bench(
         raise typer.Exit(1)
 
 
+@app.command()
+def compress(
+    model: str = typer.Argument(..., help="built-in name, or a .pt state_dict with --factory"),
+    out: Path = typer.Option(..., "-o", "--output", help="output TorchScript file, e.g. small.pt (edgekit export reads it as is)"),
+    prune: Optional[float] = typer.Option(None, "--prune", help="structured pruning ratio in (0, 1)"),
+    prune_by: str = typer.Option("channels", "--prune-by", help="channels | macs"),
+    importance: str = typer.Option("l2", "--importance", help="l1 | l2 | bn"),
+    round_to: int = typer.Option(8, "--round-to", help="keep channel counts multiples of this"),
+    unstructured: Optional[float] = typer.Option(None, "--unstructured", help="unstructured L1 ratio in (0, 1)"),
+    distill: bool = typer.Option(False, "--distill", help="recover by label-free distillation from the original"),
+    data: Optional[str] = typer.Option(None, "--data", help="images for distillation and evaluation"),
+    epochs: int = typer.Option(10, "--epochs"),
+    lr: float = typer.Option(1e-3, "--lr"),
+    json_path: Optional[Path] = typer.Option(None, "--json", help="write the report JSON here"),
+    force: bool = typer.Option(False, "--force", help="overwrite OUT"),
+) -> None:
+    """Prune (structured / unstructured) and distill a PyTorch model; report params, MACs, size, accuracy."""
+    from .compress.distill import DistillOptions
+    from .compress.pruning import PruneOptions
+    from .compress.run import CompressPlan, compress_model, write_report
+    from .report import compress_table
+
+    plan = CompressPlan(
+        prune=PruneOptions(prune, prune_by, importance, round_to) if prune is not None else None,
+        unstructured=unstructured, distill=DistillOptions(epochs=epochs, lr=lr) if distill else None)
+    document = _guard(lambda: compress_model(model, plan, out, data, force, log=console.print))
+    if json_path:
+        write_report(document, json_path)
+    console.print(compress_table(document))
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

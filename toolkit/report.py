@@ -58,3 +58,17 @@ def export_table(rows: list[Any]) -> Table:
         status = "[green]ok[/green]" if row.status == "ok" else f"[red]{row.status}[/red]"
         table.add_row(row.target, status, str(row.path), f"{row.seconds:.1f}")
     return table
+
+
+def compress_table(document: dict[str, Any]) -> Table:
+    """One row per compression step: params, MACs, file size, sparsity, accuracy."""
+    rows = [{"step": "before", **document["before"]}] + document["steps"]
+    keys = list(METRIC_KEYS.get(document["task"], ()))
+    table = Table(title=f"edgekit compress — {document['model']}")
+    for column in ("step", "params", "MACs", "size", "sparsity", *keys):
+        table.add_column(column, justify="left" if column == "step" else "right")
+    for row in rows:
+        table.add_row(row["step"], f"{row['params'] / 1e6:.3f} M", f"{row['macs'] / 1e6:.1f} M",
+                      _fmt_size(row["size_bytes"]), f"{row['sparsity']:.0%}",
+                      *[f"{row['metrics'][k]:.4f}" for k in keys])
+    return table

@@ -6,9 +6,11 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
+import json
 import importlib
 import zipfile
-from dataclasses import dataclass
+
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ from .preprocess import Preprocessing
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
-@dataclass
+@dataclasses.dataclass
 class ModelSource:
     """A model to export: a torch module, or an ONNX file when export is skipped, plus what it needs."""
 
@@ -110,6 +112,18 @@ def _onnx_source(path: Path, task: str | None, imgsz: int | None) -> ModelSource
     return ModelSource(path.stem, task, default_preprocessing(task, size), names, onnx_path=path)
 
 
+def _eval_mode(module: Any) -> Any:
+    try:
+        return module.eval()
+    except NotImplementedError:  # a torch.export program: traced in eval mode already
+        return module
+
+
+def sidecar_path(model_file: Path) -> Path:
+    """``small.pt`` -> ``small.pt.json``: what edgekit knows about a model file it wrote (task, preprocessing)."""
+    return model_file.with_name(model_file.name + ".json")
+
+
 def load_source(spec: str, *, task: str | None = None, imgsz: int | None = None, factory: str | None = None,
                 trust: bool = False) -> ModelSource:
     """Resolve ``spec`` (built-in name or file path) into a ModelSource."""
@@ -121,5 +135,13 @@ def load_source(spec: str, *, task: str | None = None, imgsz: int | None = None,
     if path.suffix == ".onnx":
         return _onnx_source(path, task, imgsz)
     module = _load_torch_file(path, factory, trust)
+    sidecar = sidecar_path(path)
+    if sidecar.is_file():  # written by `edgekit compress`: the model's own task, preprocessing and classes
+        meta = json.loads(sidecar.read_text())
+        preprocessing = Preprocessing.from_dict(meta["preprocessing"])
+        if imgsz:
+            preprocessing = dataclasses.replace(preprocessing, size=imgsz)
+        return ModelSource(path.stem, task or meta["task"], preprocessing, list(meta["class_names"]),
+                           meta.get("dataset"), module=_eval_mode(module))
     task = task or "detect"
-    return ModelSource(path.stem, task, default_preprocessing(task, imgsz), [], module=module.eval())
+    return ModelSource(path.stem, task, default_preprocessing(task, imgsz), [], module=_eval_mode(module))

@@ -1,0 +1,1 @@
+"""PyTorch-side compression before export: structured/unstructured pruning, dynamic quantization, distillation."""

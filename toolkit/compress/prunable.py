@@ -1,0 +1,54 @@
+"""Rewrites that make a model's graph prunable by Torch-Pruning, with identical outputs.
+
+Torch-Pruning cannot follow ``chunk`` (C2f splits one conv's output in two): the dependency indices go out of
+range. ``make_prunable`` replaces each C2f by ``SplitC2f``, whose first 1x1 conv is two convs (the two halves
+of the original's weights and BatchNorm), the same rewrite Torch-Pruning's YOLOv8 example uses.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+
+from ..models.layers import C2f, ConvBnAct
+
+
+def _half(layer: ConvBnAct, part: slice) -> ConvBnAct:
+    half = copy.deepcopy(layer)
+    half.conv = nn.Conv2d(layer.conv.in_channels, part.stop - part.start, layer.conv.kernel_size,
+                          layer.conv.stride, layer.conv.padding, groups=layer.conv.groups, bias=False)
+    half.conv.weight.data = layer.conv.weight.data[part].clone()
+    half.bn = nn.BatchNorm2d(part.stop - part.start, eps=layer.bn.eps, momentum=layer.bn.momentum)
+    for name in ("weight", "bias", "running_mean", "running_var"):
+        getattr(half.bn, name).data = getattr(layer.bn, name).data[part].clone()
+    return half.train(layer.training)  # new layers start in training mode
+
+
+class SplitC2f(nn.Module):
+    """C2f with its split done by two convs instead of ``chunk``: same function, prunable."""
+
+    def __init__(self, block: C2f) -> None:
+        super().__init__()
+        hidden = block.hidden
+        self.cv0a = _half(block.cv1, slice(0, hidden))
+        self.cv0b = _half(block.cv1, slice(hidden, 2 * hidden))
+        self.cv2 = block.cv2
+        self.blocks = block.blocks
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        parts = [self.cv0a(x), self.cv0b(x)]
+        for block in self.blocks:
+            parts.append(block(parts[-1]))
+        return self.cv2(torch.cat(parts, dim=1))
+
+
+def make_prunable(model: nn.Module) -> nn.Module:
+    """Replace every C2f in ``model`` (in place) by an equivalent SplitC2f; returns the model."""
+    for name, child in list(model.named_children()):
+        if isinstance(child, C2f):
+            setattr(model, name, SplitC2f(child))
+        else:
+            make_prunable(child)
+    return model
