@@ -44,3 +44,16 @@ def test_one_failing_artifact_does_not_stop_the_others(artifacts, tmp_path):
     rows = {r["target"] + r["artifact"]: r for r in json.loads(out.read_text())["results"]}
     statuses = sorted(r["status"].split(":")[0] for r in rows.values())
     assert statuses == ["bench failed", "ok"]
+
+
+def test_torch_export_pt2_source_exports_with_parity(tmp_path):
+    """A ``torch.export`` program (which refuses train()/eval()) goes through ONNX export like any module."""
+    import torch
+
+    module = load_source("nano-cls").module
+    torch.export.save(torch.export.export(module, (torch.zeros(1, 3, 64, 64),)), str(tmp_path / "cls.pt2"))
+    result = runner.invoke(app, ["export", str(tmp_path / "cls.pt2"), "--task", "classify", "--imgsz", "64",
+                                 "--data", "shapes-cls", "-t", "onnx-fp32", "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    parity = Artifact.load(tmp_path / "out" / "onnx-fp32").manifest.parity
+    assert parity["cosine"] > 0.9999

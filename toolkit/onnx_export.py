@@ -28,8 +28,10 @@ def export_onnx(module: Any, size: int, path: Path, opset: int = DEFAULT_OPSET) 
         outputs = [sample] if isinstance(sample, torch.Tensor) else list(sample)
         names = ["output0"] if len(outputs) == 1 else [f"output{i}" for i in range(len(outputs))]
         try:
+            # PRESERVE: sources are in eval mode already, and torch.export programs refuse train()/eval()
             torch.onnx.export(module, (dummy,), str(path), dynamo=False, opset_version=opset,
-                              input_names=["images"], output_names=names, do_constant_folding=True)
+                              input_names=["images"], output_names=names, do_constant_folding=True,
+                              training=torch.onnx.TrainingMode.PRESERVE)
         except Exception as exc:  # noqa: BLE001 - tracing errors come in many types
             raise ExportError(f"torch.onnx export failed: {str(exc).splitlines()[0][:300]}") from None
     simplify(path)
