@@ -34,3 +34,24 @@ def det_dataset_root() -> Path:
     from edgekit.calibration_data.build import ensure_dataset
 
     return ensure_dataset("shapes-det")
+
+
+@pytest.fixture
+def bench_with_blocked_imports(tmp_path: Path):
+    """Bench one artifact through the CLI in a fresh interpreter where ``blocked`` modules cannot be
+    imported (``sys.modules[name] = None`` makes an import raise); returns its results row."""
+    import json
+    import subprocess
+    import sys
+
+    def run(artifact: Path, blocked: tuple[str, ...], runs: int) -> dict:
+        out = tmp_path / "blocked-bench.json"
+        code = (f"import sys\nfor name in {blocked!r}: sys.modules[name] = None\n"
+                "from typer.testing import CliRunner\nfrom edgekit.cli import app\n"
+                f"r = CliRunner().invoke(app, ['bench', {str(artifact)!r}, '--json', {str(out)!r}, "
+                f"'--runs', '{runs}', '--min-seconds', '0'])\nassert r.exit_code == 0, r.output")
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr + result.stdout
+        return json.loads(out.read_text())["results"][0]
+
+    return run

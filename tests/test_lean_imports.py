@@ -26,13 +26,7 @@ def test_help_stays_lean():
     assert _loaded_heavy(code) == []
 
 
-def test_bench_runs_with_torch_and_tensorflow_unimportable(artifacts, tmp_path):
+def test_bench_runs_with_torch_and_tensorflow_unimportable(artifacts, bench_with_blocked_imports):
     """Block the heavy packages outright (import raises), then bench an ORT artifact end to end."""
-    out = tmp_path / "r.json"
-    code = ("import sys\nfor name in ('torch', 'tensorflow', 'openvino', 'onnx'): sys.modules[name] = None\n"
-            "from typer.testing import CliRunner\nfrom edgekit.cli import app\n"
-            f"r = CliRunner().invoke(app, ['bench', {str(artifacts['nano-cls'])!r}, '--json', {str(out)!r}, "
-            "'--runs', '5', '--min-seconds', '0'])\nassert r.exit_code == 0, r.output")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr + result.stdout
-    assert json.loads(out.read_text())["results"][0]["status"] == "ok"
+    row = bench_with_blocked_imports(artifacts["nano-cls"], ("torch", "tensorflow", "openvino", "onnx"), runs=5)
+    assert row["status"] == "ok"

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -110,14 +108,7 @@ def test_tflite_int8_is_full_integer_with_int8_io(det_int8):
 
 
 @pytest.mark.slow
-def test_tflite_bench_runs_with_torch_and_tensorflow_unimportable(det_int8, tmp_path):
-    out = tmp_path / "r.json"
-    code = ("import sys\nfor name in ('torch', 'tensorflow', 'openvino', 'onnx', 'onnxruntime'): sys.modules[name] = None\n"
-            "from typer.testing import CliRunner\nfrom edgekit.cli import app\n"
-            f"r = CliRunner().invoke(app, ['bench', {str(det_int8)!r}, '--json', {str(out)!r}, "
-            "'--runs', '3', '--min-seconds', '0'])\nassert r.exit_code == 0, r.output")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr + result.stdout
-    row = json.loads(out.read_text())["results"][0]
+def test_tflite_bench_runs_with_torch_and_tensorflow_unimportable(det_int8, bench_with_blocked_imports):
+    row = bench_with_blocked_imports(det_int8, ("torch", "tensorflow", "openvino", "onnx", "onnxruntime"), runs=3)
     assert row["status"] == "ok" and row["runtime_version"].startswith("ai-edge-litert")
     assert row["metrics"]["map50_95"] > 0.7

@@ -14,6 +14,12 @@ from .stats import model_stats
 IMPORTANCE = ("l1", "l2", "bn")
 
 
+def check_ratio(kind: str, ratio: float) -> None:
+    """A pruning ratio must lie strictly between 0 and 1."""
+    if not 0.0 < ratio < 1.0:
+        raise EdgekitError(f"{kind} ratio must be in (0, 1), got {ratio}")
+
+
 @dataclass(frozen=True)
 class PruneOptions:
     """``ratio`` of channels (``by="channels"``) or of MACs (``by="macs"``) to remove."""
@@ -26,8 +32,7 @@ class PruneOptions:
     keep: tuple[str, ...] = ()
 
     def validate(self) -> None:
-        if not 0.0 < self.ratio < 1.0:
-            raise EdgekitError(f"pruning ratio must be in (0, 1), got {self.ratio}")
+        check_ratio("pruning", self.ratio)
         if self.by not in ("channels", "macs"):
             raise EdgekitError(f"--prune-by must be channels or macs, got {self.by!r}")
         if self.importance not in IMPORTANCE:
@@ -105,8 +110,7 @@ def prune_unstructured(model: nn.Module, ratio: float) -> nn.Module:
     """Zero the smallest-|w| ``ratio`` of each Conv/Linear weight (L1), made permanent: same dense shapes."""
     from torch.nn.utils import prune
 
-    if not 0.0 < ratio < 1.0:
-        raise EdgekitError(f"unstructured ratio must be in (0, 1), got {ratio}")
+    check_ratio("unstructured", ratio)
     for module in model.modules():
         if isinstance(module, (nn.Conv2d, nn.Linear)) and module.weight.requires_grad:
             prune.l1_unstructured(module, "weight", amount=ratio)

@@ -20,7 +20,7 @@ from ..fsutil import atomic_file, refuse_existing
 from ..sources import ModelSource, load_source, sidecar_path
 from ..tasks.detection import DetectionDecoding
 from .distill import DistillOptions, distill
-from .pruning import PruneOptions, prune_structured, prune_unstructured, sparsity
+from .pruning import PruneOptions, check_ratio, prune_structured, prune_unstructured, sparsity
 from .stats import ModelSpec, TorchSession, model_stats
 
 KD_IMAGES = 512
@@ -38,8 +38,8 @@ class CompressPlan:
         """Reject bad options before anything is loaded or written."""
         if self.prune:
             self.prune.validate()
-        if self.unstructured is not None and not 0.0 < self.unstructured < 1.0:
-            raise EdgekitError(f"unstructured ratio must be in (0, 1), got {self.unstructured}")
+        if self.unstructured is not None:
+            check_ratio("unstructured", self.unstructured)
         if not (self.prune or self.unstructured or self.distill):
             raise EdgekitError("nothing to do: pass --prune, --unstructured and/or --distill")
 
