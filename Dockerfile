@@ -1,27 +1,40 @@
 # syntax=docker/dockerfile:1
-# Two images from one file:
-#   docker build --target export -t edgekit:export .   # full stack: CPU torch, onnx, onnxsim, onnxruntime
-#   docker build --target bench  -t edgekit:bench  .   # device side: numpy + onnxruntime, no torch
-ARG PYTHON=3.11
+# Two images from one file (the wheel stage only builds edgekit itself):
+#   docker build --target export -t edgekit:export .   # full stack: CPU torch, ONNX, OpenVINO/NNCF, TF + onnx2tf
+#   docker build --target bench  -t edgekit:bench  .   # device side: numpy + runtimes, no torch, no tensorflow
+#   docker run --rm -v "$PWD:/home/edgekit/work" edgekit:export export nano-det -t all -o out
+#   docker run --rm -v "$PWD:/home/edgekit/work" edgekit:bench bench out/ort-int8
+# Versions come from pyproject.toml's extras; onnx2tf is pinned here as in edgekit.exporters.tflite_common.
+ARG PYTHON_IMAGE=python:3.11.11-slim-bookworm
 
-FROM python:${PYTHON}-slim AS base
-ENV PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1 EDGEKIT_CACHE=/home/edgekit/.cache/edgekit
-RUN useradd --create-home --uid 10001 edgekit
-WORKDIR /opt/edgekit
+FROM ${PYTHON_IMAGE} AS wheel
+WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY toolkit ./toolkit
 COPY exporters ./exporters
 COPY runtimes ./runtimes
 COPY calibration_data ./calibration_data
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
-FROM base AS export
-# Point PIP_EXTRA_INDEX_URL at PyTorch's CPU wheel index, or torch==2.13.* resolves to a multi-GB CUDA build.
-ARG PIP_EXTRA_INDEX_URL=""
-RUN pip install ".[all]"
+FROM ${PYTHON_IMAGE} AS export
+ENV PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1 EDGEKIT_CACHE=/home/edgekit/.cache/edgekit
+# PyTorch's CPU wheel index: without it torch==2.13.* resolves to a multi-GB CUDA build.
+ARG PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu
+RUN useradd --create-home --uid 10001 edgekit
+COPY --from=wheel /wheels /wheels
+RUN pip install --find-links /wheels "edgekit[all]==0.1.0" \
+    && pip install --no-deps onnx2tf==1.29.24
 USER edgekit
+WORKDIR /home/edgekit/work
 ENTRYPOINT ["edgekit"]
+CMD ["--help"]
 
-FROM base AS bench
-RUN pip install ".[ort]"
+FROM ${PYTHON_IMAGE} AS bench
+ENV PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1 EDGEKIT_CACHE=/home/edgekit/.cache/edgekit
+RUN useradd --create-home --uid 10001 edgekit
+COPY --from=wheel /wheels /wheels
+RUN pip install --find-links /wheels "edgekit[ort,openvino,tflite]==0.1.0"
 USER edgekit
+WORKDIR /home/edgekit/work
 ENTRYPOINT ["edgekit"]
+CMD ["bench", "--help"]

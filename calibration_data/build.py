@@ -42,6 +42,13 @@ def classification_sample(seed: int, index: int) -> tuple[np.ndarray, int]:
     return render_classification_image(rng, class_id), class_id
 
 
+def training_image(name: str, index: int) -> np.ndarray:
+    """Image ``index`` of built-in dataset ``name``'s endless training stream (uint8 HWC RGB; labels unused)."""
+    if name == "shapes-det":
+        return detection_sample(TRAIN_SEED_DET, index)[0]
+    return classification_sample(TRAIN_SEED_CLS, index)[0]
+
+
 def _write_detection_split(root: Path, split: str, seed: int, count: int) -> None:
     (root / "images" / split).mkdir(parents=True)
     (root / "labels" / split).mkdir(parents=True)

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torch import nn
 from typer.testing import CliRunner
 
 from edgekit.cli import app
+from edgekit.compress.images import distillation_canvases
 from edgekit.compress.prunable import make_prunable
-from edgekit.compress.pruning import PruneOptions, output_layers, prune_structured, prune_unstructured, sparsity
+from edgekit.compress.pruning import (PruneOptions, output_layers, prune_structured, prune_unstructured,
+                                      quantize_dynamic, sparsity)
 from edgekit.compress.stats import model_stats
+from edgekit.errors import EdgekitError
 from edgekit.sources import load_source
 
 runner = CliRunner()
@@ -59,6 +64,83 @@ def test_unstructured_pruning_zeroes_weights_but_keeps_shapes():
     assert model_stats(model, x) == before
 
 
+class CutOffLayer(nn.Module):
+    """A forward that leaves autograd (``.numpy()``): Torch-Pruning cannot see ``a``'s consumers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a, self.b, self.fc = nn.Conv2d(3, 16, 3), nn.Conv2d(16, 16, 3), nn.Linear(16, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.from_numpy(self.a(x).detach().numpy())
+        return self.fc(self.b(y).mean((2, 3)))
+
+
+class DictOutput(CutOffLayer):
+    def forward(self, x: torch.Tensor) -> dict:  # type: ignore[override]
+        return {"logits": self.fc(self.b(self.a(x)).mean((2, 3)))}
+
+
+@pytest.mark.parametrize("model, message", [(CutOffLayer, "cut off from the autograd graph"),
+                                            (DictOutput, "returns dict")])
+def test_untraceable_models_are_refused_before_pruning(model, message):
+    instance = model()
+    with pytest.raises(EdgekitError, match=message):
+        prune_structured(instance, torch.zeros(1, 3, 32, 32), PruneOptions(0.5))
+    assert instance.b.out_channels == 16  # untouched
+
+
+def test_untraceable_user_model_is_one_cli_error_line(tmp_path, monkeypatch):
+    (tmp_path / "cutoff_models.py").write_text(
+        "import torch\nfrom torch import nn\n\n\nclass CutOff(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n"
+        "        self.a, self.b, self.fc = nn.Conv2d(3, 16, 3), nn.Conv2d(16, 16, 3), nn.Linear(16, 5)\n\n"
+        "    def forward(self, x):\n        y = torch.from_numpy(self.a(x).detach().numpy())\n"
+        "        return self.fc(self.b(y).mean((2, 3)))\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    weights = tmp_path / "cutoff.pt"
+    torch.save(CutOffLayer().state_dict(), weights)
+    result = runner.invoke(app, ["compress", str(weights), "--factory", "cutoff_models:CutOff", "--task",
+                                 "classify", "--imgsz", "32", "--data", "shapes-cls", "--prune", "0.5",
+                                 "-o", str(tmp_path / "out.pt")])
+    assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    assert "cannot trace" in result.output and not (tmp_path / "out.pt").exists()
+
+
+def test_empty_image_folder_is_one_cli_error_line(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = runner.invoke(app, ["compress", "nano-cls", "--distill", "--images", str(tmp_path / "empty"),
+                                 "-o", str(tmp_path / "out.pt")])
+    assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    assert "no images in" in result.output and not (tmp_path / "out.pt").exists()
+
+
+def test_distillation_images_come_from_the_train_stream_or_a_folder(tmp_path):
+    pre = load_source("nano-det").preprocessing
+    canvases, origin = distillation_canvases(pre, 4, data="shapes-det")
+    again, _ = distillation_canvases(pre, 4, data="shapes-det")
+    assert canvases.shape == (4, pre.size, pre.size, 3) and canvases.dtype == np.uint8
+    assert origin == "shapes-det/train" and np.array_equal(canvases, again)  # deterministic, never val
+    folder = tmp_path / "unlabelled" / "nested"
+    folder.mkdir(parents=True)
+    for index in range(5):
+        Image.fromarray(canvases[index % 4]).save(folder / f"{index}.png")
+    picked, origin = distillation_canvases(pre, 3, folder=tmp_path / "unlabelled")
+    assert picked.shape[0] == 3 and origin == str(tmp_path / "unlabelled")
+
+
+def test_dynamic_quantization_covers_linear_layers_only():
+    model, x = _model("nano-cls")
+    with torch.no_grad():
+        want = model(x)
+    quantized, layers = quantize_dynamic(model)
+    assert layers == 1 and type(quantized.classifier).__module__.startswith("torch.ao.nn.quantized.dynamic")
+    with torch.no_grad():
+        assert torch.nn.functional.cosine_similarity(quantized(x), want).item() > 0.999
+    detector, _ = _model("nano-det")
+    assert quantize_dynamic(detector)[1] == 0  # a convolutional detector has nothing to quantize
+
+
 def test_bad_ratios_and_non_module_sources_are_one_line_errors(artifacts, tmp_path):
     for args in (["--prune", "1.5"], ["--unstructured", "0"], ["--prune", "0.5", "--prune-by", "flops"]):
         result = runner.invoke(app, ["compress", "nano-cls", "-o", str(tmp_path / "m.pt"), *args])
@@ -73,14 +155,25 @@ def test_bad_ratios_and_non_module_sources_are_one_line_errors(artifacts, tmp_pa
 def test_compress_cli_writes_a_report_and_a_model_export_accepts(tmp_path):
     out, report = tmp_path / "small.pt", tmp_path / "report.json"
     result = runner.invoke(app, ["compress", "nano-cls", "--prune", "0.5", "--prune-by", "macs", "--distill",
-                                 "--epochs", "2", "-o", str(out), "--json", str(report)])
+                                 "--epochs", "2", "--kd-images", "256", "--dynamic-quant", "-o", str(out),
+                                 "--json", str(report)])
     assert result.exit_code == 0, result.output
+    assert "distill epoch 2" in result.output  # the progress bar
     document = json.loads(report.read_text())
-    assert document["schema"] == 1 and [s["step"] for s in document["steps"]] == ["prune", "distill"]
+    steps = [s["step"] for s in document["steps"]]
+    assert document["schema"] == 1 and steps == ["prune", "distill", "dynamic_quant"]
+    distilled, quantized = document["steps"][1:]
+    assert distilled["images"] == 256 and distilled["images_from"] == "shapes-cls/train"
+    assert quantized["params"] == distilled["params"] and quantized["linear_layers"] == 1
+    assert abs(quantized["metrics"]["top1"] - distilled["metrics"]["top1"]) <= 0.02
     for side in ("before", "after"):
         assert {"params", "macs", "size_bytes", "metrics"} <= set(document[side])
     assert document["after"]["macs"] <= 0.5 * document["before"]["macs"]
     result = runner.invoke(app, ["export", str(out), "-t", "onnx-fp32", "-o", str(tmp_path / "art")])
+    assert result.exit_code == 2 and "PyTorch-quantized models run in PyTorch only" in result.output
+    result = runner.invoke(app, ["compress", "nano-cls", "--prune", "0.5", "-o", str(tmp_path / "float.pt")])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["export", str(tmp_path / "float.pt"), "-t", "onnx-fp32", "-o", str(tmp_path / "art")])
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "art" / "onnx-fp32" / "edgekit.json").read_text())
     assert manifest["task"] == "classify" and manifest["preprocessing"]["size"] == 64

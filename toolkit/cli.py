@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -86,15 +87,20 @@ def bench(
     runs: int = typer.Option(50, "--runs", help="minimum timed runs"),
     warmup: int = typer.Option(10, "--warmup", help="warm-up runs"),
     min_seconds: float = typer.Option(2.0, "--min-seconds", help="minimum timed seconds"),
+    markdown: Optional[Path] = typer.Option(None, "--markdown", help="also write a Markdown table"),
+    csv_path: Optional[Path] = typer.Option(None, "--csv", help="also write a CSV"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="also write a latency-vs-accuracy PNG (matplotlib)"),
 ) -> None:
     """Measure artifacts on their own runtimes: latency, size, memory, accuracy and drop vs FP32."""
     from .bench import BenchOptions
     from .bench_run import run_bench
     from .report import bench_table
+    from .report_files import write_reports
 
     options = BenchOptions(threads=threads, warmup=warmup, runs=runs, min_seconds=min_seconds, data=data)
     document = _guard(lambda: run_bench(artifacts, options, json_path, save_predictions, console))
     console.print(bench_table(document))
+    _guard(lambda: write_reports(document, markdown, csv_path, plot))
     if any(row["status"] != "ok" for row in document["results"]):
         raise typer.Exit(1)
 
@@ -107,27 +113,112 @@ def compress(
     prune_by: str = typer.Option("channels", "--prune-by", help="channels | macs"),
     importance: str = typer.Option("l2", "--importance", help="l1 | l2 | bn"),
     round_to: int = typer.Option(8, "--round-to", help="keep channel counts multiples of this"),
+    keep: list[str] = typer.Option([], "--keep", help="module name to leave unpruned (repeatable)"),
+    steps: int = typer.Option(1, "--steps", help="prune in N rounds, distilling after each (gradual pruning)"),
     unstructured: Optional[float] = typer.Option(None, "--unstructured", help="unstructured L1 ratio in (0, 1)"),
     distill: bool = typer.Option(False, "--distill", help="recover by label-free distillation from the original"),
-    data: Optional[str] = typer.Option(None, "--data", help="images for distillation and evaluation"),
+    dynamic_quant: bool = typer.Option(False, "--dynamic-quant", help="PyTorch dynamic int8 quantization of Linear layers"),
+    data: Optional[str] = typer.Option(None, "--data", help="dataset: val split scores each step, train split feeds distillation"),
+    images: Optional[Path] = typer.Option(None, "--images", help="folder of unlabelled images to distill on instead"),
+    kd_images: int = typer.Option(2048, "--kd-images", help="at most this many distillation images"),
     epochs: int = typer.Option(10, "--epochs"),
-    lr: float = typer.Option(1e-3, "--lr"),
+    lr: float = typer.Option(2e-3, "--lr"),
+    device: str = typer.Option("cpu", "--device", help="torch device for distillation, e.g. cuda"),
+    imgsz: Optional[int] = typer.Option(None, "--imgsz", help="input size (user models)"),
+    task: Optional[str] = typer.Option(None, "--task", help="detect or classify (user models)"),
+    factory: Optional[str] = typer.Option(None, "--factory", help="package.module:callable building the model"),
+    trust_pickle: bool = typer.Option(False, "--trust-pickle", help="allow full unpickling of a .pt you trust"),
     json_path: Optional[Path] = typer.Option(None, "--json", help="write the report JSON here"),
     force: bool = typer.Option(False, "--force", help="overwrite OUT"),
 ) -> None:
-    """Prune (structured / unstructured) and distill a PyTorch model; report params, MACs, size, accuracy."""
+    """Prune (structured / unstructured), distill and quantize a PyTorch model; report what each step did."""
     from .compress.distill import DistillOptions
     from .compress.pruning import PruneOptions
     from .compress.run import CompressPlan, compress_model, write_report
-    from .report import compress_table
+    from .report import compress_table, step_progress
 
     plan = CompressPlan(
-        prune=PruneOptions(prune, prune_by, importance, round_to) if prune is not None else None,
-        unstructured=unstructured, distill=DistillOptions(epochs=epochs, lr=lr) if distill else None)
-    document = _guard(lambda: compress_model(model, plan, out, data, force, log=console.print))
+        prune=PruneOptions(prune, prune_by, importance, round_to, steps, tuple(keep)) if prune is not None else None,
+        unstructured=unstructured, distill=DistillOptions(epochs=epochs, lr=lr, device=device) if distill else None,
+        dynamic_quant=dynamic_quant, kd_images=kd_images, images=images)
+    with step_progress(console, "distill") as on_step:
+        document = _guard(lambda: compress_model(
+            model, plan, out, data, force, log=console.print, progress=on_step,
+            source_options={"task": task, "imgsz": imgsz, "factory": factory, "trust": trust_pickle}))
     if json_path:
         write_report(document, json_path)
     console.print(compress_table(document))
+
+
+@app.command()
+def report(
+    results: Path = typer.Argument(..., help="results JSON from edgekit bench --json"),
+    markdown: Optional[Path] = typer.Option(None, "--markdown", help="write a Markdown table (GitHub job summary)"),
+    csv_path: Optional[Path] = typer.Option(None, "--csv", help="write one CSV line per artifact"),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="write a PNG of latency vs accuracy"),
+) -> None:
+    """Render a bench results JSON again: the table, and Markdown / CSV / PNG files."""
+    from .report import bench_table
+    from .report_files import load_results, write_reports
+
+    document = _guard(lambda: load_results(results))
+    console.print(bench_table(document))
+    for path in _guard(lambda: write_reports(document, markdown, csv_path, plot)):
+        console.print(f"written: {path}", highlight=False)
+
+
+@app.command()
+def gate(
+    baseline: Path = typer.Option(..., "--baseline", help="results JSON of the accepted state"),
+    current: Path = typer.Option(..., "--current", help="results JSON of this change"),
+    config: Optional[Path] = typer.Option(None, "--config", help="TOML thresholds (top level and [targets.NAME])"),
+    markdown: Optional[Path] = typer.Option(None, "--markdown", help="also write the verdict here"),
+    max_size_growth: Optional[float] = typer.Option(None, "--max-size-growth", help="percent (default 5)"),
+    max_latency_growth: Optional[float] = typer.Option(None, "--max-latency-growth", help="percent (default 30)"),
+    max_accuracy_drop: Optional[float] = typer.Option(None, "--max-accuracy-drop", help="points (default 1.0)"),
+    reference: Optional[str] = typer.Option(None, "--reference", help="latency reference row (default onnx-fp32)"),
+    absolute_latency: Optional[bool] = typer.Option(None, "--absolute-latency/--relative-latency",
+                                                    help="compare p50 in ms instead of as a ratio to the reference"),
+) -> None:
+    """Exit 0 when every artifact is within its thresholds, 1 on a regression, 2 on unusable input."""
+    from .fsutil import atomic_file
+    from .gate import load_thresholds, run_gate
+    from .report_files import load_results
+
+    def run() -> tuple[bool, str]:
+        thresholds = load_thresholds(config, max_size_growth=max_size_growth, max_latency_growth=max_latency_growth,
+                                     max_accuracy_drop=max_accuracy_drop, reference=reference,
+                                     absolute_latency=absolute_latency)
+        return run_gate(load_results(baseline), load_results(current), thresholds)
+
+    passed, verdict = _guard(run)
+    if markdown:
+        with atomic_file(markdown) as tmp:
+            tmp.write_text(verdict)
+    console.print(verdict, markup=False, highlight=False)
+    raise typer.Exit(0 if passed else 1)
+
+
+@app.command()
+def pipeline(
+    recipe: Path = typer.Argument(..., help="recipe .toml/.yaml: model, data, output, [compress], [export], [bench]"),
+    force: bool = typer.Option(False, "--force", help="overwrite the recipe's output directory"),
+) -> None:
+    """Compress -> export -> bench in one reproducible command; compares against the uncompressed model."""
+    from .pipeline import load_recipe, run_pipeline
+    from .report import bench_table, compress_table, step_progress, versus_table
+
+    loaded = _guard(lambda: load_recipe(recipe))
+    with step_progress(console, "distill") as on_step:
+        result = _guard(lambda: run_pipeline(loaded, force, console, progress=on_step))
+    if "compress" in result["summary"]:
+        console.print(compress_table(json.loads((loaded.output / "compress.json").read_text())))
+    console.print(bench_table(result["bench"]))
+    if result["summary"]["versus_original"]:
+        console.print(versus_table(result["summary"]["versus_original"]))
+    console.print(f"written: {loaded.output}", highlight=False)
+    if any(row["status"] != "ok" for row in result["bench"]["results"]):
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -12,13 +12,13 @@ from .data_yolo import load_yolo
 from .errors import DataError
 
 #: Which split of a dataset serves each purpose, per layout.
-_YOLO_SPLIT = {"val": "val", "calib": "train"}
-_FOLDER_SPLITS = {"val": ("val",), "calib": ("calib", "train")}
+_YOLO_SPLIT = {"val": "val", "calib": "train", "train": "train"}
+_FOLDER_SPLITS = {"val": ("val",), "calib": ("calib", "train"), "train": ("train", "calib")}
 
 
 @lru_cache(maxsize=8)
 def resolve_dataset(spec: str, split: str = "val") -> Dataset:
-    """Load the ``split`` ("val" to score, "calib" to calibrate) of a built-in name or a dataset path.
+    """Load a split of a built-in name or a dataset path: "val" to score, "calib" to calibrate, "train" to distill.
 
     Memoised: benching several artifacts on one dataset validates it once per process.
     """

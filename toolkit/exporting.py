@@ -84,8 +84,10 @@ def _convert_one(name: str, parent: Path, calib: CalibrationSet, base: dict[str,
 def export_model(model: str, targets: list[str], out_dir: Path, *, data: str | None = None,
                  imgsz: int | None = None, task: str | None = None, factory: str | None = None,
                  trust: bool = False, force: bool = False, calib_images: int = DEFAULT_CALIBRATION_IMAGES,
-                 overrides: dict[str, Any] | None = None) -> list[ExportRow]:
+                 overrides: dict[str, Any] | None = None, source_label: str | None = None) -> list[ExportRow]:
     """Export ``model`` to every target in ``targets`` under ``out_dir/<target>``.
+
+    ``source_label`` is what the manifests name as the source (default ``model``).
 
     Input problems (model, data, existing outputs) raise before anything is written; a target that fails
     to convert is reported in its row and the others go on.
@@ -103,7 +105,7 @@ def export_model(model: str, targets: list[str], out_dir: Path, *, data: str | N
     with tempfile.TemporaryDirectory(prefix="edgekit-export-") as work:
         parent, parity = _parent_onnx(source, calib, Path(work))
         base = {"task": source.task, "preprocessing": source.preprocessing,
-                "class_names": source.class_names or list(dataset.class_names), "source": model,
+                "class_names": source.class_names or list(dataset.class_names), "source": source_label or model,
                 "parent_sha256": sha256_file(parent), "dataset": _dataset_reference(data_spec),
                 "decoding": DetectionDecoding().to_dict() if source.task == "detect" else None,
                 "parity": parity, "tool_versions": _tool_versions()}

@@ -11,6 +11,7 @@ import numpy as np
 from .agreement import Agreement
 from .calibration import CalibrationSet
 from .errors import ExportError
+from .quiet import native_output_to
 
 DEFAULT_OPSET = 17
 #: parity passes when cosine >= this and max |diff| <= ATOL + RTOL * max |reference|
@@ -29,11 +30,14 @@ def export_onnx(module: Any, size: int, path: Path, opset: int = DEFAULT_OPSET) 
         names = ["output0"] if len(outputs) == 1 else [f"output{i}" for i in range(len(outputs))]
         try:
             # PRESERVE: sources are in eval mode already, and torch.export programs refuse train()/eval()
-            torch.onnx.export(module, (dummy,), str(path), dynamo=False, opset_version=opset,
-                              input_names=["images"], output_names=names, do_constant_folding=True,
-                              training=torch.onnx.TrainingMode.PRESERVE)
+            with native_output_to():  # on failure the exporter dumps the whole TorchScript graph to stdout
+                torch.onnx.export(module, (dummy,), str(path), dynamo=False, opset_version=opset,
+                                  input_names=["images"], output_names=names, do_constant_folding=True,
+                                  training=torch.onnx.TrainingMode.PRESERVE)
         except Exception as exc:  # noqa: BLE001 - tracing errors come in many types
-            raise ExportError(f"torch.onnx export failed: {str(exc).splitlines()[0][:300]}") from None
+            hint = (" (PyTorch-quantized models run in PyTorch only: export the float model and pick an INT8 target)"
+                    if "quantized::" in str(exc) else "")
+            raise ExportError(f"torch.onnx export failed: {str(exc).splitlines()[0][:300]}{hint}") from None
     simplify(path)
 
 

@@ -40,8 +40,8 @@ class Preprocessing:
                 data[key] = tuple(float(v) for v in data[key])
         return cls(**data)
 
-    def apply(self, image: np.ndarray) -> tuple[np.ndarray, Letterbox]:
-        """uint8 HWC RGB -> (CHW float32, the letterbox geometry used)."""
+    def canvas(self, image: np.ndarray) -> tuple[np.ndarray, Letterbox]:
+        """uint8 HWC RGB -> (the resized, padded uint8 HWC canvas in ``channel_order``, its letterbox geometry)."""
         height, width = image.shape[:2]
         if self.resize == "letterbox":
             box = Letterbox.fit(height, width, self.size)
@@ -52,9 +52,18 @@ class Preprocessing:
         canvas[box.top:box.top + box.new_height, box.left:box.left + box.new_width] = resized
         if self.channel_order == "BGR":
             canvas = canvas[..., ::-1]
-        pixels = canvas.astype(np.float32) / 255.0
+        return canvas, box
+
+    def normalize(self, canvases: np.ndarray) -> np.ndarray:
+        """uint8 (..., H, W, 3) canvases -> float32 (..., 3, H, W): scaled to [0, 1], then ``(x - mean) / std``."""
+        pixels = canvases.astype(np.float32) / 255.0
         pixels = (pixels - np.asarray(self.mean, np.float32)) / np.asarray(self.std, np.float32)
-        return np.ascontiguousarray(pixels.transpose(2, 0, 1)), box
+        return np.ascontiguousarray(np.moveaxis(pixels, -1, -3))
+
+    def apply(self, image: np.ndarray) -> tuple[np.ndarray, Letterbox]:
+        """uint8 HWC RGB -> (CHW float32, the letterbox geometry used)."""
+        canvas, box = self.canvas(image)
+        return self.normalize(canvas), box
 
 
 def read_image(path: Path) -> np.ndarray:

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 METRIC_KEYS = {"detect": ("map50_95", "map50"), "classify": ("top1", "top5")}
@@ -27,23 +32,35 @@ def _ratio(row: dict[str, Any], key: str) -> str:
     return f"{row['ratio'][key]:.2f}" if "ratio" in row else ""
 
 
+def row_labels(rows: list[dict[str, Any]]) -> list[str]:
+    """Each row's target name, or ``folder/target`` when one target appears in several folders."""
+    targets = [row["target"] for row in rows]
+    labels = []
+    for row in rows:
+        path = Path(row.get("artifact", row["target"]))
+        duplicated = targets.count(row["target"]) > 1 and path.parent.name
+        labels.append(f"{path.parent.name}/{path.name}" if duplicated else row["target"])
+    return labels
+
+
 def bench_table(document: dict[str, Any]) -> Table:
     """One row per artifact: accuracy, drop and ratios vs parent, latency percentiles, size, peak RSS."""
     rows = document["results"]
+    labels = row_labels(rows)
     keys = _metric_keys(rows)
     table = Table(title=f"edgekit bench — {document['environment']['cpu']}, "
                         f"{document['environment']['threads']} threads")
     for column in ("target", *keys, "Δ", "p50 ms", "p50 ×", "p90 ms", "p99 ms", "size", "size ×", "peak RSS",
                    "status"):
         table.add_column(column, justify="left" if column in ("target", "status") else "right")
-    for row in rows:
+    for row, label in zip(rows, labels):
         if row["status"] != "ok":
-            table.add_row(row["target"], *[""] * (len(keys) + 8), f"[red]{row['status']}[/red]")
+            table.add_row(label, *[""] * (len(keys) + 8), f"[red]{row['status']}[/red]")
             continue
         lat, primary = row["latency_ms"], METRIC_KEYS.get(row["task"], ("",))[0]
         drop = row.get("drop", {}).get(primary)
         metrics = [f"{row['metrics'][k]:.4f}" if k in row["metrics"] else "" for k in keys]
-        table.add_row(row["target"], *metrics, "" if drop is None else f"{drop:+.4f}", f"{lat['p50']:.2f}",
+        table.add_row(label, *metrics, "" if drop is None else f"{drop:+.4f}", f"{lat['p50']:.2f}",
                       _ratio(row, "p50"), f"{lat['p90']:.2f}", f"{lat['p99']:.2f}", _fmt_size(row["size_bytes"]),
                       _ratio(row, "size"), f"{row['peak_rss_bytes'] / 2**20:.0f} MiB", "ok")
     return table
@@ -68,7 +85,41 @@ def compress_table(document: dict[str, Any]) -> Table:
     for column in ("step", "params", "MACs", "size", "sparsity", *keys):
         table.add_column(column, justify="left" if column == "step" else "right")
     for row in rows:
-        table.add_row(row["step"], f"{row['params'] / 1e6:.3f} M", f"{row['macs'] / 1e6:.1f} M",
+        label = f"{row['step']} {row['round']}" if "round" in row else row["step"]
+        table.add_row(label, f"{row['params'] / 1e6:.3f} M", f"{row['macs'] / 1e6:.1f} M",
                       _fmt_size(row["size_bytes"]), f"{row['sparsity']:.0%}",
                       *[f"{row['metrics'][k]:.4f}" for k in keys])
     return table
+
+
+def versus_table(pairs: list[dict[str, Any]]) -> Table:
+    """Compressed model over original, per target, from one bench run."""
+    table = Table(title="compressed vs original (same bench run)")
+    keys = list(pairs[0]["metric_change"]) if pairs else []
+    for column in ("target", "p50 ×", "size ×", *[f"Δ {k}" for k in keys[:2]]):
+        table.add_column(column, justify="left" if column == "target" else "right")
+    for pair in pairs:
+        table.add_row(pair["target"], f"{pair['p50_ratio']:.2f}", f"{pair['size_ratio']:.2f}",
+                      *[f"{pair['metric_change'][k]:+.4f}" for k in keys[:2]])
+    return table
+
+
+@contextmanager
+def step_progress(console: Console, label: str) -> Iterator[Callable[[int, int, int, float], None]]:
+    """A progress bar per epoch, shown from the first step on; yields ``on_step(epoch, step, steps, loss)``."""
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                        console=console)
+    tasks: dict[int, Any] = {}
+
+    def on_step(epoch: int, step: int, steps: int, loss: float) -> None:
+        if not tasks:
+            progress.start()
+        if epoch not in tasks:
+            tasks[epoch] = progress.add_task("", total=steps)
+        progress.update(tasks[epoch], completed=step, description=f"{label} epoch {epoch + 1} loss {loss:.4f}")
+
+    try:
+        yield on_step
+    finally:
+        if tasks:
+            progress.stop()

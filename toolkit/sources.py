@@ -17,6 +17,7 @@ from typing import Any
 from .builtins import BUILTIN_MODELS
 from .errors import ExportError
 from .preprocess import Preprocessing
+from .quiet import native_output_to
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -74,7 +75,8 @@ def _load_torch_file(path: Path, factory: str | None, trust: bool) -> Any:
     if path.suffix == ".pt2":
         return torch.export.load(str(path)).module()
     if _is_torchscript(path):
-        return torch.jit.load(str(path), map_location="cpu")
+        with native_output_to():  # quantized modules print a C++ deprecation warning on load
+            return torch.jit.load(str(path), map_location="cpu")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=not trust)
     except Exception as exc:  # noqa: BLE001 - unpickling errors come in many types

@@ -7,6 +7,7 @@ side's DFL bins, plus BCE between sigmoid class scores. Classifiers: KL between 
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,16 +17,24 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..preprocess import Preprocessing
+
 
 @dataclass(frozen=True)
 class DistillOptions:
-    """CPU-friendly defaults; ``seed`` fixes shuffling and flips."""
+    """CPU-friendly defaults; ``seed`` fixes shuffling and flips; ``device`` is a torch device ("cpu", "cuda")."""
 
     epochs: int = 10
     lr: float = 1e-3
     temperature: float = 2.0
     batch_size: int = 16
     seed: int = 0
+    device: str = "cpu"
+    ema_decay: float = 0.999  # the student keeps an exponential moving average of its weights; 0 turns it off
+
+
+#: ``on_step(epoch, step, steps_per_epoch, loss)`` after every optimiser step.
+StepCallback = Callable[[int, int, int, float], None]
 
 
 def _raw_mode(model: nn.Module, train_bn: bool) -> nn.Module:
@@ -45,39 +54,82 @@ def _soft_kl(student: torch.Tensor, teacher: torch.Tensor, dim: int, temperature
 
 
 def detection_kd_loss(student: list[torch.Tensor], teacher: list[torch.Tensor], num_classes: int,
-                      temperature: float) -> torch.Tensor:
-    """Sum over levels of DFL-bin KL (per box side) and class-score BCE."""
+                      temperature: float, foreground_floor: float = 0.05) -> torch.Tensor:
+    """Sum over levels of DFL-bin KL (per box side) and class-score BCE.
+
+    The box KL of each anchor is weighted by the teacher's best class score (plus ``foreground_floor``), so
+    the student's capacity goes to boxes that can become detections rather than to background cells.
+    """
     loss = student[0].new_zeros(())
     for s, t in zip(student, teacher):
         b, c, h, w = s.shape
         bins = (c - num_classes) // 4
-        s_box = s[:, :4 * bins].reshape(b, 4, bins, h * w).permute(0, 1, 3, 2).reshape(-1, bins)
-        t_box = t[:, :4 * bins].reshape(b, 4, bins, h * w).permute(0, 1, 3, 2).reshape(-1, bins)
-        loss = loss + _soft_kl(s_box, t_box, 1, temperature) / 4
+        s_box = s[:, :4 * bins].reshape(b, 4, bins, h * w)
+        t_box = t[:, :4 * bins].reshape(b, 4, bins, h * w)
+        log_s = F.log_softmax(s_box / temperature, dim=2)
+        p_t = F.softmax(t_box / temperature, dim=2)
+        kl = (p_t * (p_t.clamp_min(1e-12).log() - log_s)).sum(2).mean(1) * temperature ** 2  # (b, h*w)
+        weight = t[:, 4 * bins:].sigmoid().amax(1).reshape(b, h * w) + foreground_floor
+        loss = loss + (kl * weight).sum() / weight.sum()
         loss = loss + F.binary_cross_entropy_with_logits(s[:, 4 * bins:], t[:, 4 * bins:].sigmoid()) * 100
     return loss
 
 
-def distill(teacher: nn.Module, student: nn.Module, samples: np.ndarray, task: str, num_classes: int,
-            options: DistillOptions, checkpoint: Path | None = None,
-            on_epoch: Callable[[int, float], None] | None = None) -> list[float]:
-    """Train ``student`` to match ``teacher`` on ``samples`` (N, 3, H, W); returns the mean loss per epoch."""
+class _WeightAverage:
+    """Exponential moving average of a model's floating-point state, with a warm-up ramp."""
+
+    def __init__(self, model: nn.Module, decay: float, warmup_steps: float = 100.0) -> None:
+        self.decay, self.warmup, self.updates = decay, warmup_steps, 0
+        self.state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        self.updates += 1
+        decay = self.decay * (1 - math.exp(-self.updates / self.warmup))
+        for key, value in model.state_dict().items():
+            if value.dtype.is_floating_point:
+                self.state[key].mul_(decay).add_(value.detach(), alpha=1 - decay)
+            else:
+                self.state[key].copy_(value)
+
+    def copy_to(self, model: nn.Module) -> None:
+        model.load_state_dict(self.state)
+
+
+def _batch(canvases: np.ndarray, picked: np.ndarray, flip: np.ndarray, preprocessing: Preprocessing,
+           device: torch.device) -> torch.Tensor:
+    """uint8 NHWC canvases -> normalised NCHW float32 on ``device``, some flipped left-right."""
+    pixels = torch.from_numpy(canvases[picked]).to(device)
+    flipped = torch.from_numpy(flip).to(device)
+    pixels = torch.where(flipped[:, None, None, None], pixels.flip(2), pixels)
+    mean = torch.tensor(preprocessing.mean, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(preprocessing.std, device=device).view(1, 3, 1, 1)
+    return (pixels.permute(0, 3, 1, 2).float() / 255.0 - mean) / std
+
+
+def distill(teacher: nn.Module, student: nn.Module, canvases: np.ndarray, preprocessing: Preprocessing, task: str,
+            num_classes: int, options: DistillOptions, checkpoint: Path | None = None,
+            on_step: StepCallback | None = None) -> list[float]:
+    """Train ``student`` in place to match ``teacher`` on unlabelled uint8 NHWC ``canvases``.
+
+    Returns the mean loss per epoch. The student ends on the CPU in eval mode.
+    """
     torch.manual_seed(options.seed)
     rng = np.random.default_rng(options.seed)
-    teacher = _raw_mode(copy.deepcopy(teacher), train_bn=False)
-    _raw_mode(student, train_bn=True)
+    device = torch.device(options.device)
+    teacher = _raw_mode(copy.deepcopy(teacher), train_bn=False).to(device)
+    _raw_mode(student, train_bn=True).to(device)
     optimizer = torch.optim.AdamW([p for p in student.parameters() if p.requires_grad], lr=options.lr,
                                   weight_decay=0.0)
-    batches = max(1, len(samples) // options.batch_size)
+    batches = max(1, len(canvases) // options.batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, options.lr, total_steps=options.epochs * batches)
+    average = _WeightAverage(student, options.ema_decay) if options.ema_decay else None
     history = []
     for epoch in range(options.epochs):
-        order, total = rng.permutation(len(samples)), 0.0
+        order, total = rng.permutation(len(canvases)), 0.0
         for index in range(batches):
-            picked = samples[order[index * options.batch_size:(index + 1) * options.batch_size]]
-            flip = rng.random(len(picked)) < 0.5
-            picked[flip] = picked[flip][..., ::-1]
-            x = torch.from_numpy(np.ascontiguousarray(picked))
+            picked = order[index * options.batch_size:(index + 1) * options.batch_size]
+            x = _batch(canvases, picked, rng.random(len(picked)) < 0.5, preprocessing, device)
             with torch.no_grad():
                 target = teacher(x)
             output = student(x)
@@ -89,11 +141,16 @@ def distill(teacher: nn.Module, student: nn.Module, samples: np.ndarray, task: s
             loss.backward()
             optimizer.step()
             schedule.step()
+            if average:
+                average.update(student)
             total += loss.item()
+            if on_step:
+                on_step(epoch, index + 1, batches, loss.item())
         history.append(total / batches)
-        if on_epoch:
-            on_epoch(epoch, history[-1])
         if checkpoint is not None:
-            torch.save({"epoch": epoch, "state_dict": student.state_dict()}, checkpoint)
-    student.eval()
+            state = average.state if average else student.state_dict()
+            torch.save({"epoch": epoch, "loss": history[-1], "state_dict": state}, checkpoint)
+    if average:
+        average.copy_to(student)
+    student.cpu().eval()
     return history

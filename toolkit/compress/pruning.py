@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -22,7 +23,11 @@ def check_ratio(kind: str, ratio: float) -> None:
 
 @dataclass(frozen=True)
 class PruneOptions:
-    """``ratio`` of channels (``by="channels"``) or of MACs (``by="macs"``) to remove."""
+    """``ratio`` of channels (``by="channels"``) or of MACs (``by="macs"``) to remove.
+
+    ``steps`` > 1 with distillation: prune in that many rounds, distilling after each (gradual pruning keeps
+    the network working throughout instead of retraining it from a collapsed state).
+    """
 
     ratio: float
     by: str = "channels"
@@ -33,10 +38,20 @@ class PruneOptions:
 
     def validate(self) -> None:
         check_ratio("pruning", self.ratio)
+        if self.steps < 1:
+            raise EdgekitError(f"pruning steps must be at least 1, got {self.steps}")
         if self.by not in ("channels", "macs"):
             raise EdgekitError(f"--prune-by must be channels or macs, got {self.by!r}")
         if self.importance not in IMPORTANCE:
             raise EdgekitError(f"importance must be one of {', '.join(IMPORTANCE)}, got {self.importance!r}")
+
+
+def _as_tensors(outputs: object) -> list[torch.Tensor]:
+    items = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    if not all(isinstance(item, torch.Tensor) for item in items):
+        raise EdgekitError(f"Torch-Pruning cannot trace this model: its forward returns {type(outputs).__name__}, "
+                           "expected a tensor or a list/tuple of tensors")
+    return list(items)
 
 
 def output_layers(model: nn.Module, example: torch.Tensor) -> list[nn.Module]:
@@ -50,11 +65,10 @@ def output_layers(model: nn.Module, example: torch.Tensor) -> list[nn.Module]:
              for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     try:
         with torch.enable_grad():
-            outputs = model(example.clone().requires_grad_(True))
+            outputs = _as_tensors(model(example.clone().requires_grad_(True)))
     finally:
         for hook in hooks:
             hook.remove()
-    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
     found, seen = [], set()
     stack = [o.grad_fn for o in outputs if o.grad_fn is not None]
     while stack:
@@ -69,6 +83,12 @@ def output_layers(model: nn.Module, example: torch.Tensor) -> list[nn.Module]:
                 continue
         stack.extend(next_fn for next_fn, _ in fn.next_functions)
     return found
+
+
+def _untraced_layers(model: nn.Module, traced: set[nn.Module]) -> list[str]:
+    """Names of weighted Conv/Linear layers the dependency graph never reached."""
+    return [name for name, m in model.named_modules()
+            if isinstance(m, (nn.Conv2d, nn.Linear)) and m.weight.requires_grad and m not in traced]
 
 
 def _importance(name: str):
@@ -88,16 +108,25 @@ def prune_structured(model: nn.Module, example: torch.Tensor, options: PruneOpti
     keep = output_layers(model, example) + [m for name, m in model.named_modules()
                                             if any(name == k or name.startswith(k + ".") for k in options.keep)]
     by_macs = options.by == "macs"
-    steps = 20 if by_macs else options.steps
+    steps = 60 if by_macs else 1  # by MACs: small channel steps until the MAC target is just reached
+    with torch.no_grad():
+        shapes = [o.shape for o in _as_tensors(model(example))]
     try:
         pruner = tp.pruner.MetaPruner(model, example, importance=_importance(options.importance),
                                       pruning_ratio=0.9 if by_macs else options.ratio, iterative_steps=steps,
                                       ignored_layers=keep, round_to=options.round_to)
+        untraced = _untraced_layers(model, set(pruner.DG.module2node))
+        if untraced:
+            raise EdgekitError(f"Torch-Pruning cannot trace this model: layer(s) {', '.join(untraced[:5])} are cut "
+                               "off from the autograd graph (detach, .numpy() or a non-differentiable op in forward)")
         base = model_stats(model, example)["macs"]
         for _ in range(steps):
             pruner.step()
             if by_macs and model_stats(model, example)["macs"] <= (1 - options.ratio) * base:
                 break
+        with torch.no_grad():
+            if [o.shape for o in _as_tensors(model(example))] != shapes:
+                raise EdgekitError("Torch-Pruning changed this model's output shapes; pass --keep for its output layers")
     except EdgekitError:
         raise
     except Exception as exc:  # noqa: BLE001 - tracing failures surface as many types
@@ -106,14 +135,25 @@ def prune_structured(model: nn.Module, example: torch.Tensor, options: PruneOpti
     return model
 
 
-def prune_unstructured(model: nn.Module, ratio: float) -> nn.Module:
-    """Zero the smallest-|w| ``ratio`` of each Conv/Linear weight (L1), made permanent: same dense shapes."""
+def prune_unstructured(model: nn.Module, ratio: float, permanent: bool = True) -> nn.Module:
+    """Zero the ``ratio`` of Conv/Linear weights with the smallest |w| across the whole model (global L1
+    magnitude pruning). Every tensor keeps its dense shape; only values become zero. With ``permanent=False``
+    the masks stay attached (so training keeps the zeros) until ``make_permanent``."""
     from torch.nn.utils import prune
 
     check_ratio("unstructured", ratio)
+    layers = [(m, "weight") for m in model.modules()
+              if isinstance(m, (nn.Conv2d, nn.Linear)) and m.weight.requires_grad]
+    prune.global_unstructured(layers, pruning_method=prune.L1Unstructured, amount=ratio)
+    return make_permanent(model) if permanent else model
+
+
+def make_permanent(model: nn.Module) -> nn.Module:
+    """Fold every ``torch.nn.utils.prune`` mask into its weight (plain parameters again)."""
+    from torch.nn.utils import prune
+
     for module in model.modules():
-        if isinstance(module, (nn.Conv2d, nn.Linear)) and module.weight.requires_grad:
-            prune.l1_unstructured(module, "weight", amount=ratio)
+        if prune.is_pruned(module) and hasattr(module, "weight_mask"):
             prune.remove(module, "weight")
     return model
 
@@ -123,3 +163,16 @@ def sparsity(model: nn.Module) -> float:
     weights = [m.weight for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     total = sum(w.numel() for w in weights)
     return float(sum(int((w == 0).sum()) for w in weights) / total) if total else 0.0
+
+
+def quantize_dynamic(model: nn.Module) -> tuple[nn.Module, int]:
+    """PyTorch dynamic quantization of every ``nn.Linear`` (int8 weights, activations quantized on the fly).
+
+    Returns the quantized copy and how many Linear layers it covered; convolutions are untouched, so a
+    convolutional detector gains nothing from it. The result runs in PyTorch (TorchScript), not in ONNX.
+    """
+    layers = sum(isinstance(m, nn.Linear) for m in model.modules())
+    with warnings.catch_warnings():  # torch deprecates quantized tensors in favour of torchao
+        warnings.simplefilter("ignore")
+        quantized = torch.ao.quantization.quantize_dynamic(model.eval(), {nn.Linear}, dtype=torch.qint8)
+    return quantized, layers

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import tempfile
 import time
@@ -12,18 +13,19 @@ from typing import Any
 
 import torch
 
-from ..calibration import CalibrationSet
 from ..datasets import resolve_dataset
 from ..errors import DataError, EdgekitError
 from ..evaluation import evaluate
 from ..fsutil import atomic_file, refuse_existing
 from ..sources import ModelSource, load_source, sidecar_path
 from ..tasks.detection import DetectionDecoding
-from .distill import DistillOptions, distill
-from .pruning import PruneOptions, check_ratio, prune_structured, prune_unstructured, sparsity
+from .distill import DistillOptions, StepCallback, distill
+from .images import distillation_canvases, folder_images
+from .pruning import (PruneOptions, check_ratio, make_permanent, prune_structured, prune_unstructured,
+                      quantize_dynamic, sparsity)
 from .stats import ModelSpec, TorchSession, model_stats
 
-KD_IMAGES = 512
+KD_IMAGES = 2048
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,9 @@ class CompressPlan:
     prune: PruneOptions | None = None
     unstructured: float | None = None
     distill: DistillOptions | None = None
+    dynamic_quant: bool = False
+    kd_images: int = KD_IMAGES
+    images: Path | None = None
 
     def validate(self) -> None:
         """Reject bad options before anything is loaded or written."""
@@ -40,8 +45,12 @@ class CompressPlan:
             self.prune.validate()
         if self.unstructured is not None:
             check_ratio("unstructured", self.unstructured)
-        if not (self.prune or self.unstructured or self.distill):
-            raise EdgekitError("nothing to do: pass --prune, --unstructured and/or --distill")
+        if not (self.prune or self.unstructured or self.distill or self.dynamic_quant):
+            raise EdgekitError("nothing to do: pass --prune, --unstructured, --distill and/or --dynamic-quant")
+        if self.distill and self.prune and self.distill.epochs < self.prune.steps:
+            raise EdgekitError(f"--epochs ({self.distill.epochs}) must be at least --steps ({self.prune.steps})")
+        if self.distill and self.kd_images < self.distill.batch_size:
+            raise EdgekitError(f"--kd-images must be at least the batch size ({self.distill.batch_size})")
 
 
 def _save_torchscript(model: torch.nn.Module, example: torch.Tensor, path: Path) -> None:
@@ -52,6 +61,7 @@ def _save_torchscript(model: torch.nn.Module, example: torch.Tensor, path: Path)
 
 
 def _measure(model: torch.nn.Module, example: torch.Tensor, spec: ModelSpec, dataset: Any) -> dict[str, Any]:
+    model = make_permanent(copy.deepcopy(model))  # live unstructured masks are measured as they will be saved
     with tempfile.TemporaryDirectory() as work:
         _save_torchscript(model, example, Path(work) / "m.pt")
         size = (Path(work) / "m.pt").stat().st_size
@@ -59,8 +69,8 @@ def _measure(model: torch.nn.Module, example: torch.Tensor, spec: ModelSpec, dat
     return model_stats(model, example) | {"size_bytes": size, "metrics": metrics, "sparsity": sparsity(model)}
 
 
-def _module_source(model: str, data: str | None) -> tuple[ModelSource, str]:
-    source = load_source(model)
+def _module_source(model: str, data: str | None, source_options: dict[str, Any]) -> tuple[ModelSource, str]:
+    source = load_source(model, **source_options)
     if not isinstance(source.module, torch.nn.Module) or isinstance(source.module, torch.jit.ScriptModule):
         raise EdgekitError(f"{model}: compress needs a PyTorch nn.Module (a built-in, a state_dict with --factory "
                            "or a pickled module), not an ONNX/TorchScript/.pt2 graph")
@@ -70,41 +80,95 @@ def _module_source(model: str, data: str | None) -> tuple[ModelSource, str]:
     return source, spec
 
 
+def _epochs_per_round(total: int, rounds: int) -> list[int]:
+    """Split ``total`` distillation epochs over ``rounds``; the last round takes the remainder."""
+    share = total // rounds
+    return [share] * (rounds - 1) + [total - share * (rounds - 1)]
+
+
+def prune_round(student: torch.nn.Module, example: torch.Tensor, options: PruneOptions, k: int,
+                base_macs: int) -> PruneOptions | None:
+    """Prune round ``k`` of ``options.steps``: cumulatively ``ratio * k / steps`` of the original MACs/channels.
+
+    Returns what was applied, or ``None`` when an earlier round already got there (``round_to`` makes steps
+    coarse on narrow layers).
+    """
+    goal = 1 - options.ratio * k / options.steps
+    if options.by == "macs":
+        ratio = 1 - goal * base_macs / model_stats(student, example)["macs"]
+    else:
+        ratio = 1 - goal / (1 - options.ratio * (k - 1) / options.steps)
+    if ratio <= 0.005:
+        return None
+    this_round = dataclasses.replace(options, ratio=ratio, steps=1)
+    prune_structured(student, example, this_round)
+    return this_round
+
+
+def _distill_round(teacher: torch.nn.Module, student: torch.nn.Module, source: ModelSource,
+                   options: DistillOptions, canvases: Any, checkpoint: Path,
+                   progress: StepCallback | None) -> dict[str, Any]:
+    start = time.perf_counter()
+    history = distill(teacher, student, canvases, source.preprocessing, source.task, len(source.class_names),
+                      options, checkpoint=checkpoint, on_step=progress)
+    return {"step": "distill", **asdict(options), "images": len(canvases), "loss": history,
+            "seconds": time.perf_counter() - start}
+
+
 def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None = None, force: bool = False,
-                   log: Any = print) -> dict[str, Any]:
-    """Run ``plan`` on ``model``; write ``out`` (TorchScript + ``OUT.json`` sidecar); return the report."""
+                   log: Any = print, progress: StepCallback | None = None,
+                   source_options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run ``plan`` on ``model``; write ``out`` (TorchScript + ``OUT.json`` sidecar); return the report.
+
+    ``source_options`` go to ``load_source`` (``task``, ``imgsz``, ``factory``, ``trust``) for user models.
+    Steps run in a fixed order: structured pruning, unstructured pruning, distillation, dynamic quantization;
+    each is measured (params, MACs, file size, sparsity, val metrics) right after it.
+    """
     plan.validate()
     refuse_existing(out, force)
-    source, data_spec = _module_source(model, data)
+    source, data_spec = _module_source(model, data, source_options or {})
+    if plan.images is not None:
+        folder_images(plan.images)  # an empty folder fails before any work
     val = resolve_dataset(data_spec, "val")
-    calib = resolve_dataset(data_spec, "calib")
-    size = source.preprocessing.size
-    example = torch.zeros(1, 3, size, size)
+    if not source.class_names:
+        source = dataclasses.replace(source, class_names=list(val.class_names))
+    example = torch.zeros(1, 3, source.preprocessing.size, source.preprocessing.size)
     spec = ModelSpec(source.task, source.preprocessing, source.class_names,
                      DetectionDecoding().to_dict() if source.task == "detect" else None)
     teacher = source.module.eval()
     student = copy.deepcopy(teacher)
     before = _measure(student, example, spec, val)
     steps: list[dict[str, Any]] = []
-    if plan.prune:
-        start = time.perf_counter()
-        prune_structured(student, example, plan.prune)
-        steps.append({"step": "prune", **asdict(plan.prune), "seconds": time.perf_counter() - start,
-                      **_measure(student, example, spec, val)})
-        log(f"pruned: {steps[-1]['macs'] / before['macs']:.2f}x MACs")
-    if plan.unstructured:
-        prune_unstructured(student, plan.unstructured)
-        steps.append({"step": "unstructured", "ratio": plan.unstructured, **_measure(student, example, spec, val)})
-    if plan.distill:
-        samples = CalibrationSet.from_images(calib.image_paths, source.preprocessing, KD_IMAGES).as_array()
-        start = time.perf_counter()
-        history = distill(teacher, student, samples, source.task, len(source.class_names), plan.distill,
-                          checkpoint=out.with_name(out.name + ".ckpt"),
-                          on_epoch=lambda epoch, loss: log(f"distill epoch {epoch + 1}/{plan.distill.epochs}: "
-                                                           f"loss {loss:.4f}"))
-        steps.append({"step": "distill", **asdict(plan.distill), "images": len(samples), "loss": history,
-                      "seconds": time.perf_counter() - start, **_measure(student, example, spec, val)})
-    after = steps[-1] if steps else before
+
+    def record(step: dict[str, Any], counts: dict[str, int] | None = None) -> None:
+        steps.append(step | _measure(student, example, spec, val) | (counts or {}))
+        log(f"{step['step']}: {steps[-1]['macs'] / before['macs']:.2f}x MACs, metrics {steps[-1]['metrics']}")
+
+    canvases, origin = (distillation_canvases(source.preprocessing, plan.kd_images, data_spec, plan.images)
+                        if plan.distill else (None, None))
+    rounds = plan.prune.steps if plan.prune else 1
+    epochs = _epochs_per_round(plan.distill.epochs, rounds) if plan.distill else []
+    base_macs = before["macs"]
+    for k in range(1, rounds + 1):
+        if plan.prune:
+            start = time.perf_counter()
+            applied = prune_round(student, example, plan.prune, k, base_macs)
+            if applied:
+                record({"step": "prune", "round": k, **asdict(applied), "seconds": time.perf_counter() - start})
+        if plan.unstructured and k == rounds:  # masks stay live through distillation, permanent after it
+            prune_unstructured(student, plan.unstructured, permanent=not plan.distill)
+            record({"step": "unstructured", "ratio": plan.unstructured})
+        if plan.distill:
+            options = dataclasses.replace(plan.distill, epochs=epochs[k - 1])
+            record(_distill_round(teacher, student, source, options, canvases, out.with_name(out.name + ".ckpt"),
+                                  progress) | {"round": k, "images_from": origin})
+    if plan.unstructured and plan.distill:
+        make_permanent(student)
+    if plan.dynamic_quant:
+        counts = model_stats(student, example)  # same architecture; quantized Linear weights are no Parameters
+        student, layers = quantize_dynamic(student)
+        record({"step": "dynamic_quant", "linear_layers": layers}, counts)
+    after = steps[-1]
     document = {"schema": 1, "model": model, "task": source.task, "dataset": data_spec,
                 "before": before, "after": {k: after[k] for k in before}, "steps": steps}
     with atomic_file(out) as tmp:

@@ -1,0 +1,110 @@
+"""edgekit gate: thresholds, latency as a ratio to a reference benched in the same run, unusable input."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from edgekit.bench import RESULTS_SCHEMA
+from edgekit.cli import app
+from edgekit.errors import EdgekitError
+from edgekit.gate import Thresholds, compare, load_thresholds, run_gate
+
+runner = CliRunner()
+DATASET = {"name": "shapes-det/val", "images": 200}
+
+
+def _row(target: str, p50: float, size: int, map50_95: float) -> dict:
+    return {"target": target, "artifact": f"out/{target}", "status": "ok", "task": "detect", "runtime": "ort",
+            "latency_ms": {"p50": p50, "p90": p50 * 1.2, "p99": p50 * 1.5}, "size_bytes": size,
+            "metrics": {"map50_95": map50_95, "map50": 0.88}, "dataset": DATASET}
+
+
+def _document(*rows: dict) -> dict:
+    return {"schema": RESULTS_SCHEMA, "environment": {"cpu": "test", "threads": 2}, "results": list(rows)}
+
+
+BASE = _document(_row("onnx-fp32", 8.0, 4_800_000, 0.785), _row("ort-int8", 5.0, 1_330_000, 0.777))
+
+
+def _failed(checks) -> set[tuple[str, str]]:
+    return {(c.artifact, c.metric) for c in checks if not c.passed}
+
+
+def test_same_numbers_pass_and_a_uniformly_slower_machine_passes_too():
+    assert not _failed(compare(BASE, BASE, Thresholds()))
+    slower = copy.deepcopy(BASE)
+    for row in slower["results"]:
+        row["latency_ms"]["p50"] *= 2.5  # every artifact, reference included
+    assert not _failed(compare(BASE, slower, Thresholds()))
+    assert _failed(compare(BASE, slower, Thresholds(absolute_latency=True))) == {
+        ("onnx-fp32", "p50 ms"), ("ort-int8", "p50 ms")}
+
+
+def test_each_kind_of_regression_fails_its_own_check():
+    current = copy.deepcopy(BASE)
+    int8 = current["results"][1]
+    int8["latency_ms"]["p50"], int8["size_bytes"], int8["metrics"]["map50_95"] = 8.0, 4_800_000, 0.700
+    assert _failed(compare(BASE, current, Thresholds())) == {
+        ("ort-int8", "size"), ("ort-int8", "p50 / onnx-fp32"), ("ort-int8", "map50_95")}
+    passed, verdict = run_gate(BASE, current, Thresholds())
+    assert not passed and "**FAIL**" in verdict and "+60.00 %" in verdict and "7.70 pts" in verdict
+
+
+def test_thresholds_come_from_a_file_then_the_command_line(tmp_path):
+    config = tmp_path / "gate.toml"
+    config.write_text("max_latency_growth = 50\nreference = 'onnx-fp32'\n[targets.ort-int8]\nmax_size_growth = 400\n")
+    thresholds = load_thresholds(config, max_accuracy_drop=10.0)
+    assert thresholds.max_latency_growth == 50 and thresholds.max_accuracy_drop == 10.0
+    assert thresholds.for_target("ort-int8").max_size_growth == 400
+    assert thresholds.for_target("onnx-fp32").max_size_growth == 5.0
+    config.write_text("max_latncy_growth = 50\n")
+    with pytest.raises(EdgekitError, match="unknown key"):
+        load_thresholds(config)
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda d: d["results"].pop(), "lacks baseline row"),
+    (lambda d: d.update(schema=RESULTS_SCHEMA + 1), "schema"),
+    (lambda d: d["results"][1].update(dataset={"name": "coco/val", "images": 5000}), "different data"),
+    (lambda d: d["results"][1].update(status="bench failed: boom"), "failed rows"),
+])
+def test_unusable_input_is_exit_2_not_a_pass(tmp_path, change, message):
+    current = copy.deepcopy(BASE)
+    change(current)
+    paths = []
+    for name, document in (("base.json", BASE), ("cur.json", current)):
+        paths.append(tmp_path / name)
+        paths[-1].write_text(json.dumps(document))
+    result = runner.invoke(app, ["gate", "--baseline", str(paths[0]), "--current", str(paths[1])])
+    assert result.exit_code == 2 and message in result.output and result.output.count("\n") == 1, result.output
+
+
+def test_cli_exit_codes_and_markdown_file(tmp_path):
+    base, cur, verdict = tmp_path / "base.json", tmp_path / "cur.json", tmp_path / "verdict.md"
+    base.write_text(json.dumps(BASE))
+    cur.write_text(json.dumps(BASE))
+    result = runner.invoke(app, ["gate", "--baseline", str(base), "--current", str(cur), "--markdown", str(verdict)])
+    assert result.exit_code == 0 and "edgekit gate: pass" in verdict.read_text()
+    worse = copy.deepcopy(BASE)
+    worse["results"][1]["metrics"]["map50_95"] = 0.76
+    cur.write_text(json.dumps(worse))
+    result = runner.invoke(app, ["gate", "--baseline", str(base), "--current", str(cur)])
+    assert result.exit_code == 1 and "regression" in result.output
+    result = runner.invoke(app, ["gate", "--baseline", str(base), "--current", str(cur), "--max-accuracy-drop", "2"])
+    assert result.exit_code == 0
+    result = runner.invoke(app, ["gate", "--baseline", str(base), "--current", str(cur), "--reference", "tflite-fp32"])
+    assert result.exit_code == 2 and "latency reference 'tflite-fp32'" in result.output
+
+
+def test_committed_baseline_is_a_valid_results_document():
+    from edgekit.report_files import load_results
+
+    baseline = load_results(Path(__file__).parent.parent / "benchmarks" / "baseline.json")
+    targets = {row["target"] for row in baseline["results"]}
+    assert {"onnx-fp32", "ort-int8", "openvino-int8"} <= targets
+    assert all(row["status"] == "ok" for row in baseline["results"])

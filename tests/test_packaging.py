@@ -1,0 +1,117 @@
+"""Packaging: the Dockerfile and CI workflow stay consistent with pyproject, and the device install is light."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from edgekit.exporters.tflite_common import ONNX2TF_VERSION
+
+ROOT = Path(__file__).parent.parent
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+DEVICE_EXTRAS = ("ort", "openvino", "tflite")
+HEAVY = ("torch", "tensorflow", "tf-keras", "onnx2tf", "nncf")
+INSTRUCTIONS = {"FROM", "ARG", "ENV", "RUN", "COPY", "USER", "WORKDIR", "ENTRYPOINT", "CMD", "LABEL", "EXPOSE"}
+
+
+def dockerfile_stages() -> dict[str, list[tuple[str, str]]]:
+    """{stage name: [(INSTRUCTION, arguments)]}, continuation lines joined, comments dropped."""
+    text = re.sub(r"\\\n\s*", " ", (ROOT / "Dockerfile").read_text())
+    stages: dict[str, list[tuple[str, str]]] = {"": []}
+    current = ""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        keyword, _, args = line.partition(" ")
+        assert keyword in INSTRUCTIONS, f"unknown Dockerfile instruction {keyword!r}"
+        if keyword == "FROM":
+            current = args.split(" AS ")[-1].strip() if " AS " in args else args
+            stages[current] = []
+        stages[current].append((keyword, args))
+    return stages
+
+
+def _requirement_names(extra: str) -> set[str]:
+    names = set()
+    for requirement in PYPROJECT["project"]["optional-dependencies"][extra]:
+        match = re.match(r"edgekit\[(.+)\]", requirement)
+        if match:
+            for inner in match.group(1).split(","):
+                names |= _requirement_names(inner)
+        else:
+            names.add(re.split(r"[<>=\[ ;]", requirement, maxsplit=1)[0].lower())
+    return names
+
+
+def test_dockerfile_has_an_export_and_a_bench_stage_running_as_non_root():
+    stages = dockerfile_stages()
+    assert {"wheel", "export", "bench"} <= set(stages)
+    default_image = next(a for k, a in stages[""] if k == "ARG" and a.startswith("PYTHON_IMAGE="))
+    assert re.fullmatch(r"PYTHON_IMAGE=python:\d+\.\d+\.\d+-slim-\w+", default_image)  # a pinned base image
+    for name in ("export", "bench"):
+        instructions = stages[name]
+        users = [i for i, (k, _) in enumerate(instructions) if k == "USER"]
+        runs = [i for i, (k, _) in enumerate(instructions) if k == "RUN"]
+        assert users and instructions[users[-1]][1] not in ("root", "0") and users[-1] > max(runs)
+        assert any(k == "ENTRYPOINT" and "edgekit" in a for k, a in instructions)
+
+
+def test_dockerfile_pins_match_pyproject_and_the_bench_image_is_light():
+    stages = dockerfile_stages()
+    version = PYPROJECT["project"]["version"]
+    export_runs = " ".join(a for k, a in stages["export"] if k == "RUN")
+    bench_runs = " ".join(a for k, a in stages["bench"] if k == "RUN")
+    assert f"onnx2tf=={ONNX2TF_VERSION}" in export_runs and f"edgekit[all]=={version}" in export_runs
+    extras = re.search(r"edgekit\[([^\]]+)\]==" + re.escape(version), bench_runs).group(1).split(",")
+    assert set(extras) <= set(DEVICE_EXTRAS)
+    for extra in DEVICE_EXTRAS:
+        assert not _requirement_names(extra) & set(HEAVY), extra
+    for kind, args in stages["wheel"]:
+        if kind == "COPY":
+            assert all((ROOT / source).exists() for source in args.split()[:-1]), args
+
+
+def test_ci_workflow_runs_real_commands_on_committed_files():
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "edgekit-gate.yml").read_text())
+    commands = [step["run"] for step in workflow["jobs"]["gate"]["steps"] if "run" in step]
+    joined = "\n".join(commands)
+    assert f"onnx2tf=={ONNX2TF_VERSION}" in joined
+    from edgekit.cli import app
+
+    known = {c.name or c.callback.__name__ for c in app.registered_commands}
+    for line in re.sub(r"\n\s+--", " --", joined).splitlines():
+        words = shlex.split(line.strip().rstrip("\\")) if line.strip().startswith("edgekit ") else []
+        if words:
+            assert words[1] in known, line
+            for word in words[2:]:
+                if word.startswith("benchmarks/"):
+                    assert (ROOT / word).is_file(), word
+    assert {"gate", "report", "pipeline"} <= {w.split()[1] for w in joined.split("edgekit ")[1:] if w.split()}
+
+
+@pytest.mark.slow
+def test_device_install_pulls_no_torch_or_tensorflow_and_benches(tmp_path, artifacts):
+    venv = tmp_path / "device"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", f"{ROOT}[ort]"], capture_output=True,
+                         text=True)
+    assert pip.returncode == 0, pip.stderr[-2000:]
+    listed = subprocess.run([str(venv / "bin" / "pip"), "list", "--format", "json"], capture_output=True,
+                            text=True, check=True)
+    installed = {p["name"].lower() for p in json.loads(listed.stdout)}
+    assert "onnxruntime" in installed and not installed & {"torch", "tensorflow", "tf-keras", "openvino", "onnx"}
+    out = tmp_path / "r.json"
+    bench = subprocess.run([str(venv / "bin" / "edgekit"), "bench", str(artifacts["nano-cls"]), "--json", str(out),
+                            "--runs", "5", "--min-seconds", "0"], capture_output=True, text=True)
+    assert bench.returncode == 0, bench.stdout[-2000:] + bench.stderr[-2000:]
+    row = json.loads(out.read_text())["results"][0]
+    assert row["status"] == "ok" and row["metrics"]["top1"] > 0.9

@@ -1,0 +1,68 @@
+"""edgekit pipeline: recipe validation, and compress -> export -> bench against the original in one run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from edgekit.cli import app
+from edgekit.errors import EdgekitError
+from edgekit.pipeline import compress_plan, load_recipe
+
+runner = CliRunner()
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+def test_recipe_reads_toml_and_yaml_alike(tmp_path):
+    toml = _write(tmp_path / "r.toml", 'model = "nano-cls"\noutput = "run"\n[compress]\nprune = 0.5\n'
+                                       'distill = true\nepochs = 3\n[export]\ntargets = ["ort-int8"]\n')
+    yaml = _write(tmp_path / "r.yaml", "model: nano-cls\noutput: run\ncompress: {prune: 0.5, distill: true, "
+                                       "epochs: 3}\nexport: {targets: [ort-int8]}\n")
+    first, second = load_recipe(toml), load_recipe(yaml)
+    assert first == second and first.output == tmp_path / "run" and first.targets == ("ort-int8",)
+    plan = compress_plan(first.compress)
+    assert plan.prune.ratio == 0.5 and plan.distill.epochs == 3
+
+
+@pytest.mark.parametrize("text, message", [
+    ('model = "nano-cls"\noutput = "run"\n[compress]\nprun = 0.5\n', "unknown key(s) in [compress]: prun"),
+    ('output = "run"\n', "'model' is required"),
+    ('model = "nano-cls"\noutput = "run"\n[export\n', "does not parse"),
+])
+def test_bad_recipes_are_one_line_errors(tmp_path, text, message):
+    recipe = _write(tmp_path / "r.toml", text)
+    with pytest.raises(EdgekitError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
+        load_recipe(recipe)
+    result = runner.invoke(app, ["pipeline", str(recipe)])
+    assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_unstructured_sparsity_leaves_dense_artifacts_the_same_size(tmp_path):
+    recipe = _write(tmp_path / "sparse.toml", 'model = "nano-cls"\ndata = "shapes-cls"\noutput = "run"\n'
+                                              '[compress]\nunstructured = 0.5\n'
+                                              '[export]\ntargets = ["onnx-fp32", "ort-int8"]\n'
+                                              '[bench]\nruns = 10\nwarmup = 2\nmin_seconds = 0.1\n')
+    result = runner.invoke(app, ["pipeline", str(recipe)])
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "run"
+    summary = json.loads((run / "pipeline.json").read_text())
+    assert summary["compress"]["after"]["sparsity"] == pytest.approx(0.5, abs=0.01)
+    pairs = {pair["target"]: pair for pair in summary["versus_original"]}
+    assert set(pairs) == {"onnx-fp32", "ort-int8"}
+    for pair in pairs.values():  # zeros are stored densely: same bytes, give or take the zeros' entropy
+        assert pair["size_ratio"] == pytest.approx(1.0, abs=0.02)
+    results = json.loads((run / "results.json").read_text())["results"]
+    assert all(Path(row["artifact"]).is_dir() and str(run) in row["artifact"] for row in results)
+    assert "compressed vs original" in result.output
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run")]  # no staging left behind
+    again = runner.invoke(app, ["pipeline", str(recipe)])
+    assert again.exit_code == 2 and "already exists" in again.output

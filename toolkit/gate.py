@@ -1,0 +1,165 @@
+"""``edgekit gate``: fail a change that makes an artifact bigger, slower or less accurate than the baseline.
+
+Latency is compared as a ratio to a reference artifact benched in the same run (``onnx-fp32`` by default):
+a slower CI machine slows the reference too, so only a genuinely slower model moves the ratio.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from .errors import EdgekitError
+from .report import row_labels
+from .report_files import primary_metric
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """How much worse the current run may be, per artifact. Percentages are growth over the baseline."""
+
+    max_size_growth: float = 5.0
+    max_latency_growth: float = 30.0
+    max_accuracy_drop: float = 1.0  # points of the primary metric (mAP50-95 or top-1, x100)
+    reference: str = "onnx-fp32"
+    absolute_latency: bool = False
+    per_target: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def for_target(self, target: str) -> "Thresholds":
+        """These thresholds with the ``[targets.NAME]`` overrides for ``target`` applied."""
+        return replace(self, **self.per_target.get(target, {}))
+
+
+_NUMBERS = ("max_size_growth", "max_latency_growth", "max_accuracy_drop")
+
+
+def load_thresholds(path: Path | None, **overrides: Any) -> Thresholds:
+    """Thresholds from a TOML file (top-level keys plus ``[targets.NAME]`` tables), then command-line values."""
+    values: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise EdgekitError(f"gate config not found: {path}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise EdgekitError(f"gate config {path} does not parse: {exc}") from None
+        known = {f.name for f in fields(Thresholds)} - {"per_target"}
+        unknown = sorted(set(raw) - known - {"targets"})
+        if unknown:
+            raise EdgekitError(f"gate config: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(known))}, "
+                               "[targets.NAME])")
+        values = {k: v for k, v in raw.items() if k != "targets"}
+        per_target = raw.get("targets", {})
+        for target, table in per_target.items():
+            bad = sorted(set(table) - set(_NUMBERS))
+            if bad:
+                raise EdgekitError(f"gate config: [targets.{target}] may set {', '.join(_NUMBERS)}, not {', '.join(bad)}")
+        values["per_target"] = per_target
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return Thresholds(**values)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One metric of one artifact, baseline vs current."""
+
+    artifact: str
+    metric: str
+    baseline: float
+    current: float
+    change: float
+    limit: float
+    unit: str
+
+    @property
+    def passed(self) -> bool:
+        return self.change <= self.limit
+
+
+def _rows_by_label(document: dict[str, Any], which: str) -> dict[str, dict[str, Any]]:
+    rows = document["results"]
+    failed = [r["target"] for r in rows if r["status"] != "ok"]
+    if failed:
+        raise EdgekitError(f"{which} run has failed rows: {', '.join(failed)}")
+    return dict(zip(row_labels(rows), rows))
+
+
+def _relative_p50(row: dict[str, Any], reference: dict[str, Any]) -> float:
+    return row["latency_ms"]["p50"] / reference["latency_ms"]["p50"]
+
+
+def _reference_row(rows: dict[str, dict[str, Any]], name: str, which: str) -> dict[str, Any]:
+    matches = [row for label, row in rows.items() if label == name or row["target"] == name]
+    if len(matches) != 1:
+        raise EdgekitError(f"{which} run has {len(matches)} rows for the latency reference {name!r}; need exactly 1 "
+                           "(pick another with --reference, or --absolute-latency)")
+    return matches[0]
+
+
+def _artifact_checks(label: str, base: dict[str, Any], cur: dict[str, Any], limits: Thresholds,
+                     base_ref: dict[str, Any] | None, cur_ref: dict[str, Any] | None) -> list[Check]:
+    if base["dataset"] != cur["dataset"]:
+        raise EdgekitError(f"{label}: measured on different data (baseline {base['dataset']}, current "
+                           f"{cur['dataset']}); re-bench on the same dataset")
+    metric = primary_metric(base)
+    checks = [Check(label, "size", base["size_bytes"], cur["size_bytes"],
+                    (cur["size_bytes"] / base["size_bytes"] - 1) * 100, limits.max_size_growth, "%"),
+              Check(label, metric, base["metrics"][metric], cur["metrics"][metric],
+                    (base["metrics"][metric] - cur["metrics"][metric]) * 100, limits.max_accuracy_drop, "pts")]
+    if base_ref is None or cur_ref is None:
+        b, c, name = base["latency_ms"]["p50"], cur["latency_ms"]["p50"], "p50 ms"
+    elif base is base_ref:
+        return checks  # the reference's own ratio is 1 by definition
+    else:
+        b, c, name = _relative_p50(base, base_ref), _relative_p50(cur, cur_ref), f"p50 / {limits.reference}"
+    checks.insert(1, Check(label, name, b, c, (c / b - 1) * 100, limits.max_latency_growth, "%"))
+    return checks
+
+
+def compare(baseline: dict[str, Any], current: dict[str, Any], thresholds: Thresholds) -> list[Check]:
+    """Every check of every baseline artifact; input that cannot be compared honestly raises."""
+    base_rows, cur_rows = _rows_by_label(baseline, "baseline"), _rows_by_label(current, "current")
+    missing = sorted(set(base_rows) - set(cur_rows))
+    if missing:
+        raise EdgekitError(f"current run lacks baseline row(s): {', '.join(missing)}")
+    base_ref = cur_ref = None
+    if not thresholds.absolute_latency:
+        base_ref = _reference_row(base_rows, thresholds.reference, "baseline")
+        cur_ref = _reference_row(cur_rows, thresholds.reference, "current")
+    checks = []
+    for label, base in base_rows.items():
+        limits = thresholds.for_target(base["target"])
+        checks += _artifact_checks(label, base, cur_rows[label], limits, base_ref, cur_ref)
+    return checks
+
+
+def _fmt(value: float, metric: str) -> str:
+    if metric == "size":
+        return f"{value / 1e6:.3f} MB"
+    return f"{value:.4f}" if metric.startswith("p50 /") or "map" in metric or "top" in metric else f"{value:.2f}"
+
+
+def verdict_markdown(checks: list[Check], thresholds: Thresholds, extra_rows: list[str]) -> str:
+    """The Markdown verdict: one line per check, failures first."""
+    failed = [c for c in checks if not c.passed]
+    title = "❌ edgekit gate: regression" if failed else "✅ edgekit gate: pass"
+    latency = "absolute p50" if thresholds.absolute_latency else f"p50 relative to `{thresholds.reference}`"
+    lines = [f"### {title}", "", f"{len(checks) - len(failed)}/{len(checks)} checks within thresholds; "
+             f"latency compared as {latency}.", "",
+             "| artifact | metric | baseline | current | change | threshold | verdict |",
+             "|---|---|---:|---:|---:|---:|---|"]
+    for c in sorted(checks, key=lambda c: c.passed):
+        lines.append(f"| {c.artifact} | {c.metric} | {_fmt(c.baseline, c.metric)} | {_fmt(c.current, c.metric)} | "
+                     f"{c.change:+.2f} {c.unit} | ≤ {c.limit:g} {c.unit} | {'pass' if c.passed else '**FAIL**'} |")
+    if extra_rows:
+        lines += ["", f"Not in the baseline (not gated): {', '.join(extra_rows)}"]
+    return "\n".join(lines) + "\n"
+
+
+def run_gate(baseline: dict[str, Any], current: dict[str, Any], thresholds: Thresholds) -> tuple[bool, str]:
+    """(passed, Markdown verdict)."""
+    checks = compare(baseline, current, thresholds)
+    extra = sorted(set(row_labels(current["results"])) - set(row_labels(baseline["results"])))
+    return all(c.passed for c in checks), verdict_markdown(checks, thresholds, extra)

@@ -1,0 +1,182 @@
+"""``edgekit pipeline RECIPE``: compress -> export -> bench from one TOML/YAML file, into one output directory.
+
+A recipe::
+
+    model = "nano-det"
+    data = "shapes-det"
+    output = "runs/nano-det-p50"
+
+    [compress]                 # the options of ``edgekit compress``
+    prune = 0.5
+    prune_by = "macs"
+    distill = true
+    epochs = 10
+
+    [export]
+    targets = ["onnx-fp32", "ort-int8", "openvino-int8"]
+    compare_original = true    # also export the uncompressed model and bench both in the same run
+
+    [bench]                    # the options of ``edgekit bench``
+    threads = 2
+
+Everything is written into a temporary directory that becomes ``output`` only when every stage succeeded.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .bench import BenchOptions
+from .errors import EdgekitError
+from .fsutil import atomic_dir, atomic_file
+
+_TOP_KEYS = {"model", "data", "output", "compress", "export", "bench"}
+_COMPRESS_KEYS = {"prune", "prune_by", "importance", "round_to", "steps", "keep", "unstructured", "distill",
+                  "dynamic_quant", "images", "kd_images", "epochs", "lr", "device"}
+_EXPORT_KEYS = {"targets", "compare_original", "calib_images"}
+_BENCH_KEYS = {"threads", "runs", "warmup", "min_seconds"}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A parsed, validated pipeline recipe; relative paths are relative to the recipe file."""
+
+    model: str
+    output: Path
+    data: str | None = None
+    compress: dict[str, Any] = field(default_factory=dict)
+    targets: tuple[str, ...] = ("onnx-fp32",)
+    compare_original: bool = True
+    calib_images: int = 128
+    bench: dict[str, Any] = field(default_factory=dict)
+
+
+def _check_keys(section: str, table: Any, allowed: set[str]) -> dict[str, Any]:
+    if not isinstance(table, dict):
+        raise EdgekitError(f"recipe: [{section}] must be a table")
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise EdgekitError(f"recipe: unknown key(s) in [{section}]: {', '.join(unknown)} "
+                           f"(allowed: {', '.join(sorted(allowed))})")
+    return dict(table)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise EdgekitError(f"recipe not found: {path}")
+    try:
+        if path.suffix == ".toml":
+            return tomllib.loads(path.read_text())
+        if path.suffix in (".yaml", ".yml"):
+            loaded = yaml.safe_load(path.read_text())
+            return loaded if isinstance(loaded, dict) else {}
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        raise EdgekitError(f"recipe {path} does not parse: {str(exc).splitlines()[0]}") from None
+    raise EdgekitError(f"recipe must be .toml, .yaml or .yml: {path}")
+
+
+def load_recipe(path: Path) -> Recipe:
+    """Read and validate a recipe file."""
+    raw = _check_keys("top level", _read(path), _TOP_KEYS)
+    for key in ("model", "output"):
+        if not isinstance(raw.get(key), str):
+            raise EdgekitError(f"recipe: '{key}' is required (a string)")
+    base = path.parent
+    model = raw["model"]
+    if (base / model).exists():
+        model = str(base / model)
+    compress = _check_keys("compress", raw.get("compress", {}), _COMPRESS_KEYS)
+    if "images" in compress:
+        compress["images"] = str(base / compress["images"])
+    export = _check_keys("export", raw.get("export", {}), _EXPORT_KEYS)
+    targets = export.get("targets", ["onnx-fp32"])
+    if isinstance(targets, str):
+        targets = [targets]
+    return Recipe(model=model, output=base / raw["output"], data=raw.get("data"), compress=compress,
+                  targets=tuple(targets), compare_original=bool(export.get("compare_original", True)),
+                  calib_images=int(export.get("calib_images", 128)),
+                  bench=_check_keys("bench", raw.get("bench", {}), _BENCH_KEYS))
+
+
+def compress_plan(options: dict[str, Any]) -> Any:
+    """A ``CompressPlan`` from a recipe's [compress] table (the ``edgekit compress`` option names)."""
+    from .compress.distill import DistillOptions
+    from .compress.pruning import PruneOptions
+    from .compress.run import KD_IMAGES, CompressPlan
+
+    prune = None
+    if options.get("prune") is not None:
+        prune = PruneOptions(float(options["prune"]), options.get("prune_by", "channels"),
+                             options.get("importance", "l2"), int(options.get("round_to", 8)),
+                             int(options.get("steps", 1)), tuple(options.get("keep", ())))
+    distill = None
+    if options.get("distill"):
+        distill = DistillOptions(epochs=int(options.get("epochs", 10)), lr=float(options.get("lr", 2e-3)),
+                                 device=str(options.get("device", "cpu")))
+    images = options.get("images")
+    return CompressPlan(prune=prune, unstructured=options.get("unstructured"), distill=distill,
+                        dynamic_quant=bool(options.get("dynamic_quant", False)),
+                        kd_images=int(options.get("kd_images", KD_IMAGES)), images=Path(images) if images else None)
+
+
+def compare_to_original(document: dict[str, Any], compressed: list[Path], original: list[Path]) -> list[dict]:
+    """Per target benched for both models: compressed over original p50 and size, and the metric change."""
+    by_path = {Path(row["artifact"]).resolve(): row for row in document["results"]}
+    pairs = []
+    for mine, theirs in zip(compressed, original):
+        a, b = by_path.get(mine.resolve()), by_path.get(theirs.resolve())
+        if not a or not b or a["status"] != "ok" or b["status"] != "ok":
+            continue
+        pairs.append({"target": a["target"], "p50_ratio": a["latency_ms"]["p50"] / b["latency_ms"]["p50"],
+                      "size_ratio": a["size_bytes"] / b["size_bytes"],
+                      "metric_change": {k: v - b["metrics"][k] for k, v in a["metrics"].items()}})
+    return pairs
+
+
+def run_pipeline(recipe: Recipe, force: bool, console: Any, progress: Any = None) -> dict[str, Any]:
+    """Run every stage of ``recipe``; returns the summary also written to ``output/pipeline.json``."""
+    from .bench_run import run_bench
+    from .compress.run import compress_model, write_report
+    from .exporting import export_model
+
+    plan = compress_plan(recipe.compress) if recipe.compress else None
+    if plan:
+        plan.validate()
+    with atomic_dir(recipe.output, force) as work:
+        model = recipe.model
+        summary: dict[str, Any] = {"schema": 1, "model": recipe.model, "targets": list(recipe.targets)}
+        if plan:
+            model = str(work / "compressed.pt")
+            report = compress_model(recipe.model, plan, Path(model), recipe.data, log=console.print,
+                                    progress=progress)
+            write_report(report, work / "compress.json")
+            summary["compress"] = {"before": report["before"], "after": report["after"]}
+        label = str(recipe.output / "compressed.pt") if plan else recipe.model
+        exported = _export_all(export_model, model, label, recipe, work / "artifacts" / "compressed")
+        original: list[Path] = []
+        if plan and recipe.compare_original:
+            original = _export_all(export_model, recipe.model, recipe.model, recipe, work / "artifacts" / "original")
+        options = BenchOptions(data=recipe.data, **recipe.bench)
+        document = run_bench(exported + original, options, None, None, console)
+        summary["versus_original"] = compare_to_original(document, exported, original)
+        for row in document["results"]:  # name the artifacts where they will be, not where they were made
+            row["artifact"] = str(recipe.output / Path(row["artifact"]).relative_to(work))
+        for name, content in (("results.json", document), ("pipeline.json", summary)):
+            with atomic_file(work / name) as tmp:
+                tmp.write_text(json.dumps(content, indent=2) + "\n")
+    return {"summary": summary, "bench": document}
+
+
+def _export_all(export_model: Any, model: str, label: str, recipe: Recipe, out: Path) -> list[Path]:
+    rows = export_model(model, list(recipe.targets), out, data=recipe.data, calib_images=recipe.calib_images,
+                        source_label=label)
+    failed = [f"{row.target}: {row.status}" for row in rows if row.status != "ok"]
+    if failed:
+        raise EdgekitError(f"export of {model} failed: {'; '.join(failed)}")
+    return [row.path for row in rows]

@@ -1,0 +1,145 @@
+"""Bench results as files people read: Markdown (fits a GitHub job summary), CSV, and a latency-accuracy plot."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from .bench import RESULTS_SCHEMA
+from .errors import EdgekitError
+from .fsutil import atomic_file
+from .report import METRIC_KEYS, row_labels
+
+CSV_COLUMNS = ("label", "target", "runtime", "runtime_version", "task", "metric", "value", "drop", "p50_ms",
+               "p90_ms", "p99_ms", "p50_ratio", "size_bytes", "size_ratio", "peak_rss_bytes", "status")
+
+
+def load_results(path: Path) -> dict[str, Any]:
+    """Read a ``edgekit bench --json`` document; a wrong schema or shape is an error, not a guess."""
+    try:
+        document = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise EdgekitError(f"results file not found: {path}") from None
+    except (OSError, ValueError) as exc:
+        raise EdgekitError(f"{path} is not a results JSON ({type(exc).__name__})") from None
+    if not isinstance(document, dict) or "results" not in document or "environment" not in document:
+        raise EdgekitError(f"{path} is not an edgekit bench results document")
+    if document.get("schema") != RESULTS_SCHEMA:
+        raise EdgekitError(f"{path} has results schema {document.get('schema')!r}; this edgekit reads "
+                           f"schema {RESULTS_SCHEMA}")
+    return document
+
+
+def primary_metric(row: dict[str, Any]) -> str:
+    """The headline metric of a row's task: mAP50-95 for detectors, top-1 for classifiers."""
+    return METRIC_KEYS.get(row.get("task", ""), ("",))[0]
+
+
+def _flat(row: dict[str, Any], label: str) -> dict[str, Any]:
+    ok = row["status"] == "ok"
+    metric = primary_metric(row) if ok else ""
+    return {"label": label, "target": row["target"], "runtime": row.get("runtime", ""),
+            "runtime_version": row.get("runtime_version", ""), "task": row.get("task", ""), "metric": metric,
+            "value": row["metrics"][metric] if ok else "", "drop": row.get("drop", {}).get(metric, ""),
+            "p50_ms": row["latency_ms"]["p50"] if ok else "", "p90_ms": row["latency_ms"]["p90"] if ok else "",
+            "p99_ms": row["latency_ms"]["p99"] if ok else "", "p50_ratio": row.get("ratio", {}).get("p50", ""),
+            "size_bytes": row.get("size_bytes", ""), "size_ratio": row.get("ratio", {}).get("size", ""),
+            "peak_rss_bytes": row.get("peak_rss_bytes", ""), "status": row["status"]}
+
+
+def to_csv(document: dict[str, Any]) -> str:
+    """One line per artifact, numbers unrounded."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row, label in zip(document["results"], row_labels(document["results"])):
+        writer.writerow(_flat(row, label))
+    return buffer.getvalue()
+
+
+def _num(value: Any, fmt: str) -> str:
+    return "" if value == "" else format(value, fmt)
+
+
+def to_markdown(document: dict[str, Any]) -> str:
+    """A GitHub-flavoured Markdown table plus the environment it was measured in."""
+    env = document["environment"]
+    lines = [f"### edgekit bench — {env.get('cpu', '?')}, {env.get('threads', '?')} threads", "",
+             "| artifact | runtime | metric | value | Δ pts | p50 ms | p50 × | p90 ms | size MB | size × | status |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for row, label in zip(document["results"], row_labels(document["results"])):
+        f = _flat(row, label)
+        drop = "" if f["drop"] == "" else f"{f['drop'] * 100:+.2f}"
+        size = "" if f["size_bytes"] == "" else f"{f['size_bytes'] / 1e6:.2f}"
+        lines.append(f"| {label} | {f['runtime']} | {f['metric']} | {_num(f['value'], '.4f')} | {drop} | "
+                     f"{_num(f['p50_ms'], '.2f')} | {_num(f['p50_ratio'], '.2f')} | {_num(f['p90_ms'], '.2f')} | "
+                     f"{size} | {_num(f['size_ratio'], '.2f')} | {f['status']} |")
+    lines += ["", f"{env.get('os', '')}, Python {env.get('python', '')}, {env.get('cores', '?')} cores; "
+                  f"runtimes: {', '.join(env.get('runtimes', []))}; edgekit {env.get('edgekit', '')}", ""]
+    return "\n".join(lines)
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[int]:
+    """Indices of points no other point beats on both latency (lower) and accuracy (higher)."""
+    front = []
+    for i, (lat, acc) in enumerate(points):
+        dominated = any((l2 <= lat and a2 >= acc) and (l2 < lat or a2 > acc) for l2, a2 in points)
+        if not dominated:
+            front.append(i)
+    return sorted(front, key=lambda i: points[i][0])
+
+
+def plot(document: dict[str, Any], path: Path) -> None:
+    """Latency (p50) vs accuracy, one point per artifact, marker area ∝ file size, Pareto front joined."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise EdgekitError("matplotlib is not installed: pip install 'edgekit[report]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [(r, label) for r, label in zip(document["results"], row_labels(document["results"]))
+            if r["status"] == "ok"]
+    if not rows:
+        raise EdgekitError("nothing to plot: no artifact was benched successfully")
+    points = [(r["latency_ms"]["p50"], r["metrics"][primary_metric(r)]) for r, _ in rows]
+    biggest = max(r["size_bytes"] for r, _ in rows)
+    front = pareto_front(points)
+    fig, ax = plt.subplots(figsize=(8, 5.5), dpi=110)
+    for index, ((row, label), (lat, acc)) in enumerate(zip(rows, points)):
+        on_front = index in front
+        ax.scatter(lat, acc, s=40 + 900 * row["size_bytes"] / biggest, alpha=0.75 if on_front else 0.35,
+                   color="tab:orange" if on_front else "tab:blue", edgecolors="black", linewidths=0.6)
+        ax.annotate(f"{label}\n{row['size_bytes'] / 1e6:.2f} MB", (lat, acc), fontsize=7,
+                    xytext=(6, 4), textcoords="offset points")
+    ax.plot([points[i][0] for i in front], [points[i][1] for i in front], "--", color="tab:orange",
+            label="Pareto front (faster and/or more accurate than every other)")
+    metrics = sorted({primary_metric(r) for r, _ in rows})
+    env = document["environment"]
+    ax.set_xlabel(f"p50 latency, ms ({env.get('threads', '?')} threads, {env.get('cpu', '')})")
+    ax.set_ylabel(" / ".join(metrics))
+    ax.set_title("edgekit bench: latency vs accuracy (marker area ∝ file size)")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    with atomic_file(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+def write_reports(document: dict[str, Any], markdown: Path | None = None, csv_path: Path | None = None,
+                  plot_path: Path | None = None) -> list[Path]:
+    """Write whichever of the three reports were asked for (atomically); returns the paths written."""
+    written = []
+    for path, render in ((markdown, to_markdown), (csv_path, to_csv)):
+        if path is not None:
+            with atomic_file(path) as tmp:
+                tmp.write_text(render(document))
+            written.append(path)
+    if plot_path is not None:
+        plot(document, plot_path)
+        written.append(plot_path)
+    return written
