@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
@@ -177,3 +178,25 @@ def test_compress_cli_writes_a_report_and_a_model_export_accepts(tmp_path):
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "art" / "onnx-fp32" / "edgekit.json").read_text())
     assert manifest["task"] == "classify" and manifest["preprocessing"]["size"] == 64
+
+
+def test_feature_mimic_finds_the_detector_head_and_bridges_pruned_widths():
+    from edgekit.compress.features import FeatureMimic, head_module_name
+
+    teacher, x = _model("nano-det")
+    assert head_module_name(teacher, x) == "head"
+    assert head_module_name(_model("nano-cls")[0], torch.zeros(1, 3, 64, 64)) is None  # one output layer
+    student = copy.deepcopy(teacher)
+    prune_structured(student, x, PruneOptions(0.5, by="macs"))
+    mimic = FeatureMimic(teacher, student, "head", x.repeat(2, 1, 1, 1))
+    assert [a.out_channels for a in mimic.adapters] == [48, 80, 128]
+    assert [a.in_channels for a in mimic.adapters] < [48, 80, 128]
+    with torch.no_grad():
+        teacher(x)
+    loss = mimic.loss()
+    assert loss.item() == 0.0  # nothing recorded for the student yet: no pair, no loss
+    teacher(x), student(x)
+    loss = mimic.loss()
+    loss.backward()
+    assert loss.item() > 0 and all(a.weight.grad is not None for a in mimic.adapters)
+    mimic.remove()

@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..preprocess import Preprocessing
+from .features import FeatureMimic, head_module_name
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,8 @@ class DistillOptions:
     batch_size: int = 16
     seed: int = 0
     device: str = "cpu"
-    ema_decay: float = 0.999  # the student keeps an exponential moving average of its weights; 0 turns it off
+    ema_decay: float = 0.0  # > 0: keep an exponential moving average of the student's weights and end on it
+    feature_weight: float = 1.0  # detectors: weight of matching the head's input features (0 turns it off)
 
 
 #: ``on_step(epoch, step, steps_per_epoch, loss)`` after every optimiser step.
@@ -107,6 +110,28 @@ def _batch(canvases: np.ndarray, picked: np.ndarray, flip: np.ndarray, preproces
     return (pixels.permute(0, 3, 1, 2).float() / 255.0 - mean) / std
 
 
+def _kd_loss(task: str, output: Any, target: Any, mimic: FeatureMimic | None, num_classes: int,
+             options: DistillOptions) -> torch.Tensor:
+    if task != "detect":
+        return _soft_kl(output, target, 1, options.temperature)
+    loss = detection_kd_loss(output, target, num_classes, options.temperature)
+    return loss + options.feature_weight * mimic.loss() if mimic else loss
+
+
+def _prepare(teacher: nn.Module, student: nn.Module, canvases: np.ndarray, preprocessing: Preprocessing, task: str,
+             options: DistillOptions) -> tuple[nn.Module, FeatureMimic | None, torch.optim.Optimizer]:
+    """Teacher copy in raw-output mode, the feature mimic (detectors) and the optimiser, all on the device."""
+    device = torch.device(options.device)
+    probe = _batch(canvases, np.arange(2), np.zeros(2, bool), preprocessing, torch.device("cpu"))
+    head = head_module_name(student, probe[:1]) if task == "detect" and options.feature_weight else None
+    teacher = _raw_mode(copy.deepcopy(teacher), train_bn=False).to(device)
+    mimic = FeatureMimic(teacher, student.eval().to(device), head, probe.to(device)) if head else None
+    _raw_mode(student, train_bn=True).to(device)
+    trained = [p for p in student.parameters() if p.requires_grad]
+    trained += list(mimic.adapters.parameters()) if mimic else []
+    return teacher, mimic, torch.optim.AdamW(trained, lr=options.lr, weight_decay=0.0)
+
+
 def distill(teacher: nn.Module, student: nn.Module, canvases: np.ndarray, preprocessing: Preprocessing, task: str,
             num_classes: int, options: DistillOptions, checkpoint: Path | None = None,
             on_step: StepCallback | None = None) -> list[float]:
@@ -116,11 +141,7 @@ def distill(teacher: nn.Module, student: nn.Module, canvases: np.ndarray, prepro
     """
     torch.manual_seed(options.seed)
     rng = np.random.default_rng(options.seed)
-    device = torch.device(options.device)
-    teacher = _raw_mode(copy.deepcopy(teacher), train_bn=False).to(device)
-    _raw_mode(student, train_bn=True).to(device)
-    optimizer = torch.optim.AdamW([p for p in student.parameters() if p.requires_grad], lr=options.lr,
-                                  weight_decay=0.0)
+    teacher, mimic, optimizer = _prepare(teacher, student, canvases, preprocessing, task, options)
     batches = max(1, len(canvases) // options.batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, options.lr, total_steps=options.epochs * batches)
     average = _WeightAverage(student, options.ema_decay) if options.ema_decay else None
@@ -129,14 +150,10 @@ def distill(teacher: nn.Module, student: nn.Module, canvases: np.ndarray, prepro
         order, total = rng.permutation(len(canvases)), 0.0
         for index in range(batches):
             picked = order[index * options.batch_size:(index + 1) * options.batch_size]
-            x = _batch(canvases, picked, rng.random(len(picked)) < 0.5, preprocessing, device)
+            x = _batch(canvases, picked, rng.random(len(picked)) < 0.5, preprocessing, torch.device(options.device))
             with torch.no_grad():
                 target = teacher(x)
-            output = student(x)
-            if task == "detect":
-                loss = detection_kd_loss(output, target, num_classes, options.temperature)
-            else:
-                loss = _soft_kl(output, target, 1, options.temperature)
+            loss = _kd_loss(task, student(x), target, mimic, num_classes, options)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -152,5 +169,7 @@ def distill(teacher: nn.Module, student: nn.Module, canvases: np.ndarray, prepro
             torch.save({"epoch": epoch, "loss": history[-1], "state_dict": state}, checkpoint)
     if average:
         average.copy_to(student)
+    if mimic:
+        mimic.remove()
     student.cpu().eval()
     return history

@@ -1,0 +1,89 @@
+"""Does `edgekit gate` hold still on noise and trip on real regressions? Measured, not assumed.
+
+    edgekit pipeline benchmarks/scenario.toml --force
+    python benchmarks/gate_stability.py runs/gate/artifacts/compressed --repeats 10 --out runs/gate-stability
+
+1. Benches the same artifacts ``repeats + 1`` times in a row and gates each run against the one before it
+   (with ``benchmarks/gate.toml``): every one of these should pass.
+2. Regression (a): the FP32 model shipped under the ``ort-int8`` name (size and latency should fail).
+3. Regression (b): ``ort-int8`` calibrated on 2 images instead of 128 (accuracy should fail).
+
+Writes every results JSON, every verdict (Markdown) and ``summary.json`` under ``--out``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from edgekit.bench import BenchOptions
+from edgekit.bench_run import run_bench
+from edgekit.exporting import export_model
+from edgekit.fsutil import sha256_file
+from edgekit.gate import load_thresholds, run_gate
+from edgekit.manifest import MANIFEST_NAME
+
+CONFIG = Path(__file__).parent / "gate.toml"
+
+
+def bench(paths: list[Path], out: Path, options: BenchOptions) -> dict:
+    return run_bench(paths, options, out, None, Console(stderr=True))
+
+
+def fp32_under_int8_name(artifacts: Path, work: Path) -> Path:
+    """A copy of ort-int8 whose model is the FP32 parent, as a broken exporter would ship it."""
+    swapped = work / "ort-int8"
+    shutil.copytree(artifacts / "ort-int8", swapped)
+    shutil.copy(artifacts / "onnx-fp32" / "model.onnx", swapped / "model.onnx")
+    manifest = json.loads((swapped / MANIFEST_NAME).read_text())
+    manifest["model_sha256"] = sha256_file(swapped / "model.onnx")
+    (swapped / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2))
+    return swapped
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("artifacts", type=Path, help="directory holding onnx-fp32, ort-int8, ... artifact dirs")
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--out", type=Path, default=Path("runs/gate-stability"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    names = sorted(p.name for p in args.artifacts.iterdir() if (p / MANIFEST_NAME).is_file())
+    paths = [args.artifacts / name for name in names]
+    options, thresholds = BenchOptions(), load_thresholds(CONFIG)
+    summary: dict = {"artifacts": names, "thresholds": dataclasses.asdict(thresholds), "repeats": []}
+
+    runs = [bench(paths, args.out / "run-00.json", options)]
+    for index in range(1, args.repeats + 1):
+        runs.append(bench(paths, args.out / f"run-{index:02d}.json", options))
+        passed, verdict = run_gate(runs[index - 1], runs[index], thresholds)
+        (args.out / f"verdict-repeat-{index:02d}.md").write_text(verdict)
+        summary["repeats"].append(passed)
+        print(f"repeat {index}: {'pass' if passed else 'FAIL'}", file=sys.stderr, flush=True)
+
+    swapped = fp32_under_int8_name(args.artifacts, args.out / "swapped")
+    current = bench([swapped if p.name == "ort-int8" else p for p in paths], args.out / "run-fp32-swap.json", options)
+    passed, verdict = run_gate(runs[-1], current, thresholds)
+    (args.out / "verdict-fp32-swap.md").write_text(verdict)
+    summary["fp32_swap_passed"] = passed
+
+    rows = export_model("nano-det", ["ort-int8"], args.out / "calib2", calib_images=2, force=True)
+    summary["calib2_export"] = rows[0].status
+    if rows[0].status == "ok":
+        current = bench([rows[0].path if p.name == "ort-int8" else p for p in paths], args.out / "run-calib2.json",
+                        options)
+        passed, verdict = run_gate(runs[-1], current, thresholds)
+        (args.out / "verdict-calib2.md").write_text(verdict)
+        summary["calib2_passed"] = passed
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in summary.items() if k != "thresholds"}))
+
+
+if __name__ == "__main__":
+    main()
