@@ -95,7 +95,7 @@ def test_ci_workflow_runs_real_commands_on_committed_files():
             for word in words[2:]:
                 if word.startswith("benchmarks/"):
                     assert (ROOT / word).is_file(), word
-    assert {"gate", "report", "pipeline"} <= {w.split()[1] for w in joined.split("edgekit ")[1:] if w.split()}
+    assert {"gate", "report", "pipeline"} <= {w.split()[0] for w in joined.split("edgekit ")[1:] if w.split()}
 
 
 @pytest.mark.slow

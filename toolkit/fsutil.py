@@ -45,6 +45,9 @@ def atomic_file(final: Path, force: bool = True) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a finished file gets the usual permissions
         os.replace(tmp, final)
     finally:
         if os.path.exists(tmp):
