@@ -8,6 +8,7 @@ import numpy as np
 
 from edgekit.calibration_data.build import BUILTIN_DATASETS, training_image
 
+from ..calibration import CalibrationSet
 from ..data import IMAGE_SUFFIXES
 from ..datasets import resolve_dataset
 from ..errors import DataError
@@ -24,11 +25,9 @@ def folder_images(folder: Path) -> list[Path]:
     return images
 
 
-def _sample(paths: list[Path], count: int, seed: int) -> list[Path]:
-    if len(paths) <= count:
-        return paths
-    picked = np.random.default_rng(seed).choice(len(paths), size=count, replace=False)
-    return [paths[i] for i in sorted(picked)]
+def _sample(paths: list[Path], count: int, seed: int, preprocessing: Preprocessing) -> list[Path]:
+    """The same seeded pick of ``count`` files that calibration uses."""
+    return list(CalibrationSet.from_images(paths, preprocessing, count, seed).images)
 
 
 def distillation_canvases(preprocessing: Preprocessing, count: int, data: str | None = None,
@@ -39,13 +38,13 @@ def distillation_canvases(preprocessing: Preprocessing, count: int, data: str | 
     else the train split of ``data`` (YOLO ``train:``, ImageFolder ``train/`` or ``calib/``).
     """
     if folder is not None:
-        paths, origin = _sample(folder_images(folder), count, seed), str(folder)
+        paths, origin = _sample(folder_images(folder), count, seed, preprocessing), str(folder)
     elif data in BUILTIN_DATASETS:
         images = [training_image(data, index) for index in range(count)]
         return np.stack([preprocessing.canvas(image)[0] for image in images]), f"{data}/train"
     elif data is not None:
         dataset = resolve_dataset(data, "train")
-        paths, origin = _sample(dataset.image_paths, count, seed), dataset.name
+        paths, origin = _sample(dataset.image_paths, count, seed, preprocessing), dataset.name
     else:
         raise DataError("pass --data or --images: distillation needs unlabelled images")
     return np.stack([preprocessing.canvas(read_image(path))[0] for path in paths]), origin
