@@ -1,12 +1,14 @@
 """Does `edgekit gate` hold still on noise and trip on real regressions? Measured, not assumed.
 
     edgekit pipeline benchmarks/scenario.toml --force
-    python benchmarks/gate_stability.py runs/gate/artifacts/compressed --repeats 10 --out runs/gate-stability
+    python benchmarks/gate_stability.py runs/gate/artifacts/model --repeats 10 --out runs/gate-stability
 
 1. Benches the same artifacts ``repeats + 1`` times in a row and gates each run against the one before it
    (with ``benchmarks/gate.toml``): every one of these should pass.
 2. Regression (a): the FP32 model shipped under the ``ort-int8`` name (size and latency should fail).
-3. Regression (b): ``ort-int8`` calibrated on 2 images instead of 128 (accuracy should fail).
+3. Regression (b): ``ort-int8`` calibrated on 2 images instead of 128: first 2 of the model's own calibration
+   split (on this homogeneous generated data that costs almost nothing, and the gate should say so), then 2
+   unrepresentative ones, a flat grey frame and a dim low-contrast scene (accuracy should fail).
 
 Writes every results JSON, every verdict (Markdown) and ``summary.json`` under ``--out``.
 """
@@ -18,11 +20,15 @@ import dataclasses
 import json
 import shutil
 import sys
+import tomllib
 from pathlib import Path
 
+import numpy as np
+from PIL import Image
 from rich.console import Console
 
 from edgekit.bench import BenchOptions
+from edgekit.calibration_data.build import training_image
 from edgekit.bench_run import run_bench
 from edgekit.exporting import export_model
 from edgekit.fsutil import sha256_file
@@ -30,6 +36,7 @@ from edgekit.gate import load_thresholds, run_gate
 from edgekit.manifest import MANIFEST_NAME
 
 CONFIG = Path(__file__).parent / "gate.toml"
+SCENARIO = Path(__file__).parent / "scenario.toml"
 
 
 def bench(paths: list[Path], out: Path, options: BenchOptions) -> dict:
@@ -47,6 +54,14 @@ def fp32_under_int8_name(artifacts: Path, work: Path) -> Path:
     return swapped
 
 
+def odd_images(root: Path) -> Path:
+    """An ImageFolder of 2 calibration images unlike the real data: flat grey, and a dim low-contrast scene."""
+    (root / "odd").mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((256, 256, 3), 128, np.uint8)).save(root / "odd" / "grey.png")
+    Image.fromarray((training_image("shapes-det", 7) // 8 + 100).astype(np.uint8)).save(root / "odd" / "dim.png")
+    return root
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("artifacts", type=Path, help="directory holding onnx-fp32, ort-int8, ... artifact dirs")
@@ -56,7 +71,9 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     names = sorted(p.name for p in args.artifacts.iterdir() if (p / MANIFEST_NAME).is_file())
     paths = [args.artifacts / name for name in names]
-    options, thresholds = BenchOptions(), load_thresholds(CONFIG)
+    scenario = tomllib.loads(SCENARIO.read_text())
+    options = BenchOptions(data=scenario["data"], **scenario["bench"])  # the scenario's own settings and data
+    thresholds = load_thresholds(CONFIG)
     summary: dict = {"artifacts": names, "thresholds": dataclasses.asdict(thresholds), "repeats": []}
 
     runs = [bench(paths, args.out / "run-00.json", options)]
@@ -73,14 +90,15 @@ def main() -> None:
     (args.out / "verdict-fp32-swap.md").write_text(verdict)
     summary["fp32_swap_passed"] = passed
 
-    rows = export_model("nano-det", ["ort-int8"], args.out / "calib2", calib_images=2, force=True)
-    summary["calib2_export"] = rows[0].status
-    if rows[0].status == "ok":
-        current = bench([rows[0].path if p.name == "ort-int8" else p for p in paths], args.out / "run-calib2.json",
-                        options)
-        passed, verdict = run_gate(runs[-1], current, thresholds)
-        (args.out / "verdict-calib2.md").write_text(verdict)
-        summary["calib2_passed"] = passed
+    for name, data in (("calib2", None), ("calib2-unrepresentative", str(odd_images(args.out / "odd")))):
+        rows = export_model("nano-det", ["ort-int8"], args.out / name, data=data, calib_images=2, force=True)
+        summary[f"{name}_export"] = rows[0].status
+        if rows[0].status == "ok":
+            current = bench([rows[0].path if p.name == "ort-int8" else p for p in paths],
+                            args.out / f"run-{name}.json", options)
+            passed, verdict = run_gate(runs[-1], current, thresholds)
+            (args.out / f"verdict-{name}.md").write_text(verdict)
+            summary[f"{name}_passed"] = passed
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps({k: v for k, v in summary.items() if k != "thresholds"}))
 

@@ -191,11 +191,14 @@ def test_feature_mimic_finds_the_detector_head_and_bridges_pruned_widths():
     mimic = FeatureMimic(teacher, student, "head", x.repeat(2, 1, 1, 1))
     assert [a.out_channels for a in mimic.adapters] == [48, 80, 128]
     assert [a.in_channels for a in mimic.adapters] < [48, 80, 128]
+    teacher.train(), student.train()  # distillation runs both in training (raw-output) mode
     with torch.no_grad():
         teacher(x)
-    loss = mimic.loss()
-    assert loss.item() == 0.0  # nothing recorded for the student yet: no pair, no loss
-    teacher(x), student(x)
+    assert mimic.loss().item() == 0.0  # nothing recorded for the student yet: no pair, no loss
+    with torch.no_grad():
+        student.eval()(x), teacher.eval()(x)
+    assert mimic.loss().item() == 0.0  # eval-mode forwards (scoring between steps) record nothing
+    teacher.train()(x), student.train()(x)
     loss = mimic.loss()
     loss.backward()
     assert loss.item() > 0 and all(a.weight.grad is not None for a in mimic.adapters)

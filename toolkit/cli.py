@@ -87,6 +87,8 @@ def bench(
     runs: int = typer.Option(50, "--runs", help="minimum timed runs"),
     warmup: int = typer.Option(10, "--warmup", help="warm-up runs"),
     min_seconds: float = typer.Option(2.0, "--min-seconds", help="minimum timed seconds"),
+    rounds: int = typer.Option(5, "--rounds", min=1,
+                               help="several artifacts: time them in turn over this many rounds"),
     markdown: Optional[Path] = typer.Option(None, "--markdown", help="also write a Markdown table"),
     csv_path: Optional[Path] = typer.Option(None, "--csv", help="also write a CSV"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="also write a latency-vs-accuracy PNG (matplotlib)"),
@@ -97,7 +99,8 @@ def bench(
     from .report import bench_table
     from .report_files import write_reports
 
-    options = BenchOptions(threads=threads, warmup=warmup, runs=runs, min_seconds=min_seconds, data=data)
+    options = BenchOptions(threads=threads, warmup=warmup, runs=runs, min_seconds=min_seconds, data=data,
+                           rounds=rounds)
     document = _guard(lambda: run_bench(artifacts, options, json_path, save_predictions, console))
     console.print(bench_table(document))
     _guard(lambda: write_reports(document, markdown, csv_path, plot))

@@ -158,7 +158,7 @@ def run_pipeline(recipe: Recipe, force: bool, console: Any, progress: Any = None
             write_report(report, work / "compress.json")
             summary["compress"] = {"before": report["before"], "after": report["after"]}
         label = str(recipe.output / "compressed.pt") if plan else recipe.model
-        exported = _export_all(export_model, model, label, recipe, work / "artifacts" / "compressed")
+        exported = _export_all(export_model, model, label, recipe, work / "artifacts" / ("compressed" if plan else "model"))
         original: list[Path] = []
         if plan and recipe.compare_original:
             original = _export_all(export_model, recipe.model, recipe.model, recipe, work / "artifacts" / "original")

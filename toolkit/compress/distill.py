@@ -39,6 +39,9 @@ class DistillOptions:
 #: ``on_step(epoch, step, steps_per_epoch, loss)`` after every optimiser step.
 StepCallback = Callable[[int, int, int, float], None]
 
+#: Unlabelled uint8 NHWC canvases: one array reused every epoch, or ``epoch -> array`` (new images each epoch).
+Images = np.ndarray | Callable[[int], np.ndarray]
+
 
 def _raw_mode(model: nn.Module, train_bn: bool) -> nn.Module:
     """Training-mode forward (raw head maps) with BatchNorm statistics updated only if ``train_bn``."""
@@ -132,21 +135,25 @@ def _prepare(teacher: nn.Module, student: nn.Module, canvases: np.ndarray, prepr
     return teacher, mimic, torch.optim.AdamW(trained, lr=options.lr, weight_decay=0.0)
 
 
-def distill(teacher: nn.Module, student: nn.Module, canvases: np.ndarray, preprocessing: Preprocessing, task: str,
+def distill(teacher: nn.Module, student: nn.Module, images: Images, preprocessing: Preprocessing, task: str,
             num_classes: int, options: DistillOptions, checkpoint: Path | None = None,
             on_step: StepCallback | None = None) -> list[float]:
-    """Train ``student`` in place to match ``teacher`` on unlabelled uint8 NHWC ``canvases``.
+    """Train ``student`` in place to match ``teacher`` on unlabelled uint8 NHWC canvases.
 
+    ``images`` is one array used every epoch, or a function giving each epoch's array (all of one length).
     Returns the mean loss per epoch. The student ends on the CPU in eval mode.
     """
     torch.manual_seed(options.seed)
     rng = np.random.default_rng(options.seed)
+    epoch_images = images if callable(images) else (lambda _epoch: images)
+    canvases = epoch_images(0)
     teacher, mimic, optimizer = _prepare(teacher, student, canvases, preprocessing, task, options)
     batches = max(1, len(canvases) // options.batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, options.lr, total_steps=options.epochs * batches)
     average = _WeightAverage(student, options.ema_decay) if options.ema_decay else None
     history = []
     for epoch in range(options.epochs):
+        canvases = canvases if epoch == 0 else epoch_images(epoch)
         order, total = rng.permutation(len(canvases)), 0.0
         for index in range(batches):
             picked = order[index * options.batch_size:(index + 1) * options.batch_size]

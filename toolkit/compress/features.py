@@ -41,17 +41,25 @@ class FeatureMimic:
     def __init__(self, teacher: nn.Module, student: nn.Module, head: str, example: torch.Tensor) -> None:
         self._teacher: list[torch.Tensor] = []
         self._student: list[torch.Tensor] = []
-        self._hooks = [
-            teacher.get_submodule(head).register_forward_pre_hook(lambda _m, i: self._teacher.extend(_feature_maps(i))),
-            student.get_submodule(head).register_forward_pre_hook(lambda _m, i: self._student.extend(_feature_maps(i))),
-        ]
+        self._probing = True
+        self._hooks = [teacher.get_submodule(head).register_forward_pre_hook(self._capture(self._teacher)),
+                       student.get_submodule(head).register_forward_pre_hook(self._capture(self._student))]
         with torch.no_grad():
             teacher(example)
             student(example)
+        self._probing = False
         pairs = list(zip(self._student, self._teacher))
         self.adapters = nn.ModuleList(nn.Conv2d(s.shape[1], t.shape[1], 1) for s, t in pairs).to(example.device)
         self._teacher.clear()
         self._student.clear()
+
+    def _capture(self, store: list[torch.Tensor]):
+        """A pre-hook keeping the head's inputs of training-mode forwards (the teacher runs in raw/train mode);
+        eval-mode forwards, e.g. scoring a copy of the student between steps, leave ``store`` alone."""
+        def hook(module: nn.Module, inputs: tuple) -> None:
+            if module.training or self._probing:
+                store.extend(_feature_maps(inputs))
+        return hook
 
     def loss(self) -> torch.Tensor:
         """Sum over levels of the adapted student's squared error relative to the teacher feature's energy."""

@@ -73,14 +73,18 @@ class DetectHead(nn.Module):
 
 
 def make_anchors(raw: list[torch.Tensor], strides: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Cell-centre anchor points (N, 2) in grid units and their strides (N, 1), level by level."""
+    """Cell-centre anchor points (N, 2) in grid units and their strides (N, 1), level by level.
+
+    They live on the device of ``raw`` (a model moved to a GPU decodes there).
+    """
     points, stride_list = [], []
     for level, stride in zip(raw, strides):
         h, w = level.shape[2:]
-        ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32) + 0.5,
-                                torch.arange(w, dtype=torch.float32) + 0.5, indexing="ij")
+        device = level.device
+        ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32, device=device) + 0.5,
+                                torch.arange(w, dtype=torch.float32, device=device) + 0.5, indexing="ij")
         points.append(torch.stack([xs, ys], -1).view(-1, 2))
-        stride_list.append(torch.full((h * w, 1), float(stride)))
+        stride_list.append(torch.full((h * w, 1), float(stride), device=device))
     return torch.cat(points), torch.cat(stride_list)
 
 
