@@ -24,7 +24,7 @@ import torch
 
 from edgekit.calibration_data.build import training_image
 from edgekit.compress.distill import DistillOptions, distill
-from edgekit.compress.images import distillation_canvases
+from edgekit.compress.images import training_stream
 from edgekit.compress.pruning import PruneOptions
 from edgekit.compress.run import prune_round
 from edgekit.compress.stats import ModelSpec, TorchSession, model_stats
@@ -62,15 +62,8 @@ def _canvas(job: tuple) -> np.ndarray:
     return preprocessing.canvas(training_image(data, index))[0]
 
 
-def stream(data: str, preprocessing, count: int, cache: Path | None):
-    """``epoch -> canvases``: images ``[epoch*count, (epoch+1)*count)`` of the training stream.
-
-    With ``cache`` the first ``count * epochs`` canvases are generated once (in parallel) into a .npy that
-    every later run memory-maps; without it each epoch's block is generated when it is needed.
-    """
-    if cache is None:
-        return lambda epoch: np.stack([_canvas((data, preprocessing, i))
-                                       for i in range(epoch * count, (epoch + 1) * count)])
+def cached_stream(count: int, cache: Path):
+    """``epoch -> canvases`` read from a .npy made by ``make_cache`` (same images as ``training_stream``)."""
     pixels = np.load(cache, mmap_mode="r")
     return lambda epoch: pixels[(epoch * count) % len(pixels):][:count]
 
@@ -106,9 +99,10 @@ def main() -> None:
     if args.fresh:
         if args.stream_cache and not args.stream_cache.exists():
             make_cache(source.dataset, source.preprocessing, args.images * args.epochs * args.rounds, args.stream_cache)
-        images = stream(source.dataset, source.preprocessing, args.images, args.stream_cache)
+        images = (cached_stream(args.images, args.stream_cache) if args.stream_cache
+                  else training_stream(source.dataset, source.preprocessing, args.images))
     else:
-        images, _ = distillation_canvases(source.preprocessing, args.images, data=source.dataset)
+        images = training_stream(source.dataset, source.preprocessing, args.images)(0)  # one block, every epoch
     record: dict = {"args": {k: str(v) for k, v in vars(args).items()}, "rounds": []}
     options = DistillOptions(epochs=args.epochs, lr=args.lr, temperature=args.temperature, batch_size=args.batch,
                              device=args.device, ema_decay=args.ema, feature_weight=args.feature_weight)

@@ -13,7 +13,7 @@ from torch import nn
 from typer.testing import CliRunner
 
 from edgekit.cli import app
-from edgekit.compress.images import distillation_canvases
+from edgekit.compress.images import distillation_images, training_stream
 from edgekit.compress.prunable import make_prunable
 from edgekit.compress.pruning import (PruneOptions, output_layers, prune_structured, prune_unstructured,
                                       quantize_dynamic, sparsity)
@@ -118,15 +118,18 @@ def test_empty_image_folder_is_one_cli_error_line(tmp_path):
 
 def test_distillation_images_come_from_the_train_stream_or_a_folder(tmp_path):
     pre = load_source("nano-det").preprocessing
-    canvases, origin = distillation_canvases(pre, 4, data="shapes-det")
-    again, _ = distillation_canvases(pre, 4, data="shapes-det")
+    fixed, origin = distillation_images(pre, 4, data="shapes-det")
+    assert fixed is None and origin.startswith("shapes-det/train")  # built-in data: a stream, never val
+    stream = training_stream("shapes-det", pre, 4)
+    canvases, again, later = stream(0), training_stream("shapes-det", pre, 4)(0), stream(1)
     assert canvases.shape == (4, pre.size, pre.size, 3) and canvases.dtype == np.uint8
-    assert origin == "shapes-det/train" and np.array_equal(canvases, again)  # deterministic, never val
+    assert np.array_equal(canvases, again) and not np.array_equal(canvases, later)  # deterministic, new each epoch
+    assert np.array_equal(training_stream("shapes-det", pre, 4, first_epoch=1)(0), later)  # rounds continue it
     folder = tmp_path / "unlabelled" / "nested"
     folder.mkdir(parents=True)
     for index in range(5):
         Image.fromarray(canvases[index % 4]).save(folder / f"{index}.png")
-    picked, origin = distillation_canvases(pre, 3, folder=tmp_path / "unlabelled")
+    picked, origin = distillation_images(pre, 3, folder=tmp_path / "unlabelled")
     assert picked.shape[0] == 3 and origin == str(tmp_path / "unlabelled")
 
 

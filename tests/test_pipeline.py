@@ -42,6 +42,7 @@ def test_bad_recipes_are_one_line_errors(tmp_path, text, message):
         load_recipe(recipe)
     result = runner.invoke(app, ["pipeline", str(recipe)])
     assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    assert message in result.output  # printed as written: "[compress]" is no console markup
     assert not (tmp_path / "run").exists()
 
 

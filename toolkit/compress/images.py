@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,18 +31,26 @@ def _sample(paths: list[Path], count: int, seed: int, preprocessing: Preprocessi
     return list(CalibrationSet.from_images(paths, preprocessing, count, seed).images)
 
 
-def distillation_canvases(preprocessing: Preprocessing, count: int, data: str | None = None,
-                          folder: Path | None = None, seed: int = 0) -> tuple[np.ndarray, str]:
-    """Up to ``count`` unlabelled images as the model's uint8 NHWC canvases, and where they came from.
+def training_stream(data: str, preprocessing: Preprocessing, count: int, first_epoch: int = 0) -> Callable[[int], np.ndarray]:
+    """``epoch -> canvases``: epoch ``e`` gets the next ``count`` images of built-in dataset ``data``'s endless
+    training stream (images ``(first_epoch + e) * count`` onwards), so distillation never sees an image twice."""
+    def epoch_images(epoch: int) -> np.ndarray:
+        start = (first_epoch + epoch) * count
+        return np.stack([preprocessing.canvas(training_image(data, i))[0] for i in range(start, start + count)])
+    return epoch_images
 
-    ``folder`` (any images, no labels) wins; else a built-in dataset's training stream (never its val split);
-    else the train split of ``data`` (YOLO ``train:``, ImageFolder ``train/`` or ``calib/``).
+
+def distillation_images(preprocessing: Preprocessing, count: int, data: str | None = None,
+                        folder: Path | None = None, seed: int = 0) -> tuple[np.ndarray | None, str]:
+    """``count`` unlabelled images as the model's uint8 NHWC canvases, and where they came from.
+
+    ``folder`` (any images, no labels) wins; else the train split of ``data`` (YOLO ``train:``, ImageFolder
+    ``train/`` or ``calib/``). A built-in dataset returns ``None``: use ``training_stream`` (new images every epoch).
     """
     if folder is not None:
         paths, origin = _sample(folder_images(folder), count, seed, preprocessing), str(folder)
     elif data in BUILTIN_DATASETS:
-        images = [training_image(data, index) for index in range(count)]
-        return np.stack([preprocessing.canvas(image)[0] for image in images]), f"{data}/train"
+        return None, f"{data}/train (generated stream, {count} new images per epoch)"
     elif data is not None:
         dataset = resolve_dataset(data, "train")
         paths, origin = _sample(dataset.image_paths, count, seed, preprocessing), dataset.name

@@ -19,8 +19,8 @@ from ..evaluation import evaluate
 from ..fsutil import atomic_file, refuse_existing
 from ..sources import ModelSource, load_source, sidecar_path
 from ..tasks.detection import DetectionDecoding
-from .distill import DistillOptions, StepCallback, distill
-from .images import distillation_canvases, folder_images
+from .distill import DistillOptions, Images, StepCallback, distill
+from .images import distillation_images, folder_images, training_stream
 from .pruning import (PruneOptions, check_ratio, make_permanent, prune_structured, prune_unstructured,
                       quantize_dynamic, sparsity)
 from .stats import ModelSpec, TorchSession, model_stats
@@ -106,13 +106,13 @@ def prune_round(student: torch.nn.Module, example: torch.Tensor, options: PruneO
 
 
 def _distill_round(teacher: torch.nn.Module, student: torch.nn.Module, source: ModelSource,
-                   options: DistillOptions, canvases: Any, checkpoint: Path,
+                   options: DistillOptions, images: Images, per_epoch: int, checkpoint: Path,
                    progress: StepCallback | None) -> dict[str, Any]:
     start = time.perf_counter()
-    history = distill(teacher, student, canvases, source.preprocessing, source.task, len(source.class_names),
+    history = distill(teacher, student, images, source.preprocessing, source.task, len(source.class_names),
                       options, checkpoint=checkpoint, on_step=progress)
-    return {"step": "distill", **asdict(options), "images": len(canvases), "loss": history,
-            "seconds": time.perf_counter() - start}
+    return {"step": "distill", **asdict(options), "images_per_epoch": per_epoch,
+            "new_images_every_epoch": callable(images), "loss": history, "seconds": time.perf_counter() - start}
 
 
 def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None = None, force: bool = False,
@@ -144,8 +144,9 @@ def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None =
         steps.append(step | _measure(student, example, spec, val) | (counts or {}))
         log(f"{step['step']}: {steps[-1]['macs'] / before['macs']:.2f}x MACs, metrics {steps[-1]['metrics']}")
 
-    canvases, origin = (distillation_canvases(source.preprocessing, plan.kd_images, data_spec, plan.images)
+    canvases, origin = (distillation_images(source.preprocessing, plan.kd_images, data_spec, plan.images)
                         if plan.distill else (None, None))
+    epochs_done = 0
     rounds = plan.prune.steps if plan.prune else 1
     epochs = _epochs_per_round(plan.distill.epochs, rounds) if plan.distill else []
     base_macs = before["macs"]
@@ -160,8 +161,11 @@ def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None =
             record({"step": "unstructured", "ratio": plan.unstructured})
         if plan.distill:
             options = dataclasses.replace(plan.distill, epochs=epochs[k - 1])
-            record(_distill_round(teacher, student, source, options, canvases, out.with_name(out.name + ".ckpt"),
-                                  progress) | {"round": k, "images_from": origin})
+            images = canvases if canvases is not None else training_stream(
+                data_spec, source.preprocessing, plan.kd_images, first_epoch=epochs_done)
+            record(_distill_round(teacher, student, source, options, images, plan.kd_images,
+                                  out.with_name(out.name + ".ckpt"), progress) | {"round": k, "images_from": origin})
+            epochs_done += options.epochs
     if plan.unstructured and plan.distill:
         make_permanent(student)
     if plan.dynamic_quant:
