@@ -11,7 +11,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from edgekit.cli import app
-from edgekit.report_files import load_results, pareto_front, to_csv, to_markdown
+from edgekit.report_files import label_offsets, load_results, pareto_front, to_csv, to_markdown
 
 runner = CliRunner()
 
@@ -29,6 +29,13 @@ def results(artifacts, tmp_path_factory):
                                  "--runs", "5", "--min-seconds", "0"])
     assert result.exit_code == 0, result.output
     return path
+
+
+def test_labels_of_overlapping_points_are_moved_apart_not_drawn_over_each_other():
+    anchors = [(300.0, 200.0), (304.0, 198.0), (302.0, 201.0), (50.0, 20.0)]  # display points, e.g. tflite fp16/fp32
+    offsets = label_offsets(anchors, [50.0] * 4)
+    assert len(set(offsets[:3])) == 3  # three close markers, three different spots
+    assert offsets[3] == offsets[0]  # a marker far from the others keeps the usual spot
 
 
 def test_markdown_and_csv_carry_every_row_and_the_environment(results):

@@ -92,6 +92,26 @@ def pareto_front(points: list[tuple[float, float]]) -> list[int]:
     return sorted(front, key=lambda i: points[i][0])
 
 
+_LABEL_SPOTS = ((6, 4), (6, -22), (-8, 4), (-8, -22), (6, 26), (6, -44), (-8, 26), (-8, -44))
+
+
+def label_offsets(anchors: list[tuple[float, float]], widths: list[float],
+                  height: float = 20.0) -> list[tuple[int, int]]:
+    """Text offsets (points) for labels of the given widths at ``anchors`` (display points): each label takes the
+    first spot around its marker that no earlier label covers (negative x spots put the text to the left)."""
+    boxes: list[tuple[float, float, float, float]] = []
+    offsets = []
+    for (x, y), width in zip(anchors, widths):
+        for dx, dy in _LABEL_SPOTS:
+            left = x + dx - (width if dx < 0 else 0)
+            box = (left, y + dy, left + width, y + dy + height)
+            if not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3] for b in boxes):
+                break
+        boxes.append(box)
+        offsets.append((dx, dy))
+    return offsets
+
+
 def plot(document: dict[str, Any], path: Path) -> None:
     """Latency (p50) vs accuracy, one point per artifact, marker area ∝ file size, Pareto front joined."""
     try:
@@ -109,14 +129,19 @@ def plot(document: dict[str, Any], path: Path) -> None:
     biggest = max(r["size_bytes"] for r, _ in rows)
     front = pareto_front(points)
     fig, ax = plt.subplots(figsize=(8, 5.5), dpi=110)
-    for index, ((row, label), (lat, acc)) in enumerate(zip(rows, points)):
+    for index, ((row, _label), (lat, acc)) in enumerate(zip(rows, points)):
         on_front = index in front
         ax.scatter(lat, acc, s=40 + 900 * row["size_bytes"] / biggest, alpha=0.75 if on_front else 0.35,
                    color="tab:orange" if on_front else "tab:blue", edgecolors="black", linewidths=0.6)
-        ax.annotate(f"{label}\n{row['size_bytes'] / 1e6:.2f} MB", (lat, acc), fontsize=7,
-                    xytext=(6, 4), textcoords="offset points")
+    ax.autoscale_view()
+    to_points = 72.0 / fig.dpi
+    anchors = [tuple(xy * to_points) for xy in ax.transData.transform(points)]
+    offsets = label_offsets(anchors, [4.2 * max(len(label), 8) for _, label in rows])
+    for (row, label), point, offset in zip(rows, points, offsets):
+        ax.annotate(f"{label}\n{row['size_bytes'] / 1e6:.2f} MB", point, fontsize=7, xytext=offset,
+                    textcoords="offset points", ha="right" if offset[0] < 0 else "left")
     ax.plot([points[i][0] for i in front], [points[i][1] for i in front], "--", color="tab:orange",
-            label="Pareto front (faster and/or more accurate than every other)")
+            label="Pareto front (no other artifact is both faster and more accurate)")
     metrics = sorted({primary_metric(r) for r, _ in rows})
     env = document["environment"]
     ax.set_xlabel(f"p50 latency, ms ({env.get('threads', '?')} threads, {env.get('cpu', '')})")
