@@ -91,7 +91,7 @@ def test_untraceable_models_are_refused_before_pruning(model, message):
     assert instance.b.out_channels == 16  # untouched
 
 
-def test_untraceable_user_model_is_one_cli_error_line(tmp_path, monkeypatch):
+def test_untraceable_user_model_is_one_cli_error_line(tmp_path, monkeypatch, recwarn):
     (tmp_path / "cutoff_models.py").write_text(
         "import torch\nfrom torch import nn\n\n\nclass CutOff(nn.Module):\n"
         "    def __init__(self):\n        super().__init__()\n"
@@ -106,6 +106,7 @@ def test_untraceable_user_model_is_one_cli_error_line(tmp_path, monkeypatch):
                                  "-o", str(tmp_path / "out.pt")])
     assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
     assert "cannot trace" in result.output and not (tmp_path / "out.pt").exists()
+    assert not [w for w in recwarn if "Tracer" in type(w.message).__name__]  # refused before any tracing
 
 
 def test_empty_image_folder_is_one_cli_error_line(tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import warnings
 from dataclasses import dataclass
 
@@ -99,6 +100,29 @@ def _importance(name: str):
     return tp.importance.MagnitudeImportance(p=1 if name == "l1" else 2)
 
 
+def _refuse_untraced(untraced: list[str]) -> None:
+    if untraced:
+        raise EdgekitError(f"Torch-Pruning cannot trace this model: layer(s) {', '.join(untraced[:5])} are cut "
+                           "off from the autograd graph (detach, .numpy() or a non-differentiable op in forward)")
+
+
+def check_traceable(model: nn.Module, example: torch.Tensor) -> None:
+    """Refuse, with one line, a model Torch-Pruning cannot follow; works on a copy, so ``model`` is unchanged.
+
+    ``compress`` calls it first, before it measures or saves anything.
+    """
+    import torch_pruning as tp
+
+    probe = make_prunable(copy.deepcopy(model)).eval()
+    with torch.no_grad():
+        _as_tensors(probe(example))
+    try:
+        graph = tp.DependencyGraph().build_dependency(probe, example_inputs=example)
+    except Exception as exc:  # noqa: BLE001 - tracing failures surface as many types
+        raise EdgekitError(f"Torch-Pruning cannot trace this model: {type(exc).__name__}") from None
+    _refuse_untraced(_untraced_layers(probe, set(graph.module2node)))
+
+
 def prune_structured(model: nn.Module, example: torch.Tensor, options: PruneOptions) -> nn.Module:
     """Remove whole channels in place; returns the (smaller, plain) model."""
     import torch_pruning as tp
@@ -115,10 +139,7 @@ def prune_structured(model: nn.Module, example: torch.Tensor, options: PruneOpti
         pruner = tp.pruner.MetaPruner(model, example, importance=_importance(options.importance),
                                       pruning_ratio=0.9 if by_macs else options.ratio, iterative_steps=steps,
                                       ignored_layers=keep, round_to=options.round_to)
-        untraced = _untraced_layers(model, set(pruner.DG.module2node))
-        if untraced:
-            raise EdgekitError(f"Torch-Pruning cannot trace this model: layer(s) {', '.join(untraced[:5])} are cut "
-                               "off from the autograd graph (detach, .numpy() or a non-differentiable op in forward)")
+        _refuse_untraced(_untraced_layers(model, set(pruner.DG.module2node)))
         base = model_stats(model, example)["macs"]
         for _ in range(steps):
             pruner.step()

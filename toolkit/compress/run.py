@@ -21,8 +21,8 @@ from ..sources import ModelSource, load_source, sidecar_path
 from ..tasks.detection import DetectionDecoding
 from .distill import DistillOptions, Images, StepCallback, distill
 from .images import distillation_images, folder_images, training_stream
-from .pruning import (PruneOptions, check_ratio, make_permanent, prune_structured, prune_unstructured,
-                      quantize_dynamic, sparsity)
+from .pruning import (PruneOptions, check_ratio, check_traceable, make_permanent, prune_structured,
+                      prune_unstructured, quantize_dynamic, sparsity)
 from .stats import ModelSpec, TorchSession, model_stats
 
 KD_IMAGES = 2048
@@ -136,6 +136,8 @@ def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None =
     spec = ModelSpec(source.task, source.preprocessing, source.class_names,
                      DetectionDecoding().to_dict() if source.task == "detect" else None)
     teacher = source.module.eval()
+    if plan.prune:
+        check_traceable(teacher, example)  # an untraceable model fails before any tracing, measuring or writing
     student = copy.deepcopy(teacher)
     before = _measure(student, example, spec, val)
     steps: list[dict[str, Any]] = []
