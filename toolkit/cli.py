@@ -119,6 +119,8 @@ def compress(
     round_to: int = typer.Option(8, "--round-to", help="keep channel counts multiples of this"),
     keep: list[str] = typer.Option([], "--keep", help="module name to leave unpruned (repeatable)"),
     steps: int = typer.Option(1, "--steps", help="prune in N rounds, distilling after each (gradual pruning)"),
+    keep_idle: bool = typer.Option(False, "--keep-idle", help="detectors: prune output branches that never score "
+                                   "on the images like any other (default: thin them to --round-to channels)"),
     unstructured: Optional[float] = typer.Option(None, "--unstructured", help="unstructured L1 ratio in (0, 1)"),
     distill: bool = typer.Option(False, "--distill", help="recover by label-free distillation from the original"),
     dynamic_quant: bool = typer.Option(False, "--dynamic-quant", help="PyTorch dynamic int8 quantization of Linear layers"),
@@ -142,7 +144,7 @@ def compress(
     from .report import compress_table, step_progress
 
     plan = CompressPlan(
-        prune=PruneOptions(prune, prune_by, importance, round_to, steps, tuple(keep)) if prune is not None else None,
+        prune=PruneOptions(prune, prune_by, importance, round_to, steps, tuple(keep), not keep_idle) if prune is not None else None,
         unstructured=unstructured, distill=DistillOptions(epochs=epochs, lr=lr, device=device) if distill else None,
         dynamic_quant=dynamic_quant, kd_images=kd_images, images=images)
     with step_progress(console, "distill") as on_step:

@@ -37,7 +37,7 @@ from .errors import EdgekitError
 from .fsutil import atomic_dir, atomic_file
 
 _TOP_KEYS = {"model", "data", "output", "compress", "export", "bench"}
-_COMPRESS_KEYS = {"prune", "prune_by", "importance", "round_to", "steps", "keep", "unstructured", "distill",
+_COMPRESS_KEYS = {"prune", "prune_by", "importance", "round_to", "steps", "keep", "keep_idle", "unstructured", "distill",
                   "dynamic_quant", "images", "kd_images", "epochs", "lr", "device"}
 _EXPORT_KEYS = {"targets", "compare_original", "calib_images"}
 _BENCH_KEYS = {"threads", "runs", "warmup", "min_seconds", "rounds"}
@@ -114,7 +114,8 @@ def compress_plan(options: dict[str, Any]) -> Any:
     if options.get("prune") is not None:
         prune = PruneOptions(float(options["prune"]), options.get("prune_by", "channels"),
                              options.get("importance", "l2"), int(options.get("round_to", 8)),
-                             int(options.get("steps", 1)), tuple(options.get("keep", ())))
+                             int(options.get("steps", 1)), tuple(options.get("keep", ())),
+                             not options.get("keep_idle", False))
     distill = None
     if options.get("distill"):
         distill = DistillOptions(epochs=int(options.get("epochs", 10)), lr=float(options.get("lr", 2e-3)),

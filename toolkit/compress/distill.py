@@ -102,9 +102,9 @@ class _WeightAverage:
         model.load_state_dict(self.state)
 
 
-def _batch(canvases: np.ndarray, picked: np.ndarray, flip: np.ndarray, preprocessing: Preprocessing,
+def normalised_batch(canvases: np.ndarray, picked: np.ndarray, flip: np.ndarray, preprocessing: Preprocessing,
            device: torch.device) -> torch.Tensor:
-    """uint8 NHWC canvases -> normalised NCHW float32 on ``device``, some flipped left-right."""
+    """uint8 NHWC canvases (rows ``picked``) -> normalised NCHW float32 on ``device``, ``flip`` ones mirrored."""
     pixels = torch.from_numpy(canvases[picked]).to(device)
     flipped = torch.from_numpy(flip).to(device)
     pixels = torch.where(flipped[:, None, None, None], pixels.flip(2), pixels)
@@ -125,7 +125,7 @@ def _prepare(teacher: nn.Module, student: nn.Module, canvases: np.ndarray, prepr
              options: DistillOptions) -> tuple[nn.Module, FeatureMimic | None, torch.optim.Optimizer]:
     """Teacher copy in raw-output mode, the feature mimic (detectors) and the optimiser, all on the device."""
     device = torch.device(options.device)
-    probe = _batch(canvases, np.arange(2), np.zeros(2, bool), preprocessing, torch.device("cpu"))
+    probe = normalised_batch(canvases, np.arange(2), np.zeros(2, bool), preprocessing, torch.device("cpu"))
     head = head_module_name(student, probe[:1]) if task == "detect" and options.feature_weight else None
     teacher = _raw_mode(copy.deepcopy(teacher), train_bn=False).to(device)
     mimic = FeatureMimic(teacher, student.eval().to(device), head, probe.to(device)) if head else None
@@ -157,7 +157,7 @@ def distill(teacher: nn.Module, student: nn.Module, images: Images, preprocessin
         order, total = rng.permutation(len(canvases)), 0.0
         for index in range(batches):
             picked = order[index * options.batch_size:(index + 1) * options.batch_size]
-            x = _batch(canvases, picked, rng.random(len(picked)) < 0.5, preprocessing, torch.device(options.device))
+            x = normalised_batch(canvases, picked, rng.random(len(picked)) < 0.5, preprocessing, torch.device(options.device))
             with torch.no_grad():
                 target = teacher(x)
             loss = _kd_loss(task, student(x), target, mimic, num_classes, options)

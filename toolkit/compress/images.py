@@ -57,3 +57,16 @@ def distillation_images(preprocessing: Preprocessing, count: int, data: str | No
     else:
         raise DataError("pass --data or --images: distillation needs unlabelled images")
     return np.stack([preprocessing.canvas(read_image(path))[0] for path in paths]), origin
+
+
+def probe_images(preprocessing: Preprocessing, count: int, data: str | None = None,
+                 folder: Path | None = None) -> np.ndarray | None:
+    """``count`` unlabelled canvases from where distillation would take them (the first images of the built-in
+    stream), or ``None`` when there are none (no folder, no train split): used to find idle detector outputs."""
+    if data in BUILTIN_DATASETS and folder is None:
+        return training_stream(data, preprocessing, count)(0)
+    try:
+        canvases, _ = distillation_images(preprocessing, count, data, folder)
+    except DataError:
+        return None
+    return canvases

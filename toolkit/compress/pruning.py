@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -36,6 +37,7 @@ class PruneOptions:
     round_to: int = 8
     steps: int = 1
     keep: tuple[str, ...] = ()
+    thin_idle: bool = True  # detectors: thin output branches that never score on the images to round_to channels
 
     def validate(self) -> None:
         check_ratio("pruning", self.ratio)
@@ -123,8 +125,26 @@ def check_traceable(model: nn.Module, example: torch.Tensor) -> None:
     _refuse_untraced(_untraced_layers(probe, set(graph.module2node)))
 
 
-def prune_structured(model: nn.Module, example: torch.Tensor, options: PruneOptions) -> nn.Module:
-    """Remove whole channels in place; returns the (smaller, plain) model."""
+def _thin(model: nn.Module, example: torch.Tensor, layers: Sequence[nn.Module], keep: list[nn.Module],
+          options: PruneOptions) -> None:
+    """Cut each of ``layers`` (idle branches) down to ``round_to`` output channels in one Torch-Pruning step."""
+    import torch_pruning as tp
+
+    floor = options.round_to or 1
+    ratios = {m: 1 - (floor + 0.5) / m.out_channels for m in layers
+              if isinstance(m, nn.Conv2d) and m.out_channels > floor}
+    if ratios:
+        tp.pruner.MetaPruner(model, example, importance=_importance(options.importance), pruning_ratio=0.0,
+                             pruning_ratio_dict=ratios, ignored_layers=keep, round_to=options.round_to).step()
+
+
+def prune_structured(model: nn.Module, example: torch.Tensor, options: PruneOptions,
+                     idle: Sequence[nn.Module] = ()) -> nn.Module:
+    """Remove whole channels in place; returns the (smaller, plain) model.
+
+    ``idle`` layers (see ``idle.idle_layers``; found on the ``make_prunable`` form of the model) are first cut
+    to ``round_to`` channels and then left alone, so the MAC or channel budget goes to the working layers.
+    """
     import torch_pruning as tp
 
     options.validate()
@@ -136,11 +156,12 @@ def prune_structured(model: nn.Module, example: torch.Tensor, options: PruneOpti
     with torch.no_grad():
         shapes = [o.shape for o in _as_tensors(model(example))]
     try:
+        base = model_stats(model, example)["macs"]
+        _thin(model, example, idle, keep, options)
         pruner = tp.pruner.MetaPruner(model, example, importance=_importance(options.importance),
                                       pruning_ratio=0.9 if by_macs else options.ratio, iterative_steps=steps,
-                                      ignored_layers=keep, round_to=options.round_to)
+                                      ignored_layers=keep + list(idle), round_to=options.round_to)
         _refuse_untraced(_untraced_layers(model, set(pruner.DG.module2node)))
-        base = model_stats(model, example)["macs"]
         for _ in range(steps):
             pruner.step()
             if by_macs and model_stats(model, example)["macs"] <= (1 - options.ratio) * base:

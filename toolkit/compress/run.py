@@ -7,10 +7,12 @@ import dataclasses
 import json
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..datasets import resolve_dataset
@@ -19,13 +21,16 @@ from ..evaluation import evaluate
 from ..fsutil import atomic_file, refuse_existing
 from ..sources import ModelSource, load_source, sidecar_path
 from ..tasks.detection import DetectionDecoding
-from .distill import DistillOptions, Images, StepCallback, distill
-from .images import distillation_images, folder_images, training_stream
+from .distill import DistillOptions, Images, StepCallback, distill, normalised_batch
+from .idle import IdleOutputs, idle_layers
+from .images import distillation_images, folder_images, probe_images, training_stream
+from .prunable import make_prunable
 from .pruning import (PruneOptions, check_ratio, check_traceable, make_permanent, prune_structured,
                       prune_unstructured, quantize_dynamic, sparsity)
 from .stats import ModelSpec, TorchSession, model_stats
 
 KD_IMAGES = 2048
+PROBE_IMAGES = 128  # unlabelled images that decide which detector outputs are idle
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,7 @@ def _epochs_per_round(total: int, rounds: int) -> list[int]:
 
 
 def prune_round(student: torch.nn.Module, example: torch.Tensor, options: PruneOptions, k: int,
-                base_macs: int) -> PruneOptions | None:
+                base_macs: int, idle: Sequence[torch.nn.Module] = ()) -> PruneOptions | None:
     """Prune round ``k`` of ``options.steps``: cumulatively ``ratio * k / steps`` of the original MACs/channels.
 
     Returns what was applied, or ``None`` when an earlier round already got there (``round_to`` makes steps
@@ -101,8 +106,21 @@ def prune_round(student: torch.nn.Module, example: torch.Tensor, options: PruneO
     if ratio <= 0.005:
         return None
     this_round = dataclasses.replace(options, ratio=ratio, steps=1)
-    prune_structured(student, example, this_round)
+    prune_structured(student, example, this_round, idle)
     return this_round
+
+
+def find_idle(student: torch.nn.Module, source: ModelSource, plan: CompressPlan, data: str) -> IdleOutputs | None:
+    """Idle outputs of a detector on ``PROBE_IMAGES`` unlabelled images (``student`` becomes its prunable form);
+    None when not pruning a detector, ``--keep-idle`` was given, or there are no unlabelled images."""
+    if not (plan.prune and plan.prune.thin_idle and source.task == "detect"):
+        return None
+    canvases = probe_images(source.preprocessing, PROBE_IMAGES, data, plan.images)
+    if canvases is None:
+        return None
+    batch = normalised_batch(canvases, np.arange(len(canvases)), np.zeros(len(canvases), bool),
+                             source.preprocessing, torch.device("cpu"))
+    return idle_layers(make_prunable(student), batch, len(source.class_names))
 
 
 def _distill_round(teacher: torch.nn.Module, student: torch.nn.Module, source: ModelSource,
@@ -152,12 +170,14 @@ def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None =
     rounds = plan.prune.steps if plan.prune else 1
     epochs = _epochs_per_round(plan.distill.epochs, rounds) if plan.distill else []
     base_macs = before["macs"]
+    idle = find_idle(student, source, plan, data_spec)
     for k in range(1, rounds + 1):
         if plan.prune:
             start = time.perf_counter()
-            applied = prune_round(student, example, plan.prune, k, base_macs)
+            applied = prune_round(student, example, plan.prune, k, base_macs, idle.layers if idle else ())
             if applied:
-                record({"step": "prune", "round": k, **asdict(applied), "seconds": time.perf_counter() - start})
+                record({"step": "prune", "round": k, **asdict(applied), "seconds": time.perf_counter() - start}
+                       | (idle.summary() if idle and k == 1 else {}))
         if plan.unstructured and k == rounds:  # masks stay live through distillation, permanent after it
             prune_unstructured(student, plan.unstructured, permanent=not plan.distill)
             record({"step": "unstructured", "ratio": plan.unstructured})
