@@ -60,17 +60,17 @@ def test_idle_branches_are_thinned_and_the_budget_goes_to_the_working_layers():
 
 
 class TwoLevelDetector(nn.Module):
-    """Two levels of [4 box + 2 class] maps; ``quiet`` pushes level 1's class logits far below zero."""
+    """Two levels of [4 box + 2 class] maps; the ``quiet`` levels' class logits are pushed far below zero."""
 
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self, quiet: tuple[int, ...]) -> None:
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, 2, 1), nn.ReLU())
         self.down = nn.Sequential(nn.Conv2d(16, 16, 3, 2, 1), nn.ReLU())
         self.branch = nn.ModuleList(nn.Sequential(nn.Conv2d(16, 16, 3, 1, 1), nn.ReLU()) for _ in range(2))
         self.box = nn.ModuleList(nn.Conv2d(16, 4, 1) for _ in range(2))
         self.cls = nn.ModuleList(nn.Conv2d(16, 2, 1) for _ in range(2))
-        if quiet:
-            nn.init.constant_(self.cls[1].bias, -30.0)
+        for level in quiet:
+            nn.init.constant_(self.cls[level].bias, -30.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feats = [self.stem(x)]
@@ -80,13 +80,15 @@ class TwoLevelDetector(nn.Module):
         return torch.cat(maps, 2)
 
 
-def test_a_quiet_level_is_idle_and_a_model_whose_levels_all_score_has_none():
+def test_a_quiet_level_is_idle_but_all_levels_scoring_or_none_scoring_thins_nothing():
     torch.manual_seed(0)
     images = torch.randn(8, 3, 32, 32)
-    quiet = idle_layers(TwoLevelDetector(quiet=True).eval(), images, num_classes=2)
+    quiet = idle_layers(TwoLevelDetector(quiet=(1,)).eval(), images, num_classes=2)
     assert set(quiet.outputs) == {"box.1", "cls.1"}
     assert set(quiet.layer_names) == {"down.0", "branch.1.0"}
-    assert idle_layers(TwoLevelDetector(quiet=False).eval(), images, num_classes=2).layers == []
+    for levels in ((), (0, 1)):  # every level scores / nothing scores (images unlike the model's data)
+        found = idle_layers(TwoLevelDetector(quiet=levels).eval(), images, num_classes=2)
+        assert found.layers == [] and found.outputs == [] and len(found.peak_scores) == 2
 
 
 @pytest.mark.slow

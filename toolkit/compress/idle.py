@@ -98,9 +98,10 @@ def idle_layers(model: nn.Module, images: torch.Tensor, num_classes: int,
     names = {m: n for n, m in model.named_modules()}
     scores = {m: maps[m] for m in outputs if m.out_channels == num_classes and m in maps}
     live_shapes = {shape for peak, shape in scores.values() if peak >= threshold}
-    if len(scores) < 2 or not live_shapes or len(live_shapes) == len({s for _, s in scores.values()}):
+    idle_shapes = {shape for _, shape in scores.values()} - live_shapes
+    if not live_shapes or not idle_shapes:  # nothing scores (wrong images?) or everything does: thin nothing
         return IdleOutputs(peak_scores={names[m]: p for m, (p, _) in scores.items()})
-    live = [m for m in outputs if m in maps and maps[m][1] in live_shapes]
+    live = [m for m in outputs if maps[m][1] not in idle_shapes]  # other outputs are never called idle
     reached = _reached_from(model, live, images[:1])
     idle = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear)) and m.weight.requires_grad
             and m not in reached and m not in outputs]
