@@ -26,7 +26,7 @@ from edgekit.calibration_data.build import training_image
 from edgekit.compress.distill import DistillOptions, distill
 from edgekit.compress.images import training_stream
 from edgekit.compress.pruning import PruneOptions
-from edgekit.compress.run import prune_round
+from edgekit.compress.run import CompressPlan, find_idle, prune_round
 from edgekit.compress.stats import ModelSpec, TorchSession, model_stats
 from edgekit.datasets import resolve_dataset
 from edgekit.evaluation import evaluate
@@ -40,6 +40,7 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--prune", type=float, default=0.5, help="share of MACs to remove")
     parser.add_argument("--importance", default="l2")
     parser.add_argument("--round-to", type=int, default=8)
+    parser.add_argument("--keep-idle", action="store_true", help="do not thin idle detector outputs first")
     parser.add_argument("--rounds", type=int, default=1, help="prune + distill rounds to reach --prune")
     parser.add_argument("--images", type=int, default=2048, help="images per epoch")
     parser.add_argument("--fresh", action="store_true", help="new images from the training stream every epoch")
@@ -106,9 +107,11 @@ def main() -> None:
     record: dict = {"args": {k: str(v) for k, v in vars(args).items()}, "rounds": []}
     options = DistillOptions(epochs=args.epochs, lr=args.lr, temperature=args.temperature, batch_size=args.batch,
                              device=args.device, ema_decay=args.ema, feature_weight=args.feature_weight)
+    prune = PruneOptions(args.prune, by="macs", importance=args.importance, round_to=args.round_to,
+                         steps=args.rounds, thin_idle=not args.keep_idle)
+    idle = find_idle(student, source, CompressPlan(prune=prune), source.dataset)
     for round_index in range(1, args.rounds + 1):
-        prune_round(student, example, PruneOptions(args.prune, by="macs", importance=args.importance,
-                                                   round_to=args.round_to, steps=args.rounds), round_index, base)
+        prune_round(student, example, prune, round_index, base, idle.layers if idle else ())
         pruned, _ = evaluate(TorchSession(student, args.threads), spec, val)
         start = time.perf_counter()
 
