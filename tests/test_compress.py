@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from torch import nn
 from typer.testing import CliRunner
 
 from edgekit.cli import app
-from edgekit.compress.images import distillation_images, training_stream
+from edgekit.compress.images import distillation_images, probe_images, training_stream
 from edgekit.compress.prunable import make_prunable
 from edgekit.compress.pruning import (PruneOptions, output_layers, prune_structured, prune_unstructured,
                                       quantize_dynamic, sparsity)
@@ -132,6 +133,31 @@ def test_distillation_images_come_from_the_train_stream_or_a_folder(tmp_path):
         Image.fromarray(canvases[index % 4]).save(folder / f"{index}.png")
     picked, origin = distillation_images(pre, 3, folder=tmp_path / "unlabelled")
     assert picked.shape[0] == 3 and origin == str(tmp_path / "unlabelled")
+
+
+def _yolo_copy(det_dataset_root, root, splits):
+    """A YOLO dataset at ``root`` whose ``splits`` (name -> folder) all hold the built-in calib images."""
+    for split in splits:
+        for kind in ("images", "labels"):
+            shutil.copytree(det_dataset_root / kind / "calib", root / kind / split)
+    lines = "".join(f"{split}: images/{split}\n" for split in splits)
+    (root / "data.yaml").write_text(f"path: .\n{lines}names: [circle, rectangle, triangle, cross, ring]\n")
+    return root / "data.yaml"
+
+
+def test_distillation_refuses_val_images_but_idle_probing_may_look_at_them(tmp_path, det_dataset_root):
+    val_only = _yolo_copy(det_dataset_root, tmp_path / "val-only", ["val"])  # YOLO's train falls back to val
+    pre = load_source("nano-det").preprocessing
+    with pytest.raises(EdgekitError, match="train images are val images"):
+        distillation_images(pre, 4, data=str(val_only))
+    assert probe_images(pre, 4, str(val_only)).shape == (4, pre.size, pre.size, 3)
+    separate = _yolo_copy(det_dataset_root, tmp_path / "both", ["train", "val"])  # same pixels, other files
+    picked, origin = distillation_images(pre, 4, data=str(separate))
+    assert picked.shape == (4, pre.size, pre.size, 3) and origin.endswith("/train")
+    result = runner.invoke(app, ["compress", "nano-det", "--distill", "--data", str(val_only),
+                                 "-o", str(tmp_path / "out.pt")])
+    assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    assert "pass --images DIR" in result.output and not (tmp_path / "out.pt").exists()
 
 
 def test_dynamic_quantization_covers_linear_layers_only():

@@ -40,6 +40,18 @@ def training_stream(data: str, preprocessing: Preprocessing, count: int, first_e
     return epoch_images
 
 
+def _train_images_outside_val(data: str) -> tuple[list[Path], str]:
+    """The train split's images and name; an error when any is also a val image (a YOLO file without ``train:``
+    or one COCO JSON gives its val images): distilling on them would inflate the val accuracy it reports."""
+    train = resolve_dataset(data, "train")
+    val = {path.resolve() for path in resolve_dataset(data, "val").image_paths}
+    shared = sum(path.resolve() in val for path in train.image_paths)
+    if shared:
+        raise DataError(f"{data}: {shared} of its {len(train.image_paths)} train images are val images, and "
+                        "distilling on them would inflate the val score: pass --images DIR with other images")
+    return list(train.image_paths), train.name
+
+
 def distillation_images(preprocessing: Preprocessing, count: int, data: str | None = None,
                         folder: Path | None = None, seed: int = 0) -> tuple[np.ndarray | None, str]:
     """``count`` unlabelled images as the model's uint8 NHWC canvases, and where they came from.
@@ -52,8 +64,8 @@ def distillation_images(preprocessing: Preprocessing, count: int, data: str | No
     elif data in BUILTIN_DATASETS:
         return None, f"{data}/train (generated stream, {count} new images per epoch)"
     elif data is not None:
-        dataset = resolve_dataset(data, "train")
-        paths, origin = _sample(dataset.image_paths, count, seed, preprocessing), dataset.name
+        train, origin = _train_images_outside_val(data)
+        paths = _sample(train, count, seed, preprocessing)
     else:
         raise DataError("pass --data or --images: distillation needs unlabelled images")
     return np.stack([preprocessing.canvas(read_image(path))[0] for path in paths]), origin
@@ -61,12 +73,16 @@ def distillation_images(preprocessing: Preprocessing, count: int, data: str | No
 
 def probe_images(preprocessing: Preprocessing, count: int, data: str | None = None,
                  folder: Path | None = None) -> np.ndarray | None:
-    """``count`` unlabelled canvases from where distillation would take them (the first images of the built-in
-    stream), or ``None`` when there are none (no folder, no train split): used to find idle detector outputs."""
-    if data in BUILTIN_DATASETS and folder is None:
+    """``count`` unlabelled canvases to find idle detector outputs with: the folder, else the first images of a
+    built-in stream, else the dataset's train split (its val images where it has none: nothing is trained on
+    them, they only show which outputs ever score); ``None`` when there are none."""
+    if folder is None and data in BUILTIN_DATASETS:
         return training_stream(data, preprocessing, count)(0)
+    if folder is None and data is None:
+        return None
     try:
-        canvases, _ = distillation_images(preprocessing, count, data, folder)
+        paths = folder_images(folder) if folder is not None else resolve_dataset(data, "train").image_paths
     except DataError:
         return None
-    return canvases
+    picked = _sample(list(paths), count, 0, preprocessing)
+    return np.stack([preprocessing.canvas(read_image(path))[0] for path in picked])
