@@ -44,12 +44,18 @@ def _train_images_outside_val(data: str) -> tuple[list[Path], str]:
     """The train split's images and name; an error when any is also a val image (a YOLO file without ``train:``
     or one COCO JSON gives its val images): distilling on them would inflate the val accuracy it reports."""
     train = resolve_dataset(data, "train")
+    paths = list(train.image_paths)
     val = {path.resolve() for path in resolve_dataset(data, "val").image_paths}
-    shared = sum(path.resolve() in val for path in train.image_paths)
+    shared = sum(path.resolve() in val for path in paths)
     if shared:
-        raise DataError(f"{data}: {shared} of its {len(train.image_paths)} train images are val images, and "
+        raise DataError(f"{data}: {shared} of its {len(paths)} train images are val images, and "
                         "distilling on them would inflate the val score: pass --images DIR with other images")
-    return list(train.image_paths), train.name
+    return paths, train.name
+
+
+def _canvases(paths: list[Path], preprocessing: Preprocessing) -> np.ndarray:
+    """The images at ``paths`` as the model's uint8 NHWC canvases."""
+    return np.stack([preprocessing.canvas(read_image(path))[0] for path in paths])
 
 
 def distillation_images(preprocessing: Preprocessing, count: int, data: str | None = None,
@@ -68,7 +74,7 @@ def distillation_images(preprocessing: Preprocessing, count: int, data: str | No
         paths = _sample(train, count, seed, preprocessing)
     else:
         raise DataError("pass --data or --images: distillation needs unlabelled images")
-    return np.stack([preprocessing.canvas(read_image(path))[0] for path in paths]), origin
+    return _canvases(paths, preprocessing), origin
 
 
 def probe_images(preprocessing: Preprocessing, count: int, data: str | None = None,
@@ -84,5 +90,4 @@ def probe_images(preprocessing: Preprocessing, count: int, data: str | None = No
         paths = folder_images(folder) if folder is not None else resolve_dataset(data, "train").image_paths
     except DataError:
         return None
-    picked = _sample(list(paths), count, 0, preprocessing)
-    return np.stack([preprocessing.canvas(read_image(path))[0] for path in picked])
+    return _canvases(_sample(list(paths), count, 0, preprocessing), preprocessing)
