@@ -20,13 +20,13 @@ import dataclasses
 import json
 import shutil
 import sys
-import tomllib
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from rich.console import Console
 
+from edgekit import tomlread
 from edgekit.bench import BenchOptions
 from edgekit.calibration_data.build import training_image
 from edgekit.bench_run import run_bench
@@ -71,7 +71,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     names = sorted(p.name for p in args.artifacts.iterdir() if (p / MANIFEST_NAME).is_file())
     paths = [args.artifacts / name for name in names]
-    scenario = tomllib.loads(SCENARIO.read_text())
+    scenario = tomlread.loads(SCENARIO.read_text())
     options = BenchOptions(data=scenario["data"], **scenario["bench"])  # the scenario's own settings and data
     thresholds = load_thresholds(CONFIG)
     summary: dict = {"artifacts": names, "thresholds": dataclasses.asdict(thresholds), "repeats": []}

@@ -49,7 +49,8 @@ def training_image(name: str, index: int) -> np.ndarray:
     return classification_sample(TRAIN_SEED_CLS, index)[0]
 
 
-def _write_detection_split(root: Path, split: str, seed: int, count: int) -> None:
+def write_detection_split(root: Path, split: str, seed: int, count: int) -> None:
+    """Write images ``0..count-1`` of the detection stream ``seed`` as ``split``: YOLO labels + COCO JSON."""
     (root / "images" / split).mkdir(parents=True)
     (root / "labels" / split).mkdir(parents=True)
     images, annotations = [], []
@@ -77,7 +78,7 @@ def _write_detection_split(root: Path, split: str, seed: int, count: int) -> Non
 
 def _write_detection(root: Path) -> None:
     for split, (seed, count) in DETECTION_SPLITS.items():
-        _write_detection_split(root, split, seed, count)
+        write_detection_split(root, split, seed, count)
     names = "\n".join(f"  {i}: {n}" for i, n in enumerate(CLASS_NAMES))
     (root / "data.yaml").write_text(f"path: .\ntrain: images/calib\nval: images/val\nnames:\n{names}\n")
 

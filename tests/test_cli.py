@@ -66,7 +66,7 @@ def test_pickled_module_needs_trust_flag(tmp_path):
     path = tmp_path / "full.pt"
     torch.save(NanoClassifier(), path)  # a whole pickled module: arbitrary code on load
     _fails_cleanly(["export", str(path), "-t", "onnx-fp32", "-o", str(tmp_path / "o"), "--data", "shapes-cls",
-                    "--task", "classify", "--imgsz", "64"], "--trust-pickle")
+                    "--task", "classify", "--imgsz", "64"], "--trust")
     result = runner.invoke(app, ["export", str(path), "-t", "onnx-fp32", "-o", str(tmp_path / "o"), "--data",
                                  "shapes-cls", "--task", "classify", "--imgsz", "64", "--trust-pickle"])
     assert result.exit_code == 0, result.output
@@ -82,7 +82,9 @@ def test_state_dict_with_factory_and_torchscript(tmp_path):
                              "--factory", "edgekit.models.nano_cls:NanoClassifier"])
     assert ok.exit_code == 0, ok.output
     torch.jit.trace(model, torch.zeros(1, 3, 64, 64)).save(str(tmp_path / "model.torchscript"))
-    ok = runner.invoke(app, ["export", str(tmp_path / "model.torchscript"), "-t", "onnx-fp32", "-o",
-                             str(tmp_path / "b"), "--data", "shapes-cls", "--task", "classify", "--imgsz", "64"])
+    args = ["export", str(tmp_path / "model.torchscript"), "-t", "onnx-fp32", "-o", str(tmp_path / "b"), "--data",
+            "shapes-cls", "--task", "classify", "--imgsz", "64"]
+    _fails_cleanly(args, "TorchScript file: loading it runs code")  # TorchScript runs code: trust flag needed
+    ok = runner.invoke(app, args + ["--trust"])
     assert ok.exit_code == 0, ok.output
     assert (tmp_path / "b" / "onnx-fp32" / "edgekit.json").is_file()

@@ -201,11 +201,14 @@ def test_compress_cli_writes_a_report_and_a_model_export_accepts(tmp_path):
     for side in ("before", "after"):
         assert {"params", "macs", "size_bytes", "metrics"} <= set(document[side])
     assert document["after"]["macs"] <= 0.5 * document["before"]["macs"]
-    result = runner.invoke(app, ["export", str(out), "-t", "onnx-fp32", "-o", str(tmp_path / "art")])
+    result = runner.invoke(app, ["export", str(out), "-t", "onnx-fp32", "-o", str(tmp_path / "art"), "--trust"])
     assert result.exit_code == 2 and "PyTorch-quantized models run in PyTorch only" in result.output
     result = runner.invoke(app, ["compress", "nano-cls", "--prune", "0.5", "-o", str(tmp_path / "float.pt")])
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["export", str(tmp_path / "float.pt"), "-t", "onnx-fp32", "-o", str(tmp_path / "art")])
+    assert result.exit_code == 2 and "TorchScript file: loading it runs code" in result.output  # trust needed
+    result = runner.invoke(app, ["export", str(tmp_path / "float.pt"), "-t", "onnx-fp32", "-o", str(tmp_path / "art"),
+                                 "--trust"])
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "art" / "onnx-fp32" / "edgekit.json").read_text())
     assert manifest["task"] == "classify" and manifest["preprocessing"]["size"] == 64

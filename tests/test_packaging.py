@@ -7,7 +7,7 @@ import re
 import shlex
 import subprocess
 import sys
-import tomllib
+from edgekit import tomlread as tomllib
 from pathlib import Path
 
 import pytest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,8 @@ def test_recipe_reads_toml_and_yaml_alike(tmp_path):
     yaml = _write(tmp_path / "r.yaml", "model: nano-cls\noutput: run\ncompress: {prune: 0.5, distill: true, "
                                        "epochs: 3}\nexport: {targets: [ort-int8]}\n")
     first, second = load_recipe(toml), load_recipe(yaml)
-    assert first == second and first.output == tmp_path / "run" and first.targets == ("ort-int8",)
+    assert replace(first, path=None) == replace(second, path=None) and first.path == toml
+    assert first.output == tmp_path / "run" and first.targets == ("ort-int8",)
     plan = compress_plan(first.compress)
     assert plan.prune.ratio == 0.5 and plan.distill.epochs == 3
 

@@ -52,8 +52,11 @@ def test_torch_export_pt2_source_exports_with_parity(tmp_path):
 
     module = load_source("nano-cls").module
     torch.export.save(torch.export.export(module, (torch.zeros(1, 3, 64, 64),)), str(tmp_path / "cls.pt2"))
-    result = runner.invoke(app, ["export", str(tmp_path / "cls.pt2"), "--task", "classify", "--imgsz", "64",
-                                 "--data", "shapes-cls", "-t", "onnx-fp32", "-o", str(tmp_path / "out")])
+    args = ["export", str(tmp_path / "cls.pt2"), "--task", "classify", "--imgsz", "64", "--data", "shapes-cls",
+            "-t", "onnx-fp32", "-o", str(tmp_path / "out")]
+    refused = runner.invoke(app, args)  # loading a .pt2 runs code from the file: only with the trust flag
+    assert refused.exit_code == 2 and "--trust" in refused.output and not (tmp_path / "out").exists()
+    result = runner.invoke(app, args + ["--trust"])
     assert result.exit_code == 0, result.output
     parity = Artifact.load(tmp_path / "out" / "onnx-fp32").manifest.parity
     assert parity["cosine"] > 0.9999

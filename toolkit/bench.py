@@ -6,6 +6,7 @@ Device side: numpy + one runtime. Nothing here imports torch or tensorflow.
 from __future__ import annotations
 
 import gc
+import hashlib
 import os
 import time
 from dataclasses import dataclass
@@ -19,13 +20,13 @@ from .data import DetectionDataset
 from .datasets import resolve_dataset
 from .errors import EdgekitError
 from .evaluation import evaluate
-from .fsutil import dir_size
+from .fsutil import sha256_file
 from .manifest import Artifact, host_environment
 from .preprocess import read_image
 from .registry import get_runtime
+from .results import RESULTS_SCHEMA, dataset_identity
 from .sessions import open_session
 
-RESULTS_SCHEMA = 1
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,21 @@ class BenchOptions:
     max_runs: int = 2000
     data: str | None = None
     rounds: int = 5
+
+    def validate(self) -> None:
+        """Reject nonsensical values (wrong types included, e.g. from a recipe) with one line."""
+        minimums = {"threads": 1, "warmup": 0, "runs": 1, "max_runs": 1, "rounds": 1}
+        for name, least in minimums.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise EdgekitError(f"bench option {name} must be an integer >= {least}, got {value!r}")
+        seconds = self.min_seconds
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 3600:
+            raise EdgekitError(f"bench option min_seconds must be a number in [0, 3600], got {seconds!r}")
+        if self.threads > 1024:
+            raise EdgekitError(f"bench option threads must be at most 1024, got {self.threads}")
+        if self.data is not None and not isinstance(self.data, str):
+            raise EdgekitError(f"bench option data must be a string, got {self.data!r}")
 
 
 class PeakMemory:
@@ -125,6 +141,24 @@ def time_interleaved(sessions: list[tuple[Any, np.ndarray]], options: BenchOptio
                          [float(np.median(part)) * 1000.0 for part in parts]) for parts in slices]
 
 
+class MachineProbe:
+    """A fixed numpy workload (a 256x1024 @ 1024x256 float32 matmul) timed in turn with the artifacts.
+
+    Its latency says how fast this machine was during this run, so ``edgekit gate`` can see a slowdown that
+    hits every artifact alike (the reference included), which ratios to the reference cannot.
+    """
+
+    threads = 0  # numpy's own BLAS threads
+
+    def __init__(self) -> None:
+        rng = np.random.default_rng(0)
+        self._a = rng.standard_normal((256, 1024), dtype=np.float32)
+        self._b = rng.standard_normal((1024, 256), dtype=np.float32)
+
+    def run(self, batch: Any) -> list[np.ndarray]:
+        return [self._a @ self._b]
+
+
 def _with_rounds(stats: dict[str, Any], round_p50: list[float]) -> dict[str, Any]:
     """Add each round's p50 and the fastest of them (``p50_best_round``, what ``edgekit gate`` compares).
 
@@ -134,11 +168,16 @@ def _with_rounds(stats: dict[str, Any], round_p50: list[float]) -> dict[str, Any
     return stats | {"round_p50": round_p50, "p50_best_round": min(round_p50)}
 
 
-def _dataset_summary(dataset: Any) -> dict[str, Any]:
+def dataset_summary(dataset: Any) -> dict[str, Any]:
+    """Which data a row was scored on: name, image count and a sha256 of the scored labels (the gate's
+    identity of data; ``annotations`` is the scored file's path here, for people, never compared)."""
     if isinstance(dataset, DetectionDataset):
         return {"name": dataset.name, "images": len(dataset.images),
-                "annotations": str(dataset.annotations_path)}
-    return {"name": dataset.name, "images": len(dataset.samples)}
+                "annotations": str(dataset.annotations_path),
+                "annotations_sha256": sha256_file(dataset.annotations_path)}
+    labels = "\n".join(f"{path.parent.name}/{path.name}\t{label}" for path, label in dataset.samples)
+    return {"name": dataset.name, "images": len(dataset.samples),
+            "labels_sha256": hashlib.sha256(labels.encode()).hexdigest()}
 
 
 def _timing_batch(artifact: Artifact, dataset: Any) -> np.ndarray:
@@ -180,11 +219,11 @@ def bench_artifact(path: Path, options: BenchOptions, tick: Any = None,
     metrics, predictions = evaluate(session, manifest, dataset, tick)
     row = {"target": manifest.target, "artifact": str(path), "status": "ok", "runtime": manifest.runtime,
            "runtime_version": runtime.version(), "task": manifest.task,
-           "size_bytes": sum(dir_size(path / name) for name in manifest.files), "load_s": load_s,
+           "size_bytes": artifact.size_bytes, "load_s": load_s,
            "first_inference_s": first_s,
            **({"latency_ms": latency} if latency else {}), "threads": session.threads,
            "peak_rss_bytes": memory.peak(),
-           "metrics": metrics, "dataset": _dataset_summary(dataset),
+           "metrics": metrics, "dataset": dataset_summary(dataset),
            "model_sha256": manifest.model_sha256, "parent_sha256": manifest.parent_sha256}
     del session
     gc.collect()
@@ -198,7 +237,8 @@ def add_drops(rows: list[dict[str, Any]]) -> None:
     for row in rows:
         parent = parents.get(row.get("parent_sha256"))
         is_parent_itself = row.get("model_sha256") == row.get("parent_sha256")  # also when listed twice
-        if row["status"] != "ok" or parent is None or is_parent_itself or parent["dataset"] != row["dataset"]:
+        if row["status"] != "ok" or parent is None or is_parent_itself \
+                or dataset_identity(parent["dataset"]) != dataset_identity(row["dataset"]):
             continue
         row["parent"] = parent["target"]
         row["drop"] = {k: parent["metrics"][k] - v for k, v in row["metrics"].items()}
@@ -215,9 +255,12 @@ def failed_row(path: Path, reason: str) -> dict[str, Any]:
     return {"target": target, "artifact": str(path), "status": f"bench failed: {reason}"}
 
 
-def results_document(rows: list[dict[str, Any]], options: BenchOptions) -> dict[str, Any]:
-    """The ``--json`` document: schema, environment, rows."""
+def results_document(rows: list[dict[str, Any]], options: BenchOptions,
+                     machine_probe: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The ``--json`` document: schema, environment (with the machine probe's latency), rows."""
     runtimes = sorted({f"{r['runtime']} {r['runtime_version']}" for r in rows if r["status"] == "ok"})
     environment = host_environment() | {"edgekit": __version__, "threads": options.threads,
                                         "latency_rounds": options.rounds, "runtimes": runtimes, "pid": os.getpid()}
+    if machine_probe:
+        environment["machine_probe_ms"] = machine_probe
     return {"schema": RESULTS_SCHEMA, "environment": environment, "results": rows}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -12,21 +14,61 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .errors import EdgekitError
+from .errors import INTERNAL_EXIT_CODE, EdgekitError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Compress, export, convert and benchmark PyTorch models for edge devices.")
+try:  # typer >= 0.2x vendors click; older releases use click itself
+    from typer.exceptions import TyperException as UsageProblem
+except ImportError:  # pragma: no cover
+    from click import ClickException as UsageProblem
+
 console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _fail(message: str, code: int) -> None:
+    """Print one ``error:`` line on stderr and exit with ``code``."""
+    line = " ".join(_ANSI.sub("", str(message)).split()) or "failed"
+    err_console.print(f"[red]error:[/red] {escape(line)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+class ErrorBoundary(typer.core.TyperGroup):
+    """The one place where failures become exit codes: an ``EdgekitError`` or a usage error is one
+    ``error:`` line and exit 2; anything unexpected is one ``error: internal:`` line and exit
+    ``INTERNAL_EXIT_CODE`` (``--debug`` or ``EDGEKIT_DEBUG=1`` re-raises it with its traceback)."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort):
+            raise
+        except UsageProblem as exc:  # a bad option value or a missing argument: one line, not a usage box
+            _fail(exc.format_message(), 2)
+        except EdgekitError as exc:
+            _fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted (outputs are replaced only when complete, so nothing was half-written)", 130)
+        except Exception as exc:  # noqa: BLE001 - the boundary: one line instead of a traceback
+            if ctx.params.get("debug") or os.environ.get("EDGEKIT_DEBUG"):
+                raise
+            detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            _fail(f"internal: {type(exc).__name__}: {detail} (a bug in edgekit; rerun with --debug for the "
+                  "traceback)", INTERNAL_EXIT_CODE)
+
+
+app = typer.Typer(cls=ErrorBoundary, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Compress, export, convert and benchmark PyTorch models for edge devices.")
+
+
+@app.callback()
+def _options(debug: bool = typer.Option(False, "--debug", help="show the traceback of an internal error")) -> None:
+    """Compress, export, convert and benchmark PyTorch models for edge devices."""
 
 
 def _guard(call: Callable[[], Any]) -> Any:
-    """Run ``call``; an ``EdgekitError`` becomes one red line on stderr and a non-zero exit."""
-    try:
-        return call()
-    except EdgekitError as exc:
-        err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
+    """Run ``call`` (errors are turned into one line by ``ErrorBoundary``)."""
+    return call()
 
 
 @app.command()
@@ -53,7 +95,8 @@ def export(
     imgsz: Optional[int] = typer.Option(None, "--imgsz", help="input size (user models)"),
     task: Optional[str] = typer.Option(None, "--task", help="detect or classify (user models)"),
     factory: Optional[str] = typer.Option(None, "--factory", help="package.module:callable building the model"),
-    trust_pickle: bool = typer.Option(False, "--trust-pickle", help="allow full unpickling of a .pt you trust"),
+    trust: bool = typer.Option(False, "--trust", "--trust-pickle",
+                               help="load a file that runs code when loaded (pickle, TorchScript, .pt2) you trust"),
     calib_images: int = typer.Option(128, "--calib-images", help="calibration images (seeded sample)"),
     option: list[str] = typer.Option([], "--option", help="TARGET.key=value config override (repeatable)"),
     force: bool = typer.Option(False, "--force", help="overwrite existing artifact directories"),
@@ -69,7 +112,7 @@ def export(
             name, _, field = key.rpartition(".")
             overrides.setdefault(name, {})[field] = value
         return export_model(model, target, out, data=data, imgsz=imgsz, task=task, factory=factory,
-                            trust=trust_pickle, force=force, calib_images=calib_images, overrides=overrides)
+                            trust=trust, force=force, calib_images=calib_images, overrides=overrides)
 
     rows = _guard(run)
     console.print(export_table(rows))
@@ -133,7 +176,8 @@ def compress(
     imgsz: Optional[int] = typer.Option(None, "--imgsz", help="input size (user models)"),
     task: Optional[str] = typer.Option(None, "--task", help="detect or classify (user models)"),
     factory: Optional[str] = typer.Option(None, "--factory", help="package.module:callable building the model"),
-    trust_pickle: bool = typer.Option(False, "--trust-pickle", help="allow full unpickling of a .pt you trust"),
+    trust: bool = typer.Option(False, "--trust", "--trust-pickle",
+                               help="load a file that runs code when loaded (pickle, TorchScript, .pt2) you trust"),
     json_path: Optional[Path] = typer.Option(None, "--json", help="write the report JSON here"),
     force: bool = typer.Option(False, "--force", help="overwrite OUT"),
 ) -> None:
@@ -150,7 +194,7 @@ def compress(
     with step_progress(console, "distill") as on_step:
         document = _guard(lambda: compress_model(
             model, plan, out, data, force, log=console.print, progress=on_step,
-            source_options={"task": task, "imgsz": imgsz, "factory": factory, "trust": trust_pickle}))
+            source_options={"task": task, "imgsz": imgsz, "factory": factory, "trust": trust}))
     if json_path:
         write_report(document, json_path)
     console.print(compress_table(document))

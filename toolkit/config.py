@@ -81,7 +81,7 @@ def load_config_file(path: Path) -> dict[str, Any]:
         raise EdgekitError(f"config file not found: {path}") from None
     try:
         if path.suffix == ".toml":
-            import tomllib
+            from . import tomlread as tomllib
 
             return tomllib.loads(text)
         if path.suffix in (".yaml", ".yml"):

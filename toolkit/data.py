@@ -6,14 +6,18 @@ is written. Detection datasets always end up as a COCO JSON on disk: that is the
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image, UnidentifiedImageError
 
-from .errors import DataError
+from .errors import DataError, EdgekitError
+from .schema import check_list, check_object
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 BOX_TOLERANCE_PX = 1.0
@@ -63,28 +67,58 @@ class ClassificationDataset:
 Dataset = DetectionDataset | ClassificationDataset
 
 
-def image_size(path: Path) -> tuple[int, int]:
-    """(width, height) from the file header; ``DataError`` naming the file when missing or corrupt."""
+@contextlib.contextmanager
+def opened_image(path: Path) -> Iterator[Image.Image]:
+    """``Image.open`` with every failure as a ``DataError`` naming the file: missing, corrupt, or a header
+    claiming more pixels than Pillow's decompression-bomb limit (~89 MP)."""
     if not path.is_file():
         raise DataError(f"image not found: {path}")
     try:
-        with Image.open(path) as img:
-            img.verify()
-            return img.size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                yield img
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DataError(f"image too large: {path} (header claims more than {Image.MAX_IMAGE_PIXELS} pixels)") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise DataError(f"corrupt or unreadable image: {path} ({exc.__class__.__name__})") from None
 
 
+def image_size(path: Path) -> tuple[int, int]:
+    """(width, height) from the file header; ``DataError`` naming the file when missing, corrupt or huge."""
+    with opened_image(path) as img:
+        img.verify()
+        return img.size
+
+
 def _read_json(path: Path) -> dict:
+    if not path.is_file():
+        raise DataError(f"annotation file not found: {path}")
     try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise DataError(f"annotation file not found: {path}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataError(f"invalid JSON in {path}: {exc}") from None
+        data = json.loads(path.read_bytes())
+    except (ValueError, RecursionError) as exc:
+        raise DataError(f"invalid JSON in {path}: {str(exc)[:200]}") from None
     if not isinstance(data, dict) or not {"images", "annotations", "categories"} <= data.keys():
         raise DataError(f"{path} is not a COCO detection file (needs images, annotations, categories)")
+    try:
+        _check_coco_types(data)
+    except EdgekitError as exc:
+        raise DataError(f"{path}: {exc}") from None
     return data
+
+
+def _check_coco_types(data: dict) -> None:
+    check_list(data["images"], dict, "images", min_length=1)
+    check_list(data["annotations"], dict, "annotations")
+    check_list(data["categories"], dict, "categories", min_length=1)
+    for i, entry in enumerate(data["images"]):
+        check_object(entry, f"images[{i}]", {"id": int, "file_name": str}, strict=False)
+    for i, entry in enumerate(data["categories"]):
+        check_object(entry, f"categories[{i}]", {"id": int, "name": str}, strict=False)
+    for i, ann in enumerate(data["annotations"]):
+        check_object(ann, f"annotations[{i}]", {"image_id": int, "category_id": int, "bbox": list}, strict=False)
+        if len(check_list(ann["bbox"], (int, float), f"annotations[{i}].bbox")) != 4:
+            raise DataError(f"annotations[{i}].bbox must be [x, y, w, h]")
 
 
 def _coco_image_dir(json_path: Path, file_name: str) -> Path:
@@ -100,8 +134,6 @@ def _coco_image_dir(json_path: Path, file_name: str) -> Path:
 def load_coco(json_path: Path, name: str | None = None) -> DetectionDataset:
     """Load and validate a COCO detection JSON; images are looked up beside it in the usual layouts."""
     data = _read_json(json_path)
-    if not data["images"]:
-        raise DataError(f"no images listed in {json_path}")
     categories = sorted(data["categories"], key=lambda c: c["id"])
     known = {c["id"] for c in categories}
     image_dir = _coco_image_dir(json_path, data["images"][0]["file_name"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from pathlib import Path
@@ -14,26 +15,43 @@ from .errors import DataError
 
 
 def _read_yaml(path: Path) -> dict:
+    if not path.is_file():
+        raise DataError(f"dataset file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise DataError(f"dataset file not found: {path}") from None
-    except yaml.YAMLError as exc:
-        raise DataError(f"invalid YAML in {path}: {str(exc).splitlines()[0]}") from None
+        data = yaml.safe_load(path.read_bytes())
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        raise DataError(f"invalid YAML in {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") \
+            from None
     if not isinstance(data, dict) or "names" not in data:
         raise DataError(f"{path} is not a YOLO data.yaml (needs 'names')")
+    for key in ("path", "train", "val"):
+        value = data.get(key)
+        if value is not None and not isinstance(value, str) and not (
+                isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
+            raise DataError(f"{path}: '{key}' must be a path or a list of paths, got {type(value).__name__}")
     return data
 
 
+def _names_from_dict(path: Path, names: dict) -> list[str]:
+    try:
+        keyed = {int(k): v for k, v in names.items() if not isinstance(k, bool)}
+    except (TypeError, ValueError):
+        keyed = {}
+    if sorted(keyed) != list(range(len(names))):
+        raise DataError(f"{path}: 'names' keys must be the integers 0..N-1")
+    return [str(keyed[k]) for k in range(len(keyed))]
+
+
 def _class_names(path: Path, names: object) -> list[str]:
-    if isinstance(names, dict):
-        keys = sorted(int(k) for k in names)
-        if keys != list(range(len(keys))):
-            raise DataError(f"{path}: 'names' keys must be 0..N-1")
-        return [str(names[k]) for k in keys]
-    if isinstance(names, list) and names:
-        return [str(n) for n in names]
-    raise DataError(f"{path}: 'names' must be a non-empty list or dict")
+    if isinstance(names, dict) and names:
+        out = _names_from_dict(path, names)
+    elif isinstance(names, list) and names:
+        out = [str(n) for n in names]
+    else:
+        raise DataError(f"{path}: 'names' must be a non-empty list or dict")
+    if any(isinstance(n, (dict, list)) for n in (names.values() if isinstance(names, dict) else names)):
+        raise DataError(f"{path}: class names must be plain strings")
+    return out
 
 
 def label_path_for(image: Path) -> Path:
@@ -50,14 +68,20 @@ def _parse_label_file(label: Path, num_classes: int, width: int, height: int) ->
     if not label.is_file():
         return []  # an image without a label file has no objects (Ultralytics convention)
     objects = []
-    for lineno, line in enumerate(label.read_text().splitlines(), 1):
+    try:
+        text = label.read_bytes().decode()
+    except UnicodeDecodeError:
+        raise DataError(f"{label}: not a text label file") from None
+    for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         fields = line.split()
         try:
             cls, cx, cy, w, h = int(fields[0]), *map(float, fields[1:5])
+            if not all(math.isfinite(v) for v in (cx, cy, w, h)):
+                raise ValueError
         except (ValueError, IndexError):
-            raise DataError(f"{label}:{lineno}: expected 'class cx cy w h', got {line.strip()!r}") from None
+            raise DataError(f"{label}:{lineno}: expected 'class cx cy w h', got {line.strip()[:80]!r}") from None
         if not 0 <= cls < num_classes:
             raise DataError(f"{label}:{lineno}: class {cls} out of range 0..{num_classes - 1}")
         x0, y0, x1, y1 = cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2

@@ -15,7 +15,7 @@ from .calibration import DEFAULT_CALIBRATION_IMAGES, CalibrationSet
 from .datasets import resolve_dataset
 from .errors import EdgekitError, ExportError
 from .fsutil import atomic_dir, refuse_existing, sha256_file
-from .manifest import Artifact, Manifest
+from .manifest import MANIFEST_NAME, Artifact, Manifest
 from .registry import expand_targets, get_target
 from .sources import ModelSource, load_source
 from .target_parity import compare_with_parent
@@ -66,12 +66,13 @@ def _convert_one(name: str, parent: Path, calib: CalibrationSet, base: dict[str,
                  force: bool, overrides: dict[str, Any]) -> None:
     target = get_target(name)
     cfg = target.config_cls().with_overrides(overrides)
-    with atomic_dir(out_dir / name, force) as staging:
+    with atomic_dir(out_dir / name, force, marker=MANIFEST_NAME) as staging:
         conversion = target.convert(parent, calib, cfg, staging)
         manifest = Manifest(
             target=name, runtime=target.runtime, model_file=conversion.model_file,
             files=conversion.files, inputs=conversion.inputs, outputs=conversion.outputs,
             model_sha256=sha256_file(staging / conversion.model_file), config=cfg.to_dict(),
+            file_sha256={name: sha256_file(staging / name) for name in conversion.files},
             tool_versions=base["tool_versions"] | conversion.tool_versions,
             notes=conversion.notes, output_assembly=conversion.output_assembly,
             stages=conversion.stages, **{k: v for k, v in base.items() if k != "tool_versions"})
@@ -94,7 +95,7 @@ def export_model(model: str, targets: list[str], out_dir: Path, *, data: str | N
     """
     names = expand_targets(targets)
     for name in names:
-        refuse_existing(out_dir / name, force)
+        refuse_existing(out_dir / name, force, MANIFEST_NAME)
     source = load_source(model, task=task, imgsz=imgsz, factory=factory, trust=trust)
     data_spec = data or source.dataset
     if data_spec is None:

@@ -6,14 +6,16 @@ a slower CI machine slows the reference too, so only a genuinely slower model mo
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from . import tomlread as tomllib
 from .errors import EdgekitError
 from .report import row_labels
 from .report_files import primary_metric
+from .results import dataset_identity
+from .schema import check_object
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,9 @@ class Thresholds:
     max_size_growth: float = 5.0
     max_latency_growth: float = 30.0
     max_accuracy_drop: float = 1.0  # points of the primary metric (mAP50-95 or top-1, x100)
+    #: growth of the reference's own p50 measured in machine-probe units (see ``reference_checks``): wide,
+    #: because a different CPU shifts the ratio of a model's speed to a matmul's; negative turns it off
+    max_reference_latency_growth: float = 50.0
     reference: str = "onnx-fp32"
     absolute_latency: bool = False
     per_target: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -32,33 +37,41 @@ class Thresholds:
         return replace(self, **self.per_target.get(target, {}))
 
 
-_NUMBERS = ("max_size_growth", "max_latency_growth", "max_accuracy_drop")
+_NUMBERS = ("max_size_growth", "max_latency_growth", "max_accuracy_drop", "max_reference_latency_growth")
 
 
 def load_thresholds(path: Path | None, **overrides: Any) -> Thresholds:
     """Thresholds from a TOML file (top-level keys plus ``[targets.NAME]`` tables), then command-line values."""
     values: dict[str, Any] = {}
     if path is not None:
-        try:
-            raw = tomllib.loads(Path(path).read_text())
-        except FileNotFoundError:
-            raise EdgekitError(f"gate config not found: {path}") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise EdgekitError(f"gate config {path} does not parse: {exc}") from None
-        known = {f.name for f in fields(Thresholds)} - {"per_target"}
-        unknown = sorted(set(raw) - known - {"targets"})
-        if unknown:
-            raise EdgekitError(f"gate config: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(known))}, "
-                               "[targets.NAME])")
-        values = {k: v for k, v in raw.items() if k != "targets"}
-        per_target = raw.get("targets", {})
-        for target, table in per_target.items():
-            bad = sorted(set(table) - set(_NUMBERS))
-            if bad:
-                raise EdgekitError(f"gate config: [targets.{target}] may set {', '.join(_NUMBERS)}, not {', '.join(bad)}")
-        values["per_target"] = per_target
+        values = _read_config(Path(path))
     values.update({k: v for k, v in overrides.items() if v is not None})
     return Thresholds(**values)
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise EdgekitError(f"gate config not found: {path}")
+    try:
+        raw = tomllib.loads(path.read_bytes().decode())
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
+        raise EdgekitError(f"gate config {path} does not parse: {str(exc).splitlines()[0]}") from None
+    where = f"gate config {path}"
+    known = {name: (int, float) for name in _NUMBERS} | {"reference": str, "absolute_latency": bool,
+                                                          "targets": dict}
+    try:
+        check_object(raw, where, {}, known)
+    except EdgekitError as exc:
+        raise EdgekitError(f"{exc} (allowed: {', '.join(sorted(known))}; [targets.NAME])") from None
+    values = {k: v for k, v in raw.items() if k != "targets"}
+    per_target = raw.get("targets", {})
+    for target, table in per_target.items():
+        try:
+            check_object(table, f"{where}: [targets.{target}]", {}, {name: (int, float) for name in _NUMBERS})
+        except EdgekitError as exc:
+            raise EdgekitError(f"{exc} (a target may set {', '.join(_NUMBERS)})") from None
+    values["per_target"] = per_target
+    return values
 
 
 @dataclass(frozen=True)
@@ -106,9 +119,9 @@ def _reference_row(rows: dict[str, dict[str, Any]], name: str, which: str) -> di
 
 def _artifact_checks(label: str, base: dict[str, Any], cur: dict[str, Any], limits: Thresholds,
                      base_ref: dict[str, Any] | None, cur_ref: dict[str, Any] | None) -> list[Check]:
-    if base["dataset"] != cur["dataset"]:
-        raise EdgekitError(f"{label}: measured on different data (baseline {base['dataset']}, current "
-                           f"{cur['dataset']}); re-bench on the same dataset")
+    if dataset_identity(base["dataset"]) != dataset_identity(cur["dataset"]):
+        raise EdgekitError(f"{label}: measured on different data (baseline {dataset_identity(base['dataset'])}, "
+                           f"current {dataset_identity(cur['dataset'])}); re-bench on the same dataset")
     metric = primary_metric(base)
     checks = [Check(label, "size", base["size_bytes"], cur["size_bytes"],
                     (cur["size_bytes"] / base["size_bytes"] - 1) * 100, limits.max_size_growth, "%"),
@@ -141,7 +154,56 @@ def compare(baseline: dict[str, Any], current: dict[str, Any], thresholds: Thres
     for label, base in base_rows.items():
         limits = thresholds.for_target(base["target"])
         checks += _artifact_checks(label, base, cur_rows[label], limits, base_ref, cur_ref)
-    return checks
+    reference = _reference_check(baseline, current, base_ref, cur_ref, thresholds)
+    return checks + ([reference] if isinstance(reference, Check) else [])
+
+
+PROBE_METRIC = "p50 / machine probe"
+
+
+def _probe(document: dict[str, Any], which: str) -> dict[str, Any] | None:
+    probe = document["environment"].get("machine_probe_ms")
+    if probe is None:
+        return None
+    check_object(probe, f"{which} environment.machine_probe_ms", {"p50": (int, float)},
+                 {"p50_best_round": (int, float)}, strict=False)
+    if any(probe.get(key, 1) <= 0 for key in ("p50", "p50_best_round")):
+        raise EdgekitError(f"{which} environment.machine_probe_ms: latencies must be positive")
+    return {"latency_ms": probe}  # shaped like a row, for gate_p50
+
+
+def _reference_check(baseline: dict[str, Any], current: dict[str, Any], base_ref: dict[str, Any] | None,
+                     cur_ref: dict[str, Any] | None, thresholds: Thresholds) -> Check | str:
+    """The reference's own latency in machine-probe units (a fixed matmul timed in the same rounds), baseline
+    vs current: a slowdown of every artifact alike moves this though it leaves every ratio at 1. Returns the
+    check, or why there is none."""
+    if base_ref is None or cur_ref is None:
+        return "every artifact's absolute p50 was compared, the reference's included"
+    limit = thresholds.for_target(base_ref["target"]).max_reference_latency_growth
+    if limit < 0:
+        return "the reference's own latency was not checked (max_reference_latency_growth < 0)"
+    probes = _probe(baseline, "baseline"), _probe(current, "current")
+    if None in probes:
+        missing = "baseline" if probes[0] is None else "current"
+        return (f"the reference's own latency was not checked: the {missing} run has no machine probe "
+                "(bench it with this edgekit)")
+    best = _has_rounds(base_ref, cur_ref, *probes)
+    b = gate_p50(base_ref, best) / gate_p50(probes[0], best)
+    c = gate_p50(cur_ref, best) / gate_p50(probes[1], best)
+    return Check(thresholds.reference, PROBE_METRIC, b, c, (c / b - 1) * 100, limit, "%")
+
+
+def reference_note(baseline: dict[str, Any], current: dict[str, Any], thresholds: Thresholds) -> str:
+    """One sentence saying how the latency reference itself was checked."""
+    if thresholds.absolute_latency:
+        return "every artifact's absolute p50 was compared, the reference's included"
+    base_ref = _reference_row(_rows_by_label(baseline, "baseline"), thresholds.reference, "baseline")
+    cur_ref = _reference_row(_rows_by_label(current, "current"), thresholds.reference, "current")
+    check = _reference_check(baseline, current, base_ref, cur_ref, thresholds)
+    if isinstance(check, str):
+        return check
+    return (f"the reference `{thresholds.reference}` itself was checked as its p50 over a fixed numpy matmul timed "
+            f"in the same rounds (`{PROBE_METRIC}`), with a wide limit because another CPU shifts that ratio")
 
 
 def _fmt(value: float, metric: str) -> str:
@@ -150,14 +212,14 @@ def _fmt(value: float, metric: str) -> str:
     return f"{value:.4f}" if metric.startswith("p50 /") or "map" in metric or "top" in metric else f"{value:.2f}"
 
 
-def verdict_markdown(checks: list[Check], thresholds: Thresholds, extra_rows: list[str]) -> str:
+def verdict_markdown(checks: list[Check], thresholds: Thresholds, extra_rows: list[str], note: str = "") -> str:
     """The Markdown verdict: one line per check, failures first."""
     failed = [c for c in checks if not c.passed]
     title = "❌ edgekit gate: regression" if failed else "✅ edgekit gate: pass"
     latency = ("absolute p50" if thresholds.absolute_latency else f"p50 relative to `{thresholds.reference}`")
     latency += " (the fastest of the bench's interleaved rounds, where it recorded them)"
     lines = [f"### {title}", "", f"{len(checks) - len(failed)}/{len(checks)} checks within thresholds; "
-             f"latency compared as {latency}.", "",
+             f"latency compared as {latency}; {note or 'the reference itself was not checked'}.", "",
              "| artifact | metric | baseline | current | change | threshold | verdict |",
              "|---|---|---:|---:|---:|---:|---|"]
     for c in sorted(checks, key=lambda c: c.passed):
@@ -172,4 +234,5 @@ def run_gate(baseline: dict[str, Any], current: dict[str, Any], thresholds: Thre
     """(passed, Markdown verdict)."""
     checks = compare(baseline, current, thresholds)
     extra = sorted(set(row_labels(current["results"])) - set(row_labels(baseline["results"])))
-    return all(c.passed for c in checks), verdict_markdown(checks, thresholds, extra)
+    note = reference_note(baseline, current, thresholds)
+    return all(c.passed for c in checks), verdict_markdown(checks, thresholds, extra, note)

@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import EdgekitError
+from .fsutil import sha256_file
 from .preprocess import Preprocessing
+from .schema import check_list, check_object, check_value
 
 MANIFEST_NAME = "edgekit.json"
 MANIFEST_SCHEMA = 1
@@ -57,6 +59,8 @@ class Manifest:
     config: dict[str, Any] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
     tool_versions: dict[str, str] = field(default_factory=dict)
+    #: sha256 of each listed file (``model_sha256`` covers ``model_file`` in manifests that predate this)
+    file_sha256: dict[str, str] = field(default_factory=dict)
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     schema: int = MANIFEST_SCHEMA
 
@@ -66,20 +70,77 @@ class Manifest:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Manifest":
-        data = dict(data)
+    def from_dict(cls, data: Any) -> "Manifest":
+        """Check every field's type (``EdgekitError`` naming the first bad one), then build the manifest."""
+        check_value(data, dict, "manifest")
         if data.get("schema") != MANIFEST_SCHEMA:
             raise EdgekitError(f"unsupported manifest schema {data.get('schema')!r} (this edgekit reads "
                                f"{MANIFEST_SCHEMA})")
+        data = dict(check_object(data, "manifest", _REQUIRED, _OPTIONAL))
+        for key in ("files", "class_names", "stages"):
+            check_list(data.get(key, []), str, f"manifest.{key}")
         data["preprocessing"] = Preprocessing.from_dict(data["preprocessing"])
-        data["inputs"] = [TensorSpec(**t) for t in data["inputs"]]
-        data["outputs"] = [TensorSpec(**t) for t in data["outputs"]]
+        for key in ("inputs", "outputs"):
+            check_list(data[key], dict, f"manifest.{key}", min_length=1)
+            data[key] = [_tensor_spec(t, f"manifest.{key}[{i}]") for i, t in enumerate(data[key])]
+        assembly = data.get("output_assembly")
+        if assembly is not None:
+            check_object(assembly, "manifest.output_assembly", {"concat_axis": int}, strict=False)
         return cls(**data)
 
     def save(self, directory: Path) -> Path:
         path = directory / MANIFEST_NAME
         path.write_text(json.dumps(self.to_dict(), indent=2) + "\n")
         return path
+
+
+_REQUIRED = {"schema": int, "target": str, "runtime": str, "model_file": str, "files": list, "inputs": list,
+             "outputs": list, "task": str, "preprocessing": dict, "class_names": list, "source": str,
+             "parent_sha256": str, "model_sha256": str}
+_OPTIONAL = {"dataset": (str, type(None)), "decoding": (dict, type(None)), "parity": (dict, type(None)),
+             "parity_vs_parent": (dict, type(None)), "output_assembly": (dict, type(None)), "stages": list,
+             "config": dict, "notes": dict, "tool_versions": dict, "created": str,
+             "file_sha256": dict}
+_TENSOR = {"name": str, "shape": list}
+_TENSOR_OPTIONAL = {"dtype": str, "layout": str, "scale": (int, float, type(None)),
+                    "zero_point": (int, type(None))}
+
+
+def _tensor_spec(data: Any, where: str) -> TensorSpec:
+    check_object(data, where, _TENSOR, _TENSOR_OPTIONAL)
+    check_list(data["shape"], int, f"{where}.shape")
+    return TensorSpec(**data)
+
+
+def _contained(directory: Path, name: str, where: str) -> Path:
+    """``directory / name`` when ``name`` is a relative path that stays inside ``directory``."""
+    path = Path(name)
+    if not name or path.is_absolute() or ".." in path.parts:
+        raise EdgekitError(f"{where} {name!r} must be a relative path inside the artifact")
+    resolved = (directory / path).resolve()
+    if directory.resolve() not in resolved.parents:
+        raise EdgekitError(f"{where} {name!r} points outside the artifact")
+    return resolved
+
+
+def _check_files(directory: Path, manifest: "Manifest") -> None:
+    """Every file the manifest names lies inside the artifact, is listed in ``files`` and matches its hash."""
+    listed = set(manifest.files)
+    for name in manifest.files:
+        if not _contained(directory, name, "manifest file").is_file():
+            raise EdgekitError(f"artifact {directory} is missing {name}")
+    for name in [manifest.model_file, *manifest.stages]:
+        _contained(directory, name, "model file")
+        if name not in listed:
+            raise EdgekitError(f"invalid manifest {directory / MANIFEST_NAME}: {name} is not listed in 'files'")
+    expected = dict(manifest.file_sha256)
+    expected.setdefault(manifest.model_file, manifest.model_sha256)
+    for name, digest in expected.items():
+        if name not in listed or not isinstance(digest, str):
+            raise EdgekitError(f"invalid manifest {directory / MANIFEST_NAME}: bad file_sha256 entry {name!r}")
+        if sha256_file(directory / name) != digest:
+            raise EdgekitError(f"artifact {directory}: {name} does not match the sha256 in its manifest "
+                               "(modified or corrupt); export it again")
 
 
 @dataclass(frozen=True)
@@ -97,20 +158,23 @@ class Artifact:
     def load(cls, directory: Path) -> "Artifact":
         """Read ``directory/edgekit.json``; a missing or malformed manifest is a one-line error."""
         path = Path(directory) / MANIFEST_NAME
+        if not path.is_file():
+            raise EdgekitError(f"not an edgekit artifact (no {MANIFEST_NAME}): {directory}")
         try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise EdgekitError(f"not an edgekit artifact (no {MANIFEST_NAME}): {directory}") from None
-        except json.JSONDecodeError as exc:
-            raise EdgekitError(f"corrupt manifest {path}: {exc}") from None
+            data = json.loads(path.read_bytes())
+        except (OSError, ValueError, RecursionError) as exc:
+            raise EdgekitError(f"corrupt manifest {path}: {type(exc).__name__}: {exc}") from None
         try:
             manifest = Manifest.from_dict(data)
-        except (TypeError, KeyError) as exc:
+        except EdgekitError as exc:
             raise EdgekitError(f"invalid manifest {path}: {exc}") from None
-        for name in manifest.files:
-            if not (Path(directory) / name).is_file():
-                raise EdgekitError(f"artifact {directory} is missing {name}")
+        _check_files(Path(directory), manifest)
         return cls(Path(directory), manifest)
+
+    @property
+    def size_bytes(self) -> int:
+        """Bytes of every file in the artifact directory but the manifest (listed or not: nothing hides)."""
+        return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file() and p.name != MANIFEST_NAME)
 
 
 def host_environment() -> dict[str, Any]:

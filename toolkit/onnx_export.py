@@ -71,6 +71,9 @@ def parity_check(module: Any, onnx_path: Path, calib: CalibrationSet) -> dict[st
         for sample in calib:
             for ref, out in zip(_flat(module(torch.from_numpy(sample))), session.run(None, {input_name: sample})):
                 agreement.update(ref, out)
+    if not agreement.finite:
+        raise ExportError(f"ONNX parity check failed on {len(calib)} images: {agreement.nonfinite} output values "
+                          "are NaN or inf (in PyTorch or ONNX Runtime)")
     max_abs, cosine = agreement.max_abs, agreement.cosine
     result = {"max_abs": max_abs, "cosine": cosine, "images": len(calib)}
     if cosine < MIN_COSINE or max_abs > ATOL + RTOL * agreement.max_ref:

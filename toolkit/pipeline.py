@@ -25,7 +25,6 @@ Everything is written into a temporary directory that becomes ``output`` only wh
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,10 +32,12 @@ from typing import Any
 import yaml
 
 from .bench import BenchOptions
+from . import tomlread
 from .errors import EdgekitError
-from .fsutil import atomic_dir, atomic_file
+from .fsutil import atomic_dir, atomic_file, check_replaceable
 
-_TOP_KEYS = {"model", "data", "output", "compress", "export", "bench"}
+PIPELINE_MARKER = "pipeline.json"
+_TOP_KEYS = {"model", "data", "output", "trust", "compress", "export", "bench"}
 _COMPRESS_KEYS = {"prune", "prune_by", "importance", "round_to", "steps", "keep", "keep_idle", "unstructured", "distill",
                   "dynamic_quant", "images", "kd_images", "epochs", "lr", "device"}
 _EXPORT_KEYS = {"targets", "compare_original", "calib_images"}
@@ -55,6 +56,10 @@ class Recipe:
     compare_original: bool = True
     calib_images: int = 128
     bench: dict[str, Any] = field(default_factory=dict)
+    #: the recipe file itself: ``output`` may never be its folder or an ancestor of it
+    path: Path | None = None
+    #: load a ``model`` file that runs code when loaded (pickle, TorchScript, .pt2), like ``--trust``
+    trust: bool = False
 
 
 def _check_keys(section: str, table: Any, allowed: set[str]) -> dict[str, Any]:
@@ -72,11 +77,11 @@ def _read(path: Path) -> dict[str, Any]:
         raise EdgekitError(f"recipe not found: {path}")
     try:
         if path.suffix == ".toml":
-            return tomllib.loads(path.read_text())
+            return tomlread.loads(path.read_text())
         if path.suffix in (".yaml", ".yml"):
             loaded = yaml.safe_load(path.read_text())
             return loaded if isinstance(loaded, dict) else {}
-    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+    except (tomlread.TOMLDecodeError, yaml.YAMLError) as exc:
         raise EdgekitError(f"recipe {path} does not parse: {str(exc).splitlines()[0]}") from None
     raise EdgekitError(f"recipe must be .toml, .yaml or .yml: {path}")
 
@@ -98,10 +103,15 @@ def load_recipe(path: Path) -> Recipe:
     targets = export.get("targets", ["onnx-fp32"])
     if isinstance(targets, str):
         targets = [targets]
+    if not isinstance(raw.get("trust", False), bool):
+        raise EdgekitError("recipe: 'trust' must be true or false")
+    if not raw["output"].strip():
+        raise EdgekitError("recipe: 'output' must name a directory (it is replaced as a whole on --force)")
     return Recipe(model=model, output=base / raw["output"], data=raw.get("data"), compress=compress,
                   targets=tuple(targets), compare_original=bool(export.get("compare_original", True)),
                   calib_images=int(export.get("calib_images", 128)),
-                  bench=_check_keys("bench", raw.get("bench", {}), _BENCH_KEYS))
+                  bench=_check_keys("bench", raw.get("bench", {}), _BENCH_KEYS), path=path,
+                  trust=raw.get("trust", False))
 
 
 def compress_plan(options: dict[str, Any]) -> Any:
@@ -149,7 +159,9 @@ def run_pipeline(recipe: Recipe, force: bool, console: Any, progress: Any = None
     plan = compress_plan(recipe.compress) if recipe.compress else None
     if plan:
         plan.validate()
-    with atomic_dir(recipe.output, force) as work:
+    protect = [recipe.path] if recipe.path else []
+    check_replaceable(recipe.output, force, PIPELINE_MARKER, protect)  # before hours of work, not after
+    with atomic_dir(recipe.output, force, marker=PIPELINE_MARKER, protect=protect) as work:
         model = recipe.model
         summary: dict[str, Any] = {"schema": 1, "model": recipe.model, "targets": list(recipe.targets)}
         if plan:
@@ -159,24 +171,30 @@ def run_pipeline(recipe: Recipe, force: bool, console: Any, progress: Any = None
             write_report(report, work / "compress.json")
             summary["compress"] = {"before": report["before"], "after": report["after"]}
         label = str(recipe.output / "compressed.pt") if plan else recipe.model
-        exported = _export_all(export_model, model, label, recipe, work / "artifacts" / ("compressed" if plan else "model"))
+        own = bool(plan)  # the compressed TorchScript was written just now, by this run: no trust flag needed
+        exported = _export_all(export_model, model, label, recipe, work / "artifacts" / ("compressed" if plan else "model"),
+                               trust=own or recipe.trust)
         original: list[Path] = []
         if plan and recipe.compare_original:
-            original = _export_all(export_model, recipe.model, recipe.model, recipe, work / "artifacts" / "original")
+            original = _export_all(export_model, recipe.model, recipe.model, recipe, work / "artifacts" / "original",
+                                   trust=recipe.trust)
         options = BenchOptions(data=recipe.data, **recipe.bench)
         document = run_bench(exported + original, options, None, None, console)
+        failed = [f"{row['target']}: {row['status']}" for row in document["results"] if row["status"] != "ok"]
+        if failed:  # nothing is committed: a half-measured pipeline must not look like a finished one
+            raise EdgekitError(f"bench failed, {recipe.output} left as it was: {'; '.join(failed)}")
         summary["versus_original"] = compare_to_original(document, exported, original)
         for row in document["results"]:  # name the artifacts where they will be, not where they were made
             row["artifact"] = str(recipe.output / Path(row["artifact"]).relative_to(work))
-        for name, content in (("results.json", document), ("pipeline.json", summary)):
+        for name, content in (("results.json", document), (PIPELINE_MARKER, summary)):
             with atomic_file(work / name) as tmp:
                 tmp.write_text(json.dumps(content, indent=2) + "\n")
     return {"summary": summary, "bench": document}
 
 
-def _export_all(export_model: Any, model: str, label: str, recipe: Recipe, out: Path) -> list[Path]:
+def _export_all(export_model: Any, model: str, label: str, recipe: Recipe, out: Path, trust: bool) -> list[Path]:
     rows = export_model(model, list(recipe.targets), out, data=recipe.data, calib_images=recipe.calib_images,
-                        source_label=label)
+                        source_label=label, trust=trust)
     failed = [f"{row.target}: {row.status}" for row in rows if row.status != "ok"]
     if failed:
         raise EdgekitError(f"export of {model} failed: {'; '.join(failed)}")

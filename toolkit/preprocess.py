@@ -10,7 +10,11 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .errors import DataError
+from .schema import check_list, check_object
 from .tasks.boxes import Letterbox
+
+MAX_SIZE = 8192
+_OPTIONAL = {"resize": str, "pad_value": int, "mean": list, "std": list, "channel_order": str, "extra": dict}
 
 
 @dataclass(frozen=True)
@@ -33,11 +37,23 @@ class Preprocessing:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Preprocessing":
-        data = dict(data)
+    def from_dict(cls, data: Any) -> "Preprocessing":
+        """Checked: a size in 1..8192, a known resize mode and channel order, 3 means and 3 non-zero stds."""
+        data = dict(check_object(data, "preprocessing", {"size": int}, _OPTIONAL))
+        if not 1 <= data["size"] <= MAX_SIZE:
+            raise DataError(f"preprocessing.size must be in 1..{MAX_SIZE}, got {data['size']}")
+        if data.get("resize", "letterbox") not in ("letterbox", "resize"):
+            raise DataError(f"preprocessing.resize must be 'letterbox' or 'resize', got {data['resize']!r}")
+        if data.get("channel_order", "RGB") not in ("RGB", "BGR"):
+            raise DataError(f"preprocessing.channel_order must be 'RGB' or 'BGR', got {data['channel_order']!r}")
+        if not 0 <= data.get("pad_value", 0) <= 255:
+            raise DataError(f"preprocessing.pad_value must be in 0..255, got {data['pad_value']}")
         for key in ("mean", "std"):
             if key in data:
-                data[key] = tuple(float(v) for v in data[key])
+                values = check_list(data[key], (int, float), f"preprocessing.{key}")
+                if len(values) != 3 or (key == "std" and 0 in values):
+                    raise DataError(f"preprocessing.{key} must be 3 numbers{' (non-zero)' if key == 'std' else ''}")
+                data[key] = tuple(float(v) for v in values)
         return cls(**data)
 
     def canvas(self, image: np.ndarray) -> tuple[np.ndarray, Letterbox]:
@@ -68,10 +84,10 @@ class Preprocessing:
 
 def read_image(path: Path) -> np.ndarray:
     """Read an image file as uint8 HWC RGB, or raise ``DataError`` naming the file."""
-    try:
-        with Image.open(path) as img:
+    from .data import opened_image
+
+    with opened_image(Path(path)) as img:
+        try:
             return np.asarray(img.convert("RGB"))
-    except FileNotFoundError:
-        raise DataError(f"image not found: {path}") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        raise DataError(f"corrupt or unreadable image: {path} ({exc.__class__.__name__})") from None
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise DataError(f"corrupt or unreadable image: {path} ({exc.__class__.__name__})") from None

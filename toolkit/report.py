@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-METRIC_KEYS = {"detect": ("map50_95", "map50"), "classify": ("top1", "top5")}
+from .results import TASK_METRICS as METRIC_KEYS
 
 
 def _fmt_size(size: int) -> str:

@@ -4,33 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 from typing import Any
 
-from .bench import RESULTS_SCHEMA
 from .errors import EdgekitError
 from .fsutil import atomic_file
 from .report import METRIC_KEYS, row_labels
+from .results import load_results  # noqa: F401 - re-exported: report and gate read results through it
 
 CSV_COLUMNS = ("label", "target", "runtime", "runtime_version", "task", "metric", "value", "drop", "p50_ms",
                "p90_ms", "p99_ms", "p50_ratio", "size_bytes", "size_ratio", "peak_rss_bytes", "status")
-
-
-def load_results(path: Path) -> dict[str, Any]:
-    """Read a ``edgekit bench --json`` document; a wrong schema or shape is an error, not a guess."""
-    try:
-        document = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise EdgekitError(f"results file not found: {path}") from None
-    except (OSError, ValueError) as exc:
-        raise EdgekitError(f"{path} is not a results JSON ({type(exc).__name__})") from None
-    if not isinstance(document, dict) or "results" not in document or "environment" not in document:
-        raise EdgekitError(f"{path} is not an edgekit bench results document")
-    if document.get("schema") != RESULTS_SCHEMA:
-        raise EdgekitError(f"{path} has results schema {document.get('schema')!r}; this edgekit reads "
-                           f"schema {RESULTS_SCHEMA}")
-    return document
 
 
 def primary_metric(row: dict[str, Any]) -> str:

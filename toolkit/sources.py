@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from .builtins import BUILTIN_MODELS
-from .errors import ExportError
-from .preprocess import Preprocessing
+from .errors import EdgekitError, ExportError
+from .preprocess import MAX_SIZE, Preprocessing
+from .results import TASK_METRICS
+from .schema import check_list, check_object
 from .quiet import native_output_to
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -69,19 +71,40 @@ def _is_torchscript(path: Path) -> bool:
         return any(n.split("/", 1)[-1].startswith(("code/", "constants.pkl")) for n in archive.namelist())
 
 
+TRUST_HINT = "pass --trust only if you trust its author"
+
+
+def _load_program(path: Path, kind: str, trust: bool) -> Any:
+    """A TorchScript or ``torch.export`` file: loading runs code stored in it, so only with ``trust``."""
+    import torch
+
+    if not trust:
+        raise ExportError(f"{path} is a {kind} file: loading it runs code stored in the file; {TRUST_HINT} "
+                          "(edgekit compress outputs are TorchScript too)")
+    try:
+        if kind == "torch.export":
+            return torch.export.load(str(path)).module()
+        with native_output_to():  # quantized modules print a C++ deprecation warning on load
+            return torch.jit.load(str(path), map_location="cpu")
+    except Exception as exc:  # noqa: BLE001 - a truncated archive fails in many ways
+        raise ExportError(f"cannot load {kind} file {path}: {str(exc).strip().splitlines()[0][:160]}") from None
+
+
 def _load_torch_file(path: Path, factory: str | None, trust: bool) -> Any:
     import torch
 
     if path.suffix == ".pt2":
-        return torch.export.load(str(path)).module()
+        return _load_program(path, "torch.export", trust)
     if _is_torchscript(path):
-        with native_output_to():  # quantized modules print a C++ deprecation warning on load
-            return torch.jit.load(str(path), map_location="cpu")
+        return _load_program(path, "TorchScript", trust)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=not trust)
     except Exception as exc:  # noqa: BLE001 - unpickling errors come in many types
-        hint = "" if trust else " (it holds more than weights; pass --trust-pickle only if you trust its author)"
-        raise ExportError(f"cannot load {path}: {str(exc).splitlines()[0][:160]}{hint}") from None
+        if not trust and "weights only load failed" in str(exc).lower():
+            raise ExportError(f"cannot load {path}: it holds more than weights, and unpickling it runs code "
+                              f"from the file; {TRUST_HINT}") from None
+        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        raise ExportError(f"cannot load {path}: {first}") from None
     if isinstance(obj, torch.nn.Module):
         return obj
     if isinstance(obj, dict):
@@ -105,13 +128,32 @@ def _onnx_source(path: Path, task: str | None, imgsz: int | None) -> ModelSource
         meta = onnx_metadata(path)
     except Exception as exc:  # noqa: BLE001 - onnx raises DecodeError and friends
         raise ExportError(f"cannot read ONNX model {path}: {str(exc).splitlines()[0]}") from None
+    if not inputs or not outputs:
+        raise ExportError(f"{path} has no graph inputs or outputs")
+    if len(inputs[0].shape) != 4 or inputs[0].shape[1] not in (3, -1):
+        raise ExportError(f"{path}: input {inputs[0].name!r} has shape {inputs[0].shape}; edgekit needs an image "
+                          "input [N, 3, H, W]")
     task = task or ("detect" if len(outputs[0].shape) == 3 else "classify")
-    names: list[str] = []
-    if "names" in meta:  # Ultralytics writes a dict literal such as "{0: 'person', 1: 'bicycle'}"
-        parsed = ast.literal_eval(meta["names"])
-        names = [str(parsed[k]) for k in sorted(parsed)] if isinstance(parsed, dict) else list(parsed)
+    names = _metadata_names(path, meta.get("names"))
     size = imgsz or (inputs[0].shape[-1] if inputs[0].shape[-1] > 0 else None)
     return ModelSource(path.stem, task, default_preprocessing(task, size), names, onnx_path=path)
+
+
+def _metadata_names(path: Path, text: str | None) -> list[str]:
+    """Class names from ONNX metadata: Ultralytics writes a dict literal such as "{0: 'person', 1: 'bus'}"."""
+    if text is None:
+        return []
+    try:
+        parsed = ast.literal_eval(text)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        parsed = None
+    if isinstance(parsed, dict) and all(isinstance(k, int) for k in parsed) \
+            and sorted(parsed) == list(range(len(parsed))):
+        return [str(parsed[k]) for k in range(len(parsed))]
+    if isinstance(parsed, (list, tuple)) and all(isinstance(n, str) for n in parsed):
+        return list(parsed)
+    raise ExportError(f"{path}: ONNX metadata 'names' is not a list of names or a {{0: name, ...}} dict: "
+                      f"{text[:60]!r}")
 
 
 def _eval_mode(module: Any) -> Any:
@@ -126,9 +168,29 @@ def sidecar_path(model_file: Path) -> Path:
     return model_file.with_name(model_file.name + ".json")
 
 
+def _read_sidecar(sidecar: Path) -> dict[str, Any]:
+    try:
+        meta = json.loads(sidecar.read_bytes())
+        check_object(meta, str(sidecar), {"task": str, "preprocessing": dict, "class_names": list},
+                     {"dataset": (str, type(None))}, strict=False)
+        check_list(meta["class_names"], str, f"{sidecar}.class_names")
+    except (OSError, ValueError, RecursionError, EdgekitError) as exc:
+        raise ExportError(f"unreadable model sidecar {sidecar}: {str(exc)[:200]}") from None
+    return meta
+
+
+def check_task_and_size(task: str | None, imgsz: int | None) -> None:
+    """``--task`` must be a known task and ``--imgsz`` a positive size (multiples of 32 are what detectors use)."""
+    if task is not None and task not in TASK_METRICS:
+        raise ExportError(f"unknown task {task!r} (choose from: {', '.join(TASK_METRICS)})")
+    if imgsz is not None and not 1 <= imgsz <= MAX_SIZE:
+        raise ExportError(f"--imgsz must be in 1..{MAX_SIZE}, got {imgsz}")
+
+
 def load_source(spec: str, *, task: str | None = None, imgsz: int | None = None, factory: str | None = None,
                 trust: bool = False) -> ModelSource:
     """Resolve ``spec`` (built-in name or file path) into a ModelSource."""
+    check_task_and_size(task, imgsz)
     if spec in BUILTIN_MODELS:
         return _load_builtin(spec)
     path = Path(spec)
@@ -139,7 +201,7 @@ def load_source(spec: str, *, task: str | None = None, imgsz: int | None = None,
     module = _load_torch_file(path, factory, trust)
     sidecar = sidecar_path(path)
     if sidecar.is_file():  # written by `edgekit compress`: the model's own task, preprocessing and classes
-        meta = json.loads(sidecar.read_text())
+        meta = _read_sidecar(sidecar)
         preprocessing = Preprocessing.from_dict(meta["preprocessing"])
         if imgsz:
             preprocessing = dataclasses.replace(preprocessing, size=imgsz)

@@ -38,6 +38,10 @@ def compare_with_parent(artifact: Artifact, parent_onnx: Path, calib: Calibratio
         got = session.run(sample)[0]
         for name, part in parts.items():
             agreements[name].update(want[:, part], got[:, part])
+    nonfinite = sum(agreement.nonfinite for agreement in agreements.values())
+    if nonfinite:
+        raise ExportError(f"output has {nonfinite} NaN or inf values on {PARITY_IMAGES} calibration images "
+                          "(parent or converted model)")
     result: dict[str, float] = {"images": min(len(calib), PARITY_IMAGES)}
     for name, agreement in agreements.items():
         result[f"cosine_{name}"] = agreement.cosine

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import EdgekitError
 from .boxes import Letterbox, nms, xywh_to_xyxy
 
 
@@ -28,8 +29,19 @@ class DetectionDecoding:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "DetectionDecoding":
-        return cls(**data)
+    def from_dict(cls, data: Any) -> "DetectionDecoding":
+        """Checked: known keys, thresholds in [0, 1], positive counts."""
+        from ..schema import check_object
+
+        types = {"format": str, "conf_threshold": (int, float), "iou_threshold": (int, float),
+                 "max_detections": int, "pre_nms_topk": int}
+        data = check_object(data, "decoding", {}, types)
+        decoding = cls(**data)
+        if decoding.format != "xywh-scores" or not (0 <= decoding.conf_threshold <= 1 and
+                                                    0 <= decoding.iou_threshold <= 1) \
+                or decoding.max_detections < 1 or decoding.pre_nms_topk < 1:
+            raise EdgekitError(f"decoding: unsupported values {data}")
+        return decoding
 
 
 def decode_detections(output: np.ndarray, spec: DetectionDecoding) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

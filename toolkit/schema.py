@@ -1,0 +1,67 @@
+"""Type checks for data read from files (manifests, results, configs): a wrong shape is one clear error line.
+
+JSON, TOML and YAML give back whatever the file holds; everything edgekit reads passes through these
+checks before any field is used, so a malformed file can never surface as a ``KeyError`` or ``TypeError``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from .errors import EdgekitError
+
+Number = (int, float)
+_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true/false", list: "a list",
+               dict: "an object", type(None): "null"}
+
+
+def _describe(types: tuple[type, ...]) -> str:
+    return " or ".join(dict.fromkeys(_TYPE_NAMES.get(t, t.__name__) for t in types))
+
+
+def check_value(value: Any, types: type | tuple[type, ...], where: str) -> Any:
+    """``value`` when it is one of ``types`` (a bool is never taken for a number; numbers are finite)."""
+    types = types if isinstance(types, tuple) else (types,)
+    is_bool = isinstance(value, bool)
+    ok = isinstance(value, types) and (bool in types or not is_bool)
+    if ok and isinstance(value, float) and not math.isfinite(value):
+        raise EdgekitError(f"{where}: expected a finite number, got {value!r}")
+    if not ok:
+        raise EdgekitError(f"{where}: expected {_describe(types)}, got {type(value).__name__} {_short(value)}")
+    return value
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_object(value: Any, where: str, required: Mapping[str, Any], optional: Mapping[str, Any] = {},
+                 strict: bool = True) -> dict[str, Any]:
+    """A dict whose ``required`` keys are present and whose known keys have the given types; with ``strict``
+    an unknown key is an error too."""
+    check_value(value, dict, where)
+    missing = [key for key in required if key not in value]
+    if missing:
+        raise EdgekitError(f"{where}: missing {', '.join(repr(k) for k in missing)}")
+    known = {**required, **optional}
+    if strict:
+        unknown = sorted(str(k) for k in value if k not in known)
+        if unknown:
+            raise EdgekitError(f"{where}: unknown key(s) {', '.join(unknown)}")
+    for key, types in known.items():
+        if key in value:
+            check_value(value[key], types, f"{where}.{key}")
+    return value
+
+
+def check_list(value: Any, types: type | tuple[type, ...], where: str, min_length: int = 0) -> list[Any]:
+    """A list of ``types`` items with at least ``min_length`` of them."""
+    check_value(value, list, where)
+    if len(value) < min_length:
+        raise EdgekitError(f"{where}: needs at least {min_length} item(s)")
+    for index, item in enumerate(value):
+        check_value(item, types, f"{where}[{index}]")
+    return value
