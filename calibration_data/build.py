@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -101,8 +100,12 @@ def ensure_dataset(name: str, root: Path | None = None) -> Path:
     target = (root or cache_root() / "datasets") / f"{name}-v{DATASET_VERSION}"
     if target.is_dir():
         return target
+    from edgekit.fsutil import recover_stale, temp_sibling
+
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
+    recover_stale(target.parent)  # half-written splits of killed runs
+    staging = temp_sibling(target)
+    staging.mkdir()
     try:
         _WRITERS[name](staging)
         os.replace(staging, target)

@@ -115,3 +115,29 @@ def test_device_install_pulls_no_torch_or_tensorflow_and_benches(tmp_path, artif
     assert bench.returncode == 0, bench.stdout[-2000:] + bench.stderr[-2000:]
     row = json.loads(out.read_text())["results"][0]
     assert row["status"] == "ok" and row["metrics"]["top1"] > 0.9
+
+
+def _python310() -> str | None:
+    import shutil
+
+    pyenv = sorted((Path.home() / ".pyenv" / "versions").glob("3.10.*/bin/python"))
+    for candidate in [*map(str, pyenv), shutil.which("python3.10")]:
+        if candidate and subprocess.run([candidate, "--version"], capture_output=True).returncode == 0:
+            return candidate  # a pyenv shim without that version installed answers 127
+    return None
+
+
+def test_sources_stay_python_310_compatible():
+    """``requires-python >= 3.10``: every module compiles under 3.10 and none imports 3.11's tomllib directly."""
+    import subprocess
+
+    assert PYPROJECT["project"]["requires-python"] == ">=3.10"
+    folders = [ROOT / name for name in ("toolkit", "exporters", "runtimes", "calibration_data")]
+    direct = [str(p) for folder in folders for p in folder.rglob("*.py")
+              if "import tomllib" in p.read_text() and p.name != "tomlread.py"]
+    assert not direct, f"use edgekit.tomlread: {direct}"
+    python = _python310()
+    if python is None:
+        pytest.skip("no Python 3.10 on this machine to compile with")
+    result = subprocess.run([python, "-m", "compileall", "-q", *map(str, folders)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from edgekit.cli import app
+from edgekit.fsutil import sha256_file
 from edgekit.datasets import resolve_dataset
 from edgekit.tasks.detection import coco_map
 
@@ -24,7 +25,10 @@ def test_detector_bench_json_and_rescoring(artifacts, tmp_path):
     assert document["schema"] == 1 and {"cpu", "cores", "python", "runtimes"} <= document["environment"].keys()
     row = document["results"][0]
     assert row["status"] == "ok" and row["target"] == "onnx-fp32" and row["threads"] == 2
-    assert set(row["latency_ms"]) == {"p50", "p90", "p99", "mean", "std", "runs", "warmup"}
+    assert set(row["latency_ms"]) == {"p50", "p90", "p99", "mean", "std", "runs", "warmup", "round_p50",
+                                      "p50_best_round"}  # one artifact is timed in rounds like several
+    probe = document["environment"]["machine_probe_ms"]  # the machine's speed, timed in the same rounds
+    assert probe["p50"] > 0 and len(probe["round_p50"]) == len(row["latency_ms"]["round_p50"])
     assert row["latency_ms"]["runs"] >= 10 and row["size_bytes"] > 0 and row["peak_rss_bytes"] > 0
     assert 0.50 <= row["metrics"]["map50_95"] < 0.95
     assert row["metrics"]["map50"] >= row["metrics"]["map50_95"]
@@ -32,6 +36,7 @@ def test_detector_bench_json_and_rescoring(artifacts, tmp_path):
     rescored = coco_map(resolve_dataset("shapes-det").annotations_path, json.loads(predictions.read_text()))
     assert abs(rescored["map50_95"] - row["metrics"]["map50_95"]) < 1e-4
     assert row["dataset"]["annotations"] == str(resolve_dataset("shapes-det").annotations_path)
+    assert row["dataset"]["annotations_sha256"] == sha256_file(resolve_dataset("shapes-det").annotations_path)
 
 
 @pytest.mark.slow

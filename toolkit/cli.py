@@ -143,8 +143,13 @@ def bench(
     from .report import bench_table
     from .report_files import write_reports
 
+    from .fsutil import check_replaceable
+
     options = BenchOptions(threads=threads, warmup=warmup, runs=runs, min_seconds=min_seconds, data=data,
                            rounds=rounds)
+    for path in (markdown, csv_path, plot):  # a report path that cannot be written fails before measuring
+        if path is not None:
+            check_replaceable(path, force=True)
     document = _guard(lambda: run_bench(artifacts, options, json_path, save_predictions, console))
     console.print(bench_table(document))
     _guard(lambda: write_reports(document, markdown, csv_path, plot))
@@ -226,6 +231,9 @@ def gate(
     max_size_growth: Optional[float] = typer.Option(None, "--max-size-growth", help="percent (default 5)"),
     max_latency_growth: Optional[float] = typer.Option(None, "--max-latency-growth", help="percent (default 30)"),
     max_accuracy_drop: Optional[float] = typer.Option(None, "--max-accuracy-drop", help="points (default 1.0)"),
+    max_reference_latency_growth: Optional[float] = typer.Option(
+        None, "--max-reference-latency-growth",
+        help="percent growth of the reference's p50 over the machine probe (default 50; negative: off)"),
     reference: Optional[str] = typer.Option(None, "--reference", help="latency reference row (default onnx-fp32)"),
     absolute_latency: Optional[bool] = typer.Option(None, "--absolute-latency/--relative-latency",
                                                     help="compare p50 in ms instead of as a ratio to the reference"),
@@ -238,6 +246,7 @@ def gate(
     def run() -> tuple[bool, str]:
         thresholds = load_thresholds(config, max_size_growth=max_size_growth, max_latency_growth=max_latency_growth,
                                      max_accuracy_drop=max_accuracy_drop, reference=reference,
+                                     max_reference_latency_growth=max_reference_latency_growth,
                                      absolute_latency=absolute_latency)
         return run_gate(load_results(baseline), load_results(current), thresholds)
 

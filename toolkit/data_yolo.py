@@ -24,7 +24,9 @@ def _read_yaml(path: Path) -> dict:
             from None
     if not isinstance(data, dict) or "names" not in data:
         raise DataError(f"{path} is not a YOLO data.yaml (needs 'names')")
-    for key in ("path", "train", "val"):
+    if data.get("path") is not None and not isinstance(data["path"], str):
+        raise DataError(f"{path}: 'path' must be a directory path, got {type(data['path']).__name__}")
+    for key in ("train", "val"):
         value = data.get(key)
         if value is not None and not isinstance(value, str) and not (
                 isinstance(value, list) and value and all(isinstance(v, str) for v in value)):

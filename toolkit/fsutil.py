@@ -34,6 +34,12 @@ def _umask() -> int:
     return mask
 
 
+def temp_sibling(final: Path, kind: str = "new") -> Path:
+    """A hidden path beside ``final`` that :func:`recover_stale` recognises (and cleans up once its process
+    is gone)."""
+    return _temp_path(final, kind)
+
+
 def _temp_path(final: Path, kind: str) -> Path:
     return final.parent / f".{final.name}.edgekit-{kind}-{os.getpid()}-{secrets.token_hex(4)}"
 

@@ -75,7 +75,7 @@ class Manifest:
         check_value(data, dict, "manifest")
         if data.get("schema") != MANIFEST_SCHEMA:
             raise EdgekitError(f"unsupported manifest schema {data.get('schema')!r} (this edgekit reads "
-                               f"{MANIFEST_SCHEMA})")
+                               f"{MANIFEST_SCHEMA!r})")
         data = dict(check_object(data, "manifest", _REQUIRED, _OPTIONAL))
         for key in ("files", "class_names", "stages"):
             check_list(data.get(key, []), str, f"manifest.{key}")

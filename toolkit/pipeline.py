@@ -77,12 +77,13 @@ def _read(path: Path) -> dict[str, Any]:
         raise EdgekitError(f"recipe not found: {path}")
     try:
         if path.suffix == ".toml":
-            return tomlread.loads(path.read_text())
+            return tomlread.loads(path.read_bytes().decode())
         if path.suffix in (".yaml", ".yml"):
-            loaded = yaml.safe_load(path.read_text())
+            loaded = yaml.safe_load(path.read_bytes())
             return loaded if isinstance(loaded, dict) else {}
-    except (tomlread.TOMLDecodeError, yaml.YAMLError) as exc:
-        raise EdgekitError(f"recipe {path} does not parse: {str(exc).splitlines()[0]}") from None
+    except (tomlread.TOMLDecodeError, yaml.YAMLError, ValueError, RecursionError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise EdgekitError(f"recipe {path} does not parse: {first}") from None
     raise EdgekitError(f"recipe must be .toml, .yaml or .yml: {path}")
 
 

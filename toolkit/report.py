@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -29,7 +30,8 @@ def _metric_keys(rows: list[dict[str, Any]]) -> list[str]:
 
 
 def _ratio(row: dict[str, Any], key: str) -> str:
-    return f"{row['ratio'][key]:.2f}" if "ratio" in row else ""
+    value = row.get("ratio", {}).get(key)
+    return "" if value is None else f"{value:.2f}"
 
 
 def row_labels(rows: list[dict[str, Any]]) -> list[str]:
@@ -48,21 +50,22 @@ def bench_table(document: dict[str, Any]) -> Table:
     rows = document["results"]
     labels = row_labels(rows)
     keys = _metric_keys(rows)
-    table = Table(title=f"edgekit bench — {document['environment']['cpu']}, "
-                        f"{document['environment']['threads']} threads")
+    env = document["environment"]
+    table = Table(title=escape(f"edgekit bench — {env.get('cpu', '?')}, {env.get('threads', '?')} threads"))
     for column in ("target", *keys, "Δ", "p50 ms", "p50 ×", "p90 ms", "p99 ms", "size", "size ×", "peak RSS",
                    "status"):
         table.add_column(column, justify="left" if column in ("target", "status") else "right")
     for row, label in zip(rows, labels):
         if row["status"] != "ok":
-            table.add_row(label, *[""] * (len(keys) + 8), f"[red]{row['status']}[/red]")
+            table.add_row(escape(label), *[""] * (len(keys) + 8), f"[red]{escape(row['status'])}[/red]")
             continue
         lat, primary = row["latency_ms"], METRIC_KEYS.get(row["task"], ("",))[0]
         drop = row.get("drop", {}).get(primary)
         metrics = [f"{row['metrics'][k]:.4f}" if k in row["metrics"] else "" for k in keys]
-        table.add_row(label, *metrics, "" if drop is None else f"{drop:+.4f}", f"{lat['p50']:.2f}",
+        rss = row.get("peak_rss_bytes")
+        table.add_row(escape(label), *metrics, "" if drop is None else f"{drop:+.4f}", f"{lat['p50']:.2f}",
                       _ratio(row, "p50"), f"{lat['p90']:.2f}", f"{lat['p99']:.2f}", _fmt_size(row["size_bytes"]),
-                      _ratio(row, "size"), f"{row['peak_rss_bytes'] / 2**20:.0f} MiB", "ok")
+                      _ratio(row, "size"), "" if rss is None else f"{rss / 2**20:.0f} MiB", "ok")
     return table
 
 

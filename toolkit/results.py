@@ -63,7 +63,7 @@ def check_results(document: Any, where: str = "results") -> dict[str, Any]:
         raise EdgekitError(f"{where} is not an edgekit bench results document")
     if document.get("schema") != RESULTS_SCHEMA:
         raise EdgekitError(f"{where} has results schema {document.get('schema')!r}; this edgekit reads "
-                           f"schema {RESULTS_SCHEMA}")
+                           f"schema {RESULTS_SCHEMA!r}")
     check_object(document, where, {"environment": dict, "results": list}, strict=False)
     for index, row in enumerate(document["results"]):
         _check_row(row, f"{where}: results[{index}]")

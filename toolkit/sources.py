@@ -90,6 +90,16 @@ def _load_program(path: Path, kind: str, trust: bool) -> Any:
         raise ExportError(f"cannot load {kind} file {path}: {str(exc).strip().splitlines()[0][:160]}") from None
 
 
+def _torch_load_problem(exc: Exception, trust: bool) -> str:
+    """Why ``torch.load`` refused a file, in one phrase a user can act on."""
+    text = " ".join(str(exc).split())
+    if not trust and ("This file can still be loaded" in text or "Unsupported global" in text):
+        return f"it holds more than weights, and unpickling it runs code from the file; {TRUST_HINT}"
+    if "Weights only load failed" in text or isinstance(exc, EOFError) or "zip archive" in text:
+        return "not a PyTorch file, or an empty, truncated or corrupt one"
+    return text[:160] or type(exc).__name__
+
+
 def _load_torch_file(path: Path, factory: str | None, trust: bool) -> Any:
     import torch
 
@@ -100,11 +110,7 @@ def _load_torch_file(path: Path, factory: str | None, trust: bool) -> Any:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=not trust)
     except Exception as exc:  # noqa: BLE001 - unpickling errors come in many types
-        if not trust and "weights only load failed" in str(exc).lower():
-            raise ExportError(f"cannot load {path}: it holds more than weights, and unpickling it runs code "
-                              f"from the file; {TRUST_HINT}") from None
-        first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
-        raise ExportError(f"cannot load {path}: {first}") from None
+        raise ExportError(f"cannot load {path}: {_torch_load_problem(exc, trust)}") from None
     if isinstance(obj, torch.nn.Module):
         return obj
     if isinstance(obj, dict):
