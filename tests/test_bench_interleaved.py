@@ -42,3 +42,22 @@ def test_run_bench_times_several_artifacts_in_turn(artifacts, tmp_path: Path):
     assert document["environment"]["latency_rounds"] == 2
     assert [row["latency_ms"]["runs"] for row in document["results"]] == [4, 4]
     assert (tmp_path / "r.json").is_file()
+
+
+def test_two_artifacts_of_one_target_save_predictions_to_two_files(artifacts, tmp_path):
+    import json
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from edgekit.cli import app
+
+    for folder in ("a", "b"):
+        shutil.copytree(artifacts["nano-cls"], tmp_path / folder / "onnx-fp32")
+    result = CliRunner().invoke(app, ["bench", str(tmp_path / "a" / "onnx-fp32"), str(tmp_path / "b" / "onnx-fp32"),
+                                      "--save-predictions", str(tmp_path / "p.json"), "--runs", "2", "--warmup", "1",
+                                      "--min-seconds", "0", "--rounds", "1"])
+    assert result.exit_code == 0, result.output
+    saved = sorted(p.name for p in tmp_path.glob("p-*.json"))
+    assert saved == ["p-a-onnx-fp32.json", "p-b-onnx-fp32.json"]
+    assert json.loads((tmp_path / saved[0]).read_text()) == json.loads((tmp_path / saved[1]).read_text())

@@ -6,6 +6,7 @@ import torch
 from typer.testing import CliRunner
 
 from edgekit.cli import app
+from edgekit.errors import INTERNAL_EXIT_CODE
 from edgekit.models.nano_cls import NanoClassifier
 
 runner = CliRunner()
@@ -88,3 +89,27 @@ def test_state_dict_with_factory_and_torchscript(tmp_path):
     ok = runner.invoke(app, args + ["--trust"])
     assert ok.exit_code == 0, ok.output
     assert (tmp_path / "b" / "onnx-fp32" / "edgekit.json").is_file()
+
+
+def test_an_unexpected_exception_is_one_internal_line_with_its_own_exit_code(monkeypatch):
+    """Never exit 1 (the gate's "regression") and never a traceback, unless --debug asks for it."""
+    import edgekit.registry
+
+    def broken() -> list[str]:
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(edgekit.registry, "target_names", broken)
+    result = runner.invoke(app, ["models"])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == INTERNAL_EXIT_CODE and result.exit_code not in (0, 1, 2)
+    assert lines[-1] == "error: internal: RuntimeError: boom (a bug in edgekit; rerun with --debug for the traceback)"
+    assert "Traceback" not in result.output
+    debug = runner.invoke(app, ["--debug", "models"])
+    assert isinstance(debug.exception, RuntimeError)  # re-raised: Python prints the traceback
+
+
+def test_usage_errors_are_one_line_too():
+    for args in (["bench"], ["bench", "--runs", "many", "x"], ["export", "nano-cls"], ["gate", "--nope"]):
+        result = runner.invoke(app, args)
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), (args, result.output)

@@ -69,3 +69,19 @@ def test_unstructured_sparsity_leaves_dense_artifacts_the_same_size(tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run")]  # no staging left behind
     again = runner.invoke(app, ["pipeline", str(recipe)])
     assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_a_failed_bench_row_commits_nothing(tmp_path, monkeypatch):
+    """A pipeline whose bench has a failed row leaves its output as it was: a half-measured run must not look
+    like a finished one."""
+    import edgekit.bench_run
+
+    def failing(path, *args, **kwargs):
+        raise EdgekitError("runtime exploded")
+
+    monkeypatch.setattr(edgekit.bench_run, "bench_artifact", failing)
+    recipe = _write(tmp_path / "r.toml", 'model = "nano-cls"\ndata = "shapes-cls"\noutput = "run"\n'
+                                         '[export]\ntargets = ["onnx-fp32"]\n')
+    result = runner.invoke(app, ["pipeline", str(recipe)])
+    assert result.exit_code == 2 and "bench failed" in result.output and "runtime exploded" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.toml"]  # no output, no hidden staging

@@ -254,7 +254,7 @@ def gate(
     if markdown:
         with atomic_file(markdown) as tmp:
             tmp.write_text(verdict)
-    console.print(verdict, markup=False, highlight=False)
+    console.print(verdict, markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(0 if passed else 1)
 
 

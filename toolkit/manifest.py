@@ -177,17 +177,36 @@ class Artifact:
         return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file() and p.name != MANIFEST_NAME)
 
 
+#: CPU features that decide INT8 (and FP16/BF16) speed, as /proc/cpuinfo names them (x86 flags, ARM features)
+SPEED_FEATURES = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8", "amx_bf16",
+                  "asimd", "asimddp", "i8mm", "sve", "fphp", "asimdhp")
+
+
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's fields of /proc/cpuinfo (empty where there is none)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {}
+    fields: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip() not in fields:
+            fields[key.strip()] = value.strip()
+    return fields
+
+
 def host_environment() -> dict[str, Any]:
-    """Where a measurement was taken: CPU model, cores, OS, Python."""
+    """Where a measurement was taken: CPU model, the ISA features that decide INT8 speed, cores, clock, OS,
+    Python — enough to tell two machines of one name apart."""
     import os
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "machine": platform.machine(),
-            "os": f"{platform.system()} {platform.release()}", "python": platform.python_version()}
+    info = _cpuinfo()
+    cpu = info.get("model name") or info.get("Hardware") or platform.processor() or platform.machine()
+    flags = set((info.get("flags") or info.get("Features") or "").split())
+    environment = {"cpu": cpu, "isa": [name for name in SPEED_FEATURES if name in flags], "cores": os.cpu_count(),
+                   "machine": platform.machine(), "os": f"{platform.system()} {platform.release()}",
+                   "python": platform.python_version()}
+    if info.get("cpu MHz"):
+        environment["cpu_mhz"] = float(info["cpu MHz"])
+    return environment

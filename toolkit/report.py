@@ -51,7 +51,9 @@ def bench_table(document: dict[str, Any]) -> Table:
     labels = row_labels(rows)
     keys = _metric_keys(rows)
     env = document["environment"]
-    table = Table(title=escape(f"edgekit bench — {env.get('cpu', '?')}, {env.get('threads', '?')} threads"))
+    isa = env.get("isa")
+    table = Table(title=escape(f"edgekit bench — {env.get('cpu', '?')}, {env.get('threads', '?')} threads"),
+                  caption=escape(f"ISA: {', '.join(map(str, isa))}") if isinstance(isa, list) and isa else None)
     for column in ("target", *keys, "Δ", "p50 ms", "p50 ×", "p90 ms", "p99 ms", "size", "size ×", "peak RSS",
                    "status"):
         table.add_column(column, justify="left" if column in ("target", "status") else "right")

@@ -60,7 +60,9 @@ def to_markdown(document: dict[str, Any]) -> str:
         lines.append(f"| {label} | {f['runtime']} | {f['metric']} | {_num(f['value'], '.4f')} | {drop} | "
                      f"{_num(f['p50_ms'], '.2f')} | {_num(f['p50_ratio'], '.2f')} | {_num(f['p90_ms'], '.2f')} | "
                      f"{size} | {_num(f['size_ratio'], '.2f')} | {f['status']} |")
-    lines += ["", f"{env.get('os', '')}, Python {env.get('python', '')}, {env.get('cores', '?')} cores; "
+    isa = ", ".join(env.get("isa", [])) if isinstance(env.get("isa"), list) else ""
+    lines += ["", f"{env.get('os', '')}, Python {env.get('python', '')}, {env.get('cores', '?')} cores"
+                  f"{', ISA: ' + isa if isa else ''}; "
                   f"runtimes: {', '.join(env.get('runtimes', []))}; edgekit {env.get('edgekit', '')}", ""]
     return "\n".join(lines)
 
