@@ -6,11 +6,13 @@ A session returns outputs in the parent model's convention, hiding layout transp
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from edgekit.manifest import Artifact
+from edgekit.manifest import Artifact, TensorSpec
 
 
 class Session(Protocol):
@@ -21,6 +23,16 @@ class Session(Protocol):
     def run(self, batch: np.ndarray) -> list[np.ndarray]:
         """Run one NCHW float32 batch; return outputs as float32 arrays in the parent's convention."""
         ...
+
+
+@dataclass(frozen=True)
+class ModelDescription:
+    """What a model file says about itself: its tensors and its metadata (Ultralytics writes task, imgsz and
+    names there), for benching a model file that has no edgekit manifest."""
+
+    inputs: list[TensorSpec]
+    outputs: list[TensorSpec]
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 class Runtime(Protocol):
@@ -34,4 +46,8 @@ class Runtime(Protocol):
 
     def load(self, artifact: Artifact, threads: int) -> Session:
         """Load the artifact's model with an explicit thread count."""
+        ...
+
+    def describe(self, model_path: Path) -> ModelDescription:
+        """Inputs, outputs and metadata of a model file (``EdgekitError`` when the runtime cannot read it)."""
         ...

@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 import onnxruntime as ort
 
+from pathlib import Path
+
 from edgekit.errors import EdgekitError
-from edgekit.manifest import Artifact
+from edgekit.manifest import Artifact, TensorSpec
+from edgekit.runtimes.base import ModelDescription
+
+
+_DTYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(uint8)": "uint8",
+           "tensor(int8)": "int8"}
 
 
 class OrtSession:
@@ -38,6 +45,16 @@ class OnnxRuntime:
 
     def load(self, artifact: Artifact, threads: int) -> OrtSession:
         return OrtSession(str(artifact.model_path), threads)
+
+    def describe(self, model_path: Path) -> ModelDescription:
+        session = OrtSession(str(model_path), 1)._session
+
+        def specs(values: list, layout: str) -> list[TensorSpec]:
+            return [TensorSpec(v.name, [d if isinstance(d, int) else -1 for d in v.shape],
+                               _DTYPES.get(v.type, v.type), layout) for v in values]
+
+        return ModelDescription(specs(session.get_inputs(), "NCHW"), specs(session.get_outputs(), ""),
+                                dict(session.get_modelmeta().custom_metadata_map))
 
 
 RUNTIME = OnnxRuntime()

@@ -5,8 +5,11 @@ from __future__ import annotations
 import numpy as np
 import openvino as ov
 
+from pathlib import Path
+
 from edgekit.errors import EdgekitError
-from edgekit.manifest import Artifact
+from edgekit.manifest import Artifact, TensorSpec
+from edgekit.runtimes.base import ModelDescription
 
 
 class OpenVinoSession:
@@ -37,6 +40,19 @@ class OpenVinoRuntime:
 
     def load(self, artifact: Artifact, threads: int) -> OpenVinoSession:
         return OpenVinoSession(ov.Core(), str(artifact.model_path), threads)
+
+    def describe(self, model_path: Path) -> ModelDescription:
+        try:
+            model = ov.Core().read_model(str(model_path))
+        except RuntimeError as exc:
+            raise EdgekitError(f"OpenVINO cannot read {model_path}: {str(exc).splitlines()[0]}") from None
+
+        def specs(ports: list, layout: str) -> list[TensorSpec]:
+            return [TensorSpec(port.get_any_name() if port.get_names() else f"port{i}",
+                               [d.get_length() if d.is_static else -1 for d in port.get_partial_shape()],
+                               str(port.get_element_type().to_dtype()), layout) for i, port in enumerate(ports)]
+
+        return ModelDescription(specs(model.inputs, "NCHW"), specs(model.outputs, ""))
 
 
 RUNTIME = OpenVinoRuntime()

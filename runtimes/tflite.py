@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ import numpy as np
 from edgekit.errors import EdgekitError, MissingDependencyError
 from edgekit.manifest import Artifact, TensorSpec
 from edgekit.quiet import native_output_to
+from edgekit.runtimes.base import ModelDescription
 
 #: (module holding ``Interpreter``, distribution name), in order of preference
 INTERPRETERS = (
@@ -139,6 +141,38 @@ class TfliteRuntime:
             self._chosen = (cls, dist)
             return TfliteSession(interpreters, artifact.manifest.outputs, threads)
         raise EdgekitError(f"cannot load {artifact.model_path}: {'; '.join(errors)}")
+
+    def describe(self, model_path: Path) -> ModelDescription:
+        """Inputs and outputs of a ``.tflite`` file (outputs kept in the file's own layout)."""
+        return _describe(self, model_path)
+
+
+def _specs(details: list[dict[str, Any]], image_input: bool) -> list[TensorSpec]:
+    specs = []
+    for detail in details:
+        shape = [int(d) for d in detail.get("shape_signature", detail["shape"])]
+        layout = ("NHWC" if shape[-1] == 3 else "NCHW") if image_input and len(shape) == 4 else ""
+        scale, zero_point = detail["quantization"]
+        quantized = np.issubdtype(detail["dtype"], np.integer) and scale
+        specs.append(TensorSpec(detail["name"], shape, np.dtype(detail["dtype"]).name, layout,
+                                float(scale) if quantized else None, int(zero_point) if quantized else None))
+    return specs
+
+
+def _describe(self: TfliteRuntime, model_path: Path) -> ModelDescription:
+    errors = []
+    for cls, dist in [self._chosen] if self._chosen else self._importable():
+        try:
+            with native_output_to():
+                interpreter = cls(model_path=str(model_path))
+        except Exception as exc:  # noqa: BLE001 - the interpreters raise ValueError/RuntimeError alike
+            errors.append(f"{dist}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+            continue
+        runner = interpreter.get_signature_runner()  # the order and names TfliteSession runs by
+        inputs, outputs = runner.get_input_details(), runner.get_output_details()
+        return ModelDescription(_specs([d | {"name": n} for n, d in inputs.items()], True),
+                                _specs([d | {"name": n} for n, d in outputs.items()], False))
+    raise EdgekitError(f"cannot read {model_path}: {'; '.join(errors)}")
 
 
 RUNTIME = TfliteRuntime()

@@ -63,3 +63,20 @@ def test_nms_leaves_no_same_class_overlap_above_threshold(data, n, threshold):
     for d in dropped:
         overlaps = box_iou(boxes[d:d + 1], boxes[keep])[0]
         assert ((overlaps > threshold - 1e-9) & (classes[keep] == classes[d])).any()  # float slack at the boundary
+
+
+def test_multi_label_decoding_keeps_every_class_above_the_threshold():
+    """``yolo val``'s convention: an anchor scoring 0.9 as class 0 and 0.6 as class 2 gives two detections
+    (one per class: class-aware NMS never compares them); the default keeps only its best class."""
+    from edgekit.tasks.detection import EVALUATION_PRESETS, DetectionDecoding, decode_detections
+
+    output = np.zeros((4 + 3, 2), np.float32)
+    output[:4, 0] = [50, 50, 20, 20]  # anchor 0: xywh
+    output[4:, 0] = [0.9, 0.0005, 0.6]
+    output[:4, 1] = [150, 150, 20, 20]
+    output[4:, 1] = [0.0, 0.3, 0.0]
+    _, scores, classes = decode_detections(output, EVALUATION_PRESETS["ultralytics"])
+    assert sorted(zip(classes.tolist(), np.round(scores.astype(float), 2).tolist())) == [(0, 0.9), (1, 0.3), (2, 0.6)]
+    _, scores, classes = decode_detections(output, DetectionDecoding())
+    assert sorted(classes.tolist()) == [0, 1]
+    assert DetectionDecoding.from_dict(EVALUATION_PRESETS["ultralytics"].to_dict()) == EVALUATION_PRESETS["ultralytics"]

@@ -20,12 +20,14 @@ from .data import DetectionDataset
 from .datasets import resolve_dataset
 from .errors import EdgekitError
 from .evaluation import evaluate
+from .foreign import foreign_artifact, is_foreign
 from .fsutil import sha256_file
 from .manifest import Artifact, host_environment
 from .preprocess import read_image
 from .registry import get_runtime
-from .results import RESULTS_SCHEMA, dataset_identity
+from .results import RESULTS_SCHEMA, TASK_METRICS, dataset_identity
 from .sessions import open_session
+from .tasks.detection import EVALUATION_PRESETS, DetectionDecoding
 
 
 
@@ -44,6 +46,11 @@ class BenchOptions:
     max_runs: int = 2000
     data: str | None = None
     rounds: int = 5
+    #: detectors: score with these evaluation settings instead of the manifest's (``EVALUATION_PRESETS``)
+    preset: str | None = None
+    #: for model files without a manifest: what the model cannot say itself
+    task: str | None = None
+    imgsz: int | None = None
 
     def validate(self) -> None:
         """Reject nonsensical values (wrong types included, e.g. from a recipe) with one line."""
@@ -59,6 +66,14 @@ class BenchOptions:
             raise EdgekitError(f"bench option threads must be at most 1024, got {self.threads}")
         if self.data is not None and not isinstance(self.data, str):
             raise EdgekitError(f"bench option data must be a string, got {self.data!r}")
+        if self.task is not None and self.task not in TASK_METRICS:
+            raise EdgekitError(f"unknown task {self.task!r} (choose from: {', '.join(TASK_METRICS)})")
+        if self.imgsz is not None and (isinstance(self.imgsz, bool) or not isinstance(self.imgsz, int)
+                                       or not 1 <= self.imgsz <= 8192):
+            raise EdgekitError(f"--imgsz must be in 1..8192, got {self.imgsz!r}")
+        if self.preset is not None and self.preset not in EVALUATION_PRESETS:
+            raise EdgekitError(f"unknown evaluation preset {self.preset!r} (choose from: "
+                               f"{', '.join(EVALUATION_PRESETS)})")
 
 
 class PeakMemory:
@@ -185,11 +200,27 @@ def _timing_batch(artifact: Artifact, dataset: Any) -> np.ndarray:
     return artifact.manifest.preprocessing.apply(read_image(dataset.image_paths[0]))[0][None]
 
 
+def open_artifact(path: Path, options: BenchOptions) -> Artifact:
+    """An edgekit artifact directory, or a model file / export folder from another tool (see ``foreign``)."""
+    if is_foreign(path):
+        return foreign_artifact(path, data=options.data, task=options.task, imgsz=options.imgsz)
+    return Artifact.load(path)
+
+
 def open_for_timing(path: Path, options: BenchOptions) -> tuple[Any, np.ndarray]:
     """A fresh session of the artifact at ``path`` and its timing input (for ``time_interleaved``)."""
-    artifact = Artifact.load(path)
+    artifact = open_artifact(path, options)
     dataset = resolve_dataset(options.data or artifact.manifest.dataset, "val")
     return open_session(artifact, options.threads), _timing_batch(artifact, dataset)
+
+
+def _decoding(manifest: Any, options: BenchOptions) -> DetectionDecoding | None:
+    """The detector evaluation settings a row is scored with: the preset's, else the manifest's."""
+    if manifest.task != "detect":
+        return None
+    if options.preset:
+        return EVALUATION_PRESETS[options.preset]
+    return DetectionDecoding.from_dict(manifest.decoding or {})
 
 
 def bench_artifact(path: Path, options: BenchOptions, tick: Any = None,
@@ -199,7 +230,7 @@ def bench_artifact(path: Path, options: BenchOptions, tick: Any = None,
     ``timed=False`` leaves ``latency_ms`` out, for a caller that times several artifacts in turn
     (``time_interleaved``).
     """
-    artifact = Artifact.load(path)
+    artifact = open_artifact(path, options)
     manifest = artifact.manifest
     data_spec = options.data or manifest.dataset
     if not data_spec:
@@ -216,7 +247,8 @@ def bench_artifact(path: Path, options: BenchOptions, tick: Any = None,
     first_s = time.perf_counter() - t0
     latency = time_runs(session, batch, options) if timed else None
     memory.sample()
-    metrics, predictions = evaluate(session, manifest, dataset, tick)
+    decoding = _decoding(manifest, options)
+    metrics, predictions = evaluate(session, manifest, dataset, tick, decoding)
     row = {"target": manifest.target, "artifact": str(path), "status": "ok", "runtime": manifest.runtime,
            "runtime_version": runtime.version(), "task": manifest.task,
            "size_bytes": artifact.size_bytes, "load_s": load_s,
@@ -224,6 +256,7 @@ def bench_artifact(path: Path, options: BenchOptions, tick: Any = None,
            **({"latency_ms": latency} if latency else {}), "threads": session.threads,
            "peak_rss_bytes": memory.peak(),
            "metrics": metrics, "dataset": dataset_summary(dataset),
+           **({"evaluation": {"preset": options.preset or "manifest", **decoding.to_dict()}} if decoding else {}),
            "model_sha256": manifest.model_sha256, "parent_sha256": manifest.parent_sha256}
     del session
     gc.collect()
@@ -246,10 +279,10 @@ def add_drops(rows: list[dict[str, Any]]) -> None:
                         "size": row["size_bytes"] / parent["size_bytes"]}
 
 
-def failed_row(path: Path, reason: str) -> dict[str, Any]:
+def failed_row(path: Path, reason: str, options: BenchOptions | None = None) -> dict[str, Any]:
     """A row for an artifact that could not be benched."""
     try:
-        target = Artifact.load(path).manifest.target
+        target = open_artifact(path, options or BenchOptions()).manifest.target
     except EdgekitError:
         target = Path(path).name
     return {"target": target, "artifact": str(path), "status": f"bench failed: {reason}"}

@@ -9,13 +9,12 @@ from typing import Any
 from rich.console import Console
 from rich.progress import Progress
 
-from .bench import (BenchOptions, MachineProbe, add_drops, bench_artifact, failed_row, open_for_timing,
-                    results_document, time_interleaved)
+from .bench import (BenchOptions, MachineProbe, add_drops, bench_artifact, failed_row, open_artifact,
+                    open_for_timing, results_document, time_interleaved)
 from .datasets import resolve_dataset
 from .errors import EdgekitError
 from .fsutil import check_replaceable, write_text_atomic
 from .report import row_labels
-from .manifest import Artifact
 
 
 def predictions_paths(base: Path, labels: list[str]) -> list[Path]:
@@ -44,7 +43,7 @@ def run_bench(paths: list[Path], options: BenchOptions, json_path: Path | None, 
     """Bench every artifact (a failing one gets a failed row), add drops, write outputs."""
     options.validate()
     for path in paths:  # bad input fails before any measuring or writing
-        Artifact.load(path)
+        open_artifact(path, options)
     if options.data:
         resolve_dataset(options.data, "val")
     for path in (json_path, predictions_path):
@@ -58,7 +57,7 @@ def run_bench(paths: list[Path], options: BenchOptions, json_path: Path | None, 
                 row, preds = bench_artifact(path, options, tick=lambda: progress.advance(task), timed=False)
                 predictions.append(preds)
             except EdgekitError as exc:
-                row, preds = failed_row(path, str(exc)), None
+                row, preds = failed_row(path, str(exc), options), None
             rows.append(row)
             progress.remove_task(task)
         progress.add_task(f"latency: {len(rows)} artifact(s) in turn, {options.rounds} rounds", total=None)

@@ -122,7 +122,8 @@ def export(
 
 @app.command()
 def bench(
-    artifacts: list[Path] = typer.Argument(..., help="artifact directories (from edgekit export)"),
+    artifacts: list[Path] = typer.Argument(..., help="artifact directories (from edgekit export), or model files "
+                                           "(.onnx, OpenVINO .xml, .tflite) and Ultralytics export folders"),
     data: Optional[str] = typer.Option(None, "--data", help="evaluation data (default: the manifest's)"),
     json_path: Optional[Path] = typer.Option(None, "--json", help="write results JSON here"),
     save_predictions: Optional[Path] = typer.Option(None, "--save-predictions",
@@ -136,6 +137,10 @@ def bench(
     markdown: Optional[Path] = typer.Option(None, "--markdown", help="also write a Markdown table"),
     csv_path: Optional[Path] = typer.Option(None, "--csv", help="also write a CSV"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="also write a latency-vs-accuracy PNG (matplotlib)"),
+    preset: Optional[str] = typer.Option(None, "--preset",
+                                         help="detector evaluation settings: edgekit | ultralytics (yolo val's)"),
+    task: Optional[str] = typer.Option(None, "--task", help="model files without a manifest: detect or classify"),
+    imgsz: Optional[int] = typer.Option(None, "--imgsz", help="model files without a manifest: input size"),
 ) -> None:
     """Measure artifacts on their own runtimes: latency, size, memory, accuracy and drop vs FP32."""
     from .bench import BenchOptions
@@ -146,7 +151,7 @@ def bench(
     from .fsutil import check_replaceable
 
     options = BenchOptions(threads=threads, warmup=warmup, runs=runs, min_seconds=min_seconds, data=data,
-                           rounds=rounds)
+                           rounds=rounds, preset=preset, task=task, imgsz=imgsz)
     for path in (markdown, csv_path, plot):  # a report path that cannot be written fails before measuring
         if path is not None:
             check_replaceable(path, force=True)

@@ -23,9 +23,11 @@ def _check_classes(manifest: Manifest, dataset: Dataset, model_classes: int) -> 
 
 
 def evaluate_detection(session: Any, manifest: Manifest, dataset: DetectionDataset,
-                       tick: Progress | None = None) -> tuple[dict[str, float], list[dict[str, Any]]]:
-    """COCO mAP of ``session`` on ``dataset``; returns (metrics, COCO results)."""
-    spec = DetectionDecoding.from_dict(manifest.decoding or {})
+                       tick: Progress | None = None,
+                       decoding: DetectionDecoding | None = None) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """COCO mAP of ``session`` on ``dataset`` (``decoding`` overrides the manifest's); returns (metrics, COCO
+    results)."""
+    spec = decoding or DetectionDecoding.from_dict(manifest.decoding or {})
     results: list[dict[str, Any]] = []
     for index, record in enumerate(dataset.images):
         chw, box = manifest.preprocessing.apply(read_image(record.path))
@@ -66,11 +68,11 @@ def evaluate_classification(session: Any, manifest: Manifest, dataset: Classific
     return {"top1": top1 / count, "top5": top5 / count}, predictions
 
 
-def evaluate(session: Any, manifest: Manifest, dataset: Dataset,
-             tick: Progress | None = None) -> tuple[dict[str, float], list[dict[str, Any]]]:
-    """Dispatch on the dataset's task, checking that it matches the model's."""
+def evaluate(session: Any, manifest: Manifest, dataset: Dataset, tick: Progress | None = None,
+             decoding: DetectionDecoding | None = None) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """Dispatch on the dataset's task, checking that it matches the model's (``decoding``: detectors only)."""
     if dataset.task != manifest.task:
         raise DataError(f"dataset {dataset.name} is for '{dataset.task}' but the model is '{manifest.task}'")
     if isinstance(dataset, DetectionDataset):
-        return evaluate_detection(session, manifest, dataset, tick)
+        return evaluate_detection(session, manifest, dataset, tick, decoding)
     return evaluate_classification(session, manifest, dataset, tick)

@@ -122,6 +122,9 @@ def _artifact_checks(label: str, base: dict[str, Any], cur: dict[str, Any], limi
     if dataset_identity(base["dataset"]) != dataset_identity(cur["dataset"]):
         raise EdgekitError(f"{label}: measured on different data (baseline {dataset_identity(base['dataset'])}, "
                            f"current {dataset_identity(cur['dataset'])}); re-bench on the same dataset")
+    if "evaluation" in base and "evaluation" in cur and base["evaluation"] != cur["evaluation"]:
+        raise EdgekitError(f"{label}: scored with different evaluation settings (baseline {base['evaluation']}, "
+                           f"current {cur['evaluation']}); bench both with the same --preset")
     metric = primary_metric(base)
     checks = [Check(label, "size", base["size_bytes"], cur["size_bytes"],
                     (cur["size_bytes"] / base["size_bytes"] - 1) * 100, limits.max_size_growth, "%"),

@@ -173,7 +173,10 @@ class Artifact:
 
     @property
     def size_bytes(self) -> int:
-        """Bytes of every file in the artifact directory but the manifest (listed or not: nothing hides)."""
+        """Bytes of every file in the artifact directory but the manifest (listed or not: nothing hides); for a
+        model benched without a manifest, of its own files."""
+        if not (self.path / MANIFEST_NAME).is_file():
+            return sum((self.path / name).stat().st_size for name in self.manifest.files)
         return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file() and p.name != MANIFEST_NAME)
 
 

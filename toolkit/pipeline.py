@@ -41,7 +41,7 @@ _TOP_KEYS = {"model", "data", "output", "trust", "compress", "export", "bench"}
 _COMPRESS_KEYS = {"prune", "prune_by", "importance", "round_to", "steps", "keep", "keep_idle", "unstructured", "distill",
                   "dynamic_quant", "images", "kd_images", "epochs", "lr", "device"}
 _EXPORT_KEYS = {"targets", "compare_original", "calib_images"}
-_BENCH_KEYS = {"threads", "runs", "warmup", "min_seconds", "rounds"}
+_BENCH_KEYS = {"threads", "runs", "warmup", "min_seconds", "rounds", "preset"}
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,19 @@ class Preprocessing:
         return self.normalize(canvas), box
 
 
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def default_preprocessing(task: str, imgsz: int | None, ultralytics: bool = False) -> Preprocessing:
+    """Ultralytics-style letterbox for detectors; resize + ImageNet normalisation for classifiers (Ultralytics'
+    own classifiers take unnormalised pixels)."""
+    if task == "detect":
+        return Preprocessing(size=imgsz or 640, resize="letterbox")
+    if ultralytics:
+        return Preprocessing(size=imgsz or 224, resize="resize")
+    return Preprocessing(size=imgsz or 224, resize="resize", mean=IMAGENET_MEAN, std=IMAGENET_STD)
+
+
 def read_image(path: Path) -> np.ndarray:
     """Read an image file as uint8 HWC RGB, or raise ``DataError`` naming the file."""
     from .data import opened_image

@@ -21,7 +21,7 @@ _ROW = {"target": str, "artifact": str, "status": str}
 _OK_ROW = {"task": str, "size_bytes": int, "latency_ms": dict, "metrics": dict, "dataset": dict}
 _OK_OPTIONAL = {"runtime": str, "runtime_version": str, "threads": int, "peak_rss_bytes": int,
                 "load_s": Number, "first_inference_s": Number, "model_sha256": str, "parent_sha256": str,
-                "parent": str, "drop": dict, "ratio": dict}
+                "parent": str, "drop": dict, "ratio": dict, "evaluation": dict}
 _LATENCY = {"p50": Number, "p90": Number, "p99": Number}
 _LATENCY_OPTIONAL = {"mean": Number, "std": Number, "runs": int, "warmup": int, "round_p50": list,
                      "p50_best_round": Number}

@@ -16,12 +16,11 @@ from typing import Any
 
 from .builtins import BUILTIN_MODELS
 from .errors import EdgekitError, ExportError
-from .preprocess import MAX_SIZE, Preprocessing
+from .preprocess import MAX_SIZE, Preprocessing, default_preprocessing  # noqa: F401 - re-exported
 from .results import TASK_METRICS
 from .schema import check_list, check_object
 from .quiet import native_output_to
 
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
 @dataclasses.dataclass
@@ -35,13 +34,6 @@ class ModelSource:
     dataset: str | None = None
     module: Any = None
     onnx_path: Path | None = None
-
-
-def default_preprocessing(task: str, imgsz: int | None) -> Preprocessing:
-    """Ultralytics-style letterbox for detectors; ImageNet resize + normalisation for classifiers."""
-    if task == "detect":
-        return Preprocessing(size=imgsz or 640, resize="letterbox")
-    return Preprocessing(size=imgsz or 224, resize="resize", mean=IMAGENET_MEAN, std=IMAGENET_STD)
 
 
 def _import_factory(factory: str) -> Any:

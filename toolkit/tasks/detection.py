@@ -24,6 +24,8 @@ class DetectionDecoding:
     iou_threshold: float = 0.6
     max_detections: int = 300
     pre_nms_topk: int = 3000
+    #: every class above ``conf_threshold`` of an anchor is a candidate (as ``yolo val``), not only its best
+    multi_label: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -34,7 +36,7 @@ class DetectionDecoding:
         from ..schema import check_object
 
         types = {"format": str, "conf_threshold": (int, float), "iou_threshold": (int, float),
-                 "max_detections": int, "pre_nms_topk": int}
+                 "max_detections": int, "pre_nms_topk": int, "multi_label": bool}
         data = check_object(data, "decoding", {}, types)
         decoding = cls(**data)
         if decoding.format != "xywh-scores" or not (0 <= decoding.conf_threshold <= 1 and
@@ -44,17 +46,35 @@ class DetectionDecoding:
         return decoding
 
 
-def decode_detections(output: np.ndarray, spec: DetectionDecoding) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One image's ``[4 + nc, N]`` output -> (xyxy in input pixels, scores, class indices) after NMS."""
-    boxes, scores_all = output[:4].T, output[4:].T
+#: evaluation settings by name (``edgekit bench --preset``): the manifest's own, or those of ``yolo val``
+#: (Ultralytics' defaults: conf 0.001, NMS IoU 0.7, 300 detections, multi-label, up to 30000 candidates)
+EVALUATION_PRESETS: dict[str, DetectionDecoding] = {
+    "edgekit": DetectionDecoding(),
+    "ultralytics": DetectionDecoding(conf_threshold=0.001, iou_threshold=0.7, max_detections=300,
+                                     pre_nms_topk=30000, multi_label=True),
+}
+
+
+def _candidates(scores_all: np.ndarray, spec: DetectionDecoding) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(anchor index, class, score) of every candidate above the confidence threshold."""
+    if spec.multi_label:
+        anchors, classes = np.nonzero(scores_all > spec.conf_threshold)
+        return anchors, classes, scores_all[anchors, classes]
     classes = scores_all.argmax(1)
     scores = scores_all[np.arange(len(classes)), classes]
-    keep = np.flatnonzero(scores > spec.conf_threshold)
-    if keep.size > spec.pre_nms_topk:
-        keep = keep[np.argsort(-scores[keep], kind="stable")[:spec.pre_nms_topk]]
-    xyxy = xywh_to_xyxy(boxes[keep].astype(np.float64))
-    kept = nms(xyxy, scores[keep], classes[keep], spec.iou_threshold, spec.max_detections)
-    return xyxy[kept], scores[keep][kept], classes[keep][kept]
+    anchors = np.flatnonzero(scores > spec.conf_threshold)
+    return anchors, classes[anchors], scores[anchors]
+
+
+def decode_detections(output: np.ndarray, spec: DetectionDecoding) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One image's ``[4 + nc, N]`` output -> (xyxy in input pixels, scores, class indices) after NMS."""
+    anchors, classes, scores = _candidates(output[4:].T, spec)
+    if anchors.size > spec.pre_nms_topk:
+        top = np.argsort(-scores, kind="stable")[:spec.pre_nms_topk]
+        anchors, classes, scores = anchors[top], classes[top], scores[top]
+    xyxy = xywh_to_xyxy(output[:4].T[anchors].astype(np.float64))
+    kept = nms(xyxy, scores, classes, spec.iou_threshold, spec.max_detections)
+    return xyxy[kept], scores[kept], classes[kept]
 
 
 def to_coco_results(image_id: int, xyxy: np.ndarray, scores: np.ndarray, classes: np.ndarray,
