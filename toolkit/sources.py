@@ -19,6 +19,7 @@ from .errors import EdgekitError, ExportError
 from .preprocess import MAX_SIZE, Preprocessing, default_preprocessing  # noqa: F401 - re-exported
 from .results import TASK_METRICS
 from .schema import check_list, check_object
+from .ultralytics_source import EXTRA_HINT, is_ultralytics_checkpoint, ultralytics_model, ultralytics_source
 from .quiet import native_output_to
 
 
@@ -166,6 +167,25 @@ def sidecar_path(model_file: Path) -> Path:
     return model_file.with_name(model_file.name + ".json")
 
 
+def _ultralytics_source(path: Path, task: str | None, imgsz: int | None, trust: bool) -> ModelSource:
+    """An Ultralytics checkpoint: a pickle of its classes, so only with ``trust`` and the extra installed."""
+    import torch
+
+    if not trust:
+        raise ExportError(f"{path} is an Ultralytics checkpoint, a pickle: loading it runs code from the file; "
+                          f"{TRUST_HINT}")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    except ModuleNotFoundError as exc:
+        raise ExportError(f"{path} is an Ultralytics checkpoint and {exc.name or 'ultralytics'} does not import "
+                          f"here: {EXTRA_HINT}") from None
+    except Exception as exc:  # noqa: BLE001 - unpickling errors come in many types
+        raise ExportError(f"cannot load {path}: {_torch_load_problem(exc, trust)}") from None
+    if ultralytics_model(checkpoint) is None:
+        raise ExportError(f"{path} refers to Ultralytics classes but holds no model (an optimizer-only file?)")
+    return ModelSource(**ultralytics_source(checkpoint, path, task, imgsz))
+
+
 def _read_sidecar(sidecar: Path) -> dict[str, Any]:
     try:
         meta = json.loads(sidecar.read_bytes())
@@ -196,6 +216,8 @@ def load_source(spec: str, *, task: str | None = None, imgsz: int | None = None,
         raise ExportError(f"model not found: {spec} (built-in models: {', '.join(BUILTIN_MODELS)})")
     if path.suffix == ".onnx":
         return _onnx_source(path, task, imgsz)
+    if is_ultralytics_checkpoint(path):
+        return _ultralytics_source(path, task, imgsz, trust)
     module = _load_torch_file(path, factory, trust)
     sidecar = sidecar_path(path)
     if sidecar.is_file():  # written by `edgekit compress`: the model's own task, preprocessing and classes

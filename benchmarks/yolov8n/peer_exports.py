@@ -1,6 +1,6 @@
 """Phase 1 of the peer benchmark: Ultralytics exports the committed YOLOv8n itself (its own venv, CPU, offline).
 
-    YOLO_OFFLINE=1 /tmp/ul/bin/python benchmarks/peers/ultralytics_export.py /tmp/shapes-yolo/data.yaml OUT_DIR
+    YOLO_OFFLINE=1 /tmp/ul/bin/python benchmarks/yolov8n/peer_exports.py /tmp/shapes-yolo/data.yaml OUT_DIR
 
 Writes OUT_DIR/{fp32.onnx, int8.onnx, int8_openvino_model/, ...} and OUT_DIR/exports.json (what worked, what
 failed and why). Ultralytics calibrates INT8 on ``split=train`` here, like edgekit on its calibration split:
@@ -29,8 +29,12 @@ def main() -> None:
     settings.update({"sync": False})
     data, out = sys.argv[1], Path(sys.argv[2])
     out.mkdir(parents=True, exist_ok=True)
+    earlier = json.loads((out / "exports.json").read_text()) if (out / "exports.json").is_file() else {}
     report = {"ultralytics": __version__, "model": str(MODEL.name), "exports": {}}
     for name, (fmt, extra) in EXPORTS.items():
+        if (out / name).exists() and earlier.get("exports", {}).get(name, {}).get("status") == "ok":
+            report["exports"][name] = earlier["exports"][name]  # made by an earlier run: kept
+            continue
         work = out / f".work-{name}"
         shutil.rmtree(work, ignore_errors=True)
         shutil.copytree(MODEL.parent, work, ignore=lambda d, files: [f for f in files if f != MODEL.name])

@@ -1,0 +1,84 @@
+"""Ultralytics checkpoints as a model source. CI has no Ultralytics (6 GB, AGPL, needs a torchvision that does not
+load beside the CPU torch): there the refusals are tested on the committed real checkpoint; where Ultralytics
+imports (``pip install -e '.[ultralytics]'`` in its own venv), YOLOv8 / YOLO11 detect checkpoints are exported
+and a segmentation one is refused."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from edgekit.cli import app
+from edgekit.manifest import Artifact
+from edgekit.ultralytics_source import is_ultralytics_checkpoint
+
+CHECKPOINT = Path(__file__).parent.parent / "benchmarks" / "models" / "yolov8n-shapes.pt"
+CORPUS = Path(__file__).parent / "corpus"
+HAS_ULTRALYTICS = importlib.util.find_spec("ultralytics") is not None
+runner = CliRunner()
+
+
+def _one_line(args: list[str]) -> str:
+    result = runner.invoke(app, args)
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), result.output
+    return lines[0]
+
+
+def test_a_checkpoint_is_recognised_from_its_opcodes_without_running_them():
+    assert is_ultralytics_checkpoint(CHECKPOINT)
+    for name in ("malicious.pkl", "malicious-zip.pt", "random.bin", "empty.bin", "truncated.zip"):
+        assert not is_ultralytics_checkpoint(CORPUS / name)
+
+
+def test_without_the_trust_flag_the_pickle_is_refused(tmp_path):
+    line = _one_line(["export", str(CHECKPOINT), "-t", "onnx-fp32", "-o", str(tmp_path / "o"), "--data", "shapes-det"])
+    assert "Ultralytics checkpoint, a pickle" in line and "--trust" in line
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.skipif(HAS_ULTRALYTICS, reason="Ultralytics is installed here")
+def test_without_ultralytics_the_extra_is_named(tmp_path):
+    line = _one_line(["export", str(CHECKPOINT), "-t", "onnx-fp32", "-o", str(tmp_path / "o"), "--data",
+                      "shapes-det", "--trust"])
+    assert "edgekit[ultralytics]" in line and not (tmp_path / "o").exists()
+
+
+@pytest.mark.skipif(not HAS_ULTRALYTICS, reason="needs the ultralytics extra (its own venv)")
+def test_the_real_checkpoint_exports_like_yolo_export(tmp_path):
+    """Same output convention and numbers as the ONNX that ``yolo export format=onnx`` wrote of it."""
+    import onnxruntime as ort
+
+    result = runner.invoke(app, ["export", str(CHECKPOINT), "-t", "onnx-fp32", "-o", str(tmp_path / "o"),
+                                 "--data", "shapes-det", "--trust"])
+    assert result.exit_code == 0, result.output
+    manifest = Artifact.load(tmp_path / "o" / "onnx-fp32").manifest
+    assert manifest.task == "detect" and manifest.preprocessing.size == 256
+    assert manifest.class_names == ["circle", "rectangle", "triangle", "cross", "ring"]
+    assert manifest.outputs[0].shape == [1, 9, 1344] and manifest.parity["cosine"] > 0.9999
+    x = np.random.default_rng(0).random((1, 3, 256, 256), dtype=np.float32)
+    ours = ort.InferenceSession(str(tmp_path / "o" / "onnx-fp32" / "model.onnx")).run(None, {"images": x})[0]
+    theirs = ort.InferenceSession(str(CHECKPOINT.with_suffix(".onnx"))).run(None, {"images": x})[0]
+    assert np.abs(ours - theirs).max() < 1e-2 * np.abs(theirs).max()
+
+
+@pytest.mark.skipif(not HAS_ULTRALYTICS, reason="needs the ultralytics extra (its own venv)")
+@pytest.mark.parametrize("config, error", [("yolov8n.yaml", None), ("yolo11n.yaml", None),
+                                           ("yolov8n-seg.yaml", "'segment' model")])
+def test_tiny_checkpoints_of_each_family(tmp_path, config, error):
+    from ultralytics import YOLO
+
+    path = tmp_path / config.replace(".yaml", ".pt")
+    YOLO(config).save(str(path))  # built offline from its yaml: random weights, a real checkpoint layout
+    args = ["export", str(path), "-t", "onnx-fp32", "-o", str(tmp_path / "o"), "--data", "shapes-det", "--trust",
+            "--imgsz", "64"]
+    if error:
+        assert error in _one_line(args) and not (tmp_path / "o").exists()
+        return
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert Artifact.load(tmp_path / "o" / "onnx-fp32").manifest.outputs[0].shape[:2] == [1, 84]
