@@ -5,6 +5,7 @@ Device side: numpy + one runtime. Nothing here imports torch or tensorflow.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import hashlib
 import os
@@ -218,9 +219,10 @@ def _decoding(manifest: Any, options: BenchOptions) -> DetectionDecoding | None:
     """The detector evaluation settings a row is scored with: the preset's, else the manifest's."""
     if manifest.task != "detect":
         return None
-    if options.preset:
-        return EVALUATION_PRESETS[options.preset]
-    return DetectionDecoding.from_dict(manifest.decoding or {})
+    own = DetectionDecoding.from_dict(manifest.decoding or {})
+    if options.preset:  # the preset's thresholds; the model's own box units
+        return dataclasses.replace(EVALUATION_PRESETS[options.preset], box_scale=own.box_scale)
+    return own
 
 
 def bench_artifact(path: Path, options: BenchOptions, tick: Any = None,

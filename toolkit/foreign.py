@@ -9,6 +9,8 @@ the one runtime only.
 from __future__ import annotations
 
 import ast
+import json
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -44,11 +46,23 @@ def _model_in_folder(folder: Path) -> Path:
     raise EdgekitError(f"not an edgekit artifact, and no .xml, .tflite or .onnx model in it: {folder}")
 
 
+def _embedded_metadata(model: Path) -> dict[str, Any]:
+    """Ultralytics' TFLite exports carry ``metadata.json`` in a zip appended to the flatbuffer."""
+    if model.suffix != ".tflite" or not zipfile.is_zipfile(model):
+        return {}
+    try:
+        with zipfile.ZipFile(model) as archive:
+            data = json.loads(archive.read("metadata.json"))
+    except (KeyError, OSError, ValueError, zipfile.BadZipFile, RecursionError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def _folder_metadata(model: Path) -> dict[str, Any]:
     """Ultralytics' ``metadata.yaml`` beside the model (its export folders carry one)."""
     path = model.parent / "metadata.yaml"
     if not path.is_file():
-        return {}
+        return _embedded_metadata(model)
     try:
         data = yaml.safe_load(path.read_bytes())
     except (yaml.YAMLError, ValueError, RecursionError):
@@ -129,13 +143,16 @@ def foreign_artifact(path: Path, *, data: str | None, task: str | None = None,
     first = described.inputs[0]
     task = _task(task, metadata, len(described.outputs[0].shape))
     size = _size(imgsz, metadata, first.shape, first.layout)
-    preprocessing = default_preprocessing(task, size, ultralytics="names" in metadata and "stride" in metadata)
+    ultralytics = "names" in metadata and "stride" in metadata
+    preprocessing = default_preprocessing(task, size, ultralytics=ultralytics)
+    # Ultralytics' TFLite detectors emit xywh normalised to 0..1 (its LiteRT backend multiplies by the size)
+    box_scale = float(size) if ultralytics and runtime == "tflite" else 1.0
     digest = sha256_file(model)
     manifest = Manifest(
         target=path.name, runtime=runtime, model_file=model.name, files=files, inputs=described.inputs,
         outputs=described.outputs, task=task, preprocessing=preprocessing, class_names=_names(metadata.get("names")),
         source=str(path), parent_sha256=digest, model_sha256=digest, dataset=data,
-        decoding=DetectionDecoding().to_dict() if task == "detect" else None,
+        decoding=DetectionDecoding(box_scale=box_scale).to_dict() if task == "detect" else None,
         output_assembly={"concat_axis": 1} if task == "detect" and _split_boxes_and_scores(described.outputs) else None,
         notes={"foreign": "benched without an edgekit manifest; read from the model and its metadata"})
     return Artifact(model.parent, manifest)

@@ -26,6 +26,9 @@ class DetectionDecoding:
     pre_nms_topk: int = 3000
     #: every class above ``conf_threshold`` of an anchor is a candidate (as ``yolo val``), not only its best
     multi_label: bool = False
+    #: input pixels per unit of the output's xywh: 1, or the input size for boxes normalised to 0..1
+    #: (Ultralytics' TFLite exports); a property of the model, kept when a preset changes the rest
+    box_scale: float = 1.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -36,12 +39,12 @@ class DetectionDecoding:
         from ..schema import check_object
 
         types = {"format": str, "conf_threshold": (int, float), "iou_threshold": (int, float),
-                 "max_detections": int, "pre_nms_topk": int, "multi_label": bool}
+                 "max_detections": int, "pre_nms_topk": int, "multi_label": bool, "box_scale": (int, float)}
         data = check_object(data, "decoding", {}, types)
         decoding = cls(**data)
         if decoding.format != "xywh-scores" or not (0 <= decoding.conf_threshold <= 1 and
                                                     0 <= decoding.iou_threshold <= 1) \
-                or decoding.max_detections < 1 or decoding.pre_nms_topk < 1:
+                or decoding.max_detections < 1 or decoding.pre_nms_topk < 1 or not decoding.box_scale > 0:
             raise EdgekitError(f"decoding: unsupported values {data}")
         return decoding
 
@@ -72,7 +75,7 @@ def decode_detections(output: np.ndarray, spec: DetectionDecoding) -> tuple[np.n
     if anchors.size > spec.pre_nms_topk:
         top = np.argsort(-scores, kind="stable")[:spec.pre_nms_topk]
         anchors, classes, scores = anchors[top], classes[top], scores[top]
-    xyxy = xywh_to_xyxy(output[:4].T[anchors].astype(np.float64))
+    xyxy = xywh_to_xyxy(output[:4].T[anchors].astype(np.float64) * spec.box_scale)
     kept = nms(xyxy, scores, classes, spec.iou_threshold, spec.max_detections)
     return xyxy[kept], scores[kept], classes[kept]
 
