@@ -82,3 +82,41 @@ def test_tiny_checkpoints_of_each_family(tmp_path, config, error):
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     assert Artifact.load(tmp_path / "o" / "onnx-fp32").manifest.outputs[0].shape[:2] == [1, 84]
+
+
+@pytest.mark.skipif(not HAS_ULTRALYTICS, reason="needs the ultralytics extra (its own venv)")
+@pytest.mark.parametrize("config, prune", [("yolov8n.yaml", True), ("yolo11n.yaml", False)])
+def test_ultralytics_blocks_become_prunable_with_identical_outputs(config, prune):
+    """C2f / C3k2 ``chunk`` splits are rewritten into two convs (Ultralytics' routing attributes kept), and
+    Torch-Pruning then prunes YOLOv8 with its output layers untouched (pruning YOLO11, whose C2PSA attention
+    blocks Torch-Pruning traces at a cost of over 20 GB here, is not supported yet)."""
+    import copy
+
+    import torch
+    from ultralytics import YOLO
+
+    from edgekit.compress.prunable import SplitC2f, make_prunable
+    from edgekit.compress.pruning import PruneOptions, prune_structured
+    from edgekit.compress.stats import model_stats
+    from edgekit.models.ultralytics_raw import UltralyticsDetector
+    from edgekit.ultralytics_source import ultralytics_source
+
+    checkpoint = {"model": YOLO(config).model, "train_args": {"imgsz": 64}}
+    model = ultralytics_source(checkpoint, Path(config), None, None)["module"]
+    assert isinstance(model, UltralyticsDetector)
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        before = model(x)
+        split = make_prunable(copy.deepcopy(model)).eval()
+        assert any(isinstance(m, SplitC2f) for m in split.modules())
+        assert torch.allclose(split(x), before, atol=1e-4)
+    if not prune:
+        return
+    macs = model_stats(split, x)["macs"]
+    prune_structured(split, x, PruneOptions(0.5, by="macs"))
+    assert model_stats(split, x)["macs"] <= 0.6 * macs
+    with torch.no_grad():
+        assert split.eval()(x).shape == before.shape  # same outputs: 4 + nc rows per anchor
+    split.train()
+    raw = split(torch.rand(2, 3, 64, 64))  # training mode: edgekit's raw per-level maps for distillation
+    assert [r.shape[2:] for r in raw] == [torch.Size([8, 8]), torch.Size([4, 4]), torch.Size([2, 2])]

@@ -74,5 +74,7 @@ def ultralytics_source(checkpoint: dict, path: Path, task: str | None, imgsz: in
             module.export, module.format, module.dynamic = True, "onnx", False
     names = model.names
     class_names = [str(names[k]) for k in sorted(names)] if isinstance(names, dict) else [str(n) for n in names]
-    return {"name": path.stem, "task": model_task, "class_names": class_names, "module": model,
+    from .models.ultralytics_raw import UltralyticsDetector
+
+    return {"name": path.stem, "task": model_task, "class_names": class_names, "module": UltralyticsDetector(model),
             "preprocessing": Preprocessing(size=_input_size(checkpoint, imgsz), resize="letterbox")}

@@ -29,13 +29,13 @@ def _half(layer: ConvBnAct, part: slice) -> ConvBnAct:
 class SplitC2f(nn.Module):
     """C2f with its split done by two convs instead of ``chunk``: same function, prunable."""
 
-    def __init__(self, block: C2f) -> None:
+    def __init__(self, block: nn.Module) -> None:
         super().__init__()
-        hidden = block.hidden
+        hidden = block.hidden if isinstance(block, C2f) else block.c  # Ultralytics names: c, m
         self.cv0a = _half(block.cv1, slice(0, hidden))
         self.cv0b = _half(block.cv1, slice(hidden, 2 * hidden))
         self.cv2 = block.cv2
-        self.blocks = block.blocks
+        self.blocks = block.blocks if isinstance(block, C2f) else block.m
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         parts = [self.cv0a(x), self.cv0b(x)]
@@ -44,11 +44,22 @@ class SplitC2f(nn.Module):
         return self.cv2(torch.cat(parts, dim=1))
 
 
+def _is_ultralytics_c2f(module: nn.Module) -> bool:
+    """Ultralytics' C2f and its subclasses (YOLO11's C3k2): ``cv1(x).chunk(2, 1)``, blocks ``m``, width ``c``."""
+    return any(cls.__name__ == "C2f" and cls.__module__.startswith("ultralytics")
+               for cls in type(module).__mro__) and all(hasattr(module, a) for a in ("cv1", "cv2", "m", "c"))
+
+
 def make_prunable(model: nn.Module) -> nn.Module:
-    """Replace every C2f in ``model`` (in place) by an equivalent SplitC2f; returns the model."""
+    """Replace every C2f in ``model`` (edgekit's or Ultralytics', in place) by an equivalent SplitC2f; returns
+    the model."""
     for name, child in list(model.named_children()):
-        if isinstance(child, C2f):
-            setattr(model, name, SplitC2f(child))
+        if isinstance(child, C2f) or _is_ultralytics_c2f(child):
+            split = SplitC2f(child)
+            for attr in ("f", "i", "type", "np"):  # Ultralytics' forward routes layers by these
+                if hasattr(child, attr):
+                    setattr(split, attr, getattr(child, attr))
+            setattr(model, name, split)
         else:
             make_prunable(child)
     return model

@@ -1,0 +1,32 @@
+"""An Ultralytics detection model seen the way edgekit's compress and distillation see a detector.
+
+In eval mode it returns what ``yolo export`` returns (one decoded ``[B, 4 + nc, N]`` tensor); in training mode
+Ultralytics' head returns ``{"boxes": [B, 4R, N], "scores": [B, nc, N], "feats": [...]}``, which this turns
+into edgekit's raw per-level maps ``[B, 4R + nc, H, W]`` (the layout nano-det's head produces), so pruning,
+idle-output probing and distillation work on it unchanged. No Ultralytics import is needed to run or trace it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+
+class UltralyticsDetector(nn.Module):
+    """Wraps an Ultralytics ``DetectionModel`` whose Detect head is in export mode."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> Any:
+        out = self.model(x)
+        if not isinstance(out, dict):
+            return out
+        feats = out["feats"]
+        joined = torch.cat([out["boxes"], out["scores"]], dim=1)
+        sizes = [f.shape[2] * f.shape[3] for f in feats]
+        return [part.reshape(part.shape[0], part.shape[1], f.shape[2], f.shape[3])
+                for part, f in zip(joined.split(sizes, dim=2), feats)]
