@@ -130,3 +130,22 @@ def test_bad_option_values_are_one_line(artifacts, tmp_path, monkeypatch):
     for args in (["export", "nano-cls", "-t", "onnx-fp32", "-o", "out", "--task", "segment"],
                  ["export", "nano-cls", "-t", "onnx-fp32", "-o", "out", "--imgsz", "0"]):
         _assert_clean_failure(runner.invoke(app, args), tmp_path, " ".join(args))
+
+
+def test_deep_nesting_is_refused_before_any_parser_recurses(artifacts, tmp_path, monkeypatch):
+    """Where a library has raised Python's recursion limit (seen in the full suite), a parser recursing into
+    100 000 nested brackets overflows the C stack and kills the process; edgekit refuses such text first."""
+    import sys
+
+    monkeypatch.chdir(tmp_path)
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(200_000)
+    try:
+        for slot in ("report results", "bench manifest", "gate --config", "pipeline recipe.yaml",
+                     "export --data data.yaml", "export --data ann.json"):
+            work = tmp_path / slot.replace(" ", "_")
+            work.mkdir()
+            result = runner.invoke(app, SLOTS[slot]("deep.json", work, artifacts["nano-cls"]))
+            assert result.exit_code == 2 and "nested deeper than" in result.output, (slot, result.output)
+    finally:
+        sys.setrecursionlimit(old)

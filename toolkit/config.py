@@ -79,6 +79,11 @@ def load_config_file(path: Path) -> dict[str, Any]:
         text = path.read_text()
     except FileNotFoundError:
         raise EdgekitError(f"config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EdgekitError(f"cannot read config {path}: {type(exc).__name__}") from None
+    from .schema import check_nesting
+
+    check_nesting(text.encode(), f"config {path}")
     try:
         if path.suffix == ".toml":
             from . import tomlread as tomllib

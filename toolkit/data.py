@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from .errors import DataError, EdgekitError
-from .schema import check_list, check_object
+from .schema import check_list, check_object, parse_json
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 BOX_TOLERANCE_PX = 1.0
@@ -95,9 +94,9 @@ def _read_json(path: Path) -> dict:
     if not path.is_file():
         raise DataError(f"annotation file not found: {path}")
     try:
-        data = json.loads(path.read_bytes())
-    except (ValueError, RecursionError) as exc:
-        raise DataError(f"invalid JSON in {path}: {str(exc)[:200]}") from None
+        data = parse_json(path.read_bytes(), str(path))
+    except EdgekitError as exc:
+        raise DataError(f"invalid JSON: {exc}") from None
     if not isinstance(data, dict) or not {"images", "annotations", "categories"} <= data.keys():
         raise DataError(f"{path} is not a COCO detection file (needs images, annotations, categories)")
     try:

@@ -11,15 +11,18 @@ from pathlib import Path
 import yaml
 
 from .data import DetectionDataset, ImageRecord, coco_cache_path, digest_text, image_size, list_images
-from .errors import DataError
+from .errors import DataError, EdgekitError
+from .schema import check_nesting
 
 
 def _read_yaml(path: Path) -> dict:
     if not path.is_file():
         raise DataError(f"dataset file not found: {path}")
     try:
-        data = yaml.safe_load(path.read_bytes())
-    except (yaml.YAMLError, ValueError, RecursionError) as exc:
+        raw = path.read_bytes()
+        check_nesting(raw, str(path))
+        data = yaml.safe_load(raw)
+    except (yaml.YAMLError, ValueError, RecursionError, EdgekitError) as exc:
         raise DataError(f"invalid YAML in {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") \
             from None
     if not isinstance(data, dict) or "names" not in data:

@@ -9,7 +9,6 @@ the one runtime only.
 from __future__ import annotations
 
 import ast
-import json
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from .manifest import MANIFEST_NAME, Artifact, Manifest
 from .preprocess import MAX_SIZE, default_preprocessing
 from .registry import get_runtime
 from .results import TASK_METRICS
+from .schema import check_nesting, parse_json
 from .tasks.detection import DetectionDecoding
 
 #: model file suffix -> runtime that runs it
@@ -52,8 +52,8 @@ def _embedded_metadata(model: Path) -> dict[str, Any]:
         return {}
     try:
         with zipfile.ZipFile(model) as archive:
-            data = json.loads(archive.read("metadata.json"))
-    except (KeyError, OSError, ValueError, zipfile.BadZipFile, RecursionError):
+            data = parse_json(archive.read("metadata.json"), f"{model} metadata.json")
+    except (KeyError, OSError, zipfile.BadZipFile, EdgekitError):
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -64,8 +64,10 @@ def _folder_metadata(model: Path) -> dict[str, Any]:
     if not path.is_file():
         return _embedded_metadata(model)
     try:
-        data = yaml.safe_load(path.read_bytes())
-    except (yaml.YAMLError, ValueError, RecursionError):
+        raw = path.read_bytes()
+        check_nesting(raw, str(path))
+        data = yaml.safe_load(raw)
+    except (yaml.YAMLError, ValueError, RecursionError, EdgekitError):
         raise EdgekitError(f"unreadable {path}") from None
     return data if isinstance(data, dict) else {}
 

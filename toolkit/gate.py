@@ -15,7 +15,7 @@ from .errors import EdgekitError
 from .report import row_labels
 from .report_files import primary_metric
 from .results import dataset_identity
-from .schema import check_object
+from .schema import check_nesting, check_object
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ def load_thresholds(path: Path | None, **overrides: Any) -> Thresholds:
 def _read_config(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise EdgekitError(f"gate config not found: {path}")
+    check_nesting(path.read_bytes(), f"gate config {path}")
     try:
         raw = tomllib.loads(path.read_bytes().decode())
     except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:

@@ -34,6 +34,7 @@ import yaml
 from .bench import BenchOptions
 from . import tomlread
 from .errors import EdgekitError
+from .schema import check_nesting
 from .fsutil import atomic_dir, atomic_file, check_replaceable
 
 PIPELINE_MARKER = "pipeline.json"
@@ -76,6 +77,7 @@ def _read(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise EdgekitError(f"recipe not found: {path}")
     try:
+        check_nesting(path.read_bytes(), f"recipe {path}")
         if path.suffix == ".toml":
             return tomlread.loads(path.read_bytes().decode())
         if path.suffix in (".yaml", ".yml"):

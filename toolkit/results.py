@@ -5,12 +5,11 @@ A leaf module (json + the schema checks): report, gate and pipeline read results
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from .errors import EdgekitError
-from .schema import Number, check_list, check_object, check_value
+from .schema import Number, check_list, check_object, check_value, parse_json
 
 RESULTS_SCHEMA = 1
 TASK_METRICS = {"detect": ("map50_95", "map50"), "classify": ("top1", "top5")}
@@ -76,7 +75,9 @@ def load_results(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise EdgekitError(f"results file not found: {path}")
     try:
-        document = json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError) as exc:
+        document = parse_json(path.read_bytes(), str(path))
+    except OSError as exc:
         raise EdgekitError(f"{path} is not a results JSON ({type(exc).__name__})") from None
+    except EdgekitError as exc:
+        raise EdgekitError(f"not a results JSON: {exc}") from None
     return check_results(document, str(path))

@@ -6,11 +6,20 @@ checks before any field is used, so a malformed file can never surface as a ``Ke
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from .errors import EdgekitError
+
+#: deeper nesting than this is refused before parsing: parsers recurse, and where a library has raised
+#: Python's recursion limit, a 100 000-deep ``[[[[`` overflows the C stack (a crash, not an exception)
+MAX_NESTING = 100
+_QUOTED = re.compile(rb'"(?:\\.|[^"\\])*"')
 
 Number = (int, float)
 _TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true/false", list: "a list",
@@ -65,3 +74,22 @@ def check_list(value: Any, types: type | tuple[type, ...], where: str, min_lengt
     for index, item in enumerate(value):
         check_value(item, types, f"{where}[{index}]")
     return value
+
+
+def check_nesting(data: bytes, where: str, limit: int = MAX_NESTING) -> None:
+    """Refuse JSON / YAML / TOML text whose brackets nest deeper than ``limit`` (quoted strings ignored)."""
+    codes = np.frombuffer(_QUOTED.sub(b"", data), dtype=np.uint8)
+    steps = np.zeros(codes.shape, dtype=np.int32)
+    steps[(codes == ord("[")) | (codes == ord("{"))] = 1
+    steps[(codes == ord("]")) | (codes == ord("}"))] = -1
+    if steps.size and int(np.cumsum(steps).max()) > limit:
+        raise EdgekitError(f"{where}: nested deeper than {limit} levels")
+
+
+def parse_json(data: bytes, where: str) -> Any:
+    """``json.loads`` after the nesting check; a malformed document is one ``EdgekitError``."""
+    check_nesting(data, where)
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as exc:
+        raise EdgekitError(f"{where} is not valid JSON ({type(exc).__name__}: {str(exc)[:120]})") from None

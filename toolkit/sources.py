@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import json
 import importlib
 import zipfile
 
@@ -18,7 +17,7 @@ from .builtins import BUILTIN_MODELS
 from .errors import EdgekitError, ExportError
 from .preprocess import MAX_SIZE, Preprocessing, default_preprocessing  # noqa: F401 - re-exported
 from .results import TASK_METRICS
-from .schema import check_list, check_object
+from .schema import check_list, check_object, parse_json
 from .ultralytics_source import EXTRA_HINT, is_ultralytics_checkpoint, ultralytics_model, ultralytics_source
 from .quiet import native_output_to
 
@@ -188,7 +187,7 @@ def _ultralytics_source(path: Path, task: str | None, imgsz: int | None, trust: 
 
 def _read_sidecar(sidecar: Path) -> dict[str, Any]:
     try:
-        meta = json.loads(sidecar.read_bytes())
+        meta = parse_json(sidecar.read_bytes(), str(sidecar))
         check_object(meta, str(sidecar), {"task": str, "preprocessing": dict, "class_names": list},
                      {"dataset": (str, type(None))}, strict=False)
         check_list(meta["class_names"], str, f"{sidecar}.class_names")
