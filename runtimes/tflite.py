@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -126,25 +126,40 @@ class TfliteRuntime:
         dist = (self._chosen or next(self._importable()))[1]
         return f"{dist} {importlib.metadata.version(dist)}"
 
-    def load(self, artifact: Artifact, threads: int) -> TfliteSession:
+    def _first_that_loads(self, make: Callable[[Any], Any], model_path: Path) -> Any:
+        """``make(Interpreter class)`` with the first interpreter package that can build it (then kept for the
+        rest of the process); every package's failure named in one error otherwise."""
         errors = []
-        files = [artifact.model_path] + [artifact.path / name for name in artifact.manifest.stages]
         for cls, dist in [self._chosen] if self._chosen else self._importable():
             try:
                 with native_output_to():  # "INFO: Created TensorFlow Lite XNNPACK delegate" per interpreter
-                    interpreters = [cls(model_path=str(path), num_threads=threads) for path in files]
-                    for interpreter in interpreters:
-                        interpreter.allocate_tensors()
+                    made = make(cls)
             except Exception as exc:  # noqa: BLE001 - the interpreters raise ValueError/RuntimeError alike
                 errors.append(f"{dist}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
                 continue
             self._chosen = (cls, dist)
-            return TfliteSession(interpreters, artifact.manifest.outputs, threads)
-        raise EdgekitError(f"cannot load {artifact.model_path}: {'; '.join(errors)}")
+            return made
+        raise EdgekitError(f"cannot load {model_path}: {'; '.join(errors)}")
+
+    def load(self, artifact: Artifact, threads: int) -> TfliteSession:
+        files = [artifact.model_path] + [artifact.path / name for name in artifact.manifest.stages]
+
+        def interpreters(cls: Any) -> list[Any]:
+            made = [cls(model_path=str(path), num_threads=threads) for path in files]
+            for interpreter in made:
+                interpreter.allocate_tensors()
+            return made
+
+        return TfliteSession(self._first_that_loads(interpreters, artifact.model_path), artifact.manifest.outputs,
+                             threads)
 
     def describe(self, model_path: Path) -> ModelDescription:
         """Inputs and outputs of a ``.tflite`` file (outputs kept in the file's own layout)."""
-        return _describe(self, model_path)
+        interpreter = self._first_that_loads(lambda cls: cls(model_path=str(model_path)), model_path)
+        runner = interpreter.get_signature_runner()  # the order and names TfliteSession runs by
+        inputs, outputs = runner.get_input_details(), runner.get_output_details()
+        return ModelDescription(_specs([d | {"name": n} for n, d in inputs.items()], True),
+                                _specs([d | {"name": n} for n, d in outputs.items()], False))
 
 
 def _specs(details: list[dict[str, Any]], image_input: bool) -> list[TensorSpec]:
@@ -157,22 +172,6 @@ def _specs(details: list[dict[str, Any]], image_input: bool) -> list[TensorSpec]
         specs.append(TensorSpec(detail["name"], shape, np.dtype(detail["dtype"]).name, layout,
                                 float(scale) if quantized else None, int(zero_point) if quantized else None))
     return specs
-
-
-def _describe(self: TfliteRuntime, model_path: Path) -> ModelDescription:
-    errors = []
-    for cls, dist in [self._chosen] if self._chosen else self._importable():
-        try:
-            with native_output_to():
-                interpreter = cls(model_path=str(model_path))
-        except Exception as exc:  # noqa: BLE001 - the interpreters raise ValueError/RuntimeError alike
-            errors.append(f"{dist}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
-            continue
-        runner = interpreter.get_signature_runner()  # the order and names TfliteSession runs by
-        inputs, outputs = runner.get_input_details(), runner.get_output_details()
-        return ModelDescription(_specs([d | {"name": n} for n, d in inputs.items()], True),
-                                _specs([d | {"name": n} for n, d in outputs.items()], False))
-    raise EdgekitError(f"cannot read {model_path}: {'; '.join(errors)}")
 
 
 RUNTIME = TfliteRuntime()

@@ -24,9 +24,9 @@ from .evaluation import evaluate
 from .foreign import foreign_artifact, is_foreign
 from .fsutil import sha256_file
 from .manifest import Artifact, host_environment
-from .preprocess import read_image
+from .preprocess import check_task_and_size, read_image
 from .registry import get_runtime
-from .results import RESULTS_SCHEMA, TASK_METRICS, dataset_identity
+from .results import RESULTS_SCHEMA, dataset_identity
 from .sessions import open_session
 from .tasks.detection import EVALUATION_PRESETS, DetectionDecoding
 
@@ -67,11 +67,7 @@ class BenchOptions:
             raise EdgekitError(f"bench option threads must be at most 1024, got {self.threads}")
         if self.data is not None and not isinstance(self.data, str):
             raise EdgekitError(f"bench option data must be a string, got {self.data!r}")
-        if self.task is not None and self.task not in TASK_METRICS:
-            raise EdgekitError(f"unknown task {self.task!r} (choose from: {', '.join(TASK_METRICS)})")
-        if self.imgsz is not None and (isinstance(self.imgsz, bool) or not isinstance(self.imgsz, int)
-                                       or not 1 <= self.imgsz <= 8192):
-            raise EdgekitError(f"--imgsz must be in 1..8192, got {self.imgsz!r}")
+        check_task_and_size(self.task, self.imgsz)
         if self.preset is not None and self.preset not in EVALUATION_PRESETS:
             raise EdgekitError(f"unknown evaluation preset {self.preset!r} (choose from: "
                                f"{', '.join(EVALUATION_PRESETS)})")
@@ -208,9 +204,11 @@ def open_artifact(path: Path, options: BenchOptions) -> Artifact:
     return Artifact.load(path)
 
 
-def open_for_timing(path: Path, options: BenchOptions) -> tuple[Any, np.ndarray]:
-    """A fresh session of the artifact at ``path`` and its timing input (for ``time_interleaved``)."""
-    artifact = open_artifact(path, options)
+def open_for_timing(path: Path, options: BenchOptions,
+                    artifact: Artifact | None = None) -> tuple[Any, np.ndarray]:
+    """A fresh session of the artifact at ``path`` (``artifact``: already opened) and its timing input (for
+    ``time_interleaved``)."""
+    artifact = artifact or open_artifact(path, options)
     dataset = resolve_dataset(options.data or artifact.manifest.dataset, "val")
     return open_session(artifact, options.threads), _timing_batch(artifact, dataset)
 
@@ -225,14 +223,14 @@ def _decoding(manifest: Any, options: BenchOptions) -> DetectionDecoding | None:
     return own
 
 
-def bench_artifact(path: Path, options: BenchOptions, tick: Any = None,
-                   timed: bool = True) -> tuple[dict[str, Any], list]:
+def bench_artifact(path: Path, options: BenchOptions, tick: Any = None, timed: bool = True,
+                   artifact: Artifact | None = None) -> tuple[dict[str, Any], list]:
     """Measure one artifact; returns (result row, predictions). Raises ``EdgekitError`` on bad input.
 
     ``timed=False`` leaves ``latency_ms`` out, for a caller that times several artifacts in turn
-    (``time_interleaved``).
+    (``time_interleaved``); ``artifact`` is the one at ``path`` when the caller has opened it already.
     """
-    artifact = open_artifact(path, options)
+    artifact = artifact or open_artifact(path, options)
     manifest = artifact.manifest
     data_spec = options.data or manifest.dataset
     if not data_spec:
@@ -281,13 +279,9 @@ def add_drops(rows: list[dict[str, Any]]) -> None:
                         "size": row["size_bytes"] / parent["size_bytes"]}
 
 
-def failed_row(path: Path, reason: str, options: BenchOptions | None = None) -> dict[str, Any]:
-    """A row for an artifact that could not be benched."""
-    try:
-        target = open_artifact(path, options or BenchOptions()).manifest.target
-    except EdgekitError:
-        target = Path(path).name
-    return {"target": target, "artifact": str(path), "status": f"bench failed: {reason}"}
+def failed_row(path: Path, reason: str, target: str | None = None) -> dict[str, Any]:
+    """A row for an artifact that could not be benched (``target``: its name, where known)."""
+    return {"target": target or Path(path).name, "artifact": str(path), "status": f"bench failed: {reason}"}
 
 
 def results_document(rows: list[dict[str, Any]], options: BenchOptions,

@@ -14,6 +14,7 @@ from .bench import (BenchOptions, MachineProbe, add_drops, bench_artifact, faile
 from .datasets import resolve_dataset
 from .errors import EdgekitError
 from .fsutil import check_replaceable, write_text_atomic
+from .manifest import Artifact
 from .report import row_labels
 
 
@@ -27,10 +28,11 @@ def predictions_paths(base: Path, labels: list[str]) -> list[Path]:
     return [base.with_name(f"{base.stem}-{name}{base.suffix}") for name in names]
 
 
-def _time_in_turn(rows: list[dict[str, Any]], options: BenchOptions) -> dict[str, Any]:
+def _time_in_turn(rows: list[dict[str, Any]], artifacts: dict[str, Artifact],
+                  options: BenchOptions) -> dict[str, Any]:
     """Fill each row's ``latency_ms``, timing all artifacts and the machine probe in interleaved rounds
     (sessions held meanwhile); returns the probe's latency."""
-    sessions = [open_for_timing(Path(row["artifact"]), options) for row in rows]
+    sessions = [open_for_timing(Path(row["artifact"]), options, artifacts[row["artifact"]]) for row in rows]
     timings = time_interleaved(sessions + [(MachineProbe(), None)], options)
     for row, latency in zip(rows, timings):
         row["latency_ms"] = latency
@@ -42,8 +44,8 @@ def run_bench(paths: list[Path], options: BenchOptions, json_path: Path | None, 
               console: Console) -> dict[str, Any]:
     """Bench every artifact (a failing one gets a failed row), add drops, write outputs."""
     options.validate()
-    for path in paths:  # bad input fails before any measuring or writing
-        open_artifact(path, options)
+    # bad input fails before any measuring or writing; each artifact is opened (and hash-checked) once
+    artifacts = {str(path): open_artifact(path, options) for path in paths}
     if options.data:
         resolve_dataset(options.data, "val")
     for path in (json_path, predictions_path):
@@ -53,15 +55,17 @@ def run_bench(paths: list[Path], options: BenchOptions, json_path: Path | None, 
     with Progress(console=console, transient=True) as progress:
         for path in paths:
             task = progress.add_task(f"bench {path}", total=None)
+            artifact = artifacts[str(path)]
             try:
-                row, preds = bench_artifact(path, options, tick=lambda: progress.advance(task), timed=False)
-                predictions.append(preds)
+                row, preds = bench_artifact(path, options, tick=lambda: progress.advance(task), timed=False,
+                                            artifact=artifact)
             except EdgekitError as exc:
-                row, preds = failed_row(path, str(exc), options), None
+                row, preds = failed_row(path, str(exc), artifact.manifest.target), None
             rows.append(row)
+            predictions.append(preds)
             progress.remove_task(task)
         progress.add_task(f"latency: {len(rows)} artifact(s) in turn, {options.rounds} rounds", total=None)
-        probe = _time_in_turn([row for row in rows if row["status"] == "ok"], options)
+        probe = _time_in_turn([row for row in rows if row["status"] == "ok"], artifacts, options)
     add_drops(rows)
     document = results_document(rows, options, probe)
     if json_path:

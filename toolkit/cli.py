@@ -6,7 +6,6 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Optional
 
@@ -66,11 +65,6 @@ def _options(debug: bool = typer.Option(False, "--debug", help="show the traceba
     """Compress, export, convert and benchmark PyTorch models for edge devices."""
 
 
-def _guard(call: Callable[[], Any]) -> Any:
-    """Run ``call`` (errors are turned into one line by ``ErrorBoundary``)."""
-    return call()
-
-
 @app.command()
 def models() -> None:
     """List the built-in models, datasets and export targets."""
@@ -114,7 +108,7 @@ def export(
         return export_model(model, target, out, data=data, imgsz=imgsz, task=task, factory=factory,
                             trust=trust, force=force, calib_images=calib_images, overrides=overrides)
 
-    rows = _guard(run)
+    rows = run()
     console.print(export_table(rows))
     if any(row.status != "ok" for row in rows):
         raise typer.Exit(1)
@@ -155,9 +149,9 @@ def bench(
     for path in (markdown, csv_path, plot):  # a report path that cannot be written fails before measuring
         if path is not None:
             check_replaceable(path, force=True)
-    document = _guard(lambda: run_bench(artifacts, options, json_path, save_predictions, console))
+    document = run_bench(artifacts, options, json_path, save_predictions, console)
     console.print(bench_table(document))
-    _guard(lambda: write_reports(document, markdown, csv_path, plot))
+    write_reports(document, markdown, csv_path, plot)
     if any(row["status"] != "ok" for row in document["results"]):
         raise typer.Exit(1)
 
@@ -202,9 +196,9 @@ def compress(
         unstructured=unstructured, distill=DistillOptions(epochs=epochs, lr=lr, device=device) if distill else None,
         dynamic_quant=dynamic_quant, kd_images=kd_images, images=images)
     with step_progress(console, "distill") as on_step:
-        document = _guard(lambda: compress_model(
+        document = compress_model(
             model, plan, out, data, force, log=console.print, progress=on_step,
-            source_options={"task": task, "imgsz": imgsz, "factory": factory, "trust": trust}))
+            source_options={"task": task, "imgsz": imgsz, "factory": factory, "trust": trust})
     if json_path:
         write_report(document, json_path)
     console.print(compress_table(document))
@@ -221,9 +215,9 @@ def report(
     from .report import bench_table
     from .report_files import load_results, write_reports
 
-    document = _guard(lambda: load_results(results))
+    document = load_results(results)
     console.print(bench_table(document))
-    for path in _guard(lambda: write_reports(document, markdown, csv_path, plot)):
+    for path in write_reports(document, markdown, csv_path, plot):
         console.print(f"written: {path}", highlight=False)
 
 
@@ -255,7 +249,7 @@ def gate(
                                      absolute_latency=absolute_latency)
         return run_gate(load_results(baseline), load_results(current), thresholds)
 
-    passed, verdict = _guard(run)
+    passed, verdict = run()
     if markdown:
         with atomic_file(markdown) as tmp:
             tmp.write_text(verdict)
@@ -272,9 +266,9 @@ def pipeline(
     from .pipeline import load_recipe, run_pipeline
     from .report import bench_table, compress_table, step_progress, versus_table
 
-    loaded = _guard(lambda: load_recipe(recipe))
+    loaded = load_recipe(recipe)
     with step_progress(console, "distill") as on_step:
-        result = _guard(lambda: run_pipeline(loaded, force, console, progress=on_step))
+        result = run_pipeline(loaded, force, console, progress=on_step)
     if "compress" in result["summary"]:
         console.print(compress_table(json.loads((loaded.output / "compress.json").read_text())))
     console.print(bench_table(result["bench"]))

@@ -6,17 +6,14 @@ is written. Detection datasets always end up as a COCO JSON on disk: that is the
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
 
 from .errors import DataError, EdgekitError
-from .schema import check_list, check_object, parse_json
+from .preprocess import opened_image
+from .schema import check_list, check_object, read_json_file
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 BOX_TOLERANCE_PX = 1.0
@@ -66,23 +63,6 @@ class ClassificationDataset:
 Dataset = DetectionDataset | ClassificationDataset
 
 
-@contextlib.contextmanager
-def opened_image(path: Path) -> Iterator[Image.Image]:
-    """``Image.open`` with every failure as a ``DataError`` naming the file: missing, corrupt, or a header
-    claiming more pixels than Pillow's decompression-bomb limit (~89 MP)."""
-    if not path.is_file():
-        raise DataError(f"image not found: {path}")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                yield img
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise DataError(f"image too large: {path} (header claims more than {Image.MAX_IMAGE_PIXELS} pixels)") from None
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
-        raise DataError(f"corrupt or unreadable image: {path} ({exc.__class__.__name__})") from None
-
-
 def image_size(path: Path) -> tuple[int, int]:
     """(width, height) from the file header; ``DataError`` naming the file when missing, corrupt or huge."""
     with opened_image(path) as img:
@@ -91,12 +71,7 @@ def image_size(path: Path) -> tuple[int, int]:
 
 
 def _read_json(path: Path) -> dict:
-    if not path.is_file():
-        raise DataError(f"annotation file not found: {path}")
-    try:
-        data = parse_json(path.read_bytes(), str(path))
-    except EdgekitError as exc:
-        raise DataError(f"invalid JSON: {exc}") from None
+    data = read_json_file(path, "COCO annotation file", DataError)
     if not isinstance(data, dict) or not {"images", "annotations", "categories"} <= data.keys():
         raise DataError(f"{path} is not a COCO detection file (needs images, annotations, categories)")
     try:

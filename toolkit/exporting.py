@@ -14,7 +14,7 @@ from . import __version__
 from .calibration import DEFAULT_CALIBRATION_IMAGES, CalibrationSet
 from .datasets import resolve_dataset
 from .errors import EdgekitError, ExportError
-from .fsutil import atomic_dir, refuse_existing, sha256_file
+from .fsutil import atomic_dir, check_replaceable, sha256_file
 from .manifest import MANIFEST_NAME, Artifact, Manifest
 from .registry import expand_targets, get_target
 from .sources import ModelSource, load_source
@@ -68,11 +68,11 @@ def _convert_one(name: str, parent: Path, calib: CalibrationSet, base: dict[str,
     cfg = target.config_cls().with_overrides(overrides)
     with atomic_dir(out_dir / name, force, marker=MANIFEST_NAME) as staging:
         conversion = target.convert(parent, calib, cfg, staging)
+        digests = {file: sha256_file(staging / file) for file in conversion.files}
         manifest = Manifest(
             target=name, runtime=target.runtime, model_file=conversion.model_file,
             files=conversion.files, inputs=conversion.inputs, outputs=conversion.outputs,
-            model_sha256=sha256_file(staging / conversion.model_file), config=cfg.to_dict(),
-            file_sha256={name: sha256_file(staging / name) for name in conversion.files},
+            model_sha256=digests[conversion.model_file], config=cfg.to_dict(), file_sha256=digests,
             tool_versions=base["tool_versions"] | conversion.tool_versions,
             notes=conversion.notes, output_assembly=conversion.output_assembly,
             stages=conversion.stages, **{k: v for k, v in base.items() if k != "tool_versions"})
@@ -95,7 +95,7 @@ def export_model(model: str, targets: list[str], out_dir: Path, *, data: str | N
     """
     names = expand_targets(targets)
     for name in names:
-        refuse_existing(out_dir / name, force, MANIFEST_NAME)
+        check_replaceable(out_dir / name, force, MANIFEST_NAME)
     source = load_source(model, task=task, imgsz=imgsz, factory=factory, trust=trust)
     data_spec = data or source.dataset
     if data_spec is None:

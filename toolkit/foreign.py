@@ -72,18 +72,17 @@ def _folder_metadata(model: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _names(value: Any) -> list[str]:
-    """Class names from metadata: a dict {0: name, ...}, its string form (ONNX metadata), or a list."""
+def metadata_class_names(value: Any) -> list[str] | None:
+    """Class names from Ultralytics metadata: a dict {0: name, ...}, its string form (what ONNX metadata holds),
+    or a list of names; None when ``value`` is none of those."""
     if isinstance(value, str):
-        try:
-            value = ast.literal_eval(value)
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
-            return []
-    if isinstance(value, dict) and sorted(value) == list(range(len(value))):
+        value = _literal(value)
+    if isinstance(value, dict) and all(isinstance(k, int) for k in value) \
+            and sorted(value) == list(range(len(value))):
         return [str(value[k]) for k in range(len(value))]
-    if isinstance(value, (list, tuple)):
-        return [str(v) for v in value]
-    return []
+    if isinstance(value, (list, tuple)) and all(isinstance(n, str) for n in value):
+        return list(value)
+    return None
 
 
 def _size(imgsz: int | None, metadata: dict[str, Any], shape: list[int], layout: str) -> int:
@@ -104,7 +103,7 @@ def _size(imgsz: int | None, metadata: dict[str, Any], shape: list[int], layout:
 def _literal(text: str) -> Any:
     try:
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return None
 
 
@@ -152,7 +151,7 @@ def foreign_artifact(path: Path, *, data: str | None, task: str | None = None,
     digest = sha256_file(model)
     manifest = Manifest(
         target=path.name, runtime=runtime, model_file=model.name, files=files, inputs=described.inputs,
-        outputs=described.outputs, task=task, preprocessing=preprocessing, class_names=_names(metadata.get("names")),
+        outputs=described.outputs, task=task, preprocessing=preprocessing, class_names=metadata_class_names(metadata.get("names")) or [],
         source=str(path), parent_sha256=digest, model_sha256=digest, dataset=data,
         decoding=DetectionDecoding(box_scale=box_scale).to_dict() if task == "detect" else None,
         output_assembly={"concat_axis": 1} if task == "detect" and _split_boxes_and_scores(described.outputs) else None,

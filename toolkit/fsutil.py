@@ -37,10 +37,6 @@ def _umask() -> int:
 def temp_sibling(final: Path, kind: str = "new") -> Path:
     """A hidden path beside ``final`` that :func:`recover_stale` recognises (and cleans up once its process
     is gone)."""
-    return _temp_path(final, kind)
-
-
-def _temp_path(final: Path, kind: str) -> Path:
     return final.parent / f".{final.name}.edgekit-{kind}-{os.getpid()}-{secrets.token_hex(4)}"
 
 
@@ -109,7 +105,7 @@ def _swap_in(new: Path, final: Path) -> None:
     """Rename ``new`` to ``final``; an existing ``final`` is renamed aside first and deleted last."""
     old = None
     if final.exists() or final.is_symlink():
-        old = _temp_path(final, "old")
+        old = temp_sibling(final, "old")
         os.replace(final, old)
     try:
         os.replace(new, final)
@@ -131,7 +127,7 @@ def atomic_dir(final: Path, force: bool = False, *, marker: str, protect: Iterab
     final.parent.mkdir(parents=True, exist_ok=True)
     recover_stale(final.parent)
     check_replaceable(final, force, marker, protect)
-    staging = _temp_path(final, "new")
+    staging = temp_sibling(final)
     staging.mkdir(mode=0o777 & ~_umask())
     try:
         yield staging
@@ -147,7 +143,7 @@ def atomic_file(final: Path, force: bool = True) -> Iterator[Path]:
     final.parent.mkdir(parents=True, exist_ok=True)
     recover_stale(final.parent)
     check_replaceable(final, force)
-    tmp = _temp_path(final, "new")
+    tmp = temp_sibling(final)
     try:
         yield tmp
         if tmp.is_file():
@@ -163,11 +159,6 @@ def write_text_atomic(final: Path, text: str, force: bool = True) -> None:
         tmp.write_text(text)
 
 
-def refuse_existing(path: Path, force: bool, marker: str | None = None, protect: Iterable[Path] = ()) -> None:
-    """Raise when ``path`` exists and may not be replaced (see :func:`check_replaceable`)."""
-    check_replaceable(Path(path), force, marker, protect)
-
-
 def sha256_file(path: Path) -> str:
     """Hex sha256 of a file's bytes."""
     digest = hashlib.sha256()
@@ -175,10 +166,3 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def dir_size(path: Path) -> int:
-    """Bytes of all files under ``path`` (or of ``path`` itself when it is a file)."""
-    if path.is_file():
-        return path.stat().st_size
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())

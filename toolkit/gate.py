@@ -146,6 +146,12 @@ def _artifact_checks(label: str, base: dict[str, Any], cur: dict[str, Any], limi
 
 def compare(baseline: dict[str, Any], current: dict[str, Any], thresholds: Thresholds) -> list[Check]:
     """Every check of every baseline artifact; input that cannot be compared honestly raises."""
+    return _compare(baseline, current, thresholds)[0]
+
+
+def _compare(baseline: dict[str, Any], current: dict[str, Any],
+             thresholds: Thresholds) -> tuple[list[Check], str]:
+    """The checks, and one sentence saying how the latency reference itself was checked."""
     base_rows, cur_rows = _rows_by_label(baseline, "baseline"), _rows_by_label(current, "current")
     missing = sorted(set(base_rows) - set(cur_rows))
     if missing:
@@ -159,7 +165,11 @@ def compare(baseline: dict[str, Any], current: dict[str, Any], thresholds: Thres
         limits = thresholds.for_target(base["target"])
         checks += _artifact_checks(label, base, cur_rows[label], limits, base_ref, cur_ref)
     reference = _reference_check(baseline, current, base_ref, cur_ref, thresholds)
-    return checks + ([reference] if isinstance(reference, Check) else [])
+    if isinstance(reference, str):
+        return checks, reference
+    return checks + [reference], (
+        f"the reference `{thresholds.reference}` itself was checked as its p50 over a fixed numpy matmul timed in "
+        f"the same rounds (`{PROBE_METRIC}`), with a wide limit because another CPU shifts that ratio")
 
 
 PROBE_METRIC = "p50 / machine probe"
@@ -197,19 +207,6 @@ def _reference_check(baseline: dict[str, Any], current: dict[str, Any], base_ref
     return Check(thresholds.reference, PROBE_METRIC, b, c, (c / b - 1) * 100, limit, "%")
 
 
-def reference_note(baseline: dict[str, Any], current: dict[str, Any], thresholds: Thresholds) -> str:
-    """One sentence saying how the latency reference itself was checked."""
-    if thresholds.absolute_latency:
-        return "every artifact's absolute p50 was compared, the reference's included"
-    base_ref = _reference_row(_rows_by_label(baseline, "baseline"), thresholds.reference, "baseline")
-    cur_ref = _reference_row(_rows_by_label(current, "current"), thresholds.reference, "current")
-    check = _reference_check(baseline, current, base_ref, cur_ref, thresholds)
-    if isinstance(check, str):
-        return check
-    return (f"the reference `{thresholds.reference}` itself was checked as its p50 over a fixed numpy matmul timed "
-            f"in the same rounds (`{PROBE_METRIC}`), with a wide limit because another CPU shifts that ratio")
-
-
 def _fmt(value: float, metric: str) -> str:
     if metric == "size":
         return f"{value / 1e6:.3f} MB"
@@ -236,7 +233,6 @@ def verdict_markdown(checks: list[Check], thresholds: Thresholds, extra_rows: li
 
 def run_gate(baseline: dict[str, Any], current: dict[str, Any], thresholds: Thresholds) -> tuple[bool, str]:
     """(passed, Markdown verdict)."""
-    checks = compare(baseline, current, thresholds)
+    checks, note = _compare(baseline, current, thresholds)
     extra = sorted(set(row_labels(current["results"])) - set(row_labels(baseline["results"])))
-    note = reference_note(baseline, current, thresholds)
     return all(c.passed for c in checks), verdict_markdown(checks, thresholds, extra, note)

@@ -15,7 +15,7 @@ from typing import Any
 from .errors import EdgekitError
 from .fsutil import sha256_file
 from .preprocess import Preprocessing
-from .schema import check_list, check_object, check_value, parse_json
+from .schema import check_list, check_object, check_value, read_json_file
 
 MANIFEST_NAME = "edgekit.json"
 MANIFEST_SCHEMA = 1
@@ -160,12 +160,7 @@ class Artifact:
         path = Path(directory) / MANIFEST_NAME
         if not path.is_file():
             raise EdgekitError(f"not an edgekit artifact (no {MANIFEST_NAME}): {directory}")
-        try:
-            data = parse_json(path.read_bytes(), f"manifest {path}")
-        except OSError as exc:
-            raise EdgekitError(f"corrupt manifest {path}: {type(exc).__name__}: {exc}") from None
-        except EdgekitError as exc:
-            raise EdgekitError(f"corrupt {exc}") from None
+        data = read_json_file(path, "valid manifest")
         try:
             manifest = Manifest.from_dict(data)
         except EdgekitError as exc:

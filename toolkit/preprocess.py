@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import warnings
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -10,6 +13,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .errors import DataError
+from .results import TASK_METRICS
 from .schema import check_list, check_object
 from .tasks.boxes import Letterbox
 
@@ -82,6 +86,14 @@ class Preprocessing:
         return self.normalize(canvas), box
 
 
+def check_task_and_size(task: Any, imgsz: Any) -> None:
+    """``--task`` must be a known task and ``--imgsz`` an integer size in 1..MAX_SIZE (user models and files)."""
+    if task is not None and task not in TASK_METRICS:
+        raise DataError(f"unknown task {task!r} (choose from: {', '.join(TASK_METRICS)})")
+    if imgsz is not None and (isinstance(imgsz, bool) or not isinstance(imgsz, int) or not 1 <= imgsz <= MAX_SIZE):
+        raise DataError(f"--imgsz must be in 1..{MAX_SIZE}, got {imgsz!r}")
+
+
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
@@ -95,10 +107,25 @@ def default_preprocessing(task: str, imgsz: int | None, ultralytics: bool = Fals
     return Preprocessing(size=imgsz or 224, resize="resize", mean=IMAGENET_MEAN, std=IMAGENET_STD)
 
 
+@contextlib.contextmanager
+def opened_image(path: Path) -> Iterator[Image.Image]:
+    """``Image.open`` with every failure as a ``DataError`` naming the file: missing, corrupt, or a header
+    claiming more pixels than Pillow's decompression-bomb limit (~89 MP)."""
+    if not path.is_file():
+        raise DataError(f"image not found: {path}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                yield img
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DataError(f"image too large: {path} (header claims more than {Image.MAX_IMAGE_PIXELS} pixels)") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        raise DataError(f"corrupt or unreadable image: {path} ({exc.__class__.__name__})") from None
+
+
 def read_image(path: Path) -> np.ndarray:
     """Read an image file as uint8 HWC RGB, or raise ``DataError`` naming the file."""
-    from .data import opened_image
-
     with opened_image(Path(path)) as img:
         try:
             return np.asarray(img.convert("RGB"))

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import EdgekitError
-from .schema import Number, check_list, check_object, check_value, parse_json
+from .schema import Number, check_list, check_object, check_value, read_json_file
 
 RESULTS_SCHEMA = 1
 TASK_METRICS = {"detect": ("map50_95", "map50"), "classify": ("top1", "top5")}
@@ -72,12 +72,4 @@ def check_results(document: Any, where: str = "results") -> dict[str, Any]:
 def load_results(path: Path) -> dict[str, Any]:
     """Read and check a ``edgekit bench --json`` document; a wrong schema or shape is an error, not a guess."""
     path = Path(path)
-    if not path.is_file():
-        raise EdgekitError(f"results file not found: {path}")
-    try:
-        document = parse_json(path.read_bytes(), str(path))
-    except OSError as exc:
-        raise EdgekitError(f"{path} is not a results JSON ({type(exc).__name__})") from None
-    except EdgekitError as exc:
-        raise EdgekitError(f"not a results JSON: {exc}") from None
-    return check_results(document, str(path))
+    return check_results(read_json_file(path, "results JSON"), str(path))

@@ -10,6 +10,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -84,6 +85,18 @@ def check_nesting(data: bytes, where: str, limit: int = MAX_NESTING) -> None:
     steps[(codes == ord("]")) | (codes == ord("}"))] = -1
     if steps.size and int(np.cumsum(steps).max()) > limit:
         raise EdgekitError(f"{where}: nested deeper than {limit} levels")
+
+
+def read_json_file(path: Path, what: str, error: type[EdgekitError] = EdgekitError) -> Any:
+    """The JSON document at ``path``; missing, unreadable or malformed is one ``error`` naming ``what``."""
+    if not path.is_file():
+        raise error(f"{what} not found: {path}")
+    try:
+        return parse_json(path.read_bytes(), str(path))
+    except OSError as exc:
+        raise error(f"cannot read {what} {path}: {type(exc).__name__}") from None
+    except EdgekitError as exc:
+        raise error(f"not a {what}: {exc}") from None
 
 
 def parse_json(data: bytes, where: str) -> Any:

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import importlib
 import zipfile
@@ -15,9 +14,9 @@ from typing import Any
 
 from .builtins import BUILTIN_MODELS
 from .errors import EdgekitError, ExportError
-from .preprocess import MAX_SIZE, Preprocessing, default_preprocessing  # noqa: F401 - re-exported
-from .results import TASK_METRICS
-from .schema import check_list, check_object, parse_json
+from .foreign import metadata_class_names
+from .preprocess import Preprocessing, check_task_and_size, default_preprocessing  # noqa: F401 - re-exported
+from .schema import check_list, check_object, read_json_file
 from .ultralytics_source import EXTRA_HINT, is_ultralytics_checkpoint, ultralytics_model, ultralytics_source
 from .quiet import native_output_to
 
@@ -141,15 +140,9 @@ def _metadata_names(path: Path, text: str | None) -> list[str]:
     """Class names from ONNX metadata: Ultralytics writes a dict literal such as "{0: 'person', 1: 'bus'}"."""
     if text is None:
         return []
-    try:
-        parsed = ast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        parsed = None
-    if isinstance(parsed, dict) and all(isinstance(k, int) for k in parsed) \
-            and sorted(parsed) == list(range(len(parsed))):
-        return [str(parsed[k]) for k in range(len(parsed))]
-    if isinstance(parsed, (list, tuple)) and all(isinstance(n, str) for n in parsed):
-        return list(parsed)
+    names = metadata_class_names(text)
+    if names is not None:
+        return names
     raise ExportError(f"{path}: ONNX metadata 'names' is not a list of names or a {{0: name, ...}} dict: "
                       f"{text[:60]!r}")
 
@@ -186,22 +179,14 @@ def _ultralytics_source(path: Path, task: str | None, imgsz: int | None, trust: 
 
 
 def _read_sidecar(sidecar: Path) -> dict[str, Any]:
+    meta = read_json_file(sidecar, "model sidecar", ExportError)
     try:
-        meta = parse_json(sidecar.read_bytes(), str(sidecar))
         check_object(meta, str(sidecar), {"task": str, "preprocessing": dict, "class_names": list},
                      {"dataset": (str, type(None))}, strict=False)
         check_list(meta["class_names"], str, f"{sidecar}.class_names")
-    except (OSError, ValueError, RecursionError, EdgekitError) as exc:
+    except EdgekitError as exc:
         raise ExportError(f"unreadable model sidecar {sidecar}: {str(exc)[:200]}") from None
     return meta
-
-
-def check_task_and_size(task: str | None, imgsz: int | None) -> None:
-    """``--task`` must be a known task and ``--imgsz`` a positive size (multiples of 32 are what detectors use)."""
-    if task is not None and task not in TASK_METRICS:
-        raise ExportError(f"unknown task {task!r} (choose from: {', '.join(TASK_METRICS)})")
-    if imgsz is not None and not 1 <= imgsz <= MAX_SIZE:
-        raise ExportError(f"--imgsz must be in 1..{MAX_SIZE}, got {imgsz}")
 
 
 def load_source(spec: str, *, task: str | None = None, imgsz: int | None = None, factory: str | None = None,

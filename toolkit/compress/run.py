@@ -18,7 +18,7 @@ import torch
 from ..datasets import resolve_dataset
 from ..errors import DataError, EdgekitError
 from ..evaluation import evaluate
-from ..fsutil import atomic_file, refuse_existing
+from ..fsutil import atomic_file, check_replaceable
 from ..sources import ModelSource, load_source, sidecar_path
 from ..tasks.detection import DetectionDecoding
 from .distill import DistillOptions, Images, StepCallback, distill, normalised_batch
@@ -143,7 +143,7 @@ def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None =
     each is measured (params, MACs, file size, sparsity, val metrics) right after it.
     """
     plan.validate()
-    refuse_existing(out, force)
+    check_replaceable(out, force)
     source, data_spec = _module_source(model, data, source_options or {})
     if plan.images is not None:
         folder_images(plan.images)  # an empty folder fails before any work
