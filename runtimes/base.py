@@ -35,6 +35,22 @@ class ModelDescription:
     metadata: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class OpTime:
+    """One operator's time per inference in a runtime's own profile.
+
+    ``kind`` is what it computes in: ``int8`` (integer kernels), ``float`` (float kernels: an island in a
+    quantized model) or ``quantize`` (a quantize, dequantize or requantize boundary); ``detail`` is the
+    runtime's own word for the kernel (OpenVINO's exec type, a TFLite input type).
+    """
+
+    name: str
+    op_type: str
+    kind: str
+    ms: float
+    detail: str = ""
+
+
 class Runtime(Protocol):
     """An inference engine adapter."""
 
@@ -50,4 +66,8 @@ class Runtime(Protocol):
 
     def describe(self, model_path: Path) -> ModelDescription:
         """Inputs, outputs and metadata of a model file (``EdgekitError`` when the runtime cannot read it)."""
+        ...
+
+    def profile(self, artifact: Artifact, threads: int, batch: np.ndarray, runs: int) -> tuple[list[OpTime], str]:
+        """Per-operator time of ``runs`` inferences of ``batch`` (median per operator), and how it was taken."""
         ...

@@ -19,7 +19,7 @@ import numpy as np
 from edgekit.errors import EdgekitError, MissingDependencyError
 from edgekit.manifest import Artifact, TensorSpec
 from edgekit.quiet import native_output_to
-from edgekit.runtimes.base import ModelDescription
+from edgekit.runtimes.base import ModelDescription, OpTime
 
 #: (module holding ``Interpreter``, distribution name), in order of preference
 INTERPRETERS = (
@@ -152,6 +152,16 @@ class TfliteRuntime:
 
         return TfliteSession(self._first_that_loads(interpreters, artifact.model_path), artifact.manifest.outputs,
                              threads)
+
+    def profile(self, artifact: Artifact, threads: int, batch: np.ndarray, runs: int) -> tuple[list[OpTime], str]:
+        """Every operator of every stage timed alone (see ``tflite_profile``): no Python op profiler exists."""
+        from edgekit.runtimes.tflite_profile import profile_model
+
+        files = [artifact.model_path] + [artifact.path / name for name in artifact.manifest.stages]
+        cls = self._first_that_loads(lambda cls: cls, artifact.model_path)
+        ops = [op for path in files for op in profile_model(
+            path, lambda content: cls(model_content=content, num_threads=threads), runs, path.name)]
+        return ops, f"each operator timed alone on {self.version()}, median of {runs} runs"
 
     def describe(self, model_path: Path) -> ModelDescription:
         """Inputs and outputs of a ``.tflite`` file (outputs kept in the file's own layout)."""

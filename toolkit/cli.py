@@ -135,6 +135,8 @@ def bench(
                                          help="detector evaluation settings: edgekit | ultralytics (yolo val's)"),
     task: Optional[str] = typer.Option(None, "--task", help="model files without a manifest: detect or classify"),
     imgsz: Optional[int] = typer.Option(None, "--imgsz", help="model files without a manifest: input size"),
+    profile: Optional[Path] = typer.Option(None, "--profile",
+                                           help="also profile each artifact per operator; write that JSON here"),
 ) -> None:
     """Measure artifacts on their own runtimes: latency, size, memory, accuracy and drop vs FP32."""
     from .bench import BenchOptions
@@ -146,12 +148,17 @@ def bench(
 
     options = BenchOptions(threads=threads, warmup=warmup, runs=runs, min_seconds=min_seconds, data=data,
                            rounds=rounds, preset=preset, task=task, imgsz=imgsz)
-    for path in (markdown, csv_path, plot):  # a report path that cannot be written fails before measuring
+    for path in (markdown, csv_path, plot, profile):  # a report path that cannot be written fails before measuring
         if path is not None:
             check_replaceable(path, force=True)
     document = run_bench(artifacts, options, json_path, save_predictions, console)
     console.print(bench_table(document))
     write_reports(document, markdown, csv_path, plot)
+    if profile is not None:
+        from .profiling import profile_tables, write_profile
+
+        for table in profile_tables(write_profile(document, options, profile)):
+            console.print(table)
     if any(row["status"] != "ok" for row in document["results"]):
         raise typer.Exit(1)
 
@@ -211,10 +218,22 @@ def report(
     csv_path: Optional[Path] = typer.Option(None, "--csv", help="write one CSV line per artifact"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="write a PNG of latency vs accuracy"),
 ) -> None:
-    """Render a bench results JSON again: the table, and Markdown / CSV / PNG files."""
+    """Render a bench results JSON (or a ``--profile`` JSON) again: the table, and Markdown / CSV / PNG files."""
+    from .errors import EdgekitError
+    from .profiling import load_profile, profile_tables, write_profile_markdown
     from .report import bench_table
     from .report_files import load_results, write_reports
 
+    profile = load_profile(results)
+    if profile is not None:
+        if csv_path or plot:
+            raise EdgekitError("a profile JSON renders as tables and --markdown only")
+        for table in profile_tables(profile):
+            console.print(table)
+        if markdown:
+            write_profile_markdown(profile, markdown)
+            console.print(f"written: {markdown}", highlight=False)
+        return
     document = load_results(results)
     console.print(bench_table(document))
     for path in write_reports(document, markdown, csv_path, plot):
