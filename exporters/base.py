@@ -33,6 +33,9 @@ class Target(Protocol):
     name: str
     runtime: str
     config_cls: type[TargetConfig]
+    #: optional: the config field that takes ONNX node names to keep in float (``--max-drop`` uses it);
+    #: targets without it are left out of the accuracy budget
+    float_nodes_option: str
 
     def convert(self, onnx_path: Path, calib: CalibrationSet, cfg: TargetConfig, out_dir: Path) -> Conversion:
         """Convert ``onnx_path`` into ``out_dir`` (a fresh temporary directory)."""

@@ -22,7 +22,8 @@ from .openvino_ir import read_onnx, save_ir
 
 @dataclass(frozen=True)
 class OpenVinoInt8Config(TargetConfig):
-    """``preset``: mixed (symmetric weights, asymmetric activations: right for SiLU) or performance."""
+    """``preset``: mixed (symmetric weights, asymmetric activations: right for SiLU) or performance.
+    ``ignored_nodes``: ONNX node names kept in float (a Conv with bias is two OpenVINO nodes: both are kept)."""
 
     preset: str = "mixed"
     fast_bias_correction: bool = True
@@ -34,6 +35,7 @@ class OpenVinoInt8Target:
     name = "openvino-int8"
     runtime = "openvino"
     config_cls = OpenVinoInt8Config
+    float_nodes_option = "ignored_nodes"
 
     def convert(self, onnx_path: Path, calib: CalibrationSet, cfg: OpenVinoInt8Config, out_dir: Path) -> Conversion:
         presets = {"mixed": nncf.QuantizationPreset.MIXED, "performance": nncf.QuantizationPreset.PERFORMANCE}
@@ -41,6 +43,7 @@ class OpenVinoInt8Target:
             raise ExportError(f"openvino-int8: preset must be one of {', '.join(presets)}, got {cfg.preset!r}")
         nncf.set_log_level(logging.WARNING)  # its per-node INFO lines drown the export table
         ignored = list(cfg.ignored_nodes) + (decode_tail_nodes(onnx_path) if cfg.keep_decode_float else [])
+        ignored += [f"{name}/WithoutBiases" for name in cfg.ignored_nodes]  # OpenVINO's name for a Conv's conv
         quantized = nncf.quantize(
             read_onnx(onnx_path), nncf.Dataset(list(calib)), preset=presets[cfg.preset], subset_size=len(calib),
             fast_bias_correction=cfg.fast_bias_correction,

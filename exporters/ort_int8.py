@@ -67,6 +67,7 @@ class OrtInt8Target:
     name = "ort-int8"
     runtime = "onnxruntime"
     config_cls = OrtInt8Config
+    float_nodes_option = "exclude_nodes"
 
     def convert(self, onnx_path: Path, calib: CalibrationSet, cfg: OrtInt8Config, out_dir: Path) -> Conversion:
         excluded = list(cfg.exclude_nodes) + (decode_tail_nodes(onnx_path) if cfg.keep_decode_float else [])

@@ -165,8 +165,10 @@ def convert_tflite(onnx_path: Path, calib: CalibrationSet, mode: str, out_dir: P
         graph, assembly = _prepared_graph(onnx_path, work, cfg.split_outputs)
         _, onnx_outputs = onnx_io_specs(graph)
         per_channel = getattr(cfg, "per_channel", True)
-        if (mode == "int8" and getattr(cfg, "keep_decode_float", False)
-                and split_decode_tail(graph, work / "body.onnx", work / "decode.onnx")):
+        tail_from = list(getattr(cfg, "float_tail_from", ()))
+        if (mode == "int8" and (getattr(cfg, "keep_decode_float", False) or tail_from)
+                and split_decode_tail(graph, work / "body.onnx", work / "decode.onnx", tail_from,
+                                      getattr(cfg, "keep_decode_float", False))):
             _write_tflite(work / "body.onnx", mode, calib, per_channel, out_dir / "model.tflite")
             _write_tflite(work / "decode.onnx", "fp32", calib, per_channel, out_dir / "decode.tflite")
             stages = ["decode.tflite"]
@@ -176,7 +178,8 @@ def convert_tflite(onnx_path: Path, calib: CalibrationSet, mode: str, out_dir: P
     _, outputs = _tensor_specs(out_dir / (stages or ["model.tflite"])[-1], onnx_outputs)
     versions = {"onnx2tf": ONNX2TF_VERSION, "tensorflow": tf.__version__}
     notes = {"variant": mode, "calibration_images": len(calib) if mode == "int8" else 0,
-             "split_outputs": bool(assembly), "float_decode_stage": bool(stages)}
+             "split_outputs": bool(assembly), "float_decode_stage": bool(stages),
+             "float_tail_from": len(getattr(cfg, "float_tail_from", ()))}
     return Conversion("model.tflite", ["model.tflite", *stages], inputs, outputs, versions, notes, assembly, stages)
 
 
@@ -185,8 +188,11 @@ class TfliteTarget:
 
     runtime = "tflite"
 
-    def __init__(self, name: str, mode: str, config_cls: type[TfliteConfig] = TfliteConfig) -> None:
+    def __init__(self, name: str, mode: str, config_cls: type[TfliteConfig] = TfliteConfig,
+                 float_nodes_option: str | None = None) -> None:
         self.name, self.mode, self.config_cls = name, mode, config_cls
+        if float_nodes_option:
+            self.float_nodes_option = float_nodes_option
 
     def convert(self, onnx_path: Path, calib: CalibrationSet, cfg: TfliteConfig, out_dir: Path) -> Conversion:
         return convert_tflite(onnx_path, calib, self.mode, out_dir, cfg)

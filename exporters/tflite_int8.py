@@ -15,10 +15,13 @@ from .tflite_common import TfliteConfig, TfliteTarget
 @dataclass(frozen=True)
 class TfliteInt8Config(TfliteConfig):
     """``per_channel``: one weight scale per output channel (else per tensor). ``keep_decode_float``: run a
-    detector's decode tail as a float stage after the full-integer body (int8 in, int8 out)."""
+    detector's decode tail as a float stage after the full-integer body (int8 in, int8 out).
+    ``float_tail_from``: ONNX node names that start the float stage early: each, with everything after it,
+    runs in float (a full-integer TFLite graph cannot hold float layers in its middle)."""
 
     per_channel: bool = True
     keep_decode_float: bool = True
+    float_tail_from: tuple[str, ...] = ()
 
 
-TARGET = TfliteTarget("tflite-int8", "int8", TfliteInt8Config)
+TARGET = TfliteTarget("tflite-int8", "int8", TfliteInt8Config, float_nodes_option="float_tail_from")

@@ -93,6 +93,10 @@ def export(
                                help="load a file that runs code when loaded (pickle, TorchScript, .pt2) you trust"),
     calib_images: int = typer.Option(128, "--calib-images", help="calibration images (seeded sample)"),
     option: list[str] = typer.Option([], "--option", help="TARGET.key=value config override (repeatable)"),
+    max_drop: Optional[float] = typer.Option(None, "--max-drop", metavar="POINTS",
+                                             help="accuracy budget of every INT8 target, in metric points: the "
+                                             "most sensitive layers go back to float until the drop on held-out "
+                                             "calibration-split images is within it"),
     force: bool = typer.Option(False, "--force", help="overwrite existing artifact directories"),
 ) -> None:
     """Export MODEL to one or more targets; each target's failure is reported in its row."""
@@ -106,7 +110,8 @@ def export(
             name, _, field = key.rpartition(".")
             overrides.setdefault(name, {})[field] = value
         return export_model(model, target, out, data=data, imgsz=imgsz, task=task, factory=factory,
-                            trust=trust, force=force, calib_images=calib_images, overrides=overrides)
+                            trust=trust, force=force, calib_images=calib_images, overrides=overrides,
+                            max_drop=max_drop)
 
     rows = run()
     console.print(export_table(rows))

@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .budget import ExportBudget, check_max_drop, run_budget, split_for_budget
 from .calibration import DEFAULT_CALIBRATION_IMAGES, CalibrationSet
 from .datasets import resolve_dataset
 from .errors import EdgekitError, ExportError
 from .fsutil import atomic_dir, check_replaceable, sha256_file
 from .manifest import MANIFEST_NAME, Artifact, Manifest
+from .onnx_utils import onnx_io_specs
 from .registry import expand_targets, get_target
 from .sources import ModelSource, load_source
 from .target_parity import compare_with_parent
@@ -62,22 +64,61 @@ def _parent_onnx(source: ModelSource, calib: CalibrationSet, work: Path) -> tupl
     return parent, parity_check(source.module, parent, calib.take(PARITY_IMAGES))
 
 
+def _parent_artifact(parent: Path, base: dict[str, Any]) -> Artifact:
+    """The FP32 parent ONNX as a runnable artifact (ONNX Runtime), to score it where the budget needs it."""
+    inputs, outputs = onnx_io_specs(parent)
+    manifest = Manifest(target="fp32-parent", runtime="onnxruntime", model_file=parent.name, files=[parent.name],
+                        inputs=inputs, outputs=outputs, model_sha256=base["parent_sha256"],
+                        **base)
+    return Artifact(parent.parent, manifest)
+
+
+def _stage(name: str, target: Any, cfg: Any, parent: Path, calib: CalibrationSet, base: dict[str, Any],
+           staging: Path) -> Artifact:
+    """Convert into ``staging`` and describe the result (manifest not yet saved, parity not yet checked)."""
+    conversion = target.convert(parent, calib, cfg, staging)
+    digests = {file: sha256_file(staging / file) for file in conversion.files}
+    manifest = Manifest(
+        target=name, runtime=target.runtime, model_file=conversion.model_file,
+        files=conversion.files, inputs=conversion.inputs, outputs=conversion.outputs,
+        model_sha256=digests[conversion.model_file], config=cfg.to_dict(), file_sha256=digests,
+        tool_versions=base["tool_versions"] | conversion.tool_versions,
+        notes=conversion.notes, output_assembly=conversion.output_assembly,
+        stages=conversion.stages, **{k: v for k, v in base.items() if k != "tool_versions"})
+    return Artifact(staging, manifest)
+
+
+def _within_budget(name: str, target: Any, cfg: Any, parent: Path, calib: CalibrationSet,
+                   base: dict[str, Any], staging: Path, budget: ExportBudget) -> Artifact:
+    """The first conversion whose drop on the decide images is within budget, copied into ``staging``."""
+    option = target.float_nodes_option
+
+    def attempt(layers: list[str], index: int) -> Artifact:
+        work = budget.work / name / str(index)
+        work.mkdir(parents=True)
+        config = cfg.with_overrides({option: tuple(getattr(cfg, option)) + tuple(layers)})
+        return _stage(name, target, config, parent, calib, base, work)
+
+    chosen, outcome = run_budget(budget.max_drop, budget.fp32(), budget.metric, budget.split.decide,
+                                 budget.ranking, attempt)
+    for file in chosen.manifest.files:
+        shutil.copyfile(chosen.path / file, staging / file)
+    notes = chosen.manifest.notes | {"accuracy_budget": outcome.to_dict()}
+    return Artifact(staging, dataclasses.replace(chosen.manifest, notes=notes))
+
+
 def _convert_one(name: str, parent: Path, calib: CalibrationSet, base: dict[str, Any], out_dir: Path,
-                 force: bool, overrides: dict[str, Any]) -> None:
+                 force: bool, overrides: dict[str, Any], budget: ExportBudget | None = None) -> None:
     target = get_target(name)
     cfg = target.config_cls().with_overrides(overrides)
     with atomic_dir(out_dir / name, force, marker=MANIFEST_NAME) as staging:
-        conversion = target.convert(parent, calib, cfg, staging)
-        digests = {file: sha256_file(staging / file) for file in conversion.files}
-        manifest = Manifest(
-            target=name, runtime=target.runtime, model_file=conversion.model_file,
-            files=conversion.files, inputs=conversion.inputs, outputs=conversion.outputs,
-            model_sha256=digests[conversion.model_file], config=cfg.to_dict(), file_sha256=digests,
-            tool_versions=base["tool_versions"] | conversion.tool_versions,
-            notes=conversion.notes, output_assembly=conversion.output_assembly,
-            stages=conversion.stages, **{k: v for k, v in base.items() if k != "tool_versions"})
+        if budget is not None and getattr(target, "float_nodes_option", None):
+            artifact = _within_budget(name, target, cfg, parent, calib, base, staging, budget)
+        else:
+            artifact = _stage(name, target, cfg, parent, calib, base, staging)
+        manifest = artifact.manifest
         if manifest.model_sha256 != manifest.parent_sha256:
-            check = compare_with_parent(Artifact(staging, manifest), parent, calib)
+            check = compare_with_parent(artifact, parent, calib)
             manifest = dataclasses.replace(manifest, parity_vs_parent=check)
         manifest.save(staging)
 
@@ -85,15 +126,18 @@ def _convert_one(name: str, parent: Path, calib: CalibrationSet, base: dict[str,
 def export_model(model: str, targets: list[str], out_dir: Path, *, data: str | None = None,
                  imgsz: int | None = None, task: str | None = None, factory: str | None = None,
                  trust: bool = False, force: bool = False, calib_images: int = DEFAULT_CALIBRATION_IMAGES,
-                 overrides: dict[str, Any] | None = None, source_label: str | None = None) -> list[ExportRow]:
+                 overrides: dict[str, Any] | None = None, source_label: str | None = None,
+                 max_drop: float | None = None) -> list[ExportRow]:
     """Export ``model`` to every target in ``targets`` under ``out_dir/<target>``.
 
-    ``source_label`` is what the manifests name as the source (default ``model``).
+    ``source_label`` is what the manifests name as the source (default ``model``). ``max_drop``: the
+    accuracy budget in points for every target that can keep layers in float (see ``edgekit.budget``).
 
     Input problems (model, data, existing outputs) raise before anything is written; a target that fails
     to convert is reported in its row and the others go on.
     """
     names = expand_targets(targets)
+    max_drop = None if max_drop is None else check_max_drop(max_drop)
     for name in names:
         check_replaceable(out_dir / name, force, MANIFEST_NAME)
     source = load_source(model, task=task, imgsz=imgsz, factory=factory, trust=trust)
@@ -101,19 +145,23 @@ def export_model(model: str, targets: list[str], out_dir: Path, *, data: str | N
     if data_spec is None:
         raise ExportError("pass --data: calibration images are needed for the parity check and INT8 targets")
     dataset = resolve_dataset(data_spec, "calib")
-    calib = CalibrationSet.from_images(dataset.image_paths, source.preprocessing, calib_images)
     rows: list[ExportRow] = []
     with tempfile.TemporaryDirectory(prefix="edgekit-export-") as work:
+        split = None if max_drop is None else split_for_budget(dataset, resolve_dataset(data_spec, "val"), Path(work))
+        calib = CalibrationSet.from_images(split.calibration if split else dataset.image_paths, source.preprocessing,
+                                           calib_images)
         parent, parity = _parent_onnx(source, calib, Path(work))
         base = {"task": source.task, "preprocessing": source.preprocessing,
                 "class_names": source.class_names or list(dataset.class_names), "source": source_label or model,
                 "parent_sha256": sha256_file(parent), "dataset": _dataset_reference(data_spec),
                 "decoding": DetectionDecoding().to_dict() if source.task == "detect" else None,
                 "parity": parity, "tool_versions": _tool_versions()}
+        budget = None if split is None else ExportBudget(max_drop, split, _parent_artifact(parent, base), calib,
+                                                         Path(work) / "budget")
         for name in names:
             start = time.perf_counter()
             try:
-                _convert_one(name, parent, calib, base, out_dir, force, (overrides or {}).get(name, {}))
+                _convert_one(name, parent, calib, base, out_dir, force, (overrides or {}).get(name, {}), budget)
                 status = "ok"
             except EdgekitError as exc:
                 status = f"export failed: {exc}"

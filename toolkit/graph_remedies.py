@@ -133,23 +133,58 @@ def constants_to_initializers(src: Path, dst: Path) -> int:
     return moved
 
 
-def split_decode_tail(src: Path, body_dst: Path, tail_dst: Path) -> list[str] | None:
-    """Cut ``src`` at its decode tail into a body and a tail model; returns the cut tensors' names.
+def _descendants(model, starts: list[str]) -> set[str]:
+    """Names of the nodes in ``starts`` and of every node fed by them, directly or not."""
+    consumers: dict[str, list] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    by_name = {node.name: node for node in model.graph.node}
+    missing = [name for name in starts if name not in by_name]
+    if missing:
+        from .errors import ExportError
 
-    For runtimes that cannot mix integer and float in one graph (TFLite full integer): the body is quantized
-    and the tail (DFL softmax, anchor arithmetic) runs as a small float model fed the body's outputs.
-    ``None`` (nothing written) when the graph has no decode tail.
+        raise ExportError(f"float_tail_from: no node named {missing[0]!r} in the model")
+    seen, stack = set(), [by_name[name] for name in starts]
+    while stack:
+        node = stack.pop()
+        if node.name in seen:
+            continue
+        seen.add(node.name)
+        stack.extend(c for out in node.output for c in consumers.get(out, []))
+    return seen
+
+
+def split_decode_tail(src: Path, body_dst: Path, tail_dst: Path, tail_from: list[str] | tuple[str, ...] = (),
+                      decode_tail: bool = True) -> list[str] | None:
+    """Cut ``src`` into a body and a float tail model; returns the cut tensors' names.
+
+    The tail is the decode tail (with ``decode_tail``) plus the nodes in ``tail_from`` and everything after
+    them. For runtimes that cannot mix integer and float in one graph (TFLite full integer): the body is
+    quantized and the tail (DFL softmax, anchor arithmetic, layers kept float) runs as a float model fed the
+    body's outputs. ``None`` (nothing written) when there is no tail.
     """
     import onnx
     import onnx.utils
 
-    tail = set(decode_tail_nodes(src))
+    from .errors import ExportError
+
+    tail = set(decode_tail_nodes(src)) if decode_tail else set()
+    if tail_from:
+        tail |= _descendants(onnx.load(str(src)), list(tail_from))
     if not tail:
         return None
     model = onnx.load(str(src))
     producer = {out: node for node in model.graph.node for out in node.output}
     cut = sorted({i for node in model.graph.node if node.name in tail for i in node.input
                   if i in producer and producer[i].name not in tail})
+    graph_inputs = {value.name for value in model.graph.input}
+    body_computes = [n for n in model.graph.node if n.name not in tail and n.op_type in ("Conv", "Gemm", "MatMul")]
+    if not cut or not body_computes or any(i in graph_inputs for n in model.graph.node if n.name in tail
+                                           for i in n.input):
+        raise ExportError("float_tail_from would leave no integer body: every layer would run in float")
+    if any(producer[o.name].name not in tail for o in model.graph.output if o.name in producer):
+        raise ExportError("float_tail_from: a model output would come from the integer body, not the float tail")
     names = [f"edgekit_body_out{i}" for i in range(len(cut))]
     for old, new in zip(cut, names):
         _rename_tensor(model, old, new)

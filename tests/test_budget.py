@@ -1,0 +1,135 @@
+"""``edgekit export --max-drop``: the accuracy-budget loop stops within budget and never scores on the images it
+calibrated on, decided on elsewhere, or that ``edgekit bench`` scores."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import edgekit.budget as budget
+import edgekit.exporting as exporting
+from edgekit.cli import app
+from edgekit.datasets import resolve_dataset
+from edgekit.errors import ExportError
+from edgekit.exporting import export_model
+from edgekit.graph_remedies import split_decode_tail
+from edgekit.manifest import Artifact
+
+
+@pytest.fixture(scope="module")
+def spied_budget_export(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """nano-det -> ort-int8 with --max-drop 0.3, recording every image calibrated on, ranked on and scored."""
+    seen: dict[str, set[Path]] = {"calibrated": set(), "ranked": set(), "scored": set()}
+    real_from_images, real_evaluate, real_rank = (exporting.CalibrationSet.from_images, budget.evaluate,
+                                                  budget.rank_layers)
+
+    def from_images(images, *args, **kwargs):
+        calib = real_from_images(images, *args, **kwargs)
+        seen["calibrated"] |= set(calib.images)
+        return calib
+
+    def evaluate(session, manifest, dataset, *args, **kwargs):
+        seen["scored"] |= set(dataset.image_paths)
+        return real_evaluate(session, manifest, dataset, *args, **kwargs)
+
+    def rank_layers(parent, calib, images, float_nodes):
+        seen["ranked"] |= set(images.images)
+        assert set(calib.images) <= seen["calibrated"]
+        return real_rank(parent, calib, images, float_nodes)
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(exporting.CalibrationSet, "from_images", from_images)
+    patch.setattr(budget, "evaluate", evaluate)
+    patch.setattr(budget, "rank_layers", rank_layers)
+    try:
+        root = tmp_path_factory.mktemp("budget")
+        rows = export_model("nano-det", ["onnx-fp32", "ort-int8"], root, max_drop=0.3)
+    finally:
+        patch.undo()
+    assert [row.status for row in rows] == ["ok", "ok"]
+    return {"seen": seen, "artifact": root / "ort-int8", "fp32": root / "onnx-fp32"}
+
+
+def test_the_loop_keeps_the_first_attempt_within_budget(spied_budget_export: dict) -> None:
+    manifest = Artifact.load(spied_budget_export["artifact"]).manifest
+    record = manifest.notes["accuracy_budget"]
+    attempts = record["attempts"]
+    assert record["max_drop_points"] == 0.3 and record["metric"] == "map50_95" and record["decide_images"] == 53
+    assert attempts[-1]["drop_points"] <= 0.3 and record["drop_points"] == attempts[-1]["drop_points"]
+    assert all(a["drop_points"] > 0.3 for a in attempts[:-1])
+    assert [a["float_layers"] for a in attempts] == [0, 1, 2, 4, 8, 16][:len(attempts)]
+    assert len(record["float_layers"]) == attempts[-1]["float_layers"]
+    assert set(record["float_layers"]) <= set(manifest.config["exclude_nodes"])  # what the target kept float
+
+
+def test_the_loop_never_scores_on_calibration_or_val_images(spied_budget_export: dict) -> None:
+    seen = spied_budget_export["seen"]
+    val = set(resolve_dataset("shapes-det", "val").image_paths)
+    assert len(seen["scored"]) == 53 and seen["ranked"] <= seen["scored"]
+    assert not seen["scored"] & seen["calibrated"]
+    assert not seen["scored"] & val and not seen["calibrated"] & val
+
+
+def test_the_budget_artifact_benches_against_its_parent(spied_budget_export: dict, tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    result = CliRunner().invoke(app, ["bench", str(spied_budget_export["artifact"]), str(spied_budget_export["fp32"]),
+                                      "--runs", "2", "--min-seconds", "0", "--rounds", "1", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    row = json.loads(out.read_text())["results"][0]
+    assert row["parent"] == "onnx-fp32" and "map50_95" in row["drop"]
+
+
+def test_a_budget_that_cannot_be_met_fails_that_target_and_writes_nothing(monkeypatch: pytest.MonkeyPatch,
+                                                                          tmp_path: Path) -> None:
+    monkeypatch.setattr(budget, "FLOAT_STEPS", ())  # one attempt only: all layers int8
+    monkeypatch.setattr(budget, "score", lambda artifact, dataset: 0.0 if artifact.manifest.target != "fp32-parent"
+                        else 50.0)  # a 50-point drop, whatever the model
+    rows = export_model("nano-det", ["ort-int8", "onnx-fp32"], tmp_path, max_drop=0.5)
+    assert rows[0].status.startswith("export failed: accuracy budget 0.5 pt not met on 53 held-out images: best 50.00")
+    assert not (tmp_path / "ort-int8").exists() and rows[1].status == "ok"  # targets without float layers go on
+    assert [p.name for p in tmp_path.iterdir()] == ["onnx-fp32"]
+
+
+@pytest.mark.parametrize("data_kind", ["coco-json", "too-few"])
+def test_data_without_a_held_out_split_is_refused_in_one_line(data_kind: str, det_dataset_root: Path,
+                                                             tmp_path: Path) -> None:
+    if data_kind == "coco-json":
+        data = det_dataset_root / "annotations" / "instances_val.json"  # one file: calibration = val
+        expected = "needs a calibration split apart from the val split"
+    else:
+        root = tmp_path / "folder"
+        for split, count in (("calib", 60), ("val", 4)):
+            (root / split / "circle").mkdir(parents=True)
+            for index in range(count):
+                source = next((det_dataset_root / "images" / "val").iterdir())
+                (root / split / "circle" / f"{index}.png").write_bytes(source.read_bytes())
+        data = root
+        expected = "needs at least 64 images in the calibration split"
+    model = "nano-det" if data_kind == "coco-json" else "nano-cls"
+    result = CliRunner().invoke(app, ["export", model, "-t", "ort-int8", "-o", str(tmp_path / "out"),
+                                      "--data", str(data), "--max-drop", "0.3"])
+    assert result.exit_code == 2 and expected in result.output and result.output.count("\n") == 1, result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_max_drop_must_be_points(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["export", "nano-det", "-t", "ort-int8", "-o", str(tmp_path), "--max-drop", "-1"])
+    assert result.exit_code == 2 and "--max-drop must be a number of points in [0, 100]" in result.output
+
+
+def test_a_float_tail_cannot_swallow_the_whole_model(artifacts: dict, tmp_path: Path) -> None:
+    import onnx
+
+    model = artifacts["nano-det"] / "model.onnx"
+    first = next(n.name for n in onnx.load(str(model)).graph.node if n.op_type == "Conv")
+    with pytest.raises(ExportError, match="no integer body"):
+        split_decode_tail(model, tmp_path / "b.onnx", tmp_path / "t.onnx", [first])
+    with pytest.raises(ExportError, match="no node named 'nope'"):
+        split_decode_tail(model, tmp_path / "b.onnx", tmp_path / "t.onnx", ["nope"])
+    head = [n.name for n in onnx.load(str(model)).graph.node if n.op_type == "Conv"][-3]
+    assert split_decode_tail(model, tmp_path / "b.onnx", tmp_path / "t.onnx", [head])
+    assert head in {n.name for n in onnx.load(str(tmp_path / "t.onnx")).graph.node}
+    assert head not in {n.name for n in onnx.load(str(tmp_path / "b.onnx")).graph.node}

@@ -1,0 +1,167 @@
+"""``edgekit export --max-drop POINTS``: an accuracy budget for every INT8 target.
+
+The calibration split is divided once, seeded: *decide* images (never used to calibrate, never the val split
+that ``edgekit bench`` scores) and calibration images. An INT8 target is converted, its accuracy drop against
+the FP32 parent measured on the decide images, and while the drop exceeds the budget the most sensitive layers
+(``sensitivity.rank_layers``, also measured on decide images) are handed back to float in growing steps
+(1, 2, 4, 8, 16 layers) through the target's own option (``Target.float_nodes_option``). The first attempt
+within budget is kept; when none is, the export of that target fails and names the best drop reached.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from .calibration import CalibrationSet
+from .data import ClassificationDataset, Dataset, DetectionDataset
+from .errors import DataError, ExportError
+from .evaluation import evaluate
+from .manifest import Artifact
+from .results import TASK_METRICS
+from .sensitivity import rank_layers
+
+#: layers handed back to float at each attempt after the first (cumulative, most sensitive first)
+FLOAT_STEPS = (1, 2, 4, 8, 16)
+MIN_DECIDE_IMAGES = 48
+MIN_CALIBRATION_IMAGES = 16
+RANKING_IMAGES = 32
+
+
+@dataclass(frozen=True)
+class BudgetSplit:
+    """The calibration split divided: images to calibrate on and held-out images to decide on."""
+
+    calibration: list[Path]
+    decide: Dataset
+
+
+@dataclass
+class BudgetOutcome:
+    """What the loop tried and kept, recorded in the manifest's ``notes.accuracy_budget``."""
+
+    max_drop: float
+    metric: str
+    decide_images: int
+    fp32: float
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    float_layers: list[str] = field(default_factory=list)
+    drop: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"max_drop_points": self.max_drop, "metric": self.metric, "decide_images": self.decide_images,
+                "fp32_on_decide": self.fp32, "drop_points": self.drop, "float_layers": self.float_layers,
+                "attempts": self.attempts}
+
+
+def _subset(dataset: Dataset, keep: set[Path], work: Path) -> Dataset:
+    """``dataset`` restricted to the images in ``keep`` (detectors: with a ground-truth file of their own)."""
+    if isinstance(dataset, ClassificationDataset):
+        return ClassificationDataset(f"{dataset.name} (decide)", [s for s in dataset.samples if s[0] in keep],
+                                     dataset.class_names)
+    images = [record for record in dataset.images if record.path in keep]
+    ids = {record.image_id for record in images}
+    coco = json.loads(Path(dataset.annotations_path).read_text())
+    coco["images"] = [image for image in coco["images"] if image["id"] in ids]
+    coco["annotations"] = [a for a in coco["annotations"] if a["image_id"] in ids]
+    path = work / "decide_annotations.json"
+    path.write_text(json.dumps(coco))
+    return DetectionDataset(f"{dataset.name} (decide)", images, dataset.class_names, dataset.category_ids, path,
+                            len(coco["annotations"]))
+
+
+def split_for_budget(calib_split: Dataset, val_split: Dataset, work: Path, seed: int = 1) -> BudgetSplit:
+    """Hold out ``max(48, 1/3)`` of the calibration split as decide images; refuse data whose calibration and
+    val splits share images (a COCO file or unsplit folder serves both: nothing would be held out)."""
+    pool = list(calib_split.image_paths)
+    overlap = {p.resolve() for p in pool} & {p.resolve() for p in val_split.image_paths}
+    if overlap:
+        raise DataError(f"--max-drop needs a calibration split apart from the val split; {len(overlap)} image(s) "
+                        "are in both (use a data.yaml with train and val, or an ImageFolder with calib/ and val/)")
+    count = max(MIN_DECIDE_IMAGES, len(pool) // 3)
+    if len(pool) - count < MIN_CALIBRATION_IMAGES:
+        raise DataError(f"--max-drop needs at least {MIN_DECIDE_IMAGES + MIN_CALIBRATION_IMAGES} images in the "
+                        f"calibration split; {calib_split.name} has {len(pool)}")
+    picked = set(np.random.default_rng(seed).choice(len(pool), size=count, replace=False).tolist())
+    decide = {pool[i] for i in picked}
+    return BudgetSplit([p for i, p in enumerate(pool) if i not in picked], _subset(calib_split, decide, work))
+
+
+@dataclass
+class ExportBudget:
+    """One export's budget: the split, the runnable FP32 parent, and (computed once, when first needed) the
+    parent's score on the decide images and the layer ranking shared by every INT8 target."""
+
+    max_drop: float
+    split: BudgetSplit
+    parent: Artifact
+    calib: CalibrationSet
+    work: Path
+    _fp32: float | None = None
+    _ranked: list[str] | None = None
+
+    @property
+    def metric(self) -> str:
+        return TASK_METRICS[self.parent.manifest.task][0]
+
+    def fp32(self) -> float:
+        if self._fp32 is None:
+            self._fp32 = score(self.parent, self.split.decide)
+        return self._fp32
+
+    def ranking(self) -> list[str]:
+        if self._ranked is None:
+            from .graph_remedies import decode_tail_nodes
+
+            images = CalibrationSet(tuple(self.split.decide.image_paths[:RANKING_IMAGES]), self.calib.preprocessing)
+            layers = rank_layers(self.parent.model_path, self.calib, images, decode_tail_nodes(self.parent.model_path))
+            self._ranked = [layer.node for layer in layers]
+        return self._ranked
+
+
+def check_max_drop(value: Any) -> float:
+    """``--max-drop`` as a number of points in [0, 100]."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
+        raise ExportError(f"--max-drop must be a number of points in [0, 100], got {value!r}")
+    return float(value)
+
+
+def score(artifact: Artifact, dataset: Dataset) -> float:
+    """The task's headline metric of ``artifact`` on ``dataset``, in points (x100)."""
+    from .sessions import open_session
+
+    metrics, _ = evaluate(open_session(artifact, threads=2), artifact.manifest, dataset)
+    return 100.0 * metrics[TASK_METRICS[artifact.manifest.task][0]]
+
+
+def run_budget(max_drop: float, fp32: float, metric: str, decide: Dataset, ranking: Callable[[], list[str]],
+               attempt: Callable[[list[str], int], Artifact]) -> tuple[Artifact, BudgetOutcome]:
+    """Convert with nothing, then with the top 1, 2, 4... ranked layers in float, until the drop on ``decide``
+    is within ``max_drop``; ``attempt(float_layers, index)`` converts, ``ranking()`` is called only if needed."""
+    outcome = BudgetOutcome(max_drop, metric, len(decide.image_paths), fp32)
+    ranked: list[str] | None = None
+    best: tuple[float, Artifact, list[str]] | None = None
+    for index, count in enumerate((0, *FLOAT_STEPS)):
+        if count:
+            ranked = ranking() if ranked is None else ranked
+            if count > len(ranked) and outcome.attempts and outcome.attempts[-1]["float_layers"] >= len(ranked):
+                break
+        layers = (ranked or [])[:count]
+        try:
+            artifact = attempt(layers, index)
+        except ExportError as exc:
+            outcome.attempts.append({"float_layers": len(layers), "error": str(exc)})
+            break
+        drop = fp32 - score(artifact, decide)
+        outcome.attempts.append({"float_layers": len(layers), "drop_points": drop})
+        if best is None or drop < best[0]:
+            best = (drop, artifact, layers)
+        if drop <= max_drop:
+            outcome.drop, outcome.float_layers = drop, layers
+            return artifact, outcome
+    reached = "no attempt converted" if best is None else f"best {best[0]:.2f} pt with {len(best[2])} layer(s) in float"
+    raise ExportError(f"accuracy budget {max_drop} pt not met on {outcome.decide_images} held-out images: {reached}")
