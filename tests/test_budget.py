@@ -88,7 +88,7 @@ def test_a_budget_that_cannot_be_met_fails_that_target_and_writes_nothing(monkey
     monkeypatch.setattr(budget, "score", lambda artifact, dataset: 0.0 if artifact.manifest.target != "fp32-parent"
                         else 50.0)  # a 50-point drop, whatever the model
     rows = export_model("nano-det", ["ort-int8", "onnx-fp32"], tmp_path, max_drop=0.5)
-    assert rows[0].status.startswith("export failed: accuracy budget 0.5 pt not met on 53 held-out images: best 50.00")
+    assert rows[0].status.startswith("export failed: accuracy budget 0.5 pt not met on 53 held-out images after 1 attempt(s): best 50.00")
     assert not (tmp_path / "ort-int8").exists() and rows[1].status == "ok"  # targets without float layers go on
     assert [p.name for p in tmp_path.iterdir()] == ["onnx-fp32"]
 
@@ -133,3 +133,32 @@ def test_a_float_tail_cannot_swallow_the_whole_model(artifacts: dict, tmp_path: 
     assert split_decode_tail(model, tmp_path / "b.onnx", tmp_path / "t.onnx", [head])
     assert head in {n.name for n in onnx.load(str(tmp_path / "t.onnx")).graph.node}
     assert head not in {n.name for n in onnx.load(str(tmp_path / "b.onnx")).graph.node}
+
+
+def test_layers_a_target_cannot_keep_in_float_are_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Control flow only: ``attempt`` refuses layer "a" (as TFLite refuses a float tail that swallows the model),
+    so the loop retries the step with the next-ranked layer; the drop here is what the fake scores say."""
+    drops = {(): 0.9, ("b",): 0.5, ("b", "c"): 0.2}
+    monkeypatch.setattr(budget, "score", lambda artifact, dataset: 50.0 - drops[artifact])
+    tried = []
+
+    def attempt(layers: list[str], index: int):
+        tried.append(tuple(layers))
+        if "a" in layers:
+            raise ExportError("no integer body")
+        return tuple(layers)
+
+    decide = resolve_dataset("shapes-det", "calib")
+    chosen, outcome = budget.run_budget(0.3, 50.0, "map50_95", decide, lambda: ["a", "b", "c", "d"], attempt)
+    assert tried == [(), ("a",), ("b",), ("b", "c")] and chosen == ("b", "c")
+    assert [a.get("error") is not None for a in outcome.attempts] == [False, True, False, False]
+    assert outcome.float_layers == ["b", "c"] and outcome.drop == pytest.approx(0.2)
+
+
+def test_a_recipe_takes_max_drop_and_checks_it(tmp_path: Path) -> None:
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text('model = "nano-det"\ndata = "shapes-det"\noutput = "out"\n[export]\ntargets = ["ort-int8"]\n'
+                      'max_drop = "a lot"\n')
+    result = CliRunner().invoke(app, ["pipeline", str(recipe)])
+    assert result.exit_code == 2 and "--max-drop must be a number of points" in result.output, result.output
+    assert not (tmp_path / "out").exists()

@@ -29,7 +29,9 @@ from .sensitivity import rank_layers
 FLOAT_STEPS = (1, 2, 4, 8, 16)
 MIN_DECIDE_IMAGES = 48
 MIN_CALIBRATION_IMAGES = 16
+MAX_DECIDE_IMAGES = 500
 RANKING_IMAGES = 32
+MAX_ATTEMPTS = 10
 
 
 @dataclass(frozen=True)
@@ -75,14 +77,14 @@ def _subset(dataset: Dataset, keep: set[Path], work: Path) -> Dataset:
 
 
 def split_for_budget(calib_split: Dataset, val_split: Dataset, work: Path, seed: int = 1) -> BudgetSplit:
-    """Hold out ``max(48, 1/3)`` of the calibration split as decide images; refuse data whose calibration and
+    """Hold out ``max(48, 1/3)`` (at most 500) of the calibration split as decide images; refuse data whose calibration and
     val splits share images (a COCO file or unsplit folder serves both: nothing would be held out)."""
     pool = list(calib_split.image_paths)
     overlap = {p.resolve() for p in pool} & {p.resolve() for p in val_split.image_paths}
     if overlap:
         raise DataError(f"--max-drop needs a calibration split apart from the val split; {len(overlap)} image(s) "
                         "are in both (use a data.yaml with train and val, or an ImageFolder with calib/ and val/)")
-    count = max(MIN_DECIDE_IMAGES, len(pool) // 3)
+    count = min(max(MIN_DECIDE_IMAGES, len(pool) // 3), MAX_DECIDE_IMAGES)
     if len(pool) - count < MIN_CALIBRATION_IMAGES:
         raise DataError(f"--max-drop needs at least {MIN_DECIDE_IMAGES + MIN_CALIBRATION_IMAGES} images in the "
                         f"calibration split; {calib_split.name} has {len(pool)}")
@@ -141,27 +143,36 @@ def score(artifact: Artifact, dataset: Dataset) -> float:
 def run_budget(max_drop: float, fp32: float, metric: str, decide: Dataset, ranking: Callable[[], list[str]],
                attempt: Callable[[list[str], int], Artifact]) -> tuple[Artifact, BudgetOutcome]:
     """Convert with nothing, then with the top 1, 2, 4... ranked layers in float, until the drop on ``decide``
-    is within ``max_drop``; ``attempt(float_layers, index)`` converts, ``ranking()`` is called only if needed."""
+    is within ``max_drop``; ``attempt(float_layers, index)`` converts, ``ranking()`` is called only if needed.
+
+    Layers a target cannot keep in float (its conversion fails with them) are dropped from the ranking and
+    the step is retried with the next ones; at most ``MAX_ATTEMPTS`` conversions in all.
+    """
     outcome = BudgetOutcome(max_drop, metric, len(decide.image_paths), fp32)
-    ranked: list[str] | None = None
-    best: tuple[float, Artifact, list[str]] | None = None
-    for index, count in enumerate((0, *FLOAT_STEPS)):
-        if count:
-            ranked = ranking() if ranked is None else ranked
-            if count > len(ranked) and outcome.attempts and outcome.attempts[-1]["float_layers"] >= len(ranked):
-                break
-        layers = (ranked or [])[:count]
+    ranked: list[str] = []
+    best: tuple[float, list[str]] | None = None
+    counts, step = (0, *FLOAT_STEPS), 0
+    while step < len(counts) and len(outcome.attempts) < MAX_ATTEMPTS:
+        if counts[step] and not ranked:
+            ranked = list(ranking())
+        if step and counts[step - 1] >= len(ranked):
+            break  # every ranked layer is float already
+        layers = ranked[:counts[step]]
         try:
-            artifact = attempt(layers, index)
+            artifact = attempt(layers, len(outcome.attempts))
         except ExportError as exc:
             outcome.attempts.append({"float_layers": len(layers), "error": str(exc)})
-            break
+            if not step:
+                break
+            del ranked[counts[step - 1]:counts[step]]  # not keepable in float by this target: try the next ones
+            continue
         drop = fp32 - score(artifact, decide)
         outcome.attempts.append({"float_layers": len(layers), "drop_points": drop})
-        if best is None or drop < best[0]:
-            best = (drop, artifact, layers)
+        best = (drop, layers) if best is None or drop < best[0] else best
         if drop <= max_drop:
             outcome.drop, outcome.float_layers = drop, layers
             return artifact, outcome
-    reached = "no attempt converted" if best is None else f"best {best[0]:.2f} pt with {len(best[2])} layer(s) in float"
-    raise ExportError(f"accuracy budget {max_drop} pt not met on {outcome.decide_images} held-out images: {reached}")
+        step += 1
+    reached = "no attempt converted" if best is None else f"best {best[0]:.2f} pt with {len(best[1])} layer(s) in float"
+    raise ExportError(f"accuracy budget {max_drop} pt not met on {outcome.decide_images} held-out images after "
+                      f"{len(outcome.attempts)} attempt(s): {reached}")

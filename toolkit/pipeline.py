@@ -41,7 +41,7 @@ PIPELINE_MARKER = "pipeline.json"
 _TOP_KEYS = {"model", "data", "output", "trust", "compress", "export", "bench"}
 _COMPRESS_KEYS = {"prune", "prune_by", "importance", "round_to", "steps", "keep", "keep_idle", "unstructured", "distill",
                   "dynamic_quant", "images", "kd_images", "epochs", "lr", "device"}
-_EXPORT_KEYS = {"targets", "compare_original", "calib_images"}
+_EXPORT_KEYS = {"targets", "compare_original", "calib_images", "max_drop"}
 _BENCH_KEYS = {"threads", "runs", "warmup", "min_seconds", "rounds", "preset"}
 
 
@@ -56,6 +56,8 @@ class Recipe:
     targets: tuple[str, ...] = ("onnx-fp32",)
     compare_original: bool = True
     calib_images: int = 128
+    #: accuracy budget of every INT8 target, in points (``edgekit export --max-drop``)
+    max_drop: float | None = None
     bench: dict[str, Any] = field(default_factory=dict)
     #: the recipe file itself: ``output`` may never be its folder or an ancestor of it
     path: Path | None = None
@@ -112,7 +114,7 @@ def load_recipe(path: Path) -> Recipe:
         raise EdgekitError("recipe: 'output' must name a directory (it is replaced as a whole on --force)")
     return Recipe(model=model, output=base / raw["output"], data=raw.get("data"), compress=compress,
                   targets=tuple(targets), compare_original=bool(export.get("compare_original", True)),
-                  calib_images=int(export.get("calib_images", 128)),
+                  calib_images=int(export.get("calib_images", 128)), max_drop=export.get("max_drop"),
                   bench=_check_keys("bench", raw.get("bench", {}), _BENCH_KEYS), path=path,
                   trust=raw.get("trust", False))
 
@@ -197,7 +199,7 @@ def run_pipeline(recipe: Recipe, force: bool, console: Any, progress: Any = None
 
 def _export_all(export_model: Any, model: str, label: str, recipe: Recipe, out: Path, trust: bool) -> list[Path]:
     rows = export_model(model, list(recipe.targets), out, data=recipe.data, calib_images=recipe.calib_images,
-                        source_label=label, trust=trust)
+                        source_label=label, trust=trust, max_drop=recipe.max_drop)
     failed = [f"{row.target}: {row.status}" for row in rows if row.status != "ok"]
     if failed:
         raise EdgekitError(f"export of {model} failed: {'; '.join(failed)}")
