@@ -134,7 +134,7 @@ def profile_markdown(document: dict[str, Any]) -> str:
 
 def load_profile(path: Path) -> dict[str, Any] | None:
     """The profile document at ``path``, checked; ``None`` when the JSON is something else (bench results)."""
-    document = read_json_file(path, "JSON")
+    document = read_json_file(path, "results JSON")  # bench --json or --profile: one reader, one message
     if not isinstance(document, dict) or document.get("schema") != PROFILE_SCHEMA:
         return None
     return check_profile_document(document, str(path))
