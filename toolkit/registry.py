@@ -1,11 +1,16 @@
 """Name -> ``"module:attr"`` tables for targets and runtimes; modules are imported only when used.
 
-A new target costs one module in ``exporters/``, one line here and one test file.
+A new target costs one module in ``exporters/``, one line here and one test file. A target or runtime from
+another package needs no line here: its distribution declares an entry point in the ``edgekit.targets`` (or
+``edgekit.runtimes``) group, ``NAME = "package.module:OBJECT"``, and it is found when installed. A plugin
+cannot take a built-in name.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+from functools import lru_cache
 from typing import Any
 
 from .errors import EdgekitError, MissingDependencyError
@@ -31,18 +36,39 @@ RUNTIMES: dict[str, tuple[str, str]] = {
 }
 
 
+TARGET_GROUP, RUNTIME_GROUP = "edgekit.targets", "edgekit.runtimes"
+#: extra named for a plugin whose module is missing: none, it is not ours to install
+PLUGIN = ""
+
+
+@lru_cache(maxsize=2)
+def plugins(group: str) -> dict[str, str]:
+    """Entry points of installed distributions in ``group``: name -> ``"module:attr"`` (built-in names skipped)."""
+    builtin = TARGETS if group == TARGET_GROUP else RUNTIMES
+    return {ep.name: ep.value for ep in importlib.metadata.entry_points(group=group) if ep.name not in builtin}
+
+
+def _table(group: str) -> dict[str, tuple[str, str]]:
+    builtin = TARGETS if group == TARGET_GROUP else RUNTIMES
+    return builtin | {name: (spec, PLUGIN) for name, spec in plugins(group).items()}
+
+
 def _import(spec: str, extra: str) -> Any:
-    module_name, attr = spec.split(":")
+    module_name, _, attr = spec.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
+        if extra == PLUGIN:
+            raise EdgekitError(f"plugin {spec} cannot be imported: no module named {exc.name!r}") from None
         raise MissingDependencyError(exc.name or module_name, extra) from None
+    if not hasattr(module, attr):
+        raise EdgekitError(f"{spec}: module {module_name} has no {attr!r}")
     return getattr(module, attr)
 
 
 def target_names() -> list[str]:
-    """Every registered target, in registry order."""
-    return list(TARGETS)
+    """Every registered target: built-in ones in registry order, then installed plugins'."""
+    return list(_table(TARGET_GROUP))
 
 
 def expand_targets(names: list[str]) -> list[str]:
@@ -50,8 +76,8 @@ def expand_targets(names: list[str]) -> list[str]:
     out: list[str] = []
     for name in names:
         for item in (target_names() if name == "all" else [name]):
-            if item not in TARGETS:
-                raise EdgekitError(f"unknown target {item!r} (choose from: all, {', '.join(TARGETS)})")
+            if item not in _table(TARGET_GROUP):
+                raise EdgekitError(f"unknown target {item!r} (choose from: all, {', '.join(target_names())})")
             if item not in out:
                 out.append(item)
     return out
@@ -59,13 +85,15 @@ def expand_targets(names: list[str]) -> list[str]:
 
 def get_target(name: str) -> Any:
     """The Target object registered as ``name``."""
-    if name not in TARGETS:
-        raise EdgekitError(f"unknown target {name!r} (choose from: {', '.join(TARGETS)})")
-    return _import(*TARGETS[name])
+    table = _table(TARGET_GROUP)
+    if name not in table:
+        raise EdgekitError(f"unknown target {name!r} (choose from: {', '.join(table)})")
+    return _import(*table[name])
 
 
 def get_runtime(name: str) -> Any:
     """The Runtime object registered as ``name``."""
-    if name not in RUNTIMES:
-        raise EdgekitError(f"unknown runtime {name!r} (known: {', '.join(RUNTIMES)})")
-    return _import(*RUNTIMES[name])
+    table = _table(RUNTIME_GROUP)
+    if name not in table:
+        raise EdgekitError(f"unknown runtime {name!r} (known: {', '.join(table)})")
+    return _import(*table[name])
