@@ -108,14 +108,15 @@ def test_a_plugin_cannot_take_a_builtin_name_and_a_broken_one_fails_in_one_line(
 
 
 def test_the_public_api_exports_benches_and_gates(tmp_path: Path) -> None:
-    import edgekit
+    import edgekit.bench  # noqa: F401 - submodules bound on the package must not hide the API's names
+    import edgekit.gate  # noqa: F401
 
     assert "ort-int8" in edgekit.targets()
     rows = edgekit.export("nano-det", ["onnx-fp32"], tmp_path / "out")
     assert [row.status for row in rows] == ["ok"]
     artifact = edgekit.Artifact.load(tmp_path / "out" / "onnx-fp32")
     assert artifact.manifest.task == "detect"
-    results = edgekit.bench([tmp_path / "out" / "onnx-fp32"], runs=2, min_seconds=0.0, rounds=1)
+    results = edgekit.benchmark([tmp_path / "out" / "onnx-fp32"], runs=2, min_seconds=0.0, rounds=1)
     assert results["results"][0]["status"] == "ok"
-    passed, verdict = edgekit.gate(results, results, max_reference_latency_growth=-1)
+    passed, verdict = edgekit.gate_check(results, results, max_reference_latency_growth=-1)
     assert passed and "edgekit gate: pass" in verdict

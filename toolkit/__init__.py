@@ -1,14 +1,14 @@
 """edgekit: take a trained PyTorch model to edge devices, measured on its own runtime.
 
 Importing this package stays light: no torch, tensorflow, onnx or runtime is imported here; the public API
-(``edgekit.export``, ``edgekit.bench``, ``edgekit.gate``, ``edgekit.targets``, ``edgekit.Artifact``; see
+(``edgekit.export``, ``edgekit.benchmark``, ``edgekit.gate_check``, ``edgekit.targets``, ``edgekit.Artifact``; see
 ``edgekit.api``) is loaded on first use.
 """
 
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Artifact", "ExportRow", "bench", "export", "gate", "targets", "__version__"]
+__all__ = ["Artifact", "ExportRow", "benchmark", "export", "gate_check", "targets", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

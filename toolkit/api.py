@@ -2,11 +2,12 @@
 
     import edgekit
     rows = edgekit.export("nano-det", ["onnx-fp32", "ort-int8"], "out")
-    results = edgekit.bench(["out/onnx-fp32", "out/ort-int8"], rounds=3)
-    passed, verdict = edgekit.gate(baseline_results, results)
+    results = edgekit.benchmark(["out/onnx-fp32", "out/ort-int8"], rounds=3)
+    passed, verdict = edgekit.gate_check(baseline_results, results)
 
 Targets from other packages register through the ``edgekit.targets`` entry-point group (see
-``edgekit.registry``); ``edgekit.targets()`` lists every registered one.
+``edgekit.registry``); ``edgekit.targets()`` lists every registered one. ``benchmark`` and ``gate_check`` are
+not called ``bench`` and ``gate``: those names are the ``edgekit.bench`` and ``edgekit.gate`` modules.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 from .exporting import ExportRow
 from .manifest import Artifact
 
-__all__ = ["Artifact", "ExportRow", "bench", "export", "gate", "targets"]
+__all__ = ["Artifact", "ExportRow", "benchmark", "export", "gate_check", "targets"]
 
 
 def export(model: str, targets: list[str], out_dir: str | Path, **options: Any) -> list[ExportRow]:
@@ -31,7 +32,8 @@ def export(model: str, targets: list[str], out_dir: str | Path, **options: Any) 
     return export_model(model, list(targets), Path(out_dir), **options)
 
 
-def bench(artifacts: list[str | Path], json_path: str | Path | None = None, **options: Any) -> dict[str, Any]:
+def benchmark(artifacts: list[str | Path], json_path: str | Path | None = None,
+              **options: Any) -> dict[str, Any]:
     """``edgekit bench``: measure artifacts in one interleaved run; returns the results document.
 
     ``options`` are ``BenchOptions`` fields (``data``, ``threads``, ``runs``, ``rounds``, ``preset``, ...).
@@ -45,7 +47,7 @@ def bench(artifacts: list[str | Path], json_path: str | Path | None = None, **op
                      Path(json_path) if json_path else None, None, Console(quiet=True))
 
 
-def gate(baseline: dict[str, Any], current: dict[str, Any], config: str | Path | None = None,
+def gate_check(baseline: dict[str, Any], current: dict[str, Any], config: str | Path | None = None,
          **thresholds: Any) -> tuple[bool, str]:
     """``edgekit gate``: (passed, Markdown verdict) of ``current`` results against ``baseline`` results."""
     from .gate import load_thresholds, run_gate
