@@ -22,8 +22,8 @@ from .data import ClassificationDataset, Dataset, DetectionDataset
 from .errors import DataError, ExportError
 from .evaluation import evaluate
 from .manifest import Artifact
-from .results import TASK_METRICS
 from .sensitivity import rank_layers
+from .tasks.registry import TASKS
 
 #: layers handed back to float at each attempt after the first (cumulative, most sensitive first)
 FLOAT_STEPS = (1, 2, 4, 8, 16)
@@ -108,7 +108,7 @@ class ExportBudget:
 
     @property
     def metric(self) -> str:
-        return TASK_METRICS[self.parent.manifest.task][0]
+        return TASKS[self.parent.manifest.task].headline
 
     def fp32(self) -> float:
         if self._fp32 is None:
@@ -137,7 +137,7 @@ def score(artifact: Artifact, dataset: Dataset) -> float:
     from .sessions import open_session
 
     metrics, _ = evaluate(open_session(artifact, threads=2), artifact.manifest, dataset)
-    return 100.0 * metrics[TASK_METRICS[artifact.manifest.task][0]]
+    return 100.0 * metrics[TASKS[artifact.manifest.task].headline]
 
 
 def run_budget(max_drop: float, fp32: float, metric: str, decide: Dataset, ranking: Callable[[], list[str]],

@@ -13,6 +13,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from .tasks.registry import task_names
+
 from .errors import INTERNAL_EXIT_CODE, EdgekitError
 
 try:  # typer >= 0.2x vendors click; older releases use click itself
@@ -20,6 +22,7 @@ try:  # typer >= 0.2x vendors click; older releases use click itself
 except ImportError:  # pragma: no cover
     from click import ClickException as UsageProblem
 
+TASK_CHOICES = " | ".join(task_names())
 console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -87,7 +90,7 @@ def export(
     out: Path = typer.Option(..., "--out", "-o", help="output directory: one artifact dir per target"),
     data: Optional[str] = typer.Option(None, "--data", help="calibration data: built-in name or dataset path"),
     imgsz: Optional[int] = typer.Option(None, "--imgsz", help="input size (user models)"),
-    task: Optional[str] = typer.Option(None, "--task", help="detect or classify (user models)"),
+    task: Optional[str] = typer.Option(None, "--task", help=f"{TASK_CHOICES} (user models)"),
     factory: Optional[str] = typer.Option(None, "--factory", help="package.module:callable building the model"),
     trust: bool = typer.Option(False, "--trust", "--trust-pickle",
                                help="load a file that runs code when loaded (pickle, TorchScript, .pt2) you trust"),
@@ -138,7 +141,7 @@ def bench(
     plot: Optional[Path] = typer.Option(None, "--plot", help="also write a latency-vs-accuracy PNG (matplotlib)"),
     preset: Optional[str] = typer.Option(None, "--preset",
                                          help="detector evaluation settings: edgekit | ultralytics (yolo val's)"),
-    task: Optional[str] = typer.Option(None, "--task", help="model files without a manifest: detect or classify"),
+    task: Optional[str] = typer.Option(None, "--task", help=f"model files without a manifest: {TASK_CHOICES}"),
     imgsz: Optional[int] = typer.Option(None, "--imgsz", help="model files without a manifest: input size"),
     profile: Optional[Path] = typer.Option(None, "--profile",
                                            help="also profile each artifact per operator; write that JSON here"),
@@ -190,7 +193,7 @@ def compress(
     lr: float = typer.Option(2e-3, "--lr"),
     device: str = typer.Option("cpu", "--device", help="torch device for distillation, e.g. cuda"),
     imgsz: Optional[int] = typer.Option(None, "--imgsz", help="input size (user models)"),
-    task: Optional[str] = typer.Option(None, "--task", help="detect or classify (user models)"),
+    task: Optional[str] = typer.Option(None, "--task", help=f"{TASK_CHOICES} (user models)"),
     factory: Optional[str] = typer.Option(None, "--factory", help="package.module:callable building the model"),
     trust: bool = typer.Option(False, "--trust", "--trust-pickle",
                                help="load a file that runs code when loaded (pickle, TorchScript, .pt2) you trust"),

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .errors import DataError
-from .results import TASK_METRICS
+from .tasks.registry import TASKS
 from .schema import check_list, check_object
 from .tasks.boxes import Letterbox
 
@@ -88,23 +88,19 @@ class Preprocessing:
 
 def check_task_and_size(task: Any, imgsz: Any) -> None:
     """``--task`` must be a known task and ``--imgsz`` an integer size in 1..MAX_SIZE (user models and files)."""
-    if task is not None and task not in TASK_METRICS:
-        raise DataError(f"unknown task {task!r} (choose from: {', '.join(TASK_METRICS)})")
+    if task is not None and task not in TASKS:
+        raise DataError(f"unknown task {task!r} (choose from: {', '.join(TASKS)})")
     if imgsz is not None and (isinstance(imgsz, bool) or not isinstance(imgsz, int) or not 1 <= imgsz <= MAX_SIZE):
         raise DataError(f"--imgsz must be in 1..{MAX_SIZE}, got {imgsz!r}")
-
-
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
 def default_preprocessing(task: str, imgsz: int | None, ultralytics: bool = False) -> Preprocessing:
     """Ultralytics-style letterbox for detectors; resize + ImageNet normalisation for classifiers (Ultralytics'
     own classifiers take unnormalised pixels)."""
-    if task == "detect":
-        return Preprocessing(size=imgsz or 640, resize="letterbox")
+    spec = TASKS[task]
     if ultralytics:
-        return Preprocessing(size=imgsz or 224, resize="resize")
-    return Preprocessing(size=imgsz or 224, resize="resize", mean=IMAGENET_MEAN, std=IMAGENET_STD)
+        return Preprocessing(size=imgsz or spec.default_size, resize=spec.resize)
+    return Preprocessing(size=imgsz or spec.default_size, resize=spec.resize, mean=spec.mean, std=spec.std)
 
 
 @contextlib.contextmanager

@@ -10,9 +10,11 @@ from typing import Any
 
 from .errors import EdgekitError
 from .schema import Number, check_list, check_object, check_value, read_json_file
+from .tasks.registry import TASKS
 
 RESULTS_SCHEMA = 1
-TASK_METRICS = {"detect": ("map50_95", "map50"), "classify": ("top1", "top5")}
+#: task -> its metrics, headline first (from the task registry)
+TASK_METRICS = {name: spec.metrics for name, spec in TASKS.items()}
 #: the dataset fields that say which data was scored, whatever machine or cache directory scored it
 IDENTITY_KEYS = ("name", "images", "annotations_sha256", "labels_sha256")
 

@@ -15,13 +15,14 @@ from .calibration import CalibrationSet
 from .errors import ExportError
 from .manifest import Artifact
 from .sessions import open_session
+from .tasks.registry import TASKS
 
 CATASTROPHIC_COSINE = 0.9
 PARITY_IMAGES = 8
 
 
 def _parts(task: str) -> dict[str, slice]:
-    return {"boxes": slice(0, 4), "scores": slice(4, None)} if task == "detect" else {"output": slice(None)}
+    return {name: slice(start, stop) for name, start, stop in TASKS[task].parity_parts}
 
 
 def compare_with_parent(artifact: Artifact, parent_onnx: Path, calib: CalibrationSet) -> dict[str, float]:
