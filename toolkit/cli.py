@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from .compress.options import KD_IMAGES, DistillOptions, PruneOptions, plan_from_options
 from .tasks.registry import task_names
 
 from .errors import INTERNAL_EXIT_CODE, EdgekitError
@@ -23,6 +24,7 @@ except ImportError:  # pragma: no cover
     from click import ClickException as UsageProblem
 
 TASK_CHOICES = " | ".join(task_names())
+_PRUNE, _DISTILL = PruneOptions(0.5), DistillOptions()  # the defaults the CLI shows are the library's
 console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -176,11 +178,11 @@ def compress(
     model: str = typer.Argument(..., help="built-in name, or a .pt state_dict with --factory"),
     out: Path = typer.Option(..., "-o", "--output", help="output TorchScript file, e.g. small.pt (edgekit export reads it as is)"),
     prune: Optional[float] = typer.Option(None, "--prune", help="structured pruning ratio in (0, 1)"),
-    prune_by: str = typer.Option("channels", "--prune-by", help="channels | macs"),
-    importance: str = typer.Option("l2", "--importance", help="l1 | l2 | bn"),
-    round_to: int = typer.Option(8, "--round-to", help="keep channel counts multiples of this"),
+    prune_by: str = typer.Option(_PRUNE.by, "--prune-by", help="channels | macs"),
+    importance: str = typer.Option(_PRUNE.importance, "--importance", help="l1 | l2 | bn"),
+    round_to: int = typer.Option(_PRUNE.round_to, "--round-to", help="keep channel counts multiples of this"),
     keep: list[str] = typer.Option([], "--keep", help="module name to leave unpruned (repeatable)"),
-    steps: int = typer.Option(1, "--steps", help="prune in N rounds, distilling after each (gradual pruning)"),
+    steps: int = typer.Option(_PRUNE.steps, "--steps", help="prune in N rounds, distilling after each (gradual pruning)"),
     keep_idle: bool = typer.Option(False, "--keep-idle", help="detectors: prune output branches that never score "
                                    "on the images like any other (default: thin them to --round-to channels)"),
     unstructured: Optional[float] = typer.Option(None, "--unstructured", help="unstructured L1 ratio in (0, 1)"),
@@ -188,10 +190,10 @@ def compress(
     dynamic_quant: bool = typer.Option(False, "--dynamic-quant", help="PyTorch dynamic int8 quantization of Linear layers"),
     data: Optional[str] = typer.Option(None, "--data", help="dataset: val split scores each step, train split feeds distillation"),
     images: Optional[Path] = typer.Option(None, "--images", help="folder of unlabelled images to distill on instead"),
-    kd_images: int = typer.Option(2048, "--kd-images", help="at most this many distillation images"),
-    epochs: int = typer.Option(10, "--epochs"),
-    lr: float = typer.Option(2e-3, "--lr"),
-    device: str = typer.Option("cpu", "--device", help="torch device for distillation, e.g. cuda"),
+    kd_images: int = typer.Option(KD_IMAGES, "--kd-images", help="at most this many distillation images"),
+    epochs: int = typer.Option(_DISTILL.epochs, "--epochs"),
+    lr: float = typer.Option(_DISTILL.lr, "--lr"),
+    device: str = typer.Option(_DISTILL.device, "--device", help="torch device for distillation, e.g. cuda"),
     imgsz: Optional[int] = typer.Option(None, "--imgsz", help="input size (user models)"),
     task: Optional[str] = typer.Option(None, "--task", help=f"{TASK_CHOICES} (user models)"),
     factory: Optional[str] = typer.Option(None, "--factory", help="package.module:callable building the model"),
@@ -201,15 +203,14 @@ def compress(
     force: bool = typer.Option(False, "--force", help="overwrite OUT"),
 ) -> None:
     """Prune (structured / unstructured), distill and quantize a PyTorch model; report what each step did."""
-    from .compress.distill import DistillOptions
-    from .compress.pruning import PruneOptions
-    from .compress.run import CompressPlan, compress_model, write_report
+    from .compress.run import compress_model, write_report
     from .report import compress_table, step_progress
 
-    plan = CompressPlan(
-        prune=PruneOptions(prune, prune_by, importance, round_to, steps, tuple(keep), not keep_idle) if prune is not None else None,
-        unstructured=unstructured, distill=DistillOptions(epochs=epochs, lr=lr, device=device) if distill else None,
-        dynamic_quant=dynamic_quant, kd_images=kd_images, images=images)
+    plan = plan_from_options({
+        "prune": prune, "prune_by": prune_by, "importance": importance, "round_to": round_to, "steps": steps,
+        "keep": keep, "keep_idle": keep_idle, "unstructured": unstructured, "distill": distill,
+        "dynamic_quant": dynamic_quant, "images": images, "kd_images": kd_images, "epochs": epochs, "lr": lr,
+        "device": device})
     with step_progress(console, "distill") as on_step:
         document = compress_model(
             model, plan, out, data, force, log=console.print, progress=on_step,

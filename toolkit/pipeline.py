@@ -33,14 +33,14 @@ import yaml
 
 from .bench import BenchOptions
 from . import tomlread
+from .compress.options import PLAN_KEYS
 from .errors import EdgekitError
 from .schema import check_nesting
 from .fsutil import atomic_dir, atomic_file, check_replaceable
 
 PIPELINE_MARKER = "pipeline.json"
 _TOP_KEYS = {"model", "data", "output", "trust", "compress", "export", "bench"}
-_COMPRESS_KEYS = {"prune", "prune_by", "importance", "round_to", "steps", "keep", "keep_idle", "unstructured", "distill",
-                  "dynamic_quant", "images", "kd_images", "epochs", "lr", "device"}
+_COMPRESS_KEYS = set(PLAN_KEYS)
 _EXPORT_KEYS = {"targets", "compare_original", "calib_images", "max_drop"}
 _BENCH_KEYS = {"threads", "runs", "warmup", "min_seconds", "rounds", "preset"}
 
@@ -120,25 +120,10 @@ def load_recipe(path: Path) -> Recipe:
 
 
 def compress_plan(options: dict[str, Any]) -> Any:
-    """A ``CompressPlan`` from a recipe's [compress] table (the ``edgekit compress`` option names)."""
-    from .compress.distill import DistillOptions
-    from .compress.pruning import PruneOptions
-    from .compress.run import KD_IMAGES, CompressPlan
+    """A ``CompressPlan`` from a recipe's [compress] table (the ``edgekit compress`` option names and defaults)."""
+    from .compress.options import plan_from_options
 
-    prune = None
-    if options.get("prune") is not None:
-        prune = PruneOptions(float(options["prune"]), options.get("prune_by", "channels"),
-                             options.get("importance", "l2"), int(options.get("round_to", 8)),
-                             int(options.get("steps", 1)), tuple(options.get("keep", ())),
-                             not options.get("keep_idle", False))
-    distill = None
-    if options.get("distill"):
-        distill = DistillOptions(epochs=int(options.get("epochs", 10)), lr=float(options.get("lr", 2e-3)),
-                                 device=str(options.get("device", "cpu")))
-    images = options.get("images")
-    return CompressPlan(prune=prune, unstructured=options.get("unstructured"), distill=distill,
-                        dynamic_quant=bool(options.get("dynamic_quant", False)),
-                        kd_images=int(options.get("kd_images", KD_IMAGES)), images=Path(images) if images else None)
+    return plan_from_options(options)
 
 
 def compare_to_original(document: dict[str, Any], compressed: list[Path], original: list[Path]) -> list[dict]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,20 +19,7 @@ from torch import nn
 
 from ..preprocess import Preprocessing
 from .features import FeatureMimic, head_module_name
-
-
-@dataclass(frozen=True)
-class DistillOptions:
-    """CPU-friendly defaults; ``seed`` fixes shuffling and flips; ``device`` is a torch device ("cpu", "cuda")."""
-
-    epochs: int = 10
-    lr: float = 1e-3
-    temperature: float = 2.0
-    batch_size: int = 16
-    seed: int = 0
-    device: str = "cpu"
-    ema_decay: float = 0.0  # > 0: keep an exponential moving average of the student's weights and end on it
-    feature_weight: float = 1.0  # detectors: weight of matching the head's input features (0 turns it off)
+from .options import DistillOptions  # noqa: F401 - defined with the other options
 
 
 #: ``on_step(epoch, step, steps_per_epoch, loss)`` after every optimiser step.

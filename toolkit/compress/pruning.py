@@ -5,49 +5,14 @@ from __future__ import annotations
 import copy
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from ..errors import EdgekitError
+from .options import IMPORTANCE, PruneOptions, check_ratio  # noqa: F401 - defined with the other options
 from .prunable import make_prunable
 from .stats import model_stats
-
-IMPORTANCE = ("l1", "l2", "bn")
-
-
-def check_ratio(kind: str, ratio: float) -> None:
-    """A pruning ratio must lie strictly between 0 and 1."""
-    if not 0.0 < ratio < 1.0:
-        raise EdgekitError(f"{kind} ratio must be in (0, 1), got {ratio}")
-
-
-@dataclass(frozen=True)
-class PruneOptions:
-    """``ratio`` of channels (``by="channels"``) or of MACs (``by="macs"``) to remove.
-
-    ``steps`` > 1 with distillation: prune in that many rounds, distilling after each (gradual pruning keeps
-    the network working throughout instead of retraining it from a collapsed state).
-    """
-
-    ratio: float
-    by: str = "channels"
-    importance: str = "l2"
-    round_to: int = 8
-    steps: int = 1
-    keep: tuple[str, ...] = ()
-    thin_idle: bool = True  # detectors: thin output branches that never score on the images to round_to channels
-
-    def validate(self) -> None:
-        check_ratio("pruning", self.ratio)
-        if self.steps < 1:
-            raise EdgekitError(f"pruning steps must be at least 1, got {self.steps}")
-        if self.by not in ("channels", "macs"):
-            raise EdgekitError(f"--prune-by must be channels or macs, got {self.by!r}")
-        if self.importance not in IMPORTANCE:
-            raise EdgekitError(f"importance must be one of {', '.join(IMPORTANCE)}, got {self.importance!r}")
-
 
 def _as_tensors(outputs: object) -> list[torch.Tensor]:
     items = outputs if isinstance(outputs, (list, tuple)) else [outputs]

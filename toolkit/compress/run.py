@@ -8,7 +8,7 @@ import json
 import tempfile
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -21,41 +21,16 @@ from ..evaluation import evaluate
 from ..fsutil import atomic_file, check_replaceable
 from ..sources import ModelSource, load_source, sidecar_path
 from ..tasks.detection import DetectionDecoding
-from .distill import DistillOptions, Images, StepCallback, distill, normalised_batch
+from .distill import Images, StepCallback, distill, normalised_batch
 from .idle import IdleOutputs, idle_layers
+from .options import KD_IMAGES, CompressPlan, DistillOptions, PruneOptions  # noqa: F401 - re-exported here
 from .images import distillation_images, folder_images, probe_images, training_stream
 from .prunable import make_prunable
-from .pruning import (PruneOptions, check_ratio, check_traceable, make_permanent, prune_structured,
-                      prune_unstructured, quantize_dynamic, sparsity)
+from .pruning import (check_traceable, make_permanent, prune_structured, prune_unstructured, quantize_dynamic,
+                      sparsity)
 from .stats import ModelSpec, TorchSession, model_stats
 
-KD_IMAGES = 2048
 PROBE_IMAGES = 128  # unlabelled images that decide which detector outputs are idle
-
-
-@dataclass(frozen=True)
-class CompressPlan:
-    """What to do, in order: structured pruning, unstructured pruning, distillation."""
-
-    prune: PruneOptions | None = None
-    unstructured: float | None = None
-    distill: DistillOptions | None = None
-    dynamic_quant: bool = False
-    kd_images: int = KD_IMAGES
-    images: Path | None = None
-
-    def validate(self) -> None:
-        """Reject bad options before anything is loaded or written."""
-        if self.prune:
-            self.prune.validate()
-        if self.unstructured is not None:
-            check_ratio("unstructured", self.unstructured)
-        if not (self.prune or self.unstructured or self.distill or self.dynamic_quant):
-            raise EdgekitError("nothing to do: pass --prune, --unstructured, --distill and/or --dynamic-quant")
-        if self.distill and self.prune and self.distill.epochs < self.prune.steps:
-            raise EdgekitError(f"--epochs ({self.distill.epochs}) must be at least --steps ({self.prune.steps})")
-        if self.distill and self.kd_images < self.distill.batch_size:
-            raise EdgekitError(f"--kd-images must be at least the batch size ({self.distill.batch_size})")
 
 
 def _save_torchscript(model: torch.nn.Module, example: torch.Tensor, path: Path) -> None:

@@ -1,0 +1,43 @@
+"""One option schema for compress: the CLI, recipes and the library share dataclasses, defaults and keys."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from typer.main import get_command
+
+from edgekit.cli import app
+from edgekit.compress.options import KD_IMAGES, PLAN_KEYS, DistillOptions, PruneOptions, plan_from_options
+from edgekit.errors import EdgekitError
+from edgekit.pipeline import _COMPRESS_KEYS, compress_plan
+
+
+def test_the_cli_shows_the_library_defaults() -> None:
+    params = {p.name: p.default for p in get_command(app).commands["compress"].params}
+    prune, distill = PruneOptions(0.5), DistillOptions()
+    assert (params["prune_by"], params["importance"], params["round_to"], params["steps"]) == \
+        (prune.by, prune.importance, prune.round_to, prune.steps)
+    assert (params["epochs"], params["lr"], params["device"], params["kd_images"]) == \
+        (distill.epochs, distill.lr, distill.device, KD_IMAGES)
+    assert distill.lr == 2e-3  # the value the CLI and recipes used before the library shared it
+
+
+def test_recipes_and_the_cli_build_the_same_plan() -> None:
+    assert _COMPRESS_KEYS == set(PLAN_KEYS)
+    options = {"prune": 0.5, "prune_by": "macs", "distill": True, "epochs": 3, "images": "imgs"}
+    plan = compress_plan(options)
+    assert plan == plan_from_options(options)
+    assert plan.prune == PruneOptions(0.5, "macs") and plan.distill == DistillOptions(epochs=3)
+    assert plan.images == Path("imgs") and plan.kd_images == KD_IMAGES
+
+
+def test_unknown_options_are_refused_and_the_schema_stays_torch_free() -> None:
+    with pytest.raises(EdgekitError, match="unknown compress option.*lerning_rate"):
+        plan_from_options({"lerning_rate": 1})
+    assert "edgekit.compress.options" in sys.modules
+    import subprocess
+
+    code = "import sys, edgekit.compress.options, edgekit.cli; assert 'torch' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
