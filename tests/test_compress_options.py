@@ -41,3 +41,16 @@ def test_unknown_options_are_refused_and_the_schema_stays_torch_free() -> None:
 
     code = "import sys, edgekit.compress.options, edgekit.cli; assert 'torch' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_bench_options_have_one_schema_for_cli_recipes_and_library() -> None:
+    from edgekit.bench_options import RECIPE_KEYS, BenchOptions
+    from edgekit.pipeline import _BENCH_KEYS
+
+    params = {p.name: p.default for p in get_command(app).commands["bench"].params}
+    defaults = BenchOptions()
+    assert {k: params[k] for k in ("threads", "runs", "warmup", "min_seconds", "rounds")} == \
+        {k: getattr(defaults, k) for k in ("threads", "runs", "warmup", "min_seconds", "rounds")}
+    assert _BENCH_KEYS == set(RECIPE_KEYS) == {"threads", "runs", "warmup", "min_seconds", "rounds", "preset"}
+    with pytest.raises(EdgekitError, match="bench option runs must be an integer >= 1"):
+        BenchOptions(runs=0).validate()

@@ -10,7 +10,6 @@ import gc
 import hashlib
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,53 +23,13 @@ from .evaluation import evaluate
 from .foreign import foreign_artifact, is_foreign
 from .fsutil import sha256_file
 from .manifest import Artifact, host_environment
-from .preprocess import check_task_and_size, read_image
+from .preprocess import read_image
 from .registry import get_runtime
 from .results import RESULTS_SCHEMA, dataset_identity
 from .sessions import open_session
+from .bench_options import BenchOptions  # noqa: F401 - re-exported: callers import it from here too
 from .tasks.detection import EVALUATION_PRESETS, DetectionDecoding
 
-
-
-@dataclass(frozen=True)
-class BenchOptions:
-    """How to measure: explicit threads, warm-up count, at least ``runs`` timed runs and ``min_seconds``.
-
-    With several artifacts the timed runs are split into ``rounds`` slices taken in turn (artifact A, B, C, A,
-    B, C, ...), so a machine that slows down part-way slows every artifact alike and ratios between them hold.
-    """
-
-    threads: int = 2
-    warmup: int = 10
-    runs: int = 50
-    min_seconds: float = 2.0
-    max_runs: int = 2000
-    data: str | None = None
-    rounds: int = 5
-    #: detectors: score with these evaluation settings instead of the manifest's (``EVALUATION_PRESETS``)
-    preset: str | None = None
-    #: for model files without a manifest: what the model cannot say itself
-    task: str | None = None
-    imgsz: int | None = None
-
-    def validate(self) -> None:
-        """Reject nonsensical values (wrong types included, e.g. from a recipe) with one line."""
-        minimums = {"threads": 1, "warmup": 0, "runs": 1, "max_runs": 1, "rounds": 1}
-        for name, least in minimums.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise EdgekitError(f"bench option {name} must be an integer >= {least}, got {value!r}")
-        seconds = self.min_seconds
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 3600:
-            raise EdgekitError(f"bench option min_seconds must be a number in [0, 3600], got {seconds!r}")
-        if self.threads > 1024:
-            raise EdgekitError(f"bench option threads must be at most 1024, got {self.threads}")
-        if self.data is not None and not isinstance(self.data, str):
-            raise EdgekitError(f"bench option data must be a string, got {self.data!r}")
-        check_task_and_size(self.task, self.imgsz)
-        if self.preset is not None and self.preset not in EVALUATION_PRESETS:
-            raise EdgekitError(f"unknown evaluation preset {self.preset!r} (choose from: "
-                               f"{', '.join(EVALUATION_PRESETS)})")
 
 
 class PeakMemory:

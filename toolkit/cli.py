@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from .bench_options import BenchOptions
 from .compress.options import KD_IMAGES, DistillOptions, PruneOptions, plan_from_options
 from .tasks.registry import task_names
 
@@ -24,7 +25,7 @@ except ImportError:  # pragma: no cover
     from click import ClickException as UsageProblem
 
 TASK_CHOICES = " | ".join(task_names())
-_PRUNE, _DISTILL = PruneOptions(0.5), DistillOptions()  # the defaults the CLI shows are the library's
+_BENCH, _PRUNE, _DISTILL = BenchOptions(), PruneOptions(0.5), DistillOptions()  # the defaults the CLI shows are the library's
 console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -132,11 +133,11 @@ def bench(
     json_path: Optional[Path] = typer.Option(None, "--json", help="write results JSON here"),
     save_predictions: Optional[Path] = typer.Option(None, "--save-predictions",
                                                     help="write predictions (COCO results JSON for detectors)"),
-    threads: int = typer.Option(2, "--threads", help="inference threads"),
-    runs: int = typer.Option(50, "--runs", help="minimum timed runs"),
-    warmup: int = typer.Option(10, "--warmup", help="warm-up runs"),
-    min_seconds: float = typer.Option(2.0, "--min-seconds", help="minimum timed seconds"),
-    rounds: int = typer.Option(5, "--rounds", min=1,
+    threads: int = typer.Option(_BENCH.threads, "--threads", help="inference threads"),
+    runs: int = typer.Option(_BENCH.runs, "--runs", help="minimum timed runs"),
+    warmup: int = typer.Option(_BENCH.warmup, "--warmup", help="warm-up runs"),
+    min_seconds: float = typer.Option(_BENCH.min_seconds, "--min-seconds", help="minimum timed seconds"),
+    rounds: int = typer.Option(_BENCH.rounds, "--rounds", min=1,
                                help="several artifacts: time them in turn over this many rounds"),
     markdown: Optional[Path] = typer.Option(None, "--markdown", help="also write a Markdown table"),
     csv_path: Optional[Path] = typer.Option(None, "--csv", help="also write a CSV"),
@@ -149,7 +150,6 @@ def bench(
                                            help="also profile each artifact per operator; write that JSON here"),
 ) -> None:
     """Measure artifacts on their own runtimes: latency, size, memory, accuracy and drop vs FP32."""
-    from .bench import BenchOptions
     from .bench_run import run_bench
     from .report import bench_table
     from .report_files import write_reports

@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from .bench import BenchOptions
+from .bench_options import RECIPE_KEYS, BenchOptions
 from . import tomlread
 from .compress.options import PLAN_KEYS
 from .errors import EdgekitError
@@ -42,7 +42,7 @@ PIPELINE_MARKER = "pipeline.json"
 _TOP_KEYS = {"model", "data", "output", "trust", "compress", "export", "bench"}
 _COMPRESS_KEYS = set(PLAN_KEYS)
 _EXPORT_KEYS = {"targets", "compare_original", "calib_images", "max_drop"}
-_BENCH_KEYS = {"threads", "runs", "warmup", "min_seconds", "rounds", "preset"}
+_BENCH_KEYS = set(RECIPE_KEYS)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,58 @@
+"""``edgekit bench`` options: one dataclass, its defaults and checks, shared by the CLI, recipes and the library.
+
+Light to import (the CLI reads its defaults at start-up): the checks' own imports happen in ``validate``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from .errors import EdgekitError
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """How to measure: explicit threads, warm-up count, at least ``runs`` timed runs and ``min_seconds``.
+
+    With several artifacts the timed runs are split into ``rounds`` slices taken in turn (artifact A, B, C, A,
+    B, C, ...), so a machine that slows down part-way slows every artifact alike and ratios between them hold.
+    """
+
+    threads: int = 2
+    warmup: int = 10
+    runs: int = 50
+    min_seconds: float = 2.0
+    max_runs: int = 2000
+    data: str | None = None
+    rounds: int = 5
+    #: detectors: score with these evaluation settings instead of the manifest's (``EVALUATION_PRESETS``)
+    preset: str | None = None
+    #: for model files without a manifest: what the model cannot say itself
+    task: str | None = None
+    imgsz: int | None = None
+
+    def validate(self) -> None:
+        """Reject nonsensical values (wrong types included, e.g. from a recipe) with one line."""
+        minimums = {"threads": 1, "warmup": 0, "runs": 1, "max_runs": 1, "rounds": 1}
+        for name, least in minimums.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise EdgekitError(f"bench option {name} must be an integer >= {least}, got {value!r}")
+        seconds = self.min_seconds
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 3600:
+            raise EdgekitError(f"bench option min_seconds must be a number in [0, 3600], got {seconds!r}")
+        if self.threads > 1024:
+            raise EdgekitError(f"bench option threads must be at most 1024, got {self.threads}")
+        if self.data is not None and not isinstance(self.data, str):
+            raise EdgekitError(f"bench option data must be a string, got {self.data!r}")
+        from .preprocess import check_task_and_size
+        from .tasks.detection import EVALUATION_PRESETS
+
+        check_task_and_size(self.task, self.imgsz)
+        if self.preset is not None and self.preset not in EVALUATION_PRESETS:
+            raise EdgekitError(f"unknown evaluation preset {self.preset!r} (choose from: "
+                               f"{', '.join(EVALUATION_PRESETS)})")
+
+
+#: the options a recipe's ``[bench]`` table may set (data comes from the recipe's top level)
+RECIPE_KEYS = tuple(f.name for f in fields(BenchOptions) if f.name not in ("data", "task", "imgsz", "max_runs"))
