@@ -162,3 +162,31 @@ def test_a_recipe_takes_max_drop_and_checks_it(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["pipeline", str(recipe)])
     assert result.exit_code == 2 and "--max-drop must be a number of points" in result.output, result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_plain_conversion_failure_is_the_targets_own_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    def attempt(layers: list[str], index: int):
+        raise ExportError("TFLite converter (int8): unsupported op")
+
+    decide = resolve_dataset("shapes-det", "calib")
+    with pytest.raises(ExportError, match="unsupported op"):
+        budget.run_budget(0.3, 50.0, "map50_95", decide, lambda: ["a"], attempt)
+
+
+def test_a_ranking_used_up_by_refusals_ends_the_loop(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(budget, "score", lambda artifact, dataset: 49.0)  # a 1-point drop, whatever is float
+    calls = []
+
+    def attempt(layers: list[str], index: int):
+        if layers:
+            raise ExportError("no integer body")
+        return ()
+
+    def ranking() -> list[str]:
+        calls.append(1)
+        return ["a", "b"]
+
+    decide = resolve_dataset("shapes-det", "calib")
+    with pytest.raises(ExportError, match="after 3 attempt"):
+        budget.run_budget(0.3, 50.0, "map50_95", decide, ranking, attempt)
+    assert calls == [1]  # ranked once, never again once every layer was refused

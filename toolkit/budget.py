@@ -149,21 +149,21 @@ def run_budget(max_drop: float, fp32: float, metric: str, decide: Dataset, ranki
     the step is retried with the next ones; at most ``MAX_ATTEMPTS`` conversions in all.
     """
     outcome = BudgetOutcome(max_drop, metric, len(decide.image_paths), fp32)
-    ranked: list[str] = []
+    ranked: list[str] | None = None
     best: tuple[float, list[str]] | None = None
     counts, step = (0, *FLOAT_STEPS), 0
     while step < len(counts) and len(outcome.attempts) < MAX_ATTEMPTS:
-        if counts[step] and not ranked:
+        if counts[step] and ranked is None:
             ranked = list(ranking())
-        if step and counts[step - 1] >= len(ranked):
+        if step and counts[step - 1] >= len(ranked or []):
             break  # every ranked layer is float already
-        layers = ranked[:counts[step]]
+        layers = (ranked or [])[:counts[step]]
         try:
             artifact = attempt(layers, len(outcome.attempts))
         except ExportError as exc:
-            outcome.attempts.append({"float_layers": len(layers), "error": str(exc)})
             if not step:
-                break
+                raise  # the plain conversion failed: that is the target's error, not the budget's
+            outcome.attempts.append({"float_layers": len(layers), "error": str(exc)})
             del ranked[counts[step - 1]:counts[step]]  # not keepable in float by this target: try the next ones
             continue
         drop = fp32 - score(artifact, decide)
