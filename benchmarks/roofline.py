@@ -28,7 +28,6 @@ from edgekit.manifest import host_environment
 HERE = Path(__file__).resolve().parent
 LAYERS, CHANNELS, SIZE = 6, 64, 56
 MACS = LAYERS * SIZE * SIZE * CHANNELS * CHANNELS * 9
-RUNTIME_OF = {"onnxruntime": "onnxruntime", "openvino": "openvino", "tflite": "tflite"}
 
 
 def conv_stack(path: Path) -> None:

@@ -7,19 +7,16 @@ decode tail stays in float (``keep_decode_float``), found on the ONNX graph by `
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import onnxruntime
-from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                      quantize_static)
 
 from edgekit.calibration import CalibrationSet
 from edgekit.config import TargetConfig
-from edgekit.errors import ExportError
 from edgekit.graph_remedies import compact_names, decode_tail_nodes
 from edgekit.onnx_utils import onnx_io_specs
+from edgekit.qdq import quantize_qdq
 
 from .base import Conversion
 
@@ -45,25 +42,6 @@ class OrtInt8Config(TargetConfig):
     compact_names: bool = True
 
 
-class _Reader(CalibrationDataReader):
-    """Feeds the CalibrationSet to ORT's calibrator, one sample at a time."""
-
-    def __init__(self, calib: CalibrationSet, input_name: str) -> None:
-        self._samples = iter(calib)
-        self._input = input_name
-
-    def get_next(self) -> dict | None:
-        sample = next(self._samples, None)
-        return None if sample is None else {self._input: sample}
-
-
-def _enum(kind: type, value: str):
-    try:
-        return getattr(kind, value)
-    except AttributeError:
-        raise ExportError(f"ort-int8: unknown {kind.__name__} {value!r}") from None
-
-
 class OrtInt8Target:
     name = "ort-int8"
     runtime = "onnxruntime"
@@ -72,19 +50,9 @@ class OrtInt8Target:
 
     def convert(self, onnx_path: Path, calib: CalibrationSet, cfg: OrtInt8Config, out_dir: Path) -> Conversion:
         excluded = list(cfg.exclude_nodes) + (decode_tail_nodes(onnx_path) if cfg.keep_decode_float else [])
-        inputs, _ = onnx_io_specs(onnx_path)
-        root_logger = logging.getLogger()
-        level = root_logger.level
-        root_logger.setLevel(logging.ERROR)  # its "consider pre-processing" advice: we pass a simplified model
-        try:
-            quantize_static(str(onnx_path), str(out_dir / "model.onnx"), _Reader(calib, inputs[0].name),
-                            quant_format=QuantFormat.QDQ, per_channel=cfg.per_channel,
-                            reduce_range=cfg.reduce_range, activation_type=_enum(QuantType, cfg.activation_type),
-                            weight_type=_enum(QuantType, cfg.weight_type),
-                            calibrate_method=_enum(CalibrationMethod, cfg.calibration_method),
-                            nodes_to_exclude=excluded)
-        finally:
-            root_logger.setLevel(level)
+        quantize_qdq(onnx_path, out_dir / "model.onnx", calib, per_channel=cfg.per_channel,
+                     reduce_range=cfg.reduce_range, activation_type=cfg.activation_type, weight_type=cfg.weight_type,
+                     calibration_method=cfg.calibration_method, nodes_to_exclude=excluded)
         saved = compact_names(out_dir / "model.onnx") if cfg.compact_names else 0
         inputs, outputs = onnx_io_specs(out_dir / "model.onnx")
         return Conversion("model.onnx", ["model.onnx"], inputs, outputs,

@@ -165,10 +165,9 @@ def convert_tflite(onnx_path: Path, calib: CalibrationSet, mode: str, out_dir: P
         graph, assembly = _prepared_graph(onnx_path, work, cfg.split_outputs)
         _, onnx_outputs = onnx_io_specs(graph)
         per_channel = getattr(cfg, "per_channel", True)
-        tail_from = list(getattr(cfg, "float_tail_from", ()))
-        if (mode == "int8" and (getattr(cfg, "keep_decode_float", False) or tail_from)
-                and split_decode_tail(graph, work / "body.onnx", work / "decode.onnx", tail_from,
-                                      getattr(cfg, "keep_decode_float", False))):
+        tail_from, keep_decode = list(getattr(cfg, "float_tail_from", ())), getattr(cfg, "keep_decode_float", False)
+        if (mode == "int8" and (keep_decode or tail_from)
+                and split_decode_tail(graph, work / "body.onnx", work / "decode.onnx", tail_from, keep_decode)):
             _write_tflite(work / "body.onnx", mode, calib, per_channel, out_dir / "model.tflite")
             _write_tflite(work / "decode.onnx", "fp32", calib, per_channel, out_dir / "decode.tflite")
             stages = ["decode.tflite"]
@@ -179,7 +178,7 @@ def convert_tflite(onnx_path: Path, calib: CalibrationSet, mode: str, out_dir: P
     versions = {"onnx2tf": ONNX2TF_VERSION, "tensorflow": tf.__version__}
     notes = {"variant": mode, "calibration_images": len(calib) if mode == "int8" else 0,
              "split_outputs": bool(assembly), "float_decode_stage": bool(stages),
-             "float_tail_from": len(getattr(cfg, "float_tail_from", ()))}
+             "float_tail_from": len(tail_from)}
     return Conversion("model.tflite", ["model.tflite", *stages], inputs, outputs, versions, notes, assembly, stages)
 
 

@@ -163,13 +163,17 @@ def open_artifact(path: Path, options: BenchOptions) -> Artifact:
     return Artifact.load(path)
 
 
+def timing_batch(artifact: Artifact, options: BenchOptions) -> np.ndarray:
+    """The timing input of ``artifact`` in a run with ``options`` (the data option, else the manifest's)."""
+    return _timing_batch(artifact, resolve_dataset(options.data or artifact.manifest.dataset, "val"))
+
+
 def open_for_timing(path: Path, options: BenchOptions,
                     artifact: Artifact | None = None) -> tuple[Any, np.ndarray]:
     """A fresh session of the artifact at ``path`` (``artifact``: already opened) and its timing input (for
     ``time_interleaved``)."""
     artifact = artifact or open_artifact(path, options)
-    dataset = resolve_dataset(options.data or artifact.manifest.dataset, "val")
-    return open_session(artifact, options.threads), _timing_batch(artifact, dataset)
+    return open_session(artifact, options.threads), timing_batch(artifact, options)
 
 
 def _decoding(manifest: Any, options: BenchOptions) -> DetectionDecoding | None:

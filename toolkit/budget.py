@@ -22,6 +22,7 @@ from .data import ClassificationDataset, Dataset, DetectionDataset
 from .errors import DataError, ExportError
 from .evaluation import evaluate
 from .manifest import Artifact
+from .schema import read_json_file
 from .sensitivity import rank_layers
 from .tasks.registry import TASKS
 
@@ -67,7 +68,7 @@ def _subset(dataset: Dataset, keep: set[Path], work: Path) -> Dataset:
                                      dataset.class_names)
     images = [record for record in dataset.images if record.path in keep]
     ids = {record.image_id for record in images}
-    coco = json.loads(Path(dataset.annotations_path).read_text())
+    coco = read_json_file(Path(dataset.annotations_path), "COCO JSON")  # validated when the dataset was loaded
     coco["images"] = [image for image in coco["images"] if image["id"] in ids]
     coco["annotations"] = [a for a in coco["annotations"] if a["image_id"] in ids]
     path = work / "decide_annotations.json"

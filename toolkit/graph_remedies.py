@@ -169,12 +169,12 @@ def split_decode_tail(src: Path, body_dst: Path, tail_dst: Path, tail_from: list
 
     from .errors import ExportError
 
+    model = onnx.load(str(src))
     tail = set(decode_tail_nodes(src)) if decode_tail else set()
     if tail_from:
-        tail |= _descendants(onnx.load(str(src)), list(tail_from))
+        tail |= _descendants(model, list(tail_from))
     if not tail:
         return None
-    model = onnx.load(str(src))
     producer = {out: node for node in model.graph.node for out in node.output}
     cut = sorted({i for node in model.graph.node if node.name in tail for i in node.input
                   if i in producer and producer[i].name not in tail})

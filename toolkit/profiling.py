@@ -17,7 +17,7 @@ from typing import Any
 
 from rich.table import Table
 
-from .bench import BenchOptions, open_artifact, open_for_timing
+from .bench import BenchOptions, open_artifact, timing_batch
 from .fsutil import write_text_atomic
 from .registry import get_runtime
 from .schema import check_list, check_object, check_value, read_json_file
@@ -48,9 +48,8 @@ def summarize(ops: list[dict[str, Any]]) -> dict[str, Any]:
 def profile_artifact(path: Path, options: BenchOptions, runs: int = PROFILE_RUNS) -> dict[str, Any]:
     """Profile the artifact at ``path`` on its runtime: ``runs`` inferences of the bench's timing input."""
     artifact = open_artifact(path, options)
-    _, batch = open_for_timing(path, options, artifact)
     runtime = get_runtime(artifact.manifest.runtime)
-    ops, method = runtime.profile(artifact, options.threads, batch, runs)
+    ops, method = runtime.profile(artifact, options.threads, timing_batch(artifact, options), runs)
     listed = [dataclasses.asdict(op) for op in sorted(ops, key=lambda op: -op.ms)]
     return {"target": artifact.manifest.target, "artifact": str(path), "runtime": artifact.manifest.runtime,
             "runtime_version": runtime.version(), "method": method, "runs": runs,

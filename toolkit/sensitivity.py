@@ -10,7 +10,6 @@ The ranking is target-independent; each target then keeps the chosen layers in f
 
 from __future__ import annotations
 
-import logging
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .calibration import CalibrationSet
+from .qdq import quantize_qdq
 
 COMPUTE_OPS = ("Conv", "Gemm", "MatMul")
 
@@ -52,31 +52,6 @@ def _outputs(model_bytes: bytes, samples: list[np.ndarray]) -> list[list[np.ndar
     return [session.run(None, {name: sample}) for sample in samples]
 
 
-def _fake_quantized(parent: Path, calib: CalibrationSet, float_nodes: list[str], dst: Path) -> None:
-    import onnx
-    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
-
-    input_name = onnx.load(str(parent), load_external_data=False).graph.input[0].name
-
-    class Reader(CalibrationDataReader):
-        def __init__(self) -> None:
-            self._samples = iter(calib)
-
-        def get_next(self) -> dict | None:
-            sample = next(self._samples, None)
-            return None if sample is None else {input_name: sample}
-
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        quantize_static(str(parent), str(dst), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                        reduce_range=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        nodes_to_exclude=float_nodes)
-    finally:
-        root.setLevel(level)
-
-
 def _variant(quantized, parent_nodes: dict, parent_weights: dict, node_name: str) -> bytes:
     """The fake-quantized model with ``node_name`` fed its float inputs and float weights again."""
     import copy
@@ -107,7 +82,7 @@ def rank_layers(parent: Path, calib: CalibrationSet, images: CalibrationSet,
     samples = list(images)
     reference = _outputs(parent_model.SerializeToString(), samples)
     with tempfile.TemporaryDirectory(prefix="edgekit-sensitivity-") as work:
-        _fake_quantized(parent, calib, float_nodes, Path(work) / "qdq.onnx")
+        quantize_qdq(parent, Path(work) / "qdq.onnx", calib, nodes_to_exclude=float_nodes)  # MinMax: ranks only
         quantized = onnx.load(str(Path(work) / "qdq.onnx"))
     baseline = np.mean([output_error(w, g) for w, g in zip(reference, _outputs(quantized.SerializeToString(),
                                                                                 samples))])
