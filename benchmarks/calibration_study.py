@@ -18,10 +18,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from edgekit.bench import BenchOptions
-from edgekit.bench_run import run_bench
+import edgekit
 from edgekit.calibration_data.build import write_detection_split
-from edgekit.exporting import export_model
 from edgekit.fsutil import write_text_atomic
 
 HERE = Path(__file__).resolve().parent
@@ -64,11 +62,11 @@ def main() -> None:
     args = parser.parse_args()
     console = Console()
     labels, seconds = {}, {}
-    rows = export_model(args.model, ["onnx-fp32"], args.work / "fp32", data="shapes-det", force=True)
+    rows = edgekit.export(args.model, ["onnx-fp32"], args.work / "fp32", data="shapes-det", force=True)
     labels[str(rows[0].path)] = ("onnx-fp32", "FP32 parent")
     for index, (label, target, overrides) in enumerate(VARIANTS):
         start = time.perf_counter()
-        rows = export_model(args.model, [target], args.work / str(index), data="shapes-det", force=True,
+        rows = edgekit.export(args.model, [target], args.work / str(index), data="shapes-det", force=True,
                             overrides={target: overrides})
         seconds[str(rows[0].path)] = time.perf_counter() - start
         if rows[0].status == "ok":
@@ -77,8 +75,8 @@ def main() -> None:
             console.print(f"{target} {label}: {rows[0].status}")
     with tempfile.TemporaryDirectory() as tmp:
         annotations = study_split(Path(tmp))
-        options = BenchOptions(data=str(annotations), runs=1, warmup=0, min_seconds=0.0, rounds=1)
-        document = run_bench([Path(p) for p in labels], options, None, None, console)
+        document = edgekit.benchmark(list(labels), data=str(annotations), runs=1, warmup=0, min_seconds=0.0,
+                                     rounds=1).to_dict()
     fp32 = next(r for r in document["results"] if r["target"] == "onnx-fp32")["metrics"]["map50_95"]
     study = []
     for row in document["results"]:

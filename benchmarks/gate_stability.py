@@ -24,23 +24,24 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from rich.console import Console
 
+import edgekit
 from edgekit import tomlread
-from edgekit.bench import BenchOptions
 from edgekit.calibration_data.build import training_image
-from edgekit.bench_run import run_bench
-from edgekit.exporting import export_model
 from edgekit.fsutil import sha256_file
-from edgekit.gate import load_thresholds, run_gate
+from edgekit.gate import load_thresholds
 from edgekit.manifest import MANIFEST_NAME
 
 CONFIG = Path(__file__).parent / "gate.toml"
 SCENARIO = Path(__file__).parent / "scenario.toml"
 
 
-def bench(paths: list[Path], out: Path, options: BenchOptions) -> dict:
-    return run_bench(paths, options, out, None, Console(stderr=True))
+def bench(paths: list[Path], out: Path, options: dict) -> edgekit.ResultsDocument:
+    return edgekit.benchmark(paths, out, **options)
+
+
+def gate(baseline: edgekit.ResultsDocument, current: edgekit.ResultsDocument) -> tuple[bool, str]:
+    return edgekit.gate_check(baseline, current, CONFIG)
 
 
 def fp32_under_int8_name(artifacts: Path, work: Path) -> Path:
@@ -72,31 +73,30 @@ def main() -> None:
     names = sorted(p.name for p in args.artifacts.iterdir() if (p / MANIFEST_NAME).is_file())
     paths = [args.artifacts / name for name in names]
     scenario = tomlread.loads(SCENARIO.read_text())
-    options = BenchOptions(data=scenario["data"], **scenario["bench"])  # the scenario's own settings and data
-    thresholds = load_thresholds(CONFIG)
-    summary: dict = {"artifacts": names, "thresholds": dataclasses.asdict(thresholds), "repeats": []}
+    options = {"data": scenario["data"], **scenario["bench"]}  # the scenario's own settings and data
+    summary: dict = {"artifacts": names, "thresholds": dataclasses.asdict(load_thresholds(CONFIG)), "repeats": []}
 
     runs = [bench(paths, args.out / "run-00.json", options)]
     for index in range(1, args.repeats + 1):
         runs.append(bench(paths, args.out / f"run-{index:02d}.json", options))
-        passed, verdict = run_gate(runs[index - 1], runs[index], thresholds)
+        passed, verdict = gate(runs[index - 1], runs[index])
         (args.out / f"verdict-repeat-{index:02d}.md").write_text(verdict)
         summary["repeats"].append(passed)
         print(f"repeat {index}: {'pass' if passed else 'FAIL'}", file=sys.stderr, flush=True)
 
     swapped = fp32_under_int8_name(args.artifacts, args.out / "swapped")
     current = bench([swapped if p.name == "ort-int8" else p for p in paths], args.out / "run-fp32-swap.json", options)
-    passed, verdict = run_gate(runs[-1], current, thresholds)
+    passed, verdict = gate(runs[-1], current)
     (args.out / "verdict-fp32-swap.md").write_text(verdict)
     summary["fp32_swap_passed"] = passed
 
     for name, data in (("calib2", None), ("calib2-unrepresentative", str(odd_images(args.out / "odd")))):
-        rows = export_model("nano-det", ["ort-int8"], args.out / name, data=data, calib_images=2, force=True)
+        rows = edgekit.export("nano-det", ["ort-int8"], args.out / name, data=data, calib_images=2, force=True)
         summary[f"{name}_export"] = rows[0].status
         if rows[0].status == "ok":
             current = bench([rows[0].path if p.name == "ort-int8" else p for p in paths],
                             args.out / f"run-{name}.json", options)
-            passed, verdict = run_gate(runs[-1], current, thresholds)
+            passed, verdict = gate(runs[-1], current)
             (args.out / f"verdict-{name}.md").write_text(verdict)
             summary[f"{name}_passed"] = passed
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -8,15 +8,14 @@ bench both beside the FP32 parent in one run, and print mAP / drop / p50 ratio.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import tempfile
 from pathlib import Path
 
 from rich.console import Console
 
-from edgekit.bench import BenchOptions
-from edgekit.bench_run import run_bench
+import edgekit
 from edgekit.config import parse_overrides
-from edgekit.exporting import export_model
 from edgekit.report import bench_table
 
 
@@ -31,19 +30,19 @@ def main() -> None:
     console = Console(width=160)
     with tempfile.TemporaryDirectory() as work:
         root = Path(work)
-        export_model(args.model, ["onnx-fp32"], root / "fp32")
+        edgekit.export(args.model, ["onnx-fp32"], root / "fp32")
         paths = [root / "fp32" / "onnx-fp32"]
         for value in ("true", "false"):
             out = root / f"{args.option}={value}"
             options = parse_overrides(args.base) | {args.option: value}
-            rows = export_model(args.model, [args.target], out, overrides={args.target: options})
+            rows = edgekit.export(args.model, [args.target], out, overrides={args.target: options})
             console.print(f"{args.target} {args.option}={value}: {rows[0].status}")
             if rows[0].status == "ok":
                 paths.append(out / args.target)
-        document = run_bench(paths, BenchOptions(), args.json, None, console)
-        for row, path in zip(document["results"], paths):
-            row["target"] = f"{row['target']} ({path.parent.name})"
-        console.print(bench_table(document))
+        document = edgekit.benchmark(paths, args.json)
+        rows = [dataclasses.replace(row, target=f"{row.target} ({path.parent.name})")
+                for row, path in zip(document.rows, paths)]
+        console.print(bench_table(dataclasses.replace(document, rows=tuple(rows))))
 
 
 if __name__ == "__main__":

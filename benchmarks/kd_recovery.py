@@ -27,11 +27,10 @@ from edgekit.compress.distill import DistillOptions, distill
 from edgekit.compress.images import training_stream
 from edgekit.compress.pruning import PruneOptions
 from edgekit.compress.run import CompressPlan, find_idle, prune_round
-from edgekit.compress.stats import ModelSpec, TorchSession, model_stats
+from edgekit.compress.stats import TorchSession, model_stats
 from edgekit.datasets import resolve_dataset
 from edgekit.evaluation import evaluate
 from edgekit.sources import load_source
-from edgekit.tasks.detection import DetectionDecoding
 
 
 def _parse() -> argparse.Namespace:
@@ -90,26 +89,25 @@ def main() -> None:
     args = _parse()
     torch.set_num_threads(args.threads)
     source = load_source(args.model)
-    spec = ModelSpec(source.task, source.preprocessing, source.class_names,
-                     DetectionDecoding().to_dict() if source.task == "detect" else None)
-    val = resolve_dataset(source.dataset, "val")
-    example = torch.zeros(1, 3, source.preprocessing.size, source.preprocessing.size)
+    spec = source.card
+    val = resolve_dataset(source.card.dataset, "val")
+    example = torch.zeros(1, 3, source.card.preprocessing.size, source.card.preprocessing.size)
     teacher = source.module.eval()
     student = copy.deepcopy(teacher)
     base = model_stats(student, example)["macs"]
     if args.fresh:
         if args.stream_cache and not args.stream_cache.exists():
-            make_cache(source.dataset, source.preprocessing, args.images * args.epochs * args.rounds, args.stream_cache)
+            make_cache(source.card.dataset, source.card.preprocessing, args.images * args.epochs * args.rounds, args.stream_cache)
         images = (cached_stream(args.images, args.stream_cache) if args.stream_cache
-                  else training_stream(source.dataset, source.preprocessing, args.images))
+                  else training_stream(source.card.dataset, source.card.preprocessing, args.images))
     else:
-        images = training_stream(source.dataset, source.preprocessing, args.images)(0)  # one block, every epoch
+        images = training_stream(source.card.dataset, source.card.preprocessing, args.images)(0)  # one block, every epoch
     record: dict = {"args": {k: str(v) for k, v in vars(args).items()}, "rounds": []}
     options = DistillOptions(epochs=args.epochs, lr=args.lr, temperature=args.temperature, batch_size=args.batch,
                              device=args.device, ema_decay=args.ema, feature_weight=args.feature_weight)
     prune = PruneOptions(args.prune, by="macs", importance=args.importance, round_to=args.round_to,
                          steps=args.rounds, thin_idle=not args.keep_idle)
-    idle = find_idle(student, source, CompressPlan(prune=prune), source.dataset)
+    idle = find_idle(student, source, CompressPlan(prune=prune), source.card.dataset)
     for round_index in range(1, args.rounds + 1):
         prune_round(student, example, prune, round_index, base, idle.layers if idle else ())
         pruned, _ = evaluate(TorchSession(student, args.threads), spec, val)
@@ -123,8 +121,8 @@ def main() -> None:
 
         offset = (round_index - 1) * args.epochs
         round_images = (lambda epoch: images(offset + epoch)) if callable(images) else images
-        losses = distill(teacher, student, round_images, source.preprocessing, source.task,
-                         len(source.class_names), options, on_step=score_now)
+        losses = distill(teacher, student, round_images, source.card.preprocessing, source.card.task,
+                         len(source.card.class_names), options, on_step=score_now)
         seconds = time.perf_counter() - start
         recovered, _ = evaluate(TorchSession(student, args.threads), spec, val)
         record["rounds"].append({"macs": model_stats(student, example)["macs"] / base, "pruned": pruned,

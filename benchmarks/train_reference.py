@@ -38,7 +38,7 @@ WEIGHTS = Path(__file__).resolve().parent.parent / "toolkit" / "models" / "weigh
 
 class GeneratedDetection(Dataset):
     def __init__(self, count: int) -> None:
-        self.count, self.pre = count, BUILTIN_MODELS["nano-det"].preprocessing
+        self.count, self.pre = count, BUILTIN_MODELS["nano-det"].card.preprocessing
 
     def __len__(self) -> int:
         return self.count
@@ -58,7 +58,7 @@ def collate_det(batch):
 
 class GeneratedClassification(Dataset):
     def __init__(self, count: int) -> None:
-        self.count, self.pre = count, BUILTIN_MODELS["nano-cls"].preprocessing
+        self.count, self.pre = count, BUILTIN_MODELS["nano-cls"].card.preprocessing
 
     def __len__(self) -> int:
         return self.count
@@ -91,8 +91,8 @@ def lr_at(step: int, total: int, warmup: int, peak: float) -> float:
 
 @torch.no_grad()
 def evaluate_detector(model: torch.nn.Module) -> dict[str, float]:
-    spec, pre = BUILTIN_MODELS["nano-det"], BUILTIN_MODELS["nano-det"].preprocessing
-    data = resolve_dataset(spec.dataset, "val")
+    spec, pre = BUILTIN_MODELS["nano-det"], BUILTIN_MODELS["nano-det"].card.preprocessing
+    data = resolve_dataset(spec.card.dataset, "val")
     results = []
     for rec in data.images:
         chw, box = pre.apply(read_image(rec.path))
@@ -105,9 +105,9 @@ def evaluate_detector(model: torch.nn.Module) -> dict[str, float]:
 @torch.no_grad()
 def evaluate_classifier(model: torch.nn.Module) -> dict[str, float]:
     spec = BUILTIN_MODELS["nano-cls"]
-    data = resolve_dataset(spec.dataset, "val")
-    batch = torch.stack([torch.from_numpy(spec.preprocessing.apply(read_image(p))[0]) for p, _ in data.samples])
-    to_model = [spec.class_names.index(name) for name in data.class_names]  # ImageFolder sorts names
+    data = resolve_dataset(spec.card.dataset, "val")
+    batch = torch.stack([torch.from_numpy(spec.card.preprocessing.apply(read_image(p))[0]) for p, _ in data.samples])
+    to_model = [spec.card.class_names.index(name) for name in data.class_names]  # ImageFolder sorts names
     labels = torch.tensor([to_model[label] for _, label in data.samples])
     top5 = model.eval()(batch).topk(5, 1).indices
     return {"top1": float((top5[:, 0] == labels).float().mean()),

@@ -31,16 +31,17 @@ def test_rounds_alternate_and_rotate_between_artifacts(artifacts):
     latencies = time_interleaved(sessions, options)
     assert log[:2] == ["a", "b"]  # one warm-up each
     assert log[2:] == ["a"] * 2 + ["b"] * 2 + ["b"] * 2 + ["a"] * 2 + ["a"] * 2 + ["b"] * 2
-    assert [lat["runs"] for lat in latencies] == [6, 6]
-    assert all(lat["p50"] > 0 for lat in latencies)
+    assert [lat.runs for lat in latencies] == [6, 6]
+    assert all(lat.p50 > 0 and len(lat.round_p50) == 3 and lat.p50_best_round == min(lat.round_p50)
+               for lat in latencies)
 
 
 def test_run_bench_times_several_artifacts_in_turn(artifacts, tmp_path: Path):
     options = BenchOptions(warmup=1, runs=4, min_seconds=0.0, rounds=2)
     paths = [artifacts["nano-cls"], artifacts["nano-cls"]]
     document = run_bench(paths, options, tmp_path / "r.json", None, Console(quiet=True))
-    assert document["environment"]["latency_rounds"] == 2
-    assert [row["latency_ms"]["runs"] for row in document["results"]] == [4, 4]
+    assert document.environment["latency_rounds"] == 2
+    assert [row.latency.runs for row in document.rows] == [4, 4]
     assert (tmp_path / "r.json").is_file()
 
 

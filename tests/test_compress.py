@@ -27,7 +27,7 @@ runner = CliRunner()
 
 def _model(name: str) -> tuple[nn.Module, torch.Tensor]:
     source = load_source(name)
-    size = source.preprocessing.size
+    size = source.card.preprocessing.size
     return source.module, torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0))
 
 
@@ -119,7 +119,7 @@ def test_empty_image_folder_is_one_cli_error_line(tmp_path):
 
 
 def test_distillation_images_come_from_the_train_stream_or_a_folder(tmp_path):
-    pre = load_source("nano-det").preprocessing
+    pre = load_source("nano-det").card.preprocessing
     fixed, origin = distillation_images(pre, 4, data="shapes-det")
     assert fixed is None and origin.startswith("shapes-det/train")  # built-in data: a stream, never val
     stream = training_stream("shapes-det", pre, 4)
@@ -147,7 +147,7 @@ def _yolo_copy(det_dataset_root, root, splits):
 
 def test_distillation_refuses_val_images_but_idle_probing_may_look_at_them(tmp_path, det_dataset_root):
     val_only = _yolo_copy(det_dataset_root, tmp_path / "val-only", ["val"])  # YOLO's train falls back to val
-    pre = load_source("nano-det").preprocessing
+    pre = load_source("nano-det").card.preprocessing
     with pytest.raises(EdgekitError, match="train images are val images"):
         distillation_images(pre, 4, data=str(val_only))
     assert probe_images(pre, 4, str(val_only)).shape == (4, pre.size, pre.size, 3)
@@ -212,6 +212,8 @@ def test_compress_cli_writes_a_report_and_a_model_export_accepts(tmp_path):
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "art" / "onnx-fp32" / "edgekit.json").read_text())
     assert manifest["task"] == "classify" and manifest["preprocessing"]["size"] == 64
+    assert manifest["dataset"] == "shapes-cls" and manifest["class_names"][0] == "circle"
+    assert not (tmp_path / "float.pt.json").exists()  # the model card travels inside the TorchScript file
 
 
 def test_feature_mimic_finds_the_detector_head_and_bridges_pruned_widths():

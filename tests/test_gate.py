@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from edgekit.bench import RESULTS_SCHEMA
 from edgekit.cli import app
 from edgekit.errors import EdgekitError
-from edgekit.gate import Thresholds, compare, load_thresholds, run_gate
+from edgekit.gate import Thresholds, load_thresholds
+from edgekit.gate import compare as compare_documents
+from edgekit.gate import run_gate as run_gate_documents
+from edgekit.results import RESULTS_SCHEMA, ResultsDocument, load_results
 
 runner = CliRunner()
 DATASET = {"name": "shapes-det/val", "images": 200}
@@ -29,6 +31,15 @@ def _document(*rows: dict) -> dict:
 
 
 BASE = _document(_row("onnx-fp32", 8.0, 4_800_000, 0.785), _row("ort-int8", 5.0, 1_330_000, 0.777))
+
+
+def compare(baseline: dict, current: dict, thresholds: Thresholds):
+    """The gate's checks of two documents given in their JSON form (the fixtures edit that form)."""
+    return compare_documents(ResultsDocument.from_dict(baseline), ResultsDocument.from_dict(current), thresholds)
+
+
+def run_gate(baseline: dict, current: dict, thresholds: Thresholds):
+    return run_gate_documents(ResultsDocument.from_dict(baseline), ResultsDocument.from_dict(current), thresholds)
 
 
 def _failed(checks) -> set[tuple[str, str]]:
@@ -121,9 +132,8 @@ def test_cli_exit_codes_and_markdown_file(tmp_path):
 
 
 def test_committed_baseline_is_a_valid_results_document():
-    from edgekit.report_files import load_results
-
     baseline = load_results(Path(__file__).parent.parent / "benchmarks" / "baseline.json")
-    targets = {row["target"] for row in baseline["results"]}
+    targets = {row.target for row in baseline.rows}
     assert {"onnx-fp32", "ort-int8", "openvino-int8"} <= targets
-    assert all(row["status"] == "ok" for row in baseline["results"])
+    assert all(row.ok and row.latency.p50_best_round for row in baseline.rows)
+    assert ResultsDocument.from_dict(baseline.to_dict()) == baseline  # lossless round trip

@@ -39,8 +39,8 @@ def test_gate_passes_across_caches_and_concurrent_generation_succeeds(artifacts,
         output = process.communicate(timeout=600)[0]
         assert process.returncode == 0, f"{name}: {output}"
     a, b = load_results(tmp_path / "a1.json"), load_results(tmp_path / "b.json")
-    assert a["results"][0]["dataset"]["annotations"] != b["results"][0]["dataset"]["annotations"]  # other paths
-    assert a["results"][0]["metrics"] == load_results(tmp_path / "a2.json")["results"][0]["metrics"]
+    assert a.rows[0].dataset["annotations"] != b.rows[0].dataset["annotations"]  # other paths
+    assert a.rows[0].metrics == load_results(tmp_path / "a2.json").rows[0].metrics
     result = runner.invoke(app, ["gate", "--baseline", str(tmp_path / "a1.json"), "--current", str(tmp_path / "b.json"),
                                  "--max-reference-latency-growth", "-1"])  # data identity here, not timing
     assert result.exit_code == 0, result.output
@@ -49,6 +49,6 @@ def test_gate_passes_across_caches_and_concurrent_generation_succeeds(artifacts,
 def test_the_committed_baseline_names_the_data_this_cache_holds():
     """Whatever EDGEKIT_CACHE is, the built-in val split has the identity the committed baseline recorded."""
     here = dataset_identity(dataset_summary(resolve_dataset("shapes-det", "val")))
-    rows = load_results(BASELINE)["results"]
-    assert here["annotations_sha256"] and all(dataset_identity(row["dataset"]) == here for row in rows)
+    rows = load_results(BASELINE).rows
+    assert here["annotations_sha256"] and all(dataset_identity(row.dataset) == here for row in rows)
     assert "machine_probe_ms" in json.loads(BASELINE.read_text())["environment"]

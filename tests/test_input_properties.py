@@ -28,7 +28,7 @@ from edgekit.gate import Thresholds, load_thresholds, run_gate
 from edgekit.manifest import Artifact
 from edgekit.report import bench_table
 from edgekit.report_files import to_csv, to_markdown
-from edgekit.results import check_results
+from edgekit.results import ResultsDocument
 
 #: examples per property (CI: 60; set EDGEKIT_PROPERTY_EXAMPLES=1000 for a deeper hunt)
 EXAMPLES = int(os.environ.get("EDGEKIT_PROPERTY_EXAMPLES", "60"))
@@ -165,14 +165,18 @@ VALID_RESULTS = {"schema": 1, "environment": {"cpu": "test", "machine_probe_ms":
      "dataset": {"name": "shapes-det/val", "images": 200, "annotations_sha256": "ab"}}]}
 
 
+VALID = ResultsDocument.from_dict(VALID_RESULTS)
+
+
 @SETTINGS
 @given(data=st.data())
 def test_any_results_document_is_read_gated_and_rendered_or_is_one_error(data):
-    current = data.draw(mutated(VALID_RESULTS))
-    if _ok_or_edgekit_error(lambda: check_results(current)) is None:
+    current = _ok_or_edgekit_error(lambda: ResultsDocument.from_dict(data.draw(mutated(VALID_RESULTS))))
+    if current is None:
         return
-    _ok_or_edgekit_error(lambda: run_gate(VALID_RESULTS, current, Thresholds()))
-    _ok_or_edgekit_error(lambda: run_gate(current, VALID_RESULTS, Thresholds()))
+    assert ResultsDocument.from_dict(current.to_dict()) == current
+    _ok_or_edgekit_error(lambda: run_gate(VALID, current, Thresholds()))
+    _ok_or_edgekit_error(lambda: run_gate(current, VALID, Thresholds()))
     to_markdown(current), to_csv(current), bench_table(current)
 
 
@@ -203,4 +207,4 @@ def test_any_gate_config_loads_and_gates_or_is_one_error(tmp_path, top, targets)
     config.write_text("\n".join(lines) + "\n")
     thresholds = _ok_or_edgekit_error(lambda: load_thresholds(config))
     if thresholds is not None:
-        _ok_or_edgekit_error(lambda: run_gate(VALID_RESULTS, VALID_RESULTS, thresholds))
+        _ok_or_edgekit_error(lambda: run_gate(VALID, VALID, thresholds))

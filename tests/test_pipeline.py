@@ -79,7 +79,7 @@ def test_a_failed_bench_row_commits_nothing(tmp_path, monkeypatch):
     def failing(path, *args, **kwargs):
         raise EdgekitError("runtime exploded")
 
-    monkeypatch.setattr(edgekit.bench_run, "bench_artifact", failing)
+    monkeypatch.setattr(edgekit.bench_run, "score_artifact", failing)
     recipe = _write(tmp_path / "r.toml", 'model = "nano-cls"\ndata = "shapes-cls"\noutput = "run"\n'
                                          '[export]\ntargets = ["onnx-fp32"]\n')
     result = runner.invoke(app, ["pipeline", str(recipe)])

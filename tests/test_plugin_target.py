@@ -117,6 +117,6 @@ def test_the_public_api_exports_benches_and_gates(tmp_path: Path) -> None:
     artifact = edgekit.Artifact.load(tmp_path / "out" / "onnx-fp32")
     assert artifact.manifest.task == "detect"
     results = edgekit.benchmark([tmp_path / "out" / "onnx-fp32"], runs=2, min_seconds=0.0, rounds=1)
-    assert results["results"][0]["status"] == "ok"
-    passed, verdict = edgekit.gate_check(results, results, max_reference_latency_growth=-1)
+    assert results.rows[0].ok and results.rows[0].latency.p50_best_round > 0
+    passed, verdict = edgekit.gate_check(results, results.to_dict(), max_reference_latency_growth=-1)
     assert passed and "edgekit gate: pass" in verdict

@@ -67,10 +67,10 @@ def test_drop_is_reported_against_the_parent(artifacts, tmp_path):
 
 def test_yolo_layout_scores_like_coco(artifacts, det_dataset_root, tmp_path):
     """The same split read through data.yaml (converted to COCO JSON) scores the same as its COCO JSON."""
-    from edgekit.bench import BenchOptions, bench_artifact
+    from edgekit.bench import BenchOptions, score_artifact
 
     quick = BenchOptions(warmup=1, runs=2, min_seconds=0.0)
-    coco_row, _ = bench_artifact(artifacts["nano-det"], quick)
-    yolo_row, _ = bench_artifact(artifacts["nano-det"], BenchOptions(warmup=1, runs=2, min_seconds=0.0,
+    coco_row, _ = score_artifact(artifacts["nano-det"], quick)
+    yolo_row, _ = score_artifact(artifacts["nano-det"], BenchOptions(warmup=1, runs=2, min_seconds=0.0,
                                                                       data=str(det_dataset_root / "data.yaml")))
-    assert abs(coco_row["metrics"]["map50_95"] - yolo_row["metrics"]["map50_95"]) < 2e-3
+    assert abs(coco_row.metrics["map50_95"] - yolo_row.metrics["map50_95"]) < 2e-3

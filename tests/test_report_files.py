@@ -11,7 +11,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from edgekit.cli import app
-from edgekit.report_files import label_offsets, load_results, pareto_front, to_csv, to_markdown
+from edgekit.report_files import label_offsets, pareto_front, to_csv, to_markdown
+from edgekit.results import load_results
 
 runner = CliRunner()
 
@@ -42,7 +43,7 @@ def test_markdown_and_csv_carry_every_row_and_the_environment(results):
     document = load_results(results)
     markdown = to_markdown(document)
     assert markdown.count("/onnx-fp32 |") == 2 and "map50_95" in markdown and "top1" in markdown
-    assert document["environment"]["cpu"] in markdown and "Python" in markdown
+    assert document.environment["cpu"] in markdown and "Python" in markdown
     rows = list(csv.DictReader(io.StringIO(to_csv(document))))
     assert [r["metric"] for r in rows] == ["map50_95", "top1"]
     assert float(rows[1]["value"]) > 0.9 and int(rows[0]["size_bytes"]) > 1_000_000

@@ -27,8 +27,8 @@ def test_onnx_source_reads_ultralytics_metadata(artifacts, tmp_path):
     path = tmp_path / "user_yolo.onnx"
     _with_ultralytics_metadata(artifacts["nano-det"] / "model.onnx", path)
     source = load_source(str(path))
-    assert source.task == "detect" and source.preprocessing.size == 256 and source.module is None
-    assert source.class_names == ["circle", "rectangle", "triangle", "cross", "ring"]
+    assert source.card.task == "detect" and source.card.preprocessing.size == 256 and source.module is None
+    assert source.card.class_names == ["circle", "rectangle", "triangle", "cross", "ring"]
     result = runner.invoke(app, ["export", str(path), "-t", "onnx-fp32", "-o", str(tmp_path / "o"),
                                  "--data", "shapes-det"])
     assert result.exit_code == 0, result.output

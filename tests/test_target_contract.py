@@ -1,32 +1,66 @@
-"""Contract over every registered target: export -> load on its runtime -> run -> accuracy close to FP32."""
+"""Contracts over the registries: every registered target (plugins included) on every task's reference model,
+and every registered runtime. A new target or runtime is tested here on a classifier and on a detector with
+no change to this file."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from edgekit.bench import BenchOptions, bench_artifact
+from edgekit.bench import BenchOptions, open_for_timing, score_artifact
 from edgekit.exporting import export_model
 from edgekit.manifest import Artifact
-from edgekit.registry import TARGETS
+from edgekit.registry import get_runtime, get_target, runtime_names, target_names
+from edgekit.tasks.registry import TASKS
 
-#: accuracy a target may lose against the FP32 parent on the classifier's val split (points of top-1)
-MAX_TOP1_DROP = 0.01
+#: the reference model of each task (a new task brings one)
+REFERENCE_MODELS = {"classify": "nano-cls", "detect": "nano-det"}
+#: points of the task's headline metric (x100) a target may lose against its FP32 parent on the val split
+MAX_DROP_POINTS = {"classify": 1.0, "detect": 2.0}
 QUICK = BenchOptions(warmup=1, runs=3, min_seconds=0.0)
 
 
 @pytest.fixture(scope="module")
-def fp32_top1(artifacts):
-    row, _ = bench_artifact(artifacts["nano-cls"], QUICK)
-    return row["metrics"]["top1"]
+def parent_rows(artifacts):
+    """Each task's FP32 parent scored once: {task: row}."""
+    return {task: score_artifact(artifacts[REFERENCE_MODELS[task]], QUICK)[0] for task in TASKS}
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("target", list(TARGETS))
-def test_target_contract(target, tmp_path, fp32_top1):
-    rows = export_model("nano-cls", [target], tmp_path)
+@pytest.mark.parametrize("task", list(TASKS))
+@pytest.mark.parametrize("target", target_names())
+def test_target_contract(target, task, tmp_path, parent_rows):
+    rows = export_model(REFERENCE_MODELS[task], [target], tmp_path)
     assert rows[0].status == "ok", rows[0].status
     artifact = Artifact.load(tmp_path / target)
-    assert artifact.manifest.target == target and artifact.model_path.is_file()
-    row, _ = bench_artifact(tmp_path / target, QUICK)
-    assert row["status"] == "ok" and row["size_bytes"] > 0
-    assert fp32_top1 - row["metrics"]["top1"] <= MAX_TOP1_DROP
+    assert artifact.manifest.target == target and artifact.manifest.task == task and artifact.model_path.is_file()
+    row, _ = score_artifact(tmp_path / target, QUICK)
+    parent = parent_rows[task]
+    assert row.ok and row.size_bytes > 0 and row.task == task
+    metric = TASKS[task].headline
+    assert (parent.metrics[metric] - row.metrics[metric]) * 100 <= MAX_DROP_POINTS[task]
+
+
+def _first_target_on(runtime: str) -> str:
+    return next(name for name in target_names() if get_target(name).runtime == runtime)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("runtime", runtime_names())
+def test_runtime_contract(runtime, artifacts, tmp_path):
+    """A runtime describes a model file, loads an artifact and answers a detector's NCHW float32 batch in the
+    FP32 parent's output convention (same shapes, close values), with its thread count and version."""
+    target = _first_target_on(runtime)
+    assert export_model("nano-det", [target], tmp_path)[0].status == "ok"
+    artifact = Artifact.load(tmp_path / target)
+    described = get_runtime(runtime).describe(artifact.model_path)
+    assert described.inputs and len(described.inputs[0].shape) == 4 and described.outputs
+    assert isinstance(get_runtime(runtime).version(), str) and get_runtime(runtime).version()
+    session, batch = open_for_timing(tmp_path / target, QUICK)
+    parent_session, parent_batch = open_for_timing(artifacts["nano-det"], QUICK)
+    assert batch.dtype == np.float32 and batch.shape == parent_batch.shape and batch.shape[1] == 3
+    outputs, expected = session.run(batch), parent_session.run(parent_batch)
+    assert [o.shape for o in outputs] == [e.shape for e in expected]
+    cosine = float(np.dot(outputs[0].ravel(), expected[0].ravel())
+                   / (np.linalg.norm(outputs[0]) * np.linalg.norm(expected[0])))
+    assert cosine > 0.99 and session.threads >= 1

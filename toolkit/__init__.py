@@ -8,7 +8,8 @@ Importing this package stays light: no torch, tensorflow, onnx or runtime is imp
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Artifact", "ExportRow", "benchmark", "export", "gate_check", "targets", "__version__"]
+__all__ = ["Artifact", "BenchRow", "ExportRow", "ResultsDocument", "benchmark", "export", "gate_check",
+           "load_results", "targets", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

@@ -17,8 +17,10 @@ from typing import Any
 
 from .exporting import ExportRow
 from .manifest import Artifact
+from .results import BenchRow, ResultsDocument, as_document, load_results
 
-__all__ = ["Artifact", "ExportRow", "benchmark", "export", "gate_check", "targets"]
+__all__ = ["Artifact", "BenchRow", "ExportRow", "ResultsDocument", "benchmark", "export", "gate_check",
+           "load_results", "targets"]
 
 
 def export(model: str, targets: list[str], out_dir: str | Path, **options: Any) -> list[ExportRow]:
@@ -33,8 +35,9 @@ def export(model: str, targets: list[str], out_dir: str | Path, **options: Any) 
 
 
 def benchmark(artifacts: list[str | Path], json_path: str | Path | None = None,
-              **options: Any) -> dict[str, Any]:
-    """``edgekit bench``: measure artifacts in one interleaved run; returns the results document.
+              **options: Any) -> ResultsDocument:
+    """``edgekit bench``: measure artifacts in one interleaved run; returns the results document
+    (``.rows``, ``.to_dict()`` for its JSON).
 
     ``options`` are ``BenchOptions`` fields (``data``, ``threads``, ``runs``, ``rounds``, ``preset``, ...).
     """
@@ -47,13 +50,13 @@ def benchmark(artifacts: list[str | Path], json_path: str | Path | None = None,
                      Path(json_path) if json_path else None, None, Console(quiet=True))
 
 
-def gate_check(baseline: dict[str, Any], current: dict[str, Any], config: str | Path | None = None,
-         **thresholds: Any) -> tuple[bool, str]:
-    """``edgekit gate``: (passed, Markdown verdict) of ``current`` results against ``baseline`` results."""
+def gate_check(baseline: ResultsDocument | dict[str, Any], current: ResultsDocument | dict[str, Any],
+               config: str | Path | None = None, **thresholds: Any) -> tuple[bool, str]:
+    """``edgekit gate``: (passed, Markdown verdict) of ``current`` results against ``baseline`` results
+    (documents, or their JSON form, which is checked)."""
     from .gate import load_thresholds, run_gate
-    from .results import check_results
 
-    return run_gate(check_results(baseline, "baseline"), check_results(current, "current"),
+    return run_gate(as_document(baseline, "baseline"), as_document(current, "current"),
                     load_thresholds(Path(config) if config else None, **thresholds))
 
 

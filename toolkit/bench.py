@@ -11,6 +11,7 @@ import hashlib
 import os
 import time
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -25,7 +26,7 @@ from .fsutil import sha256_file
 from .manifest import Artifact, host_environment
 from .preprocess import read_image
 from .registry import get_runtime
-from .results import RESULTS_SCHEMA, dataset_identity
+from .results import BenchRow, Latency, ResultsDocument
 from .sessions import open_session
 from .bench_options import BenchOptions  # noqa: F401 - re-exported: callers import it from here too
 from .tasks.detection import EVALUATION_PRESETS, DetectionDecoding
@@ -63,12 +64,16 @@ class PeakMemory:
         return self._sampled
 
 
-def latency_stats(seconds: list[float], warmup: int) -> dict[str, float]:
-    """Percentiles and moments of timed runs, in milliseconds."""
+def latency_stats(seconds: list[float], warmup: int, round_p50: list[float] | None = None) -> Latency:
+    """Percentiles and moments of timed runs, in milliseconds; with each interleaved round's p50 (and the
+    fastest of them, ``p50_best_round``: a busy neighbour on a shared machine can only slow a round down, so
+    the fastest round's median is the steadiest estimate of what the model itself costs)."""
     ms = np.asarray(seconds) * 1000.0
     p50, p90, p99 = np.percentile(ms, [50, 90, 99])
-    return {"p50": float(p50), "p90": float(p90), "p99": float(p99), "mean": float(ms.mean()),
-            "std": float(ms.std()), "runs": int(ms.size), "warmup": warmup}
+    rounds = tuple(round_p50 or ())
+    return Latency(p50=float(p50), p90=float(p90), p99=float(p99), mean=float(ms.mean()), std=float(ms.std()),
+                   runs=int(ms.size), warmup=warmup, round_p50=rounds,
+                   p50_best_round=min(rounds) if rounds else None)
 
 
 def _timed_slice(session: Any, batch: np.ndarray, runs: int, min_seconds: float, max_runs: int) -> list[float]:
@@ -82,15 +87,11 @@ def _timed_slice(session: Any, batch: np.ndarray, runs: int, min_seconds: float,
     return timings
 
 
-def time_runs(session: Any, batch: np.ndarray, options: BenchOptions) -> dict[str, float]:
-    """Warm up, then time runs until both ``runs`` and ``min_seconds`` are reached."""
-    for _ in range(options.warmup):
-        session.run(batch)
-    return latency_stats(_timed_slice(session, batch, options.runs, options.min_seconds, options.max_runs),
-                         options.warmup)
+#: how a run's sessions are timed: (session, timing input) pairs and the options in, one Latency each out
+TimingStrategy = Callable[[list[tuple[Any, Any]], BenchOptions], list[Latency]]
 
 
-def time_interleaved(sessions: list[tuple[Any, np.ndarray]], options: BenchOptions) -> list[dict[str, float]]:
+def time_interleaved(sessions: list[tuple[Any, Any]], options: BenchOptions) -> list[Latency]:
     """Latency of several (session, batch) pairs timed in turn over ``options.rounds`` slices each.
 
     Every session is warmed up first; each round times every session for ``1/rounds`` of the runs and seconds,
@@ -108,8 +109,8 @@ def time_interleaved(sessions: list[tuple[Any, np.ndarray]], options: BenchOptio
             index = (round_index + offset) % len(sessions)
             session, batch = sessions[index]
             slices[index].append(_timed_slice(session, batch, runs, seconds, options.max_runs // rounds))
-    return [_with_rounds(latency_stats([t for part in parts for t in part], options.warmup),
-                         [float(np.median(part)) * 1000.0 for part in parts]) for parts in slices]
+    return [latency_stats([t for part in parts for t in part], options.warmup,
+                          [float(np.median(part)) * 1000.0 for part in parts]) for parts in slices]
 
 
 class MachineProbe:
@@ -128,15 +129,6 @@ class MachineProbe:
 
     def run(self, batch: Any) -> list[np.ndarray]:
         return [self._a @ self._b]
-
-
-def _with_rounds(stats: dict[str, Any], round_p50: list[float]) -> dict[str, Any]:
-    """Add each round's p50 and the fastest of them (``p50_best_round``, what ``edgekit gate`` compares).
-
-    A busy neighbour on a shared machine can only slow a round down, so the fastest round's median is the
-    steadiest estimate of what the model itself costs.
-    """
-    return stats | {"round_p50": round_p50, "p50_best_round": min(round_p50)}
 
 
 def dataset_summary(dataset: Any) -> dict[str, Any]:
@@ -186,12 +178,12 @@ def _decoding(manifest: Any, options: BenchOptions) -> DetectionDecoding | None:
     return own
 
 
-def bench_artifact(path: Path, options: BenchOptions, tick: Any = None, timed: bool = True,
-                   artifact: Artifact | None = None) -> tuple[dict[str, Any], list]:
-    """Measure one artifact; returns (result row, predictions). Raises ``EdgekitError`` on bad input.
+def score_artifact(path: Path, options: BenchOptions, tick: Any = None,
+                   artifact: Artifact | None = None) -> tuple[BenchRow, list]:
+    """Load, first inference, peak RSS and accuracy of one artifact: its row (no latency yet: a run times all
+    its artifacts together, see ``edgekit.bench_run``) and its predictions. Bad input raises ``EdgekitError``.
 
-    ``timed=False`` leaves ``latency_ms`` out, for a caller that times several artifacts in turn
-    (``time_interleaved``); ``artifact`` is the one at ``path`` when the caller has opened it already.
+    The session is released at the end, so the next artifact's peak RSS is its own; timing opens a second one.
     """
     artifact = artifact or open_artifact(path, options)
     manifest = artifact.manifest
@@ -208,51 +200,26 @@ def bench_artifact(path: Path, options: BenchOptions, tick: Any = None, timed: b
     t0 = time.perf_counter()
     session.run(batch)
     first_s = time.perf_counter() - t0
-    latency = time_runs(session, batch, options) if timed else None
     memory.sample()
     decoding = _decoding(manifest, options)
-    metrics, predictions = evaluate(session, manifest, dataset, tick, decoding)
-    row = {"target": manifest.target, "artifact": str(path), "status": "ok", "runtime": manifest.runtime,
-           "runtime_version": runtime.version(), "task": manifest.task,
-           "size_bytes": artifact.size_bytes, "load_s": load_s,
-           "first_inference_s": first_s,
-           **({"latency_ms": latency} if latency else {}), "threads": session.threads,
-           "peak_rss_bytes": memory.peak(),
-           "metrics": metrics, "dataset": dataset_summary(dataset),
-           **({"evaluation": {"preset": options.preset or "manifest", **decoding.to_dict()}} if decoding else {}),
-           "model_sha256": manifest.model_sha256, "parent_sha256": manifest.parent_sha256}
+    metrics, predictions = evaluate(session, manifest.card, dataset, tick, decoding)
+    row = BenchRow(target=manifest.target, artifact=str(path), status="ok", runtime=manifest.runtime,
+                   runtime_version=runtime.version(), task=manifest.task, size_bytes=artifact.size_bytes,
+                   load_s=load_s, first_inference_s=first_s, threads=session.threads,
+                   peak_rss_bytes=memory.peak(), metrics=metrics, dataset=dataset_summary(dataset),
+                   evaluation={"preset": options.preset or "manifest", **decoding.to_dict()} if decoding else None,
+                   model_sha256=manifest.model_sha256, parent_sha256=manifest.parent_sha256)
     del session
     gc.collect()
     return row, predictions
 
 
-def add_drops(rows: list[dict[str, Any]]) -> None:
-    """Give each row whose FP32 parent was benched in the same run a ``drop`` (parent minus this) and
-    ``ratio`` (this over parent: ``p50`` latency and ``size``, both measured in this run)."""
-    parents = {r["model_sha256"]: r for r in rows if r["status"] == "ok"}
-    for row in rows:
-        parent = parents.get(row.get("parent_sha256"))
-        is_parent_itself = row.get("model_sha256") == row.get("parent_sha256")  # also when listed twice
-        if row["status"] != "ok" or parent is None or is_parent_itself \
-                or dataset_identity(parent["dataset"]) != dataset_identity(row["dataset"]):
-            continue
-        row["parent"] = parent["target"]
-        row["drop"] = {k: parent["metrics"][k] - v for k, v in row["metrics"].items()}
-        row["ratio"] = {"p50": row["latency_ms"]["p50"] / parent["latency_ms"]["p50"],
-                        "size": row["size_bytes"] / parent["size_bytes"]}
-
-
-def failed_row(path: Path, reason: str, target: str | None = None) -> dict[str, Any]:
-    """A row for an artifact that could not be benched (``target``: its name, where known)."""
-    return {"target": target or Path(path).name, "artifact": str(path), "status": f"bench failed: {reason}"}
-
-
-def results_document(rows: list[dict[str, Any]], options: BenchOptions,
-                     machine_probe: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The ``--json`` document: schema, environment (with the machine probe's latency), rows."""
-    runtimes = sorted({f"{r['runtime']} {r['runtime_version']}" for r in rows if r["status"] == "ok"})
+def results_document(rows: list[BenchRow], options: BenchOptions,
+                     machine_probe: Latency | None = None) -> ResultsDocument:
+    """The ``--json`` document: environment (with the machine probe's latency) and rows."""
+    runtimes = sorted({f"{r.runtime} {r.runtime_version}" for r in rows if r.ok})
     environment = host_environment() | {"edgekit": __version__, "threads": options.threads,
                                         "latency_rounds": options.rounds, "runtimes": runtimes, "pid": os.getpid()}
     if machine_probe:
-        environment["machine_probe_ms"] = machine_probe
-    return {"schema": RESULTS_SCHEMA, "environment": environment, "results": rows}
+        environment["machine_probe_ms"] = machine_probe.to_dict()
+    return ResultsDocument(environment=environment, rows=tuple(rows))

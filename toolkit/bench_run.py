@@ -1,21 +1,22 @@
-"""Bench several artifacts with a progress bar, then write JSON and predictions atomically."""
+"""One bench run: score each artifact, time them all together, add drops; with a progress bar, then write JSON
+and predictions atomically."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
 
-from .bench import (BenchOptions, MachineProbe, add_drops, bench_artifact, failed_row, open_artifact,
-                    open_for_timing, results_document, time_interleaved)
+from .bench import (BenchOptions, MachineProbe, TimingStrategy, open_artifact, open_for_timing, results_document,
+                    score_artifact, time_interleaved)
 from .datasets import resolve_dataset
 from .errors import EdgekitError
 from .fsutil import check_replaceable, write_text_atomic
 from .manifest import Artifact
-from .report import row_labels
+from .results import BenchRow, Latency, ResultsDocument, row_labels, with_drops
 
 
 def predictions_paths(base: Path, labels: list[str]) -> list[Path]:
@@ -28,21 +29,22 @@ def predictions_paths(base: Path, labels: list[str]) -> list[Path]:
     return [base.with_name(f"{base.stem}-{name}{base.suffix}") for name in names]
 
 
-def _time_in_turn(rows: list[dict[str, Any]], artifacts: dict[str, Artifact],
-                  options: BenchOptions) -> dict[str, Any]:
-    """Fill each row's ``latency_ms``, timing all artifacts and the machine probe in interleaved rounds
-    (sessions held meanwhile); returns the probe's latency."""
-    sessions = [open_for_timing(Path(row["artifact"]), options, artifacts[row["artifact"]]) for row in rows]
-    timings = time_interleaved(sessions + [(MachineProbe(), None)], options)
-    for row, latency in zip(rows, timings):
-        row["latency_ms"] = latency
+def _time_together(rows: list[BenchRow], artifacts: dict[str, Artifact], options: BenchOptions,
+                   timing: TimingStrategy) -> tuple[list[BenchRow], Latency]:
+    """The rows with their latency, every "ok" artifact and the machine probe timed by ``timing`` (sessions
+    held meanwhile); and the probe's latency."""
+    ok = [row for row in rows if row.ok]
+    sessions = [open_for_timing(Path(row.artifact), options, artifacts[row.artifact]) for row in ok]
+    latencies = iter(timing(sessions + [(MachineProbe(), None)], options))
     del sessions
-    return timings[-1]
+    timed = [dataclasses.replace(row, latency=next(latencies)) if row.ok else row for row in rows]
+    return timed, next(latencies)
 
 
 def run_bench(paths: list[Path], options: BenchOptions, json_path: Path | None, predictions_path: Path | None,
-              console: Console) -> dict[str, Any]:
-    """Bench every artifact (a failing one gets a failed row), add drops, write outputs."""
+              console: Console, timing: TimingStrategy = time_interleaved) -> ResultsDocument:
+    """Bench every artifact (a failing one gets a failed row): score each, time all of them with ``timing``,
+    add drops, write outputs."""
     options.validate()
     # bad input fails before any measuring or writing; each artifact is opened (and hash-checked) once
     artifacts = {str(path): open_artifact(path, options) for path in paths}
@@ -57,21 +59,19 @@ def run_bench(paths: list[Path], options: BenchOptions, json_path: Path | None, 
             task = progress.add_task(f"bench {path}", total=None)
             artifact = artifacts[str(path)]
             try:
-                row, preds = bench_artifact(path, options, tick=lambda: progress.advance(task), timed=False,
-                                            artifact=artifact)
+                row, preds = score_artifact(path, options, lambda: progress.advance(task), artifact)
             except EdgekitError as exc:
-                row, preds = failed_row(path, str(exc), artifact.manifest.target), None
+                row, preds = BenchRow.failed(path, str(exc), artifact.manifest.target), None
             rows.append(row)
             predictions.append(preds)
             progress.remove_task(task)
         progress.add_task(f"latency: {len(rows)} artifact(s) in turn, {options.rounds} rounds", total=None)
-        probe = _time_in_turn([row for row in rows if row["status"] == "ok"], artifacts, options)
-    add_drops(rows)
-    document = results_document(rows, options, probe)
+        rows, probe = _time_together(rows, artifacts, options, timing)
+    document = results_document(with_drops(rows), options, probe)
     if json_path:
-        write_text_atomic(json_path, json.dumps(document, indent=2) + "\n")
+        write_text_atomic(json_path, json.dumps(document.to_dict(), indent=2) + "\n")
     if predictions_path:
-        ok = [(row, preds) for row, preds in zip(rows, predictions) if row["status"] == "ok"]
+        ok = [(row, preds) for row, preds in zip(document.rows, predictions) if row.ok]
         for path, (_, preds) in zip(predictions_paths(predictions_path, row_labels([r for r, _ in ok])), ok):
             write_text_atomic(path, json.dumps(preds))
     return document

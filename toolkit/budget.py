@@ -137,7 +137,7 @@ def score(artifact: Artifact, dataset: Dataset) -> float:
     """The task's headline metric of ``artifact`` on ``dataset``, in points (x100)."""
     from .sessions import open_session
 
-    metrics, _ = evaluate(open_session(artifact, threads=2), artifact.manifest, dataset)
+    metrics, _ = evaluate(open_session(artifact, threads=2), artifact.manifest.card, dataset)
     return 100.0 * metrics[TASKS[artifact.manifest.task].headline]
 
 

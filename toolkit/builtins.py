@@ -7,6 +7,7 @@ from pathlib import Path
 
 from edgekit.calibration_data.shapes import CLASS_NAMES
 
+from .card import ModelCard
 from .preprocess import Preprocessing
 
 WEIGHTS_DIR = Path(__file__).parent / "models" / "weights"
@@ -14,15 +15,12 @@ WEIGHTS_DIR = Path(__file__).parent / "models" / "weights"
 
 @dataclass(frozen=True)
 class BuiltinModel:
-    """A reference model: how to build it, its weights, preprocessing, task and matching dataset."""
+    """A reference model: how to build it, its weights, and its card (task, preprocessing, classes, dataset)."""
 
     name: str
-    task: str
     factory: str
     weights: str
-    preprocessing: Preprocessing
-    dataset: str
-    class_names: tuple[str, ...]
+    card: ModelCard
     description: str
 
     @property
@@ -32,11 +30,12 @@ class BuiltinModel:
 
 BUILTIN_MODELS: dict[str, BuiltinModel] = {
     "nano-det": BuiltinModel(
-        "nano-det", "detect", "edgekit.models.nano_det:NanoDetector", "nano_det.pt",
-        Preprocessing(size=256, resize="letterbox"), "shapes-det", CLASS_NAMES,
+        "nano-det", "edgekit.models.nano_det:NanoDetector", "nano_det.pt",
+        ModelCard.for_task("detect", Preprocessing(size=256, resize="letterbox"), CLASS_NAMES, "shapes-det"),
         "YOLOv8-shaped nano detector (C2f, SPPF, DFL head), 256 px, output [1, 4+nc, N]"),
     "nano-cls": BuiltinModel(
-        "nano-cls", "classify", "edgekit.models.nano_cls:NanoClassifier", "nano_cls.pt",
-        Preprocessing(size=64, resize="resize", mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25)), "shapes-cls",
-        CLASS_NAMES, "MobileNetV2-style classifier (inverted residuals, depthwise, ReLU6), 64 px"),
+        "nano-cls", "edgekit.models.nano_cls:NanoClassifier", "nano_cls.pt",
+        ModelCard.for_task("classify", Preprocessing(size=64, resize="resize", mean=(0.5, 0.5, 0.5),
+                                                     std=(0.25, 0.25, 0.25)), CLASS_NAMES, "shapes-cls"),
+        "MobileNetV2-style classifier (inverted residuals, depthwise, ReLU6), 64 px"),
 }

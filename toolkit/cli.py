@@ -80,7 +80,7 @@ def models() -> None:
     from .registry import target_names
 
     for spec in BUILTIN_MODELS.values():
-        console.print(f"model    {spec.name:10s} {spec.task:9s} {spec.description}", highlight=False)
+        console.print(f"model    {spec.name:10s} {spec.card.task:9s} {spec.description}", highlight=False)
     for name in BUILTIN_DATASETS:
         console.print(f"dataset  {name}", highlight=False)
     console.print(f"targets  {', '.join(target_names())}", highlight=False)
@@ -169,7 +169,7 @@ def bench(
 
         for table in profile_tables(write_profile(document, options, profile)):
             console.print(table)
-    if any(row["status"] != "ok" for row in document["results"]):
+    if any(not row.ok for row in document.rows):
         raise typer.Exit(1)
 
 
@@ -231,7 +231,8 @@ def report(
     from .errors import EdgekitError
     from .profiling import load_profile, profile_tables, write_profile_markdown
     from .report import bench_table
-    from .report_files import load_results, write_reports
+    from .report_files import write_reports
+    from .results import load_results
 
     profile = load_profile(results)
     if profile is not None:
@@ -268,7 +269,7 @@ def gate(
     """Exit 0 when every artifact is within its thresholds, 1 on a regression, 2 on unusable input."""
     from .fsutil import atomic_file
     from .gate import load_thresholds, run_gate
-    from .report_files import load_results
+    from .results import load_results
 
     def run() -> tuple[bool, str]:
         thresholds = load_thresholds(config, max_size_growth=max_size_growth, max_latency_growth=max_latency_growth,
@@ -303,7 +304,7 @@ def pipeline(
     if result["summary"]["versus_original"]:
         console.print(versus_table(result["summary"]["versus_original"]))
     console.print(f"written: {loaded.output}", highlight=False)
-    if any(row["status"] != "ok" for row in result["bench"]["results"]):
+    if any(not row.ok for row in result["bench"].rows):
         raise typer.Exit(1)
 
 

@@ -9,31 +9,31 @@ import numpy as np
 
 from .data import ClassificationDataset, Dataset, DetectionDataset
 from .errors import DataError
-from .manifest import Manifest
+from .card import ModelCard
 from .preprocess import read_image
 from .tasks.detection import DetectionDecoding, coco_map, predict_image
 
 Progress = Callable[[], None]
 
 
-def _check_classes(manifest: Manifest, dataset: Dataset, model_classes: int) -> None:
+def _check_classes(dataset: Dataset, model_classes: int) -> None:
     if model_classes != len(dataset.class_names):
         raise DataError(f"model predicts {model_classes} classes but dataset {dataset.name} has "
                         f"{len(dataset.class_names)}")
 
 
-def evaluate_detection(session: Any, manifest: Manifest, dataset: DetectionDataset,
+def evaluate_detection(session: Any, card: ModelCard, dataset: DetectionDataset,
                        tick: Progress | None = None,
                        decoding: DetectionDecoding | None = None) -> tuple[dict[str, float], list[dict[str, Any]]]:
-    """COCO mAP of ``session`` on ``dataset`` (``decoding`` overrides the manifest's); returns (metrics, COCO
+    """COCO mAP of ``session`` on ``dataset`` (``decoding`` overrides the card's); returns (metrics, COCO
     results)."""
-    spec = decoding or DetectionDecoding.from_dict(manifest.decoding or {})
+    spec = decoding or DetectionDecoding.from_dict(card.decoding or {})
     results: list[dict[str, Any]] = []
     for index, record in enumerate(dataset.images):
-        chw, box = manifest.preprocessing.apply(read_image(record.path))
+        chw, box = card.preprocessing.apply(read_image(record.path))
         output = session.run(chw[None])[0][0]
         if index == 0:
-            _check_classes(manifest, dataset, output.shape[0] - 4)
+            _check_classes(dataset, output.shape[0] - 4)
         results += predict_image(output, spec, box, record.image_id, record.height, record.width,
                                  dataset.category_ids)
         if tick:
@@ -48,16 +48,16 @@ def _label_mapping(model_names: list[str], dataset: ClassificationDataset) -> li
     return list(range(len(dataset.class_names)))
 
 
-def evaluate_classification(session: Any, manifest: Manifest, dataset: ClassificationDataset,
+def evaluate_classification(session: Any, card: ModelCard, dataset: ClassificationDataset,
                             tick: Progress | None = None) -> tuple[dict[str, float], list[dict[str, Any]]]:
     """Top-1 / top-5 accuracy of ``session`` on ``dataset``; returns (metrics, per-image top-5)."""
-    to_model = _label_mapping(manifest.class_names, dataset)
+    to_model = _label_mapping(card.class_names, dataset)
     top1 = top5 = 0
     predictions = []
     for index, (path, label) in enumerate(dataset.samples):
-        logits = session.run(manifest.preprocessing.apply(read_image(path))[0][None])[0][0]
+        logits = session.run(card.preprocessing.apply(read_image(path))[0][None])[0][0]
         if index == 0:
-            _check_classes(manifest, dataset, logits.shape[-1])
+            _check_classes(dataset, logits.shape[-1])
         ranked = np.argsort(-logits, kind="stable")[:5]
         top1 += int(ranked[0] == to_model[label])
         top5 += int(to_model[label] in ranked)
@@ -68,11 +68,11 @@ def evaluate_classification(session: Any, manifest: Manifest, dataset: Classific
     return {"top1": top1 / count, "top5": top5 / count}, predictions
 
 
-def evaluate(session: Any, manifest: Manifest, dataset: Dataset, tick: Progress | None = None,
+def evaluate(session: Any, card: ModelCard, dataset: Dataset, tick: Progress | None = None,
              decoding: DetectionDecoding | None = None) -> tuple[dict[str, float], list[dict[str, Any]]]:
     """Dispatch on the dataset's task, checking that it matches the model's (``decoding``: detectors only)."""
-    if dataset.task != manifest.task:
-        raise DataError(f"dataset {dataset.name} is for '{dataset.task}' but the model is '{manifest.task}'")
+    if dataset.task != card.task:
+        raise DataError(f"dataset {dataset.name} is for '{dataset.task}' but the model is '{card.task}'")
     if isinstance(dataset, DetectionDataset):
-        return evaluate_detection(session, manifest, dataset, tick, decoding)
-    return evaluate_classification(session, manifest, dataset, tick)
+        return evaluate_detection(session, card, dataset, tick, decoding)
+    return evaluate_classification(session, card, dataset, tick)

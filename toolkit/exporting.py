@@ -21,7 +21,6 @@ from .onnx_utils import onnx_io_specs
 from .registry import expand_targets, get_target
 from .sources import ModelSource, load_source
 from .target_parity import compare_with_parent
-from .tasks.detection import DetectionDecoding
 
 PARITY_IMAGES = 16
 
@@ -60,7 +59,7 @@ def _parent_onnx(source: ModelSource, calib: CalibrationSet, work: Path) -> tupl
     if source.onnx_path is not None:
         shutil.copyfile(source.onnx_path, parent)
         return parent, None
-    export_onnx(source.module, source.preprocessing.size, parent)
+    export_onnx(source.module, source.card.preprocessing.size, parent)
     return parent, parity_check(source.module, parent, calib.take(PARITY_IMAGES))
 
 
@@ -141,20 +140,19 @@ def export_model(model: str, targets: list[str], out_dir: Path, *, data: str | N
     for name in names:
         check_replaceable(out_dir / name, force, MANIFEST_NAME)
     source = load_source(model, task=task, imgsz=imgsz, factory=factory, trust=trust)
-    data_spec = data or source.dataset
+    data_spec = data or source.card.dataset
     if data_spec is None:
         raise ExportError("pass --data: calibration images are needed for the parity check and INT8 targets")
     dataset = resolve_dataset(data_spec, "calib")
     rows: list[ExportRow] = []
     with tempfile.TemporaryDirectory(prefix="edgekit-export-") as work:
         split = None if max_drop is None else split_for_budget(dataset, resolve_dataset(data_spec, "val"), Path(work))
-        calib = CalibrationSet.from_images(split.calibration if split else dataset.image_paths, source.preprocessing,
+        calib = CalibrationSet.from_images(split.calibration if split else dataset.image_paths, source.card.preprocessing,
                                            calib_images)
         parent, parity = _parent_onnx(source, calib, Path(work))
-        base = {"task": source.task, "preprocessing": source.preprocessing,
-                "class_names": source.class_names or list(dataset.class_names), "source": source_label or model,
-                "parent_sha256": sha256_file(parent), "dataset": _dataset_reference(data_spec),
-                "decoding": DetectionDecoding().to_dict() if source.task == "detect" else None,
+        card = source.card.with_changes(class_names=source.card.class_names or list(dataset.class_names),
+                                        dataset=_dataset_reference(data_spec))
+        base = {"card": card, "source": source_label or model, "parent_sha256": sha256_file(parent),
                 "parity": parity, "tool_versions": _tool_versions()}
         budget = None if split is None else ExportBudget(max_drop, split, _parent_artifact(parent, base), calib,
                                                          Path(work) / "budget")

@@ -17,6 +17,7 @@ import yaml
 
 from .errors import EdgekitError
 from .fsutil import sha256_file
+from .card import ModelCard
 from .manifest import MANIFEST_NAME, Artifact, Manifest
 from .preprocess import MAX_SIZE, default_preprocessing
 from .registry import get_runtime
@@ -151,9 +152,10 @@ def foreign_artifact(path: Path, *, data: str | None, task: str | None = None,
     digest = sha256_file(model)
     manifest = Manifest(
         target=path.name, runtime=runtime, model_file=model.name, files=files, inputs=described.inputs,
-        outputs=described.outputs, task=task, preprocessing=preprocessing, class_names=metadata_class_names(metadata.get("names")) or [],
-        source=str(path), parent_sha256=digest, model_sha256=digest, dataset=data,
-        decoding=DetectionDecoding(box_scale=box_scale).to_dict() if task == "detect" else None,
+        outputs=described.outputs,
+        card=ModelCard(task, preprocessing, metadata_class_names(metadata.get("names")) or [], data,
+                       DetectionDecoding(box_scale=box_scale).to_dict() if task == "detect" else None),
+        source=str(path), parent_sha256=digest, model_sha256=digest,
         output_assembly={"concat_axis": 1} if task == "detect" and _split_boxes_and_scores(described.outputs) else None,
         notes={"foreign": "benched without an edgekit manifest; read from the model and its metadata"})
     return Artifact(model.parent, manifest)

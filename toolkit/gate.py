@@ -12,9 +12,7 @@ from typing import Any
 
 from . import tomlread as tomllib
 from .errors import EdgekitError
-from .report import row_labels
-from .report_files import primary_metric
-from .results import dataset_identity
+from .results import BenchRow, Latency, ResultsDocument, dataset_identity
 from .schema import check_nesting, check_object
 
 
@@ -92,64 +90,64 @@ class Check:
         return self.change <= self.limit
 
 
-def _rows_by_label(document: dict[str, Any], which: str) -> dict[str, dict[str, Any]]:
-    rows = document["results"]
-    failed = [r["target"] for r in rows if r["status"] != "ok"]
+def _rows_by_label(document: ResultsDocument, which: str) -> dict[str, BenchRow]:
+    failed = [r.target for r in document.rows if not r.ok or r.latency is None]
     if failed:
         raise EdgekitError(f"{which} run has failed rows: {', '.join(failed)}")
-    return dict(zip(row_labels(rows), rows))
+    return dict(zip(document.labels(), document.rows))
 
 
-def gate_p50(row: dict[str, Any], best_round: bool) -> float:
-    """The latency the gate compares: the fastest interleaved round's p50 (``best_round``) or the plain p50."""
-    return row["latency_ms"]["p50_best_round" if best_round else "p50"]
+def _has_rounds(*latencies: Latency | None) -> bool:
+    """Compare fastest rounds only when every latency involved recorded them (else plain p50 for all)."""
+    return all(latency.p50_best_round is not None for latency in latencies if latency is not None)
 
 
-def _has_rounds(*rows: dict[str, Any] | None) -> bool:
-    """Compare fastest rounds only when every row involved recorded them (else plain p50 for all)."""
-    return all("p50_best_round" in row["latency_ms"] for row in rows if row is not None)
+def _latency(row: BenchRow | None) -> Latency | None:
+    return None if row is None else row.latency
 
 
-def _reference_row(rows: dict[str, dict[str, Any]], name: str, which: str) -> dict[str, Any]:
-    matches = [row for label, row in rows.items() if label == name or row["target"] == name]
+def _reference_row(rows: dict[str, BenchRow], name: str, which: str) -> BenchRow:
+    matches = [row for label, row in rows.items() if label == name or row.target == name]
     if len(matches) != 1:
         raise EdgekitError(f"{which} run has {len(matches)} rows for the latency reference {name!r}; need exactly 1 "
                            "(pick another with --reference, or --absolute-latency)")
     return matches[0]
 
 
-def _artifact_checks(label: str, base: dict[str, Any], cur: dict[str, Any], limits: Thresholds,
-                     base_ref: dict[str, Any] | None, cur_ref: dict[str, Any] | None) -> list[Check]:
-    if dataset_identity(base["dataset"]) != dataset_identity(cur["dataset"]):
-        raise EdgekitError(f"{label}: measured on different data (baseline {dataset_identity(base['dataset'])}, "
-                           f"current {dataset_identity(cur['dataset'])}); re-bench on the same dataset")
-    if "evaluation" in base and "evaluation" in cur and base["evaluation"] != cur["evaluation"]:
-        raise EdgekitError(f"{label}: scored with different evaluation settings (baseline {base['evaluation']}, "
-                           f"current {cur['evaluation']}); bench both with the same --preset")
-    metric = primary_metric(base)
-    checks = [Check(label, "size", base["size_bytes"], cur["size_bytes"],
-                    (cur["size_bytes"] / base["size_bytes"] - 1) * 100, limits.max_size_growth, "%"),
-              Check(label, metric, base["metrics"][metric], cur["metrics"][metric],
-                    (base["metrics"][metric] - cur["metrics"][metric]) * 100, limits.max_accuracy_drop, "pts")]
-    best = _has_rounds(base, cur, base_ref, cur_ref)
+def _artifact_checks(label: str, base: BenchRow, cur: BenchRow, limits: Thresholds,
+                     base_ref: BenchRow | None, cur_ref: BenchRow | None) -> list[Check]:
+    if dataset_identity(base.dataset) != dataset_identity(cur.dataset):
+        raise EdgekitError(f"{label}: measured on different data (baseline {dataset_identity(base.dataset)}, "
+                           f"current {dataset_identity(cur.dataset)}); re-bench on the same dataset")
+    if base.evaluation is not None and cur.evaluation is not None and base.evaluation != cur.evaluation:
+        raise EdgekitError(f"{label}: scored with different evaluation settings (baseline {base.evaluation}, "
+                           f"current {cur.evaluation}); bench both with the same --preset")
+    metric = base.primary_metric
+    if metric not in cur.metrics:
+        raise EdgekitError(f"{label}: the current run has no {metric!r} (task {cur.task}, baseline {base.task})")
+    checks = [Check(label, "size", base.size_bytes, cur.size_bytes,
+                    (cur.size_bytes / base.size_bytes - 1) * 100, limits.max_size_growth, "%"),
+              Check(label, metric, base.metrics[metric], cur.metrics[metric],
+                    (base.metrics[metric] - cur.metrics[metric]) * 100, limits.max_accuracy_drop, "pts")]
+    best = _has_rounds(base.latency, cur.latency, _latency(base_ref), _latency(cur_ref))
     if base_ref is None or cur_ref is None:
-        b, c, name = gate_p50(base, best), gate_p50(cur, best), "p50 ms"
+        b, c, name = base.latency.gate_p50(best), cur.latency.gate_p50(best), "p50 ms"
     elif base is base_ref:
         return checks  # the reference's own ratio is 1 by definition
     else:
-        b = gate_p50(base, best) / gate_p50(base_ref, best)
-        c = gate_p50(cur, best) / gate_p50(cur_ref, best)
+        b = base.latency.gate_p50(best) / base_ref.latency.gate_p50(best)
+        c = cur.latency.gate_p50(best) / cur_ref.latency.gate_p50(best)
         name = f"p50 / {limits.reference}"
     checks.insert(1, Check(label, name, b, c, (c / b - 1) * 100, limits.max_latency_growth, "%"))
     return checks
 
 
-def compare(baseline: dict[str, Any], current: dict[str, Any], thresholds: Thresholds) -> list[Check]:
+def compare(baseline: ResultsDocument, current: ResultsDocument, thresholds: Thresholds) -> list[Check]:
     """Every check of every baseline artifact; input that cannot be compared honestly raises."""
     return _compare(baseline, current, thresholds)[0]
 
 
-def _compare(baseline: dict[str, Any], current: dict[str, Any],
+def _compare(baseline: ResultsDocument, current: ResultsDocument,
              thresholds: Thresholds) -> tuple[list[Check], str]:
     """The checks, and one sentence saying how the latency reference itself was checked."""
     base_rows, cur_rows = _rows_by_label(baseline, "baseline"), _rows_by_label(current, "current")
@@ -162,7 +160,7 @@ def _compare(baseline: dict[str, Any], current: dict[str, Any],
         cur_ref = _reference_row(cur_rows, thresholds.reference, "current")
     checks = []
     for label, base in base_rows.items():
-        limits = thresholds.for_target(base["target"])
+        limits = thresholds.for_target(base.target)
         checks += _artifact_checks(label, base, cur_rows[label], limits, base_ref, cur_ref)
     reference = _reference_check(baseline, current, base_ref, cur_ref, thresholds)
     if isinstance(reference, str):
@@ -175,25 +173,21 @@ def _compare(baseline: dict[str, Any], current: dict[str, Any],
 PROBE_METRIC = "p50 / machine probe"
 
 
-def _probe(document: dict[str, Any], which: str) -> dict[str, Any] | None:
-    probe = document["environment"].get("machine_probe_ms")
-    if probe is None:
-        return None
-    check_object(probe, f"{which} environment.machine_probe_ms", {"p50": (int, float)},
-                 {"p50_best_round": (int, float)}, strict=False)
-    if any(probe.get(key, 1) <= 0 for key in ("p50", "p50_best_round")):
-        raise EdgekitError(f"{which} environment.machine_probe_ms: latencies must be positive")
-    return {"latency_ms": probe}  # shaped like a row, for gate_p50
+def _probe(document: ResultsDocument, which: str) -> Latency | None:
+    try:
+        return document.machine_probe
+    except EdgekitError as exc:
+        raise EdgekitError(f"{which} {exc}") from None
 
 
-def _reference_check(baseline: dict[str, Any], current: dict[str, Any], base_ref: dict[str, Any] | None,
-                     cur_ref: dict[str, Any] | None, thresholds: Thresholds) -> Check | str:
+def _reference_check(baseline: ResultsDocument, current: ResultsDocument, base_ref: BenchRow | None,
+                     cur_ref: BenchRow | None, thresholds: Thresholds) -> Check | str:
     """The reference's own latency in machine-probe units (a fixed matmul timed in the same rounds), baseline
     vs current: a slowdown of every artifact alike moves this though it leaves every ratio at 1. Returns the
     check, or why there is none."""
     if base_ref is None or cur_ref is None:
         return "every artifact's absolute p50 was compared, the reference's included"
-    limit = thresholds.for_target(base_ref["target"]).max_reference_latency_growth
+    limit = thresholds.for_target(base_ref.target).max_reference_latency_growth
     if limit < 0:
         return "the reference's own latency was not checked (max_reference_latency_growth < 0)"
     probes = _probe(baseline, "baseline"), _probe(current, "current")
@@ -201,9 +195,9 @@ def _reference_check(baseline: dict[str, Any], current: dict[str, Any], base_ref
         missing = "baseline" if probes[0] is None else "current"
         return (f"the reference's own latency was not checked: the {missing} run has no machine probe "
                 "(bench it with this edgekit)")
-    best = _has_rounds(base_ref, cur_ref, *probes)
-    b = gate_p50(base_ref, best) / gate_p50(probes[0], best)
-    c = gate_p50(cur_ref, best) / gate_p50(probes[1], best)
+    best = _has_rounds(base_ref.latency, cur_ref.latency, *probes)
+    b = base_ref.latency.gate_p50(best) / probes[0].gate_p50(best)
+    c = cur_ref.latency.gate_p50(best) / probes[1].gate_p50(best)
     return Check(thresholds.reference, PROBE_METRIC, b, c, (c / b - 1) * 100, limit, "%")
 
 
@@ -231,8 +225,8 @@ def verdict_markdown(checks: list[Check], thresholds: Thresholds, extra_rows: li
     return "\n".join(lines) + "\n"
 
 
-def run_gate(baseline: dict[str, Any], current: dict[str, Any], thresholds: Thresholds) -> tuple[bool, str]:
+def run_gate(baseline: ResultsDocument, current: ResultsDocument, thresholds: Thresholds) -> tuple[bool, str]:
     """(passed, Markdown verdict)."""
     checks, note = _compare(baseline, current, thresholds)
-    extra = sorted(set(row_labels(current["results"])) - set(row_labels(baseline["results"])))
+    extra = sorted(set(current.labels()) - set(baseline.labels()))
     return all(c.passed for c in checks), verdict_markdown(checks, thresholds, extra, note)

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import json
 import platform
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .card import CARD_KEYS, ModelCard
 from .errors import EdgekitError
 from .fsutil import sha256_file
 from .preprocess import Preprocessing
@@ -35,7 +36,8 @@ class TensorSpec:
 
 @dataclass(frozen=True)
 class Manifest:
-    """Describes one artifact directory."""
+    """Describes one artifact directory: its files and tensors, and the model's card (task, preprocessing,
+    class names, dataset, decoding; written as the manifest's own top-level keys, as in schema 1)."""
 
     target: str
     runtime: str
@@ -43,14 +45,10 @@ class Manifest:
     files: list[str]
     inputs: list[TensorSpec]
     outputs: list[TensorSpec]
-    task: str
-    preprocessing: Preprocessing
-    class_names: list[str]
+    card: ModelCard
     source: str
     parent_sha256: str
     model_sha256: str
-    dataset: str | None = None
-    decoding: dict[str, Any] | None = None
     parity: dict[str, float] | None = None
     parity_vs_parent: dict[str, float] | None = None
     output_assembly: dict[str, Any] | None = None
@@ -64,10 +62,30 @@ class Manifest:
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     schema: int = MANIFEST_SCHEMA
 
+    @property
+    def task(self) -> str:
+        return self.card.task
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        return self.card.preprocessing
+
+    @property
+    def class_names(self) -> list[str]:
+        return self.card.class_names
+
+    @property
+    def dataset(self) -> str | None:
+        return self.card.dataset
+
+    @property
+    def decoding(self) -> dict[str, Any] | None:
+        return self.card.decoding
+
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["preprocessing"] = self.preprocessing.to_dict()
-        return data
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "card"}
+        data["inputs"], data["outputs"] = [asdict(t) for t in self.inputs], [asdict(t) for t in self.outputs]
+        return data | self.card.to_dict()
 
     @classmethod
     def from_dict(cls, data: Any) -> "Manifest":
@@ -77,9 +95,9 @@ class Manifest:
             raise EdgekitError(f"unsupported manifest schema {data.get('schema')!r} (this edgekit reads "
                                f"{MANIFEST_SCHEMA!r})")
         data = dict(check_object(data, "manifest", _REQUIRED, _OPTIONAL))
-        for key in ("files", "class_names", "stages"):
+        for key in ("files", "stages"):
             check_list(data.get(key, []), str, f"manifest.{key}")
-        data["preprocessing"] = Preprocessing.from_dict(data["preprocessing"])
+        data["card"] = ModelCard.from_dict({key: data.pop(key) for key in CARD_KEYS if key in data}, "manifest")
         for key in ("inputs", "outputs"):
             check_list(data[key], dict, f"manifest.{key}", min_length=1)
             data[key] = [_tensor_spec(t, f"manifest.{key}[{i}]") for i, t in enumerate(data[key])]

@@ -24,6 +24,7 @@ Everything is written into a temporary directory that becomes ``output`` only wh
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ from .bench_options import RECIPE_KEYS, BenchOptions
 from . import tomlread
 from .compress.options import PLAN_KEYS
 from .errors import EdgekitError
+from .results import ResultsDocument
 from .schema import check_nesting
 from .fsutil import atomic_dir, atomic_file, check_replaceable
 
@@ -126,17 +128,17 @@ def compress_plan(options: dict[str, Any]) -> Any:
     return plan_from_options(options)
 
 
-def compare_to_original(document: dict[str, Any], compressed: list[Path], original: list[Path]) -> list[dict]:
+def compare_to_original(document: ResultsDocument, compressed: list[Path], original: list[Path]) -> list[dict]:
     """Per target benched for both models: compressed over original p50 and size, and the metric change."""
-    by_path = {Path(row["artifact"]).resolve(): row for row in document["results"]}
+    by_path = {Path(row.artifact).resolve(): row for row in document.rows}
     pairs = []
     for mine, theirs in zip(compressed, original):
         a, b = by_path.get(mine.resolve()), by_path.get(theirs.resolve())
-        if not a or not b or a["status"] != "ok" or b["status"] != "ok":
+        if not a or not b or not a.ok or not b.ok or a.latency is None or b.latency is None:
             continue
-        pairs.append({"target": a["target"], "p50_ratio": a["latency_ms"]["p50"] / b["latency_ms"]["p50"],
-                      "size_ratio": a["size_bytes"] / b["size_bytes"],
-                      "metric_change": {k: v - b["metrics"][k] for k, v in a["metrics"].items()}})
+        pairs.append({"target": a.target, "p50_ratio": a.latency.p50 / b.latency.p50,
+                      "size_ratio": a.size_bytes / b.size_bytes,
+                      "metric_change": {k: v - b.metrics[k] for k, v in a.metrics.items()}})
     return pairs
 
 
@@ -170,13 +172,15 @@ def run_pipeline(recipe: Recipe, force: bool, console: Any, progress: Any = None
                                    trust=recipe.trust)
         options = BenchOptions(data=recipe.data, **recipe.bench)
         document = run_bench(exported + original, options, None, None, console)
-        failed = [f"{row['target']}: {row['status']}" for row in document["results"] if row["status"] != "ok"]
+        failed = [f"{row.target}: {row.status}" for row in document.rows if not row.ok]
         if failed:  # nothing is committed: a half-measured pipeline must not look like a finished one
             raise EdgekitError(f"bench failed, {recipe.output} left as it was: {'; '.join(failed)}")
         summary["versus_original"] = compare_to_original(document, exported, original)
-        for row in document["results"]:  # name the artifacts where they will be, not where they were made
-            row["artifact"] = str(recipe.output / Path(row["artifact"]).relative_to(work))
-        for name, content in (("results.json", document), (PIPELINE_MARKER, summary)):
+        # name the artifacts where they will be, not where they were made
+        document = dataclasses.replace(document, rows=tuple(
+            dataclasses.replace(row, artifact=str(recipe.output / Path(row.artifact).relative_to(work)))
+            for row in document.rows))
+        for name, content in (("results.json", document.to_dict()), (PIPELINE_MARKER, summary)):
             with atomic_file(work / name) as tmp:
                 tmp.write_text(json.dumps(content, indent=2) + "\n")
     return {"summary": summary, "bench": document}

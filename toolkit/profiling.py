@@ -20,6 +20,7 @@ from rich.table import Table
 from .bench import BenchOptions, open_artifact, timing_batch
 from .fsutil import write_text_atomic
 from .registry import get_runtime
+from .results import ResultsDocument
 from .schema import check_list, check_object, check_value, read_json_file
 
 PROFILE_SCHEMA = "edgekit.profile/1"
@@ -56,16 +57,16 @@ def profile_artifact(path: Path, options: BenchOptions, runs: int = PROFILE_RUNS
             "summary": summarize(listed), "ops": listed}
 
 
-def profile_document(results: dict[str, Any], options: BenchOptions, runs: int = PROFILE_RUNS) -> dict[str, Any]:
+def profile_document(results: ResultsDocument, options: BenchOptions, runs: int = PROFILE_RUNS) -> dict[str, Any]:
     """Profiles of every artifact benched ``ok`` in ``results`` (its bench p50 kept beside the op sum)."""
     profiles = []
-    for row in results["results"]:
-        if row["status"] != "ok":
+    for row in results.rows:
+        if not row.ok or row.latency is None:
             continue
-        profile = profile_artifact(Path(row["artifact"]), options, runs)
-        profile["bench_p50_ms"] = row["latency_ms"]["p50"]
+        profile = profile_artifact(Path(row.artifact), options, runs)
+        profile["bench_p50_ms"] = row.latency.p50
         profiles.append(profile)
-    return {"schema": PROFILE_SCHEMA, "environment": results["environment"], "profiles": profiles}
+    return {"schema": PROFILE_SCHEMA, "environment": results.environment, "profiles": profiles}
 
 
 def check_profile_document(document: Any, where: str) -> dict[str, Any]:

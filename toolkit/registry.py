@@ -71,6 +71,11 @@ def target_names() -> list[str]:
     return list(_table(TARGET_GROUP))
 
 
+def runtime_names() -> list[str]:
+    """Every registered runtime: built-in ones, then installed plugins'."""
+    return list(_table(RUNTIME_GROUP))
+
+
 def expand_targets(names: list[str]) -> list[str]:
     """Resolve ``all`` and validate names, keeping order and dropping repeats."""
     out: list[str] = []

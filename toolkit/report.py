@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -13,44 +12,34 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from .results import TASK_METRICS as METRIC_KEYS
+from .results import BenchRow, ResultsDocument
 
 
 def _fmt_size(size: int) -> str:
     return f"{size / 1e6:.2f} MB" if size >= 1e5 else f"{size / 1e3:.1f} kB"
 
 
-def _metric_keys(rows: list[dict[str, Any]]) -> list[str]:
+def _metric_keys(rows: tuple[BenchRow, ...]) -> list[str]:
     """Metric columns for the tasks present (a run may mix detectors and classifiers)."""
     keys: list[str] = []
     for row in rows:
-        for key in METRIC_KEYS.get(row.get("task", ""), ()):
-            if row["status"] == "ok" and key not in keys:
+        for key in METRIC_KEYS.get(row.task or "", ()):
+            if row.ok and key not in keys:
                 keys.append(key)
     return keys
 
 
-def _ratio(row: dict[str, Any], key: str) -> str:
-    value = row.get("ratio", {}).get(key)
+def _ratio(row: BenchRow, key: str) -> str:
+    value = row.ratio.get(key)
     return "" if value is None else f"{value:.2f}"
 
 
-def row_labels(rows: list[dict[str, Any]]) -> list[str]:
-    """Each row's target name, or ``folder/target`` when one target appears in several folders."""
-    targets = [row["target"] for row in rows]
-    labels = []
-    for row in rows:
-        path = Path(row.get("artifact", row["target"]))
-        duplicated = targets.count(row["target"]) > 1 and path.parent.name
-        labels.append(f"{path.parent.name}/{path.name}" if duplicated else row["target"])
-    return labels
-
-
-def bench_table(document: dict[str, Any]) -> Table:
+def bench_table(document: ResultsDocument) -> Table:
     """One row per artifact: accuracy, drop and ratios vs parent, latency percentiles, size, peak RSS."""
-    rows = document["results"]
-    labels = row_labels(rows)
+    rows = document.rows
+    labels = document.labels()
     keys = _metric_keys(rows)
-    env = document["environment"]
+    env = document.environment
     isa = env.get("isa")
     table = Table(title=escape(f"edgekit bench — {env.get('cpu', '?')}, {env.get('threads', '?')} threads"),
                   caption=escape(f"ISA: {', '.join(map(str, isa))}") if isinstance(isa, list) and isa else None)
@@ -58,15 +47,15 @@ def bench_table(document: dict[str, Any]) -> Table:
                    "status"):
         table.add_column(column, justify="left" if column in ("target", "status") else "right")
     for row, label in zip(rows, labels):
-        if row["status"] != "ok":
-            table.add_row(escape(label), *[""] * (len(keys) + 8), f"[red]{escape(row['status'])}[/red]")
+        if not row.ok or row.latency is None:
+            table.add_row(escape(label), *[""] * (len(keys) + 8), f"[red]{escape(row.status)}[/red]")
             continue
-        lat, primary = row["latency_ms"], METRIC_KEYS.get(row["task"], ("",))[0]
-        drop = row.get("drop", {}).get(primary)
-        metrics = [f"{row['metrics'][k]:.4f}" if k in row["metrics"] else "" for k in keys]
-        rss = row.get("peak_rss_bytes")
-        table.add_row(escape(label), *metrics, "" if drop is None else f"{drop:+.4f}", f"{lat['p50']:.2f}",
-                      _ratio(row, "p50"), f"{lat['p90']:.2f}", f"{lat['p99']:.2f}", _fmt_size(row["size_bytes"]),
+        lat = row.latency
+        drop = row.drop.get(row.primary_metric)
+        metrics = [f"{row.metrics[k]:.4f}" if k in row.metrics else "" for k in keys]
+        rss = row.peak_rss_bytes
+        table.add_row(escape(label), *metrics, "" if drop is None else f"{drop:+.4f}", f"{lat.p50:.2f}",
+                      _ratio(row, "p50"), f"{lat.p90:.2f}", f"{lat.p99:.2f}", _fmt_size(row.size_bytes),
                       _ratio(row, "size"), "" if rss is None else f"{rss / 2**20:.0f} MiB", "ok")
     return table
 

@@ -9,36 +9,34 @@ from typing import Any
 
 from .errors import EdgekitError
 from .fsutil import atomic_file
-from .report import METRIC_KEYS, row_labels
-from .results import load_results  # noqa: F401 - re-exported: report and gate read results through it
+from .results import BenchRow, ResultsDocument
 
 CSV_COLUMNS = ("label", "target", "runtime", "runtime_version", "task", "metric", "value", "drop", "p50_ms",
                "p90_ms", "p99_ms", "p50_ratio", "size_bytes", "size_ratio", "peak_rss_bytes", "status")
 
 
-def primary_metric(row: dict[str, Any]) -> str:
-    """The headline metric of a row's task: mAP50-95 for detectors, top-1 for classifiers."""
-    return METRIC_KEYS.get(row.get("task", ""), ("",))[0]
+def _blank(value: Any) -> Any:
+    return "" if value is None else value
 
 
-def _flat(row: dict[str, Any], label: str) -> dict[str, Any]:
-    ok = row["status"] == "ok"
-    metric = primary_metric(row) if ok else ""
-    return {"label": label, "target": row["target"], "runtime": row.get("runtime", ""),
-            "runtime_version": row.get("runtime_version", ""), "task": row.get("task", ""), "metric": metric,
-            "value": row["metrics"][metric] if ok else "", "drop": row.get("drop", {}).get(metric, ""),
-            "p50_ms": row["latency_ms"]["p50"] if ok else "", "p90_ms": row["latency_ms"]["p90"] if ok else "",
-            "p99_ms": row["latency_ms"]["p99"] if ok else "", "p50_ratio": row.get("ratio", {}).get("p50", ""),
-            "size_bytes": row.get("size_bytes", ""), "size_ratio": row.get("ratio", {}).get("size", ""),
-            "peak_rss_bytes": row.get("peak_rss_bytes", ""), "status": row["status"]}
+def _flat(row: BenchRow, label: str) -> dict[str, Any]:
+    timed = row.ok and row.latency is not None
+    metric = row.primary_metric if row.ok else ""
+    return {"label": label, "target": row.target, "runtime": _blank(row.runtime),
+            "runtime_version": _blank(row.runtime_version), "task": _blank(row.task), "metric": metric,
+            "value": row.metrics.get(metric, ""), "drop": row.drop.get(metric, ""),
+            "p50_ms": row.latency.p50 if timed else "", "p90_ms": row.latency.p90 if timed else "",
+            "p99_ms": row.latency.p99 if timed else "", "p50_ratio": row.ratio.get("p50", ""),
+            "size_bytes": _blank(row.size_bytes), "size_ratio": row.ratio.get("size", ""),
+            "peak_rss_bytes": _blank(row.peak_rss_bytes), "status": row.status}
 
 
-def to_csv(document: dict[str, Any]) -> str:
+def to_csv(document: ResultsDocument) -> str:
     """One line per artifact, numbers unrounded."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for row, label in zip(document["results"], row_labels(document["results"])):
+    for row, label in zip(document.rows, document.labels()):
         writer.writerow(_flat(row, label))
     return buffer.getvalue()
 
@@ -47,13 +45,13 @@ def _num(value: Any, fmt: str) -> str:
     return "" if value == "" else format(value, fmt)
 
 
-def to_markdown(document: dict[str, Any]) -> str:
+def to_markdown(document: ResultsDocument) -> str:
     """A GitHub-flavoured Markdown table plus the environment it was measured in."""
-    env = document["environment"]
+    env = document.environment
     lines = [f"### edgekit bench — {env.get('cpu', '?')}, {env.get('threads', '?')} threads", "",
              "| artifact | runtime | metric | value | Δ pts | p50 ms | p50 × | p90 ms | size MB | size × | status |",
              "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for row, label in zip(document["results"], row_labels(document["results"])):
+    for row, label in zip(document.rows, document.labels()):
         f = _flat(row, label)
         drop = "" if f["drop"] == "" else f"{f['drop'] * 100:+.2f}"
         size = "" if f["size_bytes"] == "" else f"{f['size_bytes'] / 1e6:.2f}"
@@ -97,7 +95,7 @@ def label_offsets(anchors: list[tuple[float, float]], widths: list[float],
     return offsets
 
 
-def plot(document: dict[str, Any], path: Path) -> None:
+def plot(document: ResultsDocument, path: Path) -> None:
     """Latency (p50) vs accuracy, one point per artifact, marker area ∝ file size, Pareto front joined."""
     try:
         import matplotlib
@@ -106,29 +104,28 @@ def plot(document: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [(r, label) for r, label in zip(document["results"], row_labels(document["results"]))
-            if r["status"] == "ok"]
+    rows = [(r, label) for r, label in zip(document.rows, document.labels()) if r.ok and r.latency]
     if not rows:
         raise EdgekitError("nothing to plot: no artifact was benched successfully")
-    points = [(r["latency_ms"]["p50"], r["metrics"][primary_metric(r)]) for r, _ in rows]
-    biggest = max(r["size_bytes"] for r, _ in rows)
+    points = [(r.latency.p50, r.metrics[r.primary_metric]) for r, _ in rows]
+    biggest = max(r.size_bytes for r, _ in rows)
     front = pareto_front(points)
     fig, ax = plt.subplots(figsize=(8, 5.5), dpi=110)
     for index, ((row, _label), (lat, acc)) in enumerate(zip(rows, points)):
         on_front = index in front
-        ax.scatter(lat, acc, s=40 + 900 * row["size_bytes"] / biggest, alpha=0.75 if on_front else 0.35,
+        ax.scatter(lat, acc, s=40 + 900 * row.size_bytes / biggest, alpha=0.75 if on_front else 0.35,
                    color="tab:orange" if on_front else "tab:blue", edgecolors="black", linewidths=0.6)
     ax.autoscale_view()
     to_points = 72.0 / fig.dpi
     anchors = [tuple(xy * to_points) for xy in ax.transData.transform(points)]
     offsets = label_offsets(anchors, [4.2 * max(len(label), 8) for _, label in rows])
     for (row, label), point, offset in zip(rows, points, offsets):
-        ax.annotate(f"{label}\n{row['size_bytes'] / 1e6:.2f} MB", point, fontsize=7, xytext=offset,
+        ax.annotate(f"{label}\n{row.size_bytes / 1e6:.2f} MB", point, fontsize=7, xytext=offset,
                     textcoords="offset points", ha="right" if offset[0] < 0 else "left")
     ax.plot([points[i][0] for i in front], [points[i][1] for i in front], "--", color="tab:orange",
             label="Pareto front (no other artifact is both faster and more accurate)")
-    metrics = sorted({primary_metric(r) for r, _ in rows})
-    env = document["environment"]
+    metrics = sorted({r.primary_metric for r, _ in rows})
+    env = document.environment
     ax.set_xlabel(f"p50 latency, ms ({env.get('threads', '?')} threads, {env.get('cpu', '')})")
     ax.set_ylabel(" / ".join(metrics))
     ax.set_title("edgekit bench: latency vs accuracy (marker area ∝ file size)")
@@ -140,7 +137,7 @@ def plot(document: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-def write_reports(document: dict[str, Any], markdown: Path | None = None, csv_path: Path | None = None,
+def write_reports(document: ResultsDocument, markdown: Path | None = None, csv_path: Path | None = None,
                   plot_path: Path | None = None) -> list[Path]:
     """Write whichever of the three reports were asked for (atomically); returns the paths written."""
     written = []

@@ -15,22 +15,20 @@ from typing import Any
 from .builtins import BUILTIN_MODELS
 from .errors import EdgekitError, ExportError
 from .foreign import metadata_class_names
-from .preprocess import Preprocessing, check_task_and_size, default_preprocessing  # noqa: F401 - re-exported
-from .schema import check_list, check_object, read_json_file
+from .card import CARD_FILE, ModelCard
+from .preprocess import check_task_and_size, default_preprocessing
+from .schema import read_json_file
 from .ultralytics_source import EXTRA_HINT, is_ultralytics_checkpoint, ultralytics_model, ultralytics_source
 from .quiet import native_output_to
 
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class ModelSource:
-    """A model to export: a torch module, or an ONNX file when export is skipped, plus what it needs."""
+    """A model to export or compress: a torch module (or an ONNX file when export is skipped) and its card."""
 
     name: str
-    task: str
-    preprocessing: Preprocessing
-    class_names: list[str]
-    dataset: str | None = None
+    card: ModelCard
     module: Any = None
     onnx_path: Path | None = None
 
@@ -52,7 +50,7 @@ def _load_builtin(name: str) -> ModelSource:
     module = _import_factory(spec.factory)()
     state = torch.load(spec.weights_path, map_location="cpu", weights_only=True)
     module.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
-    return ModelSource(name, spec.task, spec.preprocessing, list(spec.class_names), spec.dataset, module.eval())
+    return ModelSource(name, spec.card, module.eval())
 
 
 def _is_torchscript(path: Path) -> bool:
@@ -65,20 +63,28 @@ def _is_torchscript(path: Path) -> bool:
 TRUST_HINT = "pass --trust only if you trust its author"
 
 
-def _load_program(path: Path, kind: str, trust: bool) -> Any:
-    """A TorchScript or ``torch.export`` file: loading runs code stored in it, so only with ``trust``."""
+def _load_program(path: Path, kind: str, trust: bool) -> tuple[Any, ModelCard | None]:
+    """A TorchScript or ``torch.export`` file and the model card embedded in it (TorchScript written by
+    ``edgekit compress``; else ``None``): loading runs code stored in the file, so only with ``trust``."""
     import torch
 
     if not trust:
         raise ExportError(f"{path} is a {kind} file: loading it runs code stored in the file; {TRUST_HINT} "
                           "(edgekit compress outputs are TorchScript too)")
+    extra = {CARD_FILE: ""}
     try:
         if kind == "torch.export":
-            return torch.export.load(str(path)).module()
+            return torch.export.load(str(path)).module(), None
         with native_output_to():  # quantized modules print a C++ deprecation warning on load
-            return torch.jit.load(str(path), map_location="cpu")
+            module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
     except Exception as exc:  # noqa: BLE001 - a truncated archive fails in many ways
         raise ExportError(f"cannot load {kind} file {path}: {str(exc).strip().splitlines()[0][:160]}") from None
+    if not extra[CARD_FILE]:
+        return module, None
+    try:
+        return module, ModelCard.from_json(extra[CARD_FILE], f"{path}: {CARD_FILE}")
+    except EdgekitError as exc:
+        raise ExportError(f"unreadable model card in {path}: {str(exc)[:200]}") from None
 
 
 def _torch_load_problem(exc: Exception, trust: bool) -> str:
@@ -91,7 +97,8 @@ def _torch_load_problem(exc: Exception, trust: bool) -> str:
     return text[:160] or type(exc).__name__
 
 
-def _load_torch_file(path: Path, factory: str | None, trust: bool) -> Any:
+def _load_torch_file(path: Path, factory: str | None, trust: bool) -> tuple[Any, ModelCard | None]:
+    """The module in a PyTorch file, and its embedded model card where it has one."""
     import torch
 
     if path.suffix == ".pt2":
@@ -103,7 +110,7 @@ def _load_torch_file(path: Path, factory: str | None, trust: bool) -> Any:
     except Exception as exc:  # noqa: BLE001 - unpickling errors come in many types
         raise ExportError(f"cannot load {path}: {_torch_load_problem(exc, trust)}") from None
     if isinstance(obj, torch.nn.Module):
-        return obj
+        return obj, None
     if isinstance(obj, dict):
         state = obj.get("state_dict", obj.get("model", obj))
         if factory is None:
@@ -113,7 +120,7 @@ def _load_torch_file(path: Path, factory: str | None, trust: bool) -> Any:
             module.load_state_dict(state)
         except (RuntimeError, TypeError) as exc:
             raise ExportError(f"{path} does not fit {factory}: {str(exc).splitlines()[0][:200]}") from None
-        return module
+        return module, None
     raise ExportError(f"{path} holds a {type(obj).__name__}, not a model or a state_dict")
 
 
@@ -133,7 +140,7 @@ def _onnx_source(path: Path, task: str | None, imgsz: int | None) -> ModelSource
     task = task or ("detect" if len(outputs[0].shape) == 3 else "classify")
     names = _metadata_names(path, meta.get("names"))
     size = imgsz or (inputs[0].shape[-1] if inputs[0].shape[-1] > 0 else None)
-    return ModelSource(path.stem, task, default_preprocessing(task, size), names, onnx_path=path)
+    return ModelSource(path.stem, ModelCard.for_task(task, default_preprocessing(task, size), names), onnx_path=path)
 
 
 def _metadata_names(path: Path, text: str | None) -> list[str]:
@@ -152,11 +159,6 @@ def _eval_mode(module: Any) -> Any:
         return module.eval()
     except NotImplementedError:  # a torch.export program: traced in eval mode already
         return module
-
-
-def sidecar_path(model_file: Path) -> Path:
-    """``small.pt`` -> ``small.pt.json``: what edgekit knows about a model file it wrote (task, preprocessing)."""
-    return model_file.with_name(model_file.name + ".json")
 
 
 def _ultralytics_source(path: Path, task: str | None, imgsz: int | None, trust: bool) -> ModelSource:
@@ -178,15 +180,26 @@ def _ultralytics_source(path: Path, task: str | None, imgsz: int | None, trust: 
     return ModelSource(**ultralytics_source(checkpoint, path, task, imgsz))
 
 
-def _read_sidecar(sidecar: Path) -> dict[str, Any]:
-    meta = read_json_file(sidecar, "model sidecar", ExportError)
+def _legacy_card(path: Path) -> ModelCard | None:
+    """The card of a model that edgekit 0.1's compress wrote beside it as ``NAME.pt.json`` (before cards were
+    embedded in the TorchScript file), where there is one."""
+    sidecar = path.with_name(path.name + ".json")
+    if not sidecar.is_file():
+        return None
     try:
-        check_object(meta, str(sidecar), {"task": str, "preprocessing": dict, "class_names": list},
-                     {"dataset": (str, type(None))}, strict=False)
-        check_list(meta["class_names"], str, f"{sidecar}.class_names")
+        return ModelCard.from_dict(read_json_file(sidecar, "model card", ExportError), str(sidecar))
     except EdgekitError as exc:
-        raise ExportError(f"unreadable model sidecar {sidecar}: {str(exc)[:200]}") from None
-    return meta
+        raise ExportError(f"unreadable model card {sidecar}: {str(exc)[:200]}") from None
+
+
+def _card_for(card: ModelCard | None, task: str | None, imgsz: int | None) -> ModelCard:
+    """The model's own card with the user's ``--task`` / ``--imgsz`` applied; a default card without one."""
+    if card is None:
+        task = task or "detect"
+        return ModelCard.for_task(task, default_preprocessing(task, imgsz))
+    if imgsz:
+        card = card.with_changes(preprocessing=dataclasses.replace(card.preprocessing, size=imgsz))
+    return card.with_changes(task=task) if task else card
 
 
 def load_source(spec: str, *, task: str | None = None, imgsz: int | None = None, factory: str | None = None,
@@ -202,14 +215,5 @@ def load_source(spec: str, *, task: str | None = None, imgsz: int | None = None,
         return _onnx_source(path, task, imgsz)
     if is_ultralytics_checkpoint(path):
         return _ultralytics_source(path, task, imgsz, trust)
-    module = _load_torch_file(path, factory, trust)
-    sidecar = sidecar_path(path)
-    if sidecar.is_file():  # written by `edgekit compress`: the model's own task, preprocessing and classes
-        meta = _read_sidecar(sidecar)
-        preprocessing = Preprocessing.from_dict(meta["preprocessing"])
-        if imgsz:
-            preprocessing = dataclasses.replace(preprocessing, size=imgsz)
-        return ModelSource(path.stem, task or meta["task"], preprocessing, list(meta["class_names"]),
-                           meta.get("dataset"), module=_eval_mode(module))
-    task = task or "detect"
-    return ModelSource(path.stem, task, default_preprocessing(task, imgsz), [], module=_eval_mode(module))
+    module, card = _load_torch_file(path, factory, trust)
+    return ModelSource(path.stem, _card_for(card or _legacy_card(path), task, imgsz), module=_eval_mode(module))

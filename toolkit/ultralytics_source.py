@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ExportError
+from .card import ModelCard
 from .preprocess import MAX_SIZE, Preprocessing
 
 EXTRA_HINT = ("pip install 'edgekit[ultralytics]' in an environment where Ultralytics and its torch install "
@@ -60,8 +61,8 @@ def _input_size(checkpoint: dict, imgsz: int | None) -> int:
 
 
 def ultralytics_source(checkpoint: dict, path: Path, task: str | None, imgsz: int | None) -> dict[str, Any]:
-    """Fields of a ``ModelSource`` for an Ultralytics checkpoint: the float model in export mode, its task,
-    class names and letterbox preprocessing."""
+    """Fields of a ``ModelSource`` for an Ultralytics checkpoint: the float model in export mode and its card
+    (task, class names, letterbox preprocessing)."""
     model = ultralytics_model(checkpoint).float().eval()
     model_task = getattr(model, "task", None) or "detect"
     if model_task not in SUPPORTED_TASKS:
@@ -76,5 +77,6 @@ def ultralytics_source(checkpoint: dict, path: Path, task: str | None, imgsz: in
     class_names = [str(names[k]) for k in sorted(names)] if isinstance(names, dict) else [str(n) for n in names]
     from .models.ultralytics_raw import UltralyticsDetector
 
-    return {"name": path.stem, "task": model_task, "class_names": class_names, "module": UltralyticsDetector(model),
-            "preprocessing": Preprocessing(size=_input_size(checkpoint, imgsz), resize="letterbox")}
+    preprocessing = Preprocessing(size=_input_size(checkpoint, imgsz), resize="letterbox")
+    return {"name": path.stem, "card": ModelCard.for_task(model_task, preprocessing, class_names),
+            "module": UltralyticsDetector(model)}

@@ -16,9 +16,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from edgekit.bench import BenchOptions
-from edgekit.bench_run import run_bench
-from edgekit.exporting import export_model
+import edgekit
 from edgekit.fsutil import write_text_atomic
 
 HERE = Path(__file__).resolve().parent
@@ -64,12 +62,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
     console = Console()
-    rows = export_model(str(MODEL), EDGEKIT_TARGETS, args.work / "edgekit", data="shapes-det", force=True)
+    rows = edgekit.export(str(MODEL), EDGEKIT_TARGETS, args.work / "edgekit", data="shapes-det", force=True)
     labels = {str(row.path): f"edgekit {row.target}" for row in rows if row.status == "ok"}
     peers = [args.peers / name for name in PEER_FILES if (args.peers / name).exists()]
     labels |= {str(path): PEER_FILES[path.name] for path in peers}
-    options = BenchOptions(data="shapes-det", preset="ultralytics", runs=100, min_seconds=4.0, rounds=args.rounds)
-    document = run_bench([Path(p) for p in labels], options, None, None, console)
+    document = edgekit.benchmark(list(labels), data="shapes-det", preset="ultralytics", runs=100, min_seconds=4.0,
+                                 rounds=args.rounds).to_dict()
     exports = json.loads((args.peers / "exports.json").read_text())
     document["peers"] = exports
     write_text_atomic(HERE / "ultralytics.json", json.dumps(document, indent=2) + "\n")

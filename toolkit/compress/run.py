@@ -19,8 +19,8 @@ from ..datasets import resolve_dataset
 from ..errors import DataError, EdgekitError
 from ..evaluation import evaluate
 from ..fsutil import atomic_file, check_replaceable
-from ..sources import ModelSource, load_source, sidecar_path
-from ..tasks.detection import DetectionDecoding
+from ..card import CARD_FILE, ModelCard
+from ..sources import ModelSource, load_source
 from .distill import Images, StepCallback, distill, normalised_batch
 from .idle import IdleOutputs, idle_layers
 from .options import KD_IMAGES, CompressPlan, DistillOptions, PruneOptions  # noqa: F401 - re-exported here
@@ -28,19 +28,21 @@ from .images import distillation_images, folder_images, probe_images, training_s
 from .prunable import make_prunable
 from .pruning import (check_traceable, make_permanent, prune_structured, prune_unstructured, quantize_dynamic,
                       sparsity)
-from .stats import ModelSpec, TorchSession, model_stats
+from .stats import TorchSession, model_stats
 
 PROBE_IMAGES = 128  # unlabelled images that decide which detector outputs are idle
 
 
-def _save_torchscript(model: torch.nn.Module, example: torch.Tensor, path: Path) -> None:
-    """TorchScript (traced in eval mode): loads without unpickling code and exports to ONNX like any model."""
+def _save_torchscript(model: torch.nn.Module, example: torch.Tensor, path: Path,
+                      card: ModelCard | None = None) -> None:
+    """TorchScript (traced in eval mode): loads without unpickling code and exports to ONNX like any model;
+    ``card`` is embedded as the extra file ``CARD_FILE``, so the model file says what it is."""
     with torch.no_grad():
         traced = torch.jit.trace(model.eval(), example, check_trace=False)
-    torch.jit.save(traced, str(path))
+    torch.jit.save(traced, str(path), _extra_files={CARD_FILE: card.to_json()} if card else None)
 
 
-def _measure(model: torch.nn.Module, example: torch.Tensor, spec: ModelSpec, dataset: Any) -> dict[str, Any]:
+def _measure(model: torch.nn.Module, example: torch.Tensor, spec: ModelCard, dataset: Any) -> dict[str, Any]:
     model = make_permanent(copy.deepcopy(model))  # live unstructured masks are measured as they will be saved
     with tempfile.TemporaryDirectory() as work:
         _save_torchscript(model, example, Path(work) / "m.pt")
@@ -54,7 +56,7 @@ def _module_source(model: str, data: str | None, source_options: dict[str, Any])
     if not isinstance(source.module, torch.nn.Module) or isinstance(source.module, torch.jit.ScriptModule):
         raise EdgekitError(f"{model}: compress needs a PyTorch nn.Module (a built-in, a state_dict with --factory "
                            "or a pickled module), not an ONNX/TorchScript/.pt2 graph")
-    spec = data or source.dataset
+    spec = data or source.card.dataset
     if spec is None:
         raise DataError("pass --data: compress evaluates every step on the val split")
     return source, spec
@@ -88,21 +90,21 @@ def prune_round(student: torch.nn.Module, example: torch.Tensor, options: PruneO
 def find_idle(student: torch.nn.Module, source: ModelSource, plan: CompressPlan, data: str) -> IdleOutputs | None:
     """Idle outputs of a detector on ``PROBE_IMAGES`` unlabelled images (``student`` becomes its prunable form);
     None when not pruning a detector, ``--keep-idle`` was given, or there are no unlabelled images."""
-    if not (plan.prune and plan.prune.thin_idle and source.task == "detect"):
+    if not (plan.prune and plan.prune.thin_idle and source.card.task == "detect"):
         return None
-    canvases = probe_images(source.preprocessing, PROBE_IMAGES, data, plan.images)
+    canvases = probe_images(source.card.preprocessing, PROBE_IMAGES, data, plan.images)
     if canvases is None:
         return None
     batch = normalised_batch(canvases, np.arange(len(canvases)), np.zeros(len(canvases), bool),
-                             source.preprocessing, torch.device("cpu"))
-    return idle_layers(make_prunable(student), batch, len(source.class_names))
+                             source.card.preprocessing, torch.device("cpu"))
+    return idle_layers(make_prunable(student), batch, len(source.card.class_names))
 
 
 def _distill_round(teacher: torch.nn.Module, student: torch.nn.Module, source: ModelSource,
                    options: DistillOptions, images: Images, per_epoch: int, checkpoint: Path,
                    progress: StepCallback | None) -> dict[str, Any]:
     start = time.perf_counter()
-    history = distill(teacher, student, images, source.preprocessing, source.task, len(source.class_names),
+    history = distill(teacher, student, images, source.card.preprocessing, source.card.task, len(source.card.class_names),
                       options, checkpoint=checkpoint, on_step=progress)
     return {"step": "distill", **asdict(options), "images_per_epoch": per_epoch,
             "new_images_every_epoch": callable(images), "loss": history, "seconds": time.perf_counter() - start}
@@ -111,7 +113,7 @@ def _distill_round(teacher: torch.nn.Module, student: torch.nn.Module, source: M
 def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None = None, force: bool = False,
                    log: Any = print, progress: StepCallback | None = None,
                    source_options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run ``plan`` on ``model``; write ``out`` (TorchScript + ``OUT.json`` sidecar); return the report.
+    """Run ``plan`` on ``model``; write ``out`` (TorchScript, its model card embedded); return the report.
 
     ``source_options`` go to ``load_source`` (``task``, ``imgsz``, ``factory``, ``trust``) for user models.
     Steps run in a fixed order: structured pruning, unstructured pruning, distillation, dynamic quantization;
@@ -123,23 +125,21 @@ def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None =
     if plan.images is not None:
         folder_images(plan.images)  # an empty folder fails before any work
     val = resolve_dataset(data_spec, "val")
-    if not source.class_names:
-        source = dataclasses.replace(source, class_names=list(val.class_names))
-    example = torch.zeros(1, 3, source.preprocessing.size, source.preprocessing.size)
-    spec = ModelSpec(source.task, source.preprocessing, source.class_names,
-                     DetectionDecoding().to_dict() if source.task == "detect" else None)
+    card = source.card.with_changes(class_names=source.card.class_names or list(val.class_names), dataset=data_spec)
+    source = dataclasses.replace(source, card=card)
+    example = torch.zeros(1, 3, card.preprocessing.size, card.preprocessing.size)
     teacher = source.module.eval()
     if plan.prune:
         check_traceable(teacher, example)  # an untraceable model fails before any tracing, measuring or writing
     student = copy.deepcopy(teacher)
-    before = _measure(student, example, spec, val)
+    before = _measure(student, example, card, val)
     steps: list[dict[str, Any]] = []
 
     def record(step: dict[str, Any], counts: dict[str, int] | None = None) -> None:
-        steps.append(step | _measure(student, example, spec, val) | (counts or {}))
+        steps.append(step | _measure(student, example, card, val) | (counts or {}))
         log(f"{step['step']}: {steps[-1]['macs'] / before['macs']:.2f}x MACs, metrics {steps[-1]['metrics']}")
 
-    canvases, origin = (distillation_images(source.preprocessing, plan.kd_images, data_spec, plan.images)
+    canvases, origin = (distillation_images(source.card.preprocessing, plan.kd_images, data_spec, plan.images)
                         if plan.distill else (None, None))
     epochs_done = 0
     rounds = plan.prune.steps if plan.prune else 1
@@ -159,7 +159,7 @@ def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None =
         if plan.distill:
             options = dataclasses.replace(plan.distill, epochs=epochs[k - 1])
             images = canvases if canvases is not None else training_stream(
-                data_spec, source.preprocessing, plan.kd_images, first_epoch=epochs_done)
+                data_spec, source.card.preprocessing, plan.kd_images, first_epoch=epochs_done)
             record(_distill_round(teacher, student, source, options, images, plan.kd_images,
                                   out.with_name(out.name + ".ckpt"), progress) | {"round": k, "images_from": origin})
             epochs_done += options.epochs
@@ -170,13 +170,10 @@ def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None =
         student, layers = quantize_dynamic(student)
         record({"step": "dynamic_quant", "linear_layers": layers}, counts)
     after = steps[-1]
-    document = {"schema": 1, "model": model, "task": source.task, "dataset": data_spec,
+    document = {"schema": 1, "model": model, "task": source.card.task, "dataset": data_spec,
                 "before": before, "after": {k: after[k] for k in before}, "steps": steps}
     with atomic_file(out) as tmp:
-        _save_torchscript(student, example, tmp)
-    with atomic_file(sidecar_path(out)) as tmp:
-        tmp.write_text(json.dumps({"task": source.task, "preprocessing": source.preprocessing.to_dict(),
-                                   "class_names": source.class_names, "dataset": data_spec}, indent=2))
+        _save_torchscript(student, example, tmp, card)
     return document
 
 

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import numpy as np
 import torch
-
-from edgekit.preprocess import Preprocessing
 
 
 def model_stats(model: torch.nn.Module, example: torch.Tensor) -> dict[str, int]:
@@ -20,16 +15,6 @@ def model_stats(model: torch.nn.Module, example: torch.Tensor) -> dict[str, int]
     macs, params = tp.utils.count_ops_and_params(model, example)
     model.train(was_training)
     return {"params": int(params), "macs": int(macs)}
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """What the evaluator reads from a manifest, for a model that has none yet."""
-
-    task: str
-    preprocessing: Preprocessing
-    class_names: list[str]
-    decoding: dict[str, Any] | None = None
 
 
 class TorchSession:
