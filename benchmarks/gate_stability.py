@@ -29,7 +29,7 @@ import edgekit
 from edgekit import tomlread
 from edgekit.calibration_data.build import training_image
 from edgekit.fsutil import sha256_file
-from edgekit.gate import load_thresholds
+from edgekit.report.gate import load_thresholds
 from edgekit.manifest import MANIFEST_NAME
 
 CONFIG = Path(__file__).parent / "gate.toml"

@@ -16,7 +16,7 @@ from rich.console import Console
 
 import edgekit
 from edgekit.config import parse_overrides
-from edgekit.report import bench_table
+from edgekit.report.tables import bench_table
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from edgekit.bench import BenchOptions, MachineProbe, time_interleaved
+from edgekit.bench.harness import BenchOptions, MachineProbe, time_interleaved
 from edgekit.fsutil import write_text_atomic
 from edgekit.manifest import host_environment
 

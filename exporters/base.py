@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from edgekit.calibration import CalibrationSet
+from edgekit.data.calibration import CalibrationSet
 from edgekit.config import TargetConfig
 from edgekit.manifest import TensorSpec
 

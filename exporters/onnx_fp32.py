@@ -6,9 +6,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgekit.calibration import CalibrationSet
+from edgekit.data.calibration import CalibrationSet
 from edgekit.config import TargetConfig
-from edgekit.onnx_utils import onnx_io_specs
+from edgekit.convert.onnx_utils import onnx_io_specs
 
 from .base import Conversion
 

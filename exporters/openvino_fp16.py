@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgekit.calibration import CalibrationSet
+from edgekit.data.calibration import CalibrationSet
 from edgekit.config import TargetConfig
 
 from .base import Conversion

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import nncf
 
-from edgekit.calibration import CalibrationSet
+from edgekit.data.calibration import CalibrationSet
 from edgekit.config import TargetConfig
 from edgekit.errors import ExportError
-from edgekit.graph_remedies import decode_tail_nodes
+from edgekit.convert.graph_remedies import decode_tail_nodes
 
 from .base import Conversion
 from .openvino_ir import read_onnx, save_ir

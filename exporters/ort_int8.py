@@ -12,11 +12,11 @@ from pathlib import Path
 
 import onnxruntime
 
-from edgekit.calibration import CalibrationSet
+from edgekit.data.calibration import CalibrationSet
 from edgekit.config import TargetConfig
-from edgekit.graph_remedies import compact_names, decode_tail_nodes
-from edgekit.onnx_utils import onnx_io_specs
-from edgekit.qdq import quantize_qdq
+from edgekit.convert.graph_remedies import compact_names, decode_tail_nodes
+from edgekit.convert.onnx_utils import onnx_io_specs
+from edgekit.convert.qdq import quantize_qdq
 
 from .base import Conversion
 

@@ -28,12 +28,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 with native_output_to():  # absl/oneDNN start-up lines
     import tensorflow as tf  # noqa: E402
 
-from edgekit.calibration import CalibrationSet  # noqa: E402
+from edgekit.data.calibration import CalibrationSet  # noqa: E402
 from edgekit.config import TargetConfig  # noqa: E402
 from edgekit.errors import ExportError  # noqa: E402
-from edgekit.graph_remedies import constants_to_initializers, split_concat_output, split_decode_tail  # noqa: E402
+from edgekit.convert.graph_remedies import constants_to_initializers, split_concat_output, split_decode_tail  # noqa: E402
 from edgekit.manifest import TensorSpec  # noqa: E402
-from edgekit.onnx_utils import onnx_io_specs  # noqa: E402
+from edgekit.convert.onnx_utils import onnx_io_specs  # noqa: E402
 
 from .base import Conversion  # noqa: E402
 

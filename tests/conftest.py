@@ -18,7 +18,7 @@ CACHE = Path(os.environ.setdefault("EDGEKIT_CACHE", str(Path(__file__).parent.pa
 @pytest.fixture(scope="session")
 def artifacts(tmp_path_factory: pytest.TempPathFactory):
     """Export each built-in model to onnx-fp32 once; returns {model name: artifact dir}."""
-    from edgekit.exporting import export_model
+    from edgekit.convert.run import export_model
 
     out = {}
     for model in ("nano-det", "nano-cls"):

@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from edgekit.cli import app
-from edgekit.exporting import export_model
+from edgekit.convert.run import export_model
 
 runner = CliRunner()
 FAST = ["--runs", "2", "--warmup", "1", "--min-seconds", "0", "--rounds", "1"]

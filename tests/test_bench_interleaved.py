@@ -6,8 +6,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from edgekit.bench import BenchOptions, open_for_timing, time_interleaved
-from edgekit.bench_run import run_bench
+from edgekit.bench.harness import BenchOptions, open_for_timing, time_interleaved
+from edgekit.bench.run import run_bench
 
 
 class _Recorder:

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import edgekit.budget as budget
-import edgekit.exporting as exporting
+import edgekit.convert.budget as budget
+import edgekit.convert.run as exporting
 from edgekit.cli import app
-from edgekit.datasets import resolve_dataset
+from edgekit.data.resolve import resolve_dataset
 from edgekit.errors import ExportError
-from edgekit.exporting import export_model
-from edgekit.graph_remedies import split_decode_tail
+from edgekit.convert.run import export_model
+from edgekit.convert.graph_remedies import split_decode_tail
 from edgekit.manifest import Artifact
 
 

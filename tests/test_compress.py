@@ -20,7 +20,7 @@ from edgekit.compress.pruning import (PruneOptions, output_layers, prune_structu
                                       quantize_dynamic, sparsity)
 from edgekit.compress.stats import model_stats
 from edgekit.errors import EdgekitError
-from edgekit.sources import load_source
+from edgekit.convert.sources import load_source
 
 runner = CliRunner()
 

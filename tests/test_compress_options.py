@@ -44,7 +44,7 @@ def test_unknown_options_are_refused_and_the_schema_stays_torch_free() -> None:
 
 
 def test_bench_options_have_one_schema_for_cli_recipes_and_library() -> None:
-    from edgekit.bench_options import RECIPE_KEYS, BenchOptions
+    from edgekit.bench.options import RECIPE_KEYS, BenchOptions
     from edgekit.pipeline import _BENCH_KEYS
 
     params = {p.name: p.default for p in get_command(app).commands["bench"].params}

@@ -11,9 +11,9 @@ from typer.testing import CliRunner
 
 from edgekit.cli import app
 from edgekit.errors import EdgekitError
-from edgekit.gate import Thresholds, load_thresholds
-from edgekit.gate import compare as compare_documents
-from edgekit.gate import run_gate as run_gate_documents
+from edgekit.report.gate import Thresholds, load_thresholds
+from edgekit.report.gate import compare as compare_documents
+from edgekit.report.gate import run_gate as run_gate_documents
 from edgekit.results import RESULTS_SCHEMA, ResultsDocument, load_results
 
 runner = CliRunner()

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from edgekit.bench import dataset_summary
+from edgekit.bench.harness import dataset_summary
 from edgekit.cli import app
-from edgekit.datasets import resolve_dataset
+from edgekit.data.resolve import resolve_dataset
 from edgekit.results import dataset_identity, load_results
 
 BASELINE = Path(__file__).parent.parent / "benchmarks" / "baseline.json"

@@ -18,7 +18,7 @@ from edgekit.compress.images import probe_images
 from edgekit.compress.prunable import make_prunable
 from edgekit.compress.pruning import PruneOptions, prune_structured
 from edgekit.compress.stats import model_stats
-from edgekit.sources import load_source
+from edgekit.convert.sources import load_source
 
 runner = CliRunner()
 

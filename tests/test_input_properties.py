@@ -21,13 +21,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from edgekit.data import load_coco
-from edgekit.data_yolo import _parse_label_file, load_yolo
+from edgekit.data.datasets import load_coco
+from edgekit.data.yolo import _parse_label_file, load_yolo
 from edgekit.errors import EdgekitError
-from edgekit.gate import Thresholds, load_thresholds, run_gate
+from edgekit.report.gate import Thresholds, load_thresholds, run_gate
 from edgekit.manifest import Artifact
-from edgekit.report import bench_table
-from edgekit.report_files import to_csv, to_markdown
+from edgekit.report.tables import bench_table
+from edgekit.report.files import to_csv, to_markdown
 from edgekit.results import ResultsDocument
 
 #: examples per property (CI: 60; set EDGEKIT_PROPERTY_EXAMPLES=1000 for a deeper hunt)

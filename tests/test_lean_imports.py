@@ -16,7 +16,25 @@ def _loaded_heavy(code: str) -> list[str]:
 
 
 def test_import_edgekit_and_cli_stay_lean():
-    assert _loaded_heavy("import edgekit, edgekit.cli, edgekit.bench, edgekit.bench_run, edgekit.evaluation") == []
+    assert _loaded_heavy("import edgekit, edgekit.cli, edgekit.bench.harness, edgekit.bench.run, edgekit.tasks.evaluation") == []
+
+
+def test_the_device_side_subpackages_import_without_torch_or_tensorflow():
+    """edgekit.bench, edgekit.data, edgekit.tasks, the report, results, card and manifest import none of the heavy
+    packages; a runtime adapter imports its own runtime (OpenVINO's does) but never torch or TensorFlow."""
+    import pkgutil
+    from pathlib import Path
+
+    import edgekit
+
+    root = Path(edgekit.__file__).parent
+    modules = [f"edgekit.{package}.{info.name}" for package in ("bench", "data", "tasks", "report")
+               for info in pkgutil.iter_modules([str(root / package)])]
+    modules += ["edgekit.results", "edgekit.card", "edgekit.manifest", "edgekit.api"]
+    assert len(modules) > 20
+    assert _loaded_heavy("\n".join(f"import {name}" for name in modules)) == []
+    adapters = "\n".join(f"import edgekit.runtimes.{name}" for name in ("onnxruntime", "openvino", "tflite"))
+    assert not {name.split(".")[0] for name in _loaded_heavy(adapters)} & {"torch", "tensorflow"}
 
 
 def test_help_stays_lean():

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from edgekit.builtins import BUILTIN_MODELS
+from edgekit.models.builtins import BUILTIN_MODELS
 from edgekit.card import CARD_FILE, ModelCard
 from edgekit.errors import EdgekitError
 from edgekit.manifest import Manifest
-from edgekit.preprocess import Preprocessing
+from edgekit.data.preprocess import Preprocessing
 
 #: a manifest written by the last release (edgekit 0.1.0 at cb61cd7, ``export nano-cls -t ort-int8``)
 SCHEMA_1 = Path(__file__).parent / "data" / "manifest_schema1_ort_int8.json"
@@ -47,7 +47,7 @@ def test_a_last_release_manifest_reads_and_writes_back_the_same_keys_and_values(
 def test_the_card_is_embedded_in_a_torchscript_file_and_read_back(tmp_path):
     import torch
 
-    from edgekit.sources import load_source
+    from edgekit.convert.sources import load_source
 
     card = ModelCard.for_task("classify", Preprocessing(size=48, resize="resize"), ["a", "b"], "shapes-cls")
     module = torch.jit.trace(torch.nn.Conv2d(3, 2, 1).eval(), torch.zeros(1, 3, 48, 48))

@@ -74,12 +74,12 @@ def test_unstructured_sparsity_leaves_dense_artifacts_the_same_size(tmp_path):
 def test_a_failed_bench_row_commits_nothing(tmp_path, monkeypatch):
     """A pipeline whose bench has a failed row leaves its output as it was: a half-measured run must not look
     like a finished one."""
-    import edgekit.bench_run
+    import edgekit.bench.run
 
     def failing(path, *args, **kwargs):
         raise EdgekitError("runtime exploded")
 
-    monkeypatch.setattr(edgekit.bench_run, "score_artifact", failing)
+    monkeypatch.setattr(edgekit.bench.run, "score_artifact", failing)
     recipe = _write(tmp_path / "r.toml", 'model = "nano-cls"\ndata = "shapes-cls"\noutput = "run"\n'
                                          '[export]\ntargets = ["onnx-fp32"]\n')
     result = runner.invoke(app, ["pipeline", str(recipe)])

@@ -22,7 +22,7 @@ import onnxruntime as ort
 
 from edgekit.config import TargetConfig
 from edgekit.exporters.base import Conversion
-from edgekit.onnx_utils import onnx_io_specs
+from edgekit.convert.onnx_utils import onnx_io_specs
 
 
 @dataclass(frozen=True)
@@ -108,8 +108,8 @@ def test_a_plugin_cannot_take_a_builtin_name_and_a_broken_one_fails_in_one_line(
 
 
 def test_the_public_api_exports_benches_and_gates(tmp_path: Path) -> None:
-    import edgekit.bench  # noqa: F401 - submodules bound on the package must not hide the API's names
-    import edgekit.gate  # noqa: F401
+    import edgekit.bench.harness  # noqa: F401 - submodules bound on the package must not hide the API's names
+    import edgekit.report.gate  # noqa: F401
 
     assert "ort-int8" in edgekit.targets()
     rows = edgekit.export("nano-det", ["onnx-fp32"], tmp_path / "out")
@@ -120,3 +120,15 @@ def test_the_public_api_exports_benches_and_gates(tmp_path: Path) -> None:
     assert results.rows[0].ok and results.rows[0].latency.p50_best_round > 0
     passed, verdict = edgekit.gate_check(results, results.to_dict(), max_reference_latency_growth=-1)
     assert passed and "edgekit gate: pass" in verdict
+
+
+def test_the_public_api_compresses_and_the_card_travels_in_the_file(tmp_path: Path) -> None:
+    import edgekit.compress.options  # noqa: F401 - the edgekit.compress sub-package must not hide compress_model
+
+    report = edgekit.compress_model("nano-cls", tmp_path / "small.pt", prune=0.5)
+    assert report["after"]["macs"] < report["before"]["macs"]
+    rows = edgekit.export(str(tmp_path / "small.pt"), ["onnx-fp32"], tmp_path / "out", trust=True)  # no --data
+    assert [row.status for row in rows] == ["ok"]
+    card = edgekit.Artifact.load(tmp_path / "out" / "onnx-fp32").manifest.card
+    assert card == edgekit.ModelCard.for_task("classify", card.preprocessing, card.class_names, "shapes-cls")
+    assert card.preprocessing.size == 64 and card.class_names[0] == "circle"

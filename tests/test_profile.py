@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from edgekit.cli import app
-from edgekit.exporting import export_model
-from edgekit.profiling import KINDS, load_profile, summarize
+from edgekit.convert.run import export_model
+from edgekit.bench.profiling import KINDS, load_profile, summarize
 
 INT8_TARGETS = ["ort-int8", "openvino-int8", "tflite-int8"]
 

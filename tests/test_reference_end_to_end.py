@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from edgekit.cli import app
 from edgekit.fsutil import sha256_file
-from edgekit.datasets import resolve_dataset
+from edgekit.data.resolve import resolve_dataset
 from edgekit.tasks.detection import coco_map
 
 runner = CliRunner()
@@ -51,7 +51,7 @@ def test_classifier_accuracy(artifacts, tmp_path):
 @pytest.mark.slow
 def test_drop_is_reported_against_the_parent(artifacts, tmp_path):
     """An INT8 child benched beside its FP32 parent gets drop = parent - child and ratios child / parent."""
-    from edgekit.exporting import export_model
+    from edgekit.convert.run import export_model
 
     assert export_model("nano-cls", ["ort-int8"], tmp_path)[0].status == "ok"
     out = runner.invoke(app, ["bench", str(artifacts["nano-cls"]), str(tmp_path / "ort-int8"), "--json",
@@ -67,7 +67,7 @@ def test_drop_is_reported_against_the_parent(artifacts, tmp_path):
 
 def test_yolo_layout_scores_like_coco(artifacts, det_dataset_root, tmp_path):
     """The same split read through data.yaml (converted to COCO JSON) scores the same as its COCO JSON."""
-    from edgekit.bench import BenchOptions, score_artifact
+    from edgekit.bench.harness import BenchOptions, score_artifact
 
     quick = BenchOptions(warmup=1, runs=2, min_seconds=0.0)
     coco_row, _ = score_artifact(artifacts["nano-det"], quick)

@@ -11,7 +11,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from edgekit.cli import app
-from edgekit.report_files import label_offsets, pareto_front, to_csv, to_markdown
+from edgekit.report.files import label_offsets, pareto_front, to_csv, to_markdown
 from edgekit.results import load_results
 
 runner = CliRunner()

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from edgekit.cli import app
 from edgekit.manifest import Artifact
-from edgekit.sources import load_source
+from edgekit.convert.sources import load_source
 
 runner = CliRunner()
 

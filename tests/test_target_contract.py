@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgekit.bench import BenchOptions, open_for_timing, score_artifact
-from edgekit.exporting import export_model
+from edgekit.bench.harness import BenchOptions, open_for_timing, score_artifact
+from edgekit.convert.run import export_model
 from edgekit.manifest import Artifact
 from edgekit.registry import get_runtime, get_target, runtime_names, target_names
 from edgekit.tasks.registry import TASKS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from edgekit.exporting import export_model
+from edgekit.convert.run import export_model
 from edgekit.manifest import Artifact
 
 

@@ -6,7 +6,7 @@ import onnx
 from typer.testing import CliRunner
 
 from edgekit.cli import app
-from edgekit.graph_remedies import decode_tail_nodes
+from edgekit.convert.graph_remedies import decode_tail_nodes
 from edgekit.manifest import Artifact
 
 runner = CliRunner()

@@ -10,11 +10,11 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from edgekit.calibration import CalibrationSet
-from edgekit.datasets import resolve_dataset
+from edgekit.data.calibration import CalibrationSet
+from edgekit.data.resolve import resolve_dataset
 from edgekit.errors import MissingDependencyError
-from edgekit.exporting import export_model
-from edgekit.graph_remedies import constants_to_initializers, split_concat_output, split_decode_tail
+from edgekit.convert.run import export_model
+from edgekit.convert.graph_remedies import constants_to_initializers, split_concat_output, split_decode_tail
 from edgekit.manifest import Artifact
 from edgekit.registry import get_runtime, get_target
 

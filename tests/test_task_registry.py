@@ -6,9 +6,9 @@ import pytest
 from typer.testing import CliRunner
 
 from edgekit.cli import app
-from edgekit.preprocess import default_preprocessing
+from edgekit.data.preprocess import default_preprocessing
 from edgekit.results import TASK_METRICS
-from edgekit.target_parity import _parts
+from edgekit.convert.parity import _parts
 from edgekit.tasks.registry import TASKS, task_names
 
 

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from edgekit.cli import app
 from edgekit.manifest import Artifact
-from edgekit.ultralytics_source import is_ultralytics_checkpoint
+from edgekit.convert.ultralytics import is_ultralytics_checkpoint
 
 CHECKPOINT = Path(__file__).parent.parent / "benchmarks" / "models" / "yolov8n-shapes.pt"
 CORPUS = Path(__file__).parent / "corpus"
@@ -99,7 +99,7 @@ def test_ultralytics_blocks_become_prunable_with_identical_outputs(config, prune
     from edgekit.compress.pruning import PruneOptions, prune_structured
     from edgekit.compress.stats import model_stats
     from edgekit.models.ultralytics_raw import UltralyticsDetector
-    from edgekit.ultralytics_source import ultralytics_source
+    from edgekit.convert.ultralytics import ultralytics_source
 
     checkpoint = {"model": YOLO(config).model, "train_args": {"imgsz": 64}}
     model = ultralytics_source(checkpoint, Path(config), None, None)["module"]

@@ -1,15 +1,15 @@
 """edgekit: take a trained PyTorch model to edge devices, measured on its own runtime.
 
 Importing this package stays light: no torch, tensorflow, onnx or runtime is imported here; the public API
-(``edgekit.export``, ``edgekit.benchmark``, ``edgekit.gate_check``, ``edgekit.targets``, ``edgekit.Artifact``; see
-``edgekit.api``) is loaded on first use.
+(``edgekit.convert``, ``edgekit.benchmark``, ``edgekit.gate_check``, ``edgekit.compress_model``, ``edgekit.targets``,
+``edgekit.Artifact``, ``edgekit.ModelCard``, ``edgekit.load_results``; see ``edgekit.api``) is loaded on first use.
 """
 
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Artifact", "BenchRow", "ExportRow", "ResultsDocument", "benchmark", "export", "gate_check",
-           "load_results", "targets", "__version__"]
+__all__ = ["Artifact", "BenchRow", "ExportRow", "ModelCard", "ResultsDocument", "benchmark", "compress_model", "export",
+           "gate_check", "load_results", "targets", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

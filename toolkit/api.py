@@ -2,12 +2,15 @@
 
     import edgekit
     rows = edgekit.export("nano-det", ["onnx-fp32", "ort-int8"], "out")
-    results = edgekit.benchmark(["out/onnx-fp32", "out/ort-int8"], rounds=3)
-    passed, verdict = edgekit.gate_check(baseline_results, results)
+    results = edgekit.benchmark(["out/onnx-fp32", "out/ort-int8"], rounds=3)   # a ResultsDocument
+    passed, verdict = edgekit.gate_check(edgekit.load_results("baseline.json"), results)
+    report = edgekit.compress_model("nano-det", "small.pt", prune=0.5, distill=True, epochs=4)
 
-Targets from other packages register through the ``edgekit.targets`` entry-point group (see
-``edgekit.registry``); ``edgekit.targets()`` lists every registered one. ``benchmark`` and ``gate_check`` are
-not called ``bench`` and ``gate``: those names are the ``edgekit.bench`` and ``edgekit.gate`` modules.
+Targets and runtimes from other packages register through the ``edgekit.targets`` / ``edgekit.runtimes``
+entry-point groups (see ``edgekit.registry``); ``edgekit.targets()`` lists every registered target.
+``benchmark``, ``gate_check`` and ``compress_model`` are not called ``bench``, ``gate`` and ``compress``: those
+names are sub-packages (``edgekit.bench``, ``edgekit.compress``) or modules, which would hide the functions
+once imported.
 """
 
 from __future__ import annotations
@@ -15,12 +18,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .exporting import ExportRow
+from .card import ModelCard
+from .convert.run import ExportRow
 from .manifest import Artifact
 from .results import BenchRow, ResultsDocument, as_document, load_results
 
-__all__ = ["Artifact", "BenchRow", "ExportRow", "ResultsDocument", "benchmark", "export", "gate_check",
-           "load_results", "targets"]
+__all__ = ["Artifact", "BenchRow", "ExportRow", "ModelCard", "ResultsDocument", "benchmark", "compress_model", "export",
+           "gate_check", "load_results", "targets"]
 
 
 def export(model: str, targets: list[str], out_dir: str | Path, **options: Any) -> list[ExportRow]:
@@ -29,7 +33,7 @@ def export(model: str, targets: list[str], out_dir: str | Path, **options: Any) 
     ``options`` are ``export_model``'s keywords: ``data``, ``imgsz``, ``task``, ``factory``, ``trust``,
     ``force``, ``calib_images``, ``overrides`` ({target: {key: value}}), ``max_drop``.
     """
-    from .exporting import export_model
+    from .convert.run import export_model
 
     return export_model(model, list(targets), Path(out_dir), **options)
 
@@ -43,8 +47,8 @@ def benchmark(artifacts: list[str | Path], json_path: str | Path | None = None,
     """
     from rich.console import Console
 
-    from .bench import BenchOptions
-    from .bench_run import run_bench
+    from .bench.harness import BenchOptions
+    from .bench.run import run_bench
 
     return run_bench([Path(p) for p in artifacts], BenchOptions(**options),
                      Path(json_path) if json_path else None, None, Console(quiet=True))
@@ -54,10 +58,25 @@ def gate_check(baseline: ResultsDocument | dict[str, Any], current: ResultsDocum
                config: str | Path | None = None, **thresholds: Any) -> tuple[bool, str]:
     """``edgekit gate``: (passed, Markdown verdict) of ``current`` results against ``baseline`` results
     (documents, or their JSON form, which is checked)."""
-    from .gate import load_thresholds, run_gate
+    from .report.gate import load_thresholds, run_gate
 
     return run_gate(as_document(baseline, "baseline"), as_document(current, "current"),
                     load_thresholds(Path(config) if config else None, **thresholds))
+
+
+def compress_model(model: str, out: str | Path, data: str | None = None, force: bool = False,
+             **plan: Any) -> dict[str, Any]:
+    """``edgekit compress``: prune / sparsify / distill / quantize ``model`` into the TorchScript file ``out`` (its
+    model card embedded); returns the report (before, after, steps).
+
+    ``plan`` takes the command's option names (``prune``, ``prune_by``, ``importance``, ``steps``, ``keep``,
+    ``keep_idle``, ``unstructured``, ``distill``, ``epochs``, ``lr``, ``kd_images``, ``images``,
+    ``dynamic_quant``, ...; see ``edgekit.compress.options.PLAN_KEYS``); an unknown one is an error.
+    """
+    from .compress.options import plan_from_options
+    from .compress.run import compress_model as run_compress
+
+    return run_compress(model, plan_from_options(plan), Path(out), data, force, log=lambda *_: None)
 
 
 def targets() -> list[str]:

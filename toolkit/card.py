@@ -13,8 +13,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .data.preprocess import Preprocessing
 from .errors import EdgekitError
-from .preprocess import Preprocessing
 from .schema import check_list, check_object, parse_json
 from .tasks.registry import TASKS
 

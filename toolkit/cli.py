@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .bench_options import BenchOptions
+from .bench.options import BenchOptions
 from .compress.options import KD_IMAGES, DistillOptions, PruneOptions, plan_from_options
 from .tasks.registry import task_names
 
@@ -76,7 +76,7 @@ def models() -> None:
     """List the built-in models, datasets and export targets."""
     from edgekit.calibration_data.build import BUILTIN_DATASETS
 
-    from .builtins import BUILTIN_MODELS
+    from .models.builtins import BUILTIN_MODELS
     from .registry import target_names
 
     for spec in BUILTIN_MODELS.values():
@@ -107,8 +107,8 @@ def export(
 ) -> None:
     """Export MODEL to one or more targets; each target's failure is reported in its row."""
     from .config import parse_overrides
-    from .exporting import export_model
-    from .report import export_table
+    from .convert.run import export_model
+    from .report.tables import export_table
 
     def run() -> list[Any]:
         overrides: dict[str, dict[str, str]] = {}
@@ -150,9 +150,9 @@ def bench(
                                            help="also profile each artifact per operator; write that JSON here"),
 ) -> None:
     """Measure artifacts on their own runtimes: latency, size, memory, accuracy and drop vs FP32."""
-    from .bench_run import run_bench
-    from .report import bench_table
-    from .report_files import write_reports
+    from .bench.run import run_bench
+    from .report.tables import bench_table
+    from .report.files import write_reports
 
     from .fsutil import check_replaceable
 
@@ -165,7 +165,7 @@ def bench(
     console.print(bench_table(document))
     write_reports(document, markdown, csv_path, plot)
     if profile is not None:
-        from .profiling import profile_tables, write_profile
+        from .bench.profiling import profile_tables, write_profile
 
         for table in profile_tables(write_profile(document, options, profile)):
             console.print(table)
@@ -204,7 +204,7 @@ def compress(
 ) -> None:
     """Prune (structured / unstructured), distill and quantize a PyTorch model; report what each step did."""
     from .compress.run import compress_model, write_report
-    from .report import compress_table, step_progress
+    from .report.tables import compress_table, step_progress
 
     plan = plan_from_options({
         "prune": prune, "prune_by": prune_by, "importance": importance, "round_to": round_to, "steps": steps,
@@ -229,9 +229,9 @@ def report(
 ) -> None:
     """Render a bench results JSON (or a ``--profile`` JSON) again: the table, and Markdown / CSV / PNG files."""
     from .errors import EdgekitError
-    from .profiling import load_profile, profile_tables, write_profile_markdown
-    from .report import bench_table
-    from .report_files import write_reports
+    from .bench.profiling import load_profile, profile_tables, write_profile_markdown
+    from .report.tables import bench_table
+    from .report.files import write_reports
     from .results import load_results
 
     profile = load_profile(results)
@@ -268,7 +268,7 @@ def gate(
 ) -> None:
     """Exit 0 when every artifact is within its thresholds, 1 on a regression, 2 on unusable input."""
     from .fsutil import atomic_file
-    from .gate import load_thresholds, run_gate
+    from .report.gate import load_thresholds, run_gate
     from .results import load_results
 
     def run() -> tuple[bool, str]:
@@ -293,7 +293,7 @@ def pipeline(
 ) -> None:
     """Compress -> export -> bench in one reproducible command; compares against the uncompressed model."""
     from .pipeline import load_recipe, run_pipeline
-    from .report import bench_table, compress_table, step_progress, versus_table
+    from .report.tables import bench_table, compress_table, step_progress, versus_table
 
     loaded = load_recipe(recipe)
     with step_progress(console, "distill") as on_step:

@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from .card import CARD_KEYS, ModelCard
+from .data.preprocess import Preprocessing
 from .errors import EdgekitError
 from .fsutil import sha256_file
-from .preprocess import Preprocessing
 from .schema import check_list, check_object, check_value, read_json_file
 
 MANIFEST_NAME = "edgekit.json"

@@ -32,13 +32,13 @@ from typing import Any
 
 import yaml
 
-from .bench_options import RECIPE_KEYS, BenchOptions
 from . import tomlread
+from .bench.options import RECIPE_KEYS, BenchOptions
 from .compress.options import PLAN_KEYS
 from .errors import EdgekitError
+from .fsutil import atomic_dir, atomic_file, check_replaceable
 from .results import ResultsDocument
 from .schema import check_nesting
-from .fsutil import atomic_dir, atomic_file, check_replaceable
 
 PIPELINE_MARKER = "pipeline.json"
 _TOP_KEYS = {"model", "data", "output", "trust", "compress", "export", "bench"}
@@ -144,9 +144,9 @@ def compare_to_original(document: ResultsDocument, compressed: list[Path], origi
 
 def run_pipeline(recipe: Recipe, force: bool, console: Any, progress: Any = None) -> dict[str, Any]:
     """Run every stage of ``recipe``; returns the summary also written to ``output/pipeline.json``."""
-    from .bench_run import run_bench
+    from .bench.run import run_bench
     from .compress.run import compress_model, write_report
-    from .exporting import export_model
+    from .convert.run import export_model
 
     plan = compress_plan(recipe.compress) if recipe.compress else None
     if plan:

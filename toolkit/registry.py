@@ -11,9 +11,13 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import EdgekitError, MissingDependencyError
+
+if TYPE_CHECKING:  # the protocols' modules import numpy and the manifest: not needed to list names
+    from edgekit.exporters.base import Target
+    from edgekit.runtimes.base import Runtime
 
 #: target name -> (object path, extra that provides its converter)
 TARGETS: dict[str, tuple[str, str]] = {
@@ -88,7 +92,7 @@ def expand_targets(names: list[str]) -> list[str]:
     return out
 
 
-def get_target(name: str) -> Any:
+def get_target(name: str) -> Target:
     """The Target object registered as ``name``."""
     table = _table(TARGET_GROUP)
     if name not in table:
@@ -96,7 +100,7 @@ def get_target(name: str) -> Any:
     return _import(*table[name])
 
 
-def get_runtime(name: str) -> Any:
+def get_runtime(name: str) -> Runtime:
     """The Runtime object registered as ``name``."""
     table = _table(RUNTIME_GROUP)
     if name not in table:

@@ -192,7 +192,7 @@ class ResultsDocument:
 
     @property
     def machine_probe(self) -> Latency | None:
-        """The fixed matmul timed in the same rounds (see ``edgekit.bench.MachineProbe``), where recorded."""
+        """The fixed matmul timed in the same rounds (see ``edgekit.bench.harness.MachineProbe``), where recorded."""
         probe = self.environment.get("machine_probe_ms")
         return None if probe is None else Latency.from_dict(probe, "environment.machine_probe_ms", ("p50",))
 

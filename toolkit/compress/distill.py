@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..preprocess import Preprocessing
+from ..data.preprocess import Preprocessing
 from .features import FeatureMimic, head_module_name
 from .options import DistillOptions  # noqa: F401 - defined with the other options
 

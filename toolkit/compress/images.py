@@ -9,11 +9,11 @@ import numpy as np
 
 from edgekit.calibration_data.build import BUILTIN_DATASETS, training_image
 
-from ..calibration import CalibrationSet
-from ..data import IMAGE_SUFFIXES
-from ..datasets import resolve_dataset
+from ..data.calibration import CalibrationSet
+from ..data.datasets import IMAGE_SUFFIXES
+from ..data.preprocess import Preprocessing, read_image
+from ..data.resolve import resolve_dataset
 from ..errors import DataError
-from ..preprocess import Preprocessing, read_image
 
 
 def folder_images(folder: Path) -> list[Path]:

@@ -15,16 +15,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..datasets import resolve_dataset
-from ..errors import DataError, EdgekitError
-from ..evaluation import evaluate
-from ..fsutil import atomic_file, check_replaceable
 from ..card import CARD_FILE, ModelCard
-from ..sources import ModelSource, load_source
+from ..data.resolve import resolve_dataset
+from ..errors import DataError, EdgekitError
+from ..convert.sources import ModelSource, load_source
+from ..fsutil import atomic_file, check_replaceable
+from ..tasks.evaluation import evaluate
 from .distill import Images, StepCallback, distill, normalised_batch
 from .idle import IdleOutputs, idle_layers
-from .options import KD_IMAGES, CompressPlan, DistillOptions, PruneOptions  # noqa: F401 - re-exported here
 from .images import distillation_images, folder_images, probe_images, training_stream
+from .options import KD_IMAGES, CompressPlan, DistillOptions, PruneOptions  # noqa: F401 - re-exported here
 from .prunable import make_prunable
 from .pruning import (check_traceable, make_permanent, prune_structured, prune_unstructured, quantize_dynamic,
                       sparsity)

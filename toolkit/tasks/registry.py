@@ -2,7 +2,7 @@
 
 A task names its metrics (headline first: what drops, gates and budgets are counted in), the output parts the
 parity check compares separately (along axis 1), and the preprocessing a user model gets by default. A third
-task is one entry here plus its evaluation in ``edgekit.evaluation``.
+task is one entry here plus its evaluation in ``edgekit.tasks.evaluation``.
 """
 
 from __future__ import annotations

@@ -10,13 +10,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import Progress
 
-from .bench import (BenchOptions, MachineProbe, TimingStrategy, open_artifact, open_for_timing, results_document,
+from ..data.resolve import resolve_dataset
+from ..errors import EdgekitError
+from ..fsutil import check_replaceable, write_text_atomic
+from ..manifest import Artifact
+from ..results import BenchRow, Latency, ResultsDocument, row_labels, with_drops
+from .harness import (BenchOptions, MachineProbe, TimingStrategy, open_artifact, open_for_timing, results_document,
                     score_artifact, time_interleaved)
-from .datasets import resolve_dataset
-from .errors import EdgekitError
-from .fsutil import check_replaceable, write_text_atomic
-from .manifest import Artifact
-from .results import BenchRow, Latency, ResultsDocument, row_labels, with_drops
 
 
 def predictions_paths(base: Path, labels: list[str]) -> list[Path]:

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
-from .errors import DataError, EdgekitError
+from ..errors import DataError, EdgekitError
+from ..schema import check_list, check_object, read_json_file
 from .preprocess import opened_image
-from .schema import check_list, check_object, read_json_file
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 BOX_TOLERANCE_PX = 1.0

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import yaml
 
-from .data import DetectionDataset, ImageRecord, coco_cache_path, digest_text, image_size, list_images
-from .errors import DataError, EdgekitError
-from .schema import check_nesting
+from ..errors import DataError, EdgekitError
+from ..schema import check_nesting
+from .datasets import DetectionDataset, ImageRecord, coco_cache_path, digest_text, image_size, list_images
 
 
 def _read_yaml(path: Path) -> dict:

@@ -7,9 +7,9 @@ import io
 from pathlib import Path
 from typing import Any
 
-from .errors import EdgekitError
-from .fsutil import atomic_file
-from .results import BenchRow, ResultsDocument
+from ..errors import EdgekitError
+from ..fsutil import atomic_file
+from ..results import BenchRow, ResultsDocument
 
 CSV_COLUMNS = ("label", "target", "runtime", "runtime_version", "task", "metric", "value", "drop", "p50_ms",
                "p90_ms", "p99_ms", "p50_ratio", "size_bytes", "size_ratio", "peak_rss_bytes", "status")

@@ -17,14 +17,14 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .calibration import CalibrationSet
-from .data import ClassificationDataset, Dataset, DetectionDataset
-from .errors import DataError, ExportError
-from .evaluation import evaluate
-from .manifest import Artifact
-from .schema import read_json_file
+from ..data.calibration import CalibrationSet
+from ..data.datasets import ClassificationDataset, Dataset, DetectionDataset
+from ..errors import DataError, ExportError
+from ..manifest import Artifact
+from ..schema import read_json_file
+from ..tasks.evaluation import evaluate
+from ..tasks.registry import TASKS
 from .sensitivity import rank_layers
-from .tasks.registry import TASKS
 
 #: layers handed back to float at each attempt after the first (cumulative, most sensitive first)
 FLOAT_STEPS = (1, 2, 4, 8, 16)
@@ -135,7 +135,7 @@ def check_max_drop(value: Any) -> float:
 
 def score(artifact: Artifact, dataset: Dataset) -> float:
     """The task's headline metric of ``artifact`` on ``dataset``, in points (x100)."""
-    from .sessions import open_session
+    from ..bench.sessions import open_session
 
     metrics, _ = evaluate(open_session(artifact, threads=2), artifact.manifest.card, dataset)
     return 100.0 * metrics[TASKS[artifact.manifest.task].headline]

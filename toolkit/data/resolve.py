@@ -7,9 +7,9 @@ from pathlib import Path
 
 from edgekit.calibration_data.build import BUILTIN_DATASETS, ensure_dataset
 
-from .data import Dataset, load_coco, load_image_folder
-from .data_yolo import load_yolo
-from .errors import DataError
+from ..errors import DataError
+from .datasets import Dataset, load_coco, load_image_folder
+from .yolo import load_yolo
 
 #: Which split of a dataset serves each purpose, per layout.
 _YOLO_SPLIT = {"val": "val", "calib": "train", "train": "train"}

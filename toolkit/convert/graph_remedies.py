@@ -142,7 +142,7 @@ def _descendants(model, starts: list[str]) -> set[str]:
     by_name = {node.name: node for node in model.graph.node}
     missing = [name for name in starts if name not in by_name]
     if missing:
-        from .errors import ExportError
+        from ..errors import ExportError
 
         raise ExportError(f"float_tail_from: no node named {missing[0]!r} in the model")
     seen, stack = set(), [by_name[name] for name in starts]
@@ -167,7 +167,7 @@ def split_decode_tail(src: Path, body_dst: Path, tail_dst: Path, tail_from: list
     import onnx
     import onnx.utils
 
-    from .errors import ExportError
+    from ..errors import ExportError
 
     model = onnx.load(str(src))
     tail = set(decode_tail_nodes(src)) if decode_tail else set()

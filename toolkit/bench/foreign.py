@@ -15,15 +15,15 @@ from typing import Any
 
 import yaml
 
-from .errors import EdgekitError
-from .fsutil import sha256_file
-from .card import ModelCard
-from .manifest import MANIFEST_NAME, Artifact, Manifest
-from .preprocess import MAX_SIZE, default_preprocessing
-from .registry import get_runtime
-from .results import TASK_METRICS
-from .schema import check_nesting, parse_json
-from .tasks.detection import DetectionDecoding
+from ..card import ModelCard
+from ..data.preprocess import MAX_SIZE, default_preprocessing
+from ..errors import EdgekitError
+from ..fsutil import sha256_file
+from ..manifest import MANIFEST_NAME, Artifact, Manifest
+from ..registry import get_runtime
+from ..schema import check_nesting, parse_json
+from ..tasks.detection import DetectionDecoding
+from ..tasks.registry import TASKS
 
 #: model file suffix -> runtime that runs it
 RUNTIME_BY_SUFFIX = {".onnx": "onnxruntime", ".xml": "openvino", ".tflite": "tflite"}
@@ -110,8 +110,8 @@ def _literal(text: str) -> Any:
 
 def _task(task: str | None, metadata: dict[str, Any], output_rank: int) -> str:
     task = task or metadata.get("task") or ("detect" if output_rank == 3 else "classify" if output_rank == 2 else None)
-    if task not in TASK_METRICS:
-        raise EdgekitError(f"cannot bench task {task!r} (supported: {', '.join(TASK_METRICS)}); pass --task if the "
+    if task not in TASKS:
+        raise EdgekitError(f"cannot bench task {task!r} (supported: {', '.join(TASKS)}); pass --task if the "
                            "model is one of those")
     return task
 
@@ -154,8 +154,9 @@ def foreign_artifact(path: Path, *, data: str | None, task: str | None = None,
         target=path.name, runtime=runtime, model_file=model.name, files=files, inputs=described.inputs,
         outputs=described.outputs,
         card=ModelCard(task, preprocessing, metadata_class_names(metadata.get("names")) or [], data,
-                       DetectionDecoding(box_scale=box_scale).to_dict() if task == "detect" else None),
+                       DetectionDecoding(box_scale=box_scale).to_dict() if TASKS[task].decoded else None),
         source=str(path), parent_sha256=digest, model_sha256=digest,
-        output_assembly={"concat_axis": 1} if task == "detect" and _split_boxes_and_scores(described.outputs) else None,
+        output_assembly={"concat_axis": 1} if TASKS[task].decoded and _split_boxes_and_scores(described.outputs)
+        else None,
         notes={"foreign": "benched without an edgekit manifest; read from the model and its metadata"})
     return Artifact(model.parent, manifest)

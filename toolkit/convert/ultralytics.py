@@ -14,9 +14,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from .errors import ExportError
-from .card import ModelCard
-from .preprocess import MAX_SIZE, Preprocessing
+from ..card import ModelCard
+from ..data.preprocess import MAX_SIZE, Preprocessing
+from ..errors import ExportError
 
 EXTRA_HINT = ("pip install 'edgekit[ultralytics]' in an environment where Ultralytics and its torch install "
               "(README: Real YOLO models)")
@@ -75,7 +75,7 @@ def ultralytics_source(checkpoint: dict, path: Path, task: str | None, imgsz: in
             module.export, module.format, module.dynamic = True, "onnx", False
     names = model.names
     class_names = [str(names[k]) for k in sorted(names)] if isinstance(names, dict) else [str(n) for n in names]
-    from .models.ultralytics_raw import UltralyticsDetector
+    from ..models.ultralytics_raw import UltralyticsDetector
 
     preprocessing = Preprocessing(size=_input_size(checkpoint, imgsz), resize="letterbox")
     return {"name": path.stem, "card": ModelCard.for_task(model_task, preprocessing, class_names),

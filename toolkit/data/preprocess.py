@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .errors import DataError
-from .tasks.registry import TASKS
-from .schema import check_list, check_object
-from .tasks.boxes import Letterbox
+from ..errors import DataError
+from ..schema import check_list, check_object
+from ..tasks.boxes import Letterbox
+from ..tasks.registry import TASKS
 
 MAX_SIZE = 8192
 _OPTIONAL = {"resize": str, "pad_value": int, "mean": list, "std": list, "channel_order": str, "extra": dict}

@@ -10,17 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from .. import __version__
+from ..data.calibration import DEFAULT_CALIBRATION_IMAGES, CalibrationSet
+from ..data.resolve import resolve_dataset
+from ..errors import EdgekitError, ExportError
+from ..fsutil import atomic_dir, check_replaceable, sha256_file
+from ..manifest import MANIFEST_NAME, Artifact, Manifest
+from ..registry import expand_targets, get_target
 from .budget import ExportBudget, check_max_drop, run_budget, split_for_budget
-from .calibration import DEFAULT_CALIBRATION_IMAGES, CalibrationSet
-from .datasets import resolve_dataset
-from .errors import EdgekitError, ExportError
-from .fsutil import atomic_dir, check_replaceable, sha256_file
-from .manifest import MANIFEST_NAME, Artifact, Manifest
 from .onnx_utils import onnx_io_specs
-from .registry import expand_targets, get_target
+from .parity import compare_with_parent
 from .sources import ModelSource, load_source
-from .target_parity import compare_with_parent
 
 PARITY_IMAGES = 16
 
@@ -53,7 +53,7 @@ def _tool_versions() -> dict[str, str]:
 
 
 def _parent_onnx(source: ModelSource, calib: CalibrationSet, work: Path) -> tuple[Path, dict[str, Any] | None]:
-    from .onnx_export import export_onnx, parity_check
+    from .torch_to_onnx import export_onnx, parity_check
 
     parent = work / "parent.onnx"
     if source.onnx_path is not None:
@@ -130,7 +130,7 @@ def export_model(model: str, targets: list[str], out_dir: Path, *, data: str | N
     """Export ``model`` to every target in ``targets`` under ``out_dir/<target>``.
 
     ``source_label`` is what the manifests name as the source (default ``model``). ``max_drop``: the
-    accuracy budget in points for every target that can keep layers in float (see ``edgekit.budget``).
+    accuracy budget in points for every target that can keep layers in float (see ``edgekit.convert.budget``).
 
     Input problems (model, data, existing outputs) raise before anything is written; a target that fails
     to convert is reported in its row and the others go on.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-from .errors import EdgekitError
+from ..errors import EdgekitError
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,8 @@ class BenchOptions:
             raise EdgekitError(f"bench option threads must be at most 1024, got {self.threads}")
         if self.data is not None and not isinstance(self.data, str):
             raise EdgekitError(f"bench option data must be a string, got {self.data!r}")
-        from .preprocess import check_task_and_size
-        from .tasks.detection import EVALUATION_PRESETS
+        from ..data.preprocess import check_task_and_size
+        from ..tasks.detection import EVALUATION_PRESETS
 
         check_task_and_size(self.task, self.imgsz)
         if self.preset is not None and self.preset not in EVALUATION_PRESETS:

@@ -7,11 +7,11 @@ from typing import Any
 
 import numpy as np
 
-from .data import ClassificationDataset, Dataset, DetectionDataset
-from .errors import DataError
-from .card import ModelCard
-from .preprocess import read_image
-from .tasks.detection import DetectionDecoding, coco_map, predict_image
+from ..card import ModelCard
+from ..data.datasets import ClassificationDataset, Dataset, DetectionDataset
+from ..data.preprocess import read_image
+from ..errors import DataError
+from .detection import DetectionDecoding, coco_map, predict_image
 
 Progress = Callable[[], None]
 

@@ -7,18 +7,18 @@ back into the parent's single ``[B, 4+nc, N]`` tensor, so the harness decodes ev
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from .manifest import Artifact
-from .registry import get_runtime
+from edgekit.runtimes.base import Session
+
+from ..manifest import Artifact
+from ..registry import get_runtime
 
 
 class AssembledSession:
     """Wraps a runtime session; concatenates split outputs along the recorded axis."""
 
-    def __init__(self, session: Any, concat_axis: int) -> None:
+    def __init__(self, session: Session, concat_axis: int) -> None:
         self._session = session
         self._axis = concat_axis
         self.threads = session.threads
@@ -27,7 +27,7 @@ class AssembledSession:
         return [np.concatenate(self._session.run(batch), axis=self._axis)]
 
 
-def open_session(artifact: Artifact, threads: int) -> Any:
+def open_session(artifact: Artifact, threads: int) -> Session:
     """Load ``artifact`` on its registered runtime with ``threads`` threads."""
     session = get_runtime(artifact.manifest.runtime).load(artifact, threads)
     assembly = artifact.manifest.output_assembly

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .calibration import CalibrationSet
+from ..data.calibration import CalibrationSet
 from .qdq import quantize_qdq
 
 COMPUTE_OPS = ("Conv", "Gemm", "MatMul")

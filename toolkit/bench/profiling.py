@@ -17,11 +17,11 @@ from typing import Any
 
 from rich.table import Table
 
-from .bench import BenchOptions, open_artifact, timing_batch
-from .fsutil import write_text_atomic
-from .registry import get_runtime
-from .results import ResultsDocument
-from .schema import check_list, check_object, check_value, read_json_file
+from ..fsutil import write_text_atomic
+from ..registry import get_runtime
+from ..results import ResultsDocument
+from ..schema import check_list, check_object, check_value, read_json_file
+from .harness import BenchOptions, open_artifact, timing_batch
 
 PROFILE_SCHEMA = "edgekit.profile/1"
 PROFILE_RUNS = 30

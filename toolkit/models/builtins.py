@@ -7,10 +7,10 @@ from pathlib import Path
 
 from edgekit.calibration_data.shapes import CLASS_NAMES
 
-from .card import ModelCard
-from .preprocess import Preprocessing
+from ..card import ModelCard
+from ..data.preprocess import Preprocessing
 
-WEIGHTS_DIR = Path(__file__).parent / "models" / "weights"
+WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError
+from ..errors import DataError
 from .preprocess import Preprocessing, read_image
 
 DEFAULT_CALIBRATION_IMAGES = 128

@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from ..data.calibration import CalibrationSet
+from ..errors import ExportError
+from ..quiet import native_output_to
 from .agreement import Agreement
-from .calibration import CalibrationSet
-from .errors import ExportError
-from .quiet import native_output_to
 
 DEFAULT_OPSET = 17
 #: parity passes when cosine >= this and max |diff| <= ATOL + RTOL * max |reference|

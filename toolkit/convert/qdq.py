@@ -7,8 +7,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from .calibration import CalibrationSet
-from .errors import ExportError
+from ..data.calibration import CalibrationSet
+from ..errors import ExportError
 from .onnx_utils import onnx_io_specs
 
 

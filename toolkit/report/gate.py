@@ -10,10 +10,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import tomlread as tomllib
-from .errors import EdgekitError
-from .results import BenchRow, Latency, ResultsDocument, dataset_identity
-from .schema import check_nesting, check_object
+from .. import tomlread as tomllib
+from ..errors import EdgekitError
+from ..results import BenchRow, Latency, ResultsDocument, dataset_identity
+from ..schema import check_nesting, check_object
 
 
 @dataclass(frozen=True)

@@ -16,20 +16,21 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
-from .data import DetectionDataset
-from .datasets import resolve_dataset
-from .errors import EdgekitError
-from .evaluation import evaluate
+from .. import __version__
+from ..data.datasets import DetectionDataset
+from ..data.preprocess import read_image
+from ..data.resolve import resolve_dataset
+from ..errors import EdgekitError
+from ..fsutil import sha256_file
+from ..manifest import Artifact, host_environment
+from ..registry import get_runtime
+from ..results import BenchRow, Latency, ResultsDocument
+from ..tasks.detection import EVALUATION_PRESETS, DetectionDecoding
+from ..tasks.evaluation import evaluate
+from ..tasks.registry import TASKS
 from .foreign import foreign_artifact, is_foreign
-from .fsutil import sha256_file
-from .manifest import Artifact, host_environment
-from .preprocess import read_image
-from .registry import get_runtime
-from .results import BenchRow, Latency, ResultsDocument
+from .options import BenchOptions  # noqa: F401 - re-exported: callers import it from here too
 from .sessions import open_session
-from .bench_options import BenchOptions  # noqa: F401 - re-exported: callers import it from here too
-from .tasks.detection import EVALUATION_PRESETS, DetectionDecoding
 
 
 
@@ -170,7 +171,7 @@ def open_for_timing(path: Path, options: BenchOptions,
 
 def _decoding(manifest: Any, options: BenchOptions) -> DetectionDecoding | None:
     """The detector evaluation settings a row is scored with: the preset's, else the manifest's."""
-    if manifest.task != "detect":
+    if not TASKS[manifest.task].decoded:
         return None
     own = DetectionDecoding.from_dict(manifest.decoding or {})
     if options.preset:  # the preset's thresholds; the model's own box units
@@ -181,7 +182,7 @@ def _decoding(manifest: Any, options: BenchOptions) -> DetectionDecoding | None:
 def score_artifact(path: Path, options: BenchOptions, tick: Any = None,
                    artifact: Artifact | None = None) -> tuple[BenchRow, list]:
     """Load, first inference, peak RSS and accuracy of one artifact: its row (no latency yet: a run times all
-    its artifacts together, see ``edgekit.bench_run``) and its predictions. Bad input raises ``EdgekitError``.
+    its artifacts together, see ``edgekit.bench.run``) and its predictions. Bad input raises ``EdgekitError``.
 
     The session is released at the end, so the next artifact's peak RSS is its own; timing opens a second one.
     """

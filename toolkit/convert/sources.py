@@ -12,14 +12,14 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from .builtins import BUILTIN_MODELS
-from .errors import EdgekitError, ExportError
-from .foreign import metadata_class_names
-from .card import CARD_FILE, ModelCard
-from .preprocess import check_task_and_size, default_preprocessing
-from .schema import read_json_file
-from .ultralytics_source import EXTRA_HINT, is_ultralytics_checkpoint, ultralytics_model, ultralytics_source
-from .quiet import native_output_to
+from ..bench.foreign import metadata_class_names
+from ..card import CARD_FILE, ModelCard
+from ..data.preprocess import check_task_and_size, default_preprocessing
+from ..errors import EdgekitError, ExportError
+from ..models.builtins import BUILTIN_MODELS
+from ..quiet import native_output_to
+from ..schema import read_json_file
+from .ultralytics import EXTRA_HINT, is_ultralytics_checkpoint, ultralytics_model, ultralytics_source
 
 
 

@@ -11,8 +11,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from .results import TASK_METRICS as METRIC_KEYS
-from .results import BenchRow, ResultsDocument
+from ..results import TASK_METRICS as METRIC_KEYS
+from ..results import BenchRow, ResultsDocument
 
 
 def _fmt_size(size: int) -> str:

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..bench.sessions import open_session
+from ..data.calibration import CalibrationSet
+from ..errors import ExportError
+from ..manifest import Artifact
+from ..tasks.registry import TASKS
 from .agreement import Agreement
-from .calibration import CalibrationSet
-from .errors import ExportError
-from .manifest import Artifact
-from .sessions import open_session
-from .tasks.registry import TASKS
 
 CATASTROPHIC_COSINE = 0.9
 PARITY_IMAGES = 8
