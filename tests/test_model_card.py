@@ -58,3 +58,20 @@ def test_the_card_is_embedded_in_a_torchscript_file_and_read_back(tmp_path):
     torch.jit.save(module, str(tmp_path / "bad.pt"), _extra_files={CARD_FILE: '{"task": 3}'})
     with pytest.raises(EdgekitError, match="unreadable model card"):
         load_source(str(tmp_path / "bad.pt"), trust=True)
+
+
+def test_a_last_release_compress_sidecar_is_still_read_and_another_task_takes_its_decoding(tmp_path):
+    import torch
+
+    from edgekit.convert.sources import load_source
+
+    module = torch.jit.trace(torch.nn.Conv2d(3, 2, 1).eval(), torch.zeros(1, 3, 32, 32))
+    torch.jit.save(module, str(tmp_path / "old.pt"))  # edgekit 0.1 compress: no card inside, a sidecar beside
+    (tmp_path / "old.pt.json").write_text(json.dumps({"task": "detect", "class_names": ["a", "b"],
+                                                      "preprocessing": {"size": 32, "resize": "letterbox"},
+                                                      "dataset": "shapes-det"}))
+    card = load_source(str(tmp_path / "old.pt"), trust=True).card
+    assert (card.task, card.class_names, card.dataset) == ("detect", ["a", "b"], "shapes-det")
+    assert card.decoding == BUILTIN_MODELS["nano-det"].card.decoding  # the detector default, as 0.1 exported it
+    as_classifier = load_source(str(tmp_path / "old.pt"), trust=True, task="classify").card
+    assert as_classifier.task == "classify" and as_classifier.decoding is None

@@ -47,10 +47,10 @@ def benchmark(artifacts: list[str | Path], json_path: str | Path | None = None,
     """
     from rich.console import Console
 
-    from .bench.harness import BenchOptions
+    from .bench.options import bench_options
     from .bench.run import run_bench
 
-    return run_bench([Path(p) for p in artifacts], BenchOptions(**options),
+    return run_bench([Path(p) for p in artifacts], bench_options(**options),
                      Path(json_path) if json_path else None, None, Console(quiet=True))
 
 

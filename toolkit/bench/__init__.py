@@ -1,1 +1,4 @@
-"""Device side: measure artifacts (the harness, one bench run, profiles, sessions); numpy + one runtime, no torch or TensorFlow."""
+"""Device side: measure artifacts (the harness, one bench run, profiles, sessions).
+
+numpy + one runtime; nothing here imports torch or TensorFlow.
+"""

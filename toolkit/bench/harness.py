@@ -1,4 +1,5 @@
-"""The shared bench harness: load, first inference, warm-up + timed runs, peak RSS, size, accuracy, drop.
+"""The shared bench harness: load, first inference, peak RSS, size and accuracy of one artifact; warm-up and
+timed runs of several in interleaved rounds; the results document. (Drops: ``edgekit.results.with_drops``.)
 
 Device side: numpy + one runtime. Nothing here imports torch or tensorflow.
 """
@@ -10,8 +11,8 @@ import gc
 import hashlib
 import os
 import time
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,6 @@ from ..tasks.registry import TASKS
 from .foreign import foreign_artifact, is_foreign
 from .options import BenchOptions  # noqa: F401 - re-exported: callers import it from here too
 from .sessions import open_session
-
 
 
 class PeakMemory:

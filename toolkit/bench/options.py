@@ -6,6 +6,7 @@ Light to import (the CLI reads its defaults at start-up): the checks' own import
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 from ..errors import EdgekitError
 
@@ -56,3 +57,12 @@ class BenchOptions:
 
 #: the options a recipe's ``[bench]`` table may set (data comes from the recipe's top level)
 RECIPE_KEYS = tuple(f.name for f in fields(BenchOptions) if f.name not in ("data", "task", "imgsz", "max_runs"))
+
+
+def bench_options(**values: Any) -> BenchOptions:
+    """``BenchOptions`` from keyword values; an unknown name is one ``EdgekitError`` listing the known ones."""
+    known = [f.name for f in fields(BenchOptions)]
+    unknown = sorted(set(values) - set(known))
+    if unknown:
+        raise EdgekitError(f"unknown bench option(s): {', '.join(unknown)} (known: {', '.join(known)})")
+    return BenchOptions(**values)

@@ -16,9 +16,9 @@ import numpy as np
 import torch
 
 from ..card import CARD_FILE, ModelCard
+from ..convert.sources import ModelSource, load_source
 from ..data.resolve import resolve_dataset
 from ..errors import DataError, EdgekitError
-from ..convert.sources import ModelSource, load_source
 from ..fsutil import atomic_file, check_replaceable
 from ..tasks.evaluation import evaluate
 from .distill import Images, StepCallback, distill, normalised_batch
@@ -42,12 +42,12 @@ def _save_torchscript(model: torch.nn.Module, example: torch.Tensor, path: Path,
     torch.jit.save(traced, str(path), _extra_files={CARD_FILE: card.to_json()} if card else None)
 
 
-def _measure(model: torch.nn.Module, example: torch.Tensor, spec: ModelCard, dataset: Any) -> dict[str, Any]:
+def _measure(model: torch.nn.Module, example: torch.Tensor, card: ModelCard, dataset: Any) -> dict[str, Any]:
     model = make_permanent(copy.deepcopy(model))  # live unstructured masks are measured as they will be saved
     with tempfile.TemporaryDirectory() as work:
         _save_torchscript(model, example, Path(work) / "m.pt")
         size = (Path(work) / "m.pt").stat().st_size
-    metrics, _ = evaluate(TorchSession(model), spec, dataset)
+    metrics, _ = evaluate(TorchSession(model), card, dataset)
     return model_stats(model, example) | {"size_bytes": size, "metrics": metrics, "sparsity": sparsity(model)}
 
 
@@ -104,8 +104,9 @@ def _distill_round(teacher: torch.nn.Module, student: torch.nn.Module, source: M
                    options: DistillOptions, images: Images, per_epoch: int, checkpoint: Path,
                    progress: StepCallback | None) -> dict[str, Any]:
     start = time.perf_counter()
-    history = distill(teacher, student, images, source.card.preprocessing, source.card.task, len(source.card.class_names),
-                      options, checkpoint=checkpoint, on_step=progress)
+    card = source.card
+    history = distill(teacher, student, images, card.preprocessing, card.task, len(card.class_names), options,
+                      checkpoint=checkpoint, on_step=progress)
     return {"step": "distill", **asdict(options), "images_per_epoch": per_epoch,
             "new_images_every_epoch": callable(images), "loss": history, "seconds": time.perf_counter() - start}
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..bench.foreign import metadata_class_names
-from ..card import CARD_FILE, ModelCard
+from ..card import CARD_FILE, ModelCard, default_decoding
 from ..data.preprocess import check_task_and_size, default_preprocessing
 from ..errors import EdgekitError, ExportError
 from ..models.builtins import BUILTIN_MODELS
@@ -193,13 +193,16 @@ def _legacy_card(path: Path) -> ModelCard | None:
 
 
 def _card_for(card: ModelCard | None, task: str | None, imgsz: int | None) -> ModelCard:
-    """The model's own card with the user's ``--task`` / ``--imgsz`` applied; a default card without one."""
+    """The model's own card with the user's ``--task`` / ``--imgsz`` applied (another task takes that task's
+    decoding; a card without decoding, as edgekit 0.1's sidecars were, its task's); a default card without one."""
     if card is None:
         task = task or "detect"
         return ModelCard.for_task(task, default_preprocessing(task, imgsz))
     if imgsz:
         card = card.with_changes(preprocessing=dataclasses.replace(card.preprocessing, size=imgsz))
-    return card.with_changes(task=task) if task else card
+    if task and task != card.task:
+        return card.with_changes(task=task, decoding=default_decoding(task))
+    return card if card.decoding is not None else card.with_changes(decoding=default_decoding(card.task))
 
 
 def load_source(spec: str, *, task: str | None = None, imgsz: int | None = None, factory: str | None = None,
