@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .data.preprocess import Preprocessing
-from .errors import EdgekitError
 from .schema import check_list, check_object, parse_json
-from .tasks.registry import TASKS
+from .tasks.registry import TASKS, check_task
 
 #: the name of the card inside a TorchScript file's extra files
 CARD_FILE = "edgekit/card.json"
@@ -68,7 +67,7 @@ class ModelCard:
         """A checked card from its JSON form (other keys, such as a manifest's own, are ignored)."""
         check_object(data, where, _REQUIRED, _OPTIONAL, strict=False)
         check_list(data["class_names"], str, f"{where}.class_names")
-        check_task(data["task"], where)
+        check_task(data["task"], f"{where}.task")
         return cls(data["task"], Preprocessing.from_dict(data["preprocessing"]), list(data["class_names"]),
                    data.get("dataset"), data.get("decoding"))
 
@@ -79,9 +78,3 @@ class ModelCard:
     def from_json(cls, text: str | bytes, where: str) -> "ModelCard":
         return cls.from_dict(parse_json(text.encode() if isinstance(text, str) else text, where), where)
 
-
-def check_task(task: str, where: str = "task") -> str:
-    """``task`` when the task registry knows it; else one error naming the known ones."""
-    if task not in TASKS:
-        raise EdgekitError(f"{where}: unknown task {task!r} (known: {', '.join(TASKS)})")
-    return task

@@ -19,6 +19,13 @@ class ExportError(EdgekitError):
     """A model could not be loaded, exported or converted."""
 
 
+def refuse_unknown(names: object, known: "list[str] | tuple[str, ...]", what: str) -> None:
+    """One error naming every name in ``names`` that is not ``known``, and the known ones."""
+    unknown = sorted(set(names) - set(known))  # type: ignore[call-overload]
+    if unknown:
+        raise EdgekitError(f"unknown {what}(s): {', '.join(unknown)} (known: {', '.join(known)})")
+
+
 class MissingDependencyError(EdgekitError):
     """An optional dependency is not installed; the message names the extra to install."""
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import EdgekitError
 from .schema import Number, check_list, check_object, check_value, read_json_file
-from .tasks.registry import TASKS
+from .tasks.registry import TASKS, check_task
 
 RESULTS_SCHEMA = 1
 #: task -> its metrics, headline first (from the task registry)
@@ -138,8 +138,7 @@ class BenchRow:
         if raw["status"] != "ok":
             return cls(**{key: raw[key] for key in _ROW}, extra={k: v for k, v in raw.items() if k not in _ROW})
         check_object(raw, where, _OK_ROW, _OK_OPTIONAL, strict=False)
-        if raw["task"] not in TASK_METRICS:
-            raise EdgekitError(f"{where}.task: unknown task {raw['task']!r} (known: {', '.join(TASK_METRICS)})")
+        check_task(raw["task"], f"{where}.task")
         if raw["size_bytes"] <= 0:
             raise EdgekitError(f"{where}.size_bytes must be positive")
         check_object(raw["metrics"], f"{where}.metrics", {TASK_METRICS[raw["task"]][0]: Number}, strict=False)

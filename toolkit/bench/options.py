@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
-from ..errors import EdgekitError
+from ..errors import EdgekitError, refuse_unknown
 
 
 @dataclass(frozen=True)
@@ -61,8 +61,5 @@ RECIPE_KEYS = tuple(f.name for f in fields(BenchOptions) if f.name not in ("data
 
 def bench_options(**values: Any) -> BenchOptions:
     """``BenchOptions`` from keyword values; an unknown name is one ``EdgekitError`` listing the known ones."""
-    known = [f.name for f in fields(BenchOptions)]
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        raise EdgekitError(f"unknown bench option(s): {', '.join(unknown)} (known: {', '.join(known)})")
+    refuse_unknown(values, [f.name for f in fields(BenchOptions)], "bench option")
     return BenchOptions(**values)

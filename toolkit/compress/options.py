@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import EdgekitError
+from ..errors import EdgekitError, refuse_unknown
 
 KD_IMAGES = 2048
 IMPORTANCE = ("l1", "l2", "bn")
@@ -93,9 +93,7 @@ PLAN_KEYS = ("prune", "prune_by", "importance", "round_to", "steps", "keep", "ke
 
 def plan_from_options(options: dict[str, Any]) -> CompressPlan:
     """A ``CompressPlan`` from flat option names (``PLAN_KEYS``; absent keys take the dataclasses' defaults)."""
-    unknown = sorted(set(options) - set(PLAN_KEYS))
-    if unknown:
-        raise EdgekitError(f"unknown compress option(s): {', '.join(unknown)} (known: {', '.join(PLAN_KEYS)})")
+    refuse_unknown(options, PLAN_KEYS, "compress option")
     prune_defaults, distill_defaults = PruneOptions(0.5), DistillOptions()
     prune = None
     if options.get("prune") is not None:

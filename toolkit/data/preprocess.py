@@ -15,7 +15,7 @@ from PIL import Image, UnidentifiedImageError
 from ..errors import DataError
 from ..schema import check_list, check_object
 from ..tasks.boxes import Letterbox
-from ..tasks.registry import TASKS
+from ..tasks.registry import TASKS, check_task
 
 MAX_SIZE = 8192
 _OPTIONAL = {"resize": str, "pad_value": int, "mean": list, "std": list, "channel_order": str, "extra": dict}
@@ -88,8 +88,8 @@ class Preprocessing:
 
 def check_task_and_size(task: Any, imgsz: Any) -> None:
     """``--task`` must be a known task and ``--imgsz`` an integer size in 1..MAX_SIZE (user models and files)."""
-    if task is not None and task not in TASKS:
-        raise DataError(f"unknown task {task!r} (choose from: {', '.join(TASKS)})")
+    if task is not None:
+        check_task(task)
     if imgsz is not None and (isinstance(imgsz, bool) or not isinstance(imgsz, int) or not 1 <= imgsz <= MAX_SIZE):
         raise DataError(f"--imgsz must be in 1..{MAX_SIZE}, got {imgsz!r}")
 

@@ -8,6 +8,9 @@ task is one entry here plus its evaluation in ``edgekit.tasks.evaluation``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from ..errors import DataError
 
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
@@ -38,6 +41,13 @@ TASKS: dict[str, TaskSpec] = {
     "classify": TaskSpec("classify", ("top1", "top5"), (("output", 0, None),), 224, "resize",
                          IMAGENET_MEAN, IMAGENET_STD),
 }
+
+
+def check_task(task: Any, where: str = "") -> str:
+    """``task`` when it is a registered task; else one ``DataError`` (prefixed with ``where``) naming them."""
+    if not isinstance(task, str) or task not in TASKS:
+        raise DataError(f"{where + ': ' if where else ''}unknown task {task!r} (choose from: {', '.join(TASKS)})")
+    return task
 
 
 def task_names() -> list[str]:
