@@ -48,6 +48,10 @@ class OnnxOptTarget:
 
 
 TARGET = OnnxOptTarget()
+
+from edgekit.registry import Family
+
+FAMILY = Family("fused", None, "onnx-opt")
 '''
 
 
@@ -64,6 +68,10 @@ def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
         onnx-opt = edgekit_demo_plugin:TARGET
         onnx-fp32 = edgekit_demo_plugin:TARGET
         broken = edgekit_missing_module:TARGET
+
+        [edgekit.families]
+        fused = edgekit_demo_plugin:FAMILY
+        tflite = edgekit_demo_plugin:FAMILY
         """))
     return root
 
@@ -76,6 +84,11 @@ def _edgekit(plugin_path: Path, *args: str) -> subprocess.CompletedProcess:
 def test_a_plugin_target_is_exported_benched_and_gated(plugin_path: Path, tmp_path: Path) -> None:
     listed = _edgekit(plugin_path, "models")
     assert listed.returncode == 0 and "onnx-opt" in listed.stdout, listed.stderr
+    assert "family   fused" in listed.stdout and "-> onnx-opt" in listed.stdout  # a plugin's family is listed
+    code = ("import edgekit.registry as r; print([(x.name, x.family) for x in r.resolve_targets(['fused', 'tflite'])])")
+    resolved = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              env=os.environ | {"PYTHONPATH": str(plugin_path)})
+    assert resolved.stdout.strip() == "[('onnx-opt', 'fused'), ('tflite-int8', 'tflite')]", resolved.stderr  # no shadowing
     out = tmp_path / "out"
     exported = _edgekit(plugin_path, "export", "nano-det", "-t", "onnx-fp32", "-t", "onnx-opt", "-o", str(out))
     assert exported.returncode == 0, exported.stdout + exported.stderr

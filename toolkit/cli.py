@@ -77,19 +77,22 @@ def models() -> None:
     from edgekit.calibration_data.build import BUILTIN_DATASETS
 
     from .models.builtins import BUILTIN_MODELS
-    from .registry import target_names
+    from .registry import describe_families, target_names
 
     for spec in BUILTIN_MODELS.values():
         console.print(f"model    {spec.name:10s} {spec.card.task:9s} {spec.description}", highlight=False)
     for name in BUILTIN_DATASETS:
         console.print(f"dataset  {name}", highlight=False)
     console.print(f"targets  {', '.join(target_names())}", highlight=False)
+    for line in describe_families():
+        console.print(f"family   {line}", highlight=False)
 
 
 @app.command()
 def export(
     model: str = typer.Argument(..., help="built-in name, .onnx, TorchScript, .pt2, or state_dict .pt"),
-    target: list[str] = typer.Option(..., "--target", "-t", help="target name or 'all' (repeatable)"),
+    target: list[str] = typer.Option(..., "--target", "-t", help="target name, family name (tflite, openvino, "
+                                     "ort: its recommended target) or 'all' (repeatable)"),
     out: Path = typer.Option(..., "--out", "-o", help="output directory: one artifact dir per target"),
     data: Optional[str] = typer.Option(None, "--data", help="calibration data: built-in name or dataset path"),
     imgsz: Optional[int] = typer.Option(None, "--imgsz", help="input size (user models)"),
@@ -120,6 +123,9 @@ def export(
                             max_drop=max_drop)
 
     rows = run()
+    for row in rows:
+        if row.chosen:
+            console.print(f"note: {row.chosen}", highlight=False, soft_wrap=True)
     console.print(export_table(rows))
     if any(row.status != "ok" for row in rows):
         raise typer.Exit(1)

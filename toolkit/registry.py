@@ -4,12 +4,18 @@ A new target costs one module in ``exporters/``, one line here and one test file
 another package needs no line here: its distribution declares an entry point in the ``edgekit.targets`` (or
 ``edgekit.runtimes``) group, ``NAME = "package.module:OBJECT"``, and it is found when installed. A plugin
 cannot take a built-in name.
+
+Users think in runtimes: a **family** name (``tflite``, ``openvino``, ``ort``) resolves to that family's
+recommended deployment target — its INT8 target where calibration data can be had, else its float target —
+and says which and why. A package declares a family in the ``edgekit.families`` entry-point group
+(``NAME = "package.module:FAMILY"``, a ``Family``).
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.metadata
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -40,20 +46,66 @@ RUNTIMES: dict[str, tuple[str, str]] = {
 }
 
 
-TARGET_GROUP, RUNTIME_GROUP = "edgekit.targets", "edgekit.runtimes"
+@dataclass(frozen=True)
+class Family:
+    """A runtime family as users name it: ``quantized`` is the recommended target when calibration data can be
+    had (full-integer INT8 where the runtime has it), ``float`` the one without; ``aliases`` are other names."""
+
+    name: str
+    quantized: str | None
+    float: str
+    aliases: tuple[str, ...] = ()
+    quantized_kind: str = "INT8"
+
+    def choose(self, calibration: str | None) -> tuple[str, str]:
+        """(target, reason) for calibration data described by ``calibration`` (None: there is none)."""
+        if self.quantized and calibration:
+            return self.quantized, f"{self.name} -> {self.quantized}: {self.quantized_kind}, calibrated on {calibration}"
+        if self.quantized:
+            return self.float, (f"{self.name} -> {self.float}: no calibration data (pass --data, or a model whose "
+                                f"card names a dataset, for {self.quantized})")
+        return self.float, f"{self.name} -> {self.float}: the family's only target"
+
+
+#: family name -> Family (one line per runtime family; aliases resolve too)
+FAMILIES: dict[str, Family] = {family.name: family for family in (
+    Family("ort", "ort-int8", "onnx-fp32", aliases=("onnxruntime",), quantized_kind="INT8 QDQ"),
+    Family("openvino", "openvino-int8", "openvino-fp32", quantized_kind="INT8 (NNCF)"),
+    Family("tflite", "tflite-int8", "tflite-fp32", quantized_kind="full-integer INT8 (int8 input and output)"),
+)}
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A concrete target name; ``family`` and ``reason`` are set when a family name chose it."""
+
+    name: str
+    family: str | None = None
+    reason: str = ""
+
+
+TARGET_GROUP, RUNTIME_GROUP, FAMILY_GROUP = "edgekit.targets", "edgekit.runtimes", "edgekit.families"
 #: extra named for a plugin whose module is missing: none, it is not ours to install
 PLUGIN = ""
 
 
-@lru_cache(maxsize=2)
+@lru_cache(maxsize=4)
 def plugins(group: str) -> dict[str, str]:
     """Entry points of installed distributions in ``group``: name -> ``"module:attr"`` (built-in names skipped)."""
-    builtin = TARGETS if group == TARGET_GROUP else RUNTIMES
+    builtin = _builtin(group)
     return {ep.name: ep.value for ep in importlib.metadata.entry_points(group=group) if ep.name not in builtin}
 
 
+def _builtin(group: str) -> dict[str, Any]:
+    return {TARGET_GROUP: TARGETS, RUNTIME_GROUP: RUNTIMES}.get(group) or _family_names(FAMILIES)
+
+
+def _family_names(families: dict[str, Family]) -> dict[str, Family]:
+    return {name: family for family in families.values() for name in (family.name, *family.aliases)}
+
+
 def _table(group: str) -> dict[str, tuple[str, str]]:
-    builtin = TARGETS if group == TARGET_GROUP else RUNTIMES
+    builtin = _builtin(group)
     return builtin | {name: (spec, PLUGIN) for name, spec in plugins(group).items()}
 
 
@@ -80,16 +132,55 @@ def runtime_names() -> list[str]:
     return list(_table(RUNTIME_GROUP))
 
 
-def expand_targets(names: list[str]) -> list[str]:
-    """Resolve ``all`` and validate names, keeping order and dropping repeats."""
-    out: list[str] = []
+def families() -> dict[str, Family]:
+    """Every family by each of its names: built-in ones, then installed plugins' (imported here)."""
+    return _family_names(FAMILIES) | {name: _load_family(name, spec) for name, spec in plugins(FAMILY_GROUP).items()}
+
+
+def _load_family(name: str, spec: str) -> Family:
+    family = _import(spec, PLUGIN)
+    if not isinstance(family, Family):
+        raise EdgekitError(f"plugin family {name} ({spec}) is a {type(family).__name__}, not an edgekit Family")
+    return family
+
+
+def _family(name: str) -> Family | None:
+    """The family called ``name``; a target's own name is never a family (a plugin cannot shadow one)."""
+    if name in _table(TARGET_GROUP):
+        return None
+    if name in _family_names(FAMILIES):
+        return _family_names(FAMILIES)[name]
+    spec = plugins(FAMILY_GROUP).get(name)
+    return _load_family(name, spec) if spec else None
+
+
+def resolve_targets(names: list[str], calibration: str | None = "calibration data") -> list[Resolved]:
+    """Resolve ``all`` and family names, validate the rest, keep order and drop repeats.
+
+    ``calibration`` describes the calibration data at hand (None: there is none); a family resolves to its
+    INT8 target with it, to its float target without, and says so in ``reason``.
+    """
+    out: list[Resolved] = []
     for name in names:
-        for item in (target_names() if name == "all" else [name]):
-            if item not in _table(TARGET_GROUP):
-                raise EdgekitError(f"unknown target {item!r} (choose from: all, {', '.join(target_names())})")
-            if item not in out:
+        family = _family(name)
+        if family is not None:
+            target, reason = family.choose(calibration)
+            items = [Resolved(target, family.name, reason)]
+        else:
+            items = [Resolved(item) for item in (target_names() if name == "all" else [name])]
+        for item in items:
+            if item.name not in _table(TARGET_GROUP):
+                raise EdgekitError(f"unknown target {item.name!r} (choose from: all, "
+                                   f"{', '.join(sorted(_family_names(FAMILIES)) + sorted(plugins(FAMILY_GROUP)))}, "
+                                   f"{', '.join(target_names())})")
+            if all(item.name != seen.name for seen in out):
                 out.append(item)
     return out
+
+
+def expand_targets(names: list[str]) -> list[str]:
+    """Resolve ``all`` and family names (as with calibration data) and validate names, keeping order."""
+    return [item.name for item in resolve_targets(names)]
 
 
 def get_target(name: str) -> Target:
@@ -106,3 +197,23 @@ def get_runtime(name: str) -> Runtime:
     if name not in table:
         raise EdgekitError(f"unknown runtime {name!r} (known: {', '.join(table)})")
     return _import(*table[name])
+
+
+def describe_families() -> list[str]:
+    """One line per family for ``edgekit models``: its names and what it resolves to, with and without data
+    (a plugin family that cannot be imported says so on its line)."""
+    lines = []
+    for family in FAMILIES.values():
+        lines.append(_family_line(family))
+    for name, spec in plugins(FAMILY_GROUP).items():
+        try:
+            lines.append(_family_line(_load_family(name, spec)))
+        except EdgekitError as exc:
+            lines.append(f"{name:22s} -> {exc}")
+    return lines
+
+
+def _family_line(family: Family) -> str:
+    names = " | ".join((family.name, *family.aliases))
+    choice = f"{family.quantized} with calibration data, else {family.float}" if family.quantized else family.float
+    return f"{names:22s} -> {choice}"

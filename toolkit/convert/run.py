@@ -11,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..data.calibration import DEFAULT_CALIBRATION_IMAGES, CalibrationSet
+from ..data.calibration import DEFAULT_CALIBRATION_IMAGES, CalibrationSet, noise_images
 from ..data.resolve import resolve_dataset
 from ..errors import EdgekitError, ExportError
 from ..fsutil import atomic_dir, check_replaceable, sha256_file
 from ..manifest import MANIFEST_NAME, Artifact, Manifest
-from ..registry import expand_targets, get_target
+from ..registry import get_target, resolve_targets
 from .budget import ExportBudget, check_max_drop, run_budget, split_for_budget
 from .onnx_utils import onnx_io_specs
 from .parity import compare_with_parent
@@ -33,6 +33,8 @@ class ExportRow:
     status: str
     path: Path
     seconds: float
+    #: set when a family name (``tflite``) chose this target: which family, and why this target
+    chosen: str = ""
 
 
 def _dataset_reference(spec: str) -> str:
@@ -40,6 +42,13 @@ def _dataset_reference(spec: str) -> str:
     from edgekit.calibration_data.build import BUILTIN_DATASETS
 
     return spec if spec in BUILTIN_DATASETS else str(Path(spec).resolve())
+
+
+def _calibration_origin(data: str | None, card_dataset: str | None) -> str | None:
+    """What a family's INT8 target would calibrate on, in words; None when there is nothing."""
+    if data:
+        return f"{data} (--data)"
+    return f"{card_dataset} (the model card's dataset)" if card_dataset else None
 
 
 def _tool_versions() -> dict[str, str]:
@@ -135,27 +144,33 @@ def export_model(model: str, targets: list[str], out_dir: Path, *, data: str | N
     Input problems (model, data, existing outputs) raise before anything is written; a target that fails
     to convert is reported in its row and the others go on.
     """
-    names = expand_targets(targets)
+    resolve_targets(targets)  # an unknown name fails before the model is loaded
     max_drop = None if max_drop is None else check_max_drop(max_drop)
-    for name in names:
-        check_replaceable(out_dir / name, force, MANIFEST_NAME)
     source = load_source(model, task=task, imgsz=imgsz, factory=factory, trust=trust)
     data_spec = data or source.card.dataset
-    if data_spec is None:
+    chosen = resolve_targets(targets, _calibration_origin(data, source.card.dataset))
+    names = [item.name for item in chosen]
+    for name in names:
+        check_replaceable(out_dir / name, force, MANIFEST_NAME)
+    if data_spec is None and not all(item.family for item in chosen):
         raise ExportError("pass --data: calibration images are needed for the parity check and INT8 targets")
-    dataset = resolve_dataset(data_spec, "calib")
+    dataset = resolve_dataset(data_spec, "calib") if data_spec else None
     rows: list[ExportRow] = []
     with tempfile.TemporaryDirectory(prefix="edgekit-export-") as work:
-        split = None if max_drop is None else split_for_budget(dataset, resolve_dataset(data_spec, "val"), Path(work))
-        calib = CalibrationSet.from_images(split.calibration if split else dataset.image_paths, source.card.preprocessing,
-                                           calib_images)
+        split = None if max_drop is None or dataset is None else split_for_budget(
+            dataset, resolve_dataset(data_spec, "val"), Path(work))
+        images = (split.calibration if split else dataset.image_paths) if dataset else noise_images(
+            source.card.preprocessing, PARITY_IMAGES, Path(work) / "noise")
+        calib = CalibrationSet.from_images(images, source.card.preprocessing, calib_images)
         parent, parity = _parent_onnx(source, calib, Path(work))
-        card = source.card.with_changes(class_names=source.card.class_names or list(dataset.class_names),
-                                        dataset=_dataset_reference(data_spec))
+        card = source.card.with_changes(
+            class_names=source.card.class_names or (list(dataset.class_names) if dataset else []),
+            dataset=_dataset_reference(data_spec) if data_spec else None)
         base = {"card": card, "source": source_label or model, "parent_sha256": sha256_file(parent),
                 "parity": parity, "tool_versions": _tool_versions()}
         budget = None if split is None else ExportBudget(max_drop, split, _parent_artifact(parent, base), calib,
                                                          Path(work) / "budget")
+        reasons = {item.name: item.reason for item in chosen}
         for name in names:
             start = time.perf_counter()
             try:
@@ -165,5 +180,5 @@ def export_model(model: str, targets: list[str], out_dir: Path, *, data: str | N
                 status = f"export failed: {exc}"
             except Exception as exc:  # noqa: BLE001 - one target's crash must not stop the matrix
                 status = f"export failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
-            rows.append(ExportRow(name, status, out_dir / name, time.perf_counter() - start))
+            rows.append(ExportRow(name, status, out_dir / name, time.perf_counter() - start, reasons[name]))
     return rows

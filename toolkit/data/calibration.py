@@ -46,3 +46,18 @@ class CalibrationSet:
     def as_array(self) -> np.ndarray:
         """All samples stacked: (N, 3, H, W) float32."""
         return np.concatenate(list(self), axis=0)
+
+
+def noise_images(preprocessing: Preprocessing, count: int, folder: Path, seed: int = 0) -> list[Path]:
+    """``count`` seeded uniform-noise PNGs of the model's input size written into ``folder``: what a float export
+    checks parity on when there is no dataset at all (they prove the conversion, never accuracy)."""
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    paths = []
+    for index in range(count):
+        pixels = rng.integers(0, 256, (preprocessing.size, preprocessing.size, 3), dtype=np.uint8)
+        paths.append(folder / f"noise_{index:03d}.png")
+        Image.fromarray(pixels).save(paths[-1])
+    return paths
