@@ -185,11 +185,11 @@ def test_bad_ratios_and_non_module_sources_are_one_line_errors(artifacts, tmp_pa
 @pytest.mark.slow
 def test_compress_cli_writes_a_report_and_a_model_export_accepts(tmp_path):
     out, report = tmp_path / "small.pt", tmp_path / "report.json"
-    result = runner.invoke(app, ["compress", "nano-cls", "--prune", "0.5", "--prune-by", "macs", "--distill",
+    result = runner.invoke(app, ["compress", "nano-cls", "--prune", "0.5", "--prune-by", "macs", "--recover", "kd",
                                  "--epochs", "2", "--kd-images", "256", "--dynamic-quant", "-o", str(out),
                                  "--json", str(report)])
     assert result.exit_code == 0, result.output
-    assert "distill epoch 2" in result.output  # the progress bar
+    assert "recover epoch 2" in result.output  # the progress bar
     document = json.loads(report.read_text())
     steps = [s["step"] for s in document["steps"]]
     assert document["schema"] == 1 and steps == ["prune", "distill", "dynamic_quant"]

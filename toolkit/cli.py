@@ -188,11 +188,18 @@ def compress(
     importance: str = typer.Option(_PRUNE.importance, "--importance", help="l1 | l2 | bn"),
     round_to: int = typer.Option(_PRUNE.round_to, "--round-to", help="keep channel counts multiples of this"),
     keep: list[str] = typer.Option([], "--keep", help="module name to leave unpruned (repeatable)"),
-    steps: int = typer.Option(_PRUNE.steps, "--steps", help="prune in N rounds, distilling after each (gradual pruning)"),
+    steps: int = typer.Option(_PRUNE.steps, "--steps", help="prune in N prune-recover cycles (gradual pruning): "
+                              "--epochs are shared out over them"),
     keep_idle: bool = typer.Option(False, "--keep-idle", help="detectors: prune output branches that never score "
                                    "on the images like any other (default: thin them to --round-to channels)"),
     unstructured: Optional[float] = typer.Option(None, "--unstructured", help="unstructured L1 ratio in (0, 1)"),
-    distill: bool = typer.Option(False, "--distill", help="recover by label-free distillation from the original"),
+    distill: bool = typer.Option(False, "--distill", help="recover after pruning: distillation from the original, "
+                                 "plus the task loss when the data has labels (see --recover)"),
+    recover: Optional[str] = typer.Option(None, "--recover", help="auto | labels | kd (implies --distill): labels = "
+                                          "task loss + distillation, kd = distillation alone, auto = labels when "
+                                          "the data has a labelled train split (default)"),
+    ema: Optional[float] = typer.Option(None, "--ema", help="recovery: end on an exponential moving average of the "
+                                        "weights with this decay (e.g. 0.999)"),
     dynamic_quant: bool = typer.Option(False, "--dynamic-quant", help="PyTorch dynamic int8 quantization of Linear layers"),
     data: Optional[str] = typer.Option(None, "--data", help="dataset: val split scores each step, train split feeds distillation"),
     images: Optional[Path] = typer.Option(None, "--images", help="folder of unlabelled images to distill on instead"),
@@ -215,9 +222,9 @@ def compress(
     plan = plan_from_options({
         "prune": prune, "prune_by": prune_by, "importance": importance, "round_to": round_to, "steps": steps,
         "keep": keep, "keep_idle": keep_idle, "unstructured": unstructured, "distill": distill,
-        "dynamic_quant": dynamic_quant, "images": images, "kd_images": kd_images, "epochs": epochs, "lr": lr,
+        "recover": recover, "ema": ema, "dynamic_quant": dynamic_quant, "images": images, "kd_images": kd_images, "epochs": epochs, "lr": lr,
         "device": device})
-    with step_progress(console, "distill") as on_step:
+    with step_progress(console, "recover") as on_step:
         document = compress_model(
             model, plan, out, data, force, log=console.print, progress=on_step,
             source_options={"task": task, "imgsz": imgsz, "factory": factory, "trust": trust})
@@ -302,7 +309,7 @@ def pipeline(
     from .report.tables import bench_table, compress_table, step_progress, versus_table
 
     loaded = load_recipe(recipe)
-    with step_progress(console, "distill") as on_step:
+    with step_progress(console, "recover") as on_step:
         result = run_pipeline(loaded, force, console, progress=on_step)
     if "compress" in result["summary"]:
         console.print(compress_table(json.loads((loaded.output / "compress.json").read_text())))

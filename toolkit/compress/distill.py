@@ -1,13 +1,16 @@
-"""Label-free knowledge distillation: the unpruned teacher's outputs are the only targets.
+"""Recovery training of a pruned student: knowledge distillation from the unpruned teacher, plus the task loss
+on labels when the training images have them (``criterion``; see ``edgekit.compress.recover``).
 
-Detectors (YOLOv8-style raw maps ``[B, 4*R + nc, H, W]`` per level): KL divergence with temperature over each
-side's DFL bins, plus BCE between sigmoid class scores. Classifiers: KL between softened logits.
+Distillation, detectors (YOLOv8-style raw maps ``[B, 4*R + nc, H, W]`` per level): KL divergence with
+temperature over each side's DFL bins, plus BCE between sigmoid class scores, plus the head-input features
+(``FeatureMimic``). Classifiers: KL between softened logits.
 """
 
 from __future__ import annotations
 
 import copy
 import math
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,14 +22,18 @@ from torch import nn
 
 from ..data.preprocess import Preprocessing
 from .features import FeatureMimic, head_module_name
+from .labelled import Labelled, augment
 from .options import DistillOptions  # noqa: F401 - defined with the other options
 
 
 #: ``on_step(epoch, step, steps_per_epoch, loss)`` after every optimiser step.
 StepCallback = Callable[[int, int, int, float], None]
 
-#: Unlabelled uint8 NHWC canvases: one array reused every epoch, or ``epoch -> array`` (new images each epoch).
-Images = np.ndarray | Callable[[int], np.ndarray]
+#: uint8 NHWC canvases, unlabelled (an array) or ``Labelled``: one reused every epoch, or ``epoch -> images``.
+Images = np.ndarray | Labelled | Callable[[int], np.ndarray | Labelled]
+
+#: ``criterion(student_output, labels) -> loss``: the task loss on a labelled batch (labels as tensors)
+Criterion = Callable[[Any, Any], torch.Tensor]
 
 
 def _raw_mode(model: nn.Module, train_bn: bool) -> nn.Module:
@@ -107,6 +114,25 @@ def _kd_loss(task: str, output: Any, target: Any, mimic: FeatureMimic | None, nu
     return loss + options.feature_weight * mimic.loss() if mimic else loss
 
 
+def _to_tensor(canvases: np.ndarray, preprocessing: Preprocessing, device: torch.device) -> torch.Tensor:
+    pixels = torch.from_numpy(np.ascontiguousarray(canvases)).to(device)
+    mean = torch.tensor(preprocessing.mean, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(preprocessing.std, device=device).view(1, 3, 1, 1)
+    return (pixels.permute(0, 3, 1, 2).float() / 255.0 - mean) / std
+
+
+def _batch(data: np.ndarray | Labelled, picked: np.ndarray, rng: np.random.Generator, preprocessing: Preprocessing,
+           task: str, device: torch.device) -> tuple[torch.Tensor, Any]:
+    """One training batch: normalised NCHW input and its labels as tensors (None without labels), augmented."""
+    if not isinstance(data, Labelled):
+        return normalised_batch(data, picked, rng.random(len(picked)) < 0.5, preprocessing, device), None
+    if task == "detect":
+        pixels, boxes = augment(data.canvases[picked], [data.labels[i] for i in picked], rng, preprocessing.pad_value)
+        return _to_tensor(pixels, preprocessing, device), [torch.from_numpy(b).to(device) for b in boxes]
+    pixels, _ = augment(data.canvases[picked], None, rng, preprocessing.pad_value)
+    return _to_tensor(pixels, preprocessing, device), torch.from_numpy(np.asarray(data.labels)[picked]).to(device)
+
+
 def _prepare(teacher: nn.Module, student: nn.Module, canvases: np.ndarray, preprocessing: Preprocessing, task: str,
              options: DistillOptions) -> tuple[nn.Module, FeatureMimic | None, torch.optim.Optimizer]:
     """Teacher copy in raw-output mode, the feature mimic (detectors) and the optimiser, all on the device."""
@@ -123,30 +149,41 @@ def _prepare(teacher: nn.Module, student: nn.Module, canvases: np.ndarray, prepr
 
 def distill(teacher: nn.Module, student: nn.Module, images: Images, preprocessing: Preprocessing, task: str,
             num_classes: int, options: DistillOptions, checkpoint: Path | None = None,
-            on_step: StepCallback | None = None) -> list[float]:
-    """Train ``student`` in place to match ``teacher`` on unlabelled uint8 NHWC canvases.
+            on_step: StepCallback | None = None, criterion: Criterion | None = None,
+            epoch_seconds: list[float] | None = None) -> list[float]:
+    """Train ``student`` in place to match ``teacher`` on uint8 NHWC canvases (plus ``criterion`` on labels).
 
-    ``images`` is one array used every epoch, or a function giving each epoch's array (all of one length).
-    Returns the mean loss per epoch. The student ends on the CPU in eval mode.
+    ``images`` is one array (or ``Labelled``) used every epoch, or a function giving each epoch's (all of one
+    length). With ``Labelled`` images and a ``criterion`` the loss is the task loss plus ``options.kd_weight``
+    times the distillation loss, on flipped and scale-jittered batches; without, distillation alone on flips.
+    Returns the mean loss per epoch (``epoch_seconds`` gets each epoch's wall time). The student ends on the
+    CPU in eval mode.
     """
     torch.manual_seed(options.seed)
     rng = np.random.default_rng(options.seed)
     epoch_images = images if callable(images) else (lambda _epoch: images)
-    canvases = epoch_images(0)
+    data = epoch_images(0)
+    canvases = data.canvases if isinstance(data, Labelled) else data
     teacher, mimic, optimizer = _prepare(teacher, student, canvases, preprocessing, task, options)
     batches = max(1, len(canvases) // options.batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, options.lr, total_steps=options.epochs * batches)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, options.lr, total_steps=options.epochs * batches,
+                                                   pct_start=options.warmup)
     average = _WeightAverage(student, options.ema_decay) if options.ema_decay else None
+    kd_weight = options.kd_weight if criterion is not None else 1.0
     history = []
     for epoch in range(options.epochs):
-        canvases = canvases if epoch == 0 else epoch_images(epoch)
+        started = time.perf_counter()
+        data = data if epoch == 0 else epoch_images(epoch)
         order, total = rng.permutation(len(canvases)), 0.0
         for index in range(batches):
             picked = order[index * options.batch_size:(index + 1) * options.batch_size]
-            x = normalised_batch(canvases, picked, rng.random(len(picked)) < 0.5, preprocessing, torch.device(options.device))
+            x, labels = _batch(data, picked, rng, preprocessing, task, torch.device(options.device))
             with torch.no_grad():
                 target = teacher(x)
-            loss = _kd_loss(task, student(x), target, mimic, num_classes, options)
+            output = student(x)
+            loss = _kd_loss(task, output, target, mimic, num_classes, options) * kd_weight if kd_weight else 0.0
+            if criterion is not None and labels is not None:
+                loss = loss + criterion(output, labels)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -157,6 +194,8 @@ def distill(teacher: nn.Module, student: nn.Module, images: Images, preprocessin
             if on_step:
                 on_step(epoch, index + 1, batches, loss.item())
         history.append(total / batches)
+        if epoch_seconds is not None:
+            epoch_seconds.append(time.perf_counter() - started)
         if checkpoint is not None:
             state = average.state if average else student.state_dict()
             torch.save({"epoch": epoch, "loss": history[-1], "state_dict": state}, checkpoint)

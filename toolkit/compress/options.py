@@ -13,6 +13,7 @@ from ..errors import EdgekitError, refuse_unknown
 
 KD_IMAGES = 2048
 IMPORTANCE = ("l1", "l2", "bn")
+RECOVER = ("auto", "labels", "kd")
 
 
 def check_ratio(kind: str, ratio: float) -> None:
@@ -59,6 +60,15 @@ class DistillOptions:
     device: str = "cpu"
     ema_decay: float = 0.0  # > 0: keep an exponential moving average of the student's weights and end on it
     feature_weight: float = 1.0  # detectors: weight of matching the head's input features (0 turns it off)
+    recover: str = "auto"  # labels: task loss + distillation; kd: distillation alone; auto: labels when present
+    kd_weight: float = 1.0  # with labels: weight of the distillation loss beside the task loss
+    warmup: float = 0.3  # share of the steps over which the learning rate warms up (one-cycle schedule)
+
+    def validate(self) -> None:
+        if self.recover not in RECOVER:
+            raise EdgekitError(f"--recover must be one of {', '.join(RECOVER)}, got {self.recover!r}")
+        if self.epochs < 1:
+            raise EdgekitError(f"--epochs must be at least 1, got {self.epochs}")
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,8 @@ class CompressPlan:
             self.prune.validate()
         if self.unstructured is not None:
             check_ratio("unstructured", self.unstructured)
+        if self.distill:
+            self.distill.validate()
         if not (self.prune or self.unstructured or self.distill or self.dynamic_quant):
             raise EdgekitError("nothing to do: pass --prune, --unstructured, --distill and/or --dynamic-quant")
         if self.distill and self.prune and self.distill.epochs < self.prune.steps:
@@ -88,7 +100,7 @@ class CompressPlan:
 
 #: the flat option names of ``edgekit compress`` and a recipe's ``[compress]`` table
 PLAN_KEYS = ("prune", "prune_by", "importance", "round_to", "steps", "keep", "keep_idle", "unstructured",
-             "distill", "dynamic_quant", "images", "kd_images", "epochs", "lr", "device")
+             "distill", "recover", "dynamic_quant", "images", "kd_images", "epochs", "lr", "device", "ema")
 
 
 def plan_from_options(options: dict[str, Any]) -> CompressPlan:
@@ -103,10 +115,12 @@ def plan_from_options(options: dict[str, Any]) -> CompressPlan:
                              int(options.get("steps", prune_defaults.steps)), tuple(options.get("keep", ())),
                              not options.get("keep_idle", not prune_defaults.thin_idle))
     distill = None
-    if options.get("distill"):
+    if options.get("distill") or options.get("recover") is not None:
         distill = DistillOptions(epochs=int(options.get("epochs", distill_defaults.epochs)),
                                  lr=float(options.get("lr", distill_defaults.lr)),
-                                 device=str(options.get("device", distill_defaults.device)))
+                                 device=str(options.get("device", distill_defaults.device)),
+                                 recover=str(options.get("recover") or distill_defaults.recover),
+                                 ema_decay=float(options.get("ema") or distill_defaults.ema_decay))
     images = options.get("images")
     return CompressPlan(prune=prune, unstructured=options.get("unstructured"), distill=distill,
                         dynamic_quant=bool(options.get("dynamic_quant", False)),

@@ -24,6 +24,8 @@ from ..tasks.evaluation import evaluate
 from .distill import Images, StepCallback, distill, normalised_batch
 from .idle import IdleOutputs, idle_layers
 from .images import distillation_images, folder_images, probe_images, training_stream
+from .labelled import labelled_images
+from .recover import recovery_mode, task_criterion
 from .options import KD_IMAGES, CompressPlan, DistillOptions, PruneOptions  # noqa: F401 - re-exported here
 from .prunable import make_prunable
 from .pruning import (check_traceable, make_permanent, prune_structured, prune_unstructured, quantize_dynamic,
@@ -102,13 +104,27 @@ def find_idle(student: torch.nn.Module, source: ModelSource, plan: CompressPlan,
 
 def _distill_round(teacher: torch.nn.Module, student: torch.nn.Module, source: ModelSource,
                    options: DistillOptions, images: Images, per_epoch: int, checkpoint: Path,
-                   progress: StepCallback | None) -> dict[str, Any]:
+                   progress: StepCallback | None, mode: str) -> dict[str, Any]:
     start = time.perf_counter()
     card = source.card
+    criterion, loss_name = (task_criterion(student, card.task, len(card.class_names), card.preprocessing.size)
+                            if mode == "labels" else (None, "distillation only"))
+    seconds: list[float] = []
     history = distill(teacher, student, images, card.preprocessing, card.task, len(card.class_names), options,
-                      checkpoint=checkpoint, on_step=progress)
-    return {"step": "distill", **asdict(options), "images_per_epoch": per_epoch,
-            "new_images_every_epoch": callable(images), "loss": history, "seconds": time.perf_counter() - start}
+                      checkpoint=checkpoint, on_step=progress, criterion=criterion, epoch_seconds=seconds)
+    return {"step": "recover" if mode == "labels" else "distill", **asdict(options), "recovered_with": mode,
+            "task_loss": loss_name, "images_per_epoch": per_epoch, "new_images_every_epoch": callable(images),
+            "loss": history, "epoch_seconds": seconds, "seconds": time.perf_counter() - start}
+
+
+def _round_images(mode: str, images: Images | None, data: str, card: ModelCard, count: int,
+                  epochs_done: int) -> Images:
+    """This round's training images: a fixed set as it is; a stream continued where the last round stopped."""
+    if images is not None and not callable(images):
+        return images
+    if mode == "labels":
+        return labelled_images(data, card.preprocessing, count, first_epoch=epochs_done)[0]
+    return training_stream(data, card.preprocessing, count, first_epoch=epochs_done)
 
 
 def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None = None, force: bool = False,
@@ -140,8 +156,11 @@ def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None =
         steps.append(step | _measure(student, example, card, val) | (counts or {}))
         log(f"{step['step']}: {steps[-1]['macs'] / before['macs']:.2f}x MACs, metrics {steps[-1]['metrics']}")
 
+    mode = recovery_mode(plan.distill, data_spec, plan.images) if plan.distill else None
     canvases, origin = (distillation_images(source.card.preprocessing, plan.kd_images, data_spec, plan.images)
-                        if plan.distill else (None, None))
+                        if mode == "kd" else (None, None))
+    if mode == "labels":  # a built-in dataset gives a stream (new images each epoch), a user's one fixed set
+        canvases, origin = labelled_images(data_spec, card.preprocessing, plan.kd_images)
     epochs_done = 0
     rounds = plan.prune.steps if plan.prune else 1
     epochs = _epochs_per_round(plan.distill.epochs, rounds) if plan.distill else []
@@ -159,10 +178,9 @@ def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None =
             record({"step": "unstructured", "ratio": plan.unstructured})
         if plan.distill:
             options = dataclasses.replace(plan.distill, epochs=epochs[k - 1])
-            images = canvases if canvases is not None else training_stream(
-                data_spec, source.card.preprocessing, plan.kd_images, first_epoch=epochs_done)
+            images = _round_images(mode, canvases, data_spec, card, plan.kd_images, epochs_done)
             record(_distill_round(teacher, student, source, options, images, plan.kd_images,
-                                  out.with_name(out.name + ".ckpt"), progress) | {"round": k, "images_from": origin})
+                                  out.with_name(out.name + ".ckpt"), progress, mode) | {"round": k, "images_from": origin})
             epochs_done += options.epochs
     if plan.unstructured and plan.distill:
         make_permanent(student)
@@ -171,8 +189,11 @@ def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None =
         student, layers = quantize_dynamic(student)
         record({"step": "dynamic_quant", "linear_layers": layers}, counts)
     after = steps[-1]
+    recovery = [step for step in steps if step["step"] in ("distill", "recover")]
     document = {"schema": 1, "model": model, "task": source.card.task, "dataset": data_spec,
-                "before": before, "after": {k: after[k] for k in before}, "steps": steps}
+                "before": before, "after": {k: after[k] for k in before}, "steps": steps,
+                "recovery_seconds": sum(step["seconds"] for step in recovery),
+                "recovery_epoch_seconds": [s for step in recovery for s in step["epoch_seconds"]]}
     with atomic_file(out) as tmp:
         _save_torchscript(student, example, tmp, card)
     return document

@@ -30,3 +30,28 @@ class UltralyticsDetector(nn.Module):
         sizes = [f.shape[2] * f.shape[3] for f in feats]
         return [part.reshape(part.shape[0], part.shape[1], f.shape[2], f.shape[3])
                 for part, f in zip(joined.split(sizes, dim=2), feats)]
+
+    def task_criterion(self) -> Any:
+        """Ultralytics' own detection loss (its trainer's ``init_criterion``: ``v8DetectionLoss``) as a
+        ``criterion(raw maps, labels)``; needs Ultralytics importable (the optional extra)."""
+        from ultralytics.cfg import DEFAULT_CFG
+        from ultralytics.utils import IterableSimpleNamespace
+
+        from ..compress.recover import targets_as_ultralytics_batch
+
+        args = getattr(self.model, "args", None)
+        if not hasattr(args, "box"):  # a checkpoint keeps its train args as a dict, or none
+            self.model.args = IterableSimpleNamespace(**{**vars(DEFAULT_CFG), **(args if isinstance(args, dict) else {})})
+        loss = self.model.init_criterion()
+        head = self.model.model[-1]
+
+        def criterion(raw: list[torch.Tensor], labels: list[torch.Tensor]) -> torch.Tensor:
+            split = (4 * head.reg_max, head.nc)
+            flat = torch.cat([r.reshape(r.shape[0], r.shape[1], -1) for r in raw], 2)
+            boxes, scores = flat.split(split, 1)
+            image_size = int(raw[0].shape[3] * head.stride[0])
+            total, _ = loss.loss({"boxes": boxes, "scores": scores, "feats": raw},
+                                 targets_as_ultralytics_batch(labels, image_size))
+            return total.sum() / len(labels)
+
+        return criterion

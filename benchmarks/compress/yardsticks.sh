@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The compression yardsticks of issue 21, one compress --json report per point, each beside its control (the
+# unpruned model fine-tuned with the same recipe and epochs). Built-in models run in edgekit's venv (.venv);
+# the YOLO ones in the Ultralytics venv (/tmp/ul, README "Real YOLO models") on the shapes-det YOLO split
+# written by benchmarks/yolov8n/make_data.py into /tmp/shapes-yolo.
+#   bash benchmarks/compress/yardsticks.sh nano|yolov8n|yolo11n
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OUT=benchmarks/compress
+EK=.venv/bin/edgekit
+UL="env YOLO_OFFLINE=1 /tmp/ul/bin/edgekit"
+YOLO_DATA=/tmp/shapes-yolo/data.yaml
+run() { local name=$1; shift; echo "== $name: $*"; "$@" -o "/tmp/$name.pt" --force --json "$OUT/$name.json" | tail -8; }
+case "${1:-nano}" in
+  nano)
+    run nano-det-p50-labels-e6 $EK compress nano-det --prune 0.5 --prune-by macs --recover labels --epochs 6 --kd-images 2048
+    run nano-det-control-e6 $EK compress nano-det --recover labels --epochs 6 --kd-images 2048
+    run nano-cls-p50-labels-e10 $EK compress nano-cls --prune 0.5 --prune-by macs --recover labels --epochs 10 --kd-images 2048
+    run nano-cls-control-e10 $EK compress nano-cls --recover labels --epochs 10 --kd-images 2048 ;;
+  yolov8n)
+    run yolov8n-shapes-p30-labels-e6 $UL compress benchmarks/models/yolov8n-shapes.pt --trust --prune 0.3 --prune-by macs \
+      --recover labels --epochs 6 --kd-images 2048 --data $YOLO_DATA
+    run yolov8n-shapes-control-e6 $UL compress benchmarks/models/yolov8n-shapes.pt --trust --recover labels --epochs 6 \
+      --kd-images 2048 --data $YOLO_DATA ;;
+  yolo11n)
+    run yolo11n-shapes-p30-labels-e6 $UL compress benchmarks/models/yolo11n-shapes.pt --trust --prune 0.3 --prune-by macs \
+      --recover labels --epochs 6 --kd-images 2048 --data $YOLO_DATA ;;
+esac

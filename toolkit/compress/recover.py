@@ -1,0 +1,60 @@
+"""Which recovery a compress run does, and the task loss it trains with when the data has labels.
+
+``--recover auto`` (the default) trains on labels when the dataset has a labelled train split (a built-in
+dataset, a YOLO ``data.yaml`` with ``train:``, a COCO JSON train split, an ImageFolder ``train/``) and on
+label-free distillation otherwise (``--images DIR``, or no train split); ``labels`` insists on labels and
+``kd`` never reads them. The task loss is the model's own where it brings one (an Ultralytics model: its
+trainer's ``v8DetectionLoss``, through ``task_criterion``), else edgekit's: the YOLOv8-style detection loss
+of ``edgekit.compress.detection_loss``, or cross-entropy for classifiers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import DataError
+from .detection_loss import DetectionLoss
+from .distill import Criterion
+from .labelled import has_labels
+from .options import DistillOptions
+
+
+def recovery_mode(options: DistillOptions, data: str | None, folder: Path | None) -> str:
+    """``labels`` or ``kd`` for this run; ``--recover labels`` without labelled data is an error."""
+    if options.recover == "kd":
+        return "kd"
+    labelled = has_labels(data, folder)
+    if options.recover == "labels" and not labelled:
+        where = f"--images {folder} has none" if folder is not None else f"{data} has no labelled train split"
+        raise DataError(f"--recover labels needs labelled training images: {where} (use --recover kd or auto)")
+    return "labels" if labelled else "kd"
+
+
+def _own_criterion(task: str, num_classes: int, image_size: int) -> Criterion:
+    if task == "detect":
+        loss = DetectionLoss(num_classes, image_size)
+        return lambda output, labels: loss(output, labels)[0] / len(labels)
+    return lambda output, labels: F.cross_entropy(output, labels)
+
+
+def task_criterion(student: nn.Module, task: str, num_classes: int, image_size: int) -> tuple[Criterion, str]:
+    """The loss recovery trains ``student`` with on labels, and its name for the report."""
+    own: Any = getattr(student, "task_criterion", None)
+    if callable(own):
+        return own(), type(student).__name__ + ".task_criterion"
+    name = "edgekit detection loss (TAL, BCE, GIoU, DFL)" if task == "detect" else "cross-entropy"
+    return _own_criterion(task, num_classes, image_size), name
+
+
+def targets_as_ultralytics_batch(labels: list[torch.Tensor], image_size: int) -> dict[str, torch.Tensor]:
+    """Per-image ``(M, 5)`` class + xyxy canvas-pixel rows -> Ultralytics' batch dict (normalised xywh)."""
+    index = torch.cat([torch.full((len(t),), i, dtype=torch.float32) for i, t in enumerate(labels)])
+    rows = torch.cat(labels) if labels else torch.zeros(0, 5)
+    xyxy = rows[:, 1:] / image_size
+    xywh = torch.cat([(xyxy[:, :2] + xyxy[:, 2:]) / 2, xyxy[:, 2:] - xyxy[:, :2]], 1)
+    return {"batch_idx": index, "cls": rows[:, :1], "bboxes": xywh}
