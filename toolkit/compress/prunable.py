@@ -8,6 +8,8 @@ of the original's weights and BatchNorm), the same rewrite Torch-Pruning's YOLOv
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -63,3 +65,47 @@ def make_prunable(model: nn.Module) -> nn.Module:
         else:
             make_prunable(child)
     return model
+
+
+def _holds_attention(module: nn.Module) -> bool:
+    return any("Attention" in type(sub).__name__ or isinstance(sub, nn.MultiheadAttention)
+               for sub in module.modules() if sub is not module)
+
+
+def opaque_blocks(model: nn.Module) -> list[nn.Module]:
+    """Blocks Torch-Pruning is not let into: an attention block between an input conv ``cv1`` and an output conv
+    ``cv2`` (YOLO11's C2PSA, YOLOv10's PSA). Their reshapes into heads made the dependency graph grow past 20 GB;
+    seen from outside they are one layer whose input channels (``cv1``'s) and output channels (``cv2``'s) are
+    pruned with their neighbours while the attention inside keeps its width (``opaque_surrogates``)."""
+    found: list[nn.Module] = []
+    for module in model.modules():
+        if any(module is seen or any(module is sub for sub in seen.modules()) for seen in found):
+            continue
+        convs = [getattr(getattr(module, name, None), "conv", None) for name in ("cv1", "cv2")]
+        if all(isinstance(c, nn.Conv2d) for c in convs) and _holds_attention(module):
+            found.append(module)
+    return found
+
+
+@contextmanager
+def opaque_surrogates(model: nn.Module) -> Iterator[list[nn.Module]]:
+    """While tracing, each opaque block runs as ``cv2(cv1(x))``: Torch-Pruning sees its two boundary convs (so
+    its input channels are pruned with the layers that feed it) and nothing of the attention inside. Yields the
+    boundary convs, to be kept (``ignored_layers``): the block's inner width and its output width stay."""
+    blocks = opaque_blocks(model)
+    for block in blocks:
+        block.forward = lambda x, b=block: b.cv2(b.cv1(x))
+    try:
+        yield [layer for block in blocks for layer in (block.cv1, block.cv2)]
+    finally:
+        for block in blocks:
+            del block.forward
+
+
+def inside_opaque_blocks(model: nn.Module) -> set[nn.Module]:
+    """Every module inside an opaque block but its boundary convs' (they keep their width, untraced)."""
+    inside = set()
+    for block in opaque_blocks(model):
+        boundary = set(block.cv1.modules()) | set(block.cv2.modules())
+        inside |= {sub for sub in block.modules() if sub is not block and sub not in boundary}
+    return inside

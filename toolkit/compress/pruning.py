@@ -11,8 +11,9 @@ from torch import nn
 
 from ..errors import EdgekitError
 from .options import IMPORTANCE, PruneOptions, check_ratio  # noqa: F401 - defined with the other options
-from .prunable import make_prunable
+from .prunable import inside_opaque_blocks, make_prunable, opaque_surrogates
 from .stats import model_stats
+from .tracing import tracing_budget
 
 def _as_tensors(outputs: object) -> list[torch.Tensor]:
     items = outputs if isinstance(outputs, (list, tuple)) else [outputs]
@@ -54,9 +55,10 @@ def output_layers(model: nn.Module, example: torch.Tensor) -> list[nn.Module]:
 
 
 def _untraced_layers(model: nn.Module, traced: set[nn.Module]) -> list[str]:
-    """Names of weighted Conv/Linear layers the dependency graph never reached."""
+    """Names of weighted Conv/Linear layers the dependency graph never reached (opaque blocks' insides aside)."""
+    hidden = inside_opaque_blocks(model)
     return [name for name, m in model.named_modules()
-            if isinstance(m, (nn.Conv2d, nn.Linear)) and m.weight.requires_grad and m not in traced]
+            if isinstance(m, (nn.Conv2d, nn.Linear)) and m.weight.requires_grad and m not in traced and m not in hidden]
 
 
 def _importance(name: str):
@@ -84,7 +86,10 @@ def check_traceable(model: nn.Module, example: torch.Tensor) -> None:
     with torch.no_grad():
         _as_tensors(probe(example))
     try:
-        graph = tp.DependencyGraph().build_dependency(probe, example_inputs=example)
+        with tracing_budget(), opaque_surrogates(probe):
+            graph = tp.DependencyGraph().build_dependency(probe, example_inputs=example)
+    except EdgekitError:
+        raise
     except Exception as exc:  # noqa: BLE001 - tracing failures surface as many types
         raise EdgekitError(f"Torch-Pruning cannot trace this model: {type(exc).__name__}") from None
     _refuse_untraced(_untraced_layers(probe, set(graph.module2node)))
@@ -99,8 +104,11 @@ def _thin(model: nn.Module, example: torch.Tensor, layers: Sequence[nn.Module], 
     ratios = {m: 1 - (floor + 0.5) / m.out_channels for m in layers
               if isinstance(m, nn.Conv2d) and m.out_channels > floor}
     if ratios:
-        tp.pruner.MetaPruner(model, example, importance=_importance(options.importance), pruning_ratio=0.0,
-                             pruning_ratio_dict=ratios, ignored_layers=keep, round_to=options.round_to).step()
+        with tracing_budget(), opaque_surrogates(model) as boundary:
+            pruner = tp.pruner.MetaPruner(model, example, importance=_importance(options.importance), pruning_ratio=0.0,
+                                          pruning_ratio_dict=ratios, ignored_layers=keep + boundary,
+                                          round_to=options.round_to)
+        pruner.step()
 
 
 def prune_structured(model: nn.Module, example: torch.Tensor, options: PruneOptions,
@@ -123,9 +131,10 @@ def prune_structured(model: nn.Module, example: torch.Tensor, options: PruneOpti
     try:
         base = model_stats(model, example)["macs"]
         _thin(model, example, idle, keep, options)
-        pruner = tp.pruner.MetaPruner(model, example, importance=_importance(options.importance),
-                                      pruning_ratio=0.9 if by_macs else options.ratio, iterative_steps=steps,
-                                      ignored_layers=keep + list(idle), round_to=options.round_to)
+        with tracing_budget(), opaque_surrogates(model) as boundary:
+            pruner = tp.pruner.MetaPruner(model, example, importance=_importance(options.importance),
+                                          pruning_ratio=0.9 if by_macs else options.ratio, iterative_steps=steps,
+                                          ignored_layers=keep + list(idle) + boundary, round_to=options.round_to)
         _refuse_untraced(_untraced_layers(model, set(pruner.DG.module2node)))
         for _ in range(steps):
             pruner.step()
