@@ -92,8 +92,32 @@ def _translate(onnx_path: Path, calib: CalibrationSet) -> Any:
     return _GRAPHS[key]
 
 
-def _converter(model: Any, mode: str, calib: CalibrationSet, per_channel: bool) -> Any:
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+def _frozen_saved_model(model: Any, folder: Path) -> Path:
+    """``model`` as a SavedModel whose one signature has the Keras input and output names, its variables
+    folded into constants. onnx2tf leaves some variables untracked by the Keras model (YOLO11's depthwise
+    positional-encoding conv in its attention); ``from_keras_model`` then cannot save it and silently writes a
+    flatbuffer without a SignatureDef, which no signature runner can run."""
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    specs = [tf.TensorSpec(t.shape, t.dtype, name=name) for t, name in zip(model.inputs, model.input_names)]
+    graph = tf.function(lambda *xs: model(list(xs) if len(xs) > 1 else xs[0]), input_signature=specs)
+    frozen = convert_variables_to_constants_v2(graph.get_concrete_function())
+    names = list(model.output_names)
+
+    def signature(*xs: Any) -> dict[str, Any]:
+        outputs = frozen(*xs)
+        outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+        return dict(zip(names, outputs))
+
+    root = tf.Module()
+    root.serve = tf.function(signature, input_signature=specs)
+    tf.saved_model.save(root, str(folder), signatures=root.serve.get_concrete_function())
+    return folder
+
+
+def _converter(model: Any, mode: str, calib: CalibrationSet, per_channel: bool, saved: Path | None = None) -> Any:
+    converter = (tf.lite.TFLiteConverter.from_saved_model(str(saved)) if saved is not None
+                 else tf.lite.TFLiteConverter.from_keras_model(model))
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if mode == "fp16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -133,6 +157,12 @@ def _tensor_specs(model_file: Path, onnx_outputs: list[TensorSpec]) -> tuple[lis
     return inputs, outputs
 
 
+def _has_signature(flatbuffer: bytes) -> bool:
+    from ai_edge_litert.interpreter import Interpreter
+
+    return bool(Interpreter(model_content=flatbuffer).get_signature_list())
+
+
 def _prepared_graph(onnx_path: Path, work: Path, split_outputs: bool) -> tuple[Path, dict | None]:
     """The ONNX graph onnx2tf translates: outputs split if asked (and possible), Constants as initializers."""
     assembly = split_concat_output(onnx_path, work / "split.onnx") if split_outputs else None
@@ -148,6 +178,9 @@ def _write_tflite(graph: Path, mode: str, calib: CalibrationSet, per_channel: bo
             with warnings.catch_warnings():  # "Statistics for quantized inputs were expected": int8 I/O, intended
                 warnings.simplefilter("ignore", UserWarning)
                 flatbuffer = _converter(model, mode, calib, per_channel).convert()
+                if not _has_signature(flatbuffer):
+                    saved = _frozen_saved_model(model, Path(work) / "saved")
+                    flatbuffer = _converter(model, mode, calib, per_channel, saved).convert()
         except Exception as exc:  # noqa: BLE001 - the converter raises ConverterError and friends
             raise ExportError(f"TFLite converter ({mode}): {str(exc).splitlines()[0][:300]}") from None
     dst.write_bytes(flatbuffer)

@@ -18,11 +18,11 @@ case "${1:-nano}" in
     run nano-cls-p50-labels-e10 $EK compress nano-cls --prune 0.5 --prune-by macs --recover labels --epochs 10 --kd-images 2048
     run nano-cls-control-e10 $EK compress nano-cls --recover labels --epochs 10 --kd-images 2048 ;;
   yolov8n)
-    run yolov8n-shapes-p30-labels-e6 $UL compress benchmarks/models/yolov8n-shapes.pt --trust --prune 0.3 --prune-by macs \
-      --recover labels --epochs 6 --kd-images 2048 --data $YOLO_DATA
-    run yolov8n-shapes-control-e6 $UL compress benchmarks/models/yolov8n-shapes.pt --trust --recover labels --epochs 6 \
+    run yolov8n-shapes-p30-labels-e5 $UL compress benchmarks/models/yolov8n-shapes.pt --trust --prune 0.3 --prune-by macs \
+      --recover labels --epochs 5 --kd-images 2048 --data $YOLO_DATA
+    run yolov8n-shapes-control-e5 $UL compress benchmarks/models/yolov8n-shapes.pt --trust --recover labels --epochs 5 \
       --kd-images 2048 --data $YOLO_DATA ;;
   yolo11n)
-    run yolo11n-shapes-p30-labels-e6 $UL compress benchmarks/models/yolo11n-shapes.pt --trust --prune 0.3 --prune-by macs \
-      --recover labels --epochs 6 --kd-images 2048 --data $YOLO_DATA ;;
+    run yolo11n-shapes-p30-labels-e3 $UL compress benchmarks/models/yolo11n-shapes.pt --trust --prune 0.3 --prune-by macs \
+      --recover labels --epochs 3 --kd-images 2048 --data $YOLO_DATA ;;
 esac
