@@ -85,11 +85,11 @@ def test_tiny_checkpoints_of_each_family(tmp_path, config, error):
 
 
 @pytest.mark.skipif(not HAS_ULTRALYTICS, reason="needs the ultralytics extra (its own venv)")
-@pytest.mark.parametrize("config, prune", [("yolov8n.yaml", True), ("yolo11n.yaml", False)])
+@pytest.mark.parametrize("config, prune", [("yolov8n.yaml", True), ("yolo11n.yaml", True)])
 def test_ultralytics_blocks_become_prunable_with_identical_outputs(config, prune):
     """C2f / C3k2 ``chunk`` splits are rewritten into two convs (Ultralytics' routing attributes kept), and
-    Torch-Pruning then prunes YOLOv8 with its output layers untouched (pruning YOLO11, whose C2PSA attention
-    blocks Torch-Pruning traces at a cost of over 20 GB here, is not supported yet)."""
+    Torch-Pruning then prunes YOLOv8 and YOLO11 with their output layers untouched; YOLO11's C2PSA attention
+    is opaque to the tracer (it once took over 20 GB), which stays within its budget."""
     import copy
 
     import torch
@@ -113,10 +113,59 @@ def test_ultralytics_blocks_become_prunable_with_identical_outputs(config, prune
     if not prune:
         return
     macs = model_stats(split, x)["macs"]
+    import resource
+
     prune_structured(split, x, PruneOptions(0.5, by="macs"))
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 4 * 1024 ** 2  # KiB: under 4 GB peak
     assert model_stats(split, x)["macs"] <= 0.6 * macs
     with torch.no_grad():
         assert split.eval()(x).shape == before.shape  # same outputs: 4 + nc rows per anchor
     split.train()
     raw = split(torch.rand(2, 3, 64, 64))  # training mode: edgekit's raw per-level maps for distillation
     assert [r.shape[2:] for r in raw] == [torch.Size([8, 8]), torch.Size([4, 4]), torch.Size([2, 2])]
+
+
+@pytest.mark.skipif(not HAS_ULTRALYTICS, reason="needs the ultralytics extra (its own venv)")
+@pytest.mark.parametrize("config", ["yolov8n.yaml", "yolo11n.yaml"])
+def test_a_pruned_checkpoint_recovers_with_ultralytics_loss_and_comes_back_as_an_ultralytics_model(tmp_path, config):
+    """Recovery on labels uses Ultralytics' own v8DetectionLoss; the pruned model is also written as an
+    Ultralytics checkpoint that ``YOLO()`` loads, ``val`` scores and Ultralytics' trainer trains further."""
+    import json
+
+    from ultralytics import YOLO
+    from ultralytics.models.yolo.detect import DetectionTrainer
+
+    from edgekit.calibration_data.build import ensure_dataset
+
+    data = tmp_path / "data.yaml"
+    root = ensure_dataset("shapes-det")
+    data.write_text(f"path: {root}\ntrain: images/calib\nval: images/val\n"
+                    "names: [circle, rectangle, triangle, cross, ring]\n")
+    import torch
+    from ultralytics.nn.tasks import DetectionModel
+
+    net = DetectionModel(config, nc=5, verbose=False)
+    net.names = {i: name for i, name in enumerate(["circle", "rectangle", "triangle", "cross", "ring"])}
+    checkpoint = tmp_path / config.replace(".yaml", ".pt")
+    torch.save({"model": net, "train_args": {"imgsz": 64}}, checkpoint)  # a 5-class checkpoint, random weights
+    out, report = tmp_path / "small.pt", tmp_path / "r.json"
+    result = runner.invoke(app, ["compress", str(checkpoint), "--trust", "--prune", "0.3", "--prune-by", "macs",
+                                 "--recover", "labels", "--epochs", "1", "--kd-images", "32", "--data", str(data),
+                                 "--imgsz", "64", "-o", str(out), "--json", str(report)])
+    assert result.exit_code == 0, result.output
+    document = json.loads(report.read_text())
+    recovered = document["steps"][-1]
+    assert recovered["task_loss"] == "UltralyticsDetector.task_criterion" and recovered["recovered_with"] == "labels"
+    native = Path(document["native_checkpoint"])
+    assert native == tmp_path / "small-ultralytics.pt"
+    model = YOLO(str(native))
+    params = sum(p.numel() for p in model.model.parameters())
+    assert params == document["after"]["params"] < document["before"]["params"]
+    metrics = model.val(data=str(data), imgsz=64, batch=8, device="cpu", plots=False, verbose=False)
+    assert 0.0 <= metrics.box.map <= 1.0
+    trainer = DetectionTrainer(overrides={"model": str(native), "data": str(data), "epochs": 1, "imgsz": 64,
+                                          "device": "cpu", "plots": False, "fraction": 0.1, "workers": 0, "batch": 8,
+                                          "project": str(tmp_path / "runs"), "name": "p", "amp": False})
+    trainer.model = model.model  # the trainer keeps a model it is given instead of rebuilding it from the yaml
+    trainer.train()
+    assert sum(p.numel() for p in YOLO(str(trainer.last)).model.parameters()) == params

@@ -149,6 +149,8 @@ def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None =
     if plan.prune:
         check_traceable(teacher, example)  # an untraceable model fails before any tracing, measuring or writing
     student = copy.deepcopy(teacher)
+    if callable(getattr(student, "native_checkpoint", None)):
+        check_replaceable(_native_path(out, student), force)
     before = _measure(student, example, card, val)
     steps: list[dict[str, Any]] = []
 
@@ -194,9 +196,18 @@ def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None =
                 "before": before, "after": {k: after[k] for k in before}, "steps": steps,
                 "recovery_seconds": sum(step["seconds"] for step in recovery),
                 "recovery_epoch_seconds": [s for step in recovery for s in step["epoch_seconds"]]}
+    native = getattr(student, "native_checkpoint", None)
+    if callable(native):  # the source framework's own file too, so the user can keep training the small model
+        document["native_checkpoint"] = str(_native_path(out, student))
+        with atomic_file(_native_path(out, student)) as tmp:
+            torch.save(native(), tmp)
     with atomic_file(out) as tmp:
         _save_torchscript(student, example, tmp, card)
     return document
+
+
+def _native_path(out: Path, model: torch.nn.Module) -> Path:
+    return out.with_name(out.stem + getattr(model, "native_suffix", "-native.pt"))
 
 
 def write_report(document: dict[str, Any], path: Path) -> None:

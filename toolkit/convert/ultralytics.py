@@ -79,4 +79,4 @@ def ultralytics_source(checkpoint: dict, path: Path, task: str | None, imgsz: in
 
     preprocessing = Preprocessing(size=_input_size(checkpoint, imgsz), resize="letterbox")
     return {"name": path.stem, "card": ModelCard.for_task(model_task, preprocessing, class_names),
-            "module": UltralyticsDetector(model)}
+            "module": UltralyticsDetector(model, checkpoint.get("train_args"))}

@@ -17,9 +17,13 @@ from torch import nn
 class UltralyticsDetector(nn.Module):
     """Wraps an Ultralytics ``DetectionModel`` whose Detect head is in export mode."""
 
-    def __init__(self, model: nn.Module) -> None:
+    #: what ``native_checkpoint`` files are called beside edgekit's TorchScript (``small.pt`` -> ``small-ultralytics.pt``)
+    native_suffix = "-ultralytics.pt"
+
+    def __init__(self, model: nn.Module, train_args: dict | None = None) -> None:
         super().__init__()
         self.model = model
+        self.train_args = dict(train_args or {})
 
     def forward(self, x: torch.Tensor) -> Any:
         out = self.model(x)
@@ -55,3 +59,22 @@ class UltralyticsDetector(nn.Module):
             return total.sum() / len(labels)
 
         return criterion
+
+    def native_checkpoint(self) -> dict[str, Any]:
+        """This (pruned) model as an Ultralytics checkpoint: ``YOLO(path)`` loads it and ``yolo val`` runs on it.
+
+        The model is pickled as it is, C2f blocks in their prunable two-conv form (``edgekit.compress.prunable``),
+        so loading it needs edgekit importable beside Ultralytics (the environment of the optional extra).
+        """
+        import copy
+        from datetime import datetime
+
+        model = copy.deepcopy(self.model).eval()
+        for module in model.modules():
+            if hasattr(module, "export") and hasattr(module, "stride"):  # Detect heads back to Ultralytics' default
+                module.export = False
+        if hasattr(model, "criterion"):
+            model.criterion = None
+        return {"epoch": -1, "best_fitness": None, "model": None, "ema": model.half(), "updates": 0,
+                "optimizer": None, "train_args": self.train_args, "date": datetime.now().astimezone().isoformat(),
+                "version": "edgekit-pruned"}
