@@ -117,3 +117,28 @@ def test_recover_labels_without_labels_and_a_bad_mode_are_one_line_errors(tmp_pa
         result = runner.invoke(app, ["compress", "nano-cls", "--prune", "0.5", *args, "-o", str(tmp_path / "o.pt")])
         assert result.exit_code == 2 and result.output.count("\n") == 1 and message in result.output, result.output
     assert not (tmp_path / "o.pt").exists()
+
+
+@pytest.mark.parametrize("importance", ["taylor", "hessian"])
+def test_gradient_criteria_rank_channels_by_the_task_loss(tmp_path: Path, importance: str) -> None:
+    """Taylor / Hessian importance read the task loss's gradients on labelled images; they prune to the same
+    budget as magnitude does, and choose other channels."""
+    reports = {}
+    for name in (importance, "l2"):
+        reports[name] = tmp_path / f"{name}.json"
+        result = runner.invoke(app, ["compress", "nano-cls", "--prune", "0.5", "--prune-by", "macs", "--importance",
+                                     name, "-o", str(tmp_path / f"{name}.pt"), "--json", str(reports[name])])
+        assert result.exit_code == 0, result.output
+    ours, magnitude = (json.loads(reports[n].read_text())["after"] for n in (importance, "l2"))
+    assert ours["macs"] <= 0.55 * json.loads(reports["l2"].read_text())["before"]["macs"]
+    assert ours["metrics"] != magnitude["metrics"]  # another ranking, other channels kept
+    images = tmp_path / "imgs"
+    images.mkdir()
+    from PIL import Image
+
+    Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(images / "a.png")
+    result = runner.invoke(app, ["compress", "nano-cls", "--prune", "0.5", "--importance", importance, "--images",
+                                 str(images), "-o", str(tmp_path / "x.pt")])
+    assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    assert "needs a dataset with a labelled train split" in result.output
+    assert not (tmp_path / "x.pt").exists()

@@ -185,7 +185,7 @@ def compress(
     out: Path = typer.Option(..., "-o", "--output", help="output TorchScript file, e.g. small.pt (edgekit export reads it as is)"),
     prune: Optional[float] = typer.Option(None, "--prune", help="structured pruning ratio in (0, 1)"),
     prune_by: str = typer.Option(_PRUNE.by, "--prune-by", help="channels | macs"),
-    importance: str = typer.Option(_PRUNE.importance, "--importance", help="l1 | l2 | bn"),
+    importance: str = typer.Option(_PRUNE.importance, "--importance", help="l1 | l2 (group magnitude) | bn | taylor | hessian (task-loss gradients: need labels)"),
     round_to: int = typer.Option(_PRUNE.round_to, "--round-to", help="keep channel counts multiples of this"),
     keep: list[str] = typer.Option([], "--keep", help="module name to leave unpruned (repeatable)"),
     steps: int = typer.Option(_PRUNE.steps, "--steps", help="prune in N prune-recover cycles (gradual pruning): "

@@ -12,7 +12,9 @@ from typing import Any
 from ..errors import EdgekitError, refuse_unknown
 
 KD_IMAGES = 2048
-IMPORTANCE = ("l1", "l2", "bn")
+IMPORTANCE = ("l1", "l2", "bn", "taylor", "hessian")
+#: criteria that read gradients of the task loss (they need labelled images)
+GRADIENT_IMPORTANCE = ("taylor", "hessian")
 RECOVER = ("auto", "labels", "kd")
 
 

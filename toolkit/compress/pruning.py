@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import copy
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
 from ..errors import EdgekitError
-from .options import IMPORTANCE, PruneOptions, check_ratio  # noqa: F401 - defined with the other options
+from .options import GRADIENT_IMPORTANCE, IMPORTANCE, PruneOptions, check_ratio  # noqa: F401 - defined with the other options
 from .prunable import inside_opaque_blocks, make_prunable, opaque_surrogates
 from .stats import model_stats
 from .tracing import tracing_budget
@@ -61,11 +62,22 @@ def _untraced_layers(model: nn.Module, traced: set[nn.Module]) -> list[str]:
             if isinstance(m, (nn.Conv2d, nn.Linear)) and m.weight.requires_grad and m not in traced and m not in hidden]
 
 
-def _importance(name: str):
+#: ``gradients(model, importance)``: put the task loss's gradients on ``model`` (and, for Hessian importance,
+#: accumulate them per sample into ``importance``) before a Torch-Pruning step reads them
+Gradients = Callable[[nn.Module, Any], None]
+
+
+def _importance(name: str) -> Any:
+    """Torch-Pruning's criterion: l1/l2 group magnitude, BatchNorm scale, first-order Taylor (|w * dL/dw|), or
+    the diagonal-Hessian / OBD-style one (w^2 * E[(dL/dw)^2])."""
     import torch_pruning as tp
 
     if name == "bn":
         return tp.importance.BNScaleImportance()
+    if name == "taylor":
+        return tp.importance.TaylorImportance()
+    if name == "hessian":
+        return tp.importance.HessianImportance()
     return tp.importance.MagnitudeImportance(p=1 if name == "l1" else 2)
 
 
@@ -105,18 +117,19 @@ def _thin(model: nn.Module, example: torch.Tensor, layers: Sequence[nn.Module], 
               if isinstance(m, nn.Conv2d) and m.out_channels > floor}
     if ratios:
         with tracing_budget(), opaque_surrogates(model) as boundary:
-            pruner = tp.pruner.MetaPruner(model, example, importance=_importance(options.importance), pruning_ratio=0.0,
+            pruner = tp.pruner.MetaPruner(model, example, importance=_importance("l2"), pruning_ratio=0.0,
                                           pruning_ratio_dict=ratios, ignored_layers=keep + boundary,
                                           round_to=options.round_to)
         pruner.step()
 
 
 def prune_structured(model: nn.Module, example: torch.Tensor, options: PruneOptions,
-                     idle: Sequence[nn.Module] = ()) -> nn.Module:
+                     idle: Sequence[nn.Module] = (), gradients: Gradients | None = None) -> nn.Module:
     """Remove whole channels in place; returns the (smaller, plain) model.
 
     ``idle`` layers (see ``idle.idle_layers``; found on the ``make_prunable`` form of the model) are first cut
     to ``round_to`` channels and then left alone, so the MAC or channel budget goes to the working layers.
+    Gradient criteria (``taylor``, ``hessian``) need ``gradients``, called before every pruning step.
     """
     import torch_pruning as tp
 
@@ -131,15 +144,21 @@ def prune_structured(model: nn.Module, example: torch.Tensor, options: PruneOpti
     try:
         base = model_stats(model, example)["macs"]
         _thin(model, example, idle, keep, options)
+        if options.importance in GRADIENT_IMPORTANCE and gradients is None:
+            raise EdgekitError(f"--importance {options.importance} needs labelled images (its gradients)")
+        importance = _importance(options.importance)
         with tracing_budget(), opaque_surrogates(model) as boundary:
-            pruner = tp.pruner.MetaPruner(model, example, importance=_importance(options.importance),
+            pruner = tp.pruner.MetaPruner(model, example, importance=importance,
                                           pruning_ratio=0.9 if by_macs else options.ratio, iterative_steps=steps,
                                           ignored_layers=keep + list(idle) + boundary, round_to=options.round_to)
         _refuse_untraced(_untraced_layers(model, set(pruner.DG.module2node)))
         for _ in range(steps):
+            if options.importance in GRADIENT_IMPORTANCE:
+                gradients(model, importance)
             pruner.step()
             if by_macs and model_stats(model, example)["macs"] <= (1 - options.ratio) * base:
                 break
+        model.zero_grad(set_to_none=True)
         with torch.no_grad():
             if [o.shape for o in _as_tensors(model(example))] != shapes:
                 raise EdgekitError("Torch-Pruning changed this model's output shapes; pass --keep for its output layers")

@@ -13,15 +13,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..errors import DataError
 from .detection_loss import DetectionLoss
-from .distill import Criterion
-from .labelled import has_labels
-from .options import DistillOptions
+from .distill import Criterion, _batch, _raw_mode
+from .labelled import has_labels, labelled_images
+from .options import GRADIENT_IMPORTANCE, DistillOptions
+from .pruning import Gradients
 
 
 def recovery_mode(options: DistillOptions, data: str | None, folder: Path | None) -> str:
@@ -58,3 +60,38 @@ def targets_as_ultralytics_batch(labels: list[torch.Tensor], image_size: int) ->
     xyxy = rows[:, 1:] / image_size
     xywh = torch.cat([(xyxy[:, :2] + xyxy[:, 2:]) / 2, xyxy[:, 2:] - xyxy[:, :2]], 1)
     return {"batch_idx": index, "cls": rows[:, :1], "bboxes": xywh}
+
+
+GRADIENT_IMAGES = 16  # labelled images whose task-loss gradients rank channels for taylor / hessian
+HESSIAN_SAMPLES = 8  # of them, one backward pass each for the squared-gradient (Fisher) estimate
+
+
+def importance_gradients(student: nn.Module, card: Any, data: str | None, folder: Path | None,
+                         importance: str) -> Gradients | None:
+    """For gradient criteria (``taylor``, ``hessian``): a ``gradients(model, importance)`` that puts the task
+    loss's gradients on ``GRADIENT_IMAGES`` labelled images onto the model; None for the others."""
+    if importance not in GRADIENT_IMPORTANCE:
+        return None
+    if not has_labels(data, folder):
+        raise DataError(f"--importance {importance} ranks channels by task-loss gradients: it needs a dataset with "
+                        "a labelled train split (--data), not unlabelled images")
+    images = labelled_images(data, card.preprocessing, GRADIENT_IMAGES)[0]
+    images = images(0) if callable(images) else images
+    x, labels = _batch(images, np.arange(len(images.canvases)), np.random.default_rng(0), card.preprocessing,
+                       card.task, torch.device("cpu"))
+    criterion, _ = task_criterion(student, card.task, len(card.class_names), card.preprocessing.size)
+
+    def gradients(model: nn.Module, ranking: Any) -> None:
+        _raw_mode(model, train_bn=False)
+        model.zero_grad(set_to_none=True)
+        if importance == "hessian":
+            ranking.zero_grad()
+            for i in range(min(HESSIAN_SAMPLES, len(x))):
+                model.zero_grad(set_to_none=True)
+                criterion(model(x[i:i + 1]), labels[i:i + 1]).backward()
+                ranking.accumulate_grad(model)
+        else:
+            criterion(model(x), labels).backward()
+        model.eval()
+
+    return gradients

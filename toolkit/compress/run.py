@@ -25,11 +25,11 @@ from .distill import Images, StepCallback, distill, normalised_batch
 from .idle import IdleOutputs, idle_layers
 from .images import distillation_images, folder_images, probe_images, training_stream
 from .labelled import labelled_images
-from .recover import recovery_mode, task_criterion
+from .recover import importance_gradients, recovery_mode, task_criterion
 from .options import KD_IMAGES, CompressPlan, DistillOptions, PruneOptions  # noqa: F401 - re-exported here
 from .prunable import make_prunable
-from .pruning import (check_traceable, make_permanent, prune_structured, prune_unstructured, quantize_dynamic,
-                      sparsity)
+from .pruning import (Gradients, check_traceable, make_permanent, prune_structured, prune_unstructured,
+                      quantize_dynamic, sparsity)
 from .stats import TorchSession, model_stats
 
 PROBE_IMAGES = 128  # unlabelled images that decide which detector outputs are idle
@@ -71,7 +71,8 @@ def _epochs_per_round(total: int, rounds: int) -> list[int]:
 
 
 def prune_round(student: torch.nn.Module, example: torch.Tensor, options: PruneOptions, k: int,
-                base_macs: int, idle: Sequence[torch.nn.Module] = ()) -> PruneOptions | None:
+                base_macs: int, idle: Sequence[torch.nn.Module] = (),
+                gradients: Gradients | None = None) -> PruneOptions | None:
     """Prune round ``k`` of ``options.steps``: cumulatively ``ratio * k / steps`` of the original MACs/channels.
 
     Returns what was applied, or ``None`` when an earlier round already got there (``round_to`` makes steps
@@ -85,7 +86,7 @@ def prune_round(student: torch.nn.Module, example: torch.Tensor, options: PruneO
     if ratio <= 0.005:
         return None
     this_round = dataclasses.replace(options, ratio=ratio, steps=1)
-    prune_structured(student, example, this_round, idle)
+    prune_structured(student, example, this_round, idle, gradients)
     return this_round
 
 
@@ -168,10 +169,11 @@ def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None =
     epochs = _epochs_per_round(plan.distill.epochs, rounds) if plan.distill else []
     base_macs = before["macs"]
     idle = find_idle(student, source, plan, data_spec)
+    gradients = importance_gradients(student, card, data_spec, plan.images, plan.prune.importance) if plan.prune else None
     for k in range(1, rounds + 1):
         if plan.prune:
             start = time.perf_counter()
-            applied = prune_round(student, example, plan.prune, k, base_macs, idle.layers if idle else ())
+            applied = prune_round(student, example, plan.prune, k, base_macs, idle.layers if idle else (), gradients)
             if applied:
                 record({"step": "prune", "round": k, **asdict(applied), "seconds": time.perf_counter() - start}
                        | (idle.summary() if idle and k == 1 else {}))
