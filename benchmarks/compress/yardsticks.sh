@@ -3,7 +3,7 @@
 # unpruned model fine-tuned with the same recipe and epochs). Built-in models run in edgekit's venv (.venv);
 # the YOLO ones in the Ultralytics venv (/tmp/ul, README "Real YOLO models") on the shapes-det YOLO split
 # written by benchmarks/yolov8n/make_data.py into /tmp/shapes-yolo.
-#   bash benchmarks/compress/yardsticks.sh nano|yolov8n|yolo11n
+#   bash benchmarks/compress/yardsticks.sh nano|yolov8n|yolo11n|criteria
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=benchmarks/compress
@@ -22,6 +22,11 @@ case "${1:-nano}" in
       --recover labels --epochs 5 --kd-images 2048 --data $YOLO_DATA
     run yolov8n-shapes-control-e5 $UL compress benchmarks/models/yolov8n-shapes.pt --trust --recover labels --epochs 5 \
       --kd-images 2048 --data $YOLO_DATA ;;
+  criteria)  # Torch-Pruning's importance criteria on the real YOLOv8n: -30 % MACs, then one epoch of recovery
+    for imp in l2 taylor hessian; do
+      run yolov8n-shapes-p30-$imp-e1 $UL compress benchmarks/models/yolov8n-shapes.pt --trust --prune 0.3 \
+        --prune-by macs --importance $imp --recover labels --epochs 1 --kd-images 2048 --data $YOLO_DATA
+    done ;;
   yolo11n)
     run yolo11n-shapes-p30-labels-e3 $UL compress benchmarks/models/yolo11n-shapes.pt --trust --prune 0.3 --prune-by macs \
       --recover labels --epochs 3 --kd-images 2048 --data $YOLO_DATA ;;

@@ -1,0 +1,71 @@
+"""Pruned + INT8 against the original, in ONE interleaved bench run (edgekit's venv).
+
+    python benchmarks/compress/pruned_int8.py /tmp/small.pt yolov8n-shapes-p30 --data /tmp/shapes-yolo/data.yaml
+
+The original (``benchmarks/models/yolov8n-shapes.onnx`` unless ``--original``) and the compressed TorchScript
+(``edgekit compress`` output) are both exported to onnx-fp32 / ort-int8 / openvino-int8 / tflite-int8 and
+benched together, so every row's p50 is a ratio to the ORIGINAL FP32 ONNX of the same run and its mAP a drop
+from it. Writes ``benchmarks/compress/<name>-int8.{json,md}`` (latency: plain p50 over all rounds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+import edgekit
+from edgekit.fsutil import write_text_atomic
+
+HERE = Path(__file__).resolve().parent
+ORIGINAL = HERE.parent / "models" / "yolov8n-shapes.onnx"
+TARGETS = ["onnx-fp32", "ort-int8", "openvino-int8", "tflite-int8"]
+
+
+def _table(document: dict, name: str) -> str:
+    rows = document["results"]
+    base = next(r for r in rows if r["artifact"].endswith("original/onnx-fp32"))
+    env = document["environment"]
+    lines = [f"### {name}: pruned + INT8 vs the original FP32 ONNX", "",
+             f"One interleaved `edgekit bench` run, {env['cpu']} ({', '.join(env.get('isa', []))}), "
+             f"{env['threads']} threads, {env['latency_rounds']} rounds; p50 = plain median over all timed runs; "
+             "drop and ratios against the original `onnx-fp32` of this run.", "",
+             "| model | target | mAP50-95 | drop vs original FP32 (pts) | p50 ms | p50 / original FP32 | size MB |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for row in rows:
+        if row["status"] != "ok":
+            lines.append(f"| {Path(row['artifact']).parent.name} | {row['target']} | {row['status']} | | | | |")
+            continue
+        score = row["metrics"]["map50_95"]
+        lines.append(f"| {Path(row['artifact']).parent.name} | {row['target']} | {score:.4f} | "
+                     f"{(base['metrics']['map50_95'] - score) * 100:.2f} | {row['latency_ms']['p50']:.2f} | "
+                     f"{row['latency_ms']['p50'] / base['latency_ms']['p50']:.2f}x | {row['size_bytes'] / 1e6:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("compressed", type=Path, help="TorchScript from edgekit compress")
+    parser.add_argument("name")
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--original", type=Path, default=ORIGINAL)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="edgekit-pruned-int8-") as work:
+        dirs = []
+        for label, model, trust in (("original", str(args.original), False), ("pruned", str(args.compressed), True)):
+            rows = edgekit.export(model, TARGETS, Path(work) / label, data=args.data, trust=trust)
+            failed = [f"{r.target}: {r.status}" for r in rows if r.status != "ok"]
+            if failed:
+                raise SystemExit(f"export of {label} failed: {failed}")
+            dirs += [Path(work) / label / t for t in TARGETS]
+        document = edgekit.benchmark(dirs, data=args.data, rounds=args.rounds, preset="ultralytics").to_dict()
+    out = HERE / f"{args.name}-int8"
+    write_text_atomic(out.with_suffix(".json"), json.dumps(document, indent=2) + "\n")
+    write_text_atomic(out.with_suffix(".md"), _table(document, args.name))
+    print(_table(document, args.name))
+
+
+if __name__ == "__main__":
+    main()
