@@ -133,6 +133,14 @@ def _batch(data: np.ndarray | Labelled, picked: np.ndarray, rng: np.random.Gener
     return _to_tensor(pixels, preprocessing, device), torch.from_numpy(np.asarray(data.labels)[picked]).to(device)
 
 
+def make_trainable(model: nn.Module) -> nn.Module:
+    """Let a model that brings its own rule for which weights train apply it (``prepare_training``)."""
+    hook = getattr(model, "prepare_training", None)
+    if callable(hook):
+        hook()
+    return model
+
+
 def _prepare(teacher: nn.Module, student: nn.Module, canvases: np.ndarray, preprocessing: Preprocessing, task: str,
              options: DistillOptions) -> tuple[nn.Module, FeatureMimic | None, torch.optim.Optimizer]:
     """Teacher copy in raw-output mode, the feature mimic (detectors) and the optimiser, all on the device."""
@@ -141,7 +149,7 @@ def _prepare(teacher: nn.Module, student: nn.Module, canvases: np.ndarray, prepr
     head = head_module_name(student, probe[:1]) if task == "detect" and options.feature_weight else None
     teacher = _raw_mode(copy.deepcopy(teacher), train_bn=False).to(device)
     mimic = FeatureMimic(teacher, student.eval().to(device), head, probe.to(device)) if head else None
-    _raw_mode(student, train_bn=True).to(device)
+    _raw_mode(make_trainable(student), train_bn=True).to(device)
     trained = [p for p in student.parameters() if p.requires_grad]
     trained += list(mimic.adapters.parameters()) if mimic else []
     return teacher, mimic, torch.optim.AdamW(trained, lr=options.lr, weight_decay=0.0)

@@ -20,7 +20,7 @@ from torch import nn
 
 from ..errors import DataError
 from .detection_loss import DetectionLoss
-from .distill import Criterion, _batch, _raw_mode
+from .distill import Criterion, _batch, _raw_mode, make_trainable
 from .labelled import has_labels, labelled_images
 from .options import GRADIENT_IMPORTANCE, DistillOptions
 from .pruning import Gradients
@@ -82,7 +82,7 @@ def importance_gradients(student: nn.Module, card: Any, data: str | None, folder
     criterion, _ = task_criterion(student, card.task, len(card.class_names), card.preprocessing.size)
 
     def gradients(model: nn.Module, ranking: Any) -> None:
-        _raw_mode(model, train_bn=False)
+        _raw_mode(make_trainable(model), train_bn=False)
         model.zero_grad(set_to_none=True)
         if importance == "hessian":
             ranking.zero_grad()

@@ -24,6 +24,7 @@ class UltralyticsDetector(nn.Module):
         super().__init__()
         self.model = model
         self.train_args = dict(train_args or {})
+        self.prepare_training()  # as Ultralytics' trainer does; pruning reads which layers are fixed by design
 
     def forward(self, x: torch.Tensor) -> Any:
         out = self.model(x)
@@ -34,6 +35,16 @@ class UltralyticsDetector(nn.Module):
         sizes = [f.shape[2] * f.shape[3] for f in feats]
         return [part.reshape(part.shape[0], part.shape[1], f.shape[2], f.shape[3])
                 for part, f in zip(joined.split(sizes, dim=2), feats)]
+
+    def prepare_training(self) -> None:
+        """Make the weights trainable the way Ultralytics' trainer does: a checkpoint's EMA weights arrive with
+        ``requires_grad`` off; every floating-point weight but the fixed DFL projection (``.dfl``) trains.
+
+        Without it every layer would look fixed: pruning would keep all layers between the outputs and the first
+        rewritten C2f (the whole Detect head and the neck's last blocks), recovery would train only the rewritten
+        convs, and Taylor importance would find no gradients."""
+        for name, param in self.model.named_parameters():
+            param.requires_grad_(param.dtype.is_floating_point and ".dfl" not in f".{name}")
 
     def task_criterion(self) -> Any:
         """Ultralytics' own detection loss (its trainer's ``init_criterion``: ``v8DetectionLoss``) as a
