@@ -3,7 +3,7 @@
 # unpruned model fine-tuned with the same recipe and epochs). Built-in models run in edgekit's venv (.venv);
 # the YOLO ones in the Ultralytics venv (/tmp/ul, README "Real YOLO models") on the shapes-det YOLO split
 # written by benchmarks/yolov8n/make_data.py into /tmp/shapes-yolo.
-#   bash benchmarks/compress/yardsticks.sh nano|yolov8n|yolo11n|criteria
+#   bash benchmarks/compress/yardsticks.sh nano|yolov8n|yolov8n-p30|yolov8n-control|yolo11n|criteria
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=benchmarks/compress
@@ -17,9 +17,11 @@ case "${1:-nano}" in
     run nano-det-control-e6 $EK compress nano-det --recover labels --epochs 6 --kd-images 2048
     run nano-cls-p50-labels-e10 $EK compress nano-cls --prune 0.5 --prune-by macs --recover labels --epochs 10 --kd-images 2048
     run nano-cls-control-e10 $EK compress nano-cls --recover labels --epochs 10 --kd-images 2048 ;;
-  yolov8n)
+  yolov8n|yolov8n-p30)
     run yolov8n-shapes-p30-labels-e5 $UL compress benchmarks/models/yolov8n-shapes.pt --trust --prune 0.3 --prune-by macs \
       --recover labels --epochs 5 --kd-images 2048 --data $YOLO_DATA
+    [ "$1" = yolov8n ] || exit 0 ;&
+  yolov8n-control)
     run yolov8n-shapes-control-e5 $UL compress benchmarks/models/yolov8n-shapes.pt --trust --recover labels --epochs 5 \
       --kd-images 2048 --data $YOLO_DATA ;;
   criteria)  # Torch-Pruning's importance criteria on the real YOLOv8n: -30 % MACs, then one epoch of recovery
