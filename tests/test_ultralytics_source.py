@@ -101,9 +101,16 @@ def test_ultralytics_blocks_become_prunable_with_identical_outputs(config, prune
     from edgekit.models.ultralytics_raw import UltralyticsDetector
     from edgekit.convert.ultralytics import ultralytics_source
 
-    checkpoint = {"model": YOLO(config).model, "train_args": {"imgsz": 64}}
+    frozen = YOLO(config).model.requires_grad_(False)  # a checkpoint's EMA weights arrive frozen
+    checkpoint = {"model": frozen, "train_args": {"imgsz": 64}}
     model = ultralytics_source(checkpoint, Path(config), None, None)["module"]
     assert isinstance(model, UltralyticsDetector)
+    from edgekit.compress.pruning import output_layers
+
+    names = {id(m): n for n, m in model.named_modules()}
+    head = f"model.model.{len(model.model.model) - 1}."
+    kept = [names[id(m)] for m in output_layers(model, torch.rand(1, 3, 64, 64))]
+    assert len(kept) == 7 and all(n.startswith(head) for n in kept)  # the six final convs and the fixed DFL
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
         before = model(x)

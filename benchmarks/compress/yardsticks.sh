@@ -3,7 +3,7 @@
 # unpruned model fine-tuned with the same recipe and epochs). Built-in models run in edgekit's venv (.venv);
 # the YOLO ones in the Ultralytics venv (/tmp/ul, README "Real YOLO models") on the shapes-det YOLO split
 # written by benchmarks/yolov8n/make_data.py into /tmp/shapes-yolo.
-#   bash benchmarks/compress/yardsticks.sh nano|yolov8n|yolov8n-p30|yolov8n-control|yolo11n|criteria
+#   bash benchmarks/compress/yardsticks.sh nano|nano-det-variants|yolov8n|yolov8n-p30|yolov8n-control|yolo11n|criteria
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=benchmarks/compress
@@ -17,6 +17,11 @@ case "${1:-nano}" in
     run nano-det-control-e6 $EK compress nano-det --recover labels --epochs 6 --kd-images 2048
     run nano-cls-p50-labels-e10 $EK compress nano-cls --prune 0.5 --prune-by macs --recover labels --epochs 10 --kd-images 2048
     run nano-cls-control-e10 $EK compress nano-cls --recover labels --epochs 10 --kd-images 2048 ;;
+  nano-det-variants)  # criterion and EMA on the built-in detector, same budget as nano-det-p50-labels-e6
+    run nano-det-p50-taylor-labels-e6 $EK compress nano-det --prune 0.5 --prune-by macs --importance taylor \
+      --recover labels --epochs 6 --kd-images 2048
+    run nano-det-p50-taylor-labels-ema-e6 $EK compress nano-det --prune 0.5 --prune-by macs --importance taylor \
+      --recover labels --epochs 6 --kd-images 2048 --ema 0.999 ;;
   yolov8n|yolov8n-p30)
     run yolov8n-shapes-p30-labels-e5 $UL compress benchmarks/models/yolov8n-shapes.pt --trust --prune 0.3 --prune-by macs \
       --recover labels --epochs 5 --kd-images 2048 --data $YOLO_DATA
