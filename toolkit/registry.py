@@ -97,7 +97,8 @@ def plugins(group: str) -> dict[str, str]:
 
 
 def _builtin(group: str) -> dict[str, Any]:
-    return {TARGET_GROUP: TARGETS, RUNTIME_GROUP: RUNTIMES}.get(group) or _family_names(FAMILIES)
+    """The built-in names of an entry-point group (a plugin cannot take one)."""
+    return {TARGET_GROUP: TARGETS, RUNTIME_GROUP: RUNTIMES, FAMILY_GROUP: _family_names(FAMILIES)}[group]
 
 
 def _family_names(families: dict[str, Family]) -> dict[str, Family]:

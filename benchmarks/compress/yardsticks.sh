@@ -35,6 +35,6 @@ case "${1:-nano}" in
         --prune-by macs --importance $imp --recover labels --epochs 1 --kd-images 2048 --data $YOLO_DATA
     done ;;
   yolo11n)
-    run yolo11n-shapes-p30-labels-e3 $UL compress benchmarks/models/yolo11n-shapes.pt --trust --prune 0.3 --prune-by macs \
-      --recover labels --epochs 3 --kd-images 2048 --data $YOLO_DATA ;;
+    run yolo11n-shapes-p30-labels-e2 $UL compress benchmarks/models/yolo11n-shapes.pt --trust --prune 0.3 --prune-by macs \
+      --recover labels --epochs 2 --kd-images 2048 --data $YOLO_DATA ;;
 esac
