@@ -98,12 +98,8 @@ class _WeightAverage:
 def normalised_batch(canvases: np.ndarray, picked: np.ndarray, flip: np.ndarray, preprocessing: Preprocessing,
            device: torch.device) -> torch.Tensor:
     """uint8 NHWC canvases (rows ``picked``) -> normalised NCHW float32 on ``device``, ``flip`` ones mirrored."""
-    pixels = torch.from_numpy(canvases[picked]).to(device)
-    flipped = torch.from_numpy(flip).to(device)
-    pixels = torch.where(flipped[:, None, None, None], pixels.flip(2), pixels)
-    mean = torch.tensor(preprocessing.mean, device=device).view(1, 3, 1, 1)
-    std = torch.tensor(preprocessing.std, device=device).view(1, 3, 1, 1)
-    return (pixels.permute(0, 3, 1, 2).float() / 255.0 - mean) / std
+    pixels = canvases[picked]
+    return _to_tensor(np.where(flip[:, None, None, None], pixels[:, :, ::-1], pixels), preprocessing, device)
 
 
 def _kd_loss(task: str, output: Any, target: Any, mimic: FeatureMimic | None, num_classes: int,
@@ -115,6 +111,7 @@ def _kd_loss(task: str, output: Any, target: Any, mimic: FeatureMimic | None, nu
 
 
 def _to_tensor(canvases: np.ndarray, preprocessing: Preprocessing, device: torch.device) -> torch.Tensor:
+    """uint8 NHWC canvases -> normalised NCHW float32 on ``device``."""
     pixels = torch.from_numpy(np.ascontiguousarray(canvases)).to(device)
     mean = torch.tensor(preprocessing.mean, device=device).view(1, 3, 1, 1)
     std = torch.tensor(preprocessing.std, device=device).view(1, 3, 1, 1)
