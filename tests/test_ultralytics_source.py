@@ -144,8 +144,14 @@ def test_a_pruned_checkpoint_recovers_with_ultralytics_loss_and_comes_back_as_an
 
     from edgekit.calibration_data.build import ensure_dataset
 
+    import shutil
+
+    source = ensure_dataset("shapes-det")
+    root = tmp_path / "shapes"  # a copy: Ultralytics writes labels/*.cache beside the labels it reads
+    for kind in ("images", "labels"):
+        for split in ("calib", "val"):
+            shutil.copytree(source / kind / split, root / kind / split)
     data = tmp_path / "data.yaml"
-    root = ensure_dataset("shapes-det")
     data.write_text(f"path: {root}\ntrain: images/calib\nval: images/val\n"
                     "names: [circle, rectangle, triangle, cross, ring]\n")
     import torch
