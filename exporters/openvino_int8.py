@@ -23,12 +23,15 @@ from .openvino_ir import read_onnx, save_ir
 @dataclass(frozen=True)
 class OpenVinoInt8Config(TargetConfig):
     """``preset``: mixed (symmetric weights, asymmetric activations: right for SiLU) or performance.
-    ``ignored_nodes``: ONNX node names kept in float (a Conv with bias is two OpenVINO nodes: both are kept)."""
+    ``ignored_nodes``: ONNX node names kept in float (a Conv with bias is two OpenVINO nodes: both are kept).
+    ``float_types``: OpenVINO op types kept in float everywhere (``Sigmoid``: SiLU's gate stays float, as
+    Ultralytics' NNCF export does)."""
 
     preset: str = "mixed"
     fast_bias_correction: bool = True
     keep_decode_float: bool = True
     ignored_nodes: tuple[str, ...] = ()
+    float_types: tuple[str, ...] = ()
 
 
 class OpenVinoInt8Target:
@@ -47,7 +50,7 @@ class OpenVinoInt8Target:
         quantized = nncf.quantize(
             read_onnx(onnx_path), nncf.Dataset(list(calib)), preset=presets[cfg.preset], subset_size=len(calib),
             fast_bias_correction=cfg.fast_bias_correction,
-            ignored_scope=nncf.IgnoredScope(names=ignored, validate=False))
+            ignored_scope=nncf.IgnoredScope(names=ignored, types=list(cfg.float_types), validate=False))
         return save_ir(quantized, out_dir, compress_to_fp16=False,
                        notes={"nodes_kept_float": len(ignored), "calibration_images": len(calib),
                               "nncf": nncf.__version__})

@@ -192,6 +192,8 @@ def compress(
                               "--epochs are shared out over them"),
     keep_idle: bool = typer.Option(False, "--keep-idle", help="detectors: prune output branches that never score "
                                    "on the images like any other (default: thin them to --round-to channels)"),
+    act: Optional[str] = typer.Option(None, "--act", help="relu: replace SiLU/Hardswish/GELU/Mish with ReLU (fuses "
+                                      "into INT8 convs), then recover; needs --recover/--distill"),
     unstructured: Optional[float] = typer.Option(None, "--unstructured", help="unstructured L1 ratio in (0, 1)"),
     distill: bool = typer.Option(False, "--distill", help="recover after pruning: distillation from the original, "
                                  "plus the task loss when the data has labels (see --recover)"),
@@ -222,8 +224,8 @@ def compress(
     plan = plan_from_options({
         "prune": prune, "prune_by": prune_by, "importance": importance, "round_to": round_to, "steps": steps,
         "keep": keep, "keep_idle": keep_idle, "unstructured": unstructured, "distill": distill,
-        "recover": recover, "ema": ema, "dynamic_quant": dynamic_quant, "images": images, "kd_images": kd_images, "epochs": epochs, "lr": lr,
-        "device": device})
+        "recover": recover, "ema": ema, "dynamic_quant": dynamic_quant, "images": images, "kd_images": kd_images,
+        "epochs": epochs, "lr": lr, "device": device, "act": act})
     with step_progress(console, "recover") as on_step:
         document = compress_model(
             model, plan, out, data, force, log=console.print, progress=on_step,

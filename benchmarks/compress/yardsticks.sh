@@ -2,8 +2,9 @@
 # The compression yardsticks of issue 21, one compress --json report per point, each beside its control (the
 # unpruned model fine-tuned with the same recipe and epochs). Built-in models run in edgekit's venv (.venv);
 # the YOLO ones in the Ultralytics venv (/tmp/ul, README "Real YOLO models") on the shapes-det YOLO split
-# written by benchmarks/yolov8n/make_data.py into /tmp/shapes-yolo.
-#   bash benchmarks/compress/yardsticks.sh nano|nano-det-variants|yolov8n|yolov8n-p30|yolov8n-control|yolo11n|criteria
+# written by benchmarks/yolov8n/make_data.py into /tmp/shapes-yolo. Run one case at a time on an otherwise
+# idle machine: two torch jobs on 2 cores spin against each other (OpenMP) and ran ~10x slower once.
+#   bash benchmarks/compress/yardsticks.sh nano|nano-det-variants|criteria|yolov8n|steps|yolo11n
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=benchmarks/compress
@@ -22,19 +23,24 @@ case "${1:-nano}" in
       --recover labels --epochs 6 --kd-images 2048
     run nano-det-p50-taylor-labels-ema-e6 $EK compress nano-det --prune 0.5 --prune-by macs --importance taylor \
       --recover labels --epochs 6 --kd-images 2048 --ema 0.999 ;;
-  yolov8n|yolov8n-p30)
-    run yolov8n-shapes-p30-labels-e5 $UL compress benchmarks/models/yolov8n-shapes.pt --trust --prune 0.3 --prune-by macs \
-      --recover labels --epochs 5 --kd-images 2048 --data $YOLO_DATA
-    [ "$1" = yolov8n ] || exit 0 ;&
-  yolov8n-control)
-    run yolov8n-shapes-control-e5 $UL compress benchmarks/models/yolov8n-shapes.pt --trust --recover labels --epochs 5 \
-      --kd-images 2048 --data $YOLO_DATA ;;
+  yolov8n)  # -30 % and -50 % MACs and the control, same recipe: all 3000 train images, 10 epochs
+    for ratio in 30 50; do
+      run yolov8n-shapes-p$ratio-labels-e10 $UL compress benchmarks/models/yolov8n-shapes.pt --trust --prune 0.$ratio \
+        --prune-by macs --recover labels --epochs 10 --kd-images 3000 --data $YOLO_DATA
+    done
+    run yolov8n-shapes-control-e10 $UL compress benchmarks/models/yolov8n-shapes.pt --trust --recover labels --epochs 10 \
+      --kd-images 3000 --data $YOLO_DATA ;;
   criteria)  # Torch-Pruning's importance criteria on the real YOLOv8n: -30 % MACs, then one epoch of recovery
     for imp in l2 taylor hessian; do
       run yolov8n-shapes-p30-$imp-e1 $UL compress benchmarks/models/yolov8n-shapes.pt --trust --prune 0.3 \
-        --prune-by macs --importance $imp --recover labels --epochs 1 --kd-images 2048 --data $YOLO_DATA
+        --prune-by macs --importance $imp --recover labels --epochs 1 --kd-images 3000 --data $YOLO_DATA
     done ;;
-  yolo11n)
-    run yolo11n-shapes-p30-labels-e2 $UL compress benchmarks/models/yolo11n-shapes.pt --trust --prune 0.3 --prune-by macs \
-      --recover labels --epochs 2 --kd-images 2048 --data $YOLO_DATA ;;
+  steps)  # iterative pruning on YOLOv8n: -50 % MACs in 1 or 2 prune-recover cycles, same 10 epochs in all
+    run yolov8n-shapes-p50-steps2-labels-e10 $UL compress benchmarks/models/yolov8n-shapes.pt --trust --prune 0.5 \
+      --prune-by macs --steps 2 --recover labels --epochs 10 --kd-images 3000 --data $YOLO_DATA ;;
+  yolo11n)  # -30 % MACs and the control, the YOLOv8n recipe
+    run yolo11n-shapes-p30-labels-e10 $UL compress benchmarks/models/yolo11n-shapes.pt --trust --prune 0.3 --prune-by macs \
+      --recover labels --epochs 10 --kd-images 3000 --data $YOLO_DATA
+    run yolo11n-shapes-control-e10 $UL compress benchmarks/models/yolo11n-shapes.pt --trust --recover labels --epochs 10 \
+      --kd-images 3000 --data $YOLO_DATA ;;
 esac

@@ -16,6 +16,7 @@ IMPORTANCE = ("l1", "l2", "bn", "taylor", "hessian")
 #: criteria that read gradients of the task loss (they need labelled images)
 GRADIENT_IMPORTANCE = ("taylor", "hessian")
 RECOVER = ("auto", "labels", "kd")
+ACTIVATIONS = ("relu",)  # --act: what smooth activations become (edgekit.compress.rewrite)
 
 
 def check_ratio(kind: str, ratio: float) -> None:
@@ -83,6 +84,7 @@ class CompressPlan:
     dynamic_quant: bool = False
     kd_images: int = KD_IMAGES
     images: Path | None = None
+    act: str | None = None  # rewrite activations (before pruning), e.g. "relu"; needs recovery
 
     def validate(self) -> None:
         """Reject bad options before anything is loaded or written."""
@@ -92,8 +94,13 @@ class CompressPlan:
             check_ratio("unstructured", self.unstructured)
         if self.distill:
             self.distill.validate()
-        if not (self.prune or self.unstructured or self.distill or self.dynamic_quant):
-            raise EdgekitError("nothing to do: pass --prune, --unstructured, --distill and/or --dynamic-quant")
+        if not (self.prune or self.unstructured or self.distill or self.dynamic_quant or self.act):
+            raise EdgekitError("nothing to do: pass --prune, --act, --unstructured, --distill and/or --dynamic-quant")
+        if self.act is not None and self.act not in ACTIVATIONS:
+            raise EdgekitError(f"--act must be one of {', '.join(ACTIVATIONS)}, got {self.act!r}")
+        if self.act and not self.distill:
+            raise EdgekitError(f"--act {self.act} changes what the network computes: it needs recovery "
+                               "(--recover or --distill with --epochs)")
         if self.distill and self.prune and self.distill.epochs < self.prune.steps:
             raise EdgekitError(f"--epochs ({self.distill.epochs}) must be at least --steps ({self.prune.steps})")
         if self.distill and self.kd_images < self.distill.batch_size:
@@ -102,7 +109,7 @@ class CompressPlan:
 
 #: the flat option names of ``edgekit compress`` and a recipe's ``[compress]`` table
 PLAN_KEYS = ("prune", "prune_by", "importance", "round_to", "steps", "keep", "keep_idle", "unstructured",
-             "distill", "recover", "dynamic_quant", "images", "kd_images", "epochs", "lr", "device", "ema")
+             "distill", "recover", "dynamic_quant", "images", "kd_images", "epochs", "lr", "device", "ema", "act")
 
 
 def plan_from_options(options: dict[str, Any]) -> CompressPlan:
@@ -126,4 +133,5 @@ def plan_from_options(options: dict[str, Any]) -> CompressPlan:
     images = options.get("images")
     return CompressPlan(prune=prune, unstructured=options.get("unstructured"), distill=distill,
                         dynamic_quant=bool(options.get("dynamic_quant", False)),
-                        kd_images=int(options.get("kd_images", KD_IMAGES)), images=Path(images) if images else None)
+                        kd_images=int(options.get("kd_images", KD_IMAGES)), images=Path(images) if images else None,
+                        act=options.get("act"))

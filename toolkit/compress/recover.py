@@ -10,6 +10,7 @@ of ``edgekit.compress.detection_loss``, or cross-entropy for classifiers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,34 @@ def targets_as_ultralytics_batch(labels: list[torch.Tensor], image_size: int) ->
     return {"batch_idx": index, "cls": rows[:, :1], "bboxes": xywh}
 
 
+def _zero_missing_gradients(model: nn.Module) -> nn.Module:
+    """Give weights fixed by design (no gradient, e.g. Ultralytics' DFL projection) a zero gradient: Torch-Pruning's
+    gradient criteria read ``.grad`` of every layer in a group and fail on None."""
+    for param in model.parameters():
+        if param.grad is None:
+            param.grad = torch.zeros_like(param)
+    return model
+
+
+def _mean_squared_gradients(model: nn.Module, loss_of: Callable[[int], torch.Tensor], samples: int) -> None:
+    """Leave on every weight's ``.grad`` the mean over ``samples`` of its squared per-sample gradient (the Fisher
+    diagonal that Torch-Pruning's Hessian criterion multiplies with the squared weight).
+
+    Done here rather than with the criterion's own ``accumulate_grad``: Torch-Pruning 1.6.1 keys its running sum
+    by parameter but tests membership by name, so each call overwrites the sum and only the last sample counts.
+    """
+    params = [p for p in model.parameters() if p.requires_grad]
+    squares = [torch.zeros_like(p) for p in params]
+    for i in range(samples):
+        model.zero_grad(set_to_none=True)
+        loss_of(i).backward()
+        for square, param in zip(squares, params):
+            if param.grad is not None:
+                square.add_(param.grad.detach() ** 2)
+    for square, param in zip(squares, params):
+        param.grad = square / samples
+
+
 GRADIENT_IMAGES = 16  # labelled images whose task-loss gradients rank channels for taylor / hessian
 HESSIAN_SAMPLES = 8  # of them, one backward pass each for the squared-gradient (Fisher) estimate
 
@@ -86,12 +115,11 @@ def importance_gradients(student: nn.Module, card: Any, data: str | None, folder
         model.zero_grad(set_to_none=True)
         if importance == "hessian":
             ranking.zero_grad()
-            for i in range(min(HESSIAN_SAMPLES, len(x))):
-                model.zero_grad(set_to_none=True)
-                criterion(model(x[i:i + 1]), labels[i:i + 1]).backward()
-                ranking.accumulate_grad(model)
+            _mean_squared_gradients(model, lambda i: criterion(model(x[i:i + 1]), labels[i:i + 1]),
+                                    min(HESSIAN_SAMPLES, len(x)))
         else:
             criterion(model(x), labels).backward()
+        _zero_missing_gradients(model)
         model.eval()
 
     return gradients

@@ -70,8 +70,13 @@ def _candidates(scores_all: np.ndarray, spec: DetectionDecoding) -> tuple[np.nda
 
 
 def decode_detections(output: np.ndarray, spec: DetectionDecoding) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One image's ``[4 + nc, N]`` output -> (xyxy in input pixels, scores, class indices) after NMS."""
+    """One image's ``[4 + nc, N]`` output -> (xyxy in input pixels, scores, class indices) after NMS.
+
+    Anchors with a non-finite box or score are no candidates: one NaN box would make NMS's class offset NaN.
+    """
     anchors, classes, scores = _candidates(output[4:].T, spec)
+    finite = np.isfinite(output[:4].T[anchors]).all(1) & np.isfinite(scores)
+    anchors, classes, scores = anchors[finite], classes[finite], scores[finite]
     if anchors.size > spec.pre_nms_topk:
         top = np.argsort(-scores, kind="stable")[:spec.pre_nms_topk]
         anchors, classes, scores = anchors[top], classes[top], scores[top]

@@ -10,7 +10,7 @@ import numpy as np
 from ..card import ModelCard
 from ..data.datasets import ClassificationDataset, Dataset, DetectionDataset
 from ..data.preprocess import read_image
-from ..errors import DataError
+from ..errors import DataError, EdgekitError
 from .detection import DetectionDecoding, coco_map, predict_image
 
 Progress = Callable[[], None]
@@ -22,6 +22,27 @@ def _check_classes(dataset: Dataset, model_classes: int) -> None:
                         f"{len(dataset.class_names)}")
 
 
+class NonFiniteOutput(EdgekitError):
+    """A model gave NaN or infinite outputs while being scored: its accuracy is not a number to report."""
+
+
+class _FiniteCheck:
+    """Counts the images whose output holds a NaN or an infinity; ``verdict`` raises if any did."""
+
+    def __init__(self) -> None:
+        self.bad = self.seen = 0
+
+    def __call__(self, output: np.ndarray) -> np.ndarray:
+        self.seen += 1
+        self.bad += int(not np.isfinite(output).all())
+        return output
+
+    def verdict(self) -> None:
+        if self.bad:
+            raise NonFiniteOutput(f"non-finite model outputs (NaN/inf) on {self.bad} of {self.seen} images: "
+                                  "not scored (an overflow in reduced precision, or a broken model)")
+
+
 def evaluate_detection(session: Any, card: ModelCard, dataset: DetectionDataset,
                        tick: Progress | None = None,
                        decoding: DetectionDecoding | None = None) -> tuple[dict[str, float], list[dict[str, Any]]]:
@@ -29,15 +50,17 @@ def evaluate_detection(session: Any, card: ModelCard, dataset: DetectionDataset,
     results)."""
     spec = decoding or DetectionDecoding.from_dict(card.decoding or {})
     results: list[dict[str, Any]] = []
+    finite = _FiniteCheck()
     for index, record in enumerate(dataset.images):
         chw, box = card.preprocessing.apply(read_image(record.path))
-        output = session.run(chw[None])[0][0]
+        output = finite(session.run(chw[None])[0][0])
         if index == 0:
             _check_classes(dataset, output.shape[0] - 4)
         results += predict_image(output, spec, box, record.image_id, record.height, record.width,
                                  dataset.category_ids)
         if tick:
             tick()
+    finite.verdict()
     return coco_map(dataset.annotations_path, results), results
 
 
@@ -54,8 +77,9 @@ def evaluate_classification(session: Any, card: ModelCard, dataset: Classificati
     to_model = _label_mapping(card.class_names, dataset)
     top1 = top5 = 0
     predictions = []
+    finite = _FiniteCheck()
     for index, (path, label) in enumerate(dataset.samples):
-        logits = session.run(card.preprocessing.apply(read_image(path))[0][None])[0][0]
+        logits = finite(session.run(card.preprocessing.apply(read_image(path))[0][None])[0][0])
         if index == 0:
             _check_classes(dataset, logits.shape[-1])
         ranked = np.argsort(-logits, kind="stable")[:5]
@@ -64,6 +88,7 @@ def evaluate_classification(session: Any, card: ModelCard, dataset: Classificati
         predictions.append({"image": str(path), "top5": [int(i) for i in ranked]})
         if tick:
             tick()
+    finite.verdict()
     count = len(dataset.samples)
     return {"top1": top1 / count, "top5": top5 / count}, predictions
 
