@@ -27,7 +27,8 @@ def _row(target: str, p50: float, size: int, map50_95: float) -> dict:
 
 
 def _document(*rows: dict) -> dict:
-    return {"schema": RESULTS_SCHEMA, "environment": {"cpu": "test", "threads": 2}, "results": list(rows)}
+    return {"schema": RESULTS_SCHEMA, "environment": {"cpu": "test", "threads": 2, "machine_probe_ms": {"p50": 1.0}},
+            "results": list(rows)}
 
 
 BASE = _document(_row("onnx-fp32", 8.0, 4_800_000, 0.785), _row("ort-int8", 5.0, 1_330_000, 0.777))
@@ -68,6 +69,7 @@ def test_the_fastest_interleaved_round_is_compared_when_the_bench_recorded_round
 def test_same_numbers_pass_and_a_uniformly_slower_machine_passes_too():
     assert not _failed(compare(BASE, BASE, Thresholds()))
     slower = copy.deepcopy(BASE)
+    slower["environment"]["machine_probe_ms"]["p50"] *= 2.5  # a slower machine: its probe too
     for row in slower["results"]:
         row["latency_ms"]["p50"] *= 2.5  # every artifact, reference included
     assert not _failed(compare(BASE, slower, Thresholds()))

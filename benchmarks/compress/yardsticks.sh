@@ -38,9 +38,14 @@ case "${1:-nano}" in
   steps)  # iterative pruning on YOLOv8n: -50 % MACs in 1 or 2 prune-recover cycles, same 10 epochs in all
     run yolov8n-shapes-p50-steps2-labels-e10 $UL compress benchmarks/models/yolov8n-shapes.pt --trust --prune 0.5 \
       --prune-by macs --steps 2 --recover labels --epochs 10 --kd-images 3000 --data $YOLO_DATA ;;
-  yolo11n)  # -30 % MACs and the control, the YOLOv8n recipe
-    run yolo11n-shapes-p30-labels-e10 $UL compress benchmarks/models/yolo11n-shapes.pt --trust --prune 0.3 --prune-by macs \
-      --recover labels --epochs 10 --kd-images 3000 --data $YOLO_DATA
-    run yolo11n-shapes-control-e10 $UL compress benchmarks/models/yolo11n-shapes.pt --trust --recover labels --epochs 10 \
+  yolo11n)  # -30 % MACs and the control, the YOLOv8n recipe with 5 epochs
+    run yolo11n-shapes-p30-labels-e5 $UL compress benchmarks/models/yolo11n-shapes.pt --trust --prune 0.3 --prune-by macs \
+      --recover labels --epochs 5 --kd-images 3000 --data $YOLO_DATA
+    run yolo11n-shapes-control-e5 $UL compress benchmarks/models/yolo11n-shapes.pt --trust --recover labels --epochs 5 \
       --kd-images 3000 --data $YOLO_DATA ;;
+  act)  # SiLU -> ReLU on YOLOv8n, recovered with the YOLOv8n recipe (its control: yolov8n-shapes-control-e10)
+    run yolov8n-shapes-relu-labels-e10 $UL compress benchmarks/models/yolov8n-shapes.pt --trust --act relu \
+      --recover labels --epochs 10 --kd-images 3000 --data $YOLO_DATA
+    .venv/bin/python benchmarks/compress/pruned_int8.py /tmp/yolov8n-shapes-relu-labels-e10.pt yolov8n-shapes-relu \
+      --data $YOLO_DATA ;;
 esac

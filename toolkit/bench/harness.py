@@ -220,7 +220,9 @@ def results_document(rows: list[BenchRow], options: BenchOptions,
     """The ``--json`` document: environment (with the machine probe's latency) and rows."""
     runtimes = sorted({f"{r.runtime} {r.runtime_version}" for r in rows if r.ok})
     environment = host_environment() | {"edgekit": __version__, "threads": options.threads,
-                                        "latency_rounds": options.rounds, "runtimes": runtimes, "pid": os.getpid()}
+                                        "latency_rounds": options.rounds, "latency_runs": options.runs,
+                                        "latency_warmup": options.warmup, "latency_min_seconds": options.min_seconds,
+                                        "runtimes": runtimes, "pid": os.getpid()}
     if machine_probe:
         environment["machine_probe_ms"] = machine_probe.to_dict()
     return ResultsDocument(environment=environment, rows=tuple(rows))

@@ -6,6 +6,7 @@ a slower CI machine slows the reference too, so only a genuinely slower model mo
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,13 @@ def load_thresholds(path: Path | None, **overrides: Any) -> Thresholds:
     if path is not None:
         values = _read_config(Path(path))
     values.update({k: v for k, v in overrides.items() if v is not None})
-    return Thresholds(**values)
+    thresholds = Thresholds(**values)
+    for where, table in [("", vars(thresholds))] + [(f"[targets.{t}] ", v) for t, v in thresholds.per_target.items()]:
+        bad = {name: table[name] for name in _NUMBERS if name in table and not math.isfinite(table[name])}
+        if bad:
+            raise EdgekitError(f"gate thresholds must be finite numbers: {where}{bad} (an infinite limit passes "
+                               "anything; to skip the reference check use a negative max_reference_latency_growth)")
+    return thresholds
 
 
 def _read_config(path: Path) -> dict[str, Any]:
@@ -91,10 +98,34 @@ class Check:
 
 
 def _rows_by_label(document: ResultsDocument, which: str) -> dict[str, BenchRow]:
+    if not document.rows:
+        raise EdgekitError(f"{which} run has no rows: nothing to gate")
     failed = [r.target for r in document.rows if not r.ok or r.latency is None]
     if failed:
         raise EdgekitError(f"{which} run has failed rows: {', '.join(failed)}")
-    return dict(zip(document.labels(), document.rows))
+    labels = document.labels()
+    twice = sorted({label for label in labels if labels.count(label) > 1})
+    if twice:
+        raise EdgekitError(f"{which} run has several rows labelled {', '.join(twice)}: one of them would go "
+                           "unchecked; bench each artifact once")
+    return dict(zip(labels, document.rows))
+
+
+#: environment keys that say how latency was measured: two runs gated against each other must agree on these
+TIMING_SETTINGS = ("threads", "latency_rounds", "latency_runs", "latency_warmup", "latency_min_seconds")
+
+
+def _timing_note(baseline: ResultsDocument, current: ResultsDocument) -> str:
+    """Refuse two runs timed with different settings; return which settings could not be compared (older runs
+    did not record all of them), for the verdict."""
+    base, cur = baseline.environment, current.environment
+    differ = [f"{key} {base[key]!r} vs {cur[key]!r}" for key in TIMING_SETTINGS
+              if key in base and key in cur and base[key] != cur[key]]
+    if differ:
+        raise EdgekitError(f"baseline and current were timed with different settings ({'; '.join(differ)}): "
+                           "re-bench one of them with the other's")
+    unrecorded = [key for key in TIMING_SETTINGS if (key in base) != (key in cur)]
+    return f"; timing settings not recorded by both runs, not compared: {', '.join(unrecorded)}" if unrecorded else ""
 
 
 def _has_rounds(*latencies: Latency | None) -> bool:
@@ -162,12 +193,13 @@ def _compare(baseline: ResultsDocument, current: ResultsDocument,
     for label, base in base_rows.items():
         limits = thresholds.for_target(base.target)
         checks += _artifact_checks(label, base, cur_rows[label], limits, base_ref, cur_ref)
+    timing = _timing_note(baseline, current)
     reference = _reference_check(baseline, current, base_ref, cur_ref, thresholds)
     if isinstance(reference, str):
-        return checks, reference
+        return checks, reference + timing
     return checks + [reference], (
         f"the reference `{thresholds.reference}` itself was checked as its p50 over a fixed numpy matmul timed in "
-        f"the same rounds (`{PROBE_METRIC}`), with a wide limit because another CPU shifts that ratio")
+        f"the same rounds (`{PROBE_METRIC}`), with a wide limit because another CPU shifts that ratio" + timing)
 
 
 PROBE_METRIC = "p50 / machine probe"
@@ -193,8 +225,9 @@ def _reference_check(baseline: ResultsDocument, current: ResultsDocument, base_r
     probes = _probe(baseline, "baseline"), _probe(current, "current")
     if None in probes:
         missing = "baseline" if probes[0] is None else "current"
-        return (f"the reference's own latency was not checked: the {missing} run has no machine probe "
-                "(bench it with this edgekit)")
+        raise EdgekitError(f"the {missing} run has no machine probe, so the reference's own latency cannot be "
+                           "checked: bench it with this edgekit, or pass --max-reference-latency-growth -1 to gate "
+                           "without that check")
     best = _has_rounds(base_ref.latency, cur_ref.latency, *probes)
     b = base_ref.latency.gate_p50(best) / probes[0].gate_p50(best)
     c = cur_ref.latency.gate_p50(best) / probes[1].gate_p50(best)
