@@ -173,9 +173,11 @@ def test_dynamic_quantization_covers_linear_layers_only():
 
 
 def test_bad_ratios_and_non_module_sources_are_one_line_errors(artifacts, tmp_path):
-    for args in (["--prune", "1.5"], ["--unstructured", "0"], ["--prune", "0.5", "--prune-by", "flops"]):
+    for args in (["--prune", "1.5"], ["--unstructured", "0"], ["--prune", "0.5", "--prune-by", "flops"],
+                 ["--prune", "0.99", "--round-to", "1"]):  # the last leaves narrow layers with no channels
         result = runner.invoke(app, ["compress", "nano-cls", "-o", str(tmp_path / "m.pt"), *args])
         assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
+    assert "no channels" in result.output
     result = runner.invoke(app, ["compress", str(artifacts["nano-cls"] / "model.onnx"), "-o",
                                  str(tmp_path / "m.pt"), "--prune", "0.5"])
     assert result.exit_code == 2 and "needs a PyTorch nn.Module" in result.output

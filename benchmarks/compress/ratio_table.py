@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import edgekit
 from edgekit.fsutil import write_text_atomic
@@ -33,8 +34,11 @@ TARGETS = ["onnx-fp32", "ort-int8", "openvino-int8", "tflite-int8"]
 
 
 def _compress(args: argparse.Namespace, ratio: float, out: Path) -> tuple[Path, dict]:
-    """(TorchScript, report) of ``args.model`` pruned by ``ratio`` of its MACs (0: recovery only)."""
+    """(TorchScript, report) of ``args.model`` pruned by ``ratio`` of its MACs (0: recovery only); one that an
+    earlier, interrupted run of this script left in the work folder is taken as it is."""
     report = out.with_suffix(".json")
+    if out.is_file() and report.is_file():
+        return out, json.loads(report.read_text())
     command = [args.compress_with, "compress", args.model, "--recover", "labels", "--epochs", str(args.epochs),
                "--kd-images", str(args.kd_images), "-o", str(out), "--json", str(report), "--force"]
     command += ["--prune", str(ratio), "--prune-by", "macs"] if ratio else []
@@ -85,6 +89,21 @@ def _table(name: str, document: dict, reports: dict[float, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _compress_and_bench(args: argparse.Namespace, work: Path) -> tuple[dict[float, tuple[Path, dict]], Any]:
+    """Every ratio's compressed model (reused or made), then the original and each exported and benched."""
+    reused = _reused(args.reuse)
+    compressed = {}
+    for ratio in (float(r) for r in args.ratios.split(",")):
+        compressed[ratio] = reused.get(ratio) or _compress(args, ratio, work / f"r{ratio:g}.pt")
+    dirs = []
+    for label, model, trust in [("original", args.original or args.model, args.trust)] + [
+            (f"r{ratio:g}", str(path), True) for ratio, (path, _) in sorted(compressed.items())]:
+        rows = edgekit.export(model, TARGETS, work / label, data=args.data, trust=trust, force=True)
+        dirs += [work / label / row.target for row in rows if row.status == "ok"]
+        print(label, [f"{row.target}: {row.status}" for row in rows], flush=True)
+    return compressed, edgekit.benchmark(dirs, data=args.data, rounds=args.rounds)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", help="built-in name or checkpoint")
@@ -97,21 +116,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--compress-with", default=str(Path(sys.executable).with_name("edgekit")))
     parser.add_argument("--reuse", action="append", default=[], help="RATIO=MODEL.pt:REPORT.json")
+    parser.add_argument("--work", type=Path, help="folder for models and exports (default: TMPDIR/edgekit-ratios-NAME)")
     parser.add_argument("--original", help="what to export as the original (default: the model; an Ultralytics "
                                            "checkpoint: its committed ONNX, as this venv has no Ultralytics)")
     args = parser.parse_args()
-    reused = _reused(args.reuse)
-    with tempfile.TemporaryDirectory(prefix="edgekit-ratios-") as work:
-        compressed = {}
-        for ratio in (float(r) for r in args.ratios.split(",")):
-            compressed[ratio] = reused.get(ratio) or _compress(args, ratio, Path(work) / f"r{ratio:g}.pt")
-        dirs = []
-        for label, model, trust in [("original", args.original or args.model, args.trust)] + [
-                (f"r{ratio:g}", str(path), True) for ratio, (path, _) in sorted(compressed.items())]:
-            rows = edgekit.export(model, TARGETS, Path(work) / label, data=args.data, trust=trust)
-            dirs += [Path(work) / label / row.target for row in rows if row.status == "ok"]
-            print(label, [f"{row.target}: {row.status}" for row in rows], flush=True)
-        document = edgekit.benchmark(dirs, data=args.data, rounds=args.rounds)
+    work = args.work or Path(tempfile.gettempdir()) / f"edgekit-ratios-{args.name}"
+    work.mkdir(parents=True, exist_ok=True)  # it stays: a rerun after a failure reuses what was compressed
+    compressed, document = _compress_and_bench(args, work)
     reports = {ratio: report for ratio, (_, report) in compressed.items()}
     out = HERE / f"{args.name}-ratios"
     raw = document.to_dict()

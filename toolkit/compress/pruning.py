@@ -123,6 +123,16 @@ def _thin(model: nn.Module, example: torch.Tensor, layers: Sequence[nn.Module], 
         pruner.step()
 
 
+def _refuse_empty_layers(model: nn.Module, options: PruneOptions) -> None:
+    """Torch-Pruning keeps ``int(channels * (1 - ratio))`` channels, which is 0 for a narrow layer and a high
+    ratio: such a layer computes nothing (and may not even fail in a forward pass)."""
+    empty = [name for name, m in model.named_modules()
+             if isinstance(m, (nn.Conv2d, nn.Linear)) and 0 in m.weight.shape[:2]]
+    if empty:
+        raise EdgekitError(f"--prune {options.ratio:g} leaves {len(empty)} layer(s) with no channels "
+                           f"({', '.join(empty[:3])}): prune less, or keep them with --keep")
+
+
 def prune_structured(model: nn.Module, example: torch.Tensor, options: PruneOptions,
                      idle: Sequence[nn.Module] = (), gradients: Gradients | None = None) -> nn.Module:
     """Remove whole channels in place; returns the (smaller, plain) model.
@@ -156,6 +166,7 @@ def prune_structured(model: nn.Module, example: torch.Tensor, options: PruneOpti
             if options.importance in GRADIENT_IMPORTANCE:
                 gradients(model, importance)
             pruner.step()
+            _refuse_empty_layers(model, options)
             if by_macs and model_stats(model, example)["macs"] <= (1 - options.ratio) * base:
                 break
         model.zero_grad(set_to_none=True)
