@@ -173,15 +173,24 @@ def test_dynamic_quantization_covers_linear_layers_only():
 
 
 def test_bad_ratios_and_non_module_sources_are_one_line_errors(artifacts, tmp_path):
-    for args in (["--prune", "1.5"], ["--unstructured", "0"], ["--prune", "0.5", "--prune-by", "flops"],
-                 ["--prune", "0.99", "--round-to", "1"]):  # the last leaves narrow layers with no channels
+    for args in (["--prune", "1.5"], ["--unstructured", "0"], ["--prune", "0.5", "--prune-by", "flops"]):
         result = runner.invoke(app, ["compress", "nano-cls", "-o", str(tmp_path / "m.pt"), *args])
         assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
-    assert "no channels" in result.output
     result = runner.invoke(app, ["compress", str(artifacts["nano-cls"] / "model.onnx"), "-o",
                                  str(tmp_path / "m.pt"), "--prune", "0.5"])
     assert result.exit_code == 2 and "needs a PyTorch nn.Module" in result.output
     assert not list(tmp_path.iterdir())
+
+
+def test_a_layer_pruned_to_no_channels_is_refused():
+    """Torch-Pruning keeps int(channels * (1 - ratio)) channels per step; should that reach 0 (it keeps at least
+    one on the built-in models even at --prune 0.99), the layer computes nothing: refused, not written."""
+    from edgekit.compress.pruning import _refuse_empty_layers
+
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Conv2d(8, 0, 1))
+    with pytest.raises(EdgekitError, match="leaves 1 layer.* with no channels"):
+        _refuse_empty_layers(model, PruneOptions(0.99))
+    _refuse_empty_layers(nn.Sequential(nn.Conv2d(3, 1, 3)), PruneOptions(0.99))
 
 
 @pytest.mark.slow
