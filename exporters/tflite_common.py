@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import importlib.metadata
 import os
+import re
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -85,11 +86,26 @@ def _translate(onnx_path: Path, calib: CalibrationSet) -> Any:
         sample = _nhwc(calib.take(20).as_array())
         with tempfile.TemporaryDirectory(prefix="edgekit-onnx2tf-") as work, _working_directory(work):
             np.save(ONNX2TF_SAMPLE_FILE, sample)  # onnx2tf's check images: ours, never a download
-            with native_output_to(Path(work) / "onnx2tf.log"):
-                _GRAPHS[key] = onnx2tf.convert(input_onnx_file_path=str(onnx_path), output_folder_path=work,
-                                               disable_model_save=True, non_verbose=True,
-                                               not_use_onnxsim=True)
+            log = Path(work) / "onnx2tf.log"
+            try:
+                with native_output_to(log):
+                    _GRAPHS[key] = onnx2tf.convert(input_onnx_file_path=str(onnx_path), output_folder_path=work,
+                                                   disable_model_save=True, non_verbose=True,
+                                                   not_use_onnxsim=True)
+            except SystemExit as stop:  # onnx2tf ends with sys.exit(1) on some failures: not past this target
+                raise ExportError(f"onnx2tf gave up (exit {stop.code}): {log_tail(log)}") from None
     return _GRAPHS[key]
+
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def log_tail(log: Path, characters: int = 300) -> str:
+    """The last lines of a converter's log as one line (colour codes stripped), at most ``characters`` long."""
+    text = ANSI_ESCAPE.sub("", log.read_text(errors="replace")) if log.is_file() else ""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    tail = " | ".join(lines[-3:]) or "no log"
+    return tail if len(tail) <= characters else "..." + tail[-characters:]
 
 
 def _frozen_saved_model(model: Any, folder: Path) -> Path:

@@ -62,6 +62,9 @@ def run_bench(paths: list[Path], options: BenchOptions, json_path: Path | None, 
                 row, preds = score_artifact(path, options, lambda: progress.advance(task), artifact)
             except EdgekitError as exc:
                 row, preds = BenchRow.failed(path, str(exc), artifact.manifest.target), None
+            except Exception as exc:  # noqa: BLE001 - a runtime's error on this model fails its row, not the run
+                reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}"
+                row, preds = BenchRow.failed(path, reason, artifact.manifest.target), None
             rows.append(row)
             predictions.append(preds)
             progress.remove_task(task)

@@ -180,5 +180,7 @@ def export_model(model: str, targets: list[str], out_dir: Path, *, data: str | N
                 status = f"export failed: {exc}"
             except Exception as exc:  # noqa: BLE001 - one target's crash must not stop the matrix
                 status = f"export failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+            except SystemExit as exc:  # a converter that calls sys.exit() must not end the matrix either
+                status = f"export failed: the converter exited (code {exc.code})"
             rows.append(ExportRow(name, status, out_dir / name, time.perf_counter() - start, reasons[name]))
     return rows
