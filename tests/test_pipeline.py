@@ -48,6 +48,27 @@ def test_bad_recipes_are_one_line_errors(tmp_path, text, message):
     assert not (tmp_path / "run").exists()
 
 
+def test_force_never_deletes_an_input_inside_the_output_nor_a_folder_not_written_by_edgekit(tmp_path, artifacts):
+    """A model (or dataset, or image folder) that lies inside ``output`` is refused before anything runs, and a
+    folder with some other ``pipeline.json`` is not taken for a pipeline output (issue 22, item 6)."""
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "pipeline.json").write_text(json.dumps({"schema": 1, "model": "x", "targets": []}))
+    model = run / "mine.onnx"
+    model.write_bytes((artifacts["nano-cls"] / "model.onnx").read_bytes())
+    recipe = _write(tmp_path / "r.toml", 'model = "run/mine.onnx"\ndata = "shapes-cls"\noutput = "run"\n')
+    result = runner.invoke(app, ["pipeline", str(recipe), "--force"])
+    assert result.exit_code == 2 and "holds" in result.output and str(model) in result.output, result.output
+    assert model.is_file()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "pipeline.json").write_text('{"name": "some other tool"}')
+    recipe = _write(tmp_path / "r2.toml", 'model = "nano-cls"\noutput = "other"\n')
+    result = runner.invoke(app, ["pipeline", str(recipe), "--force"])
+    assert result.exit_code == 2 and "not an edgekit pipeline summary" in result.output, result.output
+    assert (other / "pipeline.json").is_file()
+
+
 @pytest.mark.slow
 def test_unstructured_sparsity_leaves_dense_artifacts_the_same_size(tmp_path):
     recipe = _write(tmp_path / "sparse.toml", 'model = "nano-cls"\ndata = "shapes-cls"\noutput = "run"\n'

@@ -90,9 +90,9 @@ def load_config_file(path: Path) -> dict[str, Any]:
 
             return tomllib.loads(text)
         if path.suffix in (".yaml", ".yml"):
-            import yaml
+            from .yamlread import load_yaml
 
-            return yaml.safe_load(text) or {}
+            return load_yaml(text, f"config {path}") or {}
         return json.loads(text)
     except Exception as exc:  # noqa: BLE001 - any parser error becomes one line
         raise EdgekitError(f"cannot parse config {path}: {str(exc).splitlines()[0]}") from None

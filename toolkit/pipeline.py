@@ -39,6 +39,7 @@ from .errors import EdgekitError
 from .fsutil import atomic_dir, atomic_file, check_replaceable
 from .results import ResultsDocument
 from .schema import check_nesting
+from .yamlread import load_yaml
 
 PIPELINE_MARKER = "pipeline.json"
 _TOP_KEYS = {"model", "data", "output", "trust", "compress", "export", "bench"}
@@ -85,7 +86,7 @@ def _read(path: Path) -> dict[str, Any]:
         if path.suffix == ".toml":
             return tomlread.loads(path.read_bytes().decode())
         if path.suffix in (".yaml", ".yml"):
-            loaded = yaml.safe_load(path.read_bytes())
+            loaded = load_yaml(path.read_bytes(), f"recipe {path}")
             return loaded if isinstance(loaded, dict) else {}
     except (tomlread.TOMLDecodeError, yaml.YAMLError, ValueError, RecursionError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -142,6 +143,27 @@ def compare_to_original(document: ResultsDocument, compressed: list[Path], origi
     return pairs
 
 
+def _inputs(recipe: Recipe) -> list[Path]:
+    """Every file or folder the recipe reads: ``output`` may hold none of them (``--force`` would delete it)."""
+    named = [recipe.path, recipe.model, recipe.data, recipe.compress.get("images")]
+    return [Path(p) for p in named if p is not None and Path(p).exists()]
+
+
+def _check_pipeline_output(output: Path) -> None:
+    """An existing ``output`` is replaced only if its ``pipeline.json`` is one edgekit wrote (a summary with its
+    schema, model and targets), not any file of that common name."""
+    marker = output / PIPELINE_MARKER
+    if not marker.is_file():
+        return
+    try:
+        summary = json.loads(marker.read_text())
+    except (OSError, UnicodeDecodeError, ValueError):
+        summary = None
+    if not (isinstance(summary, dict) and summary.get("schema") == 1 and isinstance(summary.get("targets"), list)
+            and "model" in summary):
+        raise EdgekitError(f"refusing to replace {output}: its {PIPELINE_MARKER} is not an edgekit pipeline summary")
+
+
 def run_pipeline(recipe: Recipe, force: bool, console: Any, progress: Any = None) -> dict[str, Any]:
     """Run every stage of ``recipe``; returns the summary also written to ``output/pipeline.json``."""
     from .bench.run import run_bench
@@ -151,8 +173,9 @@ def run_pipeline(recipe: Recipe, force: bool, console: Any, progress: Any = None
     plan = compress_plan(recipe.compress) if recipe.compress else None
     if plan:
         plan.validate()
-    protect = [recipe.path] if recipe.path else []
+    protect = _inputs(recipe)
     check_replaceable(recipe.output, force, PIPELINE_MARKER, protect)  # before hours of work, not after
+    _check_pipeline_output(recipe.output)
     with atomic_dir(recipe.output, force, marker=PIPELINE_MARKER, protect=protect) as work:
         model = recipe.model
         summary: dict[str, Any] = {"schema": 1, "model": recipe.model, "targets": list(recipe.targets)}

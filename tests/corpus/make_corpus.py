@@ -45,6 +45,18 @@ def _torch_style_zip_with_pickle(payload: bytes) -> bytes:
     return buffer.getvalue()
 
 
+def _alias_bomb(levels: int = 9, fan_out: int = 9) -> bytes:
+    """A "billion laughs" data.yaml: each level lists the previous one ``fan_out`` times (9^9 strings, ~400 B)."""
+    lines = ["l0: &l0 [" + ", ".join(["lol"] * fan_out) + "]"]
+    lines += [f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * fan_out) + "]" for i in range(1, levels)]
+    return ("\n".join(lines) + f"\nnames: *l{levels - 1}\nval: images/val\n").encode()
+
+
+def _deep_block_yaml(depth: int = 400) -> bytes:
+    """Block (indentation) nesting, which has no brackets for a bracket count to see."""
+    return "".join(" " * i + f"k{i}:\n" for i in range(depth)).encode() + b" " * depth + b"v: 1\n"
+
+
 def files() -> dict[str, bytes]:
     rng = np.random.default_rng(1234)
     random_bytes = rng.integers(0, 256, 4096, dtype=np.uint8).tobytes()
@@ -72,6 +84,8 @@ def files() -> dict[str, bytes]:
         "list.yaml": b"- a\n- b\n",
         "names-bad-keys.yaml": b"names: {a: circle, b: square}\nval: images/val\n",
         "not-yaml.yaml": b"names: [a, b\nval: {",
+        "alias-bomb.yaml": _alias_bomb(),
+        "deep-block.yaml": _deep_block_yaml(),
     }
 
 

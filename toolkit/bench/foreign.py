@@ -21,7 +21,8 @@ from ..errors import EdgekitError
 from ..fsutil import sha256_file
 from ..manifest import MANIFEST_NAME, Artifact, Manifest
 from ..registry import get_runtime
-from ..schema import check_nesting, parse_json
+from ..schema import parse_json
+from ..yamlread import load_yaml
 from ..tasks.detection import DetectionDecoding
 from ..tasks.registry import TASKS
 
@@ -66,8 +67,7 @@ def _folder_metadata(model: Path) -> dict[str, Any]:
         return _embedded_metadata(model)
     try:
         raw = path.read_bytes()
-        check_nesting(raw, str(path))
-        data = yaml.safe_load(raw)
+        data = load_yaml(raw, str(path))
     except (yaml.YAMLError, ValueError, RecursionError, EdgekitError):
         raise EdgekitError(f"unreadable {path}") from None
     return data if isinstance(data, dict) else {}

@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import DataError, EdgekitError
-from ..schema import check_nesting
+from ..yamlread import load_yaml
 from .datasets import DetectionDataset, ImageRecord, coco_cache_path, digest_text, image_size, list_images
 
 
@@ -20,8 +20,7 @@ def _read_yaml(path: Path) -> dict:
         raise DataError(f"dataset file not found: {path}")
     try:
         raw = path.read_bytes()
-        check_nesting(raw, str(path))
-        data = yaml.safe_load(raw)
+        data = load_yaml(raw, str(path))
     except (yaml.YAMLError, ValueError, RecursionError, EdgekitError) as exc:
         raise DataError(f"invalid YAML in {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") \
             from None
