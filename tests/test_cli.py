@@ -91,6 +91,16 @@ def test_state_dict_with_factory_and_torchscript(tmp_path):
     assert (tmp_path / "b" / "onnx-fp32" / "edgekit.json").is_file()
 
 
+def test_an_untrusted_pt_is_refused_on_a_torch_whose_weights_only_is_no_boundary(tmp_path, monkeypatch):
+    """Before torch 2.6 a crafted file runs code through ``torch.load(weights_only=True)`` (CVE-2025-32434):
+    there an untrusted .pt is one error line, never loaded; ``--trust`` is the user's explicit choice."""
+    torch.save(NanoClassifier().eval().state_dict(), tmp_path / "weights.pt")
+    monkeypatch.setattr(torch, "__version__", "2.5.1+cpu")
+    args = ["export", str(tmp_path / "weights.pt"), "-t", "onnx-fp32", "-o", str(tmp_path / "a"), "--data",
+            "shapes-cls", "--task", "classify", "--imgsz", "64", "--factory", "edgekit.models.nano_cls:NanoClassifier"]
+    _fails_cleanly(args, "no boundary before torch 2.6")
+
+
 def test_an_unexpected_exception_is_one_internal_line_with_its_own_exit_code(monkeypatch):
     """Never exit 1 (the gate's "regression") and never a traceback, unless --debug asks for it."""
     import edgekit.registry
