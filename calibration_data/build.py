@@ -26,7 +26,7 @@ TRAIN_SEED_CLS = 6006
 
 def cache_root() -> Path:
     """Where generated data lives: ``$EDGEKIT_CACHE`` or ``~/.cache/edgekit``."""
-    return Path(os.environ.get("EDGEKIT_CACHE", Path.home() / ".cache" / "edgekit"))
+    return Path(os.environ.get("EDGEKIT_CACHE") or Path.home() / ".cache" / "edgekit")  # "" is unset, not the cwd
 
 
 def detection_sample(seed: int, index: int) -> tuple[np.ndarray, list]:

@@ -305,12 +305,14 @@ def gate(
 def pipeline(
     recipe: Path = typer.Argument(..., help="recipe .toml/.yaml: model, data, output, [compress], [export], [bench]"),
     force: bool = typer.Option(False, "--force", help="overwrite the recipe's output directory"),
+    trust: bool = typer.Option(False, "--trust", help="confirm a recipe's trust = true (its model file runs code "
+                               "when loaded): a recipe cannot grant that by itself"),
 ) -> None:
     """Compress -> export -> bench in one reproducible command; compares against the uncompressed model."""
     from .pipeline import load_recipe, run_pipeline
     from .report.tables import bench_table, compress_table, step_progress, versus_table
 
-    loaded = load_recipe(recipe)
+    loaded = load_recipe(recipe, trusted=trust)
     with step_progress(console, "recover") as on_step:
         result = run_pipeline(loaded, force, console, progress=on_step)
     if "compress" in result["summary"]:

@@ -36,6 +36,7 @@ from . import tomlread
 from .bench.options import RECIPE_KEYS, BenchOptions
 from .compress.options import PLAN_KEYS
 from .errors import EdgekitError
+from .models.builtins import BUILTIN_MODELS
 from .fsutil import atomic_dir, atomic_file, check_replaceable
 from .results import ResultsDocument
 from .schema import check_nesting
@@ -94,15 +95,16 @@ def _read(path: Path) -> dict[str, Any]:
     raise EdgekitError(f"recipe must be .toml, .yaml or .yml: {path}")
 
 
-def load_recipe(path: Path) -> Recipe:
-    """Read and validate a recipe file."""
+def load_recipe(path: Path, trusted: bool = False) -> Recipe:
+    """Read and validate a recipe file; its ``trust = true`` holds only when the caller ``trusted`` it too (the
+    command line's ``--trust``): a file someone handed over cannot switch off the pickle check by itself."""
     raw = _check_keys("top level", _read(path), _TOP_KEYS)
     for key in ("model", "output"):
         if not isinstance(raw.get(key), str):
             raise EdgekitError(f"recipe: '{key}' is required (a string)")
     base = path.parent
     model = raw["model"]
-    if (base / model).exists():
+    if model not in BUILTIN_MODELS and (base / model).exists():  # a built-in name wins, as on the command line
         model = str(base / model)
     compress = _check_keys("compress", raw.get("compress", {}), _COMPRESS_KEYS)
     if "images" in compress:
@@ -113,6 +115,9 @@ def load_recipe(path: Path) -> Recipe:
         targets = [targets]
     if not isinstance(raw.get("trust", False), bool):
         raise EdgekitError("recipe: 'trust' must be true or false")
+    if raw.get("trust") and not trusted:
+        raise EdgekitError(f"recipe {path} sets trust = true: its model runs code when loaded; pass --trust to "
+                           "confirm you trust it")
     if not raw["output"].strip():
         raise EdgekitError("recipe: 'output' must name a directory (it is replaced as a whole on --force)")
     return Recipe(model=model, output=base / raw["output"], data=raw.get("data"), compress=compress,

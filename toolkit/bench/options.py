@@ -42,8 +42,11 @@ class BenchOptions:
         seconds = self.min_seconds
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 3600:
             raise EdgekitError(f"bench option min_seconds must be a number in [0, 3600], got {seconds!r}")
-        if self.threads > 1024:
-            raise EdgekitError(f"bench option threads must be at most 1024, got {self.threads}")
+        maximums = {"threads": 1024, "warmup": 100_000, "max_runs": 10_000_000, "runs": self.max_runs,
+                    "rounds": min(1000, self.max_runs)}  # every round needs at least one timed run
+        for name, most in maximums.items():
+            if getattr(self, name) > most:
+                raise EdgekitError(f"bench option {name} must be at most {most}, got {getattr(self, name)}")
         if self.data is not None and not isinstance(self.data, str):
             raise EdgekitError(f"bench option data must be a string, got {self.data!r}")
         from ..data.preprocess import check_task_and_size

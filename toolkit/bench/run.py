@@ -72,7 +72,7 @@ def run_bench(paths: list[Path], options: BenchOptions, json_path: Path | None, 
         rows, probe = _time_together(rows, artifacts, options, timing)
     document = results_document(with_drops(rows), options, probe)
     if json_path:
-        write_text_atomic(json_path, json.dumps(document.to_dict(), indent=2) + "\n")
+        write_text_atomic(json_path, json.dumps(document.to_dict(), indent=2, allow_nan=False) + "\n")
     if predictions_path:
         ok = [(row, preds) for row, preds in zip(document.rows, predictions) if row.ok]
         for path, (_, preds) in zip(predictions_paths(predictions_path, row_labels([r for r, _ in ok])), ok):

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..data.preprocess import Preprocessing
+from ..fsutil import atomic_file
 from .features import FeatureMimic, head_module_name
 from .labelled import Labelled, augment
 from .options import DistillOptions  # noqa: F401 - defined with the other options
@@ -203,7 +204,8 @@ def distill(teacher: nn.Module, student: nn.Module, images: Images, preprocessin
             epoch_seconds.append(time.perf_counter() - started)
         if checkpoint is not None:
             state = average.state if average else student.state_dict()
-            torch.save({"epoch": epoch, "loss": history[-1], "state_dict": state}, checkpoint)
+            with atomic_file(checkpoint) as tmp:  # a run killed mid-save leaves the previous epoch's whole
+                torch.save({"epoch": epoch, "loss": history[-1], "state_dict": state}, tmp)
     if average:
         average.copy_to(student)
     if mimic:

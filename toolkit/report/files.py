@@ -31,13 +31,24 @@ def _flat(row: BenchRow, label: str) -> dict[str, Any]:
             "peak_rss_bytes": _blank(row.peak_rss_bytes), "status": row.status}
 
 
+def csv_cell(value: Any) -> Any:
+    """A text cell a spreadsheet will not run: one starting with ``= + - @`` (or a tab / carriage return) gets a
+    leading apostrophe; numbers pass as they are."""
+    return "'" + value if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def markdown_cell(value: Any) -> str:
+    """Text that stays inside one Markdown table cell: pipes escaped, line breaks made spaces."""
+    return " ".join(str(value).splitlines()).replace("|", "\\|")
+
+
 def to_csv(document: ResultsDocument) -> str:
-    """One line per artifact, numbers unrounded."""
+    """One line per artifact, numbers unrounded; text cells defused for spreadsheets (``csv_cell``)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row, label in zip(document.rows, document.labels()):
-        writer.writerow(_flat(row, label))
+        writer.writerow({key: csv_cell(value) for key, value in _flat(row, label).items()})
     return buffer.getvalue()
 
 
@@ -55,9 +66,10 @@ def to_markdown(document: ResultsDocument) -> str:
         f = _flat(row, label)
         drop = "" if f["drop"] == "" else f"{f['drop'] * 100:+.2f}"
         size = "" if f["size_bytes"] == "" else f"{f['size_bytes'] / 1e6:.2f}"
-        lines.append(f"| {label} | {f['runtime']} | {f['metric']} | {_num(f['value'], '.4f')} | {drop} | "
-                     f"{_num(f['p50_ms'], '.2f')} | {_num(f['p50_ratio'], '.2f')} | {_num(f['p90_ms'], '.2f')} | "
-                     f"{size} | {_num(f['size_ratio'], '.2f')} | {f['status']} |")
+        lines.append(f"| {markdown_cell(label)} | {markdown_cell(f['runtime'])} | {f['metric']} | "
+                     f"{_num(f['value'], '.4f')} | {drop} | {_num(f['p50_ms'], '.2f')} | {_num(f['p50_ratio'], '.2f')} | "
+                     f"{_num(f['p90_ms'], '.2f')} | {size} | {_num(f['size_ratio'], '.2f')} | "
+                     f"{markdown_cell(f['status'])} |")
     isa = ", ".join(env.get("isa", [])) if isinstance(env.get("isa"), list) else ""
     lines += ["", f"{env.get('os', '')}, Python {env.get('python', '')}, {env.get('cores', '?')} cores"
                   f"{', ISA: ' + isa if isa else ''}; "

@@ -15,6 +15,7 @@ from .. import tomlread as tomllib
 from ..errors import EdgekitError
 from ..results import BenchRow, Latency, ResultsDocument, dataset_identity
 from ..schema import check_nesting, check_object
+from .files import markdown_cell
 
 
 @dataclass(frozen=True)
@@ -251,7 +252,7 @@ def verdict_markdown(checks: list[Check], thresholds: Thresholds, extra_rows: li
              "| artifact | metric | baseline | current | change | threshold | verdict |",
              "|---|---|---:|---:|---:|---:|---|"]
     for c in sorted(checks, key=lambda c: c.passed):
-        lines.append(f"| {c.artifact} | {c.metric} | {_fmt(c.baseline, c.metric)} | {_fmt(c.current, c.metric)} | "
+        lines.append(f"| {markdown_cell(c.artifact)} | {c.metric} | {_fmt(c.baseline, c.metric)} | {_fmt(c.current, c.metric)} | "
                      f"{c.change:+.2f} {c.unit} | ≤ {c.limit:g} {c.unit} | {'pass' if c.passed else '**FAIL**'} |")
     if extra_rows:
         lines += ["", f"Not in the baseline (not gated): {', '.join(extra_rows)}"]

@@ -66,8 +66,8 @@ def export_table(rows: list[Any]) -> Table:
     for column in ("target", "status", "artifact", "seconds"):
         table.add_column(column)
     for row in rows:
-        status = "[green]ok[/green]" if row.status == "ok" else f"[red]{row.status}[/red]"
-        table.add_row(row.target, status, str(row.path), f"{row.seconds:.1f}")
+        status = "[green]ok[/green]" if row.status == "ok" else f"[red]{escape(row.status)}[/red]"
+        table.add_row(escape(row.target), status, escape(str(row.path)), f"{row.seconds:.1f}")
     return table
 
 
