@@ -98,6 +98,21 @@ def test_ci_workflow_runs_real_commands_on_committed_files():
     assert {"gate", "report", "pipeline"} <= {w.split()[0] for w in joined.split("edgekit ")[1:] if w.split()}
 
 
+def test_the_gate_workflow_reads_its_baseline_from_the_base_commit_with_pinned_actions():
+    """A pull request must not be able to regress and re-baseline itself in one commit (issue 22, item 8)."""
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "edgekit-gate.yml").read_text())
+    steps = workflow["jobs"]["gate"]["steps"]
+    assert workflow["permissions"] == {"contents": "read"}
+    uses = [step for step in steps if "uses" in step]
+    assert all(re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}", step["uses"]) for step in uses), uses
+    checkouts = [step for step in uses if step["uses"].startswith("actions/checkout@")]
+    assert all(step["with"]["persist-credentials"] is False for step in checkouts)
+    base = next(step["with"] for step in checkouts if step["with"].get("path") == "base")
+    assert "pull_request.base.sha" in base["ref"]
+    gate = next(step["run"] for step in steps if "edgekit gate" in step.get("run", ""))
+    assert "--baseline base/benchmarks/baseline.json" in gate and "--config base/benchmarks/gate.toml" in gate
+
+
 @pytest.mark.slow
 def test_device_install_pulls_no_torch_or_tensorflow_and_benches(tmp_path, artifacts):
     venv = tmp_path / "device"
