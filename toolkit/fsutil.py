@@ -45,7 +45,7 @@ def _pid_alive(pid: int) -> bool:
         return True
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # gone, or a number no process can have (a forged name)
         return False
     except PermissionError:
         return True
