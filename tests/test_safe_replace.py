@@ -142,8 +142,6 @@ def test_a_file_output_that_is_a_directory_is_refused(tmp_path):
 
 def test_a_leftover_named_with_an_impossible_pid_is_cleaned_up_not_a_crash(tmp_path):
     """A 20-digit PID in a leftover's name made os.kill raise OverflowError (issue 22, item 7)."""
-    from edgekit.fsutil import recover_stale
-
     leftover = tmp_path / ".out.edgekit-new-99999999999999999999-0123abcd"
     leftover.mkdir()
     recover_stale(tmp_path)
