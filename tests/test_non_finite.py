@@ -58,9 +58,9 @@ def test_nan_boxes_and_nan_logits_fail_their_rows_and_the_gate_refuses_them(arti
         assert not row.get("metrics")
 
     baseline = tmp_path / "base.json"
-    _bench_rows([tmp_path / "nan-boxes.onnx"], baseline, "shapes-det")  # same targets in both runs
+    _bench_rows([det], baseline, "shapes-det")  # a clean baseline; the current run adds the broken model
     gate = runner.invoke(app, ["gate", "--baseline", str(baseline), "--current", str(tmp_path / "det.json")])
-    assert gate.exit_code != 0 and "failed rows" in gate.output, gate.output
+    assert gate.exit_code == 2 and "current run has failed rows" in gate.output, gate.output
 
 
 def test_nms_ignores_non_finite_candidates_and_keeps_the_finite_ones():
