@@ -4,32 +4,18 @@
 # the YOLO ones in the Ultralytics venv (/tmp/ul, README "Real YOLO models") on the shapes-det YOLO split
 # written by benchmarks/yolov8n/make_data.py into /tmp/shapes-yolo. Run one case at a time on an otherwise
 # idle machine: two torch jobs on 2 cores spin against each other (OpenMP) and ran ~10x slower once.
-#   bash benchmarks/compress/yardsticks.sh nano|nano-det-variants|criteria|yolov8n|steps|yolo11n
+#   bash benchmarks/compress/yardsticks.sh nano|criteria|yolov8n|steps|yolo11n|act
+# then: ratio_table.py for YOLOv8n (its docstring), yolo_val_pruned.py in the Ultralytics venv
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=benchmarks/compress
-EK=.venv/bin/edgekit
 UL="env YOLO_OFFLINE=1 /tmp/ul/bin/edgekit"
 YOLO_DATA=/tmp/shapes-yolo/data.yaml
 run() { local name=$1; shift; echo "== $name: $*"; "$@" -o "/tmp/$name.pt" --force --json "$OUT/$name.json" | tail -8; }
 case "${1:-nano}" in
-  nano)
-    run nano-det-p50-labels-e6 $EK compress nano-det --prune 0.5 --prune-by macs --recover labels --epochs 6 --kd-images 2048
-    run nano-det-control-e6 $EK compress nano-det --recover labels --epochs 6 --kd-images 2048
-    run nano-cls-p50-labels-e10 $EK compress nano-cls --prune 0.5 --prune-by macs --recover labels --epochs 10 --kd-images 2048
-    run nano-cls-control-e10 $EK compress nano-cls --recover labels --epochs 10 --kd-images 2048 ;;
-  nano-det-variants)  # criterion and EMA on the built-in detector, same budget as nano-det-p50-labels-e6
-    run nano-det-p50-taylor-labels-e6 $EK compress nano-det --prune 0.5 --prune-by macs --importance taylor \
-      --recover labels --epochs 6 --kd-images 2048
-    run nano-det-p50-taylor-labels-ema-e6 $EK compress nano-det --prune 0.5 --prune-by macs --importance taylor \
-      --recover labels --epochs 6 --kd-images 2048 --ema 0.999 ;;
-  yolov8n)  # -30 % and -50 % MACs and the control, same recipe: all 3000 train images, 10 epochs
-    for ratio in 30 50; do
-      run yolov8n-shapes-p$ratio-labels-e10 $UL compress benchmarks/models/yolov8n-shapes.pt --trust --prune 0.$ratio \
-        --prune-by macs --recover labels --epochs 10 --kd-images 3000 --data $YOLO_DATA
-    done
-    run yolov8n-shapes-control-e10 $UL compress benchmarks/models/yolov8n-shapes.pt --trust --recover labels --epochs 10 \
-      --kd-images 3000 --data $YOLO_DATA ;;
+  nano)  # the built-in models: each ratio beside its control, exported and benched (seed 002's table)
+    .venv/bin/python $OUT/ratio_table.py nano-cls nano-cls --epochs 10 --kd-images 2048
+    .venv/bin/python $OUT/ratio_table.py nano-det nano-det --ratios 0,0.5 --epochs 12 --kd-images 2048 ;;
   criteria)  # Torch-Pruning's importance criteria on the real YOLOv8n: -30 % MACs, then one epoch of recovery
     for imp in l2 taylor hessian; do
       run yolov8n-shapes-p30-$imp-e1 $UL compress benchmarks/models/yolov8n-shapes.pt --trust --prune 0.3 \
