@@ -61,3 +61,17 @@ def test_a_recipe_cannot_grant_trust_and_a_built_in_name_wins_over_a_file(tmp_pa
     (tmp_path / "nano-cls").write_text("not a model")  # a file named like a built-in beside the recipe
     recipe.write_text('model = "nano-cls"\noutput = "run"\n')
     assert load_recipe(recipe).model == "nano-cls"
+
+
+@pytest.mark.parametrize("table, line, message", [
+    ("export", 'compare_original = "false"', "compare_original must be bool"),  # bool("false") was True
+    ("export", 'calib_images = "many"', "calib_images must be int"),
+    ("compress", 'distill = "no"', "distill must be bool"),
+    ("compress", "epochs = 2.5", "epochs must be int"),
+    ("compress", "prune = true", "prune must be int or float"),
+])
+def test_recipe_values_of_the_wrong_type_are_one_line(tmp_path, table, line, message):
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(f'model = "nano-cls"\noutput = "run"\n[{table}]\n{line}\n')
+    with pytest.raises(EdgekitError, match=message):
+        load_recipe(recipe)

@@ -47,6 +47,24 @@ _TOP_KEYS = {"model", "data", "output", "trust", "compress", "export", "bench"}
 _COMPRESS_KEYS = set(PLAN_KEYS)
 _EXPORT_KEYS = {"targets", "compare_original", "calib_images", "max_drop"}
 _BENCH_KEYS = set(RECIPE_KEYS)
+#: recipe values whose Python conversion would accept the wrong type silently (``bool("false")`` is True)
+_TYPES = {"compress": {"distill": bool, "keep_idle": bool, "dynamic_quant": bool, "prune": (int, float),
+                       "unstructured": (int, float), "epochs": int, "steps": int, "kd_images": int, "round_to": int,
+                       "lr": (int, float), "ema": (int, float), "prune_by": str, "importance": str, "recover": str,
+                       "act": str, "device": str, "images": str, "keep": list},
+          "export": {"compare_original": bool, "calib_images": int, "max_drop": (int, float), "targets": (str, list)}}
+
+
+def _check_types(table: str, values: dict[str, Any]) -> dict[str, Any]:
+    """One line naming the first value of the wrong type in a recipe table."""
+    for key, value in values.items():
+        expected = _TYPES[table].get(key)
+        wrong_bool = isinstance(value, bool) and expected is not bool and bool not in (expected or ())
+        if expected is not None and (not isinstance(value, expected) or wrong_bool):
+            kinds = expected if isinstance(expected, tuple) else (expected,)
+            raise EdgekitError(f"recipe [{table}] {key} must be {' or '.join(k.__name__ for k in kinds)}, "
+                               f"got {value!r}")
+    return values
 
 
 @dataclass(frozen=True)
@@ -106,10 +124,10 @@ def load_recipe(path: Path, trusted: bool = False) -> Recipe:
     model = raw["model"]
     if model not in BUILTIN_MODELS and (base / model).exists():  # a built-in name wins, as on the command line
         model = str(base / model)
-    compress = _check_keys("compress", raw.get("compress", {}), _COMPRESS_KEYS)
+    compress = _check_types("compress", _check_keys("compress", raw.get("compress", {}), _COMPRESS_KEYS))
     if "images" in compress:
         compress["images"] = str(base / compress["images"])
-    export = _check_keys("export", raw.get("export", {}), _EXPORT_KEYS)
+    export = _check_types("export", _check_keys("export", raw.get("export", {}), _EXPORT_KEYS))
     targets = export.get("targets", ["onnx-fp32"])
     if isinstance(targets, str):
         targets = [targets]
