@@ -28,7 +28,8 @@ def _group_norm_onnx(path: Path) -> None:
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 32, 32])],
                               [helper.make_tensor("g", TensorProto.FLOAT, [3], [1.0] * 3),
                                helper.make_tensor("b", TensorProto.FLOAT, [3], [0.0] * 3)])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
+    model = helper.make_model(graph, opset_imports=opsets)
     model.ir_version = 8
     onnx.save(model, str(path))
 

@@ -83,7 +83,8 @@ def _table(name: str, document: dict, reports: dict[float, dict]) -> str:
         ratios = [f"{c['latency_ms']['p50'] / original['latency_ms']['p50']:.2f}x" if c and c["status"] == "ok"
                   else "-" for c in cells]
         fp32 = rows.get((label, "onnx-fp32"))
-        lines.append(f"| {label} | {1 - after['macs'] / before['macs']:.0%} | {after['params'] / before['params']:.2f}x "
+        lines.append(f"| {label} | {1 - after['macs'] / before['macs']:.0%} | "
+                     f"{after['params'] / before['params']:.2f}x "
                      f"| {after['macs'] / before['macs']:.2f}x | {' | '.join(scores)} | "
                      f"{fp32['size_bytes'] / 1e6 if fp32 else float('nan'):.2f} | {' | '.join(ratios)} |")
     return "\n".join(lines) + "\n"

@@ -3,7 +3,7 @@
 SiLU (``x * sigmoid(x)``) runs as a separate Sigmoid and Mul after every INT8 convolution on ORT, OpenVINO
 and TFLite; ReLU fuses into the convolution (a clamp of its requantised output). The swap changes what the
 network computes, so it is only useful followed by recovery (distillation from the unswapped original plus
-the task loss), and it is only kept if it buys latency at little accuracy (benchmarks/compress/act_relu.*).
+the task loss); it is an option, not a default (measured: benchmarks/compress/yolov8n-shapes-relu-int8.*).
 """
 
 from __future__ import annotations

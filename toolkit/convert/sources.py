@@ -91,16 +91,15 @@ def _load_program(path: Path, kind: str, trust: bool) -> tuple[Any, ModelCard | 
 SAFE_WEIGHTS_ONLY = (2, 6)
 
 
-def _weights_only_is_safe(path: Path) -> bool:
-    """True on a torch whose weights-only loader can be trusted; before 2.6 a crafted file runs code through it
-    anyway, so an untrusted load is refused there."""
+def _refuse_unsafe_weights_only(path: Path) -> None:
+    """Refuse an untrusted load on a torch whose weights-only loader is no boundary (before 2.6 a crafted file
+    runs code through it anyway)."""
     import torch
 
     version = tuple(int(part) for part in torch.__version__.split("+")[0].split(".")[:2])
     if version < SAFE_WEIGHTS_ONLY:
         raise ExportError(f"{path}: torch {torch.__version__} cannot load an untrusted .pt safely (weights_only is "
                           f"no boundary before torch 2.6): upgrade torch, or {TRUST_HINT}")
-    return True
 
 
 def _torch_load_problem(exc: Exception, trust: bool) -> str:
@@ -121,11 +120,10 @@ def _load_torch_file(path: Path, factory: str | None, trust: bool) -> tuple[Any,
         return _load_program(path, "torch.export", trust)
     if _is_torchscript(path):
         return _load_program(path, "TorchScript", trust)
+    if not trust:
+        _refuse_unsafe_weights_only(path)
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True) if not trust and _weights_only_is_safe(path) \
-            else torch.load(path, map_location="cpu", weights_only=False)
-    except ExportError:
-        raise
+        obj = torch.load(path, map_location="cpu", weights_only=not trust)
     except Exception as exc:  # noqa: BLE001 - unpickling errors come in many types
         raise ExportError(f"cannot load {path}: {_torch_load_problem(exc, trust)}") from None
     if isinstance(obj, torch.nn.Module):

@@ -67,7 +67,8 @@ def to_markdown(document: ResultsDocument) -> str:
         drop = "" if f["drop"] == "" else f"{f['drop'] * 100:+.2f}"
         size = "" if f["size_bytes"] == "" else f"{f['size_bytes'] / 1e6:.2f}"
         lines.append(f"| {markdown_cell(label)} | {markdown_cell(f['runtime'])} | {f['metric']} | "
-                     f"{_num(f['value'], '.4f')} | {drop} | {_num(f['p50_ms'], '.2f')} | {_num(f['p50_ratio'], '.2f')} | "
+                     f"{_num(f['value'], '.4f')} | {drop} | {_num(f['p50_ms'], '.2f')} | "
+                     f"{_num(f['p50_ratio'], '.2f')} | "
                      f"{_num(f['p90_ms'], '.2f')} | {size} | {_num(f['size_ratio'], '.2f')} | "
                      f"{markdown_cell(f['status'])} |")
     isa = ", ".join(env.get("isa", [])) if isinstance(env.get("isa"), list) else ""

@@ -252,7 +252,8 @@ def verdict_markdown(checks: list[Check], thresholds: Thresholds, extra_rows: li
              "| artifact | metric | baseline | current | change | threshold | verdict |",
              "|---|---|---:|---:|---:|---:|---|"]
     for c in sorted(checks, key=lambda c: c.passed):
-        lines.append(f"| {markdown_cell(c.artifact)} | {c.metric} | {_fmt(c.baseline, c.metric)} | {_fmt(c.current, c.metric)} | "
+        lines.append(f"| {markdown_cell(c.artifact)} | {c.metric} | {_fmt(c.baseline, c.metric)} | "
+                     f"{_fmt(c.current, c.metric)} | "
                      f"{c.change:+.2f} {c.unit} | ≤ {c.limit:g} {c.unit} | {'pass' if c.passed else '**FAIL**'} |")
     if extra_rows:
         lines += ["", f"Not in the baseline (not gated): {', '.join(extra_rows)}"]
