@@ -1,6 +1,7 @@
 """Pruned + INT8 against the original, in ONE interleaved bench run (edgekit's venv).
 
     python benchmarks/compress/pruned_int8.py /tmp/small.pt yolov8n-shapes-p30 --data /tmp/shapes-yolo/data.yaml
+    python benchmarks/compress/pruned_int8.py /tmp/relu.pt yolov8n-shapes-relu --data ... --label "relu (--act relu)"
 
 The original (``benchmarks/models/yolov8n-shapes.onnx`` unless ``--original``) and the compressed TorchScript
 (``edgekit compress`` output) are both exported to onnx-fp32 / ort-int8 / openvino-int8 / tflite-int8 and
@@ -23,11 +24,15 @@ ORIGINAL = HERE.parent / "models" / "yolov8n-shapes.onnx"
 TARGETS = ["onnx-fp32", "ort-int8", "openvino-int8", "tflite-int8"]
 
 
-def _table(document: dict, name: str) -> str:
+def _model(row: dict, label: str) -> str:
+    return "original" if Path(row["artifact"]).parent.name == "original" else label
+
+
+def _table(document: dict, name: str, label: str) -> str:
     rows = document["results"]
     base = next(r for r in rows if r["artifact"].endswith("original/onnx-fp32"))
     env = document["environment"]
-    lines = [f"### {name}: pruned + INT8 vs the original FP32 ONNX", "",
+    lines = [f"### {name}: {label} + INT8 vs the original FP32 ONNX", "",
              f"One interleaved `edgekit bench` run, {env['cpu']} ({', '.join(env.get('isa', []))}), "
              f"{env['threads']} threads, {env['latency_rounds']} rounds; p50 = plain median over all timed runs; "
              "drop and ratios against the original `onnx-fp32` of this run.", "",
@@ -35,10 +40,10 @@ def _table(document: dict, name: str) -> str:
              "|---|---|---:|---:|---:|---:|---:|"]
     for row in rows:
         if row["status"] != "ok":
-            lines.append(f"| {Path(row['artifact']).parent.name} | {row['target']} | {row['status']} | | | | |")
+            lines.append(f"| {_model(row, label)} | {row['target']} | {row['status']} | | | | |")
             continue
         score = row["metrics"]["map50_95"]
-        lines.append(f"| {Path(row['artifact']).parent.name} | {row['target']} | {score:.4f} | "
+        lines.append(f"| {_model(row, label)} | {row['target']} | {score:.4f} | "
                      f"{(base['metrics']['map50_95'] - score) * 100:.2f} | {row['latency_ms']['p50']:.2f} | "
                      f"{row['latency_ms']['p50'] / base['latency_ms']['p50']:.2f}x | {row['size_bytes'] / 1e6:.2f} |")
     return "\n".join(lines) + "\n"
@@ -51,20 +56,26 @@ def main() -> None:
     parser.add_argument("--data", required=True)
     parser.add_argument("--original", type=Path, default=ORIGINAL)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--label", default="pruned", help="what the compressed model is called in the table")
+    parser.add_argument("--table-only", action="store_true", help="redo the Markdown from the committed JSON")
     args = parser.parse_args()
+    out = HERE / f"{args.name}-int8"
+    if args.table_only:
+        document = json.loads(out.with_suffix(".json").read_text())
+        write_text_atomic(out.with_suffix(".md"), _table(document, args.name, args.label))
+        return
     with tempfile.TemporaryDirectory(prefix="edgekit-pruned-int8-") as work:
         dirs = []
-        for label, model, trust in (("original", str(args.original), False), ("pruned", str(args.compressed), True)):
+        for label, model, trust in (("original", str(args.original), False), (args.label, str(args.compressed), True)):
             rows = edgekit.export(model, TARGETS, Path(work) / label, data=args.data, trust=trust)
             failed = [f"{r.target}: {r.status}" for r in rows if r.status != "ok"]
             if failed:
                 raise SystemExit(f"export of {label} failed: {failed}")
             dirs += [Path(work) / label / t for t in TARGETS]
         document = edgekit.benchmark(dirs, data=args.data, rounds=args.rounds, preset="ultralytics").to_dict()
-    out = HERE / f"{args.name}-int8"
     write_text_atomic(out.with_suffix(".json"), json.dumps(document, indent=2) + "\n")
-    write_text_atomic(out.with_suffix(".md"), _table(document, args.name))
-    print(_table(document, args.name))
+    write_text_atomic(out.with_suffix(".md"), _table(document, args.name, args.label))
+    print(_table(document, args.name, args.label))
 
 
 if __name__ == "__main__":

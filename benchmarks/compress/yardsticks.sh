@@ -33,5 +33,5 @@ case "${1:-nano}" in
     run yolov8n-shapes-relu-labels-e10 $UL compress benchmarks/models/yolov8n-shapes.pt --trust --act relu \
       --recover labels --epochs 10 --kd-images 3000 --data $YOLO_DATA
     .venv/bin/python benchmarks/compress/pruned_int8.py /tmp/yolov8n-shapes-relu-labels-e10.pt yolov8n-shapes-relu \
-      --data $YOLO_DATA ;;
+      --data $YOLO_DATA --label "relu (--act relu, 10 epochs)" ;;
 esac
