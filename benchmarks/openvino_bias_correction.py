@@ -1,0 +1,45 @@
+"""openvino-int8 with NNCF's fast bias correction on and off, per model, each pair benched in one interleaved run
+beside its FP32 ONNX (``--preset ultralytics`` for the YOLO models, edgekit's evaluation for nano-det).
+
+    python benchmarks/openvino_bias_correction.py      # edgekit's venv; writes benchmarks/openvino_bias_correction.json
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import edgekit
+from edgekit.fsutil import write_text_atomic
+
+HERE = Path(__file__).resolve().parent
+MODELS = {"yolo11n-shapes": (str(HERE / "models" / "yolo11n-shapes.onnx"), "ultralytics"),
+          "yolov8n-shapes": (str(HERE / "models" / "yolov8n-shapes.onnx"), "ultralytics"),
+          "nano-det": ("nano-det", None)}
+
+
+def main() -> None:
+    report = {}
+    with tempfile.TemporaryDirectory(prefix="edgekit-ov-fbc-") as work:
+        for name, (model, preset) in MODELS.items():
+            dirs = []
+            for label, fast in (("fast", "true"), ("full", "false")):
+                targets = ["onnx-fp32", "openvino-int8"] if label == "fast" else ["openvino-int8"]
+                rows = edgekit.export(model, targets, Path(work) / name / label, data="shapes-det",
+                                      overrides={"openvino-int8": {"fast_bias_correction": fast}})
+                dirs += [row.path for row in rows]
+            document = edgekit.benchmark(dirs, data="shapes-det", rounds=5, preset=preset).to_dict()
+            rows = {f"{Path(r['artifact']).parent.name}/{r['target']}": r for r in document["results"]}
+            fp32 = rows["fast/onnx-fp32"]
+            metric = "map50_95"
+            report[name] = {"preset": preset or "edgekit", "environment": document["environment"], "rows": {
+                key: {"map50_95": row["metrics"][metric], "drop_pts": (fp32["metrics"][metric] - row["metrics"][metric]) * 100,
+                      "p50_ms": row["latency_ms"]["p50"], "p50_ratio": row["latency_ms"]["p50"] / fp32["latency_ms"]["p50"]}
+                for key, row in rows.items()}}
+            print(name, json.dumps(report[name]["rows"], indent=1))
+    write_text_atomic(HERE / "openvino_bias_correction.json", json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
