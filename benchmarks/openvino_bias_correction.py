@@ -19,6 +19,14 @@ MODELS = {"yolo11n-shapes": (str(HERE / "models" / "yolo11n-shapes.onnx"), "ultr
           "nano-det": ("nano-det", None)}
 
 
+def _summary(row: dict, fp32: dict) -> dict:
+    """mAP50-95, its drop from the FP32 ONNX in points, p50 and its ratio to the FP32 ONNX's."""
+    score, base = row["metrics"]["map50_95"], fp32["metrics"]["map50_95"]
+    p50 = row["latency_ms"]["p50"]
+    return {"map50_95": score, "drop_pts": (base - score) * 100, "p50_ms": p50,
+            "p50_ratio": p50 / fp32["latency_ms"]["p50"]}
+
+
 def main() -> None:
     report = {}
     with tempfile.TemporaryDirectory(prefix="edgekit-ov-fbc-") as work:
@@ -31,12 +39,8 @@ def main() -> None:
                 dirs += [row.path for row in rows]
             document = edgekit.benchmark(dirs, data="shapes-det", rounds=5, preset=preset).to_dict()
             rows = {f"{Path(r['artifact']).parent.name}/{r['target']}": r for r in document["results"]}
-            fp32 = rows["fast/onnx-fp32"]
-            metric = "map50_95"
-            report[name] = {"preset": preset or "edgekit", "environment": document["environment"], "rows": {
-                key: {"map50_95": row["metrics"][metric], "drop_pts": (fp32["metrics"][metric] - row["metrics"][metric]) * 100,
-                      "p50_ms": row["latency_ms"]["p50"], "p50_ratio": row["latency_ms"]["p50"] / fp32["latency_ms"]["p50"]}
-                for key, row in rows.items()}}
+            report[name] = {"preset": preset or "edgekit", "environment": document["environment"],
+                            "rows": {key: _summary(row, rows["fast/onnx-fp32"]) for key, row in rows.items()}}
             print(name, json.dumps(report[name]["rows"], indent=1))
     write_text_atomic(HERE / "openvino_bias_correction.json", json.dumps(report, indent=2) + "\n")
 
