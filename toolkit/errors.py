@@ -19,6 +19,13 @@ class ExportError(EdgekitError):
     """A model could not be loaded, exported or converted."""
 
 
+def describe(exc: BaseException) -> str:
+    """``Type: first line of the message`` (at most 200 characters of it): an unexpected exception as part of an
+    error line or a failed row's status."""
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:200] if text else ''}"
+
+
 def refuse_unknown(names: object, known: "list[str] | tuple[str, ...]", what: str) -> None:
     """One error naming every name in ``names`` that is not ``known``, and the known ones."""
     unknown = sorted(set(names) - set(known))  # type: ignore[call-overload]

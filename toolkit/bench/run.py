@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from ..data.resolve import resolve_dataset
-from ..errors import EdgekitError
+from ..errors import EdgekitError, describe
 from ..fsutil import check_replaceable, write_text_atomic
 from ..manifest import Artifact
 from ..results import BenchRow, Latency, ResultsDocument, row_labels, with_drops
@@ -63,8 +63,7 @@ def run_bench(paths: list[Path], options: BenchOptions, json_path: Path | None, 
             except EdgekitError as exc:
                 row, preds = BenchRow.failed(path, str(exc), artifact.manifest.target), None
             except Exception as exc:  # noqa: BLE001 - a runtime's error on this model fails its row, not the run
-                reason = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}"
-                row, preds = BenchRow.failed(path, reason, artifact.manifest.target), None
+                row, preds = BenchRow.failed(path, describe(exc), artifact.manifest.target), None
             rows.append(row)
             predictions.append(preds)
             progress.remove_task(task)

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..errors import EdgekitError
+from ..errors import EdgekitError, describe
 from .options import GRADIENT_IMPORTANCE, IMPORTANCE, PruneOptions, check_ratio  # noqa: F401 - defined with the other options
 from .prunable import inside_opaque_blocks, make_prunable, opaque_surrogates
 from .stats import model_stats
@@ -176,8 +176,7 @@ def prune_structured(model: nn.Module, example: torch.Tensor, options: PruneOpti
     except EdgekitError:
         raise
     except Exception as exc:  # noqa: BLE001 - tracing failures surface as many types
-        raise EdgekitError(f"Torch-Pruning cannot prune this model: {type(exc).__name__}: "
-                           f"{str(exc).splitlines()[0][:200] if str(exc) else ''}") from None
+        raise EdgekitError(f"Torch-Pruning cannot prune this model: {describe(exc)}") from None
     return model
 
 

@@ -13,7 +13,7 @@ from typing import Any
 from .. import __version__
 from ..data.calibration import DEFAULT_CALIBRATION_IMAGES, CalibrationSet, noise_images
 from ..data.resolve import resolve_dataset
-from ..errors import EdgekitError, ExportError
+from ..errors import EdgekitError, ExportError, describe
 from ..fsutil import atomic_dir, check_replaceable, sha256_file
 from ..manifest import MANIFEST_NAME, Artifact, Manifest
 from ..registry import get_target, resolve_targets
@@ -179,7 +179,7 @@ def export_model(model: str, targets: list[str], out_dir: Path, *, data: str | N
             except EdgekitError as exc:
                 status = f"export failed: {exc}"
             except Exception as exc:  # noqa: BLE001 - one target's crash must not stop the matrix
-                status = f"export failed: {type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+                status = f"export failed: {describe(exc)}"
             except SystemExit as exc:  # a converter that calls sys.exit() must not end the matrix either
                 status = f"export failed: the converter exited (code {exc.code})"
             rows.append(ExportRow(name, status, out_dir / name, time.perf_counter() - start, reasons[name]))
