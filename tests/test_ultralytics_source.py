@@ -48,6 +48,16 @@ def test_without_ultralytics_the_extra_is_named(tmp_path):
     assert "edgekit[ultralytics]" in line and not (tmp_path / "o").exists()
 
 
+@pytest.mark.skipif(HAS_ULTRALYTICS, reason="Ultralytics is installed here")
+def test_a_trusted_recipe_takes_its_trust_to_the_compress_stage(tmp_path):
+    """``trust = true`` plus ``--trust`` reaches compress, not only export: it once stopped there with "pass
+    --trust" on an Ultralytics checkpoint; now it gets as far as loading it (here: the missing extra)."""
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(f'model = "{CHECKPOINT}"\ndata = "shapes-det"\noutput = "run"\ntrust = true\n'
+                      '[compress]\nunstructured = 0.3\n')
+    line = _one_line(["pipeline", str(recipe), "--trust"])
+    assert "edgekit[ultralytics]" in line and "pass --trust" not in line and not (tmp_path / "run").exists()
+
 @pytest.mark.skipif(not HAS_ULTRALYTICS, reason="needs the ultralytics extra (its own venv)")
 def test_the_real_checkpoint_exports_like_yolo_export(tmp_path):
     """Same output convention and numbers as the ONNX that ``yolo export format=onnx`` wrote of it."""

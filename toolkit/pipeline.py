@@ -51,7 +51,7 @@ _BENCH_KEYS = set(RECIPE_KEYS)
 _TYPES = {"compress": {"distill": bool, "keep_idle": bool, "dynamic_quant": bool, "prune": (int, float),
                        "unstructured": (int, float), "epochs": int, "steps": int, "kd_images": int, "round_to": int,
                        "lr": (int, float), "ema": (int, float), "prune_by": str, "importance": str, "recover": str,
-                       "act": str, "device": str, "images": str, "keep": list},
+                       "act": str, "pad": str, "device": str, "images": str, "keep": list},
           "export": {"compare_original": bool, "calib_images": int, "max_drop": (int, float), "targets": (str, list)}}
 
 
@@ -205,7 +205,7 @@ def run_pipeline(recipe: Recipe, force: bool, console: Any, progress: Any = None
         if plan:
             model = str(work / "compressed.pt")
             report = compress_model(recipe.model, plan, Path(model), recipe.data, log=console.print,
-                                    progress=progress)
+                                    progress=progress, source_options={"trust": recipe.trust})
             write_report(report, work / "compress.json")
             summary["compress"] = {"before": report["before"], "after": report["after"]}
         label = str(recipe.output / "compressed.pt") if plan else recipe.model
