@@ -35,6 +35,7 @@ from edgekit.errors import ExportError  # noqa: E402
 from edgekit.convert.graph_remedies import constants_to_initializers, split_concat_output, split_decode_tail  # noqa: E402
 from edgekit.manifest import TensorSpec  # noqa: E402
 from edgekit.convert.onnx_utils import onnx_io_specs  # noqa: E402
+from edgekit.convert.padding import fold_same_padding  # noqa: E402
 
 from .base import Conversion  # noqa: E402
 
@@ -180,9 +181,11 @@ def _has_signature(flatbuffer: bytes) -> bool:
 
 
 def _prepared_graph(onnx_path: Path, work: Path, split_outputs: bool) -> tuple[Path, dict | None]:
-    """The ONNX graph onnx2tf translates: outputs split if asked (and possible), Constants as initializers."""
+    """The ONNX graph onnx2tf translates: outputs split if asked (and possible), Constants as initializers,
+    convolutions padded like SAME marked so (no separate PAD op)."""
     assembly = split_concat_output(onnx_path, work / "split.onnx") if split_outputs else None
     constants_to_initializers(work / "split.onnx" if assembly else onnx_path, work / "graph.onnx")
+    fold_same_padding(work / "graph.onnx", work / "graph.onnx")
     return work / "graph.onnx", assembly
 
 

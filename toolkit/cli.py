@@ -194,6 +194,8 @@ def compress(
                                    "on the images like any other (default: thin them to --round-to channels)"),
     act: Optional[str] = typer.Option(None, "--act", help="relu: replace SiLU/Hardswish/GELU/Mish with ReLU (fuses "
                                       "into INT8 convs), then recover; needs --recover/--distill"),
+    pad: Optional[str] = typer.Option(None, "--pad", help="same: TensorFlow-style SAME padding on strided convs "
+                                      "(no PAD ops in TFLite), then recover; needs --recover/--distill"),
     unstructured: Optional[float] = typer.Option(None, "--unstructured", help="unstructured L1 ratio in (0, 1)"),
     distill: bool = typer.Option(False, "--distill", help="recover after pruning: distillation from the original, "
                                  "plus the task loss when the data has labels (see --recover)"),
@@ -225,7 +227,7 @@ def compress(
         "prune": prune, "prune_by": prune_by, "importance": importance, "round_to": round_to, "steps": steps,
         "keep": keep, "keep_idle": keep_idle, "unstructured": unstructured, "distill": distill,
         "recover": recover, "ema": ema, "dynamic_quant": dynamic_quant, "images": images, "kd_images": kd_images,
-        "epochs": epochs, "lr": lr, "device": device, "act": act})
+        "epochs": epochs, "lr": lr, "device": device, "act": act, "pad": pad})
     with step_progress(console, "recover") as on_step:
         document = compress_model(
             model, plan, out, data, force, log=console.print, progress=on_step,

@@ -17,6 +17,7 @@ IMPORTANCE = ("l1", "l2", "bn", "taylor", "hessian")
 GRADIENT_IMPORTANCE = ("taylor", "hessian")
 RECOVER = ("auto", "labels", "kd")
 ACTIVATIONS = ("relu",)  # --act: what smooth activations become (edgekit.compress.rewrite)
+PADDINGS = ("same",)  # --pad: what strided convolutions' padding becomes (edgekit.compress.rewrite)
 
 
 def check_ratio(kind: str, ratio: float) -> None:
@@ -85,6 +86,7 @@ class CompressPlan:
     kd_images: int = KD_IMAGES
     images: Path | None = None
     act: str | None = None  # rewrite activations (before pruning), e.g. "relu"; needs recovery
+    pad: str | None = None  # rewrite strided convolutions' padding (before pruning): "same"; needs recovery
 
     def validate(self) -> None:
         """Reject bad options before anything is loaded or written."""
@@ -94,13 +96,15 @@ class CompressPlan:
             check_ratio("unstructured", self.unstructured)
         if self.distill:
             self.distill.validate()
-        if not (self.prune or self.unstructured or self.distill or self.dynamic_quant or self.act):
-            raise EdgekitError("nothing to do: pass --prune, --act, --unstructured, --distill and/or --dynamic-quant")
-        if self.act is not None and self.act not in ACTIVATIONS:
-            raise EdgekitError(f"--act must be one of {', '.join(ACTIVATIONS)}, got {self.act!r}")
-        if self.act and not self.distill:
-            raise EdgekitError(f"--act {self.act} changes what the network computes: it needs recovery "
-                               "(--recover or --distill with --epochs)")
+        if not (self.prune or self.unstructured or self.distill or self.dynamic_quant or self.act or self.pad):
+            raise EdgekitError("nothing to do: pass --prune, --act, --pad, --unstructured, --distill and/or "
+                               "--dynamic-quant")
+        for flag, value, choices in (("--act", self.act, ACTIVATIONS), ("--pad", self.pad, PADDINGS)):
+            if value is not None and value not in choices:
+                raise EdgekitError(f"{flag} must be one of {', '.join(choices)}, got {value!r}")
+            if value and not self.distill:
+                raise EdgekitError(f"{flag} {value} changes what the network computes: it needs recovery "
+                                   "(--recover or --distill with --epochs)")
         if self.distill and self.prune and self.distill.epochs < self.prune.steps:
             raise EdgekitError(f"--epochs ({self.distill.epochs}) must be at least --steps ({self.prune.steps})")
         if self.distill and self.kd_images < self.distill.batch_size:
@@ -109,7 +113,8 @@ class CompressPlan:
 
 #: the flat option names of ``edgekit compress`` and a recipe's ``[compress]`` table
 PLAN_KEYS = ("prune", "prune_by", "importance", "round_to", "steps", "keep", "keep_idle", "unstructured",
-             "distill", "recover", "dynamic_quant", "images", "kd_images", "epochs", "lr", "device", "ema", "act")
+             "distill", "recover", "dynamic_quant", "images", "kd_images", "epochs", "lr", "device", "ema", "act",
+             "pad")
 
 
 def plan_from_options(options: dict[str, Any]) -> CompressPlan:
@@ -134,4 +139,4 @@ def plan_from_options(options: dict[str, Any]) -> CompressPlan:
     return CompressPlan(prune=prune, unstructured=options.get("unstructured"), distill=distill,
                         dynamic_quant=bool(options.get("dynamic_quant", False)),
                         kd_images=int(options.get("kd_images", KD_IMAGES)), images=Path(images) if images else None,
-                        act=options.get("act"))
+                        act=options.get("act"), pad=options.get("pad"))

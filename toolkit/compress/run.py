@@ -30,7 +30,7 @@ from .options import KD_IMAGES, CompressPlan, DistillOptions, PruneOptions  # no
 from .prunable import make_prunable
 from .pruning import (Gradients, check_traceable, make_permanent, prune_structured, prune_unstructured,
                       quantize_dynamic, sparsity)
-from .rewrite import replace_activations
+from .rewrite import replace_activations, same_padding
 from .stats import TorchSession, model_stats
 
 PROBE_IMAGES = 128  # unlabelled images that decide which detector outputs are idle
@@ -172,6 +172,8 @@ def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None =
     idle = find_idle(student, source, plan, data_spec)  # on the original network's outputs
     if plan.act:  # before pruning, so pruning ranks the channels of the network that will be kept
         record({"step": "rewrite", "act": plan.act, "replaced": replace_activations(student, plan.act)})
+    if plan.pad:
+        record({"step": "rewrite", "pad": plan.pad, "replaced": same_padding(student)})
     gradients = importance_gradients(student, card, data_spec, plan.images, plan.prune.importance) if plan.prune else None
     for k in range(1, rounds + 1):
         if plan.prune:
