@@ -1,13 +1,16 @@
 """What this CPU's convolutions can do: achieved FP32 and INT8 conv throughput (GOP/s) on each runtime.
 
     python benchmarks/roofline.py [--peers benchmarks/peers/ultralytics.json]
+    python benchmarks/roofline.py --peers benchmarks/compress/yolov8n-shapes-{relu,pad}-int8.json \
+        --out compress/roofline-rewrites
 
 A stack of six 3x3 convolutions (64 -> 64 channels, 56x56, 0.69 GMAC: the shape of a small detector's
 backbone) is built once as ONNX and run as FP32 and as INT8 on ONNX Runtime (QDQ, per-channel weights),
 OpenVINO (FP32; NNCF INT8) and TFLite (the same stack from Keras; full-integer INT8), all with 2 threads and
 timed in interleaved rounds. Each artifact of the peer run is then placed against the ceiling of its own
 runtime and precision: its MACs (counted from the ONNX graph) x 2 / its p50, as a fraction of that ceiling.
-Writes ``benchmarks/roofline.{json,md}``.
+Writes ``benchmarks/roofline.{json,md}`` (``--out`` names another stem under benchmarks/). Any bench results JSON
+of the same model's MACs can be placed (``--peers``, one or more): e.g. the before/after rows of a rewrite.
 """
 
 from __future__ import annotations
@@ -164,7 +167,7 @@ def place_peers(peers: Path, ceilings: dict[str, float], macs: int) -> list[dict
         precision = "fp32" if row["size_bytes"] > 8e6 else "int8"
         ceiling = ceilings[f"{row['runtime']} {precision}"]
         achieved = 2 * macs / (row["latency_ms"]["p50"] / 1000) / 1e9
-        placed.append({"artifact": row["artifact"], "runtime": row["runtime"], "precision": precision,
+        placed.append({"artifact": "/".join(Path(row["artifact"]).parts[-2:]), "runtime": row["runtime"], "precision": precision,
                        "p50_ms": row["latency_ms"]["p50"], "gops": achieved, "ceiling_gops": ceiling,
                        "fraction_of_ceiling": achieved / ceiling})
     return placed
@@ -172,9 +175,10 @@ def place_peers(peers: Path, ceilings: dict[str, float], macs: int) -> list[dict
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--peers", type=Path, default=HERE / "peers" / "ultralytics.json")
+    parser.add_argument("--peers", type=Path, nargs="+", default=[HERE / "peers" / "ultralytics.json"])
     parser.add_argument("--model", type=Path, default=HERE / "models" / "yolov8n-shapes.onnx")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--out", default="roofline", help="output stem under benchmarks/")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -189,17 +193,18 @@ def main() -> None:
                 "size": SIZE, "macs": MACS}, "statistic": "plain p50 of all timed runs, interleaved rounds",
                 "ceilings_gops": ceilings, "p50_ms": {n: t["p50"] for n, t in zip(sessions, timings)},
                 "model": str(args.model.relative_to(HERE.parent)), "model_macs": macs,
-                "placed": place_peers(args.peers, ceilings, macs) if args.peers.is_file() else []}
-    write_text_atomic(HERE / "roofline.json", json.dumps(document, indent=2) + "\n")
+                "placed_from": [str(p.resolve().relative_to(HERE.parent)) for p in args.peers if p.is_file()],
+                "placed": [row for p in args.peers if p.is_file() for row in place_peers(p, ceilings, macs)]}
+    write_text_atomic(HERE / f"{args.out}.json", json.dumps(document, indent=2) + "\n")
     lines = [f"Conv ceilings on {document['environment']['cpu']} ({', '.join(document['environment'].get('isa', []))}),"
              f" 2 threads: six 3x3 convs 64->64 at 56x56 ({MACS / 1e9:.2f} GMAC), plain p50", "",
              "| runtime / precision | p50 ms | GOP/s |", "|---|---:|---:|"]
     lines += [f"| {n} | {document['p50_ms'][n]:.2f} | {g:.0f} |" for n, g in ceilings.items()]
-    lines += ["", f"{document['model']} ({macs / 1e6:.1f} M MACs) in the peer run, against its runtime's ceiling:", "",
+    lines += ["", f"{document['model']} ({macs / 1e6:.1f} M MACs) in {', '.join(document['placed_from'])}, against its runtime's ceiling:", "",
               "| artifact | precision | p50 ms | GOP/s | ceiling | fraction |", "|---|---|---:|---:|---:|---:|"]
     lines += [f"| {p['artifact']} | {p['precision']} | {p['p50_ms']:.2f} | {p['gops']:.0f} | {p['ceiling_gops']:.0f} | "
               f"{p['fraction_of_ceiling']:.0%} |" for p in document["placed"]]
-    write_text_atomic(HERE / "roofline.md", "\n".join(lines) + "\n")
+    write_text_atomic(HERE / f"{args.out}.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -2,10 +2,12 @@
 
     python benchmarks/compress/pruned_int8.py /tmp/small.pt yolov8n-shapes-p30 --data /tmp/shapes-yolo/data.yaml
     python benchmarks/compress/pruned_int8.py /tmp/relu.pt yolov8n-shapes-relu --data ... --label "relu (--act relu)"
+    python benchmarks/compress/pruned_int8.py --from-pipeline runs/yolov8n-shapes-p50-int8 yolov8n-shapes-p50-pipeline
 
 The original (``benchmarks/models/yolov8n-shapes.onnx`` unless ``--original``) and the compressed TorchScript
 (``edgekit compress`` output) are both exported to onnx-fp32 / ort-int8 / openvino-int8 / tflite-int8 and
-benched together, so every row's p50 is a ratio to the ORIGINAL FP32 ONNX of the same run and its mAP a drop
+benched together (or an ``edgekit pipeline`` run with ``compare_original = true`` did the same: its
+``results.json`` and ``pipeline.json`` are copied), so every row's p50 is a ratio to the ORIGINAL FP32 ONNX of the same run and its mAP a drop
 from it. Writes ``benchmarks/compress/<name>-int8.{json,md}`` (latency: plain p50 over all rounds).
 """
 
@@ -26,6 +28,25 @@ TARGETS = ["onnx-fp32", "ort-int8", "openvino-int8", "tflite-int8"]
 
 def _model(row: dict, label: str) -> str:
     return "original" if Path(row["artifact"]).parent.name == "original" else label
+
+
+def _from_pipeline(run: Path, out: Path, name: str, label: str, rebench: Path | None) -> None:
+    """Commit an ``edgekit pipeline`` run's bench (``<out>.json``, its summary beside it) and its table; with
+    ``rebench``, the table and ``<out>.json`` come from that ``edgekit bench --json`` of the same artifacts
+    (the pipeline's own bench is kept as ``<out>-pipeline-bench.json``)."""
+    document = json.loads((run / "results.json").read_text())
+    summary = json.loads((run / "pipeline.json").read_text())
+    if rebench:
+        write_text_atomic(out.parent / f"{out.name}-pipeline-bench.json", json.dumps(document, indent=2) + "\n")
+        document = json.loads(rebench.read_text())
+    write_text_atomic(out.with_suffix(".json"), json.dumps(document, indent=2) + "\n")
+    write_text_atomic(out.parent / f"{out.name}-summary.json", json.dumps(summary, indent=2) + "\n")
+    table = _table(document, name, label)
+    if rebench:
+        table += (f"\nThe same artifacts re-benched with `edgekit bench --json` on an otherwise idle machine; the "
+                  f"pipeline's own bench ({out.name}-pipeline-bench.json) had shared the cores with another job.\n")
+    write_text_atomic(out.with_suffix(".md"), table)
+    print(table)
 
 
 def _table(document: dict, name: str, label: str) -> str:
@@ -51,15 +72,23 @@ def _table(document: dict, name: str, label: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("compressed", type=Path, help="TorchScript from edgekit compress")
+    parser.add_argument("compressed", type=Path, help="TorchScript from edgekit compress (or, with "
+                        "--from-pipeline, the output folder of an edgekit pipeline run)")
     parser.add_argument("name")
-    parser.add_argument("--data", required=True)
+    parser.add_argument("--data")
+    parser.add_argument("--from-pipeline", action="store_true", help="COMPRESSED is a pipeline run: table it")
+    parser.add_argument("--rebench", type=Path, help="with --from-pipeline: an idle re-bench of its artifacts")
     parser.add_argument("--original", type=Path, default=ORIGINAL)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--label", default="pruned", help="what the compressed model is called in the table")
     parser.add_argument("--table-only", action="store_true", help="redo the Markdown from the committed JSON")
     args = parser.parse_args()
     out = HERE / f"{args.name}-int8"
+    if args.from_pipeline:
+        _from_pipeline(args.compressed, out, args.name, args.label, args.rebench)
+        return
+    if not args.data:
+        parser.error("--data is required")
     if args.table_only:
         document = json.loads(out.with_suffix(".json").read_text())
         write_text_atomic(out.with_suffix(".md"), _table(document, args.name, args.label))

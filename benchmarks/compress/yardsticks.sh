@@ -4,7 +4,7 @@
 # the YOLO ones in the Ultralytics venv (/tmp/ul, README "Real YOLO models") on the shapes-det YOLO split
 # written by benchmarks/yolov8n/make_data.py into /tmp/shapes-yolo. Run one case at a time on an otherwise
 # idle machine: two torch jobs on 2 cores spin against each other (OpenMP) and ran ~10x slower once.
-#   bash benchmarks/compress/yardsticks.sh nano|criteria|yolov8n|steps|yolo11n|act
+#   bash benchmarks/compress/yardsticks.sh nano|criteria|yolov8n|steps|yolo11n|act|pad|pipeline|roofline
 # then: ratio_table.py for YOLOv8n (its docstring), yolo_val_pruned.py in the Ultralytics venv
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -34,4 +34,16 @@ case "${1:-nano}" in
       --recover labels --epochs 10 --kd-images 3000 --data $YOLO_DATA
     .venv/bin/python benchmarks/compress/pruned_int8.py /tmp/yolov8n-shapes-relu-labels-e10.pt yolov8n-shapes-relu \
       --data $YOLO_DATA --label "relu (--act relu, 10 epochs)" ;;
+  pad)  # TensorFlow SAME padding on the strided convs (no TFLite PAD ops), recovered like --act relu
+    run yolov8n-shapes-pad-labels-e10 $UL compress benchmarks/models/yolov8n-shapes.pt --trust --pad same \
+      --recover labels --epochs 10 --kd-images 3000 --data $YOLO_DATA
+    .venv/bin/python benchmarks/compress/pruned_int8.py /tmp/yolov8n-shapes-pad-labels-e10.pt yolov8n-shapes-pad \
+      --data $YOLO_DATA --label "pad (--pad same, 10 epochs)" ;;
+  pipeline)  # -50 % MACs + INT8 on three runtimes as one edgekit pipeline recipe, against the original
+    YOLO_OFFLINE=1 /tmp/ul/bin/edgekit pipeline benchmarks/recipes/yolov8n-shapes-p50-int8.toml --trust --force
+    .venv/bin/python $OUT/pruned_int8.py --from-pipeline runs/yolov8n-shapes-p50-int8 yolov8n-shapes-p50 \
+      --label "pruned -50 % (pipeline)" ;;
+  roofline)  # the fraction of this CPU's INT8 conv ceiling each rewrite's artifacts reach, before and after
+    .venv/bin/python benchmarks/roofline.py --peers $OUT/yolov8n-shapes-relu-int8.json $OUT/yolov8n-shapes-pad-int8.json \
+      --out compress/roofline-rewrites ;;
 esac
