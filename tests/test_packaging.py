@@ -156,3 +156,18 @@ def test_sources_stay_python_310_compatible():
         pytest.skip("no Python 3.10 on this machine to compile with")
     result = subprocess.run([python, "-m", "compileall", "-q", *map(str, folders)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_onnx_runtime_and_onnx_floors_are_the_releases_that_contain_external_data():
+    """ONNX Runtime < 1.24 loads external data from any path a model names; every extra that installs it or onnx
+    asks for the releases with the containment fixes."""
+    floors = {"onnxruntime": (1, 24), "onnx": (1, 21)}
+    seen = set()
+    for extra, requirements in PYPROJECT["project"]["optional-dependencies"].items():
+        for requirement in requirements:
+            match = re.match(r"(onnxruntime|onnx)>=(\d+)\.(\d+)", requirement)
+            if match:
+                seen.add(match.group(1))
+                assert (int(match.group(2)), int(match.group(3))) >= floors[match.group(1)], (extra, requirement)
+            assert not re.match(r"(onnxruntime|onnx)(==|<|$)", requirement), (extra, requirement)
+    assert seen == set(floors)

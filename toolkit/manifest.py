@@ -5,6 +5,7 @@ Plain typed data, versioned, read with ``json`` only (never evaluated).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import platform
 from dataclasses import asdict, dataclass, field, fields
@@ -141,9 +142,39 @@ def _contained(directory: Path, name: str, where: str) -> Path:
     return resolved
 
 
+def _check_no_strays(directory: Path, listed: set[str]) -> None:
+    """An artifact holds plain files its manifest lists and nothing else: no symbolic links, and no unlisted
+    file an ONNX model could read as external data (ONNX Runtime loads any file inside the model's folder)."""
+    for path in sorted(directory.rglob("*")):
+        name = path.relative_to(directory).as_posix()
+        if path.is_symlink():
+            raise EdgekitError(f"artifact {directory}: {name} is a symbolic link; an artifact holds plain files only")
+        if path.is_file() and name != MANIFEST_NAME and name not in listed:
+            raise EdgekitError(f"artifact {directory}: {name} is not listed in its manifest; remove it or export "
+                               "the artifact again")
+
+
+def _check_external_data(directory: Path, manifest: "Manifest", listed: set[str]) -> None:
+    """Where the ``onnx`` package is installed (the export side), every external-data location of the ONNX
+    model files is relative, inside the artifact and listed (so hashed); on the device ONNX Runtime >= 1.24
+    refuses locations outside the model's folder, and ``_check_no_strays`` leaves only listed files there."""
+    if importlib.util.find_spec("onnx") is None:
+        return
+    from .convert.onnx_utils import external_data_locations
+
+    for name in (n for n in [manifest.model_file, *manifest.stages] if n.endswith(".onnx")):
+        for location in external_data_locations(directory / name):
+            _contained(directory, location, f"{name}: external data location")
+            if Path(location).as_posix() not in listed:
+                raise EdgekitError(f"artifact {directory}: {name} reads external data from {location!r}, which its "
+                                   "manifest does not list")
+
+
 def _check_files(directory: Path, manifest: "Manifest") -> None:
-    """Every file the manifest names lies inside the artifact, is listed in ``files`` and matches its hash."""
+    """Every file the manifest names lies inside the artifact, is listed in ``files`` and matches its hash;
+    nothing else lies there, and ONNX external data is listed too."""
     listed = set(manifest.files)
+    _check_no_strays(directory, listed)
     for name in manifest.files:
         if not _contained(directory, name, "manifest file").is_file():
             raise EdgekitError(f"artifact {directory} is missing {name}")
@@ -159,6 +190,7 @@ def _check_files(directory: Path, manifest: "Manifest") -> None:
         if sha256_file(directory / name) != digest:
             raise EdgekitError(f"artifact {directory}: {name} does not match the sha256 in its manifest "
                                "(modified or corrupt); export it again")
+    _check_external_data(directory, manifest, listed)
 
 
 @dataclass(frozen=True)
