@@ -62,7 +62,9 @@ def test_dockerfile_has_an_export_and_a_bench_stage_running_as_non_root():
         users = [i for i, (k, _) in enumerate(instructions) if k == "USER"]
         runs = [i for i, (k, _) in enumerate(instructions) if k == "RUN"]
         assert users and instructions[users[-1]][1] not in ("root", "0") and users[-1] > max(runs)
-        assert any(k == "ENTRYPOINT" and "edgekit" in a for k, a in instructions)
+        entrypoint = json.loads(next(a for k, a in instructions if k == "ENTRYPOINT"))
+        assert entrypoint == ["/usr/bin/tini", "--", "edgekit"]  # an init as PID 1, edgekit below it
+        assert any("install -y --no-install-recommends tini" in a for k, a in instructions if k == "RUN")
 
 
 def test_dockerfile_pins_match_pyproject_and_the_bench_image_is_light():

@@ -140,9 +140,60 @@ def test_a_file_output_that_is_a_directory_is_refused(tmp_path):
             pass
 
 
-def test_a_leftover_named_with_an_impossible_pid_is_cleaned_up_not_a_crash(tmp_path):
-    """A 20-digit PID in a leftover's name made os.kill raise OverflowError (issue 22, item 7)."""
-    leftover = tmp_path / ".out.edgekit-new-99999999999999999999-0123abcd"
+def test_a_leftover_whose_owner_holds_no_lock_is_cleaned_up(tmp_path):
+    """Leftovers are judged by their owner's lock, not a process id (a 20-digit PID once raised OverflowError,
+    and in a container every edgekit is PID 1: its leftovers always looked alive)."""
+    leftover = tmp_path / ".out.edgekit-new-0123456789abcdef-0123abcd"
     leftover.mkdir()
+    (tmp_path / ".edgekit-0123456789abcdef.lock").write_text("")  # a lock file nobody holds any more
     recover_stale(tmp_path)
-    assert not leftover.exists()
+    assert _hidden(tmp_path) == []
+
+
+def test_a_live_owner_keeps_its_temporaries_whatever_its_pid_and_the_kernel_frees_them_when_it_dies(tmp_path):
+    code = textwrap.dedent(f"""
+        import sys, time
+        from pathlib import Path
+        from edgekit.fsutil import atomic_dir
+        with atomic_dir(Path({str(tmp_path / "art")!r}), marker="edgekit.json") as staging:
+            (staging / "edgekit.json").write_text("new")
+            print("ready", flush=True)
+            time.sleep(60)
+    """)
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        before = _hidden(tmp_path)
+        assert len(before) == 2  # its staging directory and its lock
+        recover_stale(tmp_path)  # another edgekit in the same folder, perhaps in another PID namespace
+        assert _hidden(tmp_path) == before
+    finally:
+        child.kill()
+        child.wait()
+    recover_stale(tmp_path)
+    assert _hidden(tmp_path) == [] and not (tmp_path / "art").exists()
+
+
+def test_sigterm_unwinds_like_ctrl_c_one_line_and_nothing_left(tmp_path):
+    """``docker stop`` and CI timeouts send SIGTERM: the temporaries go, the old output stays, one line."""
+    final = _old_output(tmp_path)
+    code = textwrap.dedent(f"""
+        import os, signal, sys
+        from pathlib import Path
+        import edgekit.cli as cli
+        from edgekit.fsutil import atomic_dir
+
+        @cli.app.command("slow-write")
+        def slow_write() -> None:
+            with atomic_dir(Path({str(final)!r}), force=True, marker="edgekit.json") as staging:
+                (staging / "edgekit.json").write_text("new")
+                os.kill(os.getpid(), signal.SIGTERM)
+
+        sys.argv = ["edgekit", "slow-write"]
+        cli.main()
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 130, result.stderr
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: interrupted"), lines
+    assert (final / "edgekit.json").read_text() == "old" and _hidden(tmp_path) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sys
 from pathlib import Path
 from typing import Any, Optional
@@ -53,7 +54,8 @@ class ErrorBoundary(typer.core.TyperGroup):
         except EdgekitError as exc:
             _fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
-            _fail("interrupted (outputs are replaced only when complete, so nothing was half-written)", 130)
+            _fail("interrupted (SIGINT/SIGTERM; outputs are replaced only when complete, so nothing was "
+                  "half-written)", 130)
         except Exception as exc:  # noqa: BLE001 - the boundary: one line instead of a traceback
             if ctx.params.get("debug") or os.environ.get("EDGEKIT_DEBUG"):
                 raise
@@ -327,8 +329,13 @@ def pipeline(
         raise typer.Exit(1)
 
 
+def _terminated(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # unwinds like Ctrl-C: temporaries removed, an output set aside put back
+
+
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point; SIGTERM (``docker stop``, a CI timeout) is handled like Ctrl-C."""
+    signal.signal(signal.SIGTERM, _terminated)
     app()
 
 

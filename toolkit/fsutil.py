@@ -2,12 +2,15 @@
 
 Every writer goes through :func:`atomic_dir` or :func:`atomic_file`:
 
-1. the new output is built in a hidden temporary sibling (``.NAME.edgekit-new-PID-XXXX``);
-2. an existing output (only with ``force``) is renamed aside (``.NAME.edgekit-old-PID-XXXX``);
+1. the new output is built in a hidden temporary sibling (``.NAME.edgekit-new-OWNER-XXXX``);
+2. an existing output (only with ``force``) is renamed aside (``.NAME.edgekit-old-OWNER-XXXX``);
 3. the new one is renamed in, and only then is the old one deleted.
 
 If the process dies between 2 and 3, the next edgekit run in that folder puts the old output back
-(:func:`recover_stale`); leftovers of killed runs are deleted then too. ``force`` replaces only a directory
+(:func:`recover_stale`); leftovers of killed runs are deleted then too. Whether the run that made a leftover
+still lives is told by a lock, not a process id (ids repeat across containers and PID namespaces, and a
+container's edgekit is often PID 1): while an owner has temporaries in a folder it holds ``flock`` on
+``.edgekit-OWNER.lock`` there, and the kernel drops that lock when the process dies, however it dies. ``force`` replaces only a directory
 that edgekit wrote (it holds the given marker file), never the working directory, an ancestor of it, or a
 directory holding a protected path (a recipe replacing its own folder).
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import threading
 import re
 import secrets
 import shutil
@@ -25,7 +29,27 @@ from pathlib import Path
 
 from .errors import EdgekitError
 
-_TEMP = re.compile(r"^\.(?P<name>.+)\.edgekit-(?P<kind>new|old)-(?P<pid>\d+)-[0-9a-f]{8}$")
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; other owners' leftovers are then never taken for dead
+    fcntl = None  # type: ignore[assignment]
+
+_TEMP = re.compile(r"^\.(?P<name>.+)\.edgekit-(?P<kind>new|old)-(?P<owner>[0-9a-f]{16})-[0-9a-f]{8}$")
+_LOCK = re.compile(r"^\.edgekit-(?P<owner>[0-9a-f]{16})\.lock$")
+_OWNER = secrets.token_hex(8)
+#: folder -> (lock file descriptor, how many of this process's writers are using it)
+_HELD: dict[Path, list[int]] = {}
+_HELD_LOCK = threading.Lock()
+
+
+def _new_owner_after_fork() -> None:
+    global _OWNER
+    _OWNER = secrets.token_hex(8)
+    _HELD.clear()  # the parent's locks stay the parent's
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_owner_after_fork)
 
 
 def _umask() -> int:
@@ -35,21 +59,56 @@ def _umask() -> int:
 
 
 def temp_sibling(final: Path, kind: str = "new") -> Path:
-    """A hidden path beside ``final`` that :func:`recover_stale` recognises (and cleans up once its process
+    """A hidden path beside ``final`` that :func:`recover_stale` recognises (and cleans up once its owner
     is gone)."""
-    return final.parent / f".{final.name}.edgekit-{kind}-{os.getpid()}-{secrets.token_hex(4)}"
+    return final.parent / f".{final.name}.edgekit-{kind}-{_OWNER}-{secrets.token_hex(4)}"
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
+@contextlib.contextmanager
+def _owning(folder: Path) -> Iterator[None]:
+    """Hold this process's lock in ``folder`` while the block makes temporaries there; the last user of
+    it unlinks the lock file."""
+    key = folder.resolve()
+    with _HELD_LOCK:
+        if key not in _HELD and fcntl is not None:
+            fd = os.open(key / f".edgekit-{_OWNER}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            _HELD[key] = [fd, 0]
+        if key in _HELD:
+            _HELD[key][1] += 1
+    try:
+        yield
+    finally:
+        with _HELD_LOCK:
+            held = _HELD.get(key)
+            if held is not None:
+                held[1] -= 1
+                if held[1] == 0:
+                    del _HELD[key]
+                    with contextlib.suppress(FileNotFoundError):
+                        (key / f".edgekit-{_OWNER}.lock").unlink()
+                    os.close(held[0])
+
+
+def _owner_alive(folder: Path, owner: str) -> bool:
+    """Whether the process that named its temporaries ``owner`` still holds its lock in ``folder``."""
+    if owner == _OWNER:
+        return True
+    if fcntl is None:
         return True
     try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, OverflowError):  # gone, or a number no process can have (a forged name)
-        return False
+        fd = os.open(folder / f".edgekit-{owner}.lock", os.O_RDWR)
+    except FileNotFoundError:
+        return False  # killed before it could lock, or long gone
     except PermissionError:
+        return True  # another user's: not ours to judge
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
         return True
-    return True
+    finally:
+        os.close(fd)
+    return False
 
 
 def _remove(path: Path) -> None:
@@ -62,18 +121,30 @@ def _remove(path: Path) -> None:
 
 def recover_stale(folder: Path) -> None:
     """Clean up after edgekit runs in ``folder`` that were killed: restore an old output whose replacement
-    never arrived, delete half-built new outputs and old outputs already replaced."""
+    never arrived, delete half-built new outputs, old outputs already replaced and the dead runs' locks."""
     if not folder.is_dir():
         return
-    for entry in folder.iterdir():
+    entries = list(folder.iterdir())
+    dead: dict[str, bool] = {}
+    for entry in entries:
         match = _TEMP.match(entry.name)
-        if not match or _pid_alive(int(match["pid"])):
+        if not match:
+            continue
+        owner = match["owner"]
+        if owner not in dead:
+            dead[owner] = not _owner_alive(folder, owner)
+        if not dead[owner]:
             continue
         final = folder / match["name"]
         if match["kind"] == "old" and not final.exists():
             os.replace(entry, final)  # killed between "old aside" and "new in": the old output comes back
         else:
             _remove(entry)
+    for entry in entries:
+        match = _LOCK.match(entry.name)
+        if match and dead.get(match["owner"], not _owner_alive(folder, match["owner"])):
+            with contextlib.suppress(FileNotFoundError):
+                entry.unlink()
 
 
 def _is_same_or_ancestor(path: Path, of: Path) -> bool:
@@ -127,13 +198,14 @@ def atomic_dir(final: Path, force: bool = False, *, marker: str, protect: Iterab
     final.parent.mkdir(parents=True, exist_ok=True)
     recover_stale(final.parent)
     check_replaceable(final, force, marker, protect)
-    staging = temp_sibling(final)
-    staging.mkdir(mode=0o777 & ~_umask())
-    try:
-        yield staging
-        _swap_in(staging, final)
-    finally:
-        _remove(staging)
+    with _owning(final.parent):
+        staging = temp_sibling(final)
+        staging.mkdir(mode=0o777 & ~_umask())
+        try:
+            yield staging
+            _swap_in(staging, final)
+        finally:
+            _remove(staging)
 
 
 @contextlib.contextmanager
@@ -143,14 +215,15 @@ def atomic_file(final: Path, force: bool = True) -> Iterator[Path]:
     final.parent.mkdir(parents=True, exist_ok=True)
     recover_stale(final.parent)
     check_replaceable(final, force)
-    tmp = temp_sibling(final)
-    try:
-        yield tmp
-        if tmp.is_file():
-            os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, final)
-    finally:
-        _remove(tmp)
+    with _owning(final.parent):
+        tmp = temp_sibling(final)
+        try:
+            yield tmp
+            if tmp.is_file():
+                os.chmod(tmp, 0o666 & ~_umask())
+            os.replace(tmp, final)
+        finally:
+            _remove(tmp)
 
 
 def write_text_atomic(final: Path, text: str, force: bool = True) -> None:
