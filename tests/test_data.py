@@ -120,3 +120,54 @@ def test_image_folder_errors(tmp_path):
     (tmp_path / "cat").mkdir()
     with pytest.raises(DataError, match="no images"):
         load_image_folder(tmp_path)
+
+
+def _coco_copy(tmp_path: Path, det_dataset_root: Path, edit) -> Path:
+    data = json.loads((det_dataset_root / "annotations" / "instances_val.json").read_text())
+    edit(data)
+    path = tmp_path / "annotations" / "instances_val.json"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(data))
+    if not (tmp_path / "images" / "val").exists():
+        shutil.copytree(det_dataset_root / "images" / "val", tmp_path / "images" / "val")
+    return path
+
+
+def _strip_optional(data: dict) -> None:
+    for ann in data["annotations"]:
+        for key in ("id", "area", "iscrowd"):
+            ann.pop(key, None)
+
+
+def test_coco_without_annotation_ids_areas_or_crowd_flags_scores_like_the_full_file(tmp_path, det_dataset_root):
+    """Many writers leave out id/area/iscrowd; pycocotools' scoring needs them (a KeyError before)."""
+    from edgekit.tasks.detection import coco_map
+
+    full = load_coco(det_dataset_root / "annotations" / "instances_val.json")
+    bare = load_coco(_coco_copy(tmp_path, det_dataset_root, _strip_optional))
+    assert bare.annotations_path != full.annotations_path  # a completed copy, in the cache
+    completed = json.loads(bare.annotations_path.read_text())["annotations"]
+    assert len({a["id"] for a in completed}) == len(completed) and all(a["iscrowd"] == 0 for a in completed)
+    truth = json.loads(full.annotations_path.read_text())["annotations"]
+    detections = [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 0.9}
+                  for a in truth[::2]]
+    assert coco_map(bare.annotations_path, detections) == coco_map(full.annotations_path, detections)
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d["images"][1].update(id=d["images"][0]["id"]), "duplicate image id"),
+    (lambda d: d["annotations"][1].update(id=d["annotations"][0]["id"]), "duplicate annotation id"),
+    (lambda d: d["images"][0].update(file_name="../../secret.png"), "must be a relative path inside"),
+    (lambda d: d["images"][0].update(file_name="/etc/passwd"), "must be a relative path inside"),
+])
+def test_coco_duplicate_ids_and_file_names_outside_are_one_line(tmp_path, det_dataset_root, edit, message):
+    with pytest.raises(DataError, match=message) as info:
+        load_coco(_coco_copy(tmp_path, det_dataset_root, edit))
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("split", ["../../elsewhere", "/etc", "[images/val, ../x]"])
+def test_yolo_split_folders_stay_inside_the_dataset_root(yolo_copy, split):
+    (yolo_copy / "data.yaml").write_text(f"path: .\nval: {split}\nnames: [a, b, c, d, e]\n")
+    with pytest.raises(DataError, match="must be a folder inside the dataset root"):
+        load_yolo(yolo_copy / "data.yaml")

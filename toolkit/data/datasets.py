@@ -7,6 +7,9 @@ is written. Detection datasets always end up as a COCO JSON on disk: that is the
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +79,7 @@ def _read_json(path: Path) -> dict:
         raise DataError(f"{path} is not a COCO detection file (needs images, annotations, categories)")
     try:
         _check_coco_types(data)
+        _check_ids_and_names(data)
     except EdgekitError as exc:
         raise DataError(f"{path}: {exc}") from None
     return data
@@ -93,6 +97,50 @@ def _check_coco_types(data: dict) -> None:
         check_object(ann, f"annotations[{i}]", {"image_id": int, "category_id": int, "bbox": list}, strict=False)
         if len(check_list(ann["bbox"], (int, float), f"annotations[{i}].bbox")) != 4:
             raise DataError(f"annotations[{i}].bbox must be [x, y, w, h]")
+
+
+def _check_ids_and_names(data: dict) -> None:
+    """Image and annotation ids are unique (pycocotools keeps the last of equal ids silently) and every
+    ``file_name`` is a relative path that stays inside the image folder."""
+    for key in ("images", "annotations"):
+        ids = [entry["id"] for entry in data[key] if "id" in entry]
+        if len(set(ids)) != len(ids):
+            duplicate = next(i for i in ids if ids.count(i) > 1)
+            raise DataError(f"duplicate {key[:-1]} id {duplicate}")
+    for entry in data["images"]:
+        name = Path(entry["file_name"])
+        if not entry["file_name"] or name.is_absolute() or ".." in name.parts:
+            raise DataError(f"image {entry['id']}: file_name {entry['file_name']!r} must be a relative path "
+                            "inside the image folder")
+
+
+def _completed(json_path: Path, data: dict) -> Path:
+    """The annotation file pycocotools can score: ``json_path`` itself, or, when annotations lack ``id``,
+    ``area`` or ``iscrowd`` (optional for many writers, needed by COCOeval), a completed copy in the cache."""
+    missing = [ann for ann in data["annotations"] if not {"id", "area", "iscrowd"} <= ann.keys()]
+    if not missing:
+        return json_path
+    used = {ann["id"] for ann in data["annotations"] if "id" in ann}
+    fresh = (i for i in range(1, len(data["annotations"]) + len(used) + 2) if i not in used)
+    for ann in missing:
+        ann.setdefault("area", float(ann["bbox"][2] * ann["bbox"][3]))
+        ann.setdefault("iscrowd", 0)
+        if "id" not in ann:
+            ann["id"] = next(fresh)
+    text = json.dumps(data)
+    return write_cached_coco(text, digest_text(str(json_path.resolve()) + text))
+
+
+def write_cached_coco(text: str, digest: str) -> Path:
+    """Write a COCO JSON made by edgekit (from another layout, or completed) to the cache, atomically."""
+    target = coco_cache_path(digest)
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, target)
+    return target
 
 
 def _coco_image_dir(json_path: Path, file_name: str) -> Path:
@@ -120,7 +168,7 @@ def load_coco(json_path: Path, name: str | None = None) -> DetectionDataset:
     for ann in data["annotations"]:
         _check_coco_annotation(json_path, ann, known, sizes)
     return DetectionDataset(name or json_path.stem, images, [c["name"] for c in categories],
-                            [c["id"] for c in categories], json_path, len(data["annotations"]))
+                            [c["id"] for c in categories], _completed(json_path, data), len(data["annotations"]))
 
 
 def _check_coco_annotation(json_path: Path, ann: dict, known: set, sizes: dict) -> None:

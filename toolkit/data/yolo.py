@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import yaml
 
 from ..errors import DataError, EdgekitError
 from ..yamlread import load_yaml
-from .datasets import DetectionDataset, ImageRecord, coco_cache_path, digest_text, image_size, list_images
+from .datasets import DetectionDataset, ImageRecord, digest_text, image_size, list_images, write_cached_coco
 
 
 def _read_yaml(path: Path) -> dict:
@@ -104,6 +102,9 @@ def _resolve_split(path: Path, data: dict, split: str) -> list[Path]:
     folders = entry if isinstance(entry, list) else [entry]
     images: list[Path] = []
     for folder in folders:
+        if not isinstance(folder, str) or Path(folder).is_absolute() or ".." in Path(folder).parts:
+            raise DataError(f"{path}: split '{split}' entry {folder!r} must be a folder inside the dataset root "
+                            f"{root} (set 'path' to move the root)")
         images += list_images(root / folder)
     return images
 
@@ -124,12 +125,6 @@ def load_yolo(path: Path, split: str = "val") -> DetectionDataset:
             "annotations": annotations,
             "categories": [{"id": i, "name": n} for i, n in enumerate(names)]}
     text = json.dumps(coco)
-    target = coco_cache_path(digest_text(str(path.resolve()) + split + text))
-    if not target.is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".tmp")
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
+    target = write_cached_coco(text, digest_text(str(path.resolve()) + split + text))
     return DetectionDataset(f"{path.parent.name}/{split}", records, names, list(range(len(names))), target,
                             len(annotations))
