@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from edgekit.cli import app
 from edgekit.compress.rewrite import SameUpperConv2d, same_padding
+from edgekit.compress.stats import model_stats
 from edgekit.convert.padding import fold_same_padding, same_upper_pads
 from edgekit.convert.sources import load_source
 from edgekit.convert.torch_to_onnx import export_onnx
@@ -40,7 +41,9 @@ def test_strided_convs_become_same_padded_and_compute_what_an_explicit_end_pad_d
     model = _net()
     plain = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
     weights = [conv.weight.detach().clone() for conv in plain]
+    before = model_stats(model, torch.zeros(1, 3, 64, 64))
     assert same_padding(model) == 3  # the stride-1 conv keeps its symmetric padding
+    assert model_stats(model, torch.zeros(1, 3, 64, 64)) == before  # same outputs sizes: same MACs, counted
     assert [type(m) is SameUpperConv2d for m in plain] == [True, False, True, True]
     x = torch.randn(1, 3, 64, 64)
     expected = F.conv2d(F.pad(x, [0, 1, 0, 1]), weights[0], plain[0].bias, stride=2)

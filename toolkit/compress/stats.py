@@ -9,7 +9,12 @@ import torch
 def model_stats(model: torch.nn.Module, example: torch.Tensor) -> dict[str, int]:
     """``params`` and ``macs`` of one forward pass on ``example`` (counted by torch_pruning)."""
     import torch_pruning as tp
+    from torch_pruning.utils import op_counter
 
+    from .rewrite import SameUpperConv2d
+
+    # the counter looks modules up by exact type: a rewritten conv costs what a Conv2d costs
+    op_counter.MODULES_MAPPING.setdefault(SameUpperConv2d, op_counter.MODULES_MAPPING[torch.nn.Conv2d])
     was_training = model.training
     model.eval()
     macs, params = tp.utils.count_ops_and_params(model, example)
