@@ -284,25 +284,27 @@ def gate(
     reference: Optional[str] = typer.Option(None, "--reference", help="latency reference row (default onnx-fp32)"),
     absolute_latency: Optional[bool] = typer.Option(None, "--absolute-latency/--relative-latency",
                                                     help="compare p50 in ms instead of as a ratio to the reference"),
+    confirm: bool = typer.Option(True, "--confirm/--no-confirm", help="time the artifacts of a failed latency check "
+                                 "again before failing (they must be where the current run benched them)"),
 ) -> None:
-    """Exit 0 when every artifact is within its thresholds, 1 on a regression, 2 on unusable input."""
+    """Exit 0 when every artifact is within its thresholds, 1 on a regression, 2 on unusable input, 75 when a
+    latency check failed again on re-timing while the machine was busy (inconclusive: run it again)."""
     from .fsutil import atomic_file
-    from .report.gate import load_thresholds, run_gate
+    from .report.confirm import INCONCLUSIVE_EXIT_CODE
+    from .report.confirm import judge
+    from .report.gate import load_thresholds
     from .results import load_results
 
-    def run() -> tuple[bool, str]:
-        thresholds = load_thresholds(config, max_size_growth=max_size_growth, max_latency_growth=max_latency_growth,
-                                     max_accuracy_drop=max_accuracy_drop, reference=reference,
-                                     max_reference_latency_growth=max_reference_latency_growth,
-                                     absolute_latency=absolute_latency)
-        return run_gate(load_results(baseline), load_results(current), thresholds)
-
-    passed, verdict = run()
+    thresholds = load_thresholds(config, max_size_growth=max_size_growth, max_latency_growth=max_latency_growth,
+                                 max_accuracy_drop=max_accuracy_drop, reference=reference,
+                                 max_reference_latency_growth=max_reference_latency_growth,
+                                 absolute_latency=absolute_latency)
+    verdict = judge(load_results(baseline), load_results(current), thresholds, confirm=confirm)
     if markdown:
         with atomic_file(markdown) as tmp:
-            tmp.write_text(verdict)
-    console.print(verdict, markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(0 if passed else 1)
+            tmp.write_text(verdict.markdown)
+    console.print(verdict.markdown, markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit({"pass": 0, "regression": 1, "inconclusive": INCONCLUSIVE_EXIT_CODE}[verdict.status])
 
 
 @app.command()

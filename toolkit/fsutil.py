@@ -10,9 +10,10 @@ If the process dies between 2 and 3, the next edgekit run in that folder puts th
 (:func:`recover_stale`); leftovers of killed runs are deleted then too. Whether the run that made a leftover
 still lives is told by a lock, not a process id (ids repeat across containers and PID namespaces, and a
 container's edgekit is often PID 1): while an owner has temporaries in a folder it holds ``flock`` on
-``.edgekit-OWNER.lock`` there, and the kernel drops that lock when the process dies, however it dies. ``force`` replaces only a directory
-that edgekit wrote (it holds the given marker file), never the working directory, an ancestor of it, or a
-directory holding a protected path (a recipe replacing its own folder).
+``.edgekit-OWNER.lock`` there, and the kernel drops that lock when the process dies, however it dies.
+
+``force`` replaces only a directory that edgekit wrote (it holds the given marker file), never the working
+directory, an ancestor of it, or a directory holding a protected path (a recipe replacing its own folder).
 """
 
 from __future__ import annotations

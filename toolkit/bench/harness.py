@@ -132,6 +132,33 @@ class MachineProbe:
         return [self._a @ self._b]
 
 
+class CpuContention:
+    """Share of the machine's CPU time that other processes used while the block ran (0: idle neighbours,
+    0.5 on 2 cores: one core kept busy), from the system's and this process's CPU times (psutil)."""
+
+    def __enter__(self) -> "CpuContention":
+        import psutil
+
+        self._process = psutil.Process()
+        self._start = (time.perf_counter(), self._busy(psutil.cpu_times()), sum(self._process.cpu_times()[:2]))
+        self.share: float | None = None
+        return self
+
+    @staticmethod
+    def _busy(times: Any) -> float:
+        return sum(value for name, value in times._asdict().items() if name not in ("idle", "iowait", "guest",
+                                                                                   "guest_nice"))
+
+    def __exit__(self, *exc: Any) -> None:
+        import psutil
+
+        wall = time.perf_counter() - self._start[0]
+        system = self._busy(psutil.cpu_times()) - self._start[1]
+        own = sum(self._process.cpu_times()[:2]) - self._start[2]
+        capacity = wall * (psutil.cpu_count() or 1)
+        self.share = min(max((system - own) / capacity, 0.0), 1.0) if capacity > 0 else None
+
+
 def dataset_summary(dataset: Any) -> dict[str, Any]:
     """Which data a row was scored on: name, image count and a sha256 of the scored labels (the gate's
     identity of data; ``annotations`` is the scored file's path here, for people, never compared)."""
@@ -215,9 +242,10 @@ def score_artifact(path: Path, options: BenchOptions, tick: Any = None,
     return row, predictions
 
 
-def results_document(rows: list[BenchRow], options: BenchOptions,
-                     machine_probe: Latency | None = None) -> ResultsDocument:
-    """The ``--json`` document: environment (with the machine probe's latency) and rows."""
+def results_document(rows: list[BenchRow], options: BenchOptions, machine_probe: Latency | None = None,
+                     contention: float | None = None) -> ResultsDocument:
+    """The ``--json`` document: environment (with the machine probe's latency and the CPU share other
+    processes took while timing) and rows."""
     runtimes = sorted({f"{r.runtime} {r.runtime_version}" for r in rows if r.ok})
     environment = host_environment() | {"edgekit": __version__, "threads": options.threads,
                                         "latency_rounds": options.rounds, "latency_runs": options.runs,
@@ -225,4 +253,6 @@ def results_document(rows: list[BenchRow], options: BenchOptions,
                                         "runtimes": runtimes, "pid": os.getpid()}
     if machine_probe:
         environment["machine_probe_ms"] = machine_probe.to_dict()
+    if contention is not None:
+        environment["foreign_cpu_share"] = round(contention, 4)
     return ResultsDocument(environment=environment, rows=tuple(rows))

@@ -15,8 +15,8 @@ from ..errors import EdgekitError, describe
 from ..fsutil import check_replaceable, write_text_atomic
 from ..manifest import Artifact
 from ..results import BenchRow, Latency, ResultsDocument, row_labels, with_drops
-from .harness import (BenchOptions, MachineProbe, TimingStrategy, open_artifact, open_for_timing, results_document,
-                    score_artifact, time_interleaved)
+from .harness import (BenchOptions, CpuContention, MachineProbe, TimingStrategy, open_artifact, open_for_timing,
+                      results_document, score_artifact, time_interleaved)
 
 
 def predictions_paths(base: Path, labels: list[str]) -> list[Path]:
@@ -30,15 +30,16 @@ def predictions_paths(base: Path, labels: list[str]) -> list[Path]:
 
 
 def _time_together(rows: list[BenchRow], artifacts: dict[str, Artifact], options: BenchOptions,
-                   timing: TimingStrategy) -> tuple[list[BenchRow], Latency]:
+                   timing: TimingStrategy) -> tuple[list[BenchRow], Latency, float | None]:
     """The rows with their latency, every "ok" artifact and the machine probe timed by ``timing`` (sessions
-    held meanwhile); and the probe's latency."""
+    held meanwhile); the probe's latency; the share of CPU other processes took meanwhile."""
     ok = [row for row in rows if row.ok]
     sessions = [open_for_timing(Path(row.artifact), options, artifacts[row.artifact]) for row in ok]
-    latencies = iter(timing(sessions + [(MachineProbe(), None)], options))
+    with CpuContention() as contention:
+        latencies = iter(timing(sessions + [(MachineProbe(), None)], options))
     del sessions
     timed = [dataclasses.replace(row, latency=next(latencies)) if row.ok else row for row in rows]
-    return timed, next(latencies)
+    return timed, next(latencies), contention.share
 
 
 def run_bench(paths: list[Path], options: BenchOptions, json_path: Path | None, predictions_path: Path | None,
@@ -68,8 +69,8 @@ def run_bench(paths: list[Path], options: BenchOptions, json_path: Path | None, 
             predictions.append(preds)
             progress.remove_task(task)
         progress.add_task(f"latency: {len(rows)} artifact(s) in turn, {options.rounds} rounds", total=None)
-        rows, probe = _time_together(rows, artifacts, options, timing)
-    document = results_document(with_drops(rows), options, probe)
+        rows, probe, contention = _time_together(rows, artifacts, options, timing)
+    document = results_document(with_drops(rows), options, probe, contention)
     if json_path:
         write_text_atomic(json_path, json.dumps(document.to_dict(), indent=2, allow_nan=False) + "\n")
     if predictions_path:

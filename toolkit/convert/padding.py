@@ -104,7 +104,8 @@ def fold_same_padding(src: Path, dst: Path) -> int:
     folded = 0
     for node in model.graph.node:
         attrs = _attrs(node)
-        size, kernel = shapes.get(node.input[0], [])[2:], weights.get(node.input[1], [])[2:] if len(node.input) > 1 else []
+        size = shapes.get(node.input[0], [])[2:]
+        kernel = weights.get(node.input[1], [])[2:] if len(node.input) > 1 else []
         pads = attrs.get("pads")
         if node.op_type != "Conv" or not pads or not kernel or len(size) != len(kernel) or not all(size):
             continue

@@ -1,0 +1,123 @@
+"""A busy machine does not decide a gate: a failed latency check is timed again, and a machine still busy then
+gives "inconclusive: machine busy" (exit 75), never a pass or a regression; accuracy and size still fail."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import edgekit.report.confirm as confirm
+from edgekit.bench.harness import CpuContention
+from edgekit.cli import app
+from edgekit.report.confirm import INCONCLUSIVE_EXIT_CODE, Retiming, retime
+from edgekit.report.confirm import judge
+from edgekit.report.gate import Thresholds
+from edgekit.results import RESULTS_SCHEMA, ResultsDocument, load_results
+
+runner = CliRunner()
+DATASET = {"name": "shapes-det/val", "images": 200}
+
+
+def _row(target: str, p50: float, size: int, map50_95: float) -> dict:
+    return {"target": target, "artifact": f"out/{target}", "status": "ok", "task": "detect", "runtime": "ort",
+            "latency_ms": {"p50": p50, "p90": p50 * 1.2, "p99": p50 * 1.5}, "size_bytes": size,
+            "metrics": {"map50_95": map50_95, "map50": 0.88}, "dataset": DATASET}
+
+
+BASE = {"schema": RESULTS_SCHEMA, "environment": {"cpu": "test", "threads": 2, "machine_probe_ms": {"p50": 1.0}},
+        "results": [_row("onnx-fp32", 8.0, 4_800_000, 0.785), _row("ort-int8", 5.0, 1_330_000, 0.777)]}
+
+
+def _current(int8_p50: float = 5.0, share: float | None = 0.0, map50_95: float = 0.777) -> ResultsDocument:
+    document = copy.deepcopy(BASE)
+    document["results"][1]["latency_ms"].update(p50=int8_p50, p90=int8_p50 * 1.2, p99=int8_p50 * 1.5)
+    document["results"][1]["metrics"]["map50_95"] = map50_95
+    if share is not None:
+        document["environment"]["foreign_cpu_share"] = share
+    return ResultsDocument.from_dict(document)
+
+
+def _retimed_to(monkeypatch, int8_p50: float, share: float) -> list[set[str]]:
+    """Make the re-timing report ``int8_p50`` for ort-int8 with ``share`` of the CPU taken by others (the
+    decision logic under test; real re-timing is exercised below on a real artifact)."""
+    asked: list[set[str]] = []
+
+    def fake(current: ResultsDocument, labels: set[str]) -> Retiming:
+        asked.append(labels)
+        return Retiming(_current(int8_p50, share), share, 1.0, 10)
+
+    monkeypatch.setattr(confirm, "retime", fake)
+    return asked
+
+
+BASELINE = ResultsDocument.from_dict(BASE)
+
+
+def test_a_failure_that_does_not_hold_on_re_timing_passes(monkeypatch):
+    asked = _retimed_to(monkeypatch, 5.0, 0.0)
+    assert judge(BASELINE, _current(9.0), Thresholds()).status == "pass"
+    assert asked == [{"ort-int8", "onnx-fp32"}]  # the failing artifact and the reference
+    assert judge(BASELINE, _current(9.0), Thresholds(), confirm=False).status == "regression"
+
+
+def test_a_failure_that_holds_on_an_idle_machine_is_a_regression(monkeypatch):
+    _retimed_to(monkeypatch, 9.0, 0.01)
+    verdict = judge(BASELINE, _current(9.0), Thresholds())
+    assert verdict.status == "regression" and "timed again" in verdict.markdown
+
+
+def test_a_failure_that_holds_on_a_busy_machine_is_inconclusive(monkeypatch):
+    _retimed_to(monkeypatch, 9.0, 0.6)
+    verdict = judge(BASELINE, _current(9.0), Thresholds())
+    assert verdict.status == "inconclusive" and "inconclusive: machine busy" in verdict.markdown
+
+
+def test_a_pass_timed_on_a_busy_machine_is_timed_again_and_cannot_pass_while_it_stays_busy(monkeypatch):
+    asked = _retimed_to(monkeypatch, 5.0, 0.6)
+    assert judge(BASELINE, _current(5.0, share=0.6), Thresholds()).status == "inconclusive"
+    assert asked == [{"ort-int8", "onnx-fp32"}]  # every row: a busy neighbour can hide a regression too
+    _retimed_to(monkeypatch, 5.0, 0.0)
+    assert judge(BASELINE, _current(5.0, share=0.6), Thresholds()).status == "pass"
+
+
+def test_accuracy_fails_whatever_the_machine_did_and_a_busy_baseline_is_no_reference(monkeypatch):
+    _retimed_to(monkeypatch, 9.0, 0.6)
+    assert judge(BASELINE, _current(9.0, share=0.6, map50_95=0.70), Thresholds()).status == "regression"
+    busy_baseline = _current(5.0, share=0.6)
+    assert judge(busy_baseline, _current(5.0), Thresholds()).status == "inconclusive"
+
+
+def test_without_the_artifacts_a_busy_run_is_inconclusive_and_the_cli_exits_75(tmp_path):
+    (tmp_path / "b.json").write_text(json.dumps(BASE))
+    (tmp_path / "c.json").write_text(json.dumps(_current(9.0, share=0.6).to_dict()))
+    result = runner.invoke(app, ["gate", "--baseline", str(tmp_path / "b.json"), "--current", str(tmp_path / "c.json")])
+    assert result.exit_code == INCONCLUSIVE_EXIT_CODE, result.output
+    assert "inconclusive: machine busy" in result.output and "could not be timed again" in result.output
+    assert load_results(tmp_path / "c.json").environment["foreign_cpu_share"] == 0.6
+
+
+def test_re_timing_times_the_named_rows_and_the_probe_of_a_real_run(tmp_path, artifacts):
+    """The real path: a bench JSON records the CPU share of other processes; re-timing opens the artifact
+    again, times it in twice the rounds and leaves every other row as it was."""
+    result = runner.invoke(app, ["bench", str(artifacts["nano-cls"]), "--runs", "4", "--warmup", "1", "--rounds", "2",
+                                 "--min-seconds", "0.05", "--json", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    current = load_results(tmp_path / "r.json")
+    assert 0.0 <= current.environment["foreign_cpu_share"] <= 1.0
+    again = retime(current, {current.labels()[0]})
+    assert again.document is not None and again.rounds == 4 and 0.0 <= again.contention <= 1.0
+    latency = again.document.rows[0].latency
+    assert len(latency.round_p50) == 4 and latency.p50 > 0 and again.document.machine_probe.p50 > 0
+    gone = dataclasses.replace(current, rows=tuple(dataclasses.replace(r, artifact=str(tmp_path / "gone"))
+                                                   for r in current.rows))
+    assert "not here" in retime(gone, set(gone.labels())).why_not
+
+
+def test_cpu_contention_is_a_share():
+    with CpuContention() as contention:
+        sum(range(200_000))
+    assert contention.share is not None and 0.0 <= contention.share <= 1.0
