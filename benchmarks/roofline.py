@@ -187,11 +187,11 @@ def main() -> None:
         batch = samples(1)[0]
         options = BenchOptions(runs=60, min_seconds=3.0, rounds=args.rounds)
         timings = time_interleaved([(s, batch) for s in sessions.values()] + [(MachineProbe(), None)], options)
-    ceilings = {name: 2 * MACS / (t["p50"] / 1000) / 1e9 for name, t in zip(sessions, timings)}
+    ceilings = {name: 2 * MACS / (t.p50 / 1000) / 1e9 for name, t in zip(sessions, timings)}
     macs = onnx_macs(args.model)
     document = {"environment": host_environment(), "conv_stack": {"layers": LAYERS, "channels": CHANNELS,
                 "size": SIZE, "macs": MACS}, "statistic": "plain p50 of all timed runs, interleaved rounds",
-                "ceilings_gops": ceilings, "p50_ms": {n: t["p50"] for n, t in zip(sessions, timings)},
+                "ceilings_gops": ceilings, "p50_ms": {n: t.p50 for n, t in zip(sessions, timings)},
                 "model": str(args.model.relative_to(HERE.parent)), "model_macs": macs,
                 "placed_from": [str(p.resolve().relative_to(HERE.parent)) for p in args.peers if p.is_file()],
                 "placed": [row for p in args.peers if p.is_file() for row in place_peers(p, ceilings, macs)]}

@@ -4,7 +4,7 @@
 # the YOLO ones in the Ultralytics venv (/tmp/ul, README "Real YOLO models") on the shapes-det YOLO split
 # written by benchmarks/yolov8n/make_data.py into /tmp/shapes-yolo. Run one case at a time on an otherwise
 # idle machine: two torch jobs on 2 cores spin against each other (OpenMP) and ran ~10x slower once.
-#   bash benchmarks/compress/yardsticks.sh nano|criteria|yolov8n|steps|yolo11n|act|pad|pipeline|roofline
+#   bash benchmarks/compress/yardsticks.sh nano|criteria|yolov8n|steps|yolo11n|act|pad|pipeline|pipeline-relu|roofline
 # then: ratio_table.py for YOLOv8n (its docstring), yolo_val_pruned.py in the Ultralytics venv
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -43,6 +43,10 @@ case "${1:-nano}" in
     YOLO_OFFLINE=1 /tmp/ul/bin/edgekit pipeline benchmarks/recipes/yolov8n-shapes-p50-int8.toml --trust --force
     .venv/bin/python $OUT/pruned_int8.py --from-pipeline runs/yolov8n-shapes-p50-int8 yolov8n-shapes-p50 \
       --label "pruned -50 % (pipeline)" ;;
+  pipeline-relu)  # the same with --act relu in the recipe (ReLU fuses into INT8 convolutions)
+    YOLO_OFFLINE=1 /tmp/ul/bin/edgekit pipeline benchmarks/recipes/yolov8n-shapes-p50-relu-int8.toml --trust --force
+    .venv/bin/python $OUT/pruned_int8.py --from-pipeline runs/yolov8n-shapes-p50-relu-int8 yolov8n-shapes-p50-relu \
+      --label "pruned -50 % + relu (pipeline)" ;;
   roofline)  # the fraction of this CPU's INT8 conv ceiling each rewrite's artifacts reach, before and after
     .venv/bin/python benchmarks/roofline.py --peers $OUT/yolov8n-shapes-relu-int8.json $OUT/yolov8n-shapes-pad-int8.json \
       --out compress/roofline-rewrites ;;
