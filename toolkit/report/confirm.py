@@ -16,6 +16,7 @@ import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import EdgekitError
 from ..results import ResultsDocument
@@ -27,6 +28,9 @@ RETIME_ROUNDS = 2
 BUSY_SHARE = 0.25
 #: ``edgekit gate``'s exit code for "inconclusive: machine busy" (EX_TEMPFAIL: try again later)
 INCONCLUSIVE_EXIT_CODE = 75
+
+if TYPE_CHECKING:
+    from ..bench.options import BenchOptions
 
 
 def is_latency(metric: str) -> bool:
@@ -45,7 +49,8 @@ class Retiming:
     why_not: str = ""
 
 
-def _options(current: ResultsDocument) -> object:
+def _options(current: ResultsDocument) -> "BenchOptions":
+    """The current run's timing settings, with ``RETIME_ROUNDS`` times its rounds and seconds."""
     from ..bench.options import BenchOptions
 
     env = current.environment
