@@ -167,7 +167,7 @@ def place_peers(peers: Path, ceilings: dict[str, float], macs: int) -> list[dict
         precision = "fp32" if row["size_bytes"] > 8e6 else "int8"
         ceiling = ceilings[f"{row['runtime']} {precision}"]
         achieved = 2 * macs / (row["latency_ms"]["p50"] / 1000) / 1e9
-        placed.append({"artifact": "/".join(Path(row["artifact"]).parts[-2:]), "runtime": row["runtime"], "precision": precision,
+        placed.append({"artifact": f"{peers.stem}: " + "/".join(Path(row["artifact"]).parts[-2:]), "runtime": row["runtime"], "precision": precision,
                        "p50_ms": row["latency_ms"]["p50"], "gops": achieved, "ceiling_gops": ceiling,
                        "fraction_of_ceiling": achieved / ceiling})
     return placed
