@@ -94,7 +94,8 @@ def _check_coco_types(data: dict) -> None:
     for i, entry in enumerate(data["categories"]):
         check_object(entry, f"categories[{i}]", {"id": int, "name": str}, strict=False)
     for i, ann in enumerate(data["annotations"]):
-        check_object(ann, f"annotations[{i}]", {"image_id": int, "category_id": int, "bbox": list}, strict=False)
+        check_object(ann, f"annotations[{i}]", {"image_id": int, "category_id": int, "bbox": list},
+                     {"id": int, "area": (int, float), "iscrowd": int}, strict=False)
         if len(check_list(ann["bbox"], (int, float), f"annotations[{i}].bbox")) != 4:
             raise DataError(f"annotations[{i}].bbox must be [x, y, w, h]")
 
