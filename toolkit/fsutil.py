@@ -21,10 +21,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import threading
 import re
 import secrets
 import shutil
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -72,8 +72,11 @@ def _owning(folder: Path) -> Iterator[None]:
     key = folder.resolve()
     with _HELD_LOCK:
         if key not in _HELD and fcntl is not None:
-            fd = os.open(key / f".edgekit-{_OWNER}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            # locked under a name recover_stale ignores, then renamed in: never seen unlocked
+            fresh = key / f".edgekit-{_OWNER}.lock.{secrets.token_hex(4)}"
+            fd = os.open(fresh, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
             fcntl.flock(fd, fcntl.LOCK_EX)
+            os.rename(fresh, key / f".edgekit-{_OWNER}.lock")  # POSIX: replaces, like os.replace
             _HELD[key] = [fd, 0]
         if key in _HELD:
             _HELD[key][1] += 1
