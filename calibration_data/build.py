@@ -100,18 +100,19 @@ def ensure_dataset(name: str, root: Path | None = None) -> Path:
     target = (root or cache_root() / "datasets") / f"{name}-v{DATASET_VERSION}"
     if target.is_dir():
         return target
-    from edgekit.fsutil import recover_stale, temp_sibling
+    from edgekit.fsutil import owning, recover_stale, temp_sibling
 
     target.parent.mkdir(parents=True, exist_ok=True)
     recover_stale(target.parent)  # half-written splits of killed runs
-    staging = temp_sibling(target)
-    staging.mkdir()
-    try:
-        _WRITERS[name](staging)
-        os.replace(staging, target)
-    except OSError:
-        if not target.is_dir():
-            raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    with owning(target.parent):  # another run generating beside this one sees these temporaries as alive
+        staging = temp_sibling(target)
+        staging.mkdir()
+        try:
+            _WRITERS[name](staging)
+            os.replace(staging, target)
+        except OSError:
+            if not target.is_dir():
+                raise
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
     return target

@@ -89,6 +89,7 @@ def test_accuracy_fails_whatever_the_machine_did_and_a_busy_baseline_is_no_refer
     assert judge(BASELINE, _current(9.0, share=0.6, map50_95=0.70), Thresholds()).status == "regression"
     busy_baseline = _current(5.0, share=0.6)
     assert judge(busy_baseline, _current(5.0), Thresholds()).status == "inconclusive"
+    assert judge(busy_baseline, _current(5.0), Thresholds(max_busy_share=100)).status == "pass"  # told to judge
 
 
 def test_without_the_artifacts_a_busy_run_is_inconclusive_and_the_cli_exits_75(tmp_path):

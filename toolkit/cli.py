@@ -284,6 +284,9 @@ def gate(
     reference: Optional[str] = typer.Option(None, "--reference", help="latency reference row (default onnx-fp32)"),
     absolute_latency: Optional[bool] = typer.Option(None, "--absolute-latency/--relative-latency",
                                                     help="compare p50 in ms instead of as a ratio to the reference"),
+    max_busy_share: Optional[float] = typer.Option(None, "--max-busy-share", help="percent of the CPU other "
+                                                   "processes may take while timing before latency is inconclusive "
+                                                   "(default 25; 100: never)"),
     confirm: bool = typer.Option(True, "--confirm/--no-confirm", help="time the artifacts of a failed latency check "
                                  "again before failing (they must be where the current run benched them)"),
 ) -> None:
@@ -298,7 +301,7 @@ def gate(
     thresholds = load_thresholds(config, max_size_growth=max_size_growth, max_latency_growth=max_latency_growth,
                                  max_accuracy_drop=max_accuracy_drop, reference=reference,
                                  max_reference_latency_growth=max_reference_latency_growth,
-                                 absolute_latency=absolute_latency)
+                                 absolute_latency=absolute_latency, max_busy_share=max_busy_share)
     verdict = judge(load_results(baseline), load_results(current), thresholds, confirm=confirm)
     if markdown:
         with atomic_file(markdown) as tmp:

@@ -66,9 +66,10 @@ def temp_sibling(final: Path, kind: str = "new") -> Path:
 
 
 @contextlib.contextmanager
-def _owning(folder: Path) -> Iterator[None]:
-    """Hold this process's lock in ``folder`` while the block makes temporaries there; the last user of
-    it unlinks the lock file."""
+def owning(folder: Path) -> Iterator[None]:
+    """Hold this process's lock in ``folder`` while the block makes temporaries there (every
+    ``temp_sibling`` must be made and removed inside one, or another run takes it for a dead one's); the last
+    user of it unlinks the lock file."""
     key = folder.resolve()
     with _HELD_LOCK:
         if key not in _HELD and fcntl is not None:
@@ -202,7 +203,7 @@ def atomic_dir(final: Path, force: bool = False, *, marker: str, protect: Iterab
     final.parent.mkdir(parents=True, exist_ok=True)
     recover_stale(final.parent)
     check_replaceable(final, force, marker, protect)
-    with _owning(final.parent):
+    with owning(final.parent):
         staging = temp_sibling(final)
         staging.mkdir(mode=0o777 & ~_umask())
         try:
@@ -219,7 +220,7 @@ def atomic_file(final: Path, force: bool = True) -> Iterator[Path]:
     final.parent.mkdir(parents=True, exist_ok=True)
     recover_stale(final.parent)
     check_replaceable(final, force)
-    with _owning(final.parent):
+    with owning(final.parent):
         tmp = temp_sibling(final)
         try:
             yield tmp

@@ -133,30 +133,32 @@ class MachineProbe:
 
 
 class CpuContention:
-    """Share of the machine's CPU time that other processes used while the block ran (0: idle neighbours,
-    0.5 on 2 cores: one core kept busy), from the system's and this process's CPU times (psutil)."""
+    """Share of CPU time that other processes used while the block ran (0: idle neighbours, 0.5 on 2 cores:
+    one core kept busy), over the CPUs this process may run on (its affinity: a container's cpuset, not the
+    host's every core), from their busy times and this process's own CPU time (psutil)."""
 
     def __enter__(self) -> "CpuContention":
         import psutil
 
         self._process = psutil.Process()
-        self._start = (time.perf_counter(), self._busy(psutil.cpu_times()), sum(self._process.cpu_times()[:2]))
+        self._cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+        self._start = (time.perf_counter(), self._busy_seconds(), sum(self._process.cpu_times()[:2]))
         self.share: float | None = None
         return self
 
-    @staticmethod
-    def _busy(times: Any) -> float:
-        return sum(value for name, value in times._asdict().items() if name not in ("idle", "iowait", "guest",
-                                                                                   "guest_nice"))
-
-    def __exit__(self, *exc: Any) -> None:
+    def _busy_seconds(self) -> float:
         import psutil
 
+        per_cpu = psutil.cpu_times(percpu=True)
+        chosen = [per_cpu[i] for i in self._cpus if i < len(per_cpu)] if self._cpus else per_cpu
+        idle = ("idle", "iowait", "guest", "guest_nice")  # guest time is counted in user already
+        return sum(value for times in chosen for name, value in times._asdict().items() if name not in idle)
+
+    def __exit__(self, *exc: Any) -> None:
         wall = time.perf_counter() - self._start[0]
-        system = self._busy(psutil.cpu_times()) - self._start[1]
-        own = sum(self._process.cpu_times()[:2]) - self._start[2]
-        capacity = wall * (psutil.cpu_count() or 1)
-        self.share = min(max((system - own) / capacity, 0.0), 1.0) if capacity > 0 else None
+        others = self._busy_seconds() - self._start[1] - (sum(self._process.cpu_times()[:2]) - self._start[2])
+        capacity = wall * (len(self._cpus) if self._cpus else os.cpu_count() or 1)
+        self.share = min(max(others / capacity, 0.0), 1.0) if capacity > 0 else None
 
 
 def dataset_summary(dataset: Any) -> dict[str, Any]:

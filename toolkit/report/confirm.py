@@ -6,7 +6,8 @@ gate compares moved (benchmarks/gate_noise.json). A failed latency check may the
 regression hidden by it. So the bench records the share of CPU other processes took while it timed
 (``foreign_cpu_share``), and ``edgekit gate`` times the artifacts again (``retime``: in one interleaved run,
 with the machine probe) when a latency check failed or the run was timed on a busy machine. If other processes
-still took more than ``BUSY_SHARE`` of the CPU, latency is "inconclusive: machine busy" (exit
+still took more than ``max_busy_share`` of the CPU (a gate threshold, default 25 %), latency is
+"inconclusive: machine busy" (exit
 ``INCONCLUSIVE_EXIT_CODE``): neither a pass nor a failure. Accuracy and size checks never wait on this.
 """
 
@@ -24,8 +25,6 @@ from .gate import Check, Thresholds, compare, compare_with_note, verdict_markdow
 
 #: more rounds than the run had: a neighbour's burst then falls on few of them, and gate compares the fastest
 RETIME_ROUNDS = 2
-#: share of all CPU time other processes may take while re-timing before a failure is called inconclusive
-BUSY_SHARE = 0.25
 #: ``edgekit gate``'s exit code for "inconclusive: machine busy" (EX_TEMPFAIL: try again later)
 INCONCLUSIVE_EXIT_CODE = 75
 
@@ -105,9 +104,9 @@ def _reference_label(document: ResultsDocument, thresholds: Thresholds) -> str |
                  if label == thresholds.reference or row.target == thresholds.reference), None)
 
 
-def _busy(document: ResultsDocument) -> bool:
+def _busy(document: ResultsDocument, thresholds: Thresholds) -> bool:
     share = document.environment.get("foreign_cpu_share")
-    return isinstance(share, (int, float)) and share > BUSY_SHARE
+    return isinstance(share, (int, float)) and share * 100 > thresholds.max_busy_share
 
 
 def _latency_judged_again(baseline: ResultsDocument, current: ResultsDocument, thresholds: Thresholds,
@@ -115,24 +114,25 @@ def _latency_judged_again(baseline: ResultsDocument, current: ResultsDocument, t
     """Latency checks judged on a re-timing when one failed or the current run was timed on a busy machine:
     (checks, what was done, whether the latency verdict cannot be trusted because the machine was busy)."""
     failed = {c.artifact for c in checks if not c.passed and is_latency(c.metric)}
-    if _busy(baseline):
+    if _busy(baseline, thresholds):
         return checks, " The baseline was timed while other processes took more than " \
-                       f"{BUSY_SHARE:.0%} of the CPU: its latency cannot be judged against.", True
-    if not failed and not _busy(current):
+                       f"{thresholds.max_busy_share:g} % of the CPU: its latency cannot be judged against.", True
+    busy_run = _busy(current, thresholds)
+    if not failed and not busy_run:
         return checks, "", False
-    labels = set(current.labels()) if _busy(current) else failed | {_reference_label(current, thresholds)} - {None}
+    labels = set(current.labels()) if busy_run else failed | {_reference_label(current, thresholds)} - {None}
     again = retime(current, labels)
     if again.document is None:
-        return checks, f" Latency could not be timed again ({again.why_not}).", _busy(current)
+        return checks, f" Latency could not be timed again ({again.why_not}).", busy_run
     # keyed by artifact: each has one latency check (which ratio it uses may differ between the two timings)
     fresh = {c.artifact: c for c in compare(baseline, again.document, thresholds) if is_latency(c.metric)}
     checks = [fresh.get(c.artifact, c) if is_latency(c.metric) else c for c in checks]
     share = again.contention
-    why = "one timed on a busy machine" if _busy(current) else f"{len(failed)} failed latency check(s)"
+    why = "one timed on a busy machine" if busy_run else f"{len(failed)} failed latency check(s)"
     note = (f" Latency was timed again ({why}): {', '.join(sorted(labels))} and the probe, {again.rounds} "
             f"interleaved rounds, {again.seconds:.0f} s; other processes took "
             f"{share if share is not None else float('nan'):.0%} of the CPU meanwhile.")
-    return checks, note, share is not None and share > BUSY_SHARE
+    return checks, note, share is not None and share * 100 > thresholds.max_busy_share
 
 
 def judge(baseline: ResultsDocument, current: ResultsDocument, thresholds: Thresholds,
@@ -146,7 +146,7 @@ def judge(baseline: ResultsDocument, current: ResultsDocument, thresholds: Thres
         checks, retimed, busy = _latency_judged_again(baseline, current, thresholds, checks)
         note += retimed
     else:
-        busy = _busy(baseline) or _busy(current)
+        busy = _busy(baseline, thresholds) or _busy(current, thresholds)
     extra = sorted(set(current.labels()) - set(baseline.labels()))
     failed = [c for c in checks if not c.passed]
     if any(not is_latency(c.metric) for c in failed):

@@ -30,6 +30,8 @@ class Thresholds:
     max_reference_latency_growth: float = 50.0
     reference: str = "onnx-fp32"
     absolute_latency: bool = False
+    #: percent of the CPU other processes may take while timing before latency is "inconclusive" (100: never)
+    max_busy_share: float = 25.0
     per_target: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def for_target(self, target: str) -> "Thresholds":
@@ -37,7 +39,8 @@ class Thresholds:
         return replace(self, **self.per_target.get(target, {}))
 
 
-_NUMBERS = ("max_size_growth", "max_latency_growth", "max_accuracy_drop", "max_reference_latency_growth")
+_NUMBERS = ("max_size_growth", "max_latency_growth", "max_accuracy_drop", "max_reference_latency_growth",
+            "max_busy_share")
 
 
 def load_thresholds(path: Path | None, **overrides: Any) -> Thresholds:
