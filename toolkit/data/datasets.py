@@ -104,10 +104,11 @@ def _check_ids_and_names(data: dict) -> None:
     """Image and annotation ids are unique (pycocotools keeps the last of equal ids silently) and every
     ``file_name`` is a relative path that stays inside the image folder."""
     for key in ("images", "annotations"):
-        ids = [entry["id"] for entry in data[key] if "id" in entry]
-        if len(set(ids)) != len(ids):
-            duplicate = next(i for i in ids if ids.count(i) > 1)
-            raise DataError(f"duplicate {key[:-1]} id {duplicate}")
+        seen: set[int] = set()
+        for entry in data[key]:
+            if "id" in entry and entry["id"] in seen:
+                raise DataError(f"duplicate {key[:-1]} id {entry['id']}")
+            seen.add(entry.get("id"))
     for entry in data["images"]:
         name = Path(entry["file_name"])
         if not entry["file_name"] or name.is_absolute() or ".." in name.parts:
