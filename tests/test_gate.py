@@ -16,22 +16,9 @@ from edgekit.report.gate import compare as compare_documents
 from edgekit.report.gate import run_gate as run_gate_documents
 from edgekit.results import RESULTS_SCHEMA, ResultsDocument, load_results
 
+from gate_documents import BASE, document as _document, row as _row
+
 runner = CliRunner()
-DATASET = {"name": "shapes-det/val", "images": 200}
-
-
-def _row(target: str, p50: float, size: int, map50_95: float) -> dict:
-    return {"target": target, "artifact": f"out/{target}", "status": "ok", "task": "detect", "runtime": "ort",
-            "latency_ms": {"p50": p50, "p90": p50 * 1.2, "p99": p50 * 1.5}, "size_bytes": size,
-            "metrics": {"map50_95": map50_95, "map50": 0.88}, "dataset": DATASET}
-
-
-def _document(*rows: dict) -> dict:
-    return {"schema": RESULTS_SCHEMA, "environment": {"cpu": "test", "threads": 2, "machine_probe_ms": {"p50": 1.0}},
-            "results": list(rows)}
-
-
-BASE = _document(_row("onnx-fp32", 8.0, 4_800_000, 0.785), _row("ort-int8", 5.0, 1_330_000, 0.777))
 
 
 def compare(baseline: dict, current: dict, thresholds: Thresholds):

@@ -13,23 +13,13 @@ from typer.testing import CliRunner
 import edgekit.report.confirm as confirm
 from edgekit.bench.harness import CpuContention
 from edgekit.cli import app
-from edgekit.report.confirm import INCONCLUSIVE_EXIT_CODE, Retiming, retime
-from edgekit.report.confirm import judge
+from edgekit.report.confirm import INCONCLUSIVE_EXIT_CODE, Retiming, judge, retime
 from edgekit.report.gate import Thresholds
-from edgekit.results import RESULTS_SCHEMA, ResultsDocument, load_results
+from edgekit.results import ResultsDocument, load_results
+
+from gate_documents import BASE
 
 runner = CliRunner()
-DATASET = {"name": "shapes-det/val", "images": 200}
-
-
-def _row(target: str, p50: float, size: int, map50_95: float) -> dict:
-    return {"target": target, "artifact": f"out/{target}", "status": "ok", "task": "detect", "runtime": "ort",
-            "latency_ms": {"p50": p50, "p90": p50 * 1.2, "p99": p50 * 1.5}, "size_bytes": size,
-            "metrics": {"map50_95": map50_95, "map50": 0.88}, "dataset": DATASET}
-
-
-BASE = {"schema": RESULTS_SCHEMA, "environment": {"cpu": "test", "threads": 2, "machine_probe_ms": {"p50": 1.0}},
-        "results": [_row("onnx-fp32", 8.0, 4_800_000, 0.785), _row("ort-int8", 5.0, 1_330_000, 0.777)]}
 
 
 def _current(int8_p50: float = 5.0, share: float | None = 0.0, map50_95: float = 0.777) -> ResultsDocument:
