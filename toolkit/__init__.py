@@ -1,7 +1,7 @@
 """edgekit: take a trained PyTorch model to edge devices, measured on its own runtime.
 
 Importing this package stays light: no torch, tensorflow, onnx or runtime is imported here; the public API
-(``edgekit.convert``, ``edgekit.benchmark``, ``edgekit.gate_check``, ``edgekit.compress_model``, ``edgekit.targets``,
+(``edgekit.convert``, ``edgekit.benchmark``, ``edgekit.gate_check``, ``edgekit.compress_model``, ``edgekit.sweep``, ``edgekit.targets``,
 ``edgekit.Artifact``, ``edgekit.ModelCard``, ``edgekit.load_results``; see ``edgekit.api``) is loaded on first use.
 """
 
@@ -9,7 +9,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 __all__ = ["Artifact", "BenchRow", "ExportRow", "ModelCard", "ResultsDocument", "benchmark", "compress_model", "export",
-           "gate_check", "load_results", "targets", "__version__"]
+           "gate_check", "load_results", "sweep", "targets", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

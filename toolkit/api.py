@@ -24,7 +24,7 @@ from .manifest import Artifact
 from .results import BenchRow, ResultsDocument, as_document, load_results
 
 __all__ = ["Artifact", "BenchRow", "ExportRow", "ModelCard", "ResultsDocument", "benchmark", "compress_model", "export",
-           "gate_check", "load_results", "targets"]
+           "gate_check", "load_results", "sweep", "targets"]
 
 
 def export(model: str, targets: list[str], out_dir: str | Path, **options: Any) -> list[ExportRow]:
@@ -62,6 +62,21 @@ def gate_check(baseline: ResultsDocument | dict[str, Any], current: ResultsDocum
 
     return run_gate(as_document(baseline, "baseline"), as_document(current, "current"),
                     load_thresholds(Path(config) if config else None, **thresholds))
+
+
+def sweep(sweep_file: str | Path, executor: str = "local", jobs: int = 1, address: str | None = None,
+          store: str | Path | None = None, force: bool = False, trust: bool = False) -> dict[str, Any]:
+    """``edgekit sweep``: run the grid of ``sweep_file`` (SWEEP.toml) on ``executor`` (``local`` with ``jobs``
+    workers, or ``ray`` at ``address``); returns ``{"document": ResultsDocument, "summary": dict}``. The
+    sub-package holding it is ``edgekit.sweeps``."""
+    import dataclasses
+
+    from .sweeps import load_sweep, run_sweep
+
+    config = load_sweep(Path(sweep_file), trusted=trust)
+    if store is not None:
+        config = dataclasses.replace(config, store=Path(store))
+    return run_sweep(config, executor, jobs, address, force, log=lambda *_: None)
 
 
 def compress_model(model: str, out: str | Path, data: str | None = None, force: bool = False,

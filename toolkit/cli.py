@@ -334,6 +334,39 @@ def pipeline(
         raise typer.Exit(1)
 
 
+@app.command()
+def sweep(
+    sweep_file: Path = typer.Argument(..., help="SWEEP.toml: model, data, output, [grid] prune/epochs/targets/"
+                                      "calibration, [compress], [bench]"),
+    executor: str = typer.Option("local", "--executor", help="local (a process pool) or ray (pip install "
+                                 "'edgekit[ray]')"),
+    jobs: int = typer.Option(1, "--jobs", min=1, max=256, help="local executor: cells run side by side "
+                             "(compress/convert/score; the timing run is always alone)"),
+    address: Optional[str] = typer.Option(None, "--address", help="ray executor: host:port of a running "
+                                          "cluster (default: start one for this sweep)"),
+    store: Optional[Path] = typer.Option(None, "--store", help="where finished cells are kept (every Ray node "
+                                         "must see it); overrides the file's store; default $EDGEKIT_CACHE/"
+                                         "sweep-store"),
+    force: bool = typer.Option(False, "--force", help="replace the sweep's output directory"),
+    trust: bool = typer.Option(False, "--trust", help="confirm a sweep file's trust = true"),
+) -> None:
+    """Compress x export x calibrate a model over a grid: one table, a Pareto plot, resumable, local or Ray."""
+    import dataclasses
+
+    from .report.tables import bench_table
+    from .sweeps import load_sweep, run_sweep
+
+    config = load_sweep(sweep_file, trusted=trust)
+    if store is not None:
+        config = dataclasses.replace(config, store=store)
+    result = run_sweep(config, executor, jobs, address, force,
+                       log=lambda line: err_console.print(line, markup=False, highlight=False, soft_wrap=True))
+    console.print(bench_table(result["document"]))
+    console.print(f"written: {config.output} (cells {result['summary']['cells']})", highlight=False)
+    if any(not row.ok for row in result["document"].rows):
+        raise typer.Exit(1)
+
+
 def _terminated(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt  # unwinds like Ctrl-C: temporaries removed, an output set aside put back
 

@@ -97,26 +97,27 @@ def _check_keys(section: str, table: Any, allowed: set[str]) -> dict[str, Any]:
     return dict(table)
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_recipe_file(path: Path, kind: str = "recipe") -> dict[str, Any]:
+    """A TOML or YAML file's top-level table (a recipe, a sweep file); one ``EdgekitError`` if it does not parse."""
     if not path.is_file():
-        raise EdgekitError(f"recipe not found: {path}")
+        raise EdgekitError(f"{kind} not found: {path}")
     try:
-        check_nesting(path.read_bytes(), f"recipe {path}")
+        check_nesting(path.read_bytes(), f"{kind} {path}")
         if path.suffix == ".toml":
             return tomlread.loads(path.read_bytes().decode())
         if path.suffix in (".yaml", ".yml"):
-            loaded = load_yaml(path.read_bytes(), f"recipe {path}")
+            loaded = load_yaml(path.read_bytes(), f"{kind} {path}")
             return loaded if isinstance(loaded, dict) else {}
     except (tomlread.TOMLDecodeError, yaml.YAMLError, ValueError, RecursionError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise EdgekitError(f"recipe {path} does not parse: {first}") from None
-    raise EdgekitError(f"recipe must be .toml, .yaml or .yml: {path}")
+        raise EdgekitError(f"{kind} {path} does not parse: {first}") from None
+    raise EdgekitError(f"{kind} must be .toml, .yaml or .yml: {path}")
 
 
 def load_recipe(path: Path, trusted: bool = False) -> Recipe:
     """Read and validate a recipe file; its ``trust = true`` holds only when the caller ``trusted`` it too (the
     command line's ``--trust``): a file someone handed over cannot switch off the pickle check by itself."""
-    raw = _check_keys("top level", _read(path), _TOP_KEYS)
+    raw = _check_keys("top level", read_recipe_file(path), _TOP_KEYS)
     for key in ("model", "output"):
         if not isinstance(raw.get(key), str):
             raise EdgekitError(f"recipe: '{key}' is required (a string)")

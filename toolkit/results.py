@@ -30,7 +30,7 @@ _ROW = {"target": str, "artifact": str, "status": str}
 _OK_ROW = {"task": str, "size_bytes": int, "latency_ms": dict, "metrics": dict, "dataset": dict}
 _OK_OPTIONAL = {"runtime": str, "runtime_version": str, "threads": int, "peak_rss_bytes": int,
                 "load_s": Number, "first_inference_s": Number, "model_sha256": str, "parent_sha256": str,
-                "parent": str, "drop": dict, "ratio": dict, "evaluation": dict}
+                "parent": str, "drop": dict, "ratio": dict, "evaluation": dict, "cell": dict}
 #: BenchRow fields written under another JSON key
 _JSON_KEYS = {"latency": "latency_ms"}
 
@@ -106,6 +106,8 @@ class BenchRow:
     parent: str | None = None
     drop: dict[str, float] = field(default_factory=dict)
     ratio: dict[str, float] = field(default_factory=dict)
+    #: the sweep grid point a row measures (``edgekit sweep``): its options and ratios to the sweep's reference
+    cell: dict[str, Any] = field(default_factory=dict)
     #: keys a newer edgekit wrote that this one does not know: kept, so a read-and-write loses nothing
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -136,7 +138,10 @@ class BenchRow:
         and dataset, all well typed."""
         check_object(raw, where, _ROW, strict=False)
         if raw["status"] != "ok":
-            return cls(**{key: raw[key] for key in _ROW}, extra={k: v for k, v in raw.items() if k not in _ROW})
+            cell = raw.get("cell", {})
+            check_value(cell, dict, f"{where}.cell")
+            return cls(**{key: raw[key] for key in _ROW}, cell=cell,
+                       extra={k: v for k, v in raw.items() if k not in _ROW and k != "cell"})
         check_object(raw, where, _OK_ROW, _OK_OPTIONAL, strict=False)
         check_task(raw["task"], f"{where}.task")
         if raw["size_bytes"] <= 0:

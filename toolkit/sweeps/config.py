@@ -1,0 +1,186 @@
+"""``SWEEP.toml``: one model and dataset, a grid of compress options x targets x calibration variants.
+
+A sweep file::
+
+    model = "nano-det"
+    data = "shapes-det"
+    output = "runs/nano-det-sweep"
+    store = "/shared/edgekit-store"   # optional: the content-addressed cache of finished cells
+    reference = "onnx-fp32"           # the uncompressed model's float target: every ratio is to its p50
+
+    [grid]
+    prune = [0.0, 0.3, 0.5]           # 0: the model as it is (no compress cell)
+    epochs = [2]                      # recovery epochs of every pruned model
+    targets = ["ort-int8", "openvino-int8", "tflite-int8"]
+
+    [[grid.calibration]]              # INT8 variants; float targets ignore them
+    name = "default"
+    calib_images = 128
+
+    [[grid.calibration]]
+    name = "minmax-32"
+    calib_images = 32
+    overrides = { ort-int8 = { calibration_method = "MinMax" } }
+    max_drop = 0.5                    # optional accuracy budget in points (edgekit export --max-drop)
+
+    [compress]                        # fixed edgekit compress options of every pruned model
+    prune_by = "macs"
+    recover = "labels"
+
+    [bench]                           # edgekit bench options of the one interleaved timing run
+    rounds = 3
+
+Relative paths are relative to the sweep file.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..bench.options import RECIPE_KEYS
+from ..compress.options import PLAN_KEYS
+from ..errors import EdgekitError
+from ..models.builtins import BUILTIN_MODELS
+from ..pipeline import read_recipe_file
+
+_TOP = {"model", "data", "output", "store", "reference", "trust", "grid", "compress", "bench"}
+_GRID = {"prune", "epochs", "targets", "calibration"}
+_VARIANT = {"name", "calib_images", "overrides", "max_drop"}
+#: grid axes the sweep sets itself, so [compress] may not
+_SET_BY_GRID = {"prune", "epochs"}
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """One INT8 variant: calibration images, per-target config overrides, an optional accuracy budget."""
+
+    name: str = "default"
+    calib_images: int = 128
+    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
+    max_drop: float | None = None
+
+    def for_target(self, target: str) -> dict[str, Any]:
+        """What of this variant reaches ``target``'s conversion (its key, so equal conversions are shared)."""
+        return {"calib_images": self.calib_images, "overrides": self.overrides.get(target, {}),
+                "max_drop": self.max_drop}
+
+
+@dataclass(frozen=True)
+class SweepConfig:
+    """A parsed, checked sweep file."""
+
+    model: str
+    output: Path
+    data: str | None = None
+    store: Path | None = None
+    reference: str = "onnx-fp32"
+    prune: tuple[float, ...] = (0.0,)
+    epochs: tuple[int, ...] = (0,)
+    targets: tuple[str, ...] = ()
+    calibration: tuple[Calibration, ...] = (Calibration(),)
+    compress: dict[str, Any] = field(default_factory=dict)
+    bench: dict[str, Any] = field(default_factory=dict)
+    trust: bool = False
+    path: Path | None = None
+
+    def cells(self) -> int:
+        """How many result rows the grid has at most (before float targets fold their calibration variants)."""
+        pruned = sum(len(self.epochs) if p > 0 else 1 for p in self.prune)
+        return pruned * len(self.targets) * len(self.calibration)
+
+
+def _table(raw: Any, where: str, allowed: set[str]) -> dict[str, Any]:
+    if not isinstance(raw, dict):
+        raise EdgekitError(f"sweep: {where} must be a table")
+    unknown = sorted(set(raw) - allowed)
+    if unknown:
+        raise EdgekitError(f"sweep: unknown key(s) in {where}: {', '.join(unknown)} "
+                           f"(allowed: {', '.join(sorted(allowed))})")
+    return dict(raw)
+
+
+def _list(raw: dict[str, Any], key: str, kind: type | tuple[type, ...], default: list[Any]) -> list[Any]:
+    values = raw.get(key, default)
+    if not isinstance(values, list):
+        values = [values]
+    if not values:
+        raise EdgekitError(f"sweep: [grid] {key} is empty: the grid has no cells")
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise EdgekitError(f"sweep: [grid] {key} holds {value!r}, not a {getattr(kind, '__name__', 'number')}")
+    if len(set(map(str, values))) != len(values):
+        raise EdgekitError(f"sweep: [grid] {key} repeats a value: {values}")
+    return values
+
+
+def _variant(raw: Any, index: int) -> Calibration:
+    table = _table(raw, f"[[grid.calibration]] #{index + 1}", _VARIANT)
+    name = table.get("name", "default")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise EdgekitError(f"sweep: calibration name {name!r} must be 1-40 letters, digits, '.', '_' or '-'")
+    images = table.get("calib_images", 128)
+    if isinstance(images, bool) or not isinstance(images, int) or not 1 <= images <= 100_000:
+        raise EdgekitError(f"sweep: calibration {name!r}: calib_images must be an integer in 1..100000")
+    overrides = table.get("overrides", {})
+    if not isinstance(overrides, dict) or not all(isinstance(v, dict) for v in overrides.values()):
+        raise EdgekitError(f"sweep: calibration {name!r}: overrides must be {{target = {{key = value}}}}")
+    budget = table.get("max_drop")
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float))):
+        raise EdgekitError(f"sweep: calibration {name!r}: max_drop must be a number of points")
+    return Calibration(name, images, overrides, None if budget is None else float(budget))
+
+
+def _grid(raw: dict[str, Any]) -> tuple[tuple[float, ...], tuple[int, ...], tuple[str, ...], tuple[Calibration, ...]]:
+    grid = _table(raw.get("grid"), "[grid]", _GRID) if "grid" in raw else {}
+    if "targets" not in grid:
+        raise EdgekitError("sweep: [grid] targets is required (the grid has no cells without it)")
+    prune = [float(p) for p in _list(grid, "prune", (int, float), [0.0])]
+    if any(not 0 <= p < 1 for p in prune):
+        raise EdgekitError(f"sweep: [grid] prune ratios must be in [0, 1): {prune}")
+    epochs = _list(grid, "epochs", int, [0])
+    if any(not 0 <= e <= 1000 for e in epochs):
+        raise EdgekitError(f"sweep: [grid] epochs must be in 0..1000: {epochs}")
+    targets = _list(grid, "targets", str, [])
+    variants = [_variant(v, i) for i, v in enumerate(_list(grid, "calibration", dict, [{}]))]
+    if len({v.name for v in variants}) != len(variants):
+        raise EdgekitError("sweep: two [[grid.calibration]] variants share a name")
+    return tuple(prune), tuple(epochs), tuple(targets), tuple(variants)
+
+
+def load_sweep(path: Path, trusted: bool = False) -> SweepConfig:
+    """Read and check a sweep file; every problem is one ``EdgekitError`` before anything runs."""
+    from ..registry import resolve_targets
+
+    raw = _table(read_recipe_file(path, "sweep"), "the top level", _TOP)
+    for key in ("model", "output"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            raise EdgekitError(f"sweep: '{key}' is required (a string)")
+    base = path.parent
+    model = raw["model"] if raw["model"] in BUILTIN_MODELS or not (base / raw["model"]).exists() \
+        else str(base / raw["model"])
+    if raw.get("trust", False) not in (True, False):
+        raise EdgekitError("sweep: 'trust' must be true or false")
+    if raw.get("trust") and not trusted:
+        raise EdgekitError(f"sweep {path} sets trust = true: its model runs code when loaded; pass --trust")
+    prune, epochs, targets, variants = _grid(raw)
+    reference = raw.get("reference", "onnx-fp32")
+    names = [item.name for item in resolve_targets(list(targets))]
+    if not isinstance(reference, str):
+        raise EdgekitError("sweep: 'reference' must name a target")
+    reference = resolve_targets([reference])[0].name
+    compress = _table(raw.get("compress", {}), "[compress]", set(PLAN_KEYS) - _SET_BY_GRID)
+    bench = _table(raw.get("bench", {}), "[bench]", set(RECIPE_KEYS) - {"data"})
+    store = raw.get("store")
+    if store is not None and (not isinstance(store, str) or not store.strip()):
+        raise EdgekitError("sweep: 'store' must name a directory")
+    data = raw.get("data")
+    if data is not None and not isinstance(data, str):
+        raise EdgekitError("sweep: 'data' must be a string")
+    return SweepConfig(model=model, output=base / raw["output"], data=data,
+                       store=None if store is None else base / store, reference=reference, prune=prune,
+                       epochs=epochs, targets=tuple(names), calibration=variants, compress=compress,
+                       bench=bench, trust=bool(raw.get("trust", False)), path=path)

@@ -1,0 +1,206 @@
+"""Executors run sweep cells: submit a cell spec, wait for any to finish, read its record.
+
+``LocalExecutor`` is a process pool on this machine; ``RayExecutor`` sends cells to a Ray cluster (the
+``[ray]`` extra). Both retry a cell whose worker died (killed, out of memory) up to ``max_retries`` times; a
+cell's own failure is its record's ``error``, never retried. A cell submitted ``exclusive`` is the timing run:
+the driver submits it alone, and Ray places it on a node's single ``bench_slot`` resource.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..errors import EdgekitError
+
+MAX_RETRIES = 2
+BENCH_SLOT = "bench_slot"
+
+
+@dataclass(eq=False)
+class Job:
+    """A submitted cell: its spec, how often it was tried, and the executor's handle."""
+
+    spec: dict[str, Any]
+    exclusive: bool = False
+    attempts: int = 0
+    handle: Any = None
+    record: dict[str, Any] | None = field(default=None)
+
+
+class Executor(Protocol):
+    """What the sweep driver needs of an executor."""
+
+    name: str
+
+    def submit(self, spec: dict[str, Any], exclusive: bool = False) -> Job: ...
+
+    def wait_any(self, jobs: list[Job], timeout: float) -> list[Job]:
+        """The jobs among ``jobs`` that finished (their ``record`` set), waiting at most ``timeout`` s."""
+
+    def close(self, cancel: bool = False) -> None: ...
+
+
+def _died(job: Job, why: str) -> dict[str, Any]:
+    return {"error": f"its worker died {job.attempts} time(s) ({why}); not retried again"}
+
+
+class LocalExecutor:
+    """A process pool of ``jobs`` workers on this machine (a dead worker breaks the pool: it is rebuilt and
+    every unfinished cell submitted again, counting one attempt)."""
+
+    name = "local"
+
+    def __init__(self, jobs: int = 1, max_retries: int = MAX_RETRIES) -> None:
+        if jobs < 1 or jobs > 256:
+            raise EdgekitError(f"--jobs must be 1..256, got {jobs}")
+        self.jobs = jobs
+        self.max_retries = max_retries
+        self._pool = self._new_pool()
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        import multiprocessing
+
+        return ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"))
+
+    def _send(self, job: Job) -> None:
+        from .cells import run_spec
+
+        job.attempts += 1
+        job.handle = self._pool.submit(run_spec, job.spec)
+
+    def submit(self, spec: dict[str, Any], exclusive: bool = False) -> Job:
+        job = Job(spec, exclusive)
+        self._send(job)
+        return job
+
+    def worker_pids(self) -> list[int]:
+        """The pool's worker processes (the tests kill one)."""
+        return list(getattr(self._pool, "_processes", {}) or {})
+
+    def wait_any(self, jobs: list[Job], timeout: float) -> list[Job]:
+        by_future: dict[Future, Job] = {job.handle: job for job in jobs}
+        done, _ = wait(list(by_future), timeout=timeout, return_when=FIRST_COMPLETED)
+        finished, broken = [], []
+        for future in done:
+            job = by_future[future]
+            try:
+                job.record = future.result()
+                finished.append(job)
+            except BrokenProcessPool:
+                broken.append(job)
+        if broken:
+            self._rebuild([job for job in jobs if job not in finished])
+            for job in broken:
+                if job.record is not None:
+                    finished.append(job)
+        return finished
+
+    def _rebuild(self, unfinished: list[Job]) -> None:
+        """A worker died: a new pool, every unfinished cell sent again (or failed past its retries)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new_pool()
+        for job in unfinished:
+            if job.attempts > self.max_retries:
+                job.record = _died(job, "the process pool broke")
+            else:
+                self._send(job)
+
+    def close(self, cancel: bool = False) -> None:
+        if cancel:
+            for pid in self.worker_pids():
+                try:
+                    os.kill(pid, 9)
+                except OSError:
+                    pass
+        self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
+def _check_answers(address: str) -> None:
+    """One error line when nothing listens at ``host:port`` (ray.init would wait a long time first)."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise EdgekitError(f"--address must be host:port, got {address!r}")
+    try:
+        with socket.create_connection((host, int(port)), timeout=5):
+            pass
+    except OSError as exc:
+        raise EdgekitError(f"the Ray cluster at {address} does not answer ({exc.strerror or exc})") from None
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise EdgekitError("--executor ray needs Ray: pip install 'edgekit[ray]' (the local executor needs "
+                           "nothing more)") from None
+    return ray
+
+
+class RayExecutor:
+    """Cells as Ray tasks: ``address`` names a running cluster (``ray start --head``), else a local one is
+    started for this sweep. Ray retries a task whose worker died (``max_retries``)."""
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, max_retries: int = MAX_RETRIES) -> None:
+        ray = _ray()
+        if address:
+            _check_answers(address)
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+        if not address:
+            options["resources"] = {BENCH_SLOT: 1}
+        ray.init(address=address, **options)
+        if not ray.cluster_resources().get(BENCH_SLOT):
+            ray.shutdown()
+            raise EdgekitError(f"the Ray cluster has no {BENCH_SLOT!r} resource: start each node with "
+                               f"--resources='{{\"{BENCH_SLOT}\": 1}}' (one timing run per node at a time)")
+        from .cells import run_spec
+
+        self._ray = ray
+        self._task = ray.remote(num_cpus=1, max_retries=max_retries)(run_spec)
+        self._jobs: list[Job] = []
+
+    def submit(self, spec: dict[str, Any], exclusive: bool = False) -> Job:
+        job = Job(spec, exclusive, attempts=1)
+        options = {"resources": {BENCH_SLOT: 1}} if exclusive else {}
+        job.handle = self._task.options(**options).remote(spec)
+        self._jobs.append(job)
+        return job
+
+    def wait_any(self, jobs: list[Job], timeout: float) -> list[Job]:
+        by_ref = {job.handle: job for job in jobs}
+        done, _ = self._ray.wait(list(by_ref), num_returns=1, timeout=timeout)
+        finished = []
+        for ref in done:
+            job = by_ref[ref]
+            try:
+                job.record = self._ray.get(ref)
+            except Exception as exc:  # noqa: BLE001 - the worker died more often than max_retries
+                job.record = {"error": f"Ray could not run it: {type(exc).__name__}: "
+                                       f"{str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}"}
+            finished.append(job)
+        return finished
+
+    def close(self, cancel: bool = False) -> None:
+        if cancel:
+            for job in self._jobs:
+                if job.record is None:
+                    self._ray.cancel(job.handle, force=True)
+        self._ray.shutdown()
+
+
+def make_executor(name: str, jobs: int = 1, address: str | None = None) -> Executor:
+    """``local`` (a process pool of ``jobs``) or ``ray`` (``address``: an existing cluster)."""
+    if name == "local":
+        if address:
+            raise EdgekitError("--address is for --executor ray")
+        return LocalExecutor(jobs)
+    if name == "ray":
+        return RayExecutor(address)
+    raise EdgekitError(f"unknown executor {name!r}: local or ray")

@@ -1,0 +1,155 @@
+"""A sweep as a tree of cells: compress once per pruned model, convert many, score each artifact.
+
+Every cell has a content key (``edgekit.sweeps.store.cell_key``) from its inputs and the keys of the cells
+it was made from, so two grid points that need the same conversion share one cell. The one timing run of
+the whole table is added by the driver once every artifact is scored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..models.builtins import BUILTIN_MODELS
+from .config import Calibration, SweepConfig
+from .store import Store, cell_key, content_identity
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One unit of work: ``spec`` goes to ``edgekit.sweeps.cells.run_spec`` in a worker."""
+
+    kind: str
+    key: str
+    name: str
+    spec: dict[str, Any]
+    needs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GridPoint:
+    """One row of the sweep's table: which model variant, target and calibration, and its cells' keys."""
+
+    model: str  # the model variant's name: "p0" or "p0.3-e2"
+    prune: float
+    epochs: int
+    target: str
+    calibration: str | None  # None for a float target (no calibration)
+    export_key: str
+    score_key: str
+    compress_key: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.model}-{self.calibration}" if self.calibration else self.model
+
+
+@dataclass
+class Plan:
+    """Every cell by key (in dependency order) and every grid point; ``reference`` is the reference's point."""
+
+    cells: dict[str, Cell] = field(default_factory=dict)
+    points: list[GridPoint] = field(default_factory=list)
+    reference: GridPoint | None = None
+
+    def add(self, cell: Cell) -> Cell:
+        return self.cells.setdefault(cell.key, cell)
+
+
+def _float_targets() -> set[str]:
+    """Targets that some family names as its float member (their conversion does not calibrate)."""
+    from ..registry import families
+
+    quantized = {family.quantized for family in families().values()}
+    return {family.float for family in families().values()} - quantized
+
+
+def _variants(config: SweepConfig) -> list[tuple[str, float, int]]:
+    """(name, prune, epochs) of each model variant: the model itself for prune 0, one per epochs otherwise."""
+    out = []
+    for prune in config.prune:
+        if prune == 0:
+            out.append(("p0", 0.0, 0))
+        else:
+            out += [(f"p{prune:g}-e{epochs}", prune, epochs) for epochs in config.epochs]
+    return out
+
+
+class Planner:
+    """Builds the ``Plan`` of a ``SweepConfig`` against a store."""
+
+    def __init__(self, config: SweepConfig, store: Store) -> None:
+        self.config = config
+        self.store = store
+        self.identity = {"model": content_identity(config.model, _builtin_weights()),
+                         "data": content_identity(config.data, {}), "trust": config.trust}
+        self.plan = Plan()
+        self.floats = _float_targets()
+
+    def _base(self, kind: str, key: str) -> dict[str, Any]:
+        return {"kind": kind, "key": key, "store": str(self.store.root), "data": self.config.data,
+                "trust": self.config.trust}
+
+    def _compress(self, prune: float, epochs: int, name: str) -> Cell:
+        plan = dict(self.config.compress) | {"prune": prune, "epochs": epochs}
+        key = cell_key("compress", self.identity | {"plan": plan})
+        spec = self._base("compress", key) | {"model": self.config.model, "plan": plan}
+        return self.plan.add(Cell("compress", key, f"compress {name}", spec))
+
+    def _export(self, source: Cell | None, target: str, variant: Calibration | None, name: str) -> Cell:
+        calibration = variant.for_target(target) if variant else Calibration(calib_images=16).for_target(target)
+        origin = source.key if source else self.identity["model"]
+        key = cell_key("export", self.identity | {"from": origin, "target": target, **calibration})
+        model = str(self.store.folder("compress", source.key) / "model.pt") if source else self.config.model
+        spec = self._base("export", key) | {"model": model, "target": target, "label": name, **calibration}
+        if source:
+            spec["trust"] = True  # the compressed TorchScript was written by this sweep, into its own store
+        return self.plan.add(Cell("export", key, f"export {name}/{target}", spec, (source.key,) if source else ()))
+
+    def _score(self, export: Cell, target: str, name: str) -> Cell:
+        key = cell_key("score", {"artifact": export.key, "data": self.identity["data"], "bench": self._scoring()})
+        artifact = self.store.folder("export", export.key) / target
+        spec = self._base("score", key) | {"artifact": str(artifact), "bench": self._bench()}
+        return self.plan.add(Cell("score", key, f"score {name}/{target}", spec, (export.key,)))
+
+    def _bench(self) -> dict[str, Any]:
+        return dict(self.config.bench) | ({"data": self.config.data} if self.config.data else {})
+
+    def _scoring(self) -> dict[str, Any]:
+        """The bench options that change scores (not timing ones)."""
+        return {k: v for k, v in self._bench().items() if k in ("data", "preset", "threads")}
+
+    def _point(self, model: str, prune: float, epochs: int, source: Cell | None, target: str,
+               variant: Calibration | None) -> GridPoint:
+        label = model if variant is None else f"{model}-{variant.name}"
+        export = self._export(source, target, variant, label)
+        score = self._score(export, target, label)
+        return GridPoint(model, prune, epochs, target, variant.name if variant else None, export.key, score.key,
+                         source.key if source else None)
+
+    def build(self) -> Plan:
+        """Every cell and grid point; float targets appear once per model variant, INT8 ones per variant."""
+        for model, prune, epochs in _variants(self.config):
+            source = self._compress(prune, epochs, model) if prune > 0 else None
+            for target in self.config.targets:
+                variants = [None] if target in self.floats else list(self.config.calibration)
+                self.plan.points += [self._point(model, prune, epochs, source, target, v) for v in variants]
+        reference = self.config.reference
+        existing = [p for p in self.plan.points if p.model == "p0" and p.target == reference]
+        self.plan.reference = existing[0] if existing else self._point(
+            "p0", 0.0, 0, None, reference, None if reference in self.floats else self.config.calibration[0])
+        return self.plan
+
+
+def _builtin_weights() -> dict[str, Path]:
+    return {name: model.weights_path for name, model in BUILTIN_MODELS.items()}
+
+
+def timing_cell(plan: Plan, store: Store, bench: dict[str, Any], score_keys: list[str]) -> Cell:
+    """The one interleaved timing of every scored artifact (its key: theirs and the bench options)."""
+    artifacts = [plan.cells[key].spec["artifact"] for key in score_keys]
+    key = cell_key("timing", {"scores": score_keys, "bench": bench})
+    spec = {"kind": "timing", "key": key, "store": str(store.root), "artifacts": artifacts, "bench": bench}
+    return Cell("timing", key, f"timing of {len(artifacts)} artifacts", spec, tuple(score_keys))
+

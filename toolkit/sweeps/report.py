@@ -1,0 +1,117 @@
+"""A sweep's table (Markdown, CSV) and its two plots: accuracy vs p50 ratio (the Pareto plot, marker area =
+file size) and accuracy vs compression ratio (reference size / artifact size)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+from ..errors import EdgekitError
+from ..report.files import csv_cell, markdown_cell, pareto_front
+from ..results import BenchRow, ResultsDocument
+
+COLUMNS = ("label", "model", "prune", "epochs", "macs_ratio", "target", "calibration", "metric", "value",
+           "metric_change_pts", "p50_ms", "p50_vs_reference", "size_bytes", "compression_ratio", "status")
+
+
+def _flat(row: BenchRow, label: str) -> dict[str, Any]:
+    cell, metric = row.cell, row.primary_metric if row.ok else ""
+    size_ratio = cell.get("size_vs_reference")
+    return {"label": label, "model": cell.get("model", ""), "prune": cell.get("prune", ""),
+            "epochs": cell.get("epochs", ""), "macs_ratio": cell.get("macs_ratio", ""), "target": row.target,
+            "calibration": cell.get("calibration") or "", "metric": metric,
+            "value": row.metrics.get(metric, ""), "metric_change_pts": cell.get("metric_change_pts", ""),
+            "p50_ms": row.latency.p50 if row.ok and row.latency else "",
+            "p50_vs_reference": cell.get("p50_vs_reference", ""), "size_bytes": row.size_bytes or "",
+            "compression_ratio": 1 / size_ratio if size_ratio else "", "status": row.status}
+
+
+def sweep_csv(document: ResultsDocument) -> str:
+    """One line per grid point, numbers unrounded."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row, label in zip(document.rows, document.labels()):
+        writer.writerow({key: csv_cell(value) for key, value in _flat(row, label).items()})
+    return buffer.getvalue()
+
+
+def _fmt(value: Any, spec: str) -> str:
+    return "" if value == "" or value is None else format(value, spec)
+
+
+def sweep_markdown(document: ResultsDocument) -> str:
+    """The grid as a GitHub-flavoured table; ratios are to the first row, the sweep's reference."""
+    env = document.environment
+    sweep = env.get("sweep", {})
+    lines = [f"### edgekit sweep — {sweep.get('model', '?')} on {sweep.get('data') or 'its card dataset'}; "
+             f"timed in one interleaved run on {env.get('cpu', '?')}, {env.get('threads', '?')} threads", "",
+             "| grid point | target | calibration | MACs × | metric | value | Δ pts vs ref | p50 ms | p50 × ref | "
+             "size MB | compression × | status |", "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|"]
+    for row, label in zip(document.rows, document.labels()):
+        f = _flat(row, label)
+        size = "" if f["size_bytes"] == "" else f"{f['size_bytes'] / 1e6:.2f}"
+        lines.append(f"| {markdown_cell(f['model'])} | {markdown_cell(f['target'])} | "
+                     f"{markdown_cell(f['calibration'])} | {_fmt(f['macs_ratio'], '.2f')} | {f['metric']} | "
+                     f"{_fmt(f['value'], '.4f')} | {_fmt(f['metric_change_pts'], '+.2f')} | "
+                     f"{_fmt(f['p50_ms'], '.2f')} | {_fmt(f['p50_vs_reference'], '.2f')} | {size} | "
+                     f"{_fmt(f['compression_ratio'], '.1f')} | {markdown_cell(f['status'])} |")
+    isa = ", ".join(env.get("isa", [])) if isinstance(env.get("isa"), list) else ""
+    cells = sweep.get("cells", {})
+    lines += ["", f"{env.get('os', '')}, {env.get('cores', '?')} cores{', ISA: ' + isa if isa else ''}; "
+                  f"edgekit {env.get('edgekit', '')}; executor {sweep.get('executor', '?')}, "
+                  f"{sweep.get('wall_s', '?')} s; cells ran {cells.get('ran', {})}, reused {cells.get('reused', {})}, "
+                  f"failed {cells.get('failed', {})}", ""]
+    return "\n".join(lines)
+
+
+def _scatter(ax: Any, rows: list[tuple[BenchRow, str]], xs: list[float], front: list[int] | None) -> None:
+    biggest = max(row.size_bytes for row, _ in rows)
+    prunes = sorted({row.cell.get("prune", 0.0) for row, _ in rows})
+    colours = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
+    for index, ((row, label), x) in enumerate(zip(rows, xs)):
+        colour = colours[prunes.index(row.cell.get("prune", 0.0)) % len(colours)]
+        ax.scatter(x, row.metrics[row.primary_metric], s=30 + 600 * row.size_bytes / biggest, color=colour,
+                   alpha=0.8 if front is None or index in front else 0.4, edgecolors="black", linewidths=0.5)
+        ax.annotate(label, (x, row.metrics[row.primary_metric]), fontsize=6, xytext=(4, 3),
+                    textcoords="offset points")
+    for prune, colour in zip(prunes, colours):
+        ax.scatter([], [], color=colour, label=f"prune {prune:g}")
+
+
+def sweep_plots(document: ResultsDocument, pareto: Path, compression: Path) -> None:
+    """Write both plots (PNG); raises ``EdgekitError`` when matplotlib is missing or nothing was measured."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise EdgekitError("matplotlib is not installed: pip install 'edgekit[report]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [(r, label) for r, label in zip(document.rows, document.labels())
+            if r.ok and "p50_vs_reference" in r.cell]
+    if not rows:
+        raise EdgekitError("nothing to plot: no grid point was measured against the reference")
+    metric = rows[0][0].primary_metric
+    ratios = [row.cell["p50_vs_reference"] for row, _ in rows]
+    front = pareto_front([(x, row.metrics[row.primary_metric]) for x, (row, _) in zip(ratios, rows)])
+    for path, xs, xlabel, title, marks in (
+            (pareto, ratios, "p50 latency / reference p50 (one interleaved run)",
+             "accuracy vs latency (marker area = file size; bold: Pareto front)", front),
+            (compression, [1 / row.cell["size_vs_reference"] for row, _ in rows],
+             "compression ratio (reference size / artifact size)", "accuracy vs compression ratio", None)):
+        fig, ax = plt.subplots(figsize=(8, 5.5), dpi=110)
+        _scatter(ax, rows, xs, marks)
+        if marks is not None:
+            ordered = sorted(marks, key=lambda i: xs[i])
+            ax.plot([xs[i] for i in ordered], [rows[i][0].metrics[metric] for i in ordered], "--", color="grey")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(metric)
+        ax.set_title(f"edgekit sweep: {title}", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right", fontsize=7)
+        fig.tight_layout()
+        fig.savefig(path, format="png")
+        plt.close(fig)
