@@ -97,11 +97,13 @@ def main() -> None:
     base = model_stats(student, example)["macs"]
     if args.fresh:
         if args.stream_cache and not args.stream_cache.exists():
-            make_cache(source.card.dataset, source.card.preprocessing, args.images * args.epochs * args.rounds, args.stream_cache)
+            make_cache(source.card.dataset, source.card.preprocessing, args.images * args.epochs * args.rounds,
+                       args.stream_cache)
         images = (cached_stream(args.images, args.stream_cache) if args.stream_cache
                   else training_stream(source.card.dataset, source.card.preprocessing, args.images))
     else:
-        images = training_stream(source.card.dataset, source.card.preprocessing, args.images)(0)  # one block, every epoch
+        # one block, every epoch
+        images = training_stream(source.card.dataset, source.card.preprocessing, args.images)(0)
     record: dict = {"args": {k: str(v) for k, v in vars(args).items()}, "rounds": []}
     options = DistillOptions(epochs=args.epochs, lr=args.lr, temperature=args.temperature, batch_size=args.batch,
                              device=args.device, ema_decay=args.ema, feature_weight=args.feature_weight)
@@ -113,14 +115,15 @@ def main() -> None:
         pruned, _ = evaluate(TorchSession(student, args.threads), spec, val)
         start = time.perf_counter()
 
-        def score_now(epoch: int, step: int, steps: int, loss: float) -> None:
+        def score_now(epoch: int, step: int, steps: int, loss: float, round_index: int = round_index,
+                      start: float = start) -> None:
             if args.eval_every and step == steps and (epoch + 1) % args.eval_every == 0 and epoch + 1 < args.epochs:
                 metrics, _ = evaluate(TorchSession(_plain_copy(student), args.threads), spec, val)
                 print(f"round {round_index} epoch {epoch + 1} loss {loss:.4f} {time.perf_counter() - start:.0f}s "
                       f"{metrics}", file=sys.stderr, flush=True)
 
         offset = (round_index - 1) * args.epochs
-        round_images = (lambda epoch: images(offset + epoch)) if callable(images) else images
+        round_images = (lambda epoch, offset=offset: images(offset + epoch)) if callable(images) else images
         losses = distill(teacher, student, round_images, source.card.preprocessing, source.card.task,
                          len(source.card.class_names), options, on_step=score_now)
         seconds = time.perf_counter() - start

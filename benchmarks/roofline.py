@@ -42,8 +42,9 @@ def conv_stack(path: Path) -> None:
                   helper.make_tensor(f"b{i}", TensorProto.FLOAT, [CHANNELS], np.zeros(CHANNELS, np.float32))]
         nodes.append(helper.make_node("Conv", [name, f"w{i}", f"b{i}"], [f"y{i}"], pads=[1, 1, 1, 1]))
         name = f"y{i}"
-    graph = helper.make_graph(nodes, "convs", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, CHANNELS, SIZE, SIZE])],
-                              [helper.make_tensor_value_info(name, TensorProto.FLOAT, [1, CHANNELS, SIZE, SIZE])], inits)
+    shape = [1, CHANNELS, SIZE, SIZE]
+    graph = helper.make_graph(nodes, "convs", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+                              [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)], inits)
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
 
 
@@ -167,7 +168,8 @@ def place_peers(peers: Path, ceilings: dict[str, float], macs: int) -> list[dict
         precision = "fp32" if row["size_bytes"] > 8e6 else "int8"
         ceiling = ceilings[f"{row['runtime']} {precision}"]
         achieved = 2 * macs / (row["latency_ms"]["p50"] / 1000) / 1e9
-        placed.append({"artifact": f"{peers.stem}: " + "/".join(Path(row["artifact"]).parts[-2:]), "runtime": row["runtime"], "precision": precision,
+        placed.append({"artifact": f"{peers.stem}: " + "/".join(Path(row["artifact"]).parts[-2:]),
+                       "runtime": row["runtime"], "precision": precision,
                        "p50_ms": row["latency_ms"]["p50"], "gops": achieved, "ceiling_gops": ceiling,
                        "fraction_of_ceiling": achieved / ceiling})
     return placed
@@ -200,7 +202,8 @@ def main() -> None:
              f" 2 threads: six 3x3 convs 64->64 at 56x56 ({MACS / 1e9:.2f} GMAC), plain p50", "",
              "| runtime / precision | p50 ms | GOP/s |", "|---|---:|---:|"]
     lines += [f"| {n} | {document['p50_ms'][n]:.2f} | {g:.0f} |" for n, g in ceilings.items()]
-    lines += ["", f"{document['model']} ({macs / 1e6:.1f} M MACs) in {', '.join(document['placed_from'])}, against its runtime's ceiling:", "",
+    lines += ["", f"{document['model']} ({macs / 1e6:.1f} M MACs) in {', '.join(document['placed_from'])}, "
+                  "against its runtime's ceiling:", "",
               "| artifact | precision | p50 ms | GOP/s | ceiling | fraction |", "|---|---|---:|---:|---:|---:|"]
     lines += [f"| {p['artifact']} | {p['precision']} | {p['p50_ms']:.2f} | {p['gops']:.0f} | {p['ceiling_gops']:.0f} | "
               f"{p['fraction_of_ceiling']:.0%} |" for p in document["placed"]]

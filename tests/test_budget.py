@@ -88,7 +88,8 @@ def test_a_budget_that_cannot_be_met_fails_that_target_and_writes_nothing(monkey
     monkeypatch.setattr(budget, "score", lambda artifact, dataset: 0.0 if artifact.manifest.target != "fp32-parent"
                         else 50.0)  # a 50-point drop, whatever the model
     rows = export_model("nano-det", ["ort-int8", "onnx-fp32"], tmp_path, max_drop=0.5)
-    assert rows[0].status.startswith("export failed: accuracy budget 0.5 pt not met on 53 held-out images after 1 attempt(s): best 50.00")
+    assert rows[0].status.startswith("export failed: accuracy budget 0.5 pt not met on 53 held-out images "
+                                     "after 1 attempt(s): best 50.00")
     assert not (tmp_path / "ort-int8").exists() and rows[1].status == "ok"  # targets without float layers go on
     assert [p.name for p in tmp_path.iterdir()] == ["onnx-fp32"]
 

@@ -53,7 +53,7 @@ def test_labelled_yolo_images_carry_their_boxes_onto_the_canvas(tmp_path: Path, 
     assert len(rows) > 0 and set(np.unique(rows[:, 0])) <= set(range(5))
     assert (rows[:, 1:] >= -0.5).all() and (rows[:, 1:] <= 256.5).all() and (rows[:, 3] > rows[:, 1]).all()
     # the box holds the shape: its pixels differ from the image's border colour more than the border does
-    canvas, (cls, x0, y0, x1, y1) = images.canvases[0], images.labels[0][0]
+    canvas, (_cls, x0, y0, x1, y1) = images.canvases[0], images.labels[0][0]
     inside = canvas[int(y0) + 2:int(y1) - 2, int(x0) + 2:int(x1) - 2].astype(float)
     assert inside.std() > 0
 

@@ -16,7 +16,7 @@ from edgekit.report.gate import compare as compare_documents
 from edgekit.report.gate import run_gate as run_gate_documents
 from edgekit.results import RESULTS_SCHEMA, ResultsDocument, load_results
 
-from gate_documents import BASE, document as _document, row as _row
+from gate_documents import BASE
 
 runner = CliRunner()
 

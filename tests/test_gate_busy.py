@@ -7,7 +7,6 @@ import copy
 import dataclasses
 import json
 
-import pytest
 from typer.testing import CliRunner
 
 import edgekit.report.confirm as confirm

@@ -27,7 +27,8 @@ def _reference_detector() -> tuple[nn.Module, torch.Tensor]:
     """nano-det in its prunable form and 32 images of its built-in training stream, normalised."""
     source = load_source("nano-det")
     canvases = probe_images(source.card.preprocessing, 32, "shapes-det")
-    batch = normalised_batch(canvases, np.arange(32), np.zeros(32, bool), source.card.preprocessing, torch.device("cpu"))
+    batch = normalised_batch(canvases, np.arange(32), np.zeros(32, bool), source.card.preprocessing,
+                             torch.device("cpu"))
     return make_prunable(copy.deepcopy(source.module)).eval(), batch
 
 

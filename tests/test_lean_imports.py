@@ -10,13 +10,15 @@ HEAVY = ("torch", "tensorflow", "openvino", "onnx", "onnxsim", "nncf")
 
 
 def _loaded_heavy(code: str) -> list[str]:
-    script = code + f"\nimport sys, json; print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})))"
+    script = code + ("\nimport sys, json; print(json.dumps(sorted(m for m in sys.modules "
+                     f"if m.split('.')[0] in {HEAVY!r})))")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def test_import_edgekit_and_cli_stay_lean():
-    assert _loaded_heavy("import edgekit, edgekit.cli, edgekit.bench.harness, edgekit.bench.run, edgekit.tasks.evaluation") == []
+    code = "import edgekit, edgekit.cli, edgekit.bench.harness, edgekit.bench.run, edgekit.tasks.evaluation"
+    assert _loaded_heavy(code) == []
 
 
 def test_the_device_side_subpackages_import_without_torch_or_tensorflow():

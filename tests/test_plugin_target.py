@@ -88,7 +88,8 @@ def test_a_plugin_target_is_exported_benched_and_gated(plugin_path: Path, tmp_pa
     code = ("import edgekit.registry as r; print([(x.name, x.family) for x in r.resolve_targets(['fused', 'tflite'])])")
     resolved = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                               env=os.environ | {"PYTHONPATH": str(plugin_path)})
-    assert resolved.stdout.strip() == "[('onnx-opt', 'fused'), ('tflite-int8', 'tflite')]", resolved.stderr  # no shadowing
+    # no shadowing
+    assert resolved.stdout.strip() == "[('onnx-opt', 'fused'), ('tflite-int8', 'tflite')]", resolved.stderr
     out = tmp_path / "out"
     exported = _edgekit(plugin_path, "export", "nano-det", "-t", "onnx-fp32", "-t", "onnx-opt", "-o", str(out))
     assert exported.returncode == 0, exported.stdout + exported.stderr
@@ -118,7 +119,8 @@ def test_a_plugin_cannot_take_a_builtin_name_and_a_broken_one_fails_in_one_line(
     code = ("import edgekit.registry as r\ntry:\n    r.get_target('broken')\nexcept r.EdgekitError as e:\n"
             "    print(e)")
     message = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env).stdout.strip()
-    assert message == "plugin edgekit_missing_module:TARGET cannot be imported: no module named 'edgekit_missing_module'"
+    assert message == ("plugin edgekit_missing_module:TARGET cannot be imported: "
+                       "no module named 'edgekit_missing_module'")
     assert "Traceback" not in broken.stdout + broken.stderr
 
 

@@ -71,7 +71,8 @@ def test_missing_tensorflow_names_the_extra(monkeypatch):
     for name in ("edgekit.exporters.tflite_int8", "edgekit.exporters.tflite_common"):
         monkeypatch.delitem(sys.modules, name, raising=False)
     monkeypatch.setitem(sys.modules, "tensorflow", None)
-    with pytest.raises(MissingDependencyError, match=r"tensorflow is not installed: pip install 'edgekit\[tflite-export\]'"):
+    expected = r"tensorflow is not installed: pip install 'edgekit\[tflite-export\]'"
+    with pytest.raises(MissingDependencyError, match=expected):
         get_target("tflite-int8")
 
 

@@ -26,7 +26,8 @@ except ImportError:  # pragma: no cover
     from click import ClickException as UsageProblem
 
 TASK_CHOICES = " | ".join(task_names())
-_BENCH, _PRUNE, _DISTILL = BenchOptions(), PruneOptions(0.5), DistillOptions()  # the defaults the CLI shows are the library's
+# the defaults the CLI shows are the library's
+_BENCH, _PRUNE, _DISTILL = BenchOptions(), PruneOptions(0.5), DistillOptions()
 console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -184,10 +185,13 @@ def bench(
 @app.command()
 def compress(
     model: str = typer.Argument(..., help="built-in name, or a .pt state_dict with --factory"),
-    out: Path = typer.Option(..., "-o", "--output", help="output TorchScript file, e.g. small.pt (edgekit export reads it as is)"),
+    out: Path = typer.Option(..., "-o", "--output",
+                             help="output TorchScript file, e.g. small.pt (edgekit export reads it as is)"),
     prune: Optional[float] = typer.Option(None, "--prune", help="structured pruning ratio in (0, 1)"),
     prune_by: str = typer.Option(_PRUNE.by, "--prune-by", help="channels | macs"),
-    importance: str = typer.Option(_PRUNE.importance, "--importance", help="l1 | l2 (group magnitude) | bn | taylor | hessian (task-loss gradients: need labels)"),
+    importance: str = typer.Option(_PRUNE.importance, "--importance",
+                                   help="l1 | l2 (group magnitude) | bn | taylor | hessian (task-loss gradients: "
+                                        "need labels)"),
     round_to: int = typer.Option(_PRUNE.round_to, "--round-to", help="keep channel counts multiples of this"),
     keep: list[str] = typer.Option([], "--keep", help="module name to leave unpruned (repeatable)"),
     steps: int = typer.Option(_PRUNE.steps, "--steps", help="prune in N prune-recover cycles (gradual pruning): "
@@ -206,8 +210,10 @@ def compress(
                                           "the data has a labelled train split (default)"),
     ema: Optional[float] = typer.Option(None, "--ema", help="recovery: end on an exponential moving average of the "
                                         "weights with this decay (e.g. 0.999)"),
-    dynamic_quant: bool = typer.Option(False, "--dynamic-quant", help="PyTorch dynamic int8 quantization of Linear layers"),
-    data: Optional[str] = typer.Option(None, "--data", help="dataset: val split scores each step, train split feeds distillation"),
+    dynamic_quant: bool = typer.Option(False, "--dynamic-quant",
+                                       help="PyTorch dynamic int8 quantization of Linear layers"),
+    data: Optional[str] = typer.Option(None, "--data",
+                                       help="dataset: val split scores each step, train split feeds distillation"),
     images: Optional[Path] = typer.Option(None, "--images", help="folder of unlabelled images to distill on instead"),
     kd_images: int = typer.Option(KD_IMAGES, "--kd-images", help="at most this many distillation images"),
     epochs: int = typer.Option(_DISTILL.epochs, "--epochs"),

@@ -92,7 +92,11 @@ def load_config_file(path: Path) -> dict[str, Any]:
         if path.suffix in (".yaml", ".yml"):
             from .yamlread import load_yaml
 
-            return load_yaml(text, f"config {path}") or {}
-        return json.loads(text)
+            loaded = load_yaml(text, f"config {path}") or {}
+        else:
+            loaded = json.loads(text)
     except Exception as exc:  # noqa: BLE001 - any parser error becomes one line
         raise EdgekitError(f"cannot parse config {path}: {str(exc).splitlines()[0]}") from None
+    if not isinstance(loaded, dict):
+        raise EdgekitError(f"config {path} must hold a table of options, not a {type(loaded).__name__}")
+    return loaded

@@ -254,7 +254,8 @@ def host_environment() -> dict[str, Any]:
     info = _cpuinfo()
     cpu = info.get("model name") or info.get("Hardware") or platform.processor() or platform.machine()
     flags = set((info.get("flags") or info.get("Features") or "").split())
-    environment = {"cpu": cpu, "isa": [name for name in SPEED_FEATURES if name in flags], "cores": os.cpu_count(),
+    environment: dict[str, Any] = {"cpu": cpu, "isa": [name for name in SPEED_FEATURES if name in flags],
+                                   "cores": os.cpu_count(),
                    "machine": platform.machine(), "os": f"{platform.system()} {platform.release()}",
                    "python": platform.python_version()}
     if info.get("cpu MHz"):

@@ -211,7 +211,8 @@ def run_pipeline(recipe: Recipe, force: bool, console: Any, progress: Any = None
             summary["compress"] = {"before": report["before"], "after": report["after"]}
         label = str(recipe.output / "compressed.pt") if plan else recipe.model
         own = bool(plan)  # the compressed TorchScript was written just now, by this run: no trust flag needed
-        exported = _export_all(export_model, model, label, recipe, work / "artifacts" / ("compressed" if plan else "model"),
+        folder = work / "artifacts" / ("compressed" if plan else "model")
+        exported = _export_all(export_model, model, label, recipe, folder,
                                trust=own or recipe.trust)
         original: list[Path] = []
         if plan and recipe.compare_original:

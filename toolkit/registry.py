@@ -60,7 +60,8 @@ class Family:
     def choose(self, calibration: str | None) -> tuple[str, str]:
         """(target, reason) for calibration data described by ``calibration`` (None: there is none)."""
         if self.quantized and calibration:
-            return self.quantized, f"{self.name} -> {self.quantized}: {self.quantized_kind}, calibrated on {calibration}"
+            return self.quantized, (f"{self.name} -> {self.quantized}: {self.quantized_kind}, "
+                                    f"calibrated on {calibration}")
         if self.quantized:
             return self.float, (f"{self.name} -> {self.float}: no calibration data (pass --data, or a model whose "
                                 f"card names a dataset, for {self.quantized})")
@@ -98,7 +99,9 @@ def plugins(group: str) -> dict[str, str]:
 
 def _builtin(group: str) -> dict[str, Any]:
     """The built-in names of an entry-point group (a plugin cannot take one)."""
-    return {TARGET_GROUP: TARGETS, RUNTIME_GROUP: RUNTIMES, FAMILY_GROUP: _family_names(FAMILIES)}[group]
+    tables: dict[str, dict[str, Any]] = {TARGET_GROUP: TARGETS, RUNTIME_GROUP: RUNTIMES,
+                                         FAMILY_GROUP: _family_names(FAMILIES)}
+    return tables[group]
 
 
 def _family_names(families: dict[str, Family]) -> dict[str, Family]:

@@ -178,6 +178,7 @@ def with_drops(rows: Sequence[BenchRow]) -> list[BenchRow]:
         parent = parents.get(row.parent_sha256)
         is_parent_itself = row.model_sha256 == row.parent_sha256  # also when listed twice
         if not row.ok or parent is None or is_parent_itself or row.latency is None or parent.latency is None \
+                or not row.size_bytes or not parent.size_bytes \
                 or dataset_identity(parent.dataset) != dataset_identity(row.dataset):
             out.append(row)
             continue

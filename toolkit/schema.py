@@ -64,7 +64,7 @@ def check_object(value: Any, where: str, required: Mapping[str, Any], optional: 
     for key, types in known.items():
         if key in value:
             check_value(value[key], types, f"{where}.{key}")
-    return value
+    return dict(value)
 
 
 def check_list(value: Any, types: type | tuple[type, ...], where: str, min_length: int = 0) -> list[Any]:
@@ -74,7 +74,7 @@ def check_list(value: Any, types: type | tuple[type, ...], where: str, min_lengt
         raise EdgekitError(f"{where}: needs at least {min_length} item(s)")
     for index, item in enumerate(value):
         check_value(item, types, f"{where}[{index}]")
-    return value
+    return list(value)
 
 
 def check_nesting(data: bytes, where: str, limit: int = MAX_NESTING) -> None:

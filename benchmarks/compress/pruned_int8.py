@@ -7,8 +7,9 @@
 The original (``benchmarks/models/yolov8n-shapes.onnx`` unless ``--original``) and the compressed TorchScript
 (``edgekit compress`` output) are both exported to onnx-fp32 / ort-int8 / openvino-int8 / tflite-int8 and
 benched together (or an ``edgekit pipeline`` run with ``compare_original = true`` did the same: its
-``results.json`` and ``pipeline.json`` are copied), so every row's p50 is a ratio to the ORIGINAL FP32 ONNX of the same run and its mAP a drop
-from it. Writes ``benchmarks/compress/<name>-int8.{json,md}`` (latency: plain p50 over all rounds).
+``results.json`` and ``pipeline.json`` are copied), so every row's p50 is a ratio to
+the ORIGINAL FP32 ONNX of the same run and its mAP a drop from it. Writes
+``benchmarks/compress/<name>-int8.{json,md}`` (latency: plain p50 over all rounds).
 """
 
 from __future__ import annotations

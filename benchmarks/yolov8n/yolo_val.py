@@ -38,7 +38,8 @@ def main() -> None:
     document = {"tool": f"ultralytics {ultralytics.__version__}", "settings": SETTINGS, "images": 200,
                 "results": results}
     if not args.models:  # the single-model form the tests read
-        document |= {"model": "benchmarks/models/yolov8n-shapes.onnx", **{k: results[0][k] for k in ("map50_95", "map50")}}
+        document |= {"model": "benchmarks/models/yolov8n-shapes.onnx",
+                     **{k: results[0][k] for k in ("map50_95", "map50")}}
     args.out.write_text(json.dumps(document, indent=2) + "\n")
     print(json.dumps(document, indent=2))
 

@@ -60,7 +60,7 @@ def run_bench(paths: list[Path], options: BenchOptions, json_path: Path | None, 
             task = progress.add_task(f"bench {path}", total=None)
             artifact = artifacts[str(path)]
             try:
-                row, preds = score_artifact(path, options, lambda: progress.advance(task), artifact)
+                row, preds = score_artifact(path, options, lambda task=task: progress.advance(task), artifact)
             except EdgekitError as exc:
                 row, preds = BenchRow.failed(path, str(exc), artifact.manifest.target), None
             except Exception as exc:  # noqa: BLE001 - a runtime's error on this model fails its row, not the run

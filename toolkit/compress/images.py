@@ -31,7 +31,8 @@ def _sample(paths: list[Path], count: int, seed: int, preprocessing: Preprocessi
     return list(CalibrationSet.from_images(paths, preprocessing, count, seed).images)
 
 
-def training_stream(data: str, preprocessing: Preprocessing, count: int, first_epoch: int = 0) -> Callable[[int], np.ndarray]:
+def training_stream(data: str, preprocessing: Preprocessing, count: int,
+                    first_epoch: int = 0) -> Callable[[int], np.ndarray]:
     """``epoch -> canvases``: epoch ``e`` gets the next ``count`` images of built-in dataset ``data``'s endless
     training stream (images ``(first_epoch + e) * count`` onwards), so distillation never sees an image twice."""
     def epoch_images(epoch: int) -> np.ndarray:

@@ -172,7 +172,8 @@ def prune_structured(model: nn.Module, example: torch.Tensor, options: PruneOpti
         model.zero_grad(set_to_none=True)
         with torch.no_grad():
             if [o.shape for o in _as_tensors(model(example))] != shapes:
-                raise EdgekitError("Torch-Pruning changed this model's output shapes; pass --keep for its output layers")
+                raise EdgekitError("Torch-Pruning changed this model's output shapes; "
+                                   "pass --keep for its output layers")
     except EdgekitError:
         raise
     except Exception as exc:  # noqa: BLE001 - tracing failures surface as many types

@@ -1,6 +1,7 @@
 """Hardware-friendly rewrites, recovered like pruning: ``--act relu`` and ``--pad same``.
 
-``--act relu`` swaps smooth activations for ReLU. SiLU (``x * sigmoid(x)``) runs as a separate Sigmoid and Mul after every INT8 convolution on ORT, OpenVINO
+``--act relu`` swaps smooth activations for ReLU. SiLU (``x * sigmoid(x)``) runs as a separate Sigmoid and Mul
+after every INT8 convolution on ORT, OpenVINO
 and TFLite; ReLU fuses into the convolution (a clamp of its requantised output). The swap changes what the
 network computes, so it is only useful followed by recovery (distillation from the unswapped original plus
 the task loss); it is an option, not a default (measured: benchmarks/compress/yolov8n-shapes-relu-int8.*).

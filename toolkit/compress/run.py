@@ -174,7 +174,8 @@ def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None =
         record({"step": "rewrite", "act": plan.act, "replaced": replace_activations(student, plan.act)})
     if plan.pad:
         record({"step": "rewrite", "pad": plan.pad, "replaced": same_padding(student)})
-    gradients = importance_gradients(student, card, data_spec, plan.images, plan.prune.importance) if plan.prune else None
+    gradients = importance_gradients(student, card, data_spec, plan.images, plan.prune.importance) \
+        if plan.prune else None
     for k in range(1, rounds + 1):
         if plan.prune:
             start = time.perf_counter()
@@ -188,8 +189,9 @@ def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None =
         if plan.distill:
             options = dataclasses.replace(plan.distill, epochs=epochs[k - 1])
             images = _round_images(mode, canvases, data_spec, card, plan.kd_images, epochs_done)
-            record(_distill_round(teacher, student, source, options, images, plan.kd_images,
-                                  out.with_name(out.name + ".ckpt"), progress, mode) | {"round": k, "images_from": origin})
+            step = _distill_round(teacher, student, source, options, images, plan.kd_images,
+                                  out.with_name(out.name + ".ckpt"), progress, mode)
+            record(step | {"round": k, "images_from": origin})
             epochs_done += options.epochs
     if plan.unstructured and plan.distill:
         make_permanent(student)

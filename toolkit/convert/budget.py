@@ -78,7 +78,8 @@ def _subset(dataset: Dataset, keep: set[Path], work: Path) -> Dataset:
 
 
 def split_for_budget(calib_split: Dataset, val_split: Dataset, work: Path, seed: int = 1) -> BudgetSplit:
-    """Hold out ``max(48, 1/3)`` (at most 500) of the calibration split as decide images; refuse data whose calibration and
+    """Hold out ``max(48, 1/3)`` (at most 500) of the calibration split as decide images; refuse data whose
+    calibration and
     val splits share images (a COCO file or unsplit folder serves both: nothing would be held out)."""
     pool = list(calib_split.image_paths)
     overlap = {p.resolve() for p in pool} & {p.resolve() for p in val_split.image_paths}

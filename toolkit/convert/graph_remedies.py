@@ -6,7 +6,8 @@ tail shares one INT8 range. ``decode_tail_nodes`` finds that tail by walking bac
 stopping at the flattening Reshapes, so converters can keep it in float (ORT ``nodes_to_exclude``, NNCF
 ``ignored_scope``). The per-level Concat that merges the box and class branches just before each flattening
 joins the tail too, so box-bin and class logits are not forced into one range (measured on nano-det ort-int8:
-mAP50-95 0.7746 -> 0.7776 with MinMax, 0.7791 -> 0.7808 with Percentile calibration). It works on our models and on Ultralytics YOLOv8/11
+mAP50-95 0.7746 -> 0.7776 with MinMax, 0.7791 -> 0.7808 with Percentile calibration). It works on our models and
+on Ultralytics YOLOv8/11
 exports alike.
 """
 

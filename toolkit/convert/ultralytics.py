@@ -34,7 +34,7 @@ def _pickle_bytes(path: Path) -> bytes:
 def is_ultralytics_checkpoint(path: Path) -> bool:
     """True when the file's pickle refers to Ultralytics classes (its opcodes are read, never run)."""
     try:
-        for opcode, arg, _ in pickletools.genops(_pickle_bytes(path)):
+        for _opcode, arg, _ in pickletools.genops(_pickle_bytes(path)):
             if isinstance(arg, str) and arg.startswith("ultralytics"):
                 return True
     except Exception:  # noqa: BLE001 - a malformed pickle is simply not a checkpoint we recognise

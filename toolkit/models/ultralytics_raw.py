@@ -17,7 +17,8 @@ from torch import nn
 class UltralyticsDetector(nn.Module):
     """Wraps an Ultralytics ``DetectionModel`` whose Detect head is in export mode."""
 
-    #: what ``native_checkpoint`` files are called beside edgekit's TorchScript (``small.pt`` -> ``small-ultralytics.pt``)
+    #: what ``native_checkpoint`` files are called beside edgekit's TorchScript
+    #: (``small.pt`` -> ``small-ultralytics.pt``)
     native_suffix = "-ultralytics.pt"
 
     def __init__(self, model: nn.Module, train_args: dict | None = None) -> None:
@@ -56,7 +57,8 @@ class UltralyticsDetector(nn.Module):
 
         args = getattr(self.model, "args", None)
         if not hasattr(args, "box"):  # a checkpoint keeps its train args as a dict, or none
-            self.model.args = IterableSimpleNamespace(**{**vars(DEFAULT_CFG), **(args if isinstance(args, dict) else {})})
+            own = args if isinstance(args, dict) else {}
+            self.model.args = IterableSimpleNamespace(**{**vars(DEFAULT_CFG), **own})
         loss = self.model.init_criterion()
         head = self.model.model[-1]
 

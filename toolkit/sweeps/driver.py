@@ -17,9 +17,9 @@ from .store import Store
 class Tally:
     """What a sweep did per cell kind: ``ran`` (worked now), ``reused`` (done before), ``failed``."""
 
-    ran: Counter = field(default_factory=Counter)
-    reused: Counter = field(default_factory=Counter)
-    failed: Counter = field(default_factory=Counter)
+    ran: Counter[str] = field(default_factory=Counter)
+    reused: Counter[str] = field(default_factory=Counter)
+    failed: Counter[str] = field(default_factory=Counter)
     cell_seconds: list[float] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -51,7 +51,7 @@ class Driver:
         eta = sum(seconds) / len(seconds) * left / max(1, min(self.jobs, left)) if seconds and left else 0.0
         what = f"failed: {record['error']}" if "error" in record else (
             "reused" if record.get("reused") else f"{record.get('seconds', 0.0):.1f} s")
-        self.log(f"[{done} done, {running} running, {left} to go, {sum(self.tally.failed.values())} failed; "
+        self.log(f"[{done} done, {running} submitted, {left} waiting, {sum(self.tally.failed.values())} failed; "
                  f"{time.perf_counter() - self._start:.0f} s, ETA {eta:.0f} s] {cell.name}: {what}")
 
     def _finish(self, cell: Cell, record: dict[str, Any], left: int, running: int) -> None:
@@ -88,7 +88,8 @@ class Driver:
         for cell in waiting:
             blocker = self._blocked_by(cell)
             if blocker is not None:
-                self._finish(cell, {"error": f"not run: {self.names.get(blocker, blocker)} failed"}, len(waiting), len(running))
+                failed = {"error": f"not run: {self.names.get(blocker, blocker)} failed"}
+                self._finish(cell, failed, len(waiting), len(running))
             elif any(need not in self.records for need in cell.needs):
                 still.append(cell)
             elif (done := self.store.done(cell.kind, cell.key)) is not None:

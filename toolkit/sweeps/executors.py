@@ -45,6 +45,12 @@ class Executor(Protocol):
     def close(self, cancel: bool = False) -> None: ...
 
 
+def _share_cores(threads: int) -> None:
+    """In each pool worker: torch and OpenMP use ``threads`` (the cores divided by the jobs), unless the user set
+    ``OMP_NUM_THREADS``; side-by-side cells then do not oversubscribe the CPU. Timing sets its own threads."""
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+
+
 def _died(job: Job, why: str) -> dict[str, Any]:
     return {"error": f"its worker died {job.attempts} time(s) ({why}); not retried again"}
 
@@ -65,7 +71,9 @@ class LocalExecutor:
     def _new_pool(self) -> ProcessPoolExecutor:
         import multiprocessing
 
-        return ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"))
+        threads = max(1, (os.cpu_count() or 1) // self.jobs)
+        return ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_share_cores, initargs=(threads,))
 
     def _send(self, job: Job) -> None:
         from .cells import run_spec
@@ -83,7 +91,7 @@ class LocalExecutor:
         return list(getattr(self._pool, "_processes", {}) or {})
 
     def wait_any(self, jobs: list[Job], timeout: float) -> list[Job]:
-        by_future: dict[Future, Job] = {job.handle: job for job in jobs}
+        by_future: dict[Future[dict[str, Any]], Job] = {job.handle: job for job in jobs}
         done, _ = wait(list(by_future), timeout=timeout, return_when=FIRST_COMPLETED)
         finished, broken = [], []
         for future in done:
@@ -155,7 +163,12 @@ class RayExecutor:
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
         if not address:
             options["resources"] = {BENCH_SLOT: 1}
-        ray.init(address=address, **options)
+        try:
+            ray.init(address=address, **options)
+        except (ConnectionError, RuntimeError) as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise EdgekitError(f"could not join the Ray cluster at {address or 'a new local cluster'}: {first} "
+                               "(a cluster with token authentication needs its RAY_AUTH_TOKEN here too)") from None
         if not ray.cluster_resources().get(BENCH_SLOT):
             ray.shutdown()
             raise EdgekitError(f"the Ray cluster has no {BENCH_SLOT!r} resource: start each node with "

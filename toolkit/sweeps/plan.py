@@ -53,6 +53,12 @@ class Plan:
     points: list[GridPoint] = field(default_factory=list)
     reference: GridPoint | None = None
 
+    def table(self) -> list[GridPoint]:
+        """The table's grid points: the reference first (once), then the grid in order."""
+        if self.reference is None:
+            raise ValueError("the plan was not built")
+        return ([self.reference] if self.reference not in self.points else []) + self.points
+
     def add(self, cell: Cell) -> Cell:
         return self.cells.setdefault(cell.key, cell)
 

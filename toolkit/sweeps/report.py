@@ -68,12 +68,12 @@ def sweep_markdown(document: ResultsDocument) -> str:
 
 
 def _scatter(ax: Any, rows: list[tuple[BenchRow, str]], xs: list[float], front: list[int] | None) -> None:
-    biggest = max(row.size_bytes for row, _ in rows)
+    biggest = max(row.size_bytes or 0 for row, _ in rows) or 1
     prunes = sorted({row.cell.get("prune", 0.0) for row, _ in rows})
     colours = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
     for index, ((row, label), x) in enumerate(zip(rows, xs)):
         colour = colours[prunes.index(row.cell.get("prune", 0.0)) % len(colours)]
-        ax.scatter(x, row.metrics[row.primary_metric], s=30 + 600 * row.size_bytes / biggest, color=colour,
+        ax.scatter(x, row.metrics[row.primary_metric], s=30 + 600 * (row.size_bytes or 0) / biggest, color=colour,
                    alpha=0.8 if front is None or index in front else 0.4, edgecolors="black", linewidths=0.5)
         ax.annotate(label, (x, row.metrics[row.primary_metric]), fontsize=6, xytext=(4, 3),
                     textcoords="offset points")

@@ -49,9 +49,8 @@ def _rows(plan: Plan, records: dict[str, dict[str, Any]], timing: dict[str, Any]
           out: Path) -> list[BenchRow]:
     """One row per grid point (the reference first), each artifact named where the output will hold it."""
     latencies = dict(zip(scored, timing.get("latencies", [])))
-    points = ([plan.reference] if plan.reference not in plan.points else []) + plan.points
     rows = []
-    for point in points:
+    for point in plan.table():
         artifact = out / "artifacts" / point.name / point.target
         record = records.get(point.score_key, {})
         info = _cell_info(point, records)
@@ -74,7 +73,7 @@ def _versus_reference(rows: list[BenchRow]) -> list[BenchRow]:
         return rows
     out = []
     for row in rows:
-        if row.ok and row.latency is not None:
+        if row.ok and row.latency is not None and row.size_bytes and reference.size_bytes:
             metric = row.primary_metric
             row = dataclasses.replace(row, cell=row.cell | {
                 "p50_vs_reference": row.latency.p50 / reference.latency.p50,
@@ -85,8 +84,7 @@ def _versus_reference(rows: list[BenchRow]) -> list[BenchRow]:
 
 
 def _copy_artifacts(plan: Plan, store: Store, records: dict[str, dict[str, Any]], work: Path) -> None:
-    points = ([plan.reference] if plan.reference not in plan.points else []) + plan.points
-    for point in points:
+    for point in plan.table():
         if "error" in records.get(point.export_key, {"error": ""}):
             continue
         destination = work / "artifacts" / point.name / point.target
@@ -107,15 +105,14 @@ def run_sweep(config: SweepConfig, executor: str = "local", jobs: int = 1, addre
     store = Store(config.store or default_store())
     protect = _protected(config, store)
     check_replaceable(config.output, force, SWEEP_MARKER, protect)
-    store.check_writable()
     plan = Planner(config, store).build()
     start = time.perf_counter()
     runner = make_executor(executor, jobs, address)
     driver = Driver(runner, store, log, jobs)
     try:
+        store.check_writable()
         records = driver.run(list(plan.cells.values()))
-        points = ([plan.reference] if plan.reference not in plan.points else []) + plan.points
-        scored = list(dict.fromkeys(p.score_key for p in points if "row" in records.get(p.score_key, {})))
+        scored = list(dict.fromkeys(p.score_key for p in plan.table() if "row" in records.get(p.score_key, {})))
         bench = dict(config.bench) | ({"data": config.data} if config.data else {})
         timing: dict[str, Any] = {"error": "no artifact was scored"}
         if scored:

@@ -16,7 +16,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .. import __version__
 from ..errors import EdgekitError
@@ -85,11 +85,12 @@ class Store:
         """The finished cell's record, or None."""
         record = self.folder(kind, key) / CELL_FILE
         try:
-            return json.loads(record.read_text())
+            loaded = json.loads(record.read_text())
         except (OSError, ValueError):
             return None
+        return loaded if isinstance(loaded, dict) else None
 
-    def write(self, kind: str, key: str, make: Any) -> dict[str, Any]:
+    def write(self, kind: str, key: str, make: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
         """Run ``make(folder) -> record`` in a temporary folder and rename it in as the finished cell."""
         final = self.folder(kind, key)
         final.parent.mkdir(parents=True, exist_ok=True)
