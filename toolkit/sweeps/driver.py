@@ -38,6 +38,7 @@ class Driver:
         self.names: dict[str, str] = {}
         self.tally = Tally()
         self._start = time.perf_counter()
+        self._total = 0
 
     def _blocked_by(self, cell: Cell) -> str | None:
         for need in cell.needs:
@@ -45,8 +46,9 @@ class Driver:
                 return need
         return None
 
-    def _progress(self, cell: Cell, record: dict[str, Any], left: int, running: int) -> None:
+    def _progress(self, cell: Cell, record: dict[str, Any], running: int) -> None:
         done = sum(self.tally.ran.values()) + sum(self.tally.reused.values()) + sum(self.tally.failed.values())
+        left = max(0, self._total - done - running)
         seconds = self.tally.cell_seconds
         eta = sum(seconds) / len(seconds) * left / max(1, min(self.jobs, left)) if seconds and left else 0.0
         what = f"failed: {record['error']}" if "error" in record else (
@@ -54,7 +56,7 @@ class Driver:
         self.log(f"[{done} done, {running} submitted, {left} waiting, {sum(self.tally.failed.values())} failed; "
                  f"{time.perf_counter() - self._start:.0f} s, ETA {eta:.0f} s] {cell.name}: {what}")
 
-    def _finish(self, cell: Cell, record: dict[str, Any], left: int, running: int) -> None:
+    def _finish(self, cell: Cell, record: dict[str, Any], running: int) -> None:
         self.records[cell.key] = record
         if "error" in record:
             self.tally.failed[cell.kind] += 1
@@ -63,12 +65,13 @@ class Driver:
         else:
             self.tally.ran[cell.kind] += 1
             self.tally.cell_seconds.append(float(record.get("seconds", 0.0)))
-        self._progress(cell, record, left, running)
+        self._progress(cell, record, running)
 
     def run(self, cells: list[Cell], exclusive: bool = False) -> dict[str, dict[str, Any]]:
         """Run ``cells`` (dependency order); returns every record by key (``error`` in a failed one's)."""
         self.names.update({cell.key: cell.name for cell in cells})
         waiting = [cell for cell in cells if cell.key not in self.records]
+        self._total = len(self.records) + len(waiting)
         running: dict[Job, Cell] = {}
         try:
             while waiting or running:
@@ -77,7 +80,7 @@ class Driver:
                     continue
                 for job in self.executor.wait_any(list(running), timeout=1.0):
                     cell = running.pop(job)
-                    self._finish(cell, job.record or {"error": "no record"}, len(waiting), len(running))
+                    self._finish(cell, job.record or {"error": "no record"}, len(running))
         except BaseException:
             self.executor.close(cancel=True)
             raise
@@ -89,11 +92,11 @@ class Driver:
             blocker = self._blocked_by(cell)
             if blocker is not None:
                 failed = {"error": f"not run: {self.names.get(blocker, blocker)} failed"}
-                self._finish(cell, failed, len(waiting), len(running))
+                self._finish(cell, failed, len(running))
             elif any(need not in self.records for need in cell.needs):
                 still.append(cell)
             elif (done := self.store.done(cell.kind, cell.key)) is not None:
-                self._finish(cell, done | {"reused": True}, len(waiting), len(running))
+                self._finish(cell, done | {"reused": True}, len(running))
             else:
                 running[self.executor.submit(cell.spec, exclusive)] = cell
         return still

@@ -1,5 +1,6 @@
 """A sweep's table (Markdown, CSV) and its two plots: accuracy vs p50 ratio (the Pareto plot, marker area =
-file size) and accuracy vs compression ratio (reference size / artifact size)."""
+file size) and accuracy vs compression ratio (reference size / artifact size). Colour is the prune ratio and
+the marker the target; only the points on each plot's front carry a text label (the table has them all)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EdgekitError
-from ..report.files import csv_cell, markdown_cell, pareto_front
+from ..report.files import csv_cell, label_offsets, markdown_cell, pareto_front
 from ..results import BenchRow, ResultsDocument
 
 COLUMNS = ("label", "model", "prune", "epochs", "macs_ratio", "target", "calibration", "metric", "value",
@@ -67,18 +68,31 @@ def sweep_markdown(document: ResultsDocument) -> str:
     return "\n".join(lines)
 
 
-def _scatter(ax: Any, rows: list[tuple[BenchRow, str]], xs: list[float], front: list[int] | None) -> None:
+_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown")
+_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+
+
+def _scatter(fig: Any, ax: Any, rows: list[tuple[BenchRow, str]], xs: list[float], labelled: list[int]) -> None:
+    """Colour = prune ratio, marker = target, area = file size; text labels only on ``labelled`` points."""
     biggest = max(row.size_bytes or 0 for row, _ in rows) or 1
     prunes = sorted({row.cell.get("prune", 0.0) for row, _ in rows})
-    colours = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
-    for index, ((row, label), x) in enumerate(zip(rows, xs)):
-        colour = colours[prunes.index(row.cell.get("prune", 0.0)) % len(colours)]
-        ax.scatter(x, row.metrics[row.primary_metric], s=30 + 600 * (row.size_bytes or 0) / biggest, color=colour,
-                   alpha=0.8 if front is None or index in front else 0.4, edgecolors="black", linewidths=0.5)
-        ax.annotate(label, (x, row.metrics[row.primary_metric]), fontsize=6, xytext=(4, 3),
-                    textcoords="offset points")
-    for prune, colour in zip(prunes, colours):
+    targets = list(dict.fromkeys(row.target for row, _ in rows))
+    ys = [row.metrics[row.primary_metric] for row, _ in rows]
+    for (row, _label), x, y in zip(rows, xs, ys):
+        ax.scatter(x, y, s=30 + 600 * (row.size_bytes or 0) / biggest, alpha=0.7, edgecolors="black",
+                   linewidths=0.5, color=_COLOURS[prunes.index(row.cell.get("prune", 0.0)) % len(_COLOURS)],
+                   marker=_MARKERS[targets.index(row.target) % len(_MARKERS)])
+    for prune, colour in zip(prunes, _COLOURS):
         ax.scatter([], [], color=colour, label=f"prune {prune:g}")
+    for target, marker in zip(targets, _MARKERS):
+        ax.scatter([], [], color="grey", marker=marker, label=target)
+    ax.autoscale_view()
+    to_points = 72.0 / fig.dpi
+    anchors = [tuple(xy * to_points) for xy in ax.transData.transform([(xs[i], ys[i]) for i in labelled])]
+    offsets = label_offsets(anchors, [4.0 * max(len(rows[i][1]), 8) for i in labelled])
+    for i, offset in zip(labelled, offsets):
+        ax.annotate(rows[i][1], (xs[i], ys[i]), fontsize=6, xytext=offset, textcoords="offset points",
+                    ha="right" if offset[0] < 0 else "left")
 
 
 def sweep_plots(document: ResultsDocument, pareto: Path, compression: Path) -> None:
@@ -99,11 +113,12 @@ def sweep_plots(document: ResultsDocument, pareto: Path, compression: Path) -> N
     front = pareto_front([(x, row.metrics[row.primary_metric]) for x, (row, _) in zip(ratios, rows)])
     for path, xs, xlabel, title, marks in (
             (pareto, ratios, "p50 latency / reference p50 (one interleaved run)",
-             "accuracy vs latency (marker area = file size; bold: Pareto front)", front),
+             "accuracy vs latency (marker area = file size; dashed: Pareto front)", front),
             (compression, [1 / row.cell["size_vs_reference"] for row, _ in rows],
              "compression ratio (reference size / artifact size)", "accuracy vs compression ratio", None)):
         fig, ax = plt.subplots(figsize=(8, 5.5), dpi=110)
-        _scatter(ax, rows, xs, marks)
+        compression_front = pareto_front([(-x, row.metrics[metric]) for x, (row, _) in zip(xs, rows)])
+        _scatter(fig, ax, rows, xs, marks if marks is not None else compression_front)
         if marks is not None:
             ordered = sorted(marks, key=lambda i: xs[i])
             ax.plot([xs[i] for i in ordered], [rows[i][0].metrics[metric] for i in ordered], "--", color="grey")
