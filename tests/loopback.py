@@ -31,8 +31,13 @@ def unavailable() -> str | None:
 class LoopbackNamespace:
     """``with LoopbackNamespace() as ns: ns.run([...])``; every process inside is killed on exit."""
 
+    def __init__(self, mount: bool = False) -> None:
+        #: also a mount namespace of its own (mounts made inside stay inside)
+        self.mount = mount
+
     def __enter__(self) -> "LoopbackNamespace":
-        self.holder = subprocess.Popen(["unshare", "-n", "sh", "-c", "ip link set lo up && exec sleep 100000"])
+        flags = ["-n", "-m"] if self.mount else ["-n"]
+        self.holder = subprocess.Popen(["unshare", *flags, "sh", "-c", "ip link set lo up && exec sleep 100000"])
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -51,7 +56,8 @@ class LoopbackNamespace:
 
     def prefix(self) -> list[str]:
         """The command prefix that runs a program inside the namespace."""
-        return ["nsenter", f"--net=/proc/{self.holder.pid}/ns/net"]
+        own = [f"--mount=/proc/{self.holder.pid}/ns/mnt"] if self.mount else []
+        return ["nsenter", f"--net=/proc/{self.holder.pid}/ns/net", *own]
 
     def run(self, command: list[str], **kwargs: Any) -> subprocess.CompletedProcess:
         return subprocess.run(self.prefix() + command, **kwargs)

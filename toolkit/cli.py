@@ -157,6 +157,12 @@ def bench(
     imgsz: Optional[int] = typer.Option(None, "--imgsz", help="model files without a manifest: input size"),
     profile: Optional[Path] = typer.Option(None, "--profile",
                                            help="also profile each artifact per operator; write that JSON here"),
+    on: Optional[list[str]] = typer.Option(None, "--on", help="bench on a device over SSH: user@host[:port] "
+                                           "(repeat for several; its edgekit must be this version)"),
+    remote_python: str = typer.Option("python3", "--remote-python", help="--on: the device's Python (its venv)"),
+    ssh_config: Optional[Path] = typer.Option(None, "--ssh-config", help="--on: an ssh config file (ssh -F)"),
+    remote_tmp: Optional[str] = typer.Option(None, "--remote-tmp", help="--on: the device folder to work in "
+                                             "(default its $TMPDIR or /tmp)"),
 ) -> None:
     """Measure artifacts on their own runtimes: latency, size, memory, accuracy and drop vs FP32."""
     from .bench.run import run_bench
@@ -170,6 +176,19 @@ def bench(
     for path in (markdown, csv_path, plot, profile):  # a report path that cannot be written fails before measuring
         if path is not None:
             check_replaceable(path, force=True)
+    if on:
+        from .bench.remote import bench_on_devices
+
+        if save_predictions or profile:
+            raise typer.BadParameter("--save-predictions and --profile run locally only, not with --on")
+        documents = bench_on_devices(artifacts, options, on, remote_python, ssh_config, json_path, remote_tmp)
+        for name, document in documents.items():
+            console.print(bench_table(document, title=f"on {name}"))
+        if len(documents) == 1:
+            write_reports(next(iter(documents.values())), markdown, csv_path, plot)
+        if any(not row.ok for document in documents.values() for row in document.rows):
+            raise typer.Exit(1)
+        return
     document = run_bench(artifacts, options, json_path, save_predictions, console)
     console.print(bench_table(document))
     write_reports(document, markdown, csv_path, plot)

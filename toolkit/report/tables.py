@@ -34,14 +34,16 @@ def _ratio(row: BenchRow, key: str) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
-def bench_table(document: ResultsDocument) -> Table:
-    """One row per artifact: accuracy, drop and ratios vs parent, latency percentiles, size, peak RSS."""
+def bench_table(document: ResultsDocument, title: str = "") -> Table:
+    """One row per artifact: accuracy, drop and ratios vs parent, latency percentiles, size, peak RSS
+    (``title``: added to the heading, e.g. the device benched on)."""
     rows = document.rows
     labels = document.labels()
     keys = _metric_keys(rows)
     env = document.environment
     isa = env.get("isa")
-    table = Table(title=escape(f"edgekit bench — {env.get('cpu', '?')}, {env.get('threads', '?')} threads"),
+    where = f" {title}" if title else ""
+    table = Table(title=escape(f"edgekit bench{where} — {env.get('cpu', '?')}, {env.get('threads', '?')} threads"),
                   caption=escape(f"ISA: {', '.join(map(str, isa))}") if isinstance(isa, list) and isa else None)
     for column in ("target", *keys, "Δ", "p50 ms", "p50 ×", "p90 ms", "p99 ms", "size", "size ×", "peak RSS",
                    "status"):

@@ -1,0 +1,139 @@
+"""``edgekit bench --on``: a real OpenSSH server (Debian's openssh-server) started by the test on 127.0.0.1 in a
+loopback-only network namespace, with host and user keys made in the test; results equal to a local bench of
+the same artifacts, and every bad case one ``error:`` line, exit 2, nothing written locally."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from edgekit import __version__
+from loopback import LoopbackNamespace, unavailable
+
+pytestmark = pytest.mark.slow
+SSHD = "/usr/sbin/sshd"
+PORT = 2222
+
+
+def _keygen(path: Path) -> str:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+    return path.with_suffix(".pub").read_text().strip()
+
+
+def _python_wrapper(folder: Path, name: str, body: str) -> Path:
+    path = folder / name
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture(scope="module")
+def device(tmp_path_factory):
+    """(ssh config, namespace, remote python) of an sshd on 127.0.0.1:2222 that this test started."""
+    why = unavailable() or (None if Path(SSHD).exists() and shutil.which("ssh") else "openssh-server is not installed")
+    if why:
+        pytest.skip(f"no sshd for the --on tests: {why}")
+    home = tmp_path_factory.mktemp("ssh")
+    host_key, user_key = home / "host_key", home / "user_key"
+    host_public = _keygen(host_key)
+    (home / "authorized_keys").write_text(_keygen(user_key) + "\n")
+    (home / "sshd_config").write_text(
+        f"Port {PORT}\nListenAddress 127.0.0.1\nHostKey {host_key}\nAuthorizedKeysFile {home}/authorized_keys\n"
+        f"PidFile {home}/sshd.pid\nStrictModes no\nUsePAM no\nPermitRootLogin prohibit-password\n"
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\n")
+    (home / "known_hosts").write_text(f"[127.0.0.1]:{PORT} {host_public}\n")
+    config = home / "ssh_config"
+    config.write_text(f"Host 127.0.0.1\n  IdentityFile {user_key}\n  UserKnownHostsFile {home}/known_hosts\n"
+                      "  StrictHostKeyChecking yes\n  IdentitiesOnly yes\n")
+    Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege-separation folder
+    # the device's Python: this venv, with the test's data cache (sshd hands over no environment)
+    python = _python_wrapper(home, "device-python",
+                             f"export EDGEKIT_CACHE={os.environ['EDGEKIT_CACHE']}\nexec {sys.executable} \"$@\"")
+    with LoopbackNamespace(mount=True) as ns:
+        ns.popen([SSHD, "-D", "-e", "-f", str(home / "sshd_config")], stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while ns.run(["ssh", "-F", str(config), "-p", str(PORT), "-o", "BatchMode=yes", "127.0.0.1", "true"],
+                     capture_output=True).returncode != 0:
+            assert time.monotonic() < deadline, "sshd did not come up"
+            time.sleep(0.2)
+        yield config, ns, python, home
+
+
+def _edgekit(ns: LoopbackNamespace, *args: str) -> subprocess.CompletedProcess:
+    return ns.run([sys.executable, "-m", "edgekit.cli", *args], capture_output=True, text=True, timeout=900)
+
+
+def _on(device, *more: str) -> list[str]:
+    config, _, python, _ = device
+    return ["--on", f"root@127.0.0.1:{PORT}", "--ssh-config", str(config), "--remote-python", str(python), *more]
+
+
+def test_ssh_bench_on_a_device_equals_the_local_bench(device, artifacts, tmp_path):
+    _, ns, _, _ = device
+    fast = ["--runs", "10", "--min-seconds", "0", "--warmup", "2", "--rounds", "2"]
+    local = _edgekit(ns, "bench", str(artifacts["nano-det"]), "--json", str(tmp_path / "local.json"), *fast)
+    assert local.returncode == 0, local.stderr
+    remote = _edgekit(ns, "bench", str(artifacts["nano-det"]), "--json", str(tmp_path / "remote.json"), *fast,
+                      *_on(device))
+    assert remote.returncode == 0, remote.stderr
+    mine, theirs = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("local", "remote"))
+    assert theirs["results"][0]["metrics"] == mine["results"][0]["metrics"]  # accuracy exact
+    assert theirs["results"][0]["artifact"] == str(artifacts["nano-det"])  # named where it is here
+    assert theirs["environment"]["device"] == f"root@127.0.0.1:{PORT}"
+    cost = theirs["environment"]["remote_seconds"]
+    assert cost["bytes_copied"] > 0 and 0 < cost["copy_s"] <= cost["total_s"]
+    print(f"remote round trip: {cost}")  # the overhead, reported (-s shows it)
+    gate = _edgekit(ns, "gate", "--baseline", str(tmp_path / "local.json"), "--current", str(tmp_path / "remote.json"),
+                    "--no-confirm", "--max-latency-growth", "1000", "--max-reference-latency-growth", "-1")
+    assert gate.returncode == 0, gate.stdout + gate.stderr
+
+
+def _one_error(result: subprocess.CompletedProcess, *words: str) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2 and len(lines) == 1 and lines[0].startswith("error:"), result.stderr
+    assert all(word in lines[0] for word in words), lines[0]
+    return lines[0]
+
+
+def test_ssh_bad_cases_are_one_line_and_write_nothing(device, artifacts, tmp_path):
+    config, ns, python, home = device
+    out = tmp_path / "r.json"
+    art = str(artifacts["nano-det"])
+    unreachable = _edgekit(ns, "bench", art, "--json", str(out), "--on", "root@127.0.0.1:2299",
+                           "--ssh-config", str(config))
+    _one_error(unreachable, "cannot reach root@127.0.0.1:2299")
+    stranger = home / "stranger_key"
+    _keygen(stranger)
+    strange_config = home / "strange_config"
+    strange_config.write_text(config.read_text().replace(str(home / "user_key"), str(stranger)))
+    refused = _edgekit(ns, "bench", art, "--json", str(out), "--on", f"root@127.0.0.1:{PORT}",
+                       "--ssh-config", str(strange_config))
+    _one_error(refused, "cannot reach", "Permission denied")
+    no_edgekit = _python_wrapper(home, "bare-python", "exec /usr/bin/python3 \"$@\"")
+    missing = _edgekit(ns, "bench", art, "--json", str(out), *_on(device)[:-2], "--remote-python", str(no_edgekit))
+    _one_error(missing, "edgekit is not installed")
+    older = _python_wrapper(home, "old-python", "echo 0.0.1")
+    other = _edgekit(ns, "bench", art, "--json", str(out), *_on(device)[:-2], "--remote-python", str(older))
+    _one_error(other, "edgekit 0.0.1", __version__)
+    assert not out.exists()
+
+
+def test_ssh_a_full_disk_on_the_device_is_one_line(device, artifacts, tmp_path):
+    _, ns, python, home = device
+    tiny = home / "tiny"
+    tiny.mkdir(exist_ok=True)
+    mounted = ns.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(tiny)], capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"no tmpfs in the device's mount namespace: {mounted.stderr.strip()}")
+    out = tmp_path / "r.json"
+    result = _edgekit(ns, "bench", str(artifacts["nano-det"]), "--json", str(out), *_on(device),
+                      "--remote-tmp", str(tiny))
+    _one_error(result, "No space left on device")
+    assert not out.exists()

@@ -1,0 +1,201 @@
+"""``edgekit bench --on user@host[:port]``: bench artifacts on a device over SSH (the OpenSSH client, key-based).
+
+The artifacts (and the evaluation data, when it is a folder or file rather than a built-in name, which the
+device generates identically) are copied into a fresh temporary folder on the device as one tar stream; the
+device's own ``edgekit bench`` measures them there (``--remote-python`` picks its interpreter; its edgekit
+must be this version); its results JSON comes back, the rows are renamed to the local artifact paths, and the
+device is named in the environment (``device``) with what the round trip cost (``remote_seconds``). The
+remote folder is removed in every case. Nothing is written locally until the results are back and checked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+import shlex
+import subprocess
+import tarfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..errors import EdgekitError
+from ..results import ResultsDocument
+from .options import BenchOptions
+
+_DEVICE = re.compile(r"^(?:(?P<user>[A-Za-z0-9._-]+)@)?(?P<host>[A-Za-z0-9._-]+)(?::(?P<port>\d{1,5}))?$")
+CONNECT_TIMEOUT_S = 10
+
+
+@dataclass(frozen=True)
+class Device:
+    """Where ``--on`` benches: ``user@host:port``, the interpreter to run there, an optional ssh config file."""
+
+    user: str | None
+    host: str
+    port: int | None
+    python: str = "python3"
+    ssh_config: Path | None = None
+    #: where the work folder is made on the device (default: its $TMPDIR, else /tmp)
+    tmp: str | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.user + '@' if self.user else ''}{self.host}{':' + str(self.port) if self.port else ''}"
+
+    def ssh(self, command: str) -> list[str]:
+        """The ssh command line that runs ``command`` (a shell string) on the device, never asking anything."""
+        line = ["ssh", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={CONNECT_TIMEOUT_S}"]
+        if self.ssh_config is not None:
+            line += ["-F", str(self.ssh_config)]
+        if self.port:
+            line += ["-p", str(self.port)]
+        return line + [f"{self.user}@{self.host}" if self.user else self.host, command]
+
+
+def parse_device(spec: str, python: str = "python3", ssh_config: Path | None = None,
+                 tmp: str | None = None) -> Device:
+    """``user@host[:port]`` as a ``Device``; anything else is one error line."""
+    match = _DEVICE.match(spec)
+    if not match or (match["port"] and not 0 < int(match["port"]) < 65536):
+        raise EdgekitError(f"--on takes user@host[:port], got {spec!r}")
+    if ssh_config is not None and not ssh_config.is_file():
+        raise EdgekitError(f"--ssh-config {ssh_config} is not a file")
+    return Device(match["user"], match["host"], int(match["port"]) if match["port"] else None, python, ssh_config,
+                  tmp)
+
+
+def _run(device: Device, command: str, what: str, stdin: bytes | None = None) -> str:
+    """Run ``command`` on the device; a failure is one line saying what failed and why (ssh's last line)."""
+    result = subprocess.run(device.ssh(command), input=stdin, capture_output=True, timeout=3600)
+    if result.returncode == 0:
+        return result.stdout.decode(errors="replace")
+    lines = [line for line in result.stderr.decode(errors="replace").splitlines() if line.strip()]
+    last = lines[-1].strip() if lines else f"exit {result.returncode}"
+    if result.returncode == 255:  # ssh itself: unreachable, refused, authentication
+        raise EdgekitError(f"cannot reach {device.name} over SSH: {last}")
+    raise EdgekitError(f"{what} on {device.name} failed: {last}")
+
+
+def _check_version(device: Device) -> None:
+    code = "import edgekit; print(edgekit.__version__)"
+    try:
+        found = _run(device, f"{shlex.quote(device.python)} -c {shlex.quote(code)}", "edgekit").strip()
+    except EdgekitError as exc:
+        if "cannot reach" in str(exc):
+            raise
+        raise EdgekitError(f"edgekit is not installed for {device.python} on {device.name} "
+                           f"(install the wheel this machine built, or pick another with --remote-python)") from None
+    if found != __version__:
+        raise EdgekitError(f"{device.name} has edgekit {found or '?'}, this machine {__version__}: the same version "
+                           "must measure both sides")
+
+
+def _tar(paths: dict[str, Path]) -> bytes:
+    """One tar stream of ``paths`` (name in the archive -> local file or folder), symbolic links refused."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, path in paths.items():
+            archive.add(str(path), arcname=name, filter=_no_links)
+    return buffer.getvalue()
+
+
+def _no_links(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    if info.issym() or info.islnk():
+        raise EdgekitError(f"{info.name} is a link: an artifact holds plain files only")
+    return info
+
+
+def _bench_command(device: Device, folder: str, names: list[str], options: BenchOptions, data: str | None) -> str:
+    args = [device.python, "-m", "edgekit.cli", "bench", *names, "--json", "results.json",
+            "--threads", str(options.threads), "--runs", str(options.runs), "--warmup", str(options.warmup),
+            "--min-seconds", str(options.min_seconds), "--rounds", str(options.rounds)]
+    for flag, value in (("--data", data), ("--preset", options.preset), ("--task", options.task),
+                        ("--imgsz", options.imgsz)):
+        if value is not None:
+            args += [flag, str(value)]
+    # exit 1 means "a row failed": the results JSON is still there and says which
+    return f"cd {shlex.quote(folder)} && {{ {shlex.join(args)} >&2; code=$?; [ $code -le 1 ]; }}"
+
+
+def remote_bench(paths: list[Path], options: BenchOptions, device: Device) -> ResultsDocument:
+    """Bench ``paths`` on ``device`` (see the module docstring); returns its results with local artifact paths."""
+    from ..calibration_data.build import BUILTIN_DATASETS
+
+    start = time.perf_counter()
+    _check_version(device)
+    names = {f"a{index}-{path.name}": path for index, path in enumerate(paths)}
+    shipped = dict(names)
+    data = options.data
+    if data is not None and data not in BUILTIN_DATASETS:
+        local = Path(data)
+        if not local.exists():
+            raise EdgekitError(f"--data {data} does not exist")
+        root = local.parent if local.is_file() else local
+        shipped["data"] = root
+        data = f"data/{local.name}" if local.is_file() else "data"
+    archive = _tar(shipped)
+    base = shlex.quote(device.tmp) if device.tmp else '"${TMPDIR:-/tmp}"'
+    folder = _run(device, f"mktemp -d {base}/edgekit-remote.XXXXXX", "making a work folder").strip()
+    if not folder.startswith("/"):
+        raise EdgekitError(f"{device.name} did not make a work folder (got {folder[:80]!r})")
+    try:
+        _run(device, f"tar -C {shlex.quote(folder)} -xf -", "copying the artifacts", stdin=archive)
+        copied = time.perf_counter()
+        _run(device, _bench_command(device, folder, list(names), options, data), "edgekit bench")
+        benched = time.perf_counter()
+        raw = _run(device, f"cat {shlex.quote(folder)}/results.json", "reading the results")
+    finally:
+        subprocess.run(device.ssh(f"rm -rf {shlex.quote(folder)}"), capture_output=True, timeout=600)
+    return _localised(raw, names, device, {"copy_s": round(copied - start, 2), "bench_s": round(benched - copied, 2),
+                                           "total_s": round(time.perf_counter() - start, 2),
+                                           "bytes_copied": len(archive)})
+
+
+def _localised(raw: str, names: dict[str, Path], device: Device, cost: dict[str, Any]) -> ResultsDocument:
+    """The device's document, checked, its rows pointing at the local artifacts, the device named."""
+    import json
+
+    try:
+        document = ResultsDocument.from_dict(json.loads(raw), f"results from {device.name}")
+    except ValueError:
+        raise EdgekitError(f"{device.name} sent results that are not JSON") from None
+    rows = []
+    for row in document.rows:
+        local = names.get(Path(row.artifact).name)
+        rows.append(dataclasses.replace(row, artifact=str(local)) if local else row)
+    environment = document.environment | {"device": device.name, "remote_seconds": cost}
+    return ResultsDocument(environment=environment, rows=tuple(rows))
+
+
+def bench_on_devices(paths: list[Path], options: BenchOptions, devices: list[str], python: str,
+                     ssh_config: Path | None, json_path: Path | None,
+                     tmp: str | None = None) -> dict[str, ResultsDocument]:
+    """``remote_bench`` on each device in turn; each device's results JSON is written (atomically, after all
+    devices answered) to ``json_path``, or ``json_path`` with ``-<host>`` added when there are several."""
+    import json
+
+    from ..fsutil import check_replaceable, write_text_atomic
+
+    parsed = [parse_device(spec, python, ssh_config, tmp) for spec in devices]
+    if len({device.name for device in parsed}) != len(parsed):
+        raise EdgekitError("--on names a device twice")
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        raise EdgekitError(f"not found: {missing[0]}")
+    targets = {}
+    for device in parsed:
+        if json_path is not None:
+            safe = re.sub(r"[^A-Za-z0-9._-]", "_", device.name)
+            several = json_path.with_name(f"{json_path.stem}-{safe}{json_path.suffix}")
+            target = json_path if len(parsed) == 1 else several
+            check_replaceable(target, force=True)
+            targets[device.name] = target
+    options.validate()
+    documents = {device.name: remote_bench(paths, options, device) for device in parsed}
+    for name, target in targets.items():
+        write_text_atomic(target, json.dumps(documents[name].to_dict(), indent=2, allow_nan=False) + "\n")
+    return documents
