@@ -73,11 +73,21 @@ def _run(device: Device, command: str, what: str, stdin: bytes | None = None) ->
     result = subprocess.run(device.ssh(command), input=stdin, capture_output=True, timeout=3600)
     if result.returncode == 0:
         return result.stdout.decode(errors="replace")
-    lines = [line for line in result.stderr.decode(errors="replace").splitlines() if line.strip()]
-    last = lines[-1].strip() if lines else f"exit {result.returncode}"
+    lines = [line.strip() for line in result.stderr.decode(errors="replace").splitlines() if line.strip()]
+    last = lines[-1] if lines else f"exit {result.returncode}"
     if result.returncode == 255:  # ssh itself: unreachable, refused, authentication
         raise EdgekitError(f"cannot reach {device.name} over SSH: {last}")
-    raise EdgekitError(f"{what} on {device.name} failed: {last}")
+    raise EdgekitError(f"{what} on {device.name} failed: {_cause(lines) or last}")
+
+
+def _cause(lines: list[str]) -> str | None:
+    """The line of a remote command's stderr that says why (edgekit's ``error:`` line, a full disk, ...), not
+    the summary a tool prints after it."""
+    telling = ("error:", "no space left", "denied", "cannot", "not found", "read-only", "wrote only")
+    for line in lines:
+        if any(word in line.lower() for word in telling) and "exiting with failure status" not in line.lower():
+            return line
+    return None
 
 
 def _check_version(device: Device) -> None:
@@ -107,6 +117,20 @@ def _no_links(info: tarfile.TarInfo) -> tarfile.TarInfo:
     if info.issym() or info.islnk():
         raise EdgekitError(f"{info.name} is a link: an artifact holds plain files only")
     return info
+
+
+def _copy(device: Device, folder: str, archive: bytes) -> None:
+    """Unpack ``archive`` into ``folder`` on the device; a full disk is said as such (tar only says it wrote less)."""
+    try:
+        _run(device, f"tar -C {shlex.quote(folder)} -xf -", "copying the artifacts", stdin=archive)
+    except EdgekitError:
+        free = subprocess.run(device.ssh(f"df -Pk {shlex.quote(folder)} | tail -1"), capture_output=True, text=True,
+                              timeout=60).stdout.split()
+        if len(free) >= 4 and free[3].isdigit() and int(free[3]) * 1024 < len(archive):
+            raise EdgekitError(f"no space left on {device.name} at {folder}: {int(free[3])} KiB free, "
+                               f"{len(archive) // 1024} KiB to copy (choose another folder with --remote-tmp)"
+                               ) from None
+        raise
 
 
 def _bench_command(device: Device, folder: str, names: list[str], options: BenchOptions, data: str | None) -> str:
@@ -143,7 +167,7 @@ def remote_bench(paths: list[Path], options: BenchOptions, device: Device) -> Re
     if not folder.startswith("/"):
         raise EdgekitError(f"{device.name} did not make a work folder (got {folder[:80]!r})")
     try:
-        _run(device, f"tar -C {shlex.quote(folder)} -xf -", "copying the artifacts", stdin=archive)
+        _copy(device, folder, archive)
         copied = time.perf_counter()
         _run(device, _bench_command(device, folder, list(names), options, data), "edgekit bench")
         benched = time.perf_counter()
