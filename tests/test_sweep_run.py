@@ -98,3 +98,15 @@ def test_a_local_worker_killed_mid_cell_is_retried_and_every_row_arrives(tmp_pat
     assert process.returncode == 0, stderr
     document = load_results(tmp_path / "out" / "results.json")
     assert len(document.rows) == 4 and all(row.ok for row in document.rows)
+
+
+def test_a_failed_cell_is_a_failed_row_and_the_sweep_goes_on(tmp_path):
+    bogus = 'overrides = {{ ort-int8 = {{ activation_type = "QBogus" }} }}\n'
+    broken = SMALL.replace('name = "c16"\ncalib_images = 16\n', 'name = "c16"\ncalib_images = 16\n' + bogus)
+    result = runner.invoke(app, ["sweep", str(sweep_file(tmp_path, "out", tmp_path / "store", broken))])
+    assert result.exit_code == 1, result.output  # written, with one failed row
+    document = load_results(tmp_path / "out" / "results.json")
+    failed = [row for row in document.rows if not row.ok]
+    assert [row.cell["calibration"] for row in failed] == ["c16"] and "QBogus" in failed[0].status
+    assert sum(row.ok for row in document.rows) == 3
+    assert json.loads((tmp_path / "out" / "sweep.json").read_text())["cells"]["failed"] == {"export": 1, "score": 1}

@@ -55,7 +55,9 @@ def _rows(plan: Plan, records: dict[str, dict[str, Any]], timing: dict[str, Any]
         record = records.get(point.score_key, {})
         info = _cell_info(point, records)
         if "error" in record or "row" not in record:
-            reason = record.get("error") or records.get(point.export_key, {}).get("error", "not run")
+            # the first failure on the way (compress, export, score) says why
+            reason = next((records[key]["error"] for key in (point.compress_key, point.export_key, point.score_key)
+                           if key and "error" in records.get(key, {})), "not run")
             rows.append(dataclasses.replace(BenchRow.failed(artifact, reason, point.target), cell=info))
             continue
         row = row_without_latency(record["row"])
