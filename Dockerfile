@@ -25,7 +25,8 @@ ARG PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu
 RUN useradd --create-home --uid 10001 edgekit \
     && apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*
 COPY --from=wheel /wheels /wheels
-RUN pip install --find-links /wheels "edgekit[all]==0.1.0" \
+# edgekit is installed from the wheel built above, by its path: never resolved against an index
+RUN pip install "$(ls /wheels/edgekit_deploy-0.1.0-*.whl)[all]" \
     && pip install --no-deps onnx2tf==1.29.24
 USER edgekit
 WORKDIR /home/edgekit/work
@@ -37,7 +38,7 @@ ENV PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1 EDGEKIT_CACHE=/home/edgekit/.ca
 RUN useradd --create-home --uid 10001 edgekit \
     && apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*
 COPY --from=wheel /wheels /wheels
-RUN pip install --find-links /wheels "edgekit[ort,openvino,tflite]==0.1.0"
+RUN pip install "$(ls /wheels/edgekit_deploy-0.1.0-*.whl)[ort,openvino,tflite]"
 USER edgekit
 WORKDIR /home/edgekit/work
 ENTRYPOINT ["/usr/bin/tini", "--", "edgekit"]

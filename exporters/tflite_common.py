@@ -40,7 +40,7 @@ from edgekit.convert.padding import fold_same_padding  # noqa: E402
 from .base import Conversion  # noqa: E402
 
 ONNX2TF_VERSION = "1.29.24"
-ONNX2TF_INSTALL = f"pip install 'edgekit[tflite-export]' && pip install --no-deps onnx2tf=={ONNX2TF_VERSION}"
+ONNX2TF_INSTALL = f"pip install 'edgekit-deploy[tflite-export]' && pip install --no-deps onnx2tf=={ONNX2TF_VERSION}"
 #: onnx2tf loads (else downloads) this file from its working directory to check its translation
 ONNX2TF_SAMPLE_FILE = "calibration_image_sample_data_20x128x128x3_float32.npy"
 _GRAPHS: dict[str, Any] = {}

@@ -72,8 +72,9 @@ def test_dockerfile_pins_match_pyproject_and_the_bench_image_is_light():
     version = PYPROJECT["project"]["version"]
     export_runs = " ".join(a for k, a in stages["export"] if k == "RUN")
     bench_runs = " ".join(a for k, a in stages["bench"] if k == "RUN")
-    assert f"onnx2tf=={ONNX2TF_VERSION}" in export_runs and f"edgekit[all]=={version}" in export_runs
-    extras = re.search(r"edgekit\[([^\]]+)\]==" + re.escape(version), bench_runs).group(1).split(",")
+    wheel = f"/wheels/edgekit_deploy-{version}-*.whl)"
+    assert f"onnx2tf=={ONNX2TF_VERSION}" in export_runs and f"{wheel}[all]" in export_runs
+    extras = re.search(re.escape(wheel) + r"\[([^\]]+)\]", bench_runs).group(1).split(",")
     assert set(extras) <= set(DEVICE_EXTRAS)
     for extra in DEVICE_EXTRAS:
         assert not _requirement_names(extra) & set(HEAVY), extra
@@ -173,3 +174,17 @@ def test_onnx_runtime_and_onnx_floors_are_the_releases_that_contain_external_dat
                 assert (int(match.group(2)), int(match.group(3))) >= floors[match.group(1)], (extra, requirement)
             assert not re.match(r"(onnxruntime|onnx)(==|<|$)", requirement), (extra, requirement)
     assert seen == set(floors)
+
+
+def test_no_install_step_resolves_our_name_against_an_index():
+    """`edgekit` on PyPI is someone else's project: our distribution is `edgekit-deploy`, and every install
+    of it that we write (Dockerfile, CI, README, docs) takes a path (`.`, `-e .`, a built wheel), never the name."""
+    assert PYPROJECT["project"]["name"] == "edgekit-deploy"
+    texts = {path: path.read_text() for path in [ROOT / "Dockerfile", ROOT / ".ci" / "run", ROOT / "README.md",
+                                                 *sorted((ROOT / "docs").glob("*.md"))]}
+    for path, text in texts.items():
+        for line in text.splitlines():
+            if "pip install" not in line:
+                continue
+            names = re.findall(r"pip install[^&;|`]*?['\"]?(edgekit(?:-deploy)?)\[", line)
+            assert not names, f"{path.name}: installs {names[0]} by name from an index: {line.strip()}"

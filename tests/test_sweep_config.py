@@ -126,7 +126,7 @@ def test_without_ray_the_ray_executor_says_how_to_install_it(tmp_path):
             f"sys.argv = ['edgekit', 'sweep', {str(sweep)!r}, '--executor', 'ray']\nmain()")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert result.returncode == 2 and len(lines) == 1 and "pip install 'edgekit[ray]'" in lines[0], result.stderr
+    assert result.returncode == 2 and len(lines) == 1 and "pip install 'edgekit-deploy[ray]'" in lines[0], result.stderr
     assert not (tmp_path / "out").exists() and not (tmp_path / "store").exists()
 
 

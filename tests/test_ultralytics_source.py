@@ -45,7 +45,7 @@ def test_without_the_trust_flag_the_pickle_is_refused(tmp_path):
 def test_without_ultralytics_the_extra_is_named(tmp_path):
     line = _one_line(["export", str(CHECKPOINT), "-t", "onnx-fp32", "-o", str(tmp_path / "o"), "--data",
                       "shapes-det", "--trust"])
-    assert "edgekit[ultralytics]" in line and not (tmp_path / "o").exists()
+    assert "edgekit-deploy[ultralytics]" in line and not (tmp_path / "o").exists()
 
 
 @pytest.mark.skipif(HAS_ULTRALYTICS, reason="Ultralytics is installed here")
@@ -56,7 +56,7 @@ def test_a_trusted_recipe_takes_its_trust_to_the_compress_stage(tmp_path):
     recipe.write_text(f'model = "{CHECKPOINT}"\ndata = "shapes-det"\noutput = "run"\ntrust = true\n'
                       '[compress]\nunstructured = 0.3\n')
     line = _one_line(["pipeline", str(recipe), "--trust"])
-    assert "edgekit[ultralytics]" in line and "pass --trust" not in line and not (tmp_path / "run").exists()
+    assert "edgekit-deploy[ultralytics]" in line and "pass --trust" not in line and not (tmp_path / "run").exists()
 
 @pytest.mark.skipif(not HAS_ULTRALYTICS, reason="needs the ultralytics extra (its own venv)")
 def test_the_real_checkpoint_exports_like_yolo_export(tmp_path):

@@ -364,7 +364,7 @@ def sweep(
     sweep_file: Path = typer.Argument(..., help="SWEEP.toml: model, data, output, [grid] prune/epochs/targets/"
                                       "calibration, [compress], [bench]"),
     executor: str = typer.Option("local", "--executor", help="local (a process pool) or ray (pip install "
-                                 "'edgekit[ray]')"),
+                                 "'edgekit-deploy[ray]')"),
     jobs: int = typer.Option(1, "--jobs", min=1, max=256, help="local executor: cells run side by side "
                              "(compress/convert/score; the timing run is always alone)"),
     address: Optional[str] = typer.Option(None, "--address", help="ray executor: host:port of a running "

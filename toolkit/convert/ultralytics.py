@@ -18,7 +18,7 @@ from ..card import ModelCard
 from ..data.preprocess import MAX_SIZE, Preprocessing
 from ..errors import ExportError
 
-EXTRA_HINT = ("pip install 'edgekit[ultralytics]' in an environment where Ultralytics and its torch install "
+EXTRA_HINT = ("pip install 'edgekit-deploy[ultralytics]' in an environment where Ultralytics and its torch install "
               "(README: Real YOLO models)")
 SUPPORTED_TASKS = ("detect",)
 

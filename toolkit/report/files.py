@@ -113,7 +113,7 @@ def plot(document: ResultsDocument, path: Path) -> None:
     try:
         import matplotlib
     except ImportError:
-        raise EdgekitError("matplotlib is not installed: pip install 'edgekit[report]'") from None
+        raise EdgekitError("matplotlib is not installed: pip install 'edgekit-deploy[report]'") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

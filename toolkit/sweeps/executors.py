@@ -144,7 +144,7 @@ def _ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise EdgekitError("--executor ray needs Ray: pip install 'edgekit[ray]' (the local executor needs "
+        raise EdgekitError("--executor ray needs Ray: pip install 'edgekit-deploy[ray]' (the local executor needs "
                            "nothing more)") from None
     return ray
 

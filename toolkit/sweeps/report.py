@@ -100,7 +100,7 @@ def sweep_plots(document: ResultsDocument, pareto: Path, compression: Path) -> N
     try:
         import matplotlib
     except ImportError:
-        raise EdgekitError("matplotlib is not installed: pip install 'edgekit[report]'") from None
+        raise EdgekitError("matplotlib is not installed: pip install 'edgekit-deploy[report]'") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
