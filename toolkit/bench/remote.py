@@ -26,7 +26,9 @@ from ..errors import EdgekitError
 from ..results import ResultsDocument
 from .options import BenchOptions
 
-_DEVICE = re.compile(r"^(?:(?P<user>[A-Za-z0-9._-]+)@)?(?P<host>[A-Za-z0-9._-]+)(?::(?P<port>\d{1,5}))?$")
+#: user and host start with a letter or digit: nothing ssh could read as an option (``-oProxyCommand``)
+_DEVICE = re.compile(r"^(?:(?P<user>[A-Za-z0-9][A-Za-z0-9._-]*)@)?(?P<host>[A-Za-z0-9][A-Za-z0-9._-]*)"
+                     r"(?::(?P<port>\d{1,5}))?$")
 CONNECT_TIMEOUT_S = 10
 
 
@@ -90,10 +92,16 @@ def _cause(lines: list[str]) -> str | None:
     return None
 
 
+def shell_path(path: str) -> str:
+    """``path`` quoted for the device's shell, a leading ``~/`` still meaning its home (``--remote-python
+    '~/.venv/bin/python'``)."""
+    return f'"$HOME"/{shlex.quote(path[2:])}' if path.startswith("~/") else shlex.quote(path)
+
+
 def _check_version(device: Device) -> None:
     code = "import edgekit; print(edgekit.__version__)"
     try:
-        found = _run(device, f"{shlex.quote(device.python)} -c {shlex.quote(code)}", "edgekit").strip()
+        found = _run(device, f"{shell_path(device.python)} -c {shlex.quote(code)}", "edgekit").strip()
     except EdgekitError as exc:
         if "cannot reach" in str(exc):
             raise
@@ -134,7 +142,7 @@ def _copy(device: Device, folder: str, archive: bytes) -> None:
 
 
 def _bench_command(device: Device, folder: str, names: list[str], options: BenchOptions, data: str | None) -> str:
-    args = [device.python, "-m", "edgekit.cli", "bench", *names, "--json", "results.json",
+    args = ["-m", "edgekit.cli", "bench", *names, "--json", "results.json",
             "--threads", str(options.threads), "--runs", str(options.runs), "--warmup", str(options.warmup),
             "--min-seconds", str(options.min_seconds), "--rounds", str(options.rounds)]
     for flag, value in (("--data", data), ("--preset", options.preset), ("--task", options.task),
@@ -142,7 +150,8 @@ def _bench_command(device: Device, folder: str, names: list[str], options: Bench
         if value is not None:
             args += [flag, str(value)]
     # exit 1 means "a row failed": the results JSON is still there and says which
-    return f"cd {shlex.quote(folder)} && {{ {shlex.join(args)} >&2; code=$?; [ $code -le 1 ]; }}"
+    command = f"{shell_path(device.python)} {shlex.join(args)}"
+    return f"cd {shlex.quote(folder)} && {{ {command} >&2; code=$?; [ $code -le 1 ]; }}"
 
 
 def remote_bench(paths: list[Path], options: BenchOptions, device: Device) -> ResultsDocument:
@@ -162,7 +171,7 @@ def remote_bench(paths: list[Path], options: BenchOptions, device: Device) -> Re
         shipped["data"] = root
         data = f"data/{local.name}" if local.is_file() else "data"
     archive = _tar(shipped)
-    base = shlex.quote(device.tmp) if device.tmp else '"${TMPDIR:-/tmp}"'
+    base = shell_path(device.tmp) if device.tmp else '"${TMPDIR:-/tmp}"'
     folder = _run(device, f"mktemp -d {base}/edgekit-remote.XXXXXX", "making a work folder").strip()
     if not folder.startswith("/"):
         raise EdgekitError(f"{device.name} did not make a work folder (got {folder[:80]!r})")

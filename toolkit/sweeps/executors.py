@@ -130,7 +130,9 @@ class LocalExecutor:
 
 def _check_answers(address: str) -> None:
     """One error line when nothing listens at ``host:port`` (ray.init would wait a long time first)."""
-    host, _, port = address.rpartition(":")
+    if address == "auto":  # Ray finds the cluster itself
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
     if not host or not port.isdigit():
         raise EdgekitError(f"--address must be host:port, got {address!r}")
     try:
