@@ -30,7 +30,7 @@ A sweep file::
     [bench]                           # edgekit bench options of the one interleaved timing run
     rounds = 3
 
-Relative paths are relative to the sweep file.
+Relative paths (model, data, output, store) are relative to the sweep file; built-in names win over paths.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from edgekit.calibration_data.build import BUILTIN_DATASETS
 
 from ..bench.options import RECIPE_KEYS
 from ..compress.options import PLAN_KEYS
@@ -159,7 +161,7 @@ def load_sweep(path: Path, trusted: bool = False) -> SweepConfig:
     for key in ("model", "output"):
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise EdgekitError(f"sweep: '{key}' is required (a string)")
-    base = path.parent
+    base = path.parent.resolve()  # absolute: cells run in other processes and on other machines
     model = raw["model"] if raw["model"] in BUILTIN_MODELS or not (base / raw["model"]).exists() \
         else str(base / raw["model"])
     if raw.get("trust", False) not in (True, False):
@@ -180,6 +182,8 @@ def load_sweep(path: Path, trusted: bool = False) -> SweepConfig:
     data = raw.get("data")
     if data is not None and not isinstance(data, str):
         raise EdgekitError("sweep: 'data' must be a string")
+    if data is not None and data not in BUILTIN_DATASETS and (base / data).exists():  # beside the sweep file
+        data = str(base / data)
     return SweepConfig(model=model, output=base / raw["output"], data=data,
                        store=None if store is None else base / store, reference=reference, prune=prune,
                        epochs=epochs, targets=tuple(names), calibration=variants, compress=compress,
