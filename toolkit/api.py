@@ -27,41 +27,56 @@ __all__ = ["Artifact", "BenchRow", "ExportRow", "ModelCard", "ResultsDocument", 
            "gate_check", "load_results", "sweep", "targets"]
 
 
-def export(model: str, targets: list[str], out_dir: str | Path, **options: Any) -> list[ExportRow]:
+def export(model: str, targets: list[str], out_dir: str | Path, *, data: str | None = None,
+           imgsz: int | None = None, task: str | None = None, factory: str | None = None, trust: bool = False,
+           force: bool = False, calib_images: int = 128, overrides: dict[str, dict[str, Any]] | None = None,
+           max_drop: float | None = None) -> list[ExportRow]:
     """``edgekit export``: ``model`` to each target under ``out_dir/<target>``; one row per target.
 
-    ``options`` are ``export_model``'s keywords: ``data``, ``imgsz``, ``task``, ``factory``, ``trust``,
-    ``force``, ``calib_images``, ``overrides`` ({target: {key: value}}), ``max_drop``.
+    ``data``: calibration / parity data (a built-in name or a path); ``imgsz``, ``task``, ``factory``: for model
+    files that cannot say them; ``trust``: load a file that runs code when loaded; ``calib_images``: how many
+    calibration images; ``overrides``: ``{target: {config key: value}}``; ``max_drop``: the accuracy budget in
+    points of every INT8 target that can keep layers in float.
     """
     from .convert.run import export_model
 
-    return export_model(model, list(targets), Path(out_dir), **options)
+    return export_model(model, list(targets), Path(out_dir), data=data, imgsz=imgsz, task=task, factory=factory,
+                        trust=trust, force=force, calib_images=calib_images, overrides=overrides, max_drop=max_drop)
 
 
-def benchmark(artifacts: list[str | Path], json_path: str | Path | None = None,
-              **options: Any) -> ResultsDocument:
+def benchmark(artifacts: list[str | Path], json_path: str | Path | None = None, *, data: str | None = None,
+              threads: int = 2, warmup: int = 10, runs: int = 50, min_seconds: float = 2.0, max_runs: int = 2000,
+              rounds: int = 5, preset: str | None = None, task: str | None = None,
+              imgsz: int | None = None) -> ResultsDocument:
     """``edgekit bench``: measure artifacts in one interleaved run; returns the results document
-    (``.rows``, ``.to_dict()`` for its JSON).
-
-    ``options`` are ``BenchOptions`` fields (``data``, ``threads``, ``runs``, ``rounds``, ``preset``, ...).
+    (``.rows``, ``.to_dict()`` for its JSON). The keywords are ``edgekit.bench.options.BenchOptions``'s fields.
     """
     from rich.console import Console
 
-    from .bench.options import bench_options
+    from .bench.options import BenchOptions
     from .bench.run import run_bench
 
-    return run_bench([Path(p) for p in artifacts], bench_options(**options),
-                     Path(json_path) if json_path else None, None, Console(quiet=True))
+    options = BenchOptions(threads=threads, warmup=warmup, runs=runs, min_seconds=min_seconds, max_runs=max_runs,
+                           data=data, rounds=rounds, preset=preset, task=task, imgsz=imgsz)
+    return run_bench([Path(p) for p in artifacts], options, Path(json_path) if json_path else None, None,
+                     Console(quiet=True))
 
 
 def gate_check(baseline: ResultsDocument | dict[str, Any], current: ResultsDocument | dict[str, Any],
-               config: str | Path | None = None, **thresholds: Any) -> tuple[bool, str]:
+               config: str | Path | None = None, *, max_size_growth: float | None = None,
+               max_latency_growth: float | None = None, max_accuracy_drop: float | None = None,
+               max_reference_latency_growth: float | None = None, reference: str | None = None,
+               absolute_latency: bool | None = None, max_busy_share: float | None = None) -> tuple[bool, str]:
     """``edgekit gate``: (passed, Markdown verdict) of ``current`` results against ``baseline`` results
-    (documents, or their JSON form, which is checked)."""
+    (documents, or their JSON form, which is checked). ``config``: a thresholds TOML; the keywords override it
+    (``None``: the file's value, else the default; see ``edgekit.report.gate.Thresholds``)."""
     from .report.gate import load_thresholds, run_gate
 
-    return run_gate(as_document(baseline, "baseline"), as_document(current, "current"),
-                    load_thresholds(Path(config) if config else None, **thresholds))
+    thresholds = load_thresholds(Path(config) if config else None, max_size_growth=max_size_growth,
+                                 max_latency_growth=max_latency_growth, max_accuracy_drop=max_accuracy_drop,
+                                 max_reference_latency_growth=max_reference_latency_growth, reference=reference,
+                                 absolute_latency=absolute_latency, max_busy_share=max_busy_share)
+    return run_gate(as_document(baseline, "baseline"), as_document(current, "current"), thresholds)
 
 
 def sweep(sweep_file: str | Path, executor: str = "local", jobs: int = 1, address: str | None = None,
