@@ -134,3 +134,30 @@ def test_an_unknown_executor_is_one_line(tmp_path):
     result, errors = _cli(tmp_path, str(_file(tmp_path, GRID)), "--executor", "dask")
     assert result.exit_code == 2 and len(errors) == 1 and "unknown executor" in errors[0]
     assert not (tmp_path / "out").exists() and not (tmp_path / "store").exists()
+
+
+class _NoWorkers:
+    """An executor that must not be asked to run anything (the driver's own bookkeeping is under test)."""
+
+    name = "none"
+
+    def submit(self, spec, exclusive=False):
+        raise AssertionError("nothing should be submitted")
+
+    def wait_any(self, jobs, timeout):
+        return []
+
+    def close(self, cancel=False):
+        pass
+
+
+def test_the_driver_fails_a_cell_whose_need_is_not_in_the_sweep_instead_of_waiting_for_ever(tmp_path):
+    from edgekit.sweeps.driver import Driver
+    from edgekit.sweeps.plan import Cell
+
+    lines: list[str] = []
+    driver = Driver(_NoWorkers(), Store(tmp_path), lines.append)
+    records = driver.run([Cell("export", "k1", "orphan", {}, ("missing",)),
+                          Cell("score", "k2", "its score", {}, ("k1",))])
+    assert "outside the sweep" in records["k1"]["error"] and "orphan failed" in records["k2"]["error"]
+    assert driver.tally.failed == {"export": 1, "score": 1} and len(lines) == 2

@@ -75,8 +75,13 @@ class Driver:
         running: dict[Job, Cell] = {}
         try:
             while waiting or running:
+                before = len(waiting)
                 waiting = self._submit_ready(waiting, running, exclusive)
                 if not running:
+                    if waiting and len(waiting) == before:  # nothing can start: a need outside this plan
+                        for cell in waiting:
+                            self._finish(cell, {"error": "not run: it needs a cell outside the sweep"}, 0)
+                        waiting = []
                     continue
                 for job in self.executor.wait_any(list(running), timeout=1.0):
                     cell = running.pop(job)
