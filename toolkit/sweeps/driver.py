@@ -79,9 +79,10 @@ class Driver:
                 waiting = self._submit_ready(waiting, running, exclusive)
                 if not running:
                     if waiting and len(waiting) == before:  # nothing can start: a need outside this plan
-                        for cell in waiting:
+                        stuck = [c for c in waiting if any(need not in self.names for need in c.needs)] or waiting
+                        for cell in stuck:
                             self._finish(cell, {"error": "not run: it needs a cell outside the sweep"}, 0)
-                        waiting = []
+                        waiting = [cell for cell in waiting if cell not in stuck]
                     continue
                 for job in self.executor.wait_any(list(running), timeout=1.0):
                     cell = running.pop(job)
