@@ -137,3 +137,20 @@ def test_ssh_a_full_disk_on_the_device_is_one_line(device, artifacts, tmp_path):
                       "--remote-tmp", str(tiny))
     _one_error(result, "no space left on", "KiB free")
     assert not out.exists()
+
+
+def test_ssh_several_devices_make_one_table_with_a_device_column_and_a_json_each(device, artifacts, tmp_path):
+    config, ns, python, _ = device
+    fast = ["--runs", "5", "--min-seconds", "0", "--warmup", "1", "--rounds", "1"]
+    # one sshd, reached under two device names (with and without the user): two devices to edgekit
+    result = _edgekit(ns, "bench", str(artifacts["nano-det"]), "--json", str(tmp_path / "r.json"), *fast,
+                      "--on", f"root@127.0.0.1:{PORT}", "--on", f"127.0.0.1:{PORT}", "--ssh-config", str(config),
+                      "--remote-python", str(python))
+    assert result.returncode == 0, result.stderr
+    assert "edgekit bench on several devices" in result.stdout and "device" in result.stdout
+    written = sorted(path.name for path in tmp_path.glob("r-*.json"))
+    assert written == ["r-127.0.0.1_2222.json", "r-root_127.0.0.1_2222.json"] and not (tmp_path / "r.json").exists()
+    first, second = (json.loads((tmp_path / name).read_text()) for name in written)
+    assert first["results"][0]["metrics"] == second["results"][0]["metrics"]
+    assert {first["environment"]["device"], second["environment"]["device"]} == {f"root@127.0.0.1:{PORT}",
+                                                                                 f"127.0.0.1:{PORT}"}

@@ -181,11 +181,18 @@ def bench(
 
         if save_predictions or profile:
             raise typer.BadParameter("--save-predictions and --profile run locally only, not with --on")
+        if len(on) > 1 and (markdown or csv_path or plot):
+            raise typer.BadParameter("--markdown, --csv and --plot take one device; with several, each device's "
+                                     "JSON is written (--json) and `edgekit report` renders it")
         documents = bench_on_devices(artifacts, options, on, remote_python, ssh_config, json_path, remote_tmp)
-        for name, document in documents.items():
-            console.print(bench_table(document, title=f"on {name}"))
         if len(documents) == 1:
-            write_reports(next(iter(documents.values())), markdown, csv_path, plot)
+            name, document = next(iter(documents.items()))
+            console.print(bench_table(document, title=f"on {name}"))
+            write_reports(document, markdown, csv_path, plot)
+        else:
+            from .report.tables import devices_table
+
+            console.print(devices_table(documents))
         if any(not row.ok for document in documents.values() for row in document.rows):
             raise typer.Exit(1)
         return

@@ -62,6 +62,27 @@ def bench_table(document: ResultsDocument, title: str = "") -> Table:
     return table
 
 
+def devices_table(documents: dict[str, ResultsDocument]) -> Table:
+    """Several devices' results as one table with a device column (``bench --on`` given more than once); ratios
+    are to each device's own FP32 parent, never across devices."""
+    table = Table(title="edgekit bench on several devices")
+    for column in ("device", "cpu", "artifact", "metric", "value", "Δ", "p50 ms", "p50 ×", "size", "status"):
+        table.add_column(column, justify="left" if column in ("device", "cpu", "artifact", "metric", "status")
+                         else "right")
+    for device, document in documents.items():
+        cpu = str(document.environment.get("cpu", "?"))
+        for row, label in zip(document.rows, document.labels()):
+            if not row.ok or row.latency is None:
+                table.add_row(escape(device), escape(cpu), escape(label), *[""] * 6, f"[red]{escape(row.status)}[/red]")
+                continue
+            metric = row.primary_metric
+            drop = row.drop.get(metric)
+            table.add_row(escape(device), escape(cpu), escape(label), metric, f"{row.metrics[metric]:.4f}",
+                          "" if drop is None else f"{drop:+.4f}", f"{row.latency.p50:.2f}", _ratio(row, "p50"),
+                          _fmt_size(row.size_bytes), "ok")
+    return table
+
+
 def export_table(rows: list[Any]) -> Table:
     """One row per target: status, output directory, seconds."""
     table = Table(title="edgekit export")
