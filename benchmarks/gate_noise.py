@@ -33,8 +33,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from edgekit.bench.harness import (BenchOptions, CpuContention, MachineProbe, open_for_timing, results_document,
-                                   score_artifact, time_interleaved)
+from edgekit.bench.harness import (BenchOptions, open_for_timing, results_document, score_artifact,
+                                   time_with_probe)
 from edgekit.convert.run import export_model
 from edgekit.fsutil import sha256_file, write_text_atomic
 from edgekit.manifest import MANIFEST_NAME, host_environment
@@ -81,10 +81,7 @@ def slowed(artifact: Path, out: Path, convs: int, width: int = 24) -> Path:
 
 
 def _time(paths: list[Path], options: BenchOptions = OPTIONS) -> tuple[list, object, float | None]:
-    sessions = [open_for_timing(path, options) for path in paths]
-    with CpuContention() as contention:
-        latencies = time_interleaved(sessions + [(MachineProbe(), None)], options)
-    return latencies[:-1], latencies[-1], contention.share
+    return time_with_probe([open_for_timing(path, options) for path in paths], options)
 
 
 def _document(rows: list, latencies: list, probe, share, keep: list[int]):

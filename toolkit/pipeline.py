@@ -87,14 +87,19 @@ class Recipe:
     trust: bool = False
 
 
-def _check_keys(section: str, table: Any, allowed: set[str]) -> dict[str, Any]:
+def check_table(table: Any, where: str, allowed: set[str], kind: str = "recipe") -> dict[str, Any]:
+    """``table`` as a dict holding only ``allowed`` keys; otherwise one line: ``kind: ... in where ...``."""
     if not isinstance(table, dict):
-        raise EdgekitError(f"recipe: [{section}] must be a table")
+        raise EdgekitError(f"{kind}: {where} must be a table")
     unknown = sorted(set(table) - allowed)
     if unknown:
-        raise EdgekitError(f"recipe: unknown key(s) in [{section}]: {', '.join(unknown)} "
+        raise EdgekitError(f"{kind}: unknown key(s) in {where}: {', '.join(unknown)} "
                            f"(allowed: {', '.join(sorted(allowed))})")
     return dict(table)
+
+
+def _check_keys(section: str, table: Any, allowed: set[str]) -> dict[str, Any]:
+    return check_table(table, f"[{section}]", allowed)
 
 
 def read_recipe_file(path: Path, kind: str = "recipe") -> dict[str, Any]:

@@ -161,6 +161,15 @@ class CpuContention:
         self.share = min(max(others / capacity, 0.0), 1.0) if capacity > 0 else None
 
 
+def time_with_probe(sessions: list[tuple[Any, Any]], options: BenchOptions,
+                    timing: TimingStrategy = time_interleaved) -> tuple[list[Latency], Latency, float | None]:
+    """``sessions`` and the machine probe timed together by ``timing``: each session's latency, the probe's, and
+    the share of CPU other processes took meanwhile (``CpuContention``)."""
+    with CpuContention() as contention:
+        latencies = timing(sessions + [(MachineProbe(), None)], options)
+    return latencies[:-1], latencies[-1], contention.share
+
+
 def dataset_summary(dataset: Any) -> dict[str, Any]:
     """Which data a row was scored on: name, image count and a sha256 of the scored labels (the gate's
     identity of data; ``annotations`` is the scored file's path here, for people, never compared)."""

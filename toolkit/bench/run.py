@@ -15,8 +15,8 @@ from ..errors import EdgekitError, describe
 from ..fsutil import check_replaceable, write_text_atomic
 from ..manifest import Artifact
 from ..results import BenchRow, Latency, ResultsDocument, row_labels, with_drops
-from .harness import (BenchOptions, CpuContention, MachineProbe, TimingStrategy, open_artifact, open_for_timing,
-                      results_document, score_artifact, time_interleaved)
+from .harness import (BenchOptions, TimingStrategy, open_artifact, open_for_timing, results_document,
+                      score_artifact, time_interleaved, time_with_probe)
 
 
 def predictions_paths(base: Path, labels: list[str]) -> list[Path]:
@@ -33,13 +33,11 @@ def _time_together(rows: list[BenchRow], artifacts: dict[str, Artifact], options
                    timing: TimingStrategy) -> tuple[list[BenchRow], Latency, float | None]:
     """The rows with their latency, every "ok" artifact and the machine probe timed by ``timing`` (sessions
     held meanwhile); the probe's latency; the share of CPU other processes took meanwhile."""
-    ok = [row for row in rows if row.ok]
-    sessions = [open_for_timing(Path(row.artifact), options, artifacts[row.artifact]) for row in ok]
-    with CpuContention() as contention:
-        latencies = iter(timing(sessions + [(MachineProbe(), None)], options))
+    sessions = [open_for_timing(Path(row.artifact), options, artifacts[row.artifact]) for row in rows if row.ok]
+    measured, probe, share = time_with_probe(sessions, options, timing)
     del sessions
-    timed = [dataclasses.replace(row, latency=next(latencies)) if row.ok else row for row in rows]
-    return timed, next(latencies), contention.share
+    latencies = iter(measured)
+    return [dataclasses.replace(row, latency=next(latencies)) if row.ok else row for row in rows], probe, share
 
 
 def run_bench(paths: list[Path], options: BenchOptions, json_path: Path | None, predictions_path: Path | None,

@@ -61,7 +61,7 @@ def _options(current: ResultsDocument) -> "BenchOptions":
 
 def retime(current: ResultsDocument, labels: set[str]) -> Retiming:
     """Time the rows labelled ``labels`` and a machine probe again, in one interleaved run."""
-    from ..bench.harness import CpuContention, MachineProbe, open_for_timing, time_interleaved
+    from ..bench.harness import open_for_timing, time_with_probe
 
     rows = dict(zip(current.labels(), current.rows))
     chosen = [rows[label] for label in sorted(labels) if label in rows]
@@ -74,14 +74,13 @@ def retime(current: ResultsDocument, labels: set[str]) -> Retiming:
         sessions = [open_for_timing(Path(row.artifact), options) for row in chosen]
     except EdgekitError as exc:
         return Retiming(None, None, 0.0, 0, f"it could not be opened again ({exc})")
-    with CpuContention() as contention:
-        latencies = time_interleaved(sessions + [(MachineProbe(), None)], options)
+    latencies, probe, share = time_with_probe(sessions, options)
     del sessions
     fresh = {id(row): latency for row, latency in zip(chosen, latencies)}
     new_rows = tuple(dataclasses.replace(row, latency=fresh[id(row)]) if id(row) in fresh else row
                      for row in current.rows)
-    environment = dict(current.environment) | {"machine_probe_ms": latencies[-1].to_dict()}
-    return Retiming(dataclasses.replace(current, rows=new_rows, environment=environment), contention.share,
+    environment = dict(current.environment) | {"machine_probe_ms": probe.to_dict()}
+    return Retiming(dataclasses.replace(current, rows=new_rows, environment=environment), share,
                     time.perf_counter() - start, options.rounds)
 
 

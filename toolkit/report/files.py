@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -42,14 +43,19 @@ def markdown_cell(value: Any) -> str:
     return " ".join(str(value).splitlines()).replace("|", "\\|")
 
 
+def csv_text(columns: tuple[str, ...], records: Iterable[dict[str, Any]]) -> str:
+    """CSV of ``records`` under ``columns``, numbers unrounded; text cells defused for spreadsheets."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, columns, lineterminator="\n")
+    writer.writeheader()
+    for record in records:
+        writer.writerow({key: csv_cell(value) for key, value in record.items()})
+    return buffer.getvalue()
+
+
 def to_csv(document: ResultsDocument) -> str:
     """One line per artifact, numbers unrounded; text cells defused for spreadsheets (``csv_cell``)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, CSV_COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row, label in zip(document.rows, document.labels()):
-        writer.writerow({key: csv_cell(value) for key, value in _flat(row, label).items()})
-    return buffer.getvalue()
+    return csv_text(CSV_COLUMNS, (_flat(row, label) for row, label in zip(document.rows, document.labels())))
 
 
 def _num(value: Any, fmt: str) -> str:
@@ -108,14 +114,21 @@ def label_offsets(anchors: list[tuple[float, float]], widths: list[float],
     return offsets
 
 
-def plot(document: ResultsDocument, path: Path) -> None:
-    """Latency (p50) vs accuracy, one point per artifact, marker area ∝ file size, Pareto front joined."""
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` drawing to files (Agg), or one error line naming the extra."""
     try:
         import matplotlib
     except ImportError:
         raise EdgekitError("matplotlib is not installed: pip install 'edgekit-deploy[report]'") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot(document: ResultsDocument, path: Path) -> None:
+    """Latency (p50) vs accuracy, one point per artifact, marker area ∝ file size, Pareto front joined."""
+    plt = pyplot()
 
     rows = [(r, label) for r, label in zip(document.rows, document.labels()) if r.ok and r.latency]
     if not rows:

@@ -78,17 +78,16 @@ def score_cell(spec: dict[str, Any]) -> dict[str, Any]:
 def time_cell(spec: dict[str, Any]) -> dict[str, Any]:
     """Every artifact of the table and the machine probe timed in one interleaved run on this host (the
     executor gives this cell a host alone: a ``bench_slot``), with the host's environment."""
-    from ..bench.harness import CpuContention, MachineProbe, open_for_timing, results_document, time_interleaved
+    from ..bench.harness import open_for_timing, results_document, time_with_probe
     from ..bench.options import bench_options
 
     start = time.perf_counter()
     options = bench_options(**spec["bench"])
     sessions = [open_for_timing(Path(path), options) for path in spec["artifacts"]]
-    with CpuContention() as contention:
-        latencies = time_interleaved(sessions + [(MachineProbe(), None)], options)
+    latencies, probe, share = time_with_probe(sessions, options)
     del sessions
-    environment = results_document([], options, latencies[-1], contention.share).environment
-    return {"latencies": [latency.to_dict() for latency in latencies[:-1]], "environment": environment,
+    environment = results_document([], options, probe, share).environment
+    return {"latencies": [latency.to_dict() for latency in latencies], "environment": environment,
             "seconds": time.perf_counter() - start}
 
 

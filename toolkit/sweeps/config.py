@@ -46,7 +46,7 @@ from ..bench.options import RECIPE_KEYS
 from ..compress.options import PLAN_KEYS
 from ..errors import EdgekitError
 from ..models.builtins import BUILTIN_MODELS
-from ..pipeline import read_recipe_file
+from ..pipeline import check_table, read_recipe_file
 
 _TOP = {"model", "data", "output", "store", "reference", "trust", "grid", "compress", "bench"}
 _GRID = {"prune", "epochs", "targets", "calibration"}
@@ -96,13 +96,7 @@ class SweepConfig:
 
 
 def _table(raw: Any, where: str, allowed: set[str]) -> dict[str, Any]:
-    if not isinstance(raw, dict):
-        raise EdgekitError(f"sweep: {where} must be a table")
-    unknown = sorted(set(raw) - allowed)
-    if unknown:
-        raise EdgekitError(f"sweep: unknown key(s) in {where}: {', '.join(unknown)} "
-                           f"(allowed: {', '.join(sorted(allowed))})")
-    return dict(raw)
+    return check_table(raw, where, allowed, "sweep")
 
 
 def _list(raw: dict[str, Any], key: str, kind: type | tuple[type, ...], default: list[Any]) -> list[Any]:

@@ -116,15 +116,16 @@ class Planner:
     def _score(self, export: Cell, target: str, name: str) -> Cell:
         key = cell_key("score", {"artifact": export.key, "data": self.identity["data"], "bench": self._scoring()})
         artifact = self.store.folder("export", export.key) / target
-        spec = self._base("score", key) | {"artifact": str(artifact), "bench": self._bench()}
+        spec = self._base("score", key) | {"artifact": str(artifact), "bench": self.bench()}
         return self.plan.add(Cell("score", key, f"score {name}/{target}", spec, (export.key,)))
 
-    def _bench(self) -> dict[str, Any]:
+    def bench(self) -> dict[str, Any]:
+        """The sweep's ``edgekit bench`` options for scoring and timing (its data included)."""
         return dict(self.config.bench) | ({"data": self.config.data} if self.config.data else {})
 
     def _scoring(self) -> dict[str, Any]:
         """The bench options that change scores (not timing ones)."""
-        return {k: v for k, v in self._bench().items() if k in ("data", "preset", "threads")}
+        return {k: v for k, v in self.bench().items() if k in ("data", "preset", "threads")}
 
     def _point(self, model: str, prune: float, epochs: int, source: Cell | None, target: str,
                variant: Calibration | None) -> GridPoint:

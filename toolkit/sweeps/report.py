@@ -4,13 +4,11 @@ the marker the target; only the points on each plot's front carry a text label (
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Any
 
 from ..errors import EdgekitError
-from ..report.files import csv_cell, label_offsets, markdown_cell, pareto_front
+from ..report.files import csv_text, label_offsets, markdown_cell, pareto_front, pyplot
 from ..results import BenchRow, ResultsDocument
 
 COLUMNS = ("label", "model", "prune", "epochs", "macs_ratio", "target", "calibration", "metric", "value",
@@ -31,12 +29,7 @@ def _flat(row: BenchRow, label: str) -> dict[str, Any]:
 
 def sweep_csv(document: ResultsDocument) -> str:
     """One line per grid point, numbers unrounded."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    for row, label in zip(document.rows, document.labels()):
-        writer.writerow({key: csv_cell(value) for key, value in _flat(row, label).items()})
-    return buffer.getvalue()
+    return csv_text(COLUMNS, (_flat(row, label) for row, label in zip(document.rows, document.labels())))
 
 
 def _fmt(value: Any, spec: str) -> str:
@@ -97,12 +90,7 @@ def _scatter(fig: Any, ax: Any, rows: list[tuple[BenchRow, str]], xs: list[float
 
 def sweep_plots(document: ResultsDocument, pareto: Path, compression: Path) -> None:
     """Write both plots (PNG); raises ``EdgekitError`` when matplotlib is missing or nothing was measured."""
-    try:
-        import matplotlib
-    except ImportError:
-        raise EdgekitError("matplotlib is not installed: pip install 'edgekit-deploy[report]'") from None
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     rows = [(r, label) for r, label in zip(document.rows, document.labels())
             if r.ok and "p50_vs_reference" in r.cell]

@@ -107,7 +107,8 @@ def run_sweep(config: SweepConfig, executor: str = "local", jobs: int = 1, addre
     store = Store(config.store or default_store())
     protect = _protected(config, store)
     check_replaceable(config.output, force, SWEEP_MARKER, protect)
-    plan = Planner(config, store).build()
+    planner = Planner(config, store)
+    plan = planner.build()
     start = time.perf_counter()
     runner = make_executor(executor, jobs, address)
     driver = Driver(runner, store, log, jobs)
@@ -115,10 +116,9 @@ def run_sweep(config: SweepConfig, executor: str = "local", jobs: int = 1, addre
         store.check_writable()
         records = driver.run(list(plan.cells.values()))
         scored = list(dict.fromkeys(p.score_key for p in plan.table() if "row" in records.get(p.score_key, {})))
-        bench = dict(config.bench) | ({"data": config.data} if config.data else {})
         timing: dict[str, Any] = {"error": "no artifact was scored"}
         if scored:
-            cell = timing_cell(plan, store, bench, scored)
+            cell = timing_cell(plan, store, planner.bench(), scored)
             timing = driver.run([cell], exclusive=True)[cell.key]
     finally:
         runner.close()

@@ -27,8 +27,9 @@ CELL_FILE = "cell.json"
 
 def default_store() -> Path:
     """``$EDGEKIT_CACHE/sweep-store`` (``~/.cache/edgekit`` when unset)."""
-    base = os.environ.get("EDGEKIT_CACHE") or str(Path.home() / ".cache" / "edgekit")
-    return Path(base) / "sweep-store"
+    from edgekit.calibration_data.build import cache_root
+
+    return Path(cache_root()) / "sweep-store"
 
 
 def cell_key(kind: str, inputs: dict[str, Any]) -> str:
