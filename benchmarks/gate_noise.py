@@ -10,10 +10,11 @@ beside a real training job, an ``edgekit compress`` recovery), the five artifact
 times the way ``edgekit bench`` times them (interleaved rounds with the machine probe, the CPU share of other
 processes recorded), and each run is gated against the baseline as it is ("unchanged") and with ort-int8
 swapped for the slow one ("regressed"), each twice: as ``edgekit gate`` does now ("confirm": the smaller
-growth of the ratio to the reference row and to the machine probe, re-timing of failed or busy latency,
-"inconclusive" on a busy machine) and as the gate did before ("plain": the ratio to the reference row alone,
-judged once). Scores are measured once (they do not depend on the machine). Writes
-``benchmarks/gate_noise.json`` with every verdict, ratio, CPU share and the wall time re-timing cost.
+growth of the ratio to the reference row and to the machine probe, re-timing of failed latency and of runs
+timed on a busy machine or while the machine probe shifted, "inconclusive" when that holds on re-timing) and as
+the gate did before ("plain": the ratio to the reference row alone, judged once). Scores are measured once
+(they do not depend on the machine). Writes ``benchmarks/gate_noise.json`` with every verdict and its title,
+ratio, CPU share and the wall time re-timing cost.
 """
 
 from __future__ import annotations
@@ -114,6 +115,7 @@ def gate_run(baseline, rows: list, paths: list[Path], thresholds: Thresholds) ->
                 verdict = judge(baseline, current, thresholds)
             failed = [line.split("|")[1:3] for line in verdict.markdown.splitlines() if "**FAIL**" in line]
             record[f"{case} {mode}"] = {"status": verdict.status, "seconds": round(time.perf_counter() - start, 1),
+                                        "title": verdict.markdown.splitlines()[0].removeprefix("### "),
                                         "failed": [" ".join(cell.strip() for cell in cells) for cells in failed]}
     return record
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -100,13 +101,16 @@ class TfliteRuntime:
     """Runtime adapter for ``.tflite`` artifacts; ``version()`` names the interpreter package that ran.
 
     An interpreter that imports but cannot create a model (tflite-runtime 2.14 beside numpy 2) falls
-    through to the next one; the first that loads a model is kept for the rest of the process.
+    through to the next one; the first that loads a model is kept for the rest of the process. When the
+    interpreter said it applied its default XNNPACK delegate (its native log, on x86 and on ARM alike), the
+    version says so too: "ai-edge-litert 2.3.0 + XNNPACK".
     """
 
     name = "tflite"
 
     def __init__(self) -> None:
         self._chosen: tuple[Any, str] | None = None
+        self._xnnpack = False
 
     @staticmethod
     def _importable() -> Iterator[tuple[Any, str]]:
@@ -124,19 +128,22 @@ class TfliteRuntime:
 
     def version(self) -> str:
         dist = (self._chosen or next(self._importable()))[1]
-        return f"{dist} {importlib.metadata.version(dist)}"
+        return f"{dist} {importlib.metadata.version(dist)}{' + XNNPACK' if self._xnnpack else ''}"
 
     def _first_that_loads(self, make: Callable[[Any], Any], model_path: Path) -> Any:
         """``make(Interpreter class)`` with the first interpreter package that can build it (then kept for the
         rest of the process); every package's failure named in one error otherwise."""
         errors = []
         for cls, dist in [self._chosen] if self._chosen else self._importable():
-            try:
-                with native_output_to():  # "INFO: Created TensorFlow Lite XNNPACK delegate" per interpreter
-                    made = make(cls)
-            except Exception as exc:  # noqa: BLE001 - the interpreters raise ValueError/RuntimeError alike
-                errors.append(f"{dist}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
-                continue
+            with tempfile.TemporaryDirectory() as folder:
+                log = Path(folder) / "native.log"
+                try:
+                    with native_output_to(log):  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+                        made = make(cls)
+                except Exception as exc:  # noqa: BLE001 - the interpreters raise ValueError/RuntimeError alike
+                    errors.append(f"{dist}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+                    continue
+                self._xnnpack = self._xnnpack or "XNNPACK delegate" in log.read_text(errors="replace")
             self._chosen = (cls, dist)
             return made
         raise EdgekitError(f"cannot load {model_path}: {'; '.join(errors)}")

@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 import aarch64_emulation as emulation
+from edgekit.bench.options import physical_cores
 from edgekit.cli import app
 
 pytestmark = pytest.mark.slow
@@ -66,6 +67,9 @@ def test_aarch64_emulated_bench_scores_what_x86_scores(tmp_path):
     assert arm["environment"]["machine"] == "aarch64" and "asimd" in arm["environment"]["isa"]
     for mine, theirs in zip(x86["results"], arm["results"]):
         assert theirs["target"] == mine["target"] and theirs["status"] == "ok"
+        assert theirs["threads"] == physical_cores()  # the device's default: one thread per physical core
+        if theirs["runtime"] == "tflite":  # LiteRT's ARM path: its XNNPACK delegate, as on x86
+            assert theirs["runtime_version"].endswith("+ XNNPACK") and mine["runtime_version"].endswith("+ XNNPACK")
         for metric, value in mine["metrics"].items():
             assert abs(theirs["metrics"][metric] - value) * 100 <= 0.1, (mine["target"], metric)
     print("aarch64 (emulated):", {r["target"]: r["metrics"] for r in arm["results"]})

@@ -91,7 +91,8 @@ def test_ssh_bench_on_a_device_equals_the_local_bench(device, artifacts, tmp_pat
     assert cost["bytes_copied"] > 0 and 0 < cost["copy_s"] <= cost["total_s"]
     print(f"remote round trip: {cost}")  # the overhead, reported (-s shows it)
     gate = _edgekit(ns, "gate", "--baseline", str(tmp_path / "local.json"), "--current", str(tmp_path / "remote.json"),
-                    "--no-confirm", "--max-latency-growth", "1000", "--max-reference-latency-growth", "-1")
+                    "--no-confirm", "--max-latency-growth", "1000", "--max-reference-latency-growth", "-1",
+                    "--max-machine-shift", "-1", "--max-busy-share", "100")  # rows and reading, not timing
     assert gate.returncode == 0, gate.stdout + gate.stderr
 
 
@@ -154,3 +155,37 @@ def test_ssh_several_devices_make_one_table_with_a_device_column_and_a_json_each
     assert first["results"][0]["metrics"] == second["results"][0]["metrics"]
     assert {first["environment"]["device"], second["environment"]["device"]} == {f"root@127.0.0.1:{PORT}",
                                                                                  f"127.0.0.1:{PORT}"}
+
+
+def test_ssh_install_wheel_puts_this_machines_wheel_on_a_device_without_edgekit(device, artifacts, tmp_path):
+    """A device venv with the runtimes but no edgekit: ``--install-wheel`` ships the wheel built here and
+    installs it by its path (``--no-index`` for edgekit-deploy itself), then benches; accuracy equals the run
+    on the device python that had edgekit already."""
+    _, ns, python, home = device
+    wheels, venv = tmp_path / "dist", tmp_path / "device-venv"
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(Path(__file__).parents[1]),
+                            "-w", str(wheels)], capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    host_site = subprocess.run([sys.executable, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+    device_site = subprocess.run([str(venv / "bin" / "python"), "-c",
+                                  "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+    # the runtimes (numpy, onnxruntime, ...) from this venv, as a plain path: its editable edgekit stays unseen
+    (Path(device_site) / "host-runtimes.pth").write_text(host_site + "\n")
+    fresh = _python_wrapper(home, "fresh-python", f"export EDGEKIT_CACHE={os.environ['EDGEKIT_CACHE']}\n"
+                                                  f"exec {venv / 'bin' / 'python'} \"$@\"")
+    art, fast = str(artifacts["nano-det"]), ["--runs", "5", "--min-seconds", "0", "--warmup", "1", "--rounds", "1"]
+    on = [*_on(device)[:-2], "--remote-python", str(fresh)]
+    _one_error(_edgekit(ns, "bench", art, *fast, *on), "edgekit is not installed")
+    wheel = next(wheels.glob("edgekit_deploy-*.whl"))
+    result = _edgekit(ns, "bench", art, *fast, "--json", str(tmp_path / "w.json"), *on, "--install-wheel", str(wheel))
+    assert result.returncode == 0, result.stderr
+    where = subprocess.run([str(venv / "bin" / "python"), "-c", "import edgekit; print(edgekit.__file__)"],
+                           capture_output=True, text=True, check=True).stdout
+    assert where.startswith(device_site), where  # the wheel's copy, in the device's own venv
+    local = _edgekit(ns, "bench", art, *fast, "--json", str(tmp_path / "l.json"))
+    assert local.returncode == 0, local.stderr
+    installed, here = (json.loads((tmp_path / f"{n}.json").read_text())["results"][0] for n in ("w", "l"))
+    assert installed["metrics"] == here["metrics"]

@@ -43,7 +43,8 @@ def test_gate_passes_across_caches_and_concurrent_generation_succeeds(artifacts,
     assert a.rows[0].metrics == load_results(tmp_path / "a2.json").rows[0].metrics
     result = runner.invoke(app, ["gate", "--baseline", str(tmp_path / "a1.json"), "--current", str(tmp_path / "b.json"),
                                  "--max-reference-latency-growth", "-1",  # data identity here, not timing:
-                                 "--max-busy-share", "100"])  # the three benches ran at once, on purpose
+                                 "--max-busy-share", "100",  # the three benches ran at once, on purpose
+                                 "--max-machine-shift", "-1"])
     assert result.exit_code == 0, result.output
 
 

@@ -27,6 +27,7 @@ def test_benchmark_keywords_are_bench_options_fields_with_their_defaults():
     fields = {f.name: f.default for f in dataclasses.fields(BenchOptions)}
     keywords = _keywords(edgekit.benchmark)
     assert set(keywords) == set(fields)
+    assert fields.pop("threads") is dataclasses.MISSING and keywords["threads"].default is None  # physical cores
     assert all(keywords[name].default == default for name, default in fields.items())
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import pytest
 from typer.testing import CliRunner
 
-from edgekit.bench.remote import parse_device, shell_path
+from edgekit import __version__
+from edgekit.bench.options import BenchOptions, physical_cores
+from edgekit.bench.remote import DeviceSettings, _bench_command, parse_device, shell_path
 from edgekit.cli import app
 from edgekit.errors import EdgekitError
 
 
 def test_device_specs_parse_and_bad_ones_are_one_line():
-    device = parse_device("pi@raspberrypi.local:2200", python="~/.venv/bin/python")
+    device = parse_device("pi@raspberrypi.local:2200", DeviceSettings(python="~/.venv/bin/python"))
     assert (device.user, device.host, device.port, device.name) == ("pi", "raspberrypi.local", 2200,
                                                                     "pi@raspberrypi.local:2200")
     assert device.ssh("true")[-2:] == ["pi@raspberrypi.local", "true"] and "BatchMode=yes" in device.ssh("true")
@@ -31,3 +33,26 @@ def test_remote_paths_are_quoted_and_a_home_prefix_still_expands():
 def test_on_with_predictions_or_profile_is_refused_in_one_line(tmp_path):
     result = CliRunner().invoke(app, ["bench", str(tmp_path), "--on", "pi@host", "--profile", str(tmp_path / "p.json")])
     assert result.exit_code == 2 and "run locally only" in result.output
+
+
+def test_only_a_wheel_of_this_version_is_shipped(tmp_path):
+    for name, words in ((f"edgekit-{__version__}-py3-none-any.whl", "not an edgekit-deploy wheel"),
+                        ("edgekit_deploy-0.0.1-py3-none-any.whl", "this machine"),
+                        (f"edgekit_deploy-{__version__}.tar.gz", "not an edgekit-deploy wheel")):
+        (tmp_path / name).write_bytes(b"PK")
+        with pytest.raises(EdgekitError, match=words):
+            parse_device("pi@host", DeviceSettings(wheel=tmp_path / name))
+    with pytest.raises(EdgekitError, match="not a file"):
+        parse_device("pi@host", DeviceSettings(wheel=tmp_path / "gone.whl"))
+    right = tmp_path / f"edgekit_deploy-{__version__}-py3-none-any.whl"
+    right.write_bytes(b"PK")
+    assert parse_device("pi@host", DeviceSettings(wheel=right)).settings.wheel == right
+
+
+def test_threads_default_to_physical_cores_here_and_to_the_devices_own_with_on():
+    cores = physical_cores()
+    assert 1 <= cores <= len(__import__("os").sched_getaffinity(0)) and BenchOptions().threads == cores
+    device = parse_device("pi@host")
+    assert "--threads" not in _bench_command(device, "/tmp/x", ["a0-m"], BenchOptions(), None)  # the device decides
+    told = parse_device("pi@host", DeviceSettings(threads=3))
+    assert "--threads 3" in _bench_command(told, "/tmp/x", ["a0-m"], BenchOptions(threads=3), None)

@@ -45,19 +45,21 @@ def export(model: str, targets: list[str], out_dir: str | Path, *, data: str | N
 
 
 def benchmark(artifacts: list[str | Path], json_path: str | Path | None = None, *, data: str | None = None,
-              threads: int = 2, warmup: int = 10, runs: int = 50, min_seconds: float = 2.0, max_runs: int = 2000,
-              rounds: int = 5, preset: str | None = None, task: str | None = None,
+              threads: int | None = None, warmup: int = 10, runs: int = 50, min_seconds: float = 2.0,
+              max_runs: int = 2000, rounds: int = 5, preset: str | None = None, task: str | None = None,
               imgsz: int | None = None) -> ResultsDocument:
     """``edgekit bench``: measure artifacts in one interleaved run; returns the results document
-    (``.rows``, ``.to_dict()`` for its JSON). The keywords are ``edgekit.bench.options.BenchOptions``'s fields.
+    (``.rows``, ``.to_dict()`` for its JSON). The keywords are ``edgekit.bench.options.BenchOptions``'s fields
+    (``threads=None``: one per physical core).
     """
     from rich.console import Console
 
-    from .bench.options import BenchOptions
+    from .bench.options import BenchOptions, physical_cores
     from .bench.run import run_bench
 
-    options = BenchOptions(threads=threads, warmup=warmup, runs=runs, min_seconds=min_seconds, max_runs=max_runs,
-                           data=data, rounds=rounds, preset=preset, task=task, imgsz=imgsz)
+    options = BenchOptions(threads=physical_cores() if threads is None else threads, warmup=warmup, runs=runs,
+                           min_seconds=min_seconds, max_runs=max_runs, data=data, rounds=rounds, preset=preset,
+                           task=task, imgsz=imgsz)
     return run_bench([Path(p) for p in artifacts], options, Path(json_path) if json_path else None, None,
                      Console(quiet=True))
 
@@ -66,7 +68,8 @@ def gate_check(baseline: ResultsDocument | dict[str, Any], current: ResultsDocum
                config: str | Path | None = None, *, max_size_growth: float | None = None,
                max_latency_growth: float | None = None, max_accuracy_drop: float | None = None,
                max_reference_latency_growth: float | None = None, reference: str | None = None,
-               absolute_latency: bool | None = None, max_busy_share: float | None = None) -> tuple[bool, str]:
+               absolute_latency: bool | None = None, max_busy_share: float | None = None,
+               max_machine_shift: float | None = None) -> tuple[bool, str]:
     """``edgekit gate``: (passed, Markdown verdict) of ``current`` results against ``baseline`` results
     (documents, or their JSON form, which is checked). ``config``: a thresholds TOML; the keywords override it
     (``None``: the file's value, else the default; see ``edgekit.report.gate.Thresholds``)."""
@@ -75,7 +78,8 @@ def gate_check(baseline: ResultsDocument | dict[str, Any], current: ResultsDocum
     thresholds = load_thresholds(Path(config) if config else None, max_size_growth=max_size_growth,
                                  max_latency_growth=max_latency_growth, max_accuracy_drop=max_accuracy_drop,
                                  max_reference_latency_growth=max_reference_latency_growth, reference=reference,
-                                 absolute_latency=absolute_latency, max_busy_share=max_busy_share)
+                                 absolute_latency=absolute_latency, max_busy_share=max_busy_share,
+                                 max_machine_shift=max_machine_shift)
     return run_gate(as_document(baseline, "baseline"), as_document(current, "current"), thresholds)
 
 

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .bench.options import BenchOptions
+from .bench.options import BenchOptions, physical_cores
 from .compress.options import KD_IMAGES, DistillOptions, PruneOptions, plan_from_options
 from .tasks.registry import task_names
 
@@ -142,7 +142,8 @@ def bench(
     json_path: Optional[Path] = typer.Option(None, "--json", help="write results JSON here"),
     save_predictions: Optional[Path] = typer.Option(None, "--save-predictions",
                                                     help="write predictions (COCO results JSON for detectors)"),
-    threads: int = typer.Option(_BENCH.threads, "--threads", help="inference threads"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="inference threads (default: one per physical "
+                                          "core; with --on, the device's)"),
     runs: int = typer.Option(_BENCH.runs, "--runs", help="minimum timed runs"),
     warmup: int = typer.Option(_BENCH.warmup, "--warmup", help="warm-up runs"),
     min_seconds: float = typer.Option(_BENCH.min_seconds, "--min-seconds", help="minimum timed seconds"),
@@ -163,6 +164,8 @@ def bench(
     ssh_config: Optional[Path] = typer.Option(None, "--ssh-config", help="--on: an ssh config file (ssh -F)"),
     remote_tmp: Optional[str] = typer.Option(None, "--remote-tmp", help="--on: the device folder to work in "
                                              "(default its $TMPDIR or /tmp)"),
+    install_wheel: Optional[Path] = typer.Option(None, "--install-wheel", help="--on: install this edgekit-deploy "
+                                                 "wheel (pip wheel --no-deps . -w dist) on the device first"),
 ) -> None:
     """Measure artifacts on their own runtimes: latency, size, memory, accuracy and drop vs FP32."""
     from .bench.run import run_bench
@@ -171,20 +174,21 @@ def bench(
 
     from .fsutil import check_replaceable
 
-    options = BenchOptions(threads=threads, warmup=warmup, runs=runs, min_seconds=min_seconds, data=data,
-                           rounds=rounds, preset=preset, task=task, imgsz=imgsz)
+    options = BenchOptions(threads=physical_cores() if threads is None else threads, warmup=warmup, runs=runs,
+                           min_seconds=min_seconds, data=data, rounds=rounds, preset=preset, task=task, imgsz=imgsz)
     for path in (markdown, csv_path, plot, profile):  # a report path that cannot be written fails before measuring
         if path is not None:
             check_replaceable(path, force=True)
     if on:
-        from .bench.remote import bench_on_devices
+        from .bench.remote import DeviceSettings, bench_on_devices
 
         if save_predictions or profile:
             raise typer.BadParameter("--save-predictions and --profile run locally only, not with --on")
         if len(on) > 1 and (markdown or csv_path or plot):
             raise typer.BadParameter("--markdown, --csv and --plot take one device; with several, each device's "
                                      "JSON is written (--json) and `edgekit report` renders it")
-        documents = bench_on_devices(artifacts, options, on, remote_python, ssh_config, json_path, remote_tmp)
+        settings = DeviceSettings(remote_python, ssh_config, remote_tmp, install_wheel, threads)
+        documents = bench_on_devices(artifacts, options, on, settings, json_path)
         if len(documents) == 1:
             name, document = next(iter(documents.items()))
             console.print(bench_table(document, title=f"on {name}"))
@@ -319,11 +323,15 @@ def gate(
     max_busy_share: Optional[float] = typer.Option(None, "--max-busy-share", help="percent of the CPU other "
                                                    "processes may take while timing before latency is inconclusive "
                                                    "(default 25; 100: never)"),
+    max_machine_shift: Optional[float] = typer.Option(None, "--max-machine-shift", help="percent the machine "
+                                                      "probe may move (within the run, or from the baseline's on the "
+                                                      "same CPU) before latency is inconclusive (default 10; "
+                                                      "negative: off)"),
     confirm: bool = typer.Option(True, "--confirm/--no-confirm", help="time the artifacts of a failed latency check "
                                  "again before failing (they must be where the current run benched them)"),
 ) -> None:
-    """Exit 0 when every artifact is within its thresholds, 1 on a regression, 2 on unusable input, 75 when a
-    latency check failed again on re-timing while the machine was busy (inconclusive: run it again)."""
+    """Exit 0 when every artifact is within its thresholds, 1 on a regression, 2 on unusable input, 75 when
+    latency was timed twice on a busy or speed-shifting machine (inconclusive: run it again)."""
     from .fsutil import atomic_file
     from .report.confirm import INCONCLUSIVE_EXIT_CODE
     from .report.confirm import judge
@@ -333,7 +341,8 @@ def gate(
     thresholds = load_thresholds(config, max_size_growth=max_size_growth, max_latency_growth=max_latency_growth,
                                  max_accuracy_drop=max_accuracy_drop, reference=reference,
                                  max_reference_latency_growth=max_reference_latency_growth,
-                                 absolute_latency=absolute_latency, max_busy_share=max_busy_share)
+                                 absolute_latency=absolute_latency, max_busy_share=max_busy_share,
+                                 max_machine_shift=max_machine_shift)
     verdict = judge(load_results(baseline), load_results(current), thresholds, confirm=confirm)
     if markdown:
         with atomic_file(markdown) as tmp:

@@ -260,4 +260,19 @@ def host_environment() -> dict[str, Any]:
                    "python": platform.python_version()}
     if info.get("cpu MHz"):
         environment["cpu_mhz"] = float(info["cpu MHz"])
+    boot = _boot_id()
+    if boot:
+        environment["boot"] = boot
     return environment
+
+
+def _boot_id() -> str | None:
+    """This boot of this machine, hashed (Linux's random boot id): two runs that share it ran on one machine
+    without a restart or a migration in between, so their absolute timings compare (``edgekit gate``)."""
+    import hashlib
+
+    try:
+        raw = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        return None
+    return hashlib.sha256(raw.encode()).hexdigest()[:16] if raw else None

@@ -5,21 +5,41 @@ Light to import (the CLI reads its defaults at start-up): the checks' own import
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import os
+from dataclasses import dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from ..errors import EdgekitError, refuse_unknown
 
 
+def physical_cores() -> int:
+    """The physical cores this process may run on, SMT siblings counted once: the default thread count. ORT,
+    OpenVINO and LiteRT's XNNPACK run best with one thread per core: 4 on a Raspberry Pi 4/5 (no SMT), half the
+    logical CPUs on an x86 laptop with SMT. Read from sysfs (Linux, also under qemu-user); elsewhere every
+    allowed CPU counts."""
+    allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+    cores = set()
+    for cpu in allowed:
+        topology = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
+        try:
+            cores.add(((topology / "physical_package_id").read_text().strip(),
+                       (topology / "core_id").read_text().strip()))
+        except OSError:
+            cores.add(("cpu", str(cpu)))
+    return max(1, len(cores))
+
+
 @dataclass(frozen=True)
 class BenchOptions:
-    """How to measure: explicit threads, warm-up count, at least ``runs`` timed runs and ``min_seconds``.
+    """How to measure: threads (default: one per physical core), warm-up count, at least ``runs`` timed runs and
+    ``min_seconds``.
 
     With several artifacts the timed runs are split into ``rounds`` slices taken in turn (artifact A, B, C, A,
     B, C, ...), so a machine that slows down part-way slows every artifact alike and ratios between them hold.
     """
 
-    threads: int = 2
+    threads: int = field(default_factory=physical_cores)
     warmup: int = 10
     runs: int = 50
     min_seconds: float = 2.0

@@ -3,7 +3,8 @@
 The artifacts (and the evaluation data, when it is a folder or file rather than a built-in name, which the
 device generates identically) are copied into a fresh temporary folder on the device as one tar stream; the
 device's own ``edgekit bench`` measures them there (``--remote-python`` picks its interpreter; its edgekit
-must be this version); its results JSON comes back, the rows are renamed to the local artifact paths, and the
+must be this version, or ``--install-wheel`` installs the wheel this machine built there first, by its path);
+its results JSON comes back, the rows are renamed to the local artifact paths, and the
 device is named in the environment (``device``) with what the round trip cost (``remote_seconds``). The
 remote folder is removed in every case. Nothing is written locally until the results are back and checked.
 """
@@ -33,41 +34,78 @@ CONNECT_TIMEOUT_S = 10
 
 
 @dataclass(frozen=True)
-class Device:
-    """Where ``--on`` benches: ``user@host:port``, the interpreter to run there, an optional ssh config file."""
+class DeviceSettings:
+    """How every ``--on`` device is used: its interpreter, an ssh config file, where to work, a wheel to install
+    first, and the thread count (``None``: the device's own default, one thread per physical core there)."""
 
-    user: str | None
-    host: str
-    port: int | None
     python: str = "python3"
     ssh_config: Path | None = None
     #: where the work folder is made on the device (default: its $TMPDIR, else /tmp)
     tmp: str | None = None
+    #: an edgekit-deploy wheel of this version to install on the device before benching
+    wheel: Path | None = None
+    threads: int | None = None
+
+
+@dataclass(frozen=True)
+class Device:
+    """Where ``--on`` benches: ``user@host:port``, and how (``DeviceSettings``)."""
+
+    user: str | None
+    host: str
+    port: int | None
+    settings: DeviceSettings = DeviceSettings()
 
     @property
     def name(self) -> str:
         return f"{self.user + '@' if self.user else ''}{self.host}{':' + str(self.port) if self.port else ''}"
 
+    @property
+    def python(self) -> str:
+        return self.settings.python
+
     def ssh(self, command: str) -> list[str]:
         """The ssh command line that runs ``command`` (a shell string) on the device, never asking anything."""
         line = ["ssh", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={CONNECT_TIMEOUT_S}"]
-        if self.ssh_config is not None:
-            line += ["-F", str(self.ssh_config)]
+        if self.settings.ssh_config is not None:
+            line += ["-F", str(self.settings.ssh_config)]
         if self.port:
             line += ["-p", str(self.port)]
         return line + [f"{self.user}@{self.host}" if self.user else self.host, command]
 
 
-def parse_device(spec: str, python: str = "python3", ssh_config: Path | None = None,
-                 tmp: str | None = None) -> Device:
-    """``user@host[:port]`` as a ``Device``; anything else is one error line."""
+def parse_device(spec: str, settings: DeviceSettings = DeviceSettings()) -> Device:
+    """``user@host[:port]`` as a ``Device``; anything else (or a bad setting) is one error line."""
     match = _DEVICE.match(spec)
     if not match or (match["port"] and not 0 < int(match["port"]) < 65536):
         raise EdgekitError(f"--on takes user@host[:port], got {spec!r}")
-    if ssh_config is not None and not ssh_config.is_file():
-        raise EdgekitError(f"--ssh-config {ssh_config} is not a file")
-    return Device(match["user"], match["host"], int(match["port"]) if match["port"] else None, python, ssh_config,
-                  tmp)
+    if settings.ssh_config is not None and not settings.ssh_config.is_file():
+        raise EdgekitError(f"--ssh-config {settings.ssh_config} is not a file")
+    if settings.wheel is not None:
+        check_wheel(settings.wheel)
+    return Device(match["user"], match["host"], int(match["port"]) if match["port"] else None, settings)
+
+
+def check_wheel(wheel: Path) -> None:
+    """Refuse anything but an edgekit-deploy wheel of this very version (``pip wheel --no-deps . -w dist``)."""
+    if not wheel.is_file():
+        raise EdgekitError(f"--install-wheel {wheel} is not a file")
+    found = re.match(r"^edgekit_deploy-([^-]+)-.+\.whl$", wheel.name)
+    if not found:
+        raise EdgekitError(f"--install-wheel {wheel.name} is not an edgekit-deploy wheel (edgekit_deploy-*.whl)")
+    if found[1] != __version__:
+        raise EdgekitError(f"--install-wheel {wheel.name} is edgekit {found[1]}, this machine {__version__}: the "
+                           "same version must measure both sides")
+
+
+def _install(device: Device, wheel: str) -> None:
+    """Install the copied ``wheel`` for the device's Python by its path, never by name: pip cannot take
+    edgekit-deploy from an index. First the wheel alone (replacing what is there), then its dependencies, which
+    pip only fetches (from the device's own index) if one is missing."""
+    python = shell_path(device.python)
+    quiet = "-m pip install --quiet --no-input --disable-pip-version-check"
+    _run(device, f"{python} {quiet} --no-index --force-reinstall --no-deps {shlex.quote(wheel)} >&2 && "
+                 f"{python} {quiet} {shlex.quote(wheel)} >&2", "installing the wheel")
 
 
 def _run(device: Device, command: str, what: str, stdin: bytes | None = None) -> str:
@@ -143,10 +181,10 @@ def _copy(device: Device, folder: str, archive: bytes) -> None:
 
 def _bench_command(device: Device, folder: str, names: list[str], options: BenchOptions, data: str | None) -> str:
     args = ["-m", "edgekit.cli", "bench", *names, "--json", "results.json",
-            "--threads", str(options.threads), "--runs", str(options.runs), "--warmup", str(options.warmup),
+            "--runs", str(options.runs), "--warmup", str(options.warmup),
             "--min-seconds", str(options.min_seconds), "--rounds", str(options.rounds)]
-    for flag, value in (("--data", data), ("--preset", options.preset), ("--task", options.task),
-                        ("--imgsz", options.imgsz)):
+    for flag, value in (("--threads", device.settings.threads), ("--data", data), ("--preset", options.preset),
+                        ("--task", options.task), ("--imgsz", options.imgsz)):
         if value is not None:
             args += [flag, str(value)]
     # exit 1 means "a row failed": the results JSON is still there and says which
@@ -159,9 +197,12 @@ def remote_bench(paths: list[Path], options: BenchOptions, device: Device) -> Re
     from ..calibration_data.build import BUILTIN_DATASETS
 
     start = time.perf_counter()
-    _check_version(device)
+    if device.settings.wheel is None:
+        _check_version(device)
     names = {f"a{index}-{path.name}": path for index, path in enumerate(paths)}
-    shipped = dict(names)
+    shipped: dict[str, Path] = dict(names)
+    if device.settings.wheel is not None:
+        shipped[f"wheel/{device.settings.wheel.name}"] = device.settings.wheel
     data = options.data
     if data is not None and data not in BUILTIN_DATASETS:
         local = Path(data)
@@ -171,12 +212,15 @@ def remote_bench(paths: list[Path], options: BenchOptions, device: Device) -> Re
         shipped["data"] = root
         data = f"data/{local.name}" if local.is_file() else "data"
     archive = _tar(shipped)
-    base = shell_path(device.tmp) if device.tmp else '"${TMPDIR:-/tmp}"'
+    base = shell_path(device.settings.tmp) if device.settings.tmp else '"${TMPDIR:-/tmp}"'
     folder = _run(device, f"mktemp -d {base}/edgekit-remote.XXXXXX", "making a work folder").strip()
     if not folder.startswith("/"):
         raise EdgekitError(f"{device.name} did not make a work folder (got {folder[:80]!r})")
     try:
         _copy(device, folder, archive)
+        if device.settings.wheel is not None:
+            _install(device, f"{folder}/wheel/{device.settings.wheel.name}")
+            _check_version(device)
         copied = time.perf_counter()
         _run(device, _bench_command(device, folder, list(names), options, data), "edgekit bench")
         benched = time.perf_counter()
@@ -204,16 +248,15 @@ def _localised(raw: str, names: dict[str, Path], device: Device, cost: dict[str,
     return ResultsDocument(environment=environment, rows=tuple(rows))
 
 
-def bench_on_devices(paths: list[Path], options: BenchOptions, devices: list[str], python: str,
-                     ssh_config: Path | None, json_path: Path | None,
-                     tmp: str | None = None) -> dict[str, ResultsDocument]:
+def bench_on_devices(paths: list[Path], options: BenchOptions, devices: list[str], settings: DeviceSettings,
+                     json_path: Path | None) -> dict[str, ResultsDocument]:
     """``remote_bench`` on each device in turn; each device's results JSON is written (atomically, after all
     devices answered) to ``json_path``, or ``json_path`` with ``-<host>`` added when there are several."""
     import json
 
     from ..fsutil import check_replaceable, write_text_atomic
 
-    parsed = [parse_device(spec, python, ssh_config, tmp) for spec in devices]
+    parsed = [parse_device(spec, settings) for spec in devices]
     if len({device.name for device in parsed}) != len(parsed):
         raise EdgekitError("--on names a device twice")
     missing = [str(path) for path in paths if not path.exists()]

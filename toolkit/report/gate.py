@@ -32,6 +32,9 @@ class Thresholds:
     absolute_latency: bool = False
     #: percent of the CPU other processes may take while timing before latency is "inconclusive" (100: never)
     max_busy_share: float = 25.0
+    #: percent the machine probe may move (its rounds within the run, or its p50 from the baseline's on the same
+    #: CPU) before latency is "inconclusive": the machine itself changed speed (negative turns it off)
+    max_machine_shift: float = 10.0
     per_target: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def for_target(self, target: str) -> "Thresholds":
@@ -40,7 +43,7 @@ class Thresholds:
 
 
 _NUMBERS = ("max_size_growth", "max_latency_growth", "max_accuracy_drop", "max_reference_latency_growth",
-            "max_busy_share")
+            "max_busy_share", "max_machine_shift")
 
 
 def load_thresholds(path: Path | None, **overrides: Any) -> Thresholds:
@@ -260,14 +263,14 @@ def _fmt(value: float, metric: str) -> str:
 
 
 _TITLES = {"pass": "✅ edgekit gate: pass", "regression": "❌ edgekit gate: regression",
-           "inconclusive": "⚠️ edgekit gate: inconclusive: machine busy (latency not judged; run it again)"}
+           "inconclusive": "⚠️ edgekit gate: inconclusive: {why} (latency not judged; run it again)"}
 
 
 def verdict_markdown(checks: list[Check], thresholds: Thresholds, extra_rows: list[str], note: str = "",
-                     status: str | None = None) -> str:
-    """The Markdown verdict: one line per check, failures first."""
+                     status: str | None = None, why: str = "machine busy") -> str:
+    """The Markdown verdict: one line per check, failures first; ``why`` a latency verdict is inconclusive."""
     failed = [c for c in checks if not c.passed]
-    title = _TITLES[status or ("regression" if failed else "pass")]
+    title = _TITLES[status or ("regression" if failed else "pass")].format(why=why)
     latency = ("absolute p50" if thresholds.absolute_latency else
                f"p50 relative to `{thresholds.reference}` or to the machine probe, whichever grew less")
     latency += " (the fastest of the bench's interleaved rounds, where it recorded them)"
