@@ -1,4 +1,6 @@
-"""The Target protocol: turn the parent ONNX model into one runtime's artifact files."""
+"""The Target protocol: turn the parent ONNX model into one runtime's artifact files; a ``ModuleTarget``
+converts from the PyTorch model itself (ExecuTorch's ``torch.export`` path) and is checked against the same
+parent."""
 
 from __future__ import annotations
 
@@ -39,4 +41,20 @@ class Target(Protocol):
 
     def convert(self, onnx_path: Path, calib: CalibrationSet, cfg: TargetConfig, out_dir: Path) -> Conversion:
         """Convert ``onnx_path`` into ``out_dir`` (a fresh temporary directory)."""
+        ...
+
+
+class ModuleTarget(Protocol):
+    """A registered target that converts from the PyTorch model (``from_module = True``), not from ONNX: the
+    export still makes the parent ONNX, whose tensors name the artifact's and against which it is checked. A
+    source that is an ONNX file has no PyTorch model: such a target fails on it in one line."""
+
+    name: str
+    runtime: str
+    config_cls: type[TargetConfig]
+    from_module: bool
+
+    def convert_module(self, module: Any, onnx_path: Path, calib: CalibrationSet, cfg: TargetConfig,
+                       out_dir: Path) -> Conversion:
+        """Convert the eval-mode ``module`` into ``out_dir`` (a fresh temporary directory)."""
         ...

@@ -36,6 +36,8 @@ TARGETS: dict[str, tuple[str, str]] = {
     "tflite-fp16": ("edgekit.exporters.tflite_fp16:TARGET", "tflite-export"),
     "tflite-int8": ("edgekit.exporters.tflite_int8:TARGET", "tflite-export"),
     "tflite-drq": ("edgekit.exporters.tflite_drq:TARGET", "tflite-export"),
+    "executorch-fp32": ("edgekit.exporters.executorch_fp32:TARGET", "executorch"),
+    "executorch-int8": ("edgekit.exporters.executorch_int8:TARGET", "executorch"),
 }
 
 #: runtime name -> (object path, extra that provides it)
@@ -43,6 +45,7 @@ RUNTIMES: dict[str, tuple[str, str]] = {
     "onnxruntime": ("edgekit.runtimes.onnxruntime:RUNTIME", "ort"),
     "openvino": ("edgekit.runtimes.openvino:RUNTIME", "openvino"),
     "tflite": ("edgekit.runtimes.tflite:RUNTIME", "tflite"),
+    "executorch": ("edgekit.runtimes.executorch:RUNTIME", "executorch"),
 }
 
 
@@ -73,6 +76,7 @@ FAMILIES: dict[str, Family] = {family.name: family for family in (
     Family("ort", "ort-int8", "onnx-fp32", aliases=("onnxruntime",), quantized_kind="INT8 QDQ"),
     Family("openvino", "openvino-int8", "openvino-fp32", quantized_kind="INT8 (NNCF)"),
     Family("tflite", "tflite-int8", "tflite-fp32", quantized_kind="full-integer INT8 (int8 input and output)"),
+    Family("executorch", "executorch-int8", "executorch-fp32", aliases=("et",), quantized_kind="INT8 (PT2E, XNNPACK)"),
 )}
 
 

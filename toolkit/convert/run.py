@@ -82,9 +82,16 @@ def _parent_artifact(parent: Path, base: dict[str, Any]) -> Artifact:
 
 
 def _stage(name: str, target: Any, cfg: Any, parent: Path, calib: CalibrationSet, base: dict[str, Any],
-           staging: Path) -> Artifact:
-    """Convert into ``staging`` and describe the result (manifest not yet saved, parity not yet checked)."""
-    conversion = target.convert(parent, calib, cfg, staging)
+           staging: Path, module: Any = None) -> Artifact:
+    """Convert into ``staging`` (from ``parent``, or from ``module`` for a ``from_module`` target) and describe
+    the result (manifest not yet saved, parity not yet checked)."""
+    if getattr(target, "from_module", False):
+        if module is None:
+            raise ExportError(f"{name} converts from the PyTorch model, and {base['source']} is an ONNX file: "
+                              "export from the .pt (or built-in) model instead")
+        conversion = target.convert_module(module, parent, calib, cfg, staging)
+    else:
+        conversion = target.convert(parent, calib, cfg, staging)
     digests = {file: sha256_file(staging / file) for file in conversion.files}
     manifest = Manifest(
         target=name, runtime=target.runtime, model_file=conversion.model_file,
@@ -97,7 +104,7 @@ def _stage(name: str, target: Any, cfg: Any, parent: Path, calib: CalibrationSet
 
 
 def _within_budget(name: str, target: Any, cfg: Any, parent: Path, calib: CalibrationSet,
-                   base: dict[str, Any], staging: Path, budget: ExportBudget) -> Artifact:
+                   base: dict[str, Any], staging: Path, budget: ExportBudget, module: Any = None) -> Artifact:
     """The first conversion whose drop on the decide images is within budget, copied into ``staging``."""
     option = target.float_nodes_option
 
@@ -105,7 +112,7 @@ def _within_budget(name: str, target: Any, cfg: Any, parent: Path, calib: Calibr
         work = budget.work / name / str(index)
         work.mkdir(parents=True)
         config = cfg.with_overrides({option: tuple(getattr(cfg, option)) + tuple(layers)})
-        return _stage(name, target, config, parent, calib, base, work)
+        return _stage(name, target, config, parent, calib, base, work, module)
 
     chosen, outcome = run_budget(budget.max_drop, budget.fp32(), budget.metric, budget.split.decide,
                                  budget.ranking, attempt)
@@ -116,14 +123,15 @@ def _within_budget(name: str, target: Any, cfg: Any, parent: Path, calib: Calibr
 
 
 def _convert_one(name: str, parent: Path, calib: CalibrationSet, base: dict[str, Any], out_dir: Path,
-                 force: bool, overrides: dict[str, Any], budget: ExportBudget | None = None) -> None:
+                 force: bool, overrides: dict[str, Any], budget: ExportBudget | None = None,
+                 module: Any = None) -> None:
     target = get_target(name)
     cfg = target.config_cls().with_overrides(overrides)
     with atomic_dir(out_dir / name, force, marker=MANIFEST_NAME) as staging:
         if budget is not None and getattr(target, "float_nodes_option", None):
-            artifact = _within_budget(name, target, cfg, parent, calib, base, staging, budget)
+            artifact = _within_budget(name, target, cfg, parent, calib, base, staging, budget, module)
         else:
-            artifact = _stage(name, target, cfg, parent, calib, base, staging)
+            artifact = _stage(name, target, cfg, parent, calib, base, staging, module)
         manifest = artifact.manifest
         if manifest.model_sha256 != manifest.parent_sha256:
             check = compare_with_parent(artifact, parent, calib)
@@ -174,7 +182,8 @@ def export_model(model: str, targets: list[str], out_dir: Path, *, data: str | N
         for name in names:
             start = time.perf_counter()
             try:
-                _convert_one(name, parent, calib, base, out_dir, force, (overrides or {}).get(name, {}), budget)
+                _convert_one(name, parent, calib, base, out_dir, force, (overrides or {}).get(name, {}), budget,
+                             source.module)
                 status = "ok"
             except EdgekitError as exc:
                 status = f"export failed: {exc}"

@@ -1,0 +1,95 @@
+"""What the two ExecuTorch targets share: capture the PyTorch model with ``torch.export``, quantize it the PT2E
+way for XNNPACK (optional), lower it with the XNNPACK partitioner and write a ``.pte``.
+
+These targets convert from the PyTorch model itself (``from_module``), not from the parent ONNX; the parent is
+still what their outputs are checked against, and their tensors carry its names and shapes, so scoring reads
+them like any other artifact. A model ``torch.export`` cannot capture, or an op the lowering refuses, is one
+``EdgekitError`` line naming it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+from edgekit.convert.onnx_utils import onnx_io_specs
+from edgekit.data.calibration import CalibrationSet
+from edgekit.errors import EdgekitError
+from edgekit.quiet import native_output_to
+
+from .base import Conversion
+
+PTE_NAME = "model.pte"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def example_input(calib: CalibrationSet) -> Any:
+    """One calibration image as the example batch ``torch.export`` traces with (static shape, batch 1)."""
+    import torch
+
+    return torch.from_numpy(calib.as_array()[:1].copy())
+
+
+def capture(module: Any, example: Any) -> Any:
+    """``torch.export`` of ``module`` on ``example`` (a TorchScript module, as ``edgekit compress`` writes,
+    through PyTorch's TorchScript converter); a graph break (data-dependent control flow, an untraceable call)
+    is one error line naming it."""
+    import torch
+
+    try:
+        with warnings.catch_warnings(), native_output_to():
+            warnings.simplefilter("ignore")
+            if isinstance(module, torch.jit.ScriptModule):
+                from torch._export.converter import TS2EPConverter
+
+                return TS2EPConverter(module, (example,)).convert()
+            return torch.export.export(module, (example,), strict=False)
+    except Exception as exc:  # noqa: BLE001 - torch.export raises many types, each with a telling first line
+        raise EdgekitError(f"torch.export cannot capture the model: {_first_line(exc)}") from None
+
+
+def lower(program: Any, out_dir: Path) -> dict[str, int]:
+    """Lower an exported program to XNNPACK and write ``model.pte``; returns how many nodes XNNPACK took and
+    how many were left to ExecuTorch's portable kernels (a left-over op is named in the notes, not fatal)."""
+    from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+    from executorch.exir import to_edge_transform_and_lower
+
+    try:
+        with warnings.catch_warnings(), native_output_to():
+            warnings.simplefilter("ignore")
+            edge = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
+            executorch_program = edge.to_executorch()
+    except Exception as exc:  # noqa: BLE001 - the lowering passes raise many types
+        raise EdgekitError(f"ExecuTorch lowering failed: {_first_line(exc)}") from None
+    (out_dir / PTE_NAME).write_bytes(executorch_program.buffer)
+    return _delegation(edge.exported_program().graph_module)
+
+
+def _delegation(graph_module: Any) -> dict[str, int]:
+    """Delegated XNNPACK subgraphs and the ops left outside them."""
+    calls = [node for node in graph_module.graph.nodes if node.op == "call_function"]
+    delegated = sum(1 for node in calls if "executorch_call_delegate" in str(node.target))
+    return {"xnnpack_subgraphs": delegated, "portable_ops": len(calls) - delegated - sum(
+        1 for node in calls if "getitem" in str(node.target))}
+
+
+def conversion(onnx_path: Path, out_dir: Path, notes: dict[str, Any]) -> Conversion:
+    """The ``Conversion`` of a written ``model.pte``: tensors named and shaped as the parent's."""
+    import executorch
+    import torch
+
+    inputs, outputs = onnx_io_specs(onnx_path)
+    versions = {"executorch": getattr(executorch, "__version__", _dist_version("executorch")),
+                "torch": torch.__version__}
+    return Conversion(PTE_NAME, [PTE_NAME], inputs, outputs, tool_versions=versions, notes=notes)
+
+
+def _dist_version(name: str) -> str:
+    import importlib.metadata
+
+    return importlib.metadata.version(name)

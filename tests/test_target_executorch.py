@@ -1,0 +1,89 @@
+"""ExecuTorch targets: from the PyTorch model (built-in or TorchScript), the detector's decode tail kept in
+float by the quantizer, per-operator profiles from ETDump, what the device side imports, and one error line
+for a model torch.export cannot capture or an ONNX source. Accuracy per task: test_target_contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from edgekit.bench.harness import BenchOptions
+from edgekit.bench.profiling import profile_artifact
+from edgekit.convert.run import export_model
+from edgekit.manifest import Artifact
+
+pytestmark = pytest.mark.slow
+pytest.importorskip("executorch", reason="the [executorch] extra is not installed")
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("et")
+    rows = export_model("nano-det", ["onnx-fp32", "executorch-int8"], root, calib_images=16)
+    assert [row.status for row in rows] == ["ok", "ok"], rows
+    return root
+
+
+def test_the_decode_tail_stays_float_and_the_rest_runs_in_int8_on_xnnpack(exported: Path) -> None:
+    manifest = Artifact.load(exported / "executorch-int8").manifest
+    assert manifest.notes["nodes_kept_float"] > 5 and manifest.notes["xnnpack_subgraphs"] >= 1
+    cosines = [value for key, value in manifest.parity_vs_parent.items() if key.startswith("cosine_")]
+    assert manifest.model_file == "model.pte" and min(cosines) > 0.99  # boxes and scores
+    assert manifest.outputs == Artifact.load(exported / "onnx-fp32").manifest.outputs  # the parent's tensors
+    profile = profile_artifact(exported / "executorch-int8", BenchOptions(threads=1), runs=3)
+    ops = profile["ops"]
+    assert {"int8", "quantize", "float"} <= {op["kind"] for op in ops} and "ETDump" in profile["method"]
+    assert any("QC8" in op["name"] for op in ops if op["kind"] == "int8")  # per-channel int8 convolutions
+
+
+def test_the_device_side_imports_executorch_and_torch_but_no_tensorflow_or_onnx(exported: Path,
+                                                                                tmp_path: Path) -> None:
+    code = ("import sys, json\nfrom edgekit.cli import main\n"
+            f"sys.argv = ['edgekit', 'bench', {str(exported / 'executorch-int8')!r}, '--runs', '3', "
+            f"'--min-seconds', '0', '--json', {str(tmp_path / 'r.json')!r}]\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    assert exc.code in (0, None), exc.code\n"
+            "print('LOADED', json.dumps(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'torch', 'tensorflow', 'onnx', 'executorch', 'onnxruntime'})))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = json.loads(result.stdout.split("LOADED ")[1].splitlines()[0])
+    assert loaded == ["executorch", "torch"], loaded  # its Python API takes torch tensors
+    assert json.loads((tmp_path / "r.json").read_text())["results"][0]["status"] == "ok"
+
+
+class _DataDependent(nn.Module):
+    """Branches on a value computed from the input: torch.export cannot capture it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        if y.mean() > 0:
+            return y.sum(dim=(2, 3))
+        return y.amax(dim=(2, 3))
+
+
+def test_a_model_export_cannot_capture_fails_its_row_in_one_line_and_the_others_go_on(tmp_path: Path) -> None:
+    model = tmp_path / "branchy.pt"
+    torch.save(_DataDependent().eval(), model)
+    rows = export_model(str(model), ["onnx-fp32", "executorch-fp32"], tmp_path / "out", data="shapes-cls",
+                        task="classify", imgsz=32, trust=True, calib_images=4)
+    status = {row.target: row.status for row in rows}
+    assert status["onnx-fp32"] == "ok"  # the ONNX tracer follows the branch it saw
+    assert status["executorch-fp32"].startswith("export failed: torch.export cannot capture the model:")
+    assert "\n" not in status["executorch-fp32"]
+
+
+def test_an_onnx_source_has_no_pytorch_model_for_executorch(exported: Path, tmp_path: Path) -> None:
+    rows = export_model(str(exported / "onnx-fp32" / "model.onnx"), ["onnx-fp32", "executorch-fp32"],
+                        tmp_path, data="shapes-det", task="detect", imgsz=256, calib_images=4)
+    status = {row.target: row.status for row in rows}
+    assert status["onnx-fp32"] == "ok" and "converts from the PyTorch model" in status["executorch-fp32"]
