@@ -69,8 +69,24 @@ def decode_tail(graph_module: Any) -> set[Any]:
             if _is_channel_merge(merge):
                 tail.add(merge)  # box and class branches get their own ranges
             continue  # the head's flattening: everything before it is the network proper
-        stack.extend(node.all_input_nodes)
+        stack.extend(_data_inputs(node))
     return tail if found else set()
+
+
+#: ops that read only the shape or dtype of (some of) their inputs: anchors made with ``arange(...).type_as(x)``
+#: or strides with ``x.new_full(...)`` must not lead the walk from the outputs back into the network through ``x``
+_SHAPE_ONLY = ("zeros_like", "ones_like", "empty_like", "full_like", "new_full", "new_zeros", "new_ones", "new_empty",
+               "sym_size", "sym_numel")
+
+
+def _data_inputs(node: Any) -> list[Any]:
+    """The inputs whose values (not only shape or dtype) ``node`` computes with."""
+    target = str(node.target)
+    if any(name in target for name in _SHAPE_ONLY):
+        return []
+    if "type_as" in target:
+        return node.args[0].all_input_nodes + [node.args[0]] if hasattr(node.args[0], "op") else []
+    return list(node.all_input_nodes)
 
 
 def _quantizer(per_channel: bool, keep_float: bool) -> Any:

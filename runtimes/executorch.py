@@ -1,9 +1,10 @@
 """ExecuTorch's own Python runtime (``executorch.runtime``) for ``.pte`` artifacts: the wheel links the XNNPACK
 delegate and ExecuTorch's portable kernels.
 
-What the device side pulls in: the ``executorch`` wheel and CPU torch (its Python API takes and returns torch
-tensors); no TensorFlow, no ONNX. The C++ runtime on a phone or a Pi needs neither, but that is not a Python
-bench. Threads: XNNPACK's thread pool is process-wide and is reset to the session's count when it loads.
+What the device side pulls in: the ``executorch`` wheel, CPU torch (its Python API takes and returns torch
+tensors) and torchao (``executorch.runtime`` imports it); no TensorFlow, no ONNX. The C++ runtime on a phone
+or a Pi needs neither, but that is not a Python bench. Threads: XNNPACK's thread pool is process-wide and is
+reset to the session's count when it loads.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import importlib.metadata
 import re
 import tempfile
-from collections import defaultdict
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ def _runtime() -> Any:
 
 
 def _set_threads(threads: int) -> None:
+    _runtime()  # imported quietly first
     from executorch.extension.pybindings import portable_lib
 
     with native_output_to():  # "Resetting threadpool to N threads."
@@ -79,7 +81,7 @@ class ExecutorchRuntime:
 
     def version(self) -> str:
         try:
-            return f"executorch {importlib.metadata.version('executorch')}"
+            return importlib.metadata.version("executorch")
         except importlib.metadata.PackageNotFoundError:
             raise MissingDependencyError("executorch", "executorch") from None
 
@@ -111,13 +113,15 @@ class ExecutorchRuntime:
             etdump = Path(work) / "run.etdump"
             session._program.write_etdump_result_to_file(str(etdump), str(Path(work) / "debug.bin"))
             frame = Inspector(etdump_path=str(etdump)).to_dataframe()
-        times: dict[str, list[float]] = defaultdict(list)
+        # one row per operator instance; XNNPACK numbers operators per subgraph (``... #1`` recurs in each)
+        ops, seen = [], Counter[str]()
         for name, raw in zip(frame["event_name"], frame["raw"]):
-            if name in ("OPERATOR_CALL", "DELEGATE_CALL") or "::" in name:
+            if name in ("OPERATOR_CALL", "DELEGATE_CALL") or "::" in name or not len(raw):
                 continue
-            times[name].extend(float(value) for value in raw)
-        ops = [OpTime(name, re.sub(r" #\d+$", "", name.removeprefix("native_call_")), _kind(name),
-                      float(np.median(values))) for name, values in times.items()]
+            seen[name] += 1
+            unique = name if seen[name] == 1 else f"{name} [subgraph op {seen[name]}]"
+            ops.append(OpTime(unique, re.sub(r" #\d+$", "", name.removeprefix("native_call_")), _kind(name),
+                              float(np.median(raw))))
         return ops, f"ExecuTorch ETDump (devtools Inspector), median of {runs} runs per event"
 
 

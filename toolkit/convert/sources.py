@@ -65,7 +65,8 @@ TRUST_HINT = "pass --trust only if you trust its author"
 
 def _load_program(path: Path, kind: str, trust: bool) -> tuple[Any, ModelCard | None]:
     """A TorchScript or ``torch.export`` file and the model card embedded in it (TorchScript written by
-    ``edgekit compress``; else ``None``): loading runs code stored in the file, so only with ``trust``."""
+    ``edgekit compress``, or a ``.pt2`` saved with ``extra_files={CARD_FILE: card.to_json()}``; else
+    ``None``): loading runs code stored in the file, so only with ``trust``."""
     import torch
 
     if not trust:
@@ -74,9 +75,10 @@ def _load_program(path: Path, kind: str, trust: bool) -> tuple[Any, ModelCard | 
     extra = {CARD_FILE: ""}
     try:
         if kind == "torch.export":
-            return torch.export.load(str(path)).module(), None
-        with native_output_to():  # quantized modules print a C++ deprecation warning on load
-            module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
+            module = torch.export.load(str(path), extra_files=extra).module()
+        else:
+            with native_output_to():  # quantized modules print a C++ deprecation warning on load
+                module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
     except Exception as exc:  # noqa: BLE001 - a truncated archive fails in many ways
         raise ExportError(f"cannot load {kind} file {path}: {str(exc).strip().splitlines()[0][:160]}") from None
     if not extra[CARD_FILE]:

@@ -1,0 +1,83 @@
+"""The PyTorch-direct targets (ExecuTorch) beside the ONNX-based ones: accuracy drop and p50 ratio, one
+interleaved bench per model, plus the per-operator profile of executorch-int8.
+
+    # 1. in Ultralytics' venv: the committed YOLO checkpoints as torch.export programs with their cards
+    python benchmarks/pytorch_direct.py --programs /tmp/pytorch-direct
+    # 2. in edgekit's venv: export and bench (nano-det, nano-cls, and the .pt2 files step 1 wrote)
+    python benchmarks/pytorch_direct.py --work /tmp/pytorch-direct [--yolo-data /tmp/shapes-yolo/data.yaml]
+
+Writes ``benchmarks/pytorch_direct/<model>.{json,md}`` and ``<model>-executorch-int8-profile.json``. The YOLO
+models are scored with ``--preset ultralytics`` (``yolo val``'s settings) on the 200 val images of
+``yolov8n/make_data.py``'s dataset; the built-ins on their own val splits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "pytorch_direct"
+TARGETS = ["onnx-fp32", "ort-int8", "tflite-int8", "executorch-fp32", "executorch-int8"]
+YOLO_MODELS = ["yolov8n-shapes"]
+
+
+def write_programs(folder: Path) -> None:
+    """Ultralytics' venv: each committed checkpoint as a ``.pt2`` (``torch.export``) with its model card."""
+    import torch
+
+    from edgekit.card import CARD_FILE
+    from edgekit.convert.sources import load_source
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in YOLO_MODELS:
+        source = load_source(str(HERE / "models" / f"{name}.pt"), trust=True)
+        size = source.card.preprocessing.size
+        program = torch.export.export(source.module.eval(), (torch.zeros(1, 3, size, size),), strict=False)
+        torch.export.save(program, str(folder / f"{name}.pt2"), extra_files={CARD_FILE: source.card.to_json()})
+        print("written", folder / f"{name}.pt2")
+
+
+def run_model(model: str, work: Path, data: str | None, preset: str | None) -> None:
+    """Export ``model`` to every target, bench them in one interleaved run, profile executorch-int8."""
+    from edgekit.api import benchmark
+    from edgekit.bench.options import BenchOptions
+    from edgekit.bench.profiling import profile_artifact
+    from edgekit.convert.run import export_model
+    from edgekit.report.files import to_markdown
+
+    name = Path(model).stem
+    out = work / name
+    rows = export_model(model, TARGETS, out, data=data, trust=True, force=True)
+    done = [out / row.target for row in rows if row.status == "ok"]
+    print(name, {row.target: row.status for row in rows})
+    document = benchmark(done, data=data, preset=preset, rounds=10)
+    OUT.mkdir(exist_ok=True)
+    (OUT / f"{name}.json").write_text(json.dumps(document.to_dict(), indent=2, allow_nan=False) + "\n")
+    (OUT / f"{name}.md").write_text(to_markdown(document))
+    profile = profile_artifact(out / "executorch-int8", BenchOptions(data=data, preset=preset), runs=30)
+    (OUT / f"{name}-executorch-int8-profile.json").write_text(json.dumps(profile, indent=2) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--programs", type=Path, help="Ultralytics' venv: write the YOLO .pt2 files here")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/pytorch-direct"))
+    parser.add_argument("--yolo-data", default="/tmp/shapes-yolo/data.yaml")
+    args = parser.parse_args()
+    if args.programs:
+        write_programs(args.programs)
+        return
+    for model in ("nano-det", "nano-cls"):
+        run_model(model, args.work, None, None)
+    for name in YOLO_MODELS:
+        program = args.work / f"{name}.pt2"
+        if program.is_file():
+            run_model(str(program), args.work, args.yolo_data, "ultralytics")
+        else:
+            print(f"skipped {name}: no {program} (run step 1 in Ultralytics' venv)")
+
+
+if __name__ == "__main__":
+    main()
