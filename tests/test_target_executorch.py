@@ -87,3 +87,40 @@ def test_an_onnx_source_has_no_pytorch_model_for_executorch(exported: Path, tmp_
                         tmp_path, data="shapes-det", task="detect", imgsz=256, calib_images=4)
     status = {row.target: row.status for row in rows}
     assert status["onnx-fp32"] == "ok" and "converts from the PyTorch model" in status["executorch-fp32"]
+
+
+class _AnchoredHead(nn.Module):
+    """A conv, the head's flattening, and anchors made from the feature map's dtype only (as Ultralytics
+    does): the anchors' edge to the conv carries no values, so the conv must stay out of the decode tail."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 6, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feature = self.conv(x)
+        flat = feature.view(1, 6, -1)
+        anchors = torch.arange(flat.shape[2]).type_as(feature) + feature.new_full((1,), 0.5)
+        return torch.cat([flat[:, :2] + anchors, flat[:, 2:].sigmoid()], dim=1)
+
+
+def test_the_decode_tail_follows_values_not_shapes() -> None:
+    from edgekit.exporters import executorch_common as common
+    from edgekit.exporters.executorch_int8 import decode_tail
+
+    graph_module = common.capture(_AnchoredHead().eval(), torch.rand(1, 3, 8, 8)).module()
+    tail = {str(node.target) for node in decode_tail(graph_module)}
+    assert any("sigmoid" in target for target in tail) and any("view" in target for target in tail)
+    assert not any("conv" in target for target in tail), tail
+
+
+def test_a_pt2_source_brings_its_model_card(tmp_path: Path) -> None:
+    from edgekit.card import CARD_FILE
+    from edgekit.convert.sources import load_source
+
+    source = load_source("nano-cls")
+    size = source.card.preprocessing.size
+    program = torch.export.export(source.module, (torch.zeros(1, 3, size, size),), strict=False)
+    torch.export.save(program, str(tmp_path / "m.pt2"), extra_files={CARD_FILE: source.card.to_json()})
+    loaded = load_source(str(tmp_path / "m.pt2"), trust=True)
+    assert loaded.card == source.card
