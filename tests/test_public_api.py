@@ -18,7 +18,7 @@ def _keywords(function) -> dict[str, inspect.Parameter]:
 
 
 def test_no_public_call_takes_arbitrary_keywords():
-    for name in ("export", "benchmark", "gate_check", "sweep"):
+    for name in ("export", "benchmark", "gate_check", "sweep", "compress_model"):
         kinds = {p.kind for p in inspect.signature(getattr(edgekit, name)).parameters.values()}
         assert inspect.Parameter.VAR_KEYWORD not in kinds, name
 
@@ -35,3 +35,16 @@ def test_gate_keywords_are_the_thresholds_and_export_uses_the_calibration_defaul
     names = {f.name for f in dataclasses.fields(Thresholds)} - {"per_target"}  # per-target limits: the TOML file
     assert set(_keywords(edgekit.gate_check)) == names
     assert _keywords(edgekit.export)["calib_images"].default == DEFAULT_CALIBRATION_IMAGES
+
+
+def test_compress_keywords_are_the_commands_options_or_a_plan():
+    from edgekit.compress.options import PLAN_KEYS, CompressPlan, PruneOptions
+    from edgekit.errors import EdgekitError
+
+    assert set(_keywords(edgekit.compress_model)) == set(PLAN_KEYS) | {"plan"}
+    try:
+        edgekit.compress_model("nano-cls", "x.pt", plan=CompressPlan(prune=PruneOptions(0.5)), prune=0.3)
+    except EdgekitError as exc:
+        assert "either plan or options (prune)" in str(exc)
+    else:
+        raise AssertionError("plan and options together were accepted")

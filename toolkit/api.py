@@ -16,12 +16,16 @@ once imported.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .card import ModelCard
 from .convert.run import ExportRow
 from .manifest import Artifact
+from .errors import EdgekitError
 from .results import BenchRow, ResultsDocument, as_document, load_results
+
+if TYPE_CHECKING:  # torch-free at import: the plan's module is imported when compress runs
+    from .compress.options import CompressPlan
 
 __all__ = ["Artifact", "BenchRow", "ExportRow", "ModelCard", "ResultsDocument", "benchmark", "compress_model", "export",
            "gate_check", "load_results", "sweep", "targets"]
@@ -98,19 +102,36 @@ def sweep(sweep_file: str | Path, executor: str = "local", jobs: int = 1, addres
     return run_sweep(config, executor, jobs, address, force, log=lambda *_: None)
 
 
-def compress_model(model: str, out: str | Path, data: str | None = None, force: bool = False,
-             **plan: Any) -> dict[str, Any]:
+def compress_model(model: str, out: str | Path, data: str | None = None, force: bool = False, *,
+                   plan: CompressPlan | None = None, prune: float | None = None, prune_by: str | None = None,
+                   importance: str | None = None, round_to: int | None = None, steps: int | None = None,
+                   keep: tuple[str, ...] | None = None, keep_idle: bool | None = None,
+                   unstructured: float | None = None, distill: bool | None = None, recover: str | None = None,
+                   dynamic_quant: bool | None = None, images: str | Path | None = None,
+                   kd_images: int | None = None, epochs: int | None = None, lr: float | None = None,
+                   device: str | None = None, ema: float | None = None, act: str | None = None,
+                   pad: str | None = None) -> dict[str, Any]:
     """``edgekit compress``: prune / sparsify / distill / quantize ``model`` into the TorchScript file ``out`` (its
     model card embedded); returns the report (before, after, steps).
 
-    ``plan`` takes the command's option names (``prune``, ``prune_by``, ``importance``, ``steps``, ``keep``,
-    ``keep_idle``, ``unstructured``, ``distill``, ``epochs``, ``lr``, ``kd_images``, ``images``,
-    ``dynamic_quant``, ...; see ``edgekit.compress.options.PLAN_KEYS``); an unknown one is an error.
+    Either ``plan`` (an ``edgekit.compress.options.CompressPlan``) or the command's options as keywords, each
+    ``None`` meaning its default (``edgekit compress --help`` says what they do): ``prune`` ratio, ``prune_by``
+    (channels | macs), ``importance``, ``round_to``, ``steps``, ``keep`` (layer names), ``keep_idle``,
+    ``unstructured`` ratio, ``distill`` / ``recover`` (auto | labels | kd) with ``epochs``, ``lr``, ``device``,
+    ``ema``, ``kd_images``, ``images`` (a folder of unlabelled images), ``dynamic_quant``, ``act``, ``pad``.
     """
     from .compress.options import plan_from_options
     from .compress.run import compress_model as run_compress
 
-    return run_compress(model, plan_from_options(plan), Path(out), data, force, log=lambda *_: None)
+    options = {"prune": prune, "prune_by": prune_by, "importance": importance, "round_to": round_to,
+               "steps": steps, "keep": keep, "keep_idle": keep_idle, "unstructured": unstructured,
+               "distill": distill, "recover": recover, "dynamic_quant": dynamic_quant, "images": images,
+               "kd_images": kd_images, "epochs": epochs, "lr": lr, "device": device, "ema": ema, "act": act,
+               "pad": pad}
+    given = {name: value for name, value in options.items() if value is not None}
+    if plan is not None and given:
+        raise EdgekitError(f"pass either plan or options ({', '.join(given)}), not both")
+    return run_compress(model, plan or plan_from_options(given), Path(out), data, force, log=lambda *_: None)
 
 
 def targets() -> list[str]:
