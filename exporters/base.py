@@ -38,6 +38,9 @@ class Target(Protocol):
     #: optional: the config field that takes ONNX node names to keep in float (``--max-drop`` uses it);
     #: targets without it are left out of the accuracy budget
     float_nodes_option: str
+    #: optional: Python modules its converter needs beyond the export side; where one is missing the target
+    #: is left out of ``-t all`` (``edgekit.registry.unavailable_targets``)
+    requires: tuple[str, ...]
 
     def convert(self, onnx_path: Path, calib: CalibrationSet, cfg: TargetConfig, out_dir: Path) -> Conversion:
         """Convert ``onnx_path`` into ``out_dir`` (a fresh temporary directory)."""

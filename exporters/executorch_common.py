@@ -1,5 +1,5 @@
-"""What the two ExecuTorch targets share: capture the PyTorch model with ``torch.export``, quantize it the PT2E
-way for XNNPACK (optional), lower it with the XNNPACK partitioner and write a ``.pte``.
+"""What the two ExecuTorch targets share: lower a ``torch.export`` program (``edgekit.convert.pt2e``) with the
+XNNPACK partitioner and write a ``.pte``.
 
 These targets convert from the PyTorch model itself (``from_module``), not from the parent ONNX; the parent is
 still what their outputs are checked against, and their tensors carry its names and shapes, so scoring reads
@@ -14,43 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from edgekit.convert.onnx_utils import onnx_io_specs
-from edgekit.data.calibration import CalibrationSet
+from edgekit.convert.pt2e import first_line
 from edgekit.errors import EdgekitError
 from edgekit.quiet import native_output_to
 
 from .base import Conversion
 
 PTE_NAME = "model.pte"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
-
-
-def example_input(calib: CalibrationSet) -> Any:
-    """One calibration image as the example batch ``torch.export`` traces with (static shape, batch 1)."""
-    import torch
-
-    return torch.from_numpy(calib.as_array()[:1].copy())
-
-
-def capture(module: Any, example: Any) -> Any:
-    """``torch.export`` of ``module`` on ``example`` (a TorchScript module, as ``edgekit compress`` writes,
-    through PyTorch's TorchScript converter); a graph break (data-dependent control flow, an untraceable call)
-    is one error line naming it."""
-    import torch
-
-    try:
-        with warnings.catch_warnings(), native_output_to():
-            warnings.simplefilter("ignore")
-            if isinstance(module, torch.jit.ScriptModule):
-                from torch._export.converter import TS2EPConverter
-
-                return TS2EPConverter(module, (example,)).convert()
-            return torch.export.export(module, (example,), strict=False)
-    except Exception as exc:  # noqa: BLE001 - torch.export raises many types, each with a telling first line
-        raise EdgekitError(f"torch.export cannot capture the model: {_first_line(exc)}") from None
 
 
 def lower(program: Any, out_dir: Path) -> dict[str, int]:
@@ -65,7 +35,7 @@ def lower(program: Any, out_dir: Path) -> dict[str, int]:
             edge = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
             executorch_program = edge.to_executorch()
     except Exception as exc:  # noqa: BLE001 - the lowering passes raise many types
-        raise EdgekitError(f"ExecuTorch lowering failed: {_first_line(exc)}") from None
+        raise EdgekitError(f"ExecuTorch lowering failed: {first_line(exc)}") from None
     (out_dir / PTE_NAME).write_bytes(executorch_program.buffer)
     return _delegation(edge.exported_program().graph_module)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from edgekit.config import TargetConfig
+from edgekit.convert.pt2e import example_input, export_program
 from edgekit.data.calibration import CalibrationSet
 
 from . import executorch_common as common
@@ -22,12 +23,13 @@ class ExecutorchFp32Config(TargetConfig):
 class ExecutorchFp32Target:
     name = "executorch-fp32"
     runtime = "executorch"
+    requires = ("executorch",)
     config_cls = ExecutorchFp32Config
     from_module = True
 
     def convert_module(self, module: Any, onnx_path: Path, calib: CalibrationSet, cfg: ExecutorchFp32Config,
                        out_dir: Path) -> Conversion:
-        program = common.capture(module, common.example_input(calib))
+        program = export_program(module, example_input(calib))
         return common.conversion(onnx_path, out_dir, common.lower(program, out_dir))
 
 

@@ -47,10 +47,13 @@ def test_bench_options_have_one_schema_for_cli_recipes_and_library() -> None:
     from edgekit.bench.options import RECIPE_KEYS, BenchOptions
     from edgekit.pipeline import _BENCH_KEYS
 
+    from edgekit.bench.options import physical_cores
+
     params = {p.name: p.default for p in get_command(app).commands["bench"].params}
     defaults = BenchOptions()
-    assert {k: params[k] for k in ("threads", "runs", "warmup", "min_seconds", "rounds")} == \
-        {k: getattr(defaults, k) for k in ("threads", "runs", "warmup", "min_seconds", "rounds")}
+    assert {k: params[k] for k in ("runs", "warmup", "min_seconds", "rounds")} == \
+        {k: getattr(defaults, k) for k in ("runs", "warmup", "min_seconds", "rounds")}
+    assert params["threads"] is None and defaults.threads == physical_cores()  # None: the library's default
     assert _BENCH_KEYS == set(RECIPE_KEYS) == {"threads", "runs", "warmup", "min_seconds", "rounds", "preset"}
     with pytest.raises(EdgekitError, match="bench option runs must be an integer >= 1"):
         BenchOptions(runs=0).validate()

@@ -10,7 +10,7 @@ import pytest
 from edgekit.bench.harness import BenchOptions, open_for_timing, score_artifact
 from edgekit.convert.run import export_model
 from edgekit.manifest import Artifact
-from edgekit.registry import get_runtime, get_target, runtime_names, target_names
+from edgekit.registry import get_runtime, get_target, runtime_names, target_names, unavailable_targets
 from edgekit.tasks.registry import TASKS
 
 #: the reference model of each task (a new task brings one)
@@ -30,6 +30,8 @@ def parent_rows(artifacts):
 @pytest.mark.parametrize("task", list(TASKS))
 @pytest.mark.parametrize("target", target_names())
 def test_target_contract(target, task, tmp_path, parent_rows):
+    if target in unavailable_targets():
+        pytest.skip(f"{target}: its converter is not installed here (extra [{unavailable_targets()[target]}])")
     rows = export_model(REFERENCE_MODELS[task], [target], tmp_path)
     assert rows[0].status == "ok", rows[0].status
     artifact = Artifact.load(tmp_path / target)
@@ -42,7 +44,8 @@ def test_target_contract(target, task, tmp_path, parent_rows):
 
 
 def _first_target_on(runtime: str) -> str:
-    return next(name for name in target_names() if get_target(name).runtime == runtime)
+    return next(name for name in target_names() if get_target(name).runtime == runtime
+                and name not in unavailable_targets())
 
 
 @pytest.mark.slow

@@ -129,6 +129,12 @@ def export(
     for row in rows:
         if row.chosen:
             console.print(f"note: {row.chosen}", highlight=False, soft_wrap=True)
+    if "all" in target:
+        from .registry import unavailable_targets
+
+        for name, extra in unavailable_targets().items():
+            console.print(f"note: all -> not {name}: its converter is not installed here (extra [{extra}])",
+                          highlight=False, soft_wrap=True)
     console.print(export_table(rows))
     if any(row.status != "ok" for row in rows):
         raise typer.Exit(1)

@@ -38,6 +38,8 @@ TARGETS: dict[str, tuple[str, str]] = {
     "tflite-drq": ("edgekit.exporters.tflite_drq:TARGET", "tflite-export"),
     "executorch-fp32": ("edgekit.exporters.executorch_fp32:TARGET", "executorch"),
     "executorch-int8": ("edgekit.exporters.executorch_int8:TARGET", "executorch"),
+    "litert-fp32": ("edgekit.exporters.litert_fp32:TARGET", "litert-torch"),
+    "litert-int8": ("edgekit.exporters.litert_int8:TARGET", "litert-torch"),
 }
 
 #: runtime name -> (object path, extra that provides it)
@@ -162,8 +164,24 @@ def _family(name: str) -> Family | None:
     return _load_family(name, spec) if spec else None
 
 
+def missing_requirements(name: str) -> list[str]:
+    """The Python modules target ``name`` declares it needs (its optional ``requires``) that are not installed
+    here; found without importing them."""
+    import importlib.util
+
+    target = get_target(name)
+    return [module for module in getattr(target, "requires", ()) if importlib.util.find_spec(module) is None]
+
+
+def unavailable_targets() -> dict[str, str]:
+    """Registered targets whose converter is not installed here: name -> the extra that provides it."""
+    table = _table(TARGET_GROUP)
+    return {name: table[name][1] for name in table if missing_requirements(name)}
+
+
 def resolve_targets(names: list[str], calibration: str | None = "calibration data") -> list[Resolved]:
-    """Resolve ``all`` and family names, validate the rest, keep order and drop repeats.
+    """Resolve ``all`` and family names, validate the rest, keep order and drop repeats. ``all`` means every
+    target whose converter is installed here (``unavailable_targets`` lists the others).
 
     ``calibration`` describes the calibration data at hand (None: there is none); a family resolves to its
     INT8 target with it, to its float target without, and says so in ``reason``.
@@ -175,7 +193,8 @@ def resolve_targets(names: list[str], calibration: str | None = "calibration dat
             target, reason = family.choose(calibration)
             items = [Resolved(target, family.name, reason)]
         else:
-            items = [Resolved(item) for item in (target_names() if name == "all" else [name])]
+            everything = [n for n in target_names() if n not in unavailable_targets()] if name == "all" else [name]
+            items = [Resolved(item) for item in everything]
         for item in items:
             if item.name not in _table(TARGET_GROUP):
                 raise EdgekitError(f"unknown target {item.name!r} (choose from: all, "

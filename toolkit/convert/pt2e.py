@@ -1,0 +1,142 @@
+"""PyTorch 2 export (PT2E) for the targets that convert from the PyTorch model itself: capture with
+``torch.export``, and static INT8 quantization with any PT2E quantizer (ExecuTorch's XNNPACK quantizer,
+litert-torch's), calibrated on a CalibrationSet, with a detector's decode tail left in float.
+
+The decode tail is the one ``graph_remedies.decode_tail_nodes`` finds on the ONNX graph, found here on the FX
+graph: everything between the head's ``[B, C, H, W] -> [B, C, H*W]`` flattening and the outputs, plus the
+per-level concat of box and class branches. Its nodes lose their quantization annotation after the quantizer
+annotated, so pixel-scale boxes never share an int8 range with [0, 1] scores. The walk follows only edges
+that carry values: anchors built with ``arange(...).type_as(x)`` or strides with ``x.new_full(...)`` read
+only ``x``'s dtype, and following them would pull the whole network into float.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from ..data.calibration import CalibrationSet
+from ..errors import EdgekitError
+from ..quiet import native_output_to
+
+
+def first_line(exc: BaseException) -> str:
+    """An exception's first line (at most 300 characters), or its type's name."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def example_input(calib: CalibrationSet) -> Any:
+    """One calibration image as the example batch ``torch.export`` traces with (static shape, batch 1)."""
+    import torch
+
+    return torch.from_numpy(calib.as_array()[:1].copy())
+
+
+def export_program(module: Any, example: Any) -> Any:
+    """``torch.export`` of ``module`` on ``example`` (a TorchScript module, as ``edgekit compress`` writes,
+    through PyTorch's TorchScript converter); a graph break (data-dependent control flow, an untraceable call)
+    is one error line naming it."""
+    import torch
+
+    try:
+        with warnings.catch_warnings(), native_output_to():
+            warnings.simplefilter("ignore")
+            if isinstance(module, torch.jit.ScriptModule):
+                from torch._export.converter import TS2EPConverter
+
+                return TS2EPConverter(module, (example,)).convert()
+            return torch.export.export(module, (example,), strict=False)
+    except Exception as exc:  # noqa: BLE001 - torch.export raises many types, each with a telling first line
+        raise EdgekitError(f"torch.export cannot capture the model: {first_line(exc)}") from None
+
+
+def _shape(node: Any) -> tuple[int, ...]:
+    value = node.meta.get("val")
+    return tuple(int(d) for d in value.shape) if value is not None and hasattr(value, "shape") else ()
+
+
+def _is_spatial_flatten(node: Any) -> bool:
+    """``[B, C, H, W] -> [B, C, H*W]``: a head map becoming a list of anchors."""
+    if node.op != "call_function" or "view" not in str(node.target) and "reshape" not in str(node.target):
+        return False
+    source, result = _shape(node.args[0]), _shape(node)
+    return len(source) == 4 and len(result) == 3 and source[1] == result[1] and source[2] * source[3] == result[2]
+
+
+def _is_channel_merge(node: Any) -> bool:
+    """A per-level concat of 4D head branches along channels (box bins + class logits)."""
+    if node.op != "call_function" or "cat" not in str(node.target):
+        return False
+    dim = node.args[1] if len(node.args) > 1 else node.kwargs.get("dim", 0)
+    return dim in (1, -3) and all(len(_shape(part)) == 4 for part in node.args[0])
+
+
+#: ops that read only the shape or dtype of (some of) their inputs
+_SHAPE_ONLY = ("zeros_like", "ones_like", "empty_like", "full_like", "new_full", "new_zeros", "new_ones", "new_empty",
+               "sym_size", "sym_numel")
+
+
+def _data_inputs(node: Any) -> list[Any]:
+    """The inputs whose values (not only shape or dtype) ``node`` computes with."""
+    target = str(node.target)
+    if any(name in target for name in _SHAPE_ONLY):
+        return []
+    if "type_as" in target:
+        return node.args[0].all_input_nodes + [node.args[0]] if hasattr(node.args[0], "op") else []
+    return list(node.all_input_nodes)
+
+
+def decode_tail(graph_module: Any) -> set[Any]:
+    """The FX nodes of a detector's decode tail (empty when the model has no head flattening)."""
+    output = next(node for node in graph_module.graph.nodes if node.op == "output")
+    tail: set[Any] = set()
+    stack, found = list(output.all_input_nodes), False
+    while stack:
+        node = stack.pop()
+        if node in tail or node.op != "call_function":
+            continue
+        tail.add(node)
+        if _is_spatial_flatten(node):
+            found = True
+            merge = node.args[0]
+            if _is_channel_merge(merge):
+                tail.add(merge)  # box and class branches get their own ranges
+            continue  # the head's flattening: everything before it is the network proper
+        stack.extend(_data_inputs(node))
+    return tail if found else set()
+
+
+def _leave_tail_float(quantizer: Any) -> Any:
+    """``quantizer`` whose ``annotate`` then drops the annotations of the decode tail (this instance only)."""
+    annotate = quantizer.annotate
+
+    def annotate_body_only(model: Any) -> Any:
+        model = annotate(model)
+        for node in decode_tail(model):
+            node.meta.pop("quantization_annotation", None)
+        return model
+
+    quantizer.annotate = annotate_body_only
+    return quantizer
+
+
+def quantize_static(module: Any, example: Any, calib: CalibrationSet, quantizer: Any, keep_decode_float: bool,
+                    **convert_options: Any) -> tuple[Any, int]:
+    """``module`` prepared with ``quantizer``, calibrated on every image of ``calib`` and converted (PT2E), as
+    a GraphModule; and how many nodes stayed in float as the decode tail."""
+    import torch
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    graph_module = export_program(module, example).module()
+    tail = len(decode_tail(graph_module)) if keep_decode_float else 0
+    if keep_decode_float:
+        quantizer = _leave_tail_float(quantizer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prepared = prepare_pt2e(graph_module, quantizer)
+        images = calib.as_array()
+        with torch.no_grad():
+            for index in range(len(images)):
+                prepared(torch.from_numpy(images[index:index + 1].copy()))
+        return convert_pt2e(prepared, **convert_options), tail
