@@ -5,8 +5,11 @@ interleaved bench per model, plus the per-operator profile of executorch-int8.
     python benchmarks/pytorch_direct.py --programs /tmp/pytorch-direct
     # 2. in edgekit's venv: export and bench (nano-det, nano-cls, and the .pt2 files step 1 wrote)
     python benchmarks/pytorch_direct.py --work /tmp/pytorch-direct [--yolo-data /tmp/shapes-yolo/data.yaml]
+    # 3. in a venv with the [litert-torch] extra (it cannot join [executorch]'s): the litert-torch targets
+    python benchmarks/pytorch_direct.py --work /tmp/pytorch-direct --litert
 
-Writes ``benchmarks/pytorch_direct/<model>.{json,md}`` and ``<model>-executorch-int8-profile.json``. The YOLO
+Writes ``benchmarks/pytorch_direct/<model>.{json,md}`` and ``<model>-executorch-int8-profile.json`` (step 2),
+``<model>-litert.{json,md}`` (step 3). The YOLO
 models are scored with ``--preset ultralytics`` (``yolo val``'s settings) on the 200 val images of
 ``yolov8n/make_data.py``'s dataset; the built-ins on their own val splits.
 """
@@ -20,6 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "pytorch_direct"
 TARGETS = ["onnx-fp32", "ort-int8", "tflite-int8", "executorch-fp32", "executorch-int8"]
+LITERT_TARGETS = ["onnx-fp32", "litert-fp32", "litert-int8"]
 YOLO_MODELS = ["yolov8n-shapes"]
 
 
@@ -39,8 +43,10 @@ def write_programs(folder: Path) -> None:
         print("written", folder / f"{name}.pt2")
 
 
-def run_model(model: str, work: Path, data: str | None, preset: str | None) -> None:
-    """Export ``model`` to every target, bench them in one interleaved run, profile executorch-int8."""
+def run_model(model: str, work: Path, data: str | None, preset: str | None, targets: list[str] = TARGETS,
+              suffix: str = "") -> None:
+    """Export ``model`` to ``targets``, bench those that exported in one interleaved run, profile
+    executorch-int8 when it is one of them."""
     from edgekit.api import benchmark
     from edgekit.bench.options import BenchOptions
     from edgekit.bench.profiling import profile_artifact
@@ -48,14 +54,18 @@ def run_model(model: str, work: Path, data: str | None, preset: str | None) -> N
     from edgekit.report.files import to_markdown
 
     name = Path(model).stem
-    out = work / name
-    rows = export_model(model, TARGETS, out, data=data, trust=True, force=True)
+    out = work / f"{name}{suffix}"
+    rows = export_model(model, targets, out, data=data, trust=True, force=True)
     done = [out / row.target for row in rows if row.status == "ok"]
     print(name, {row.target: row.status for row in rows})
     document = benchmark(done, data=data, preset=preset, rounds=10)
     OUT.mkdir(exist_ok=True)
-    (OUT / f"{name}.json").write_text(json.dumps(document.to_dict(), indent=2, allow_nan=False) + "\n")
-    (OUT / f"{name}.md").write_text(to_markdown(document))
+    failed = {row.target: row.status for row in rows if row.status != "ok"}
+    (OUT / f"{name}{suffix}.json").write_text(json.dumps(document.to_dict() | {"export_failures": failed}, indent=2,
+                                                         allow_nan=False) + "\n")
+    (OUT / f"{name}{suffix}.md").write_text(to_markdown(document))
+    if "executorch-int8" not in targets:
+        return
     profile = profile_artifact(out / "executorch-int8", BenchOptions(data=data, preset=preset), runs=30)
     (OUT / f"{name}-executorch-int8-profile.json").write_text(json.dumps(profile, indent=2) + "\n")
 
@@ -65,16 +75,18 @@ def main() -> None:
     parser.add_argument("--programs", type=Path, help="Ultralytics' venv: write the YOLO .pt2 files here")
     parser.add_argument("--work", type=Path, default=Path("/tmp/pytorch-direct"))
     parser.add_argument("--yolo-data", default="/tmp/shapes-yolo/data.yaml")
+    parser.add_argument("--litert", action="store_true", help="the litert-torch targets (their own venv)")
     args = parser.parse_args()
     if args.programs:
         write_programs(args.programs)
         return
+    targets, suffix = (LITERT_TARGETS, "-litert") if args.litert else (TARGETS, "")
     for model in ("nano-det", "nano-cls"):
-        run_model(model, args.work, None, None)
+        run_model(model, args.work, None, None, targets, suffix)
     for name in YOLO_MODELS:
         program = args.work / f"{name}.pt2"
         if program.is_file():
-            run_model(str(program), args.work, args.yolo_data, "ultralytics")
+            run_model(str(program), args.work, args.yolo_data, "ultralytics", targets, suffix)
         else:
             print(f"skipped {name}: no {program} (run step 1 in Ultralytics' venv)")
 
