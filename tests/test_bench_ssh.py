@@ -182,6 +182,7 @@ def test_ssh_install_wheel_puts_this_machines_wheel_on_a_device_without_edgekit(
     wheel = next(wheels.glob("edgekit_deploy-*.whl"))
     result = _edgekit(ns, "bench", art, *fast, "--json", str(tmp_path / "w.json"), *on, "--install-wheel", str(wheel))
     assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "w.json").read_text())["environment"]["remote_seconds"]["install_s"] > 0
     where = subprocess.run([str(venv / "bin" / "python"), "-c", "import edgekit; print(edgekit.__file__)"],
                            capture_output=True, text=True, check=True).stdout
     assert where.startswith(device_site), where  # the wheel's copy, in the device's own venv

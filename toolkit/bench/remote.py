@@ -218,18 +218,21 @@ def remote_bench(paths: list[Path], options: BenchOptions, device: Device) -> Re
         raise EdgekitError(f"{device.name} did not make a work folder (got {folder[:80]!r})")
     try:
         _copy(device, folder, archive)
+        copied = installed = time.perf_counter()
         if device.settings.wheel is not None:
             _install(device, f"{folder}/wheel/{device.settings.wheel.name}")
             _check_version(device)
-        copied = time.perf_counter()
+            installed = time.perf_counter()
         _run(device, _bench_command(device, folder, list(names), options, data), "edgekit bench")
         benched = time.perf_counter()
         raw = _run(device, f"cat {shlex.quote(folder)}/results.json", "reading the results")
     finally:
         subprocess.run(device.ssh(f"rm -rf {shlex.quote(folder)}"), capture_output=True, timeout=600)
-    return _localised(raw, names, device, {"copy_s": round(copied - start, 2), "bench_s": round(benched - copied, 2),
-                                           "total_s": round(time.perf_counter() - start, 2),
-                                           "bytes_copied": len(archive)})
+    cost = {"copy_s": round(copied - start, 2), "bench_s": round(benched - installed, 2),
+            "total_s": round(time.perf_counter() - start, 2), "bytes_copied": len(archive)}
+    if device.settings.wheel is not None:
+        cost["install_s"] = round(installed - copied, 2)
+    return _localised(raw, names, device, cost)
 
 
 def _localised(raw: str, names: dict[str, Path], device: Device, cost: dict[str, Any]) -> ResultsDocument:
