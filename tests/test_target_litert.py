@@ -25,6 +25,20 @@ def test_without_the_extra_all_leaves_them_out_and_naming_one_says_what_to_insta
     assert not {"litert-fp32", "litert-int8"} & {item.name for item in resolve_targets(["all"])}
 
 
+@pytest.mark.skipif(INSTALLED, reason="litert-torch is installed here")
+def test_export_all_names_what_it_left_out_and_which_extra_brings_it(tmp_path: Path, monkeypatch) -> None:
+    """The note line only (the export itself is stubbed out: converting every target is not what is tested)."""
+    from typer.testing import CliRunner
+
+    import edgekit.convert.run
+    from edgekit.cli import app
+
+    monkeypatch.setattr(edgekit.convert.run, "export_model", lambda *args, **kwargs: [])
+    result = CliRunner().invoke(app, ["export", "nano-cls", "-t", "all", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "all -> not litert-int8: its converter is not installed here (extra [litert-torch])" in result.output
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not INSTALLED, reason="the [litert-torch] extra is not installed (an environment of its own)")
 def test_litert_targets_convert_the_module_and_score_like_their_parent(tmp_path: Path) -> None:

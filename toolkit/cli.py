@@ -134,7 +134,7 @@ def export(
 
         for name, extra in unavailable_targets().items():
             console.print(f"note: all -> not {name}: its converter is not installed here (extra [{extra}])",
-                          highlight=False, soft_wrap=True)
+                          markup=False, highlight=False, soft_wrap=True)
     console.print(export_table(rows))
     if any(row.status != "ok" for row in rows):
         raise typer.Exit(1)
