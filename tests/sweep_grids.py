@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -42,10 +43,13 @@ def sweep_file(folder: Path, name: str, store: Path, text: str = SMALL) -> Path:
 
 def start_sweep(path: Path, *options: str, prefix: list[str] | None = None,
                 env: dict | None = None) -> subprocess.Popen:
-    """``edgekit sweep path options`` in its own process (``prefix``: e.g. a namespace's nsenter)."""
+    """``edgekit sweep path options`` in its own process (``prefix``: e.g. a namespace's nsenter), with SIGINT at
+    its default disposition: a test run started in the background by a non-interactive shell ignores SIGINT, and
+    an ignored signal stays ignored across exec, so the sweep would never see the test's interrupt."""
     command = (prefix or []) + [sys.executable, "-m", "edgekit.cli", "sweep", str(path), *options]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=os.environ | (env or {}))
+                            env=os.environ | (env or {}),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def finished_cells(store: Path, kind: str) -> dict[str, int]:
