@@ -82,8 +82,8 @@ def _data_inputs(node: Any) -> list[Any]:
     target = str(node.target)
     if any(name in target for name in _SHAPE_ONLY):
         return []
-    if "type_as" in target:
-        return node.args[0].all_input_nodes + [node.args[0]] if hasattr(node.args[0], "op") else []
+    if "type_as" in target:  # the first input's values, the second's dtype
+        return [node.args[0]] if hasattr(node.args[0], "op") else []
     return list(node.all_input_nodes)
 
 
