@@ -61,3 +61,17 @@ class ModuleTarget(Protocol):
                        out_dir: Path) -> Conversion:
         """Convert the eval-mode ``module`` into ``out_dir`` (a fresh temporary directory)."""
         ...
+
+
+def parent_named_conversion(model_file: str, onnx_path: Path, converter: str, notes: dict[str, Any]) -> Conversion:
+    """The ``Conversion`` of a ``from_module`` target's single written ``model_file``: its tensors named and
+    shaped as the parent ONNX's, the converter's distribution and torch versions recorded."""
+    import importlib.metadata
+
+    import torch
+
+    from edgekit.convert.onnx_utils import onnx_io_specs
+
+    inputs, outputs = onnx_io_specs(onnx_path)
+    versions = {converter: importlib.metadata.version(converter), "torch": torch.__version__}
+    return Conversion(model_file, [model_file], inputs, outputs, tool_versions=versions, notes=notes)

@@ -9,16 +9,14 @@ them like any other artifact. A model ``torch.export`` cannot capture, or an op 
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
-from edgekit.convert.onnx_utils import onnx_io_specs
 from edgekit.convert.pt2e import first_line
 from edgekit.errors import EdgekitError
-from edgekit.quiet import native_output_to
+from edgekit.quiet import silenced
 
-from .base import Conversion
+from .base import Conversion, parent_named_conversion
 
 PTE_NAME = "model.pte"
 
@@ -30,8 +28,7 @@ def lower(program: Any, out_dir: Path) -> dict[str, int]:
     from executorch.exir import to_edge_transform_and_lower
 
     try:
-        with warnings.catch_warnings(), native_output_to():
-            warnings.simplefilter("ignore")
+        with silenced():
             edge = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
             executorch_program = edge.to_executorch()
     except Exception as exc:  # noqa: BLE001 - the lowering passes raise many types
@@ -48,18 +45,6 @@ def _delegation(graph_module: Any) -> dict[str, int]:
         1 for node in calls if "getitem" in str(node.target))}
 
 
-def conversion(onnx_path: Path, out_dir: Path, notes: dict[str, Any]) -> Conversion:
-    """The ``Conversion`` of a written ``model.pte``: tensors named and shaped as the parent's."""
-    import executorch
-    import torch
-
-    inputs, outputs = onnx_io_specs(onnx_path)
-    versions = {"executorch": getattr(executorch, "__version__", _dist_version("executorch")),
-                "torch": torch.__version__}
-    return Conversion(PTE_NAME, [PTE_NAME], inputs, outputs, tool_versions=versions, notes=notes)
-
-
-def _dist_version(name: str) -> str:
-    import importlib.metadata
-
-    return importlib.metadata.version(name)
+def conversion(onnx_path: Path, notes: dict[str, Any]) -> Conversion:
+    """The ``Conversion`` of a written ``model.pte``."""
+    return parent_named_conversion(PTE_NAME, onnx_path, "executorch", notes)

@@ -30,7 +30,7 @@ class ExecutorchFp32Target:
     def convert_module(self, module: Any, onnx_path: Path, calib: CalibrationSet, cfg: ExecutorchFp32Config,
                        out_dir: Path) -> Conversion:
         program = export_program(module, example_input(calib))
-        return common.conversion(onnx_path, out_dir, common.lower(program, out_dir))
+        return common.conversion(onnx_path, common.lower(program, out_dir))
 
 
 TARGET = ExecutorchFp32Target()

@@ -52,7 +52,7 @@ class ExecutorchInt8Target:
         program = export_program(model, example)
         notes: dict[str, Any] = {"nodes_kept_float": tail, "calibration_images": len(calib),
                                  "per_channel": cfg.per_channel}
-        return common.conversion(onnx_path, out_dir, notes | common.lower(program, out_dir))
+        return common.conversion(onnx_path, notes | common.lower(program, out_dir))
 
 
 TARGET = ExecutorchInt8Target()

@@ -35,7 +35,7 @@ class LitertFp32Target:
         if isinstance(module, torch.jit.ScriptModule):  # litert-torch takes nn.Modules: TorchScript via PT2
             module = export_program(module, example).module()
         common.convert(module, example, out_dir)
-        return common.conversion(onnx_path, out_dir, {})
+        return common.conversion(onnx_path, {})
 
 
 TARGET = LitertFp32Target()

@@ -46,8 +46,8 @@ class LitertInt8Target:
         model, tail = quantize_static(module, example, calib, quantizer, cfg.keep_decode_float,
                                       fold_quantize=False)
         common.convert(model, example, out_dir, quant_config=QuantConfig(pt2e_quantizer=quantizer))
-        return common.conversion(onnx_path, out_dir, {"nodes_kept_float": tail, "calibration_images": len(calib),
-                                                      "per_channel": cfg.per_channel})
+        return common.conversion(onnx_path, {"nodes_kept_float": tail, "calibration_images": len(calib),
+                                             "per_channel": cfg.per_channel})
 
 
 TARGET = LitertInt8Target()

@@ -8,17 +8,14 @@ typing-extensions >= 4.14. Install ``[litert-torch]`` in an environment of its o
 
 from __future__ import annotations
 
-import importlib.metadata
-import warnings
 from pathlib import Path
 from typing import Any
 
-from edgekit.convert.onnx_utils import onnx_io_specs
 from edgekit.convert.pt2e import first_line
 from edgekit.errors import EdgekitError, MissingDependencyError
-from edgekit.quiet import native_output_to
+from edgekit.quiet import native_output_to, silenced
 
-from .base import Conversion
+from .base import Conversion, parent_named_conversion
 
 TFLITE_NAME = "model.tflite"
 
@@ -37,17 +34,12 @@ def convert(model: Any, example: Any, out_dir: Path, **options: Any) -> None:
     """``litert_torch.convert`` of ``model`` on ``example``, written as ``model.tflite``; a failure is one line."""
     package = litert_torch()
     try:
-        with warnings.catch_warnings(), native_output_to():
-            warnings.simplefilter("ignore")
+        with silenced():
             package.convert(model, (example,), **options).export(str(out_dir / TFLITE_NAME))
     except Exception as exc:  # noqa: BLE001 - the converter raises many types
         raise EdgekitError(f"litert-torch conversion failed: {first_line(exc)}") from None
 
 
-def conversion(onnx_path: Path, out_dir: Path, notes: dict[str, Any]) -> Conversion:
-    """The ``Conversion`` of a written ``model.tflite``: tensors named and shaped as the parent's."""
-    import torch
-
-    inputs, outputs = onnx_io_specs(onnx_path)
-    versions = {"litert-torch": importlib.metadata.version("litert-torch"), "torch": torch.__version__}
-    return Conversion(TFLITE_NAME, [TFLITE_NAME], inputs, outputs, tool_versions=versions, notes=notes)
+def conversion(onnx_path: Path, notes: dict[str, Any]) -> Conversion:
+    """The ``Conversion`` of a written ``model.tflite``."""
+    return parent_named_conversion(TFLITE_NAME, onnx_path, "litert-torch", notes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import warnings
 from collections.abc import Iterator
 
 
@@ -31,3 +32,12 @@ def native_output_to(path: str | os.PathLike = os.devnull) -> Iterator[None]:
             os.dup2(saved[1], 2)
             for fd in saved:
                 os.close(fd)
+
+
+@contextlib.contextmanager
+def silenced() -> Iterator[None]:
+    """A converter's Python warnings ignored and its native output dropped, for the block (its failure is still
+    raised, and reported by its first line)."""
+    with warnings.catch_warnings(), native_output_to():
+        warnings.simplefilter("ignore")
+        yield

@@ -179,6 +179,11 @@ def unavailable_targets() -> dict[str, str]:
     return {name: table[name][1] for name in table if missing_requirements(name)}
 
 
+def _installed_targets() -> list[str]:
+    missing = unavailable_targets()
+    return [name for name in target_names() if name not in missing]
+
+
 def resolve_targets(names: list[str], calibration: str | None = "calibration data") -> list[Resolved]:
     """Resolve ``all`` and family names, validate the rest, keep order and drop repeats. ``all`` means every
     target whose converter is installed here (``unavailable_targets`` lists the others).
@@ -193,8 +198,7 @@ def resolve_targets(names: list[str], calibration: str | None = "calibration dat
             target, reason = family.choose(calibration)
             items = [Resolved(target, family.name, reason)]
         else:
-            everything = [n for n in target_names() if n not in unavailable_targets()] if name == "all" else [name]
-            items = [Resolved(item) for item in everything]
+            items = [Resolved(item) for item in (_installed_targets() if name == "all" else [name])]
         for item in items:
             if item.name not in _table(TARGET_GROUP):
                 raise EdgekitError(f"unknown target {item.name!r} (choose from: all, "

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..data.calibration import CalibrationSet
 from ..errors import EdgekitError
-from ..quiet import native_output_to
+from ..quiet import silenced
 
 
 def first_line(exc: BaseException) -> str:
@@ -40,8 +40,7 @@ def export_program(module: Any, example: Any) -> Any:
     import torch
 
     try:
-        with warnings.catch_warnings(), native_output_to():
-            warnings.simplefilter("ignore")
+        with silenced():
             if isinstance(module, torch.jit.ScriptModule):
                 from torch._export.converter import TS2EPConverter
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import EdgekitError
 from ..results import ResultsDocument
-from .gate import Check, Thresholds, compare, compare_with_note, verdict_markdown
+from .gate import Check, Thresholds, _has_rounds, compare, compare_with_note, verdict_markdown
 
 #: more rounds than the run had: a neighbour's burst then falls on few of them, and gate compares the fastest
 RETIME_ROUNDS = 2
@@ -136,7 +136,7 @@ def machine_shift(baseline: ResultsDocument, current: ResultsDocument) -> tuple[
     base_probe = baseline.machine_probe
     if base_probe is not None and "boot" in current.environment and all(
             baseline.environment.get(k) == current.environment.get(k) for k in SAME_MACHINE_KEYS):
-        best = base_probe.p50_best_round is not None and probe.p50_best_round is not None
+        best = _has_rounds(base_probe, probe)
         ratio = probe.gate_p50(best) / base_probe.gate_p50(best)
         way = "slower" if ratio > 1 else "faster"
         shifts.append((abs(ratio - 1) * 100, f"the machine probe ran {abs(ratio - 1):.0%} {way} than in the "
