@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "pytorch_direct"
 TARGETS = ["onnx-fp32", "ort-int8", "tflite-int8", "executorch-fp32", "executorch-int8"]
 LITERT_TARGETS = ["onnx-fp32", "litert-fp32", "litert-int8"]
-YOLO_MODELS = ["yolov8n-shapes"]
+YOLO_MODELS = ["yolov8n-shapes", "yolo11n-shapes"]
 
 
 def write_programs(folder: Path) -> None:
@@ -76,14 +76,16 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/pytorch-direct"))
     parser.add_argument("--yolo-data", default="/tmp/shapes-yolo/data.yaml")
     parser.add_argument("--litert", action="store_true", help="the litert-torch targets (their own venv)")
+    parser.add_argument("--only", nargs="+", help="these models only (nano-det, nano-cls, yolov8n-shapes, ...)")
     args = parser.parse_args()
     if args.programs:
         write_programs(args.programs)
         return
     targets, suffix = (LITERT_TARGETS, "-litert") if args.litert else (TARGETS, "")
     for model in ("nano-det", "nano-cls"):
-        run_model(model, args.work, None, None, targets, suffix)
-    for name in YOLO_MODELS:
+        if not args.only or model in args.only:
+            run_model(model, args.work, None, None, targets, suffix)
+    for name in (n for n in YOLO_MODELS if not args.only or n in args.only):
         program = args.work / f"{name}.pt2"
         if program.is_file():
             run_model(str(program), args.work, args.yolo_data, "ultralytics", targets, suffix)
