@@ -7,9 +7,11 @@ interleaved bench per model, plus the per-operator profile of executorch-int8.
     python benchmarks/pytorch_direct.py --work /tmp/pytorch-direct [--yolo-data /tmp/shapes-yolo/data.yaml]
     # 3. in a venv with the [litert-torch] extra (it cannot join [executorch]'s): the litert-torch targets
     python benchmarks/pytorch_direct.py --work /tmp/pytorch-direct --litert
+    # 4. the same with an accuracy budget (edgekit export --max-drop) for the INT8 targets
+    python benchmarks/pytorch_direct.py --work /tmp/pytorch-direct --litert --max-drop 0.5
 
 Writes ``benchmarks/pytorch_direct/<model>.{json,md}`` and ``<model>-executorch-int8-profile.json`` (step 2),
-``<model>-litert.{json,md}`` (step 3). The YOLO
+``<model>-litert.{json,md}`` (step 3), ``<model>-litert-max-drop-0.5.{json,md}`` (step 4). The YOLO
 models are scored with ``--preset ultralytics`` (``yolo val``'s settings) on the 200 val images of
 ``yolov8n/make_data.py``'s dataset; the built-ins on their own val splits.
 """
@@ -44,7 +46,7 @@ def write_programs(folder: Path) -> None:
 
 
 def run_model(model: str, work: Path, data: str | None, preset: str | None, targets: list[str] = TARGETS,
-              suffix: str = "") -> None:
+              suffix: str = "", max_drop: float | None = None) -> None:
     """Export ``model`` to ``targets``, bench those that exported in one interleaved run, profile
     executorch-int8 when it is one of them."""
     from edgekit.api import benchmark
@@ -55,7 +57,7 @@ def run_model(model: str, work: Path, data: str | None, preset: str | None, targ
 
     name = Path(model).stem
     out = work / f"{name}{suffix}"
-    rows = export_model(model, targets, out, data=data, trust=True, force=True)
+    rows = export_model(model, targets, out, data=data, trust=True, force=True, max_drop=max_drop)
     done = [out / row.target for row in rows if row.status == "ok"]
     print(name, {row.target: row.status for row in rows})
     document = benchmark(done, data=data, preset=preset, rounds=10)
@@ -64,7 +66,7 @@ def run_model(model: str, work: Path, data: str | None, preset: str | None, targ
     (OUT / f"{name}{suffix}.json").write_text(json.dumps(document.to_dict() | {"export_failures": failed}, indent=2,
                                                          allow_nan=False) + "\n")
     (OUT / f"{name}{suffix}.md").write_text(to_markdown(document))
-    if "executorch-int8" not in targets:
+    if "executorch-int8" not in targets or max_drop is not None:
         return
     profile = profile_artifact(out / "executorch-int8", BenchOptions(data=data, preset=preset), runs=30)
     (OUT / f"{name}-executorch-int8-profile.json").write_text(json.dumps(profile, indent=2) + "\n")
@@ -76,19 +78,22 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/pytorch-direct"))
     parser.add_argument("--yolo-data", default="/tmp/shapes-yolo/data.yaml")
     parser.add_argument("--litert", action="store_true", help="the litert-torch targets (their own venv)")
+    parser.add_argument("--max-drop", type=float, help="accuracy budget in points for the INT8 targets")
     parser.add_argument("--only", nargs="+", help="these models only (nano-det, nano-cls, yolov8n-shapes, ...)")
     args = parser.parse_args()
     if args.programs:
         write_programs(args.programs)
         return
     targets, suffix = (LITERT_TARGETS, "-litert") if args.litert else (TARGETS, "")
+    suffix += "" if args.max_drop is None else f"-max-drop-{args.max_drop:g}"
     for model in ("nano-det", "nano-cls"):
         if not args.only or model in args.only:
-            run_model(model, args.work, None, None, targets, suffix)
+            run_model(model, args.work, None, None, targets, suffix, args.max_drop)
     for name in (n for n in YOLO_MODELS if not args.only or n in args.only):
         program = args.work / f"{name}.pt2"
         if program.is_file():
-            run_model(str(program), args.work, args.yolo_data, "ultralytics", targets, suffix)
+            run_model(str(program), args.work, args.yolo_data, "ultralytics", targets, suffix,
+                      args.max_drop)
         else:
             print(f"skipped {name}: no {program} (run step 1 in Ultralytics' venv)")
 

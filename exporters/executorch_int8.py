@@ -24,10 +24,12 @@ from .base import Conversion
 @dataclass(frozen=True)
 class ExecutorchInt8Config(TargetConfig):
     """``per_channel``: per-output-channel weight scales (XNNPACK's accurate choice); ``keep_decode_float``:
-    leave a detector's decode tail in float."""
+    leave a detector's decode tail in float; ``float_layers``: parent-ONNX compute layers left in float
+    (``--max-drop`` fills it)."""
 
     per_channel: bool = True
     keep_decode_float: bool = True
+    float_layers: tuple[str, ...] = ()
 
 
 def _xnnpack_quantizer(per_channel: bool) -> Any:
@@ -43,15 +45,16 @@ class ExecutorchInt8Target:
     requires = ("executorch",)
     config_cls = ExecutorchInt8Config
     from_module = True
+    float_nodes_option = "float_layers"
 
     def convert_module(self, module: Any, onnx_path: Path, calib: CalibrationSet, cfg: ExecutorchInt8Config,
                        out_dir: Path) -> Conversion:
         example = example_input(calib)
         model, tail = quantize_static(module, example, calib, _xnnpack_quantizer(cfg.per_channel),
-                                      cfg.keep_decode_float)
+                                      cfg.keep_decode_float, cfg.float_layers, onnx_path)
         program = export_program(model, example)
         notes: dict[str, Any] = {"nodes_kept_float": tail, "calibration_images": len(calib),
-                                 "per_channel": cfg.per_channel}
+                                 "per_channel": cfg.per_channel, "float_layers": len(cfg.float_layers)}
         return common.conversion(onnx_path, notes | common.lower(program, out_dir))
 
 

@@ -21,10 +21,11 @@ from .base import Conversion
 @dataclass(frozen=True)
 class LitertInt8Config(TargetConfig):
     """``per_channel``: per-output-channel weight scales; ``keep_decode_float``: a detector's decode tail in
-    float."""
+    float; ``float_layers``: parent-ONNX compute layers left in float (``--max-drop`` fills it)."""
 
     per_channel: bool = True
     keep_decode_float: bool = True
+    float_layers: tuple[str, ...] = ()
 
 
 class LitertInt8Target:
@@ -33,6 +34,7 @@ class LitertInt8Target:
     requires = ("litert_torch",)
     config_cls = LitertInt8Config
     from_module = True
+    float_nodes_option = "float_layers"
 
     def convert_module(self, module: Any, onnx_path: Path, calib: CalibrationSet, cfg: LitertInt8Config,
                        out_dir: Path) -> Conversion:
@@ -44,10 +46,11 @@ class LitertInt8Target:
                                                                                  is_dynamic=False))
         example = example_input(calib)
         model, tail = quantize_static(module, example, calib, quantizer, cfg.keep_decode_float,
-                                      fold_quantize=False)
+                                      cfg.float_layers, onnx_path, fold_quantize=False)
         common.convert(model, example, out_dir, quant_config=QuantConfig(pt2e_quantizer=quantizer))
         return common.conversion(onnx_path, {"nodes_kept_float": tail, "calibration_images": len(calib),
-                                             "per_channel": cfg.per_channel})
+                                             "per_channel": cfg.per_channel,
+                                             "float_layers": len(cfg.float_layers)})
 
 
 TARGET = LitertInt8Target()

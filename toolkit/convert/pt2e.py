@@ -8,15 +8,22 @@ per-level concat of box and class branches. Its nodes lose their quantization an
 annotated, so pixel-scale boxes never share an int8 range with [0, 1] scores. The walk follows only edges
 that carry values: anchors built with ``arange(...).type_as(x)`` or strides with ``x.new_full(...)`` read
 only ``x``'s dtype, and following them would pull the whole network into float.
+
+``--max-drop`` names layers by the parent ONNX's node names (``edgekit.convert.sensitivity``); here they are
+found on the FX graph by position: the parent ONNX is exported from the same module, so its compute layers
+(Conv, Gemm, MatMul) come in the same order as the FX graph's (conv, linear, matmul), which is checked by their
+weights' sizes before any is named.
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from ..data.calibration import CalibrationSet
-from ..errors import EdgekitError
+from ..errors import EdgekitError, ExportError
 from ..quiet import silenced
 
 
@@ -106,31 +113,136 @@ def decode_tail(graph_module: Any) -> set[Any]:
     return tail if found else set()
 
 
-def _leave_tail_float(quantizer: Any) -> Any:
-    """``quantizer`` whose ``annotate`` then drops the annotations of the decode tail (this instance only)."""
+#: (ONNX op types, FX call names) of the layers ``--max-drop`` can keep in float
+_ONNX_LAYERS, _FX_LAYERS = ("Conv", "Gemm", "MatMul"), ("conv", "linear", "matmul")
+
+
+def _weight_size(value: Any) -> int:
+    size = 1
+    for dim in value:
+        size *= int(dim)
+    return size
+
+
+def layers_by_onnx_name(graph_module: Any, parent_onnx: Path, names: Sequence[str]) -> set[Any]:
+    """The FX nodes of the parent ONNX's compute layers ``names``, matched by position (and weight size)."""
+    import onnx
+
+    if not names:
+        return set()
+    model = onnx.load(str(parent_onnx), load_external_data=False)
+    weights = {init.name: _weight_size(init.dims) for init in model.graph.initializer}
+    onnx_layers = [(node.name, weights.get(node.input[1])) for node in model.graph.node
+                   if node.op_type in _ONNX_LAYERS and len(node.input) > 1]
+    fx_layers = [(node, _weight_size(_shape(node.args[1]))) for node in graph_module.graph.nodes
+                 if node.op == "call_function" and any(f"aten.{op}" in str(node.target) for op in _FX_LAYERS)]
+    if [size for _, size in onnx_layers] != [size for _, size in fx_layers]:
+        raise ExportError(f"cannot keep layers in float: the parent ONNX's {len(onnx_layers)} compute layers do "
+                          f"not line up with the PyTorch graph's {len(fx_layers)}")
+    position = {name: index for index, (name, _) in enumerate(onnx_layers)}
+    unknown = [name for name in names if name not in position]
+    if unknown:
+        raise ExportError(f"cannot keep layers in float: no compute layer named {unknown[0]!r} in the parent ONNX")
+    return {fx_layers[position[name]][0] for name in names}
+
+
+def _leave_float(quantizer: Any, chosen: Any) -> Any:
+    """``quantizer`` whose ``annotate`` then drops the annotations of the nodes ``chosen(graph_module)`` returns
+    (this instance only)."""
     annotate = quantizer.annotate
 
-    def annotate_body_only(model: Any) -> Any:
+    def annotate_all_but_chosen(model: Any) -> Any:
         model = annotate(model)
-        for node in decode_tail(model):
+        for node in chosen(model):
             node.meta.pop("quantization_annotation", None)
         return model
 
-    quantizer.annotate = annotate_body_only
+    quantizer.annotate = annotate_all_but_chosen
     return quantizer
 
 
+def _get_attribute(graph_module: Any, dotted: str) -> Any:
+    value = graph_module
+    for part in dotted.split("."):
+        value = getattr(value, part)
+    return value
+
+
+def _constant_value(graph_module: Any, node: Any) -> tuple[bool, Any]:
+    """(True, value) when ``node`` depends on constants only (no graph input), evaluated; else (False, None)."""
+    order: list[Any] = []
+    stack, seen = [node], set()
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        if current.op not in ("get_attr", "call_function"):
+            return False, None
+        seen.add(current)
+        order.append(current)
+        stack.extend(current.all_input_nodes)
+    from torch.fx.node import map_arg
+
+    position = {n: index for index, n in enumerate(graph_module.graph.nodes)}
+    values: dict[Any, Any] = {}
+    for current in sorted(order, key=position.__getitem__):
+        if current.op == "get_attr":
+            values[current] = _get_attribute(graph_module, str(current.target))
+        else:
+            values[current] = current.target(*map_arg(current.args, values.__getitem__),
+                                             **map_arg(current.kwargs, values.__getitem__))
+    return True, values[node]
+
+
+def _replace_uses(node: Any, number: Any) -> None:
+    """Every use of ``node`` becomes the Python ``number``."""
+    from torch.fx.node import map_arg
+
+    for user in list(node.users):
+        user.args = map_arg(user.args, lambda arg: number if arg is node else arg)
+        user.kwargs = map_arg(user.kwargs, lambda arg: number if arg is node else arg)
+
+
+def fold_constant_items(graph_module: Any) -> int:
+    """Replace every ``tensor.item()`` of a constant (Ultralytics' ``torch.full(..., stride)`` reads a stride
+    buffer so) by its Python number; litert-torch's JAX lowering cannot trace one. Returns how many."""
+    folded = 0
+    for node in list(graph_module.graph.nodes):
+        if node.op != "call_function" or not any(name in str(node.target)
+                                                 for name in ("aten.item", "_local_scalar_dense")):
+            continue
+        constant, value = _constant_value(graph_module, node)
+        if not constant:
+            continue
+        _replace_uses(node, value.item() if hasattr(value, "item") else value)
+        folded += 1
+    if folded:
+        graph_module.graph.eliminate_dead_code()
+        graph_module.recompile()
+    return folded
+
+
 def quantize_static(module: Any, example: Any, calib: CalibrationSet, quantizer: Any, keep_decode_float: bool,
+                    float_layers: Sequence[str] = (), parent_onnx: Path | None = None,
                     **convert_options: Any) -> tuple[Any, int]:
     """``module`` prepared with ``quantizer``, calibrated on every image of ``calib`` and converted (PT2E), as
-    a GraphModule; and how many nodes stayed in float as the decode tail."""
+    a GraphModule; and how many nodes stayed in float as the decode tail. ``float_layers``: the parent ONNX's
+    (``parent_onnx``) compute layers to leave unquantized as well (``--max-drop``)."""
     import torch
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
     graph_module = export_program(module, example).module()
+    fold_constant_items(graph_module)
     tail = len(decode_tail(graph_module)) if keep_decode_float else 0
-    if keep_decode_float:
-        quantizer = _leave_tail_float(quantizer)
+    layers = {node.name for node in layers_by_onnx_name(graph_module, parent_onnx, float_layers)} \
+        if parent_onnx else set()
+
+    def left_float(model: Any) -> set[Any]:
+        chosen = decode_tail(model) if keep_decode_float else set()
+        return chosen | {node for node in model.graph.nodes if node.name in layers}
+
+    if tail or layers:
+        quantizer = _leave_float(quantizer, left_float)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         prepared = prepare_pt2e(graph_module, quantizer)
