@@ -26,6 +26,8 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "pytorch_direct"
 TARGETS = ["onnx-fp32", "ort-int8", "tflite-int8", "executorch-fp32", "executorch-int8"]
 LITERT_TARGETS = ["onnx-fp32", "litert-fp32", "litert-int8"]
+#: benched beside the litert-torch targets when step 2 exported it: the ONNX route to LiteRT, in the same run
+LITERT_COMPANIONS = ["tflite-int8"]
 YOLO_MODELS = ["yolov8n-shapes", "yolo11n-shapes"]
 
 
@@ -59,6 +61,8 @@ def run_model(model: str, work: Path, data: str | None, preset: str | None, targ
     out = work / f"{name}{suffix}"
     rows = export_model(model, targets, out, data=data, trust=True, force=True, max_drop=max_drop)
     done = [out / row.target for row in rows if row.status == "ok"]
+    if targets is LITERT_TARGETS:  # step 2's tflite-int8 (onnx2tf) runs on the same LiteRT interpreter
+        done += [work / name / c for c in LITERT_COMPANIONS if (work / name / c / "edgekit.json").is_file()]
     print(name, {row.target: row.status for row in rows})
     document = benchmark(done, data=data, preset=preset, rounds=10)
     OUT.mkdir(exist_ok=True)

@@ -17,11 +17,12 @@ CACHE = Path(os.environ.setdefault("EDGEKIT_CACHE", str(Path(__file__).parent.pa
 
 @pytest.fixture(scope="session")
 def artifacts(tmp_path_factory: pytest.TempPathFactory):
-    """Export each built-in model to onnx-fp32 once; returns {model name: artifact dir}."""
+    """Export each task's reference model to onnx-fp32 once; returns {model name: artifact dir}."""
     from edgekit.convert.run import export_model
+    from edgekit.tasks.registry import TASKS
 
     out = {}
-    for model in ("nano-det", "nano-cls"):
+    for model in sorted({spec.reference_model for spec in TASKS.values()}):
         root = tmp_path_factory.mktemp(model)
         rows = export_model(model, ["onnx-fp32"], root)
         assert [r.status for r in rows] == ["ok"]

@@ -90,6 +90,7 @@ def test_a_budget_that_cannot_be_met_fails_that_target_and_writes_nothing(monkey
     rows = export_model("nano-det", ["ort-int8", "onnx-fp32"], tmp_path, max_drop=0.5)
     assert rows[0].status.startswith("export failed: accuracy budget 0.5 pt not met on 53 held-out images "
                                      "after 1 attempt(s): best 50.00")
+    assert rows[0].status.endswith("(tried 0 float: 50.00 pt)")  # every attempt, for the user to judge
     assert not (tmp_path / "ort-int8").exists() and rows[1].status == "ok"  # targets without float layers go on
     assert [p.name for p in tmp_path.iterdir()] == ["onnx-fp32"]
 

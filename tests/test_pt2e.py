@@ -11,7 +11,8 @@ import torch
 from torch import nn
 
 from edgekit.convert.sources import load_source
-from edgekit.convert.pt2e import export_program, fold_constant_items, layers_by_onnx_name, quantize_static
+from edgekit.convert.pt2e import (export_program, fold_constant_items, head_output_convs, layers_by_onnx_name,
+                                  quantize_static)
 from edgekit.convert.torch_to_onnx import export_onnx
 from edgekit.data.calibration import CalibrationSet, noise_images
 from edgekit.errors import ExportError
@@ -37,6 +38,28 @@ def test_constant_items_become_numbers_and_the_graph_computes_the_same() -> None
     assert fold_constant_items(graph_module) == 1
     assert not any("item" in str(node.target) for node in graph_module.graph.nodes)
     assert torch.allclose(graph_module(image), module(image))
+
+
+class _TwoBranchHead(nn.Module):
+    """Ultralytics 8.4's head: box and class branches flattened each on its own, then concatenated."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem, self.box, self.cls = nn.Conv2d(3, 8, 3, padding=1), nn.Conv2d(8, 4, 1), nn.Conv2d(8, 2, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        feature = self.stem(x).relu()
+        return torch.cat([self.box(feature).view(1, 4, -1), self.cls(feature).view(1, 2, -1).sigmoid()], dim=1)
+
+
+def test_the_heads_last_convolutions_are_found_merged_or_flattened_each(nano_det: tuple) -> None:
+    """litert-torch's converter moves a float tail's dequantize past layout ops and concatenations, so box
+    bins and class logits would share one int8 scale again: litert-int8 keeps these convolutions float."""
+    two_branch = export_program(_TwoBranchHead().eval(), torch.rand(1, 3, 8, 8)).module()
+    assert sorted(node.name for node in head_output_convs(two_branch)) == ["conv2d_1", "conv2d_2"]
+    module, _, calib = nano_det
+    merged = export_program(module, torch.from_numpy(calib.as_array()[:1].copy())).module()
+    assert len(head_output_convs(merged)) == 6  # box and class convolutions of three levels
 
 
 @pytest.fixture(scope="module")

@@ -47,8 +47,9 @@ def test_litert_targets_convert_the_module_and_score_like_their_parent(tmp_path:
     assert [row.status for row in rows] == ["ok"] * 3, rows
     quantized = Artifact.load(tmp_path / "litert-int8").manifest
     assert quantized.runtime == "tflite" and quantized.notes["nodes_kept_float"] > 5
+    assert quantized.parity_vs_parent["cosine_scores"] > 0.985  # 0.97 with the head's convolutions in int8
     options = BenchOptions(warmup=1, runs=3, min_seconds=0.0)
     parent, fp32 = (score_artifact(tmp_path / name, options)[0] for name in ("onnx-fp32", "litert-fp32"))
     assert abs(parent.metrics["map50_95"] - fp32.metrics["map50_95"]) < 1e-3
     assert (parent.metrics["map50_95"] - score_artifact(tmp_path / "litert-int8", options)[0].metrics["map50_95"]) \
-        * 100 <= 3.0
+        * 100 <= 1.0

@@ -34,3 +34,49 @@ def test_an_unknown_task_lists_the_registry_in_one_line(tmp_path) -> None:
     model.write_bytes(b"not onnx")
     result = CliRunner().invoke(app, ["bench", str(model), "--task", "segment", "--data", "shapes-det"])
     assert result.exit_code == 2 and "unknown task 'segment' (choose from: detect, classify)" in result.output
+
+
+def test_no_module_outside_the_task_registry_branches_on_a_tasks_name() -> None:
+    """Behaviour per task comes from the registry's fields and hooks; a third task changes no branch."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    branch = re.compile(r"""(task\w*\s*[!=]=\s*["'])|(["'](detect|classify)["']\s*[!=]=)|(in\s*\(\s*["']detect)""")
+    found = [f"{path.relative_to(root)}:{number}" for folder in ("toolkit", "exporters", "runtimes")
+             for path in sorted((root / folder).rglob("*.py")) if "tasks" not in path.relative_to(root).parts
+             for number, line in enumerate(path.read_text().splitlines(), 1) if branch.search(line)]
+    assert found == [], found
+
+
+def _toy_evaluator(session, card, dataset, tick=None, decoding=None):
+    return {"hits": 0.25}, [{"seen": len(dataset.samples)}]
+
+
+def _toy_training_loss(num_classes, image_size):
+    return (lambda output, labels: output.sum() * 0), f"toy loss for {num_classes} classes"
+
+
+def test_a_new_task_is_one_registry_entry_and_its_hooks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A toy third task: scored through its own evaluator and trained with its own loss, found by name only."""
+    import dataclasses
+
+    from torch import nn
+
+    from edgekit.card import ModelCard
+    from edgekit.compress.recover import task_criterion
+    from edgekit.data.datasets import ClassificationDataset
+    from edgekit.tasks import registry
+    from edgekit.tasks.evaluation import evaluate
+
+    toy = dataclasses.replace(TASKS["classify"], name="toy", metrics=("hits",), output_rank=5,
+                              evaluator=f"{__name__}:_toy_evaluator", training_loss=f"{__name__}:_toy_training_loss")
+    monkeypatch.setitem(registry.TASKS, "toy", toy)
+    card = ModelCard.for_task("toy", default_preprocessing("toy", 32), ["a", "b"])
+    dataset = ClassificationDataset("toy-set", [], ["a", "b"], task="toy")
+    assert evaluate(None, card, dataset) == ({"hits": 0.25}, [{"seen": 0}])
+    assert registry.task_for_output_rank(5) == "toy" and toy.headline == "hits"
+    _, name = task_criterion(nn.Identity(), "toy", 2, 32)
+    assert name == "toy loss for 2 classes"
+    with pytest.raises(Exception, match="task 'toy' has no distill_loss"):
+        dataclasses.replace(toy, distill_loss="").hook("distill_loss")

@@ -14,15 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .data.preprocess import Preprocessing
-from .schema import check_list, check_object, parse_json
+from .schema import check_list, check_object, dataclass_schema, parse_json
 from .tasks.registry import TASKS, check_task
 
 #: the name of the card inside a TorchScript file's extra files
 CARD_FILE = "edgekit/card.json"
-#: the manifest (and card JSON) keys a card fills
-CARD_KEYS = ("task", "preprocessing", "class_names", "dataset", "decoding")
-_REQUIRED = {"task": str, "preprocessing": dict, "class_names": list}
-_OPTIONAL = {"dataset": (str, type(None)), "decoding": (dict, type(None))}
 
 
 def default_decoding(task: str) -> dict[str, Any] | None:
@@ -65,7 +61,7 @@ class ModelCard:
     @classmethod
     def from_dict(cls, data: Any, where: str = "model card") -> "ModelCard":
         """A checked card from its JSON form (other keys, such as a manifest's own, are ignored)."""
-        check_object(data, where, _REQUIRED, _OPTIONAL, strict=False)
+        check_object(data, where, CARD_REQUIRED, CARD_OPTIONAL, strict=False)
         check_list(data["class_names"], str, f"{where}.class_names")
         check_task(data["task"], f"{where}.task")
         return cls(data["task"], Preprocessing.from_dict(data["preprocessing"]), list(data["class_names"]),
@@ -78,3 +74,7 @@ class ModelCard:
     def from_json(cls, text: str | bytes, where: str) -> "ModelCard":
         return cls.from_dict(parse_json(text.encode() if isinstance(text, str) else text, where), where)
 
+
+#: the manifest (and card JSON) keys a card fills, and their JSON types (from the fields: one schema)
+CARD_KEYS = tuple(item.name for item in dataclasses.fields(ModelCard))
+CARD_REQUIRED, CARD_OPTIONAL = dataclass_schema(ModelCard, required=("class_names",))

@@ -13,11 +13,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .card import CARD_KEYS, ModelCard
+from .card import CARD_KEYS, CARD_OPTIONAL, CARD_REQUIRED, ModelCard
 from .data.preprocess import Preprocessing
 from .errors import EdgekitError
 from .fsutil import sha256_file
-from .schema import check_list, check_object, check_value, read_json_file
+from .schema import check_list, check_object, check_value, dataclass_schema, read_json_file
 
 MANIFEST_NAME = "edgekit.json"
 MANIFEST_SCHEMA = 1
@@ -113,16 +113,10 @@ class Manifest:
         return path
 
 
-_REQUIRED = {"schema": int, "target": str, "runtime": str, "model_file": str, "files": list, "inputs": list,
-             "outputs": list, "task": str, "preprocessing": dict, "class_names": list, "source": str,
-             "parent_sha256": str, "model_sha256": str}
-_OPTIONAL = {"dataset": (str, type(None)), "decoding": (dict, type(None)), "parity": (dict, type(None)),
-             "parity_vs_parent": (dict, type(None)), "output_assembly": (dict, type(None)), "stages": list,
-             "config": dict, "notes": dict, "tool_versions": dict, "created": str,
-             "file_sha256": dict}
-_TENSOR = {"name": str, "shape": list}
-_TENSOR_OPTIONAL = {"dtype": str, "layout": str, "scale": (int, float, type(None)),
-                    "zero_point": (int, type(None))}
+#: the manifest's JSON keys and types, from the fields of ``Manifest`` and of the ``ModelCard`` it carries
+_OWN_REQUIRED, _OWN_OPTIONAL = dataclass_schema(Manifest, required=("schema",), exclude=("card",))
+_REQUIRED, _OPTIONAL = _OWN_REQUIRED | CARD_REQUIRED, _OWN_OPTIONAL | CARD_OPTIONAL
+_TENSOR, _TENSOR_OPTIONAL = dataclass_schema(TensorSpec)
 
 
 def _tensor_spec(data: Any, where: str) -> TensorSpec:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import EdgekitError
-from .schema import Number, check_list, check_object, check_value, read_json_file
+from .schema import Number, check_list, check_object, check_value, dataclass_schema, read_json_file
 from .tasks.registry import TASKS, check_task
 
 RESULTS_SCHEMA = 1
@@ -23,16 +23,10 @@ TASK_METRICS = {name: spec.metrics for name, spec in TASKS.items()}
 #: the dataset fields that say which data was scored, whatever machine or cache directory scored it
 IDENTITY_KEYS = ("name", "images", "annotations_sha256", "labels_sha256")
 
-_LATENCY = {"p50": Number, "p90": Number, "p99": Number}
-_LATENCY_OPTIONAL = {"mean": Number, "std": Number, "runs": int, "warmup": int, "round_p50": list,
-                     "p50_best_round": Number}
-_ROW = {"target": str, "artifact": str, "status": str}
-_OK_ROW = {"task": str, "size_bytes": int, "latency_ms": dict, "metrics": dict, "dataset": dict}
-_OK_OPTIONAL = {"runtime": str, "runtime_version": str, "threads": int, "peak_rss_bytes": int,
-                "load_s": Number, "first_inference_s": Number, "model_sha256": str, "parent_sha256": str,
-                "parent": str, "drop": dict, "ratio": dict, "evaluation": dict, "cell": dict}
 #: BenchRow fields written under another JSON key
 _JSON_KEYS = {"latency": "latency_ms"}
+#: what an "ok" row must hold beyond every row's target, artifact and status
+_OK_KEYS = ("task", "size_bytes", "latency_ms", "metrics", "dataset")
 
 
 def dataset_identity(summary: dict[str, Any]) -> dict[str, Any]:
@@ -73,13 +67,16 @@ class Latency:
                   ) -> "Latency":
         """A checked ``Latency``: ``required`` keys present, known keys typed, latencies positive (other keys
         ignored)."""
-        check_object(raw, where, {key: Number for key in required}, {**_LATENCY, **_LATENCY_OPTIONAL},
-                     strict=False)
+        check_object(raw, where, {key: Number for key in required}, _LATENCY_KEYS, strict=False)
         if any(raw[key] <= 0 for key in ("p50", "p90", "p99", "p50_best_round") if key in raw):
             raise EdgekitError(f"{where}: latencies must be positive")
         rounds = tuple(check_list(raw.get("round_p50", []), Number, f"{where}.round_p50"))
-        known = {key: raw[key] for key in {**_LATENCY, **_LATENCY_OPTIONAL} if key in raw}
+        known = {key: raw[key] for key in _LATENCY_KEYS if key in raw}
         return cls(**known | {"round_p50": rounds})
+
+
+#: every latency key and its JSON type, from the fields of ``Latency``
+_LATENCY_KEYS = {key: types for part in dataclass_schema(Latency, nullable=False) for key, types in part.items()}
 
 
 @dataclass(frozen=True)
@@ -156,6 +153,12 @@ class BenchRow:
         values = {key: raw[key] for key in known if key in raw and key != "latency_ms"}
         extra = {key: value for key, value in raw.items() if key not in known}
         return cls(**values, latency=Latency.from_dict(raw["latency_ms"], f"{where}.latency_ms"), extra=extra)
+
+
+#: a row's JSON keys and types, from the fields of ``BenchRow`` (one schema); an ok row's own keys are never null
+_ROW, _ANY_OPTIONAL = dataclass_schema(BenchRow, renamed=_JSON_KEYS, exclude=("extra",), nullable=False)
+_OK_ROW = {key: _ANY_OPTIONAL[key] for key in _OK_KEYS}
+_OK_OPTIONAL = {key: types for key, types in _ANY_OPTIONAL.items() if key not in _OK_KEYS}
 
 
 def row_labels(rows: Sequence[BenchRow]) -> list[str]:

@@ -106,3 +106,50 @@ def parse_json(data: bytes, where: str) -> Any:
         return json.loads(data)
     except (ValueError, RecursionError) as exc:
         raise EdgekitError(f"{where} is not valid JSON ({type(exc).__name__}: {str(exc)[:120]})") from None
+
+
+def _json_types(hint: Any) -> tuple[type, ...]:
+    """The JSON types a field annotated ``hint`` is written as: a nested dataclass or a mapping as an object,
+    a list or tuple as a list, a float as a number (an int is one too), ``X | None`` as either."""
+    import dataclasses
+    import types
+    import typing
+
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return tuple(t for arg in typing.get_args(hint) for t in _json_types(arg))
+    if hint is type(None):
+        return (type(None),)
+    if hint is float:
+        return (int, float)
+    if hint in (int, str, bool):
+        return (hint,)
+    if dataclasses.is_dataclass(hint) or origin in (dict, Mapping) or hint is dict:
+        return (dict,)
+    if origin in (list, tuple) or hint in (list, tuple):
+        return (list,)
+    return (object,)
+
+
+def dataclass_schema(cls: type, required: tuple[str, ...] = (), renamed: Mapping[str, str] = {},
+                     exclude: tuple[str, ...] = (), nullable: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(required, optional)`` key -> JSON types of ``cls``'s JSON form, for ``check_object``: from its fields'
+    annotations, so the check can never drift from the type. A field without a default is required, and so
+    is every name in ``required``; ``renamed`` maps a field to its JSON key; ``exclude`` leaves fields out;
+    without ``nullable`` an ``X | None`` field takes ``X`` only (its JSON form leaves ``None`` out)."""
+    import dataclasses
+    import typing
+
+    hints = typing.get_type_hints(cls)
+    must: dict[str, Any] = {}
+    may: dict[str, Any] = {}
+    for item in dataclasses.fields(cls):
+        if item.name in exclude:
+            continue
+        key = renamed.get(item.name, item.name)
+        no_default = item.default is dataclasses.MISSING and item.default_factory is dataclasses.MISSING
+        types = _json_types(hints[item.name])
+        if not nullable:
+            types = tuple(t for t in types if t is not type(None))
+        (must if no_default or item.name in required else may)[key] = types
+    return must, may

@@ -24,7 +24,7 @@ from ..registry import get_runtime
 from ..schema import parse_json
 from ..yamlread import load_yaml
 from ..tasks.detection import DetectionDecoding
-from ..tasks.registry import TASKS
+from ..tasks.registry import TASKS, task_for_output_rank
 
 #: model file suffix -> runtime that runs it
 RUNTIME_BY_SUFFIX = {".onnx": "onnxruntime", ".xml": "openvino", ".tflite": "tflite"}
@@ -109,7 +109,7 @@ def _literal(text: str) -> Any:
 
 
 def _task(task: str | None, metadata: dict[str, Any], output_rank: int) -> str:
-    task = task or metadata.get("task") or ("detect" if output_rank == 3 else "classify" if output_rank == 2 else None)
+    task = task or metadata.get("task") or task_for_output_rank(output_rank)
     if task not in TASKS:
         raise EdgekitError(f"cannot bench task {task!r} (supported: {', '.join(TASKS)}); pass --task if the "
                            "model is one of those")

@@ -17,12 +17,12 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..data.preprocess import Preprocessing
 from ..fsutil import atomic_file
 from .features import FeatureMimic, head_module_name
+from ..tasks.registry import TASKS
 from .labelled import Labelled, augment
 from .options import DistillOptions  # noqa: F401 - defined with the other options
 
@@ -45,34 +45,6 @@ def _raw_mode(model: nn.Module, train_bn: bool) -> nn.Module:
             if isinstance(module, nn.modules.batchnorm._BatchNorm):
                 module.eval()
     return model
-
-
-def _soft_kl(student: torch.Tensor, teacher: torch.Tensor, dim: int, temperature: float) -> torch.Tensor:
-    log_s = F.log_softmax(student / temperature, dim=dim)
-    p_t = F.softmax(teacher / temperature, dim=dim)
-    return F.kl_div(log_s, p_t, reduction="batchmean") * temperature ** 2
-
-
-def detection_kd_loss(student: list[torch.Tensor], teacher: list[torch.Tensor], num_classes: int,
-                      temperature: float, foreground_floor: float = 0.05) -> torch.Tensor:
-    """Sum over levels of DFL-bin KL (per box side) and class-score BCE.
-
-    The box KL of each anchor is weighted by the teacher's best class score (plus ``foreground_floor``), so
-    the student's capacity goes to boxes that can become detections rather than to background cells.
-    """
-    loss = student[0].new_zeros(())
-    for s, t in zip(student, teacher):
-        b, c, h, w = s.shape
-        bins = (c - num_classes) // 4
-        s_box = s[:, :4 * bins].reshape(b, 4, bins, h * w)
-        t_box = t[:, :4 * bins].reshape(b, 4, bins, h * w)
-        log_s = F.log_softmax(s_box / temperature, dim=2)
-        p_t = F.softmax(t_box / temperature, dim=2)
-        kl = (p_t * (p_t.clamp_min(1e-12).log() - log_s)).sum(2).mean(1) * temperature ** 2  # (b, h*w)
-        weight = t[:, 4 * bins:].sigmoid().amax(1).reshape(b, h * w) + foreground_floor
-        loss = loss + (kl * weight).sum() / weight.sum()
-        loss = loss + F.binary_cross_entropy_with_logits(s[:, 4 * bins:], t[:, 4 * bins:].sigmoid()) * 100
-    return loss
 
 
 class _WeightAverage:
@@ -105,9 +77,7 @@ def normalised_batch(canvases: np.ndarray, picked: np.ndarray, flip: np.ndarray,
 
 def _kd_loss(task: str, output: Any, target: Any, mimic: FeatureMimic | None, num_classes: int,
              options: DistillOptions) -> torch.Tensor:
-    if task != "detect":
-        return _soft_kl(output, target, 1, options.temperature)
-    loss = detection_kd_loss(output, target, num_classes, options.temperature)
+    loss = TASKS[task].hook("distill_loss")(output, target, num_classes, options.temperature)
     return loss + options.feature_weight * mimic.loss() if mimic else loss
 
 
@@ -124,11 +94,11 @@ def _batch(data: np.ndarray | Labelled, picked: np.ndarray, rng: np.random.Gener
     """One training batch: normalised NCHW input and its labels as tensors (None without labels), augmented."""
     if not isinstance(data, Labelled):
         return normalised_batch(data, picked, rng.random(len(picked)) < 0.5, preprocessing, device), None
-    if task == "detect":
-        pixels, boxes = augment(data.canvases[picked], [data.labels[i] for i in picked], rng, preprocessing.pad_value)
-        return _to_tensor(pixels, preprocessing, device), [torch.from_numpy(b).to(device) for b in boxes]
-    pixels, _ = augment(data.canvases[picked], None, rng, preprocessing.pad_value)
-    return _to_tensor(pixels, preprocessing, device), torch.from_numpy(np.asarray(data.labels)[picked]).to(device)
+    if isinstance(data.labels, np.ndarray):  # one class index per image: nothing moves with the pixels
+        pixels, _ = augment(data.canvases[picked], None, rng, preprocessing.pad_value)
+        return _to_tensor(pixels, preprocessing, device), torch.from_numpy(data.labels[picked]).to(device)
+    pixels, boxes = augment(data.canvases[picked], [data.labels[i] for i in picked], rng, preprocessing.pad_value)
+    return _to_tensor(pixels, preprocessing, device), [torch.from_numpy(b).to(device) for b in boxes]
 
 
 def make_trainable(model: nn.Module) -> nn.Module:
@@ -144,7 +114,7 @@ def _prepare(teacher: nn.Module, student: nn.Module, canvases: np.ndarray, prepr
     """Teacher copy in raw-output mode, the feature mimic (detectors) and the optimiser, all on the device."""
     device = torch.device(options.device)
     probe = normalised_batch(canvases, np.arange(2), np.zeros(2, bool), preprocessing, torch.device("cpu"))
-    head = head_module_name(student, probe[:1]) if task == "detect" and options.feature_weight else None
+    head = head_module_name(student, probe[:1]) if TASKS[task].mimics_features and options.feature_weight else None
     teacher = _raw_mode(copy.deepcopy(teacher), train_bn=False).to(device)
     mimic = FeatureMimic(teacher, student.eval().to(device), head, probe.to(device)) if head else None
     _raw_mode(make_trainable(student), train_bn=True).to(device)

@@ -16,11 +16,10 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..errors import DataError
-from .detection_loss import DetectionLoss
+from ..tasks.registry import TASKS
 from .distill import Criterion, _batch, _raw_mode, make_trainable
 from .labelled import has_labels, labelled_images
 from .options import GRADIENT_IMPORTANCE, DistillOptions
@@ -38,20 +37,13 @@ def recovery_mode(options: DistillOptions, data: str | None, folder: Path | None
     return "labels" if labelled else "kd"
 
 
-def _own_criterion(task: str, num_classes: int, image_size: int) -> Criterion:
-    if task == "detect":
-        loss = DetectionLoss(num_classes, image_size)
-        return lambda output, labels: loss(output, labels)[0] / len(labels)
-    return lambda output, labels: F.cross_entropy(output, labels)
-
-
 def task_criterion(student: nn.Module, task: str, num_classes: int, image_size: int) -> tuple[Criterion, str]:
-    """The loss recovery trains ``student`` with on labels, and its name for the report."""
+    """The loss recovery trains ``student`` with on labels, and its name for the report: the model's own
+    (``task_criterion``) where it brings one, else the task's (its registry hook ``training_loss``)."""
     own: Any = getattr(student, "task_criterion", None)
     if callable(own):
         return own(), type(student).__name__ + ".task_criterion"
-    name = "edgekit detection loss (TAL, BCE, GIoU, DFL)" if task == "detect" else "cross-entropy"
-    return _own_criterion(task, num_classes, image_size), name
+    return TASKS[task].hook("training_loss")(num_classes, image_size)  # type: ignore[no-any-return]
 
 
 def targets_as_ultralytics_batch(labels: list[torch.Tensor], image_size: int) -> dict[str, torch.Tensor]:

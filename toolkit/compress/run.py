@@ -21,6 +21,7 @@ from ..data.resolve import resolve_dataset
 from ..errors import DataError, EdgekitError
 from ..fsutil import atomic_file, check_replaceable
 from ..tasks.evaluation import evaluate
+from ..tasks.registry import TASKS
 from .distill import Images, StepCallback, distill, normalised_batch
 from .idle import IdleOutputs, idle_layers
 from .images import distillation_images, folder_images, probe_images, training_stream
@@ -94,7 +95,7 @@ def prune_round(student: torch.nn.Module, example: torch.Tensor, options: PruneO
 def find_idle(student: torch.nn.Module, source: ModelSource, plan: CompressPlan, data: str) -> IdleOutputs | None:
     """Idle outputs of a detector on ``PROBE_IMAGES`` unlabelled images (``student`` becomes its prunable form);
     None when not pruning a detector, ``--keep-idle`` was given, or there are no unlabelled images."""
-    if not (plan.prune and plan.prune.thin_idle and source.card.task == "detect"):
+    if not (plan.prune and plan.prune.thin_idle and TASKS[source.card.task].thins_idle_outputs):
         return None
     canvases = probe_images(source.card.preprocessing, PROBE_IMAGES, data, plan.images)
     if canvases is None:

@@ -10,7 +10,6 @@ within budget is kept; when none is, the export of that target fails and names t
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -18,10 +17,9 @@ from typing import Any, Callable
 import numpy as np
 
 from ..data.calibration import CalibrationSet
-from ..data.datasets import ClassificationDataset, Dataset, DetectionDataset
+from ..data.datasets import Dataset
 from ..errors import DataError, ExportError
 from ..manifest import Artifact
-from ..schema import read_json_file
 from ..tasks.evaluation import evaluate
 from ..tasks.registry import TASKS
 from .sensitivity import rank_layers
@@ -61,22 +59,6 @@ class BudgetOutcome:
                 "attempts": self.attempts}
 
 
-def _subset(dataset: Dataset, keep: set[Path], work: Path) -> Dataset:
-    """``dataset`` restricted to the images in ``keep`` (detectors: with a ground-truth file of their own)."""
-    if isinstance(dataset, ClassificationDataset):
-        return ClassificationDataset(f"{dataset.name} (decide)", [s for s in dataset.samples if s[0] in keep],
-                                     dataset.class_names)
-    images = [record for record in dataset.images if record.path in keep]
-    ids = {record.image_id for record in images}
-    coco = read_json_file(Path(dataset.annotations_path), "COCO JSON")  # validated when the dataset was loaded
-    coco["images"] = [image for image in coco["images"] if image["id"] in ids]
-    coco["annotations"] = [a for a in coco["annotations"] if a["image_id"] in ids]
-    path = work / "decide_annotations.json"
-    path.write_text(json.dumps(coco))
-    return DetectionDataset(f"{dataset.name} (decide)", images, dataset.class_names, dataset.category_ids, path,
-                            len(coco["annotations"]))
-
-
 def split_for_budget(calib_split: Dataset, val_split: Dataset, work: Path, seed: int = 1) -> BudgetSplit:
     """Hold out ``max(48, 1/3)`` (at most 500) of the calibration split as decide images; refuse data whose
     calibration and
@@ -92,7 +74,7 @@ def split_for_budget(calib_split: Dataset, val_split: Dataset, work: Path, seed:
                         f"calibration split; {calib_split.name} has {len(pool)}")
     picked = set(np.random.default_rng(seed).choice(len(pool), size=count, replace=False).tolist())
     decide = {pool[i] for i in picked}
-    return BudgetSplit([p for i, p in enumerate(pool) if i not in picked], _subset(calib_split, decide, work))
+    return BudgetSplit([p for i, p in enumerate(pool) if i not in picked], calib_split.subset(decide, work, "decide"))
 
 
 @dataclass
@@ -176,5 +158,7 @@ def run_budget(max_drop: float, fp32: float, metric: str, decide: Dataset, ranki
             return artifact, outcome
         step += 1
     reached = "no attempt converted" if best is None else f"best {best[0]:.2f} pt with {len(best[1])} layer(s) in float"
+    tried = ", ".join(f"{a['float_layers']} float: " + (f"{a['drop_points']:.2f} pt" if "drop_points" in a
+                                                         else "did not convert") for a in outcome.attempts)
     raise ExportError(f"accuracy budget {max_drop} pt not met on {outcome.decide_images} held-out images after "
-                      f"{len(outcome.attempts)} attempt(s): {reached}")
+                      f"{len(outcome.attempts)} attempt(s): {reached} (tried {tried})")

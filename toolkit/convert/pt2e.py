@@ -146,6 +146,14 @@ def layers_by_onnx_name(graph_module: Any, parent_onnx: Path, names: Sequence[st
     return {fx_layers[position[name]][0] for name in names}
 
 
+def head_output_convs(graph_module: Any) -> set[Any]:
+    """The head's last convolutions: those whose outputs the head flattens, directly or through its per-level
+    merge of box bins and class logits."""
+    sources = [node.args[0] for node in decode_tail(graph_module) if _is_spatial_flatten(node)]
+    parts = [part for source in sources for part in (source.args[0] if _is_channel_merge(source) else [source])]
+    return {part for part in parts if "aten.conv" in str(part.target)}
+
+
 def _leave_float(quantizer: Any, chosen: Any) -> Any:
     """``quantizer`` whose ``annotate`` then drops the annotations of the nodes ``chosen(graph_module)`` returns
     (this instance only)."""
@@ -223,23 +231,28 @@ def fold_constant_items(graph_module: Any) -> int:
 
 
 def quantize_static(module: Any, example: Any, calib: CalibrationSet, quantizer: Any, keep_decode_float: bool,
-                    float_layers: Sequence[str] = (), parent_onnx: Path | None = None,
+                    float_layers: Sequence[str] = (), parent_onnx: Path | None = None, float_head_convs: bool = False,
                     **convert_options: Any) -> tuple[Any, int]:
     """``module`` prepared with ``quantizer``, calibrated on every image of ``calib`` and converted (PT2E), as
-    a GraphModule; and how many nodes stayed in float as the decode tail. ``float_layers``: the parent ONNX's
-    (``parent_onnx``) compute layers to leave unquantized as well (``--max-drop``)."""
+    a GraphModule; and how many nodes stayed in float as the decode tail (with ``float_head_convs``, the
+    convolutions feeding its per-level merge too). ``float_layers``: the parent ONNX's (``parent_onnx``)
+    compute layers to leave unquantized as well (``--max-drop``)."""
     import torch
     from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
     graph_module = export_program(module, example).module()
     fold_constant_items(graph_module)
-    tail = len(decode_tail(graph_module)) if keep_decode_float else 0
+    def tail_nodes(model: Any) -> set[Any]:
+        if not keep_decode_float:
+            return set()
+        return decode_tail(model) | (head_output_convs(model) if float_head_convs else set())
+
+    tail = len(tail_nodes(graph_module))
     layers = {node.name for node in layers_by_onnx_name(graph_module, parent_onnx, float_layers)} \
         if parent_onnx else set()
 
     def left_float(model: Any) -> set[Any]:
-        chosen = decode_tail(model) if keep_decode_float else set()
-        return chosen | {node for node in model.graph.nodes if node.name in layers}
+        return tail_nodes(model) | {node for node in model.graph.nodes if node.name in layers}
 
     if tail or layers:
         quantizer = _leave_float(quantizer, left_float)

@@ -16,6 +16,7 @@ from ..bench.foreign import metadata_class_names
 from ..card import CARD_FILE, ModelCard, default_decoding
 from ..data.preprocess import check_task_and_size, default_preprocessing
 from ..errors import EdgekitError, ExportError
+from ..tasks.registry import DEFAULT_TASK, task_for_output_rank
 from ..models.builtins import BUILTIN_MODELS
 from ..quiet import native_output_to
 from ..schema import read_json_file
@@ -156,7 +157,10 @@ def _onnx_source(path: Path, task: str | None, imgsz: int | None) -> ModelSource
     if len(inputs[0].shape) != 4 or inputs[0].shape[1] not in (3, -1):
         raise ExportError(f"{path}: input {inputs[0].name!r} has shape {inputs[0].shape}; edgekit needs an image "
                           "input [N, 3, H, W]")
-    task = task or ("detect" if len(outputs[0].shape) == 3 else "classify")
+    task = task or task_for_output_rank(len(outputs[0].shape))
+    if task is None:
+        raise ExportError(f"{path}: output {outputs[0].name!r} has shape {outputs[0].shape}, which no task "
+                          "edgekit knows produces; pass --task")
     names = _metadata_names(path, meta.get("names"))
     size = imgsz or (inputs[0].shape[-1] if inputs[0].shape[-1] > 0 else None)
     return ModelSource(path.stem, ModelCard.for_task(task, default_preprocessing(task, size), names), onnx_path=path)
@@ -215,7 +219,7 @@ def _card_for(card: ModelCard | None, task: str | None, imgsz: int | None) -> Mo
     """The model's own card with the user's ``--task`` / ``--imgsz`` applied (another task takes that task's
     decoding; a card without decoding, as edgekit 0.1's sidecars were, its task's); a default card without one."""
     if card is None:
-        task = task or "detect"
+        task = task or DEFAULT_TASK
         return ModelCard.for_task(task, default_preprocessing(task, imgsz))
     if imgsz:
         card = card.with_changes(preprocessing=dataclasses.replace(card.preprocessing, size=imgsz))

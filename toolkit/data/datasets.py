@@ -12,9 +12,10 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
+from typing import Any
 
 from ..errors import DataError, EdgekitError
+from ..fsutil import sha256_file
 from ..schema import check_list, check_object, read_json_file
 from .preprocess import opened_image
 
@@ -48,6 +49,24 @@ class DetectionDataset:
     def image_paths(self) -> list[Path]:
         return [record.path for record in self.images]
 
+    def summary(self) -> dict[str, Any]:
+        """Name, image count and the sha256 of the scored COCO file (``annotations`` is its path, for people)."""
+        return {"name": self.name, "images": len(self.images), "annotations": str(self.annotations_path),
+                "annotations_sha256": sha256_file(self.annotations_path)}
+
+    def subset(self, keep: set[Path], work: Path, label: str = "subset") -> DetectionDataset:
+        """The images in ``keep``, named ``<name> (<label>)``, with a ground-truth file of their own written in
+        ``work``."""
+        images = [record for record in self.images if record.path in keep]
+        ids = {record.image_id for record in images}
+        coco = read_json_file(Path(self.annotations_path), "COCO JSON")  # validated when the dataset was loaded
+        coco["images"] = [image for image in coco["images"] if image["id"] in ids]
+        coco["annotations"] = [a for a in coco["annotations"] if a["image_id"] in ids]
+        path = work / f"{label}_annotations.json"
+        path.write_text(json.dumps(coco))
+        return DetectionDataset(f"{self.name} ({label})", images, self.class_names, self.category_ids, path,
+                                len(coco["annotations"]))
+
 
 @dataclass(frozen=True)
 class ClassificationDataset:
@@ -61,6 +80,17 @@ class ClassificationDataset:
     @property
     def image_paths(self) -> list[Path]:
         return [path for path, _ in self.samples]
+
+    def summary(self) -> dict[str, Any]:
+        """Name, image count and the sha256 of the scored labels (folder/file and class per image)."""
+        labels = "\n".join(f"{path.parent.name}/{path.name}\t{label}" for path, label in self.samples)
+        return {"name": self.name, "images": len(self.samples),
+                "labels_sha256": hashlib.sha256(labels.encode()).hexdigest()}
+
+    def subset(self, keep: set[Path], work: Path, label: str = "subset") -> ClassificationDataset:
+        """The samples whose image is in ``keep``, named ``<name> (<label>)`` (``work`` is not needed)."""
+        return ClassificationDataset(f"{self.name} ({label})", [s for s in self.samples if s[0] in keep],
+                                     self.class_names)
 
 
 Dataset = DetectionDataset | ClassificationDataset

@@ -14,7 +14,7 @@ from typing import Any
 from .. import tomlread as tomllib
 from ..errors import EdgekitError
 from ..results import BenchRow, Latency, ResultsDocument, dataset_identity
-from ..schema import check_nesting, check_object
+from ..schema import check_nesting, check_object, dataclass_schema
 from .files import markdown_cell
 
 
@@ -42,8 +42,10 @@ class Thresholds:
         return replace(self, **self.per_target.get(target, {}))
 
 
-_NUMBERS = ("max_size_growth", "max_latency_growth", "max_accuracy_drop", "max_reference_latency_growth",
-            "max_busy_share", "max_machine_shift")
+#: the config's keys and their TOML types, from the fields of ``Thresholds`` (one schema): the per-target
+#: overrides are its ``[targets.NAME]`` tables, and only the numeric limits may be overridden per target
+_, _CONFIG_KEYS = dataclass_schema(Thresholds, renamed={"per_target": "targets"})
+_NUMBERS = tuple(name for name, types in _CONFIG_KEYS.items() if float in types)
 
 
 def load_thresholds(path: Path | None, **overrides: Any) -> Thresholds:
@@ -70,8 +72,7 @@ def _read_config(path: Path) -> dict[str, Any]:
     except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
         raise EdgekitError(f"gate config {path} does not parse: {str(exc).splitlines()[0]}") from None
     where = f"gate config {path}"
-    known = {name: (int, float) for name in _NUMBERS} | {"reference": str, "absolute_latency": bool,
-                                                          "targets": dict}
+    known = _CONFIG_KEYS
     try:
         check_object(raw, where, {}, known)
     except EdgekitError as exc:

@@ -12,6 +12,7 @@ from ..data.datasets import ClassificationDataset, Dataset, DetectionDataset
 from ..data.preprocess import read_image
 from ..errors import DataError, EdgekitError
 from .detection import DetectionDecoding, coco_map, predict_image
+from .registry import TASKS
 
 Progress = Callable[[], None]
 
@@ -72,7 +73,8 @@ def _label_mapping(model_names: list[str], dataset: ClassificationDataset) -> li
 
 
 def evaluate_classification(session: Any, card: ModelCard, dataset: ClassificationDataset,
-                            tick: Progress | None = None) -> tuple[dict[str, float], list[dict[str, Any]]]:
+                            tick: Progress | None = None,
+                            decoding: None = None) -> tuple[dict[str, float], list[dict[str, Any]]]:
     """Top-1 / top-5 accuracy of ``session`` on ``dataset``; returns (metrics, per-image top-5)."""
     to_model = _label_mapping(card.class_names, dataset)
     top1 = top5 = 0
@@ -95,9 +97,8 @@ def evaluate_classification(session: Any, card: ModelCard, dataset: Classificati
 
 def evaluate(session: Any, card: ModelCard, dataset: Dataset, tick: Progress | None = None,
              decoding: DetectionDecoding | None = None) -> tuple[dict[str, float], list[dict[str, Any]]]:
-    """Dispatch on the dataset's task, checking that it matches the model's (``decoding``: detectors only)."""
+    """The task's evaluator (its registry hook), after checking that the dataset's task is the model's
+    (``decoding``: detectors only)."""
     if dataset.task != card.task:
         raise DataError(f"dataset {dataset.name} is for '{dataset.task}' but the model is '{card.task}'")
-    if isinstance(dataset, DetectionDataset):
-        return evaluate_detection(session, card, dataset, tick, decoding)
-    return evaluate_classification(session, card, dataset, tick)
+    return TASKS[card.task].hook("evaluator")(session, card, dataset, tick, decoding)  # type: ignore[no-any-return]
