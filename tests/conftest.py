@@ -31,6 +31,31 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="session")
+def reference_exports(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
+    """``get(model, target)``: the ``ExportRow`` of ``model`` exported to ``target`` with default settings, made
+    once per session and shared read-only by every test that only reads an artifact. In a full run the first
+    request for a model exports every installed target in one call (the contract tests need them all, and the
+    TFLite targets share one graph translation); in the fast lane (``-m "not slow"``, 16 calibration images)
+    and for a target registered later (a plugin) only the one asked for."""
+    from edgekit.convert.run import export_model
+    from edgekit.registry import target_names, unavailable_targets
+
+    cache: dict[tuple[str, str], object] = {}
+    fast_lane = "not slow" in (request.config.getoption("markexpr", "") or "")
+
+    def get(model: str, target: str):
+        if (model, target) not in cache:
+            names = [target] if fast_lane or any(m == model for m, _ in cache) else [
+                name for name in target_names() if name not in unavailable_targets()]
+            calib = {"calib_images": 16} if fast_lane else {}  # the contract's accuracy bound needs the default
+            for row in export_model(model, names or [target], tmp_path_factory.mktemp(f"{model}-{target}"), **calib):
+                cache[(model, row.target)] = row
+        return cache[(model, target)]
+
+    return get
+
+
+@pytest.fixture(scope="session")
 def det_dataset_root() -> Path:
     from edgekit.calibration_data.build import ensure_dataset
 

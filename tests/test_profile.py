@@ -11,16 +11,14 @@ import pytest
 from typer.testing import CliRunner
 
 from edgekit.cli import app
-from edgekit.convert.run import export_model
 from edgekit.bench.profiling import KINDS, load_profile, summarize
 
 INT8_TARGETS = ["ort-int8", "openvino-int8", "tflite-int8"]
 
 
 @pytest.fixture(scope="module")
-def int8_artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("profile")
-    rows = export_model("nano-det", INT8_TARGETS, root, calib_images=16)
+def int8_artifacts(reference_exports) -> dict[str, Path]:
+    rows = [reference_exports("nano-det", target) for target in INT8_TARGETS]
     assert [row.status for row in rows] == ["ok"] * len(INT8_TARGETS)
     return {row.target: row.path for row in rows}
 

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from edgekit.bench.harness import BenchOptions, open_for_timing, score_artifact
-from edgekit.convert.run import export_model
 from edgekit.manifest import Artifact
 from edgekit.registry import get_runtime, get_target, runtime_names, target_names, unavailable_targets
 from edgekit.tasks.registry import TASKS
@@ -29,14 +28,14 @@ def parent_rows(artifacts):
 @pytest.mark.slow
 @pytest.mark.parametrize("task", list(TASKS))
 @pytest.mark.parametrize("target", target_names())
-def test_target_contract(target, task, tmp_path, parent_rows):
+def test_target_contract(target, task, parent_rows, reference_exports):
     if target in unavailable_targets():
         pytest.skip(f"{target}: its converter is not installed here (extra [{unavailable_targets()[target]}])")
-    rows = export_model(REFERENCE_MODELS[task], [target], tmp_path)
-    assert rows[0].status == "ok", rows[0].status
-    artifact = Artifact.load(tmp_path / target)
+    exported = reference_exports(REFERENCE_MODELS[task], target)
+    assert exported.status == "ok", exported.status
+    artifact = Artifact.load(exported.path)
     assert artifact.manifest.target == target and artifact.manifest.task == task and artifact.model_path.is_file()
-    row, _ = score_artifact(tmp_path / target, QUICK)
+    row, _ = score_artifact(exported.path, QUICK)
     parent = parent_rows[task]
     assert row.ok and row.size_bytes > 0 and row.task == task
     metric = TASKS[task].headline
@@ -50,16 +49,16 @@ def _first_target_on(runtime: str) -> str:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("runtime", runtime_names())
-def test_runtime_contract(runtime, artifacts, tmp_path):
+def test_runtime_contract(runtime, artifacts, reference_exports):
     """A runtime describes a model file, loads an artifact and answers a detector's NCHW float32 batch in the
     FP32 parent's output convention (same shapes, close values), with its thread count and version."""
-    target = _first_target_on(runtime)
-    assert export_model("nano-det", [target], tmp_path)[0].status == "ok"
-    artifact = Artifact.load(tmp_path / target)
+    exported = reference_exports("nano-det", _first_target_on(runtime))
+    assert exported.status == "ok", exported.status
+    artifact = Artifact.load(exported.path)
     described = get_runtime(runtime).describe(artifact.model_path)
     assert described.inputs and len(described.inputs[0].shape) == 4 and described.outputs
     assert isinstance(get_runtime(runtime).version(), str) and get_runtime(runtime).version()
-    session, batch = open_for_timing(tmp_path / target, QUICK)
+    session, batch = open_for_timing(exported.path, QUICK)
     parent_session, parent_batch = open_for_timing(artifacts["nano-det"], QUICK)
     assert batch.dtype == np.float32 and batch.shape == parent_batch.shape and batch.shape[1] == 3
     outputs, expected = session.run(batch), parent_session.run(parent_batch)

@@ -23,11 +23,12 @@ pytest.importorskip("executorch", reason="the [executorch] extra is not installe
 
 
 @pytest.fixture(scope="module")
-def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("et")
-    rows = export_model("nano-det", ["onnx-fp32", "executorch-int8"], root, calib_images=16)
+def exported(reference_exports) -> Path:
+    """The folder holding nano-det's shared onnx-fp32 and executorch-int8 artifacts."""
+    rows = [reference_exports("nano-det", target) for target in ("onnx-fp32", "executorch-int8")]
     assert [row.status for row in rows] == ["ok", "ok"], rows
-    return root
+    assert rows[0].path.parent == rows[1].path.parent
+    return rows[0].path.parent
 
 
 def test_the_decode_tail_stays_float_and_the_rest_runs_in_int8_on_xnnpack(exported: Path) -> None:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from edgekit.convert.run import export_model
 from edgekit.manifest import Artifact
 
 
 @pytest.fixture(scope="module")
-def openvino_artifacts(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ov")
-    rows = export_model("nano-cls", ["openvino-fp32", "openvino-fp16", "openvino-int8"], root, calib_images=32)
+def openvino_artifacts(reference_exports):
+    rows = [reference_exports("nano-cls", t) for t in ("openvino-fp32", "openvino-fp16", "openvino-int8")]
     assert [r.status for r in rows] == ["ok"] * 3
     return {r.target: Artifact.load(r.path) for r in rows}
 

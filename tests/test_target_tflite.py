@@ -13,7 +13,6 @@ import pytest
 from edgekit.data.calibration import CalibrationSet
 from edgekit.data.resolve import resolve_dataset
 from edgekit.errors import MissingDependencyError
-from edgekit.convert.run import export_model
 from edgekit.convert.graph_remedies import constants_to_initializers, split_concat_output, split_decode_tail
 from edgekit.manifest import Artifact
 from edgekit.registry import get_runtime, get_target
@@ -86,11 +85,10 @@ def test_missing_interpreter_names_the_extra(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def det_int8(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("tflite")
-    rows = export_model("nano-det", ["tflite-int8"], out, calib_images=32)
-    assert rows[0].status == "ok", rows[0].status
-    return out / "tflite-int8"
+def det_int8(reference_exports) -> Path:
+    row = reference_exports("nano-det", "tflite-int8")
+    assert row.status == "ok", row.status
+    return row.path
 
 
 @pytest.mark.slow
