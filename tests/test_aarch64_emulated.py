@@ -39,17 +39,16 @@ def _val_subset(folder: Path, count: int) -> Path:
     return folder / "instances_val.json"
 
 
-def test_aarch64_emulated_bench_scores_what_x86_scores(tmp_path):
+def test_aarch64_emulated_bench_scores_what_x86_scores(tmp_path, reference_exports):
     why = emulation.unavailable()
     if why:
         pytest.skip(f"no emulated aarch64 device: {why}")
     sites = [emulation.edgekit_site(ROOT, tmp_path / "edgekit"), emulation.device_site()]
     assert not any((site / heavy).exists() for site in sites for heavy in ("torch", "tensorflow"))
-    exported = CliRunner().invoke(app, ["export", "nano-det", "-t", "ort-int8", "-t", "tflite-int8",
-                                        "-o", str(tmp_path / "arts")])
-    assert exported.exit_code == 0, exported.output
+    exported = [reference_exports("nano-det", target) for target in ("ort-int8", "tflite-int8")]
+    assert [row.status for row in exported] == ["ok", "ok"], exported
     data = _val_subset(tmp_path / "val", IMAGES)
-    artifacts = [str(tmp_path / "arts" / target) for target in ("ort-int8", "tflite-int8")]
+    artifacts = [str(row.path) for row in exported]
     here = CliRunner().invoke(app, ["bench", *artifacts, "--data", str(data), "--json", str(tmp_path / "x86.json"),
                                     *FAST])
     assert here.exit_code == 0, here.output

@@ -74,7 +74,7 @@ def test_each_family_exports_its_int8_target_from_the_card_dataset_and_benches(t
     calibrates on it and writes its INT8 target; bench scores each against the FP32 parent in one run."""
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["export", "nano-det", "-t", "tflite", "-t", "openvino", "-t", "ort",
-                                      "-t", "onnx-fp32", "-o", str(out)])
+                                      "-t", "onnx-fp32", "-o", str(out), "--calib-images", "32"])
     assert result.exit_code == 0, result.output
     for line in ("tflite -> tflite-int8: full-integer INT8", "openvino -> openvino-int8", "ort -> ort-int8"):
         assert f"note: {line}" in result.output and "the model card's dataset" in result.output

@@ -20,7 +20,7 @@ def test_the_committed_yolo11n_exports_to_tflite_and_scores_like_its_onnx(tmp_pa
     runner = CliRunner()
     out = tmp_path / "out"
     result = runner.invoke(app, ["export", str(MODEL), "-t", "onnx-fp32", "-t", "tflite-fp32", "-t", "tflite-int8",
-                                 "-o", str(out), "--data", "shapes-det"])
+                                 "-o", str(out), "--data", "shapes-det", "--calib-images", "32"])
     assert result.exit_code == 0, result.output
     results = tmp_path / "r.json"
     result = runner.invoke(app, ["bench", *(str(out / t) for t in ("onnx-fp32", "tflite-fp32", "tflite-int8")),

@@ -21,8 +21,8 @@ from torch import nn
 
 from ..data.preprocess import Preprocessing
 from ..fsutil import atomic_file
-from .features import FeatureMimic, head_module_name
 from ..tasks.registry import TASKS
+from .features import FeatureMimic, head_module_name
 from .labelled import Labelled, augment
 from .options import DistillOptions  # noqa: F401 - defined with the other options
 

@@ -7,15 +7,11 @@ recovery and distillation call them without knowing the task.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import torch
 import torch.nn.functional as F
 
 from .detection_loss import DetectionLoss
-
-Criterion = Callable[[Any, Any], torch.Tensor]
+from .distill import Criterion
 
 
 def soft_kl(student: torch.Tensor, teacher: torch.Tensor, dim: int, temperature: float) -> torch.Tensor:
