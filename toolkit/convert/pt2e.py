@@ -132,10 +132,11 @@ def layers_by_onnx_name(graph_module: Any, parent_onnx: Path, names: Sequence[st
         return set()
     model = onnx.load(str(parent_onnx), load_external_data=False)
     weights = {init.name: _weight_size(init.dims) for init in model.graph.initializer}
-    onnx_layers = [(node.name, weights.get(node.input[1])) for node in model.graph.node
-                   if node.op_type in _ONNX_LAYERS and len(node.input) > 1]
+    onnx_layers = [(node.name, weights[node.input[1]]) for node in model.graph.node  # layers with weights only:
+                   if node.op_type in _ONNX_LAYERS and len(node.input) > 1 and node.input[1] in weights]  # no q @ k
     fx_layers = [(node, _weight_size(_shape(node.args[1]))) for node in graph_module.graph.nodes
-                 if node.op == "call_function" and any(f"aten.{op}" in str(node.target) for op in _FX_LAYERS)]
+                 if node.op == "call_function" and any(f"aten.{op}" in str(node.target) for op in _FX_LAYERS)
+                 and getattr(node.args[1], "op", None) == "get_attr"]
     if [size for _, size in onnx_layers] != [size for _, size in fx_layers]:
         raise ExportError(f"cannot keep layers in float: the parent ONNX's {len(onnx_layers)} compute layers do "
                           f"not line up with the PyTorch graph's {len(fx_layers)}")
