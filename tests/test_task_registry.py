@@ -80,3 +80,20 @@ def test_a_new_task_is_one_registry_entry_and_its_hooks(monkeypatch: pytest.Monk
     assert name == "toy loss for 2 classes"
     with pytest.raises(Exception, match="task 'toy' has no distill_loss"):
         dataclasses.replace(toy, distill_loss="").hook("distill_loss")
+
+
+def test_an_onnx_output_no_task_produces_asks_for_task(tmp_path) -> None:
+    """A raw output of a rank no registered task has ([N, C, H, W] here) is one line asking for ``--task``."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from edgekit.convert.sources import load_source
+    from edgekit.errors import ExportError
+
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 8, 8])])
+    onnx.save(helper.make_model(graph), str(tmp_path / "maps.onnx"))
+    with pytest.raises(ExportError, match=r"output 'y' has shape \[1, 3, 8, 8\].*pass --task"):
+        load_source(str(tmp_path / "maps.onnx"))
+    assert load_source(str(tmp_path / "maps.onnx"), task="classify").card.task == "classify"

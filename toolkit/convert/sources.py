@@ -16,10 +16,10 @@ from ..bench.foreign import metadata_class_names
 from ..card import CARD_FILE, ModelCard, default_decoding
 from ..data.preprocess import check_task_and_size, default_preprocessing
 from ..errors import EdgekitError, ExportError
-from ..tasks.registry import DEFAULT_TASK, task_for_output_rank
 from ..models.builtins import BUILTIN_MODELS
 from ..quiet import native_output_to
 from ..schema import read_json_file
+from ..tasks.registry import DEFAULT_TASK, task_for_output_rank
 from .ultralytics import EXTRA_HINT, is_ultralytics_checkpoint, ultralytics_model, ultralytics_source
 
 
