@@ -27,7 +27,7 @@ OUT = HERE / "pytorch_direct"
 TARGETS = ["onnx-fp32", "ort-int8", "tflite-int8", "executorch-fp32", "executorch-int8"]
 LITERT_TARGETS = ["onnx-fp32", "litert-fp32", "litert-int8"]
 #: benched beside the litert-torch targets when step 2 exported it: the ONNX route to LiteRT, in the same run
-LITERT_COMPANIONS = ["tflite-int8"]
+LITERT_COMPANIONS = ("tflite-int8",)
 YOLO_MODELS = ["yolov8n-shapes", "yolo11n-shapes"]
 
 
@@ -48,9 +48,9 @@ def write_programs(folder: Path) -> None:
 
 
 def run_model(model: str, work: Path, data: str | None, preset: str | None, targets: list[str] = TARGETS,
-              suffix: str = "", max_drop: float | None = None) -> None:
-    """Export ``model`` to ``targets``, bench those that exported in one interleaved run, profile
-    executorch-int8 when it is one of them."""
+              suffix: str = "", max_drop: float | None = None, companions: tuple[str, ...] = ()) -> None:
+    """Export ``model`` to ``targets``, bench those that exported in one interleaved run (with ``companions``:
+    targets an earlier step exported under ``work/<model>``), profile executorch-int8 when it is one of them."""
     from edgekit.api import benchmark
     from edgekit.bench.options import BenchOptions
     from edgekit.bench.profiling import profile_artifact
@@ -61,8 +61,7 @@ def run_model(model: str, work: Path, data: str | None, preset: str | None, targ
     out = work / f"{name}{suffix}"
     rows = export_model(model, targets, out, data=data, trust=True, force=True, max_drop=max_drop)
     done = [out / row.target for row in rows if row.status == "ok"]
-    if targets is LITERT_TARGETS:  # step 2's tflite-int8 (onnx2tf) runs on the same LiteRT interpreter
-        done += [work / name / c for c in LITERT_COMPANIONS if (work / name / c / "edgekit.json").is_file()]
+    done += [work / name / c for c in companions if (work / name / c / "edgekit.json").is_file()]
     print(name, {row.target: row.status for row in rows})
     document = benchmark(done, data=data, preset=preset, rounds=10)
     OUT.mkdir(exist_ok=True)
@@ -88,16 +87,16 @@ def main() -> None:
     if args.programs:
         write_programs(args.programs)
         return
-    targets, suffix = (LITERT_TARGETS, "-litert") if args.litert else (TARGETS, "")
+    targets, suffix, companions = (LITERT_TARGETS, "-litert", LITERT_COMPANIONS) if args.litert else (TARGETS, "", ())
     suffix += "" if args.max_drop is None else f"-max-drop-{args.max_drop:g}"
     for model in ("nano-det", "nano-cls"):
         if not args.only or model in args.only:
-            run_model(model, args.work, None, None, targets, suffix, args.max_drop)
+            run_model(model, args.work, None, None, targets, suffix, args.max_drop, companions)
     for name in (n for n in YOLO_MODELS if not args.only or n in args.only):
         program = args.work / f"{name}.pt2"
         if program.is_file():
             run_model(str(program), args.work, args.yolo_data, "ultralytics", targets, suffix,
-                      args.max_drop)
+                      args.max_drop, companions)
         else:
             print(f"skipped {name}: no {program} (run step 1 in Ultralytics' venv)")
 

@@ -29,6 +29,22 @@ class Conversion:
     stages: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Pt2eInt8Config(TargetConfig):
+    """What the PT2E INT8 targets share: ``per_channel`` weight scales, ``keep_decode_float`` (a detector's
+    decode tail left out of the quantizer's annotation), ``float_layers`` (parent-ONNX compute layers left in
+    float; ``--max-drop`` fills it)."""
+
+    per_channel: bool = True
+    keep_decode_float: bool = True
+    float_layers: tuple[str, ...] = ()
+
+    def notes(self, nodes_kept_float: int, calib: CalibrationSet) -> dict[str, Any]:
+        """The manifest notes of a PT2E INT8 conversion."""
+        return {"nodes_kept_float": nodes_kept_float, "calibration_images": len(calib),
+                "per_channel": self.per_channel, "float_layers": len(self.float_layers)}
+
+
 class Target(Protocol):
     """A registered export target (see ``edgekit.registry.TARGETS``)."""
 

@@ -13,23 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgekit.config import TargetConfig
 from edgekit.convert.pt2e import example_input, export_program, quantize_static
 from edgekit.data.calibration import CalibrationSet
 
 from . import executorch_common as common
-from .base import Conversion
+from .base import Conversion, Pt2eInt8Config
 
 
 @dataclass(frozen=True)
-class ExecutorchInt8Config(TargetConfig):
-    """``per_channel``: per-output-channel weight scales (XNNPACK's accurate choice); ``keep_decode_float``:
-    leave a detector's decode tail in float; ``float_layers``: parent-ONNX compute layers left in float
-    (``--max-drop`` fills it)."""
-
-    per_channel: bool = True
-    keep_decode_float: bool = True
-    float_layers: tuple[str, ...] = ()
+class ExecutorchInt8Config(Pt2eInt8Config):
+    """The shared PT2E INT8 options (per-channel scales are XNNPACK's accurate choice)."""
 
 
 def _xnnpack_quantizer(per_channel: bool) -> Any:
@@ -53,9 +46,7 @@ class ExecutorchInt8Target:
         model, tail = quantize_static(module, example, calib, _xnnpack_quantizer(cfg.per_channel),
                                       cfg.keep_decode_float, cfg.float_layers, onnx_path)
         program = export_program(model, example)
-        notes: dict[str, Any] = {"nodes_kept_float": tail, "calibration_images": len(calib),
-                                 "per_channel": cfg.per_channel, "float_layers": len(cfg.float_layers)}
-        return common.conversion(onnx_path, notes | common.lower(program, out_dir))
+        return common.conversion(onnx_path, cfg.notes(tail, calib) | common.lower(program, out_dir))
 
 
 TARGET = ExecutorchInt8Target()

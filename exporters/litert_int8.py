@@ -14,24 +14,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from edgekit.config import TargetConfig
 from edgekit.convert.pt2e import example_input, quantize_static
 from edgekit.data.calibration import CalibrationSet
 
 from . import litert_torch_common as common
-from .base import Conversion
+from .base import Conversion, Pt2eInt8Config
 
 
 @dataclass(frozen=True)
-class LitertInt8Config(TargetConfig):
-    """``per_channel``: per-output-channel weight scales; ``keep_decode_float``: a detector's decode tail in
-    float; ``float_head_convs``: with it the head's last convolutions (see the module's docstring);
-    ``float_layers``: parent-ONNX compute layers left in float (``--max-drop`` fills it)."""
+class LitertInt8Config(Pt2eInt8Config):
+    """The shared PT2E INT8 options, and ``float_head_convs``: the head's last convolutions in float too (see
+    the module's docstring)."""
 
-    per_channel: bool = True
-    keep_decode_float: bool = True
     float_head_convs: bool = True
-    float_layers: tuple[str, ...] = ()
 
 
 class LitertInt8Target:
@@ -55,9 +50,7 @@ class LitertInt8Target:
                                       cfg.float_layers, onnx_path, cfg.float_head_convs,
                                       fold_quantize=False)
         common.convert(model, example, out_dir, quant_config=QuantConfig(pt2e_quantizer=quantizer))
-        return common.conversion(onnx_path, {"nodes_kept_float": tail, "calibration_images": len(calib),
-                                             "per_channel": cfg.per_channel,
-                                             "float_layers": len(cfg.float_layers)})
+        return common.conversion(onnx_path, cfg.notes(tail, calib))
 
 
 TARGET = LitertInt8Target()

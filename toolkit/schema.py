@@ -6,9 +6,12 @@ checks before any field is used, so a malformed file can never surface as a ``Ke
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
+import typing
+from types import UnionType
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -111,12 +114,8 @@ def parse_json(data: bytes, where: str) -> Any:
 def _json_types(hint: Any) -> tuple[type, ...]:
     """The JSON types a field annotated ``hint`` is written as: a nested dataclass or a mapping as an object,
     a list or tuple as a list, a float as a number (an int is one too), ``X | None`` as either."""
-    import dataclasses
-    import types
-    import typing
-
     origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
+    if origin in (typing.Union, UnionType):
         return tuple(t for arg in typing.get_args(hint) for t in _json_types(arg))
     if hint is type(None):
         return (type(None),)
@@ -137,9 +136,6 @@ def dataclass_schema(cls: type, required: tuple[str, ...] = (), renamed: Mapping
     annotations, so the check can never drift from the type. A field without a default is required, and so
     is every name in ``required``; ``renamed`` maps a field to its JSON key; ``exclude`` leaves fields out;
     without ``nullable`` an ``X | None`` field takes ``X`` only (its JSON form leaves ``None`` out)."""
-    import dataclasses
-    import typing
-
     hints = typing.get_type_hints(cls)
     must: dict[str, Any] = {}
     may: dict[str, Any] = {}
