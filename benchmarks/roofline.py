@@ -9,8 +9,9 @@ backbone) is built once as ONNX and run as FP32 and as INT8 on ONNX Runtime (QDQ
 OpenVINO (FP32; NNCF INT8) and TFLite (the same stack from Keras; full-integer INT8), all with 2 threads and
 timed in interleaved rounds. Each artifact of the peer run is then placed against the ceiling of its own
 runtime and precision: its MACs (counted from the ONNX graph) x 2 / its p50, as a fraction of that ceiling.
-Writes ``benchmarks/roofline.{json,md}`` (``--out`` names another stem under benchmarks/). Any bench results JSON
-of the same model's MACs can be placed (``--peers``, one or more): e.g. the before/after rows of a rewrite.
+Writes ``benchmarks/roofline.{json,md}`` (``--out`` names another stem, ``--out-dir`` another folder). Any bench
+results JSON of the same model's MACs can be placed (``--peers``, one or more): e.g. the before/after rows of a
+rewrite.
 """
 
 from __future__ import annotations
@@ -175,29 +176,38 @@ def place_peers(peers: Path, ceilings: dict[str, float], macs: int) -> list[dict
     return placed
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the repository when it lies inside it."""
+    path = path.resolve()
+    return str(path.relative_to(HERE.parent)) if path.is_relative_to(HERE.parent) else str(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--peers", type=Path, nargs="+", default=[HERE / "peers" / "ultralytics.json"])
     parser.add_argument("--model", type=Path, default=HERE / "models" / "yolov8n-shapes.onnx")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--out", default="roofline", help="output stem under benchmarks/")
+    parser.add_argument("--out", default="roofline", help="output stem under --out-dir")
+    parser.add_argument("--out-dir", type=Path, default=HERE, help="where the JSON and Markdown go (benchmarks/)")
+    parser.add_argument("--smoke", action="store_true", help="one round of a few runs (the CI smoke test)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         conv_stack(work / "fp32.onnx")
         sessions = ort_sessions(work) | openvino_sessions(work) | tflite_sessions()
         batch = samples(1)[0]
-        options = BenchOptions(runs=60, min_seconds=3.0, rounds=args.rounds)
+        options = BenchOptions(runs=3, min_seconds=0.0, rounds=1) if args.smoke else \
+            BenchOptions(runs=60, min_seconds=3.0, rounds=args.rounds)
         timings = time_interleaved([(s, batch) for s in sessions.values()] + [(MachineProbe(), None)], options)
     ceilings = {name: 2 * MACS / (t.p50 / 1000) / 1e9 for name, t in zip(sessions, timings)}
     macs = onnx_macs(args.model)
     document = {"environment": host_environment(), "conv_stack": {"layers": LAYERS, "channels": CHANNELS,
                 "size": SIZE, "macs": MACS}, "statistic": "plain p50 of all timed runs, interleaved rounds",
                 "ceilings_gops": ceilings, "p50_ms": {n: t.p50 for n, t in zip(sessions, timings)},
-                "model": str(args.model.relative_to(HERE.parent)), "model_macs": macs,
-                "placed_from": [str(p.resolve().relative_to(HERE.parent)) for p in args.peers if p.is_file()],
+                "model": _shown(args.model), "model_macs": macs,
+                "placed_from": [_shown(p) for p in args.peers if p.is_file()],
                 "placed": [row for p in args.peers if p.is_file() for row in place_peers(p, ceilings, macs)]}
-    write_text_atomic(HERE / f"{args.out}.json", json.dumps(document, indent=2) + "\n")
+    write_text_atomic(args.out_dir / f"{args.out}.json", json.dumps(document, indent=2) + "\n")
     lines = [f"Conv ceilings on {document['environment']['cpu']} ({', '.join(document['environment'].get('isa', []))}),"
              f" 2 threads: six 3x3 convs 64->64 at 56x56 ({MACS / 1e9:.2f} GMAC), plain p50", "",
              "| runtime / precision | p50 ms | GOP/s |", "|---|---:|---:|"]
@@ -207,7 +217,7 @@ def main() -> None:
               "| artifact | precision | p50 ms | GOP/s | ceiling | fraction |", "|---|---|---:|---:|---:|---:|"]
     lines += [f"| {p['artifact']} | {p['precision']} | {p['p50_ms']:.2f} | {p['gops']:.0f} | {p['ceiling_gops']:.0f} | "
               f"{p['fraction_of_ceiling']:.0%} |" for p in document["placed"]]
-    write_text_atomic(HERE / f"{args.out}.md", "\n".join(lines) + "\n")
+    write_text_atomic(args.out_dir / f"{args.out}.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -13,8 +13,9 @@ from edgekit.tasks.registry import TASKS, task_names
 
 
 def test_every_task_is_described_once() -> None:
-    assert task_names() == ["detect", "classify"]
-    assert TASK_METRICS == {"detect": ("map50_95", "map50"), "classify": ("top1", "top5")}
+    assert task_names() == ["detect", "classify", "pose"]
+    assert TASK_METRICS == {"detect": ("map50_95", "map50"), "classify": ("top1", "top5"),
+                            "pose": ("oks_map50_95", "oks_map50", "map50_95", "map50")}
     assert TASKS["detect"].headline == "map50_95" and TASKS["classify"].headline == "top1"
     assert _parts("detect") == {"boxes": slice(0, 4), "scores": slice(4, None)}
     assert _parts("classify") == {"output": slice(0, None)}
@@ -33,7 +34,7 @@ def test_an_unknown_task_lists_the_registry_in_one_line(tmp_path) -> None:
     model = tmp_path / "m.onnx"
     model.write_bytes(b"not onnx")
     result = CliRunner().invoke(app, ["bench", str(model), "--task", "segment", "--data", "shapes-det"])
-    assert result.exit_code == 2 and "unknown task 'segment' (choose from: detect, classify)" in result.output
+    assert result.exit_code == 2 and "unknown task 'segment' (choose from: detect, classify, pose)" in result.output
 
 
 def test_no_module_outside_the_task_registry_branches_on_a_tasks_name() -> None:
@@ -42,7 +43,7 @@ def test_no_module_outside_the_task_registry_branches_on_a_tasks_name() -> None:
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    branch = re.compile(r"""(task\w*\s*[!=]=\s*["'])|(["'](detect|classify)["']\s*[!=]=)|(in\s*\(\s*["']detect)""")
+    branch = re.compile(r"""(task\w*\s*[!=]=\s*["'])|(["'](detect|classify|pose)["']\s*[!=]=)|(in\s*\(\s*["']detect)""")
     found = [f"{path.relative_to(root)}:{number}" for folder in ("toolkit", "exporters", "runtimes")
              for path in sorted((root / folder).rglob("*.py")) if "tasks" not in path.relative_to(root).parts
              for number, line in enumerate(path.read_text().splitlines(), 1) if branch.search(line)]

@@ -1,7 +1,8 @@
-"""Train a YOLOv8n or YOLO11n from scratch on shapes-det with Ultralytics (its own venv, CPU, seeded, offline).
+"""Train a YOLOv8n or YOLO11n (or a -pose one) from scratch on shapes-det or shapes-pose (Ultralytics' venv, CPU).
 
     YOLO_OFFLINE=1 /tmp/ul/bin/python benchmarks/yolov8n/train.py /tmp/shapes-yolo/data.yaml --epochs 6
     YOLO_OFFLINE=1 /tmp/ul/bin/python benchmarks/yolov8n/train.py /tmp/shapes-yolo/data.yaml --arch yolo11n
+    YOLO_OFFLINE=1 /tmp/ul/bin/python benchmarks/yolov8n/train.py /tmp/shapes-pose/data.yaml --arch yolov8n-pose
 
 Ultralytics is AGPL and never a dependency of edgekit: this script runs in a separate venv (see README,
 "Real YOLO models"). It writes ``benchmarks/models/<arch>-shapes.{pt,onnx}`` (the ONNX exactly as
@@ -22,7 +23,7 @@ MODELS = HERE.parent / "models"
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path)
-    parser.add_argument("--arch", default="yolov8n", choices=("yolov8n", "yolo11n"))
+    parser.add_argument("--arch", default="yolov8n", choices=("yolov8n", "yolo11n", "yolov8n-pose", "yolo11n-pose"))
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--imgsz", type=int, default=256)
     parser.add_argument("--project", type=Path, default=Path("/tmp/yolo-runs"))
@@ -41,13 +42,16 @@ def main() -> None:
     run = args.project / name
     best = YOLO(str(run / "weights" / "best.pt"))
     metrics = best.val(data=str(args.data), imgsz=args.imgsz, batch=1, device="cpu", plots=False)
-    print(f"yolo val (best.pt): mAP50-95 {metrics.box.map:.4f}  mAP50 {metrics.box.map50:.4f}")
+    scores = metrics.pose if args.arch.endswith("-pose") else metrics.box
+    print(f"yolo val (best.pt): mAP50-95 {scores.map:.4f}  mAP50 {scores.map50:.4f}")
     onnx_path = Path(best.export(format="onnx", imgsz=args.imgsz, simplify=True, device="cpu"))
     MODELS.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(run / "weights" / "best.pt", MODELS / f"{name}.pt")
     shutil.copyfile(onnx_path, MODELS / f"{name}.onnx")
-    (HERE.parent / args.arch).mkdir(exist_ok=True)
-    shutil.copyfile(run / "results.csv", HERE.parent / args.arch / "results.csv")
+    pose = args.arch.endswith("-pose")
+    log = HERE.parent / "pose" / f"{args.arch}-results.csv" if pose else HERE.parent / args.arch / "results.csv"
+    log.parent.mkdir(exist_ok=True)
+    shutil.copyfile(run / "results.csv", log)
     print(f"written: {MODELS / f'{name}.onnx'}")
 
 

@@ -4,8 +4,10 @@
     YOLO_OFFLINE=1 /tmp/ul/bin/python benchmarks/yolov8n/yolo_val.py DATA --out benchmarks/peers/yolo_val.json \\
         /tmp/peers/int8.onnx /tmp/peers/int8_openvino_model /tmp/peers/int8.tflite
 
-Without models: the committed ONNX, into ``benchmarks/yolov8n/yolo_val.json`` (the figure
-``edgekit bench --preset ultralytics`` is held to).
+    YOLO_OFFLINE=1 /tmp/ul/bin/python benchmarks/yolov8n/yolo_val.py /tmp/shapes-pose/data.yaml --task pose
+
+Without models: the committed ONNX, into ``benchmarks/yolov8n/yolo_val.json`` (``--task pose``: the committed
+YOLOv8n-pose into ``benchmarks/pose/yolo_val.json``): the figure ``edgekit bench --preset ultralytics`` is held to.
 """
 
 from __future__ import annotations
@@ -22,25 +24,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data")
     parser.add_argument("models", nargs="*", type=Path)
-    parser.add_argument("--out", type=Path, default=HERE / "yolo_val.json")
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--task", default="detect", choices=("detect", "pose"))
     args = parser.parse_intermixed_args()
+    pose = args.task == "pose"
+    default_model = HERE.parent / "models" / ("yolov8n-pose-shapes.onnx" if pose else "yolov8n-shapes.onnx")
+    out = args.out or (HERE.parent / "pose" / "yolo_val.json" if pose else HERE / "yolo_val.json")
     import ultralytics
     from ultralytics import YOLO, settings
 
     settings.update({"sync": False})
-    models = args.models or [HERE.parent / "models" / "yolov8n-shapes.onnx"]
+    models = args.models or [default_model]
     results = []
     for model in models:
-        metrics = YOLO(str(model), task="detect").val(data=args.data, device="cpu", plots=False, verbose=False,
+        metrics = YOLO(str(model), task=args.task).val(data=args.data, device="cpu", plots=False, verbose=False,
                                                        **{k: v for k, v in SETTINGS.items() if k != "rect"})
         results.append({"model": model.name, "map50_95": round(float(metrics.box.map), 4),
                         "map50": round(float(metrics.box.map50), 4)})
+        if pose:
+            results[-1] |= {"oks_map50_95": round(float(metrics.pose.map), 4),
+                            "oks_map50": round(float(metrics.pose.map50), 4)}
     document = {"tool": f"ultralytics {ultralytics.__version__}", "settings": SETTINGS, "images": 200,
                 "results": results}
     if not args.models:  # the single-model form the tests read
-        document |= {"model": "benchmarks/models/yolov8n-shapes.onnx",
-                     **{k: results[0][k] for k in ("map50_95", "map50")}}
-    args.out.write_text(json.dumps(document, indent=2) + "\n")
+        document |= {**results[0], "model": f"benchmarks/models/{default_model.name}"}
+    out.write_text(json.dumps(document, indent=2) + "\n")
     print(json.dumps(document, indent=2))
 
 

@@ -19,7 +19,7 @@ from ..errors import EdgekitError, ExportError
 from ..models.builtins import BUILTIN_MODELS
 from ..quiet import native_output_to
 from ..schema import read_json_file
-from ..tasks.registry import DEFAULT_TASK, task_for_output_rank
+from ..tasks.registry import DEFAULT_TASK, TASKS, task_for_output_rank
 from .ultralytics import EXTRA_HINT, is_ultralytics_checkpoint, ultralytics_model, ultralytics_source
 
 
@@ -157,7 +157,10 @@ def _onnx_source(path: Path, task: str | None, imgsz: int | None) -> ModelSource
     if len(inputs[0].shape) != 4 or inputs[0].shape[1] not in (3, -1):
         raise ExportError(f"{path}: input {inputs[0].name!r} has shape {inputs[0].shape}; edgekit needs an image "
                           "input [N, 3, H, W]")
-    task = task or task_for_output_rank(len(outputs[0].shape))
+    task = task or meta.get("task") or task_for_output_rank(len(outputs[0].shape))  # Ultralytics writes "task"
+    if task is not None and task not in TASKS:
+        raise ExportError(f"{path}: its metadata names task {task!r}, which edgekit does not know (tasks: "
+                          f"{', '.join(TASKS)}); pass --task if the model is one of those")
     if task is None:
         raise ExportError(f"{path}: output {outputs[0].name!r} has shape {outputs[0].shape}, which no task "
                           "edgekit knows produces; pass --task")

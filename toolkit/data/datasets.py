@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import DataError, EdgekitError
 from ..fsutil import sha256_file
 from ..schema import check_list, check_object, read_json_file
+from ..tasks.registry import task_for_annotation_keys
 from .preprocess import opened_image
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
@@ -65,7 +66,7 @@ class DetectionDataset:
         path = work / f"{label}_annotations.json"
         path.write_text(json.dumps(coco))
         return DetectionDataset(f"{self.name} ({label})", images, self.class_names, self.category_ids, path,
-                                len(coco["annotations"]))
+                                len(coco["annotations"]), self.task)
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,8 @@ def _check_coco_types(data: dict) -> None:
                      {"id": int, "area": (int, float), "iscrowd": int}, strict=False)
         if len(check_list(ann["bbox"], (int, float), f"annotations[{i}].bbox")) != 4:
             raise DataError(f"annotations[{i}].bbox must be [x, y, w, h]")
+        if "keypoints" in ann and len(check_list(ann["keypoints"], (int, float), f"annotations[{i}].keypoints")) % 3:
+            raise DataError(f"annotations[{i}].keypoints must be [x, y, v] per keypoint")
 
 
 def _check_ids_and_names(data: dict) -> None:
@@ -200,7 +203,8 @@ def load_coco(json_path: Path, name: str | None = None) -> DetectionDataset:
     for ann in data["annotations"]:
         _check_coco_annotation(json_path, ann, known, sizes)
     return DetectionDataset(name or json_path.stem, images, [c["name"] for c in categories],
-                            [c["id"] for c in categories], _completed(json_path, data), len(data["annotations"]))
+                            [c["id"] for c in categories], _completed(json_path, data), len(data["annotations"]),
+                            task_for_annotation_keys(key for ann in data["annotations"] for key in ann))
 
 
 def _check_coco_annotation(json_path: Path, ann: dict, known: set, sizes: dict) -> None:

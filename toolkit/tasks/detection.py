@@ -70,11 +70,19 @@ def _candidates(scores_all: np.ndarray, spec: DetectionDecoding) -> tuple[np.nda
 
 
 def decode_detections(output: np.ndarray, spec: DetectionDecoding) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One image's ``[4 + nc, N]`` output -> (xyxy in input pixels, scores, class indices) after NMS.
+    """One image's ``[4 + nc, N]`` output -> (xyxy in input pixels, scores, class indices) after NMS."""
+    return select_detections(output, spec)[1:]
+
+
+def select_detections(output: np.ndarray, spec: DetectionDecoding,
+                      classes_stop: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One image's ``[4 + nc (+ more), N]`` output -> (kept anchor indices, xyxy in input pixels, scores, class
+    indices) after NMS; the class scores are rows ``4:classes_stop`` (the rest: per-anchor extras such as
+    keypoints, which the anchor indices pick).
 
     Anchors with a non-finite box or score are no candidates: one NaN box would make NMS's class offset NaN.
     """
-    anchors, classes, scores = _candidates(output[4:].T, spec)
+    anchors, classes, scores = _candidates(output[4:classes_stop].T, spec)
     finite = np.isfinite(output[:4].T[anchors]).all(1) & np.isfinite(scores)
     anchors, classes, scores = anchors[finite], classes[finite], scores[finite]
     if anchors.size > spec.pre_nms_topk:
@@ -82,7 +90,7 @@ def decode_detections(output: np.ndarray, spec: DetectionDecoding) -> tuple[np.n
         anchors, classes, scores = anchors[top], classes[top], scores[top]
     xyxy = xywh_to_xyxy(output[:4].T[anchors].astype(np.float64) * spec.box_scale)
     kept = nms(xyxy, scores, classes, spec.iou_threshold, spec.max_detections)
-    return xyxy[kept], scores[kept], classes[kept]
+    return anchors[kept], xyxy[kept], scores[kept], classes[kept]
 
 
 def to_coco_results(image_id: int, xyxy: np.ndarray, scores: np.ndarray, classes: np.ndarray,

@@ -11,7 +11,7 @@ branches on a task's name: a third task is one entry here plus the functions its
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +35,8 @@ class TaskSpec:
     decoded: bool = False
     #: rank of the model's raw output: [B, classes] 2, [B, channels, anchors] 3 (tells a foreign model's task)
     output_rank: int = 2
-    #: the built-in model that stands for the task, and the most (in headline points) its INT8 may lose there
+    #: the built-in model that stands for the task in the contract tests ("": none; the task's own tests bring a
+    #: model), and the most (in headline points) an INT8 artifact may lose against its FP32 parent
     reference_model: str = ""
     int8_drop_bound: float = 1.0
     #: ``(session, card, dataset, tick, decoding) -> (metrics, predictions)``: numpy only (device side)
@@ -47,6 +48,8 @@ class TaskSpec:
     #: compress thins outputs a head never uses, and mimics the teacher's features before the head
     thins_idle_outputs: bool = False
     mimics_features: bool = False
+    #: the key a COCO annotation carries for this task (``keypoints``): a dataset whose annotations do is its
+    annotation_key: str = ""
 
     def hook(self, name: str) -> Callable[..., Any]:
         """The function hook ``name`` (``evaluator``, ``training_loss``, ``distill_loss``) names, imported now."""
@@ -73,6 +76,10 @@ TASKS: dict[str, TaskSpec] = {
                          evaluator="edgekit.tasks.evaluation:evaluate_classification",
                          training_loss="edgekit.compress.task_losses:classification_criterion",
                          distill_loss="edgekit.compress.task_losses:classification_kd_loss"),
+    "pose": TaskSpec("pose", ("oks_map50_95", "oks_map50", "map50_95", "map50"),
+                     (("boxes", 0, 4), ("scores", 4, 5), ("keypoints", 5, None)), 640, "letterbox", decoded=True,
+                     output_rank=3, int8_drop_bound=2.0,
+                     evaluator="edgekit.tasks.pose:evaluate_pose", annotation_key="keypoints"),
 }
 
 
@@ -90,6 +97,14 @@ def check_task(task: Any, where: str = "") -> str:
 def task_for_output_rank(rank: int) -> str | None:
     """The task whose raw output has ``rank`` dimensions (a model that names no task), or None."""
     return next((spec.name for spec in TASKS.values() if spec.output_rank == rank), None)
+
+
+def task_for_annotation_keys(keys: Iterable[str], default: str = DEFAULT_TASK) -> str:
+    """The task whose ``annotation_key`` is among ``keys`` (the fields a dataset's COCO annotations carry),
+    else ``default``."""
+    present = set(keys)
+    return next((spec.name for spec in TASKS.values() if spec.annotation_key and spec.annotation_key in present),
+                default)
 
 
 def task_names() -> list[str]:
