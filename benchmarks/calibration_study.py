@@ -38,9 +38,9 @@ VARIANTS = [
 ]
 
 
-def study_split(root: Path) -> Path:
+def study_split(root: Path, images: int = STUDY_IMAGES) -> Path:
     """Write the study split (images, YOLO labels, COCO JSON) under ``root``; returns the COCO JSON."""
-    write_detection_split(root, "study", STUDY_SEED, STUDY_IMAGES)
+    write_detection_split(root, "study", STUDY_SEED, images)
     return root / "annotations" / "instances_study.json"
 
 
@@ -58,23 +58,27 @@ def main() -> None:
     parser.add_argument("--model", default=str(HERE / "models" / "yolov8n-shapes.onnx"),
                         help="an ONNX file or a built-in model name (nano-det)")
     parser.add_argument("--work", type=Path, default=Path("runs/calibration-study"))
-    parser.add_argument("--name", default="calibration_study", help="output files benchmarks/NAME.{json,md}")
+    parser.add_argument("--name", default="calibration_study", help="output files OUT_DIR/NAME.{json,md}")
+    parser.add_argument("--out-dir", type=Path, default=HERE, help="where they go (benchmarks/)")
+    parser.add_argument("--smoke", action="store_true",
+                        help="the first variant on 8 calibration and 8 study images (the CI smoke test)")
     args = parser.parse_args()
+    variants, images, calib = (VARIANTS[:1], 8, 8) if args.smoke else (VARIANTS, STUDY_IMAGES, 128)
     console = Console()
     labels, seconds = {}, {}
     rows = edgekit.export(args.model, ["onnx-fp32"], args.work / "fp32", data="shapes-det", force=True)
     labels[str(rows[0].path)] = ("onnx-fp32", "FP32 parent")
-    for index, (label, target, overrides) in enumerate(VARIANTS):
+    for index, (label, target, overrides) in enumerate(variants):
         start = time.perf_counter()
         rows = edgekit.export(args.model, [target], args.work / str(index), data="shapes-det", force=True,
-                            overrides={target: overrides})
+                              overrides={target: overrides}, calib_images=calib)
         seconds[str(rows[0].path)] = time.perf_counter() - start
         if rows[0].status == "ok":
             labels[str(rows[0].path)] = (target, label)
         else:
             console.print(f"{target} {label}: {rows[0].status}")
     with tempfile.TemporaryDirectory() as tmp:
-        annotations = study_split(Path(tmp))
+        annotations = study_split(Path(tmp), images)
         document = edgekit.benchmark(list(labels), data=str(annotations), runs=1, warmup=0, min_seconds=0.0,
                                      rounds=1).to_dict()
     fp32 = next(r for r in document["results"] if r["target"] == "onnx-fp32")["metrics"]["map50_95"]
@@ -85,14 +89,14 @@ def main() -> None:
                       "drop_points": (fp32 - row["metrics"]["map50_95"]) * 100,
                       "export_seconds": seconds.get(row["artifact"])})
     result = {"model": _label(args.model), "study_split": {"seed": STUDY_SEED,
-              "images": STUDY_IMAGES}, "environment": document["environment"], "variants": study}
-    write_text_atomic(HERE / f"{args.name}.json", json.dumps(result, indent=2) + "\n")
-    lines = [f"Calibration variants of {result['model']}, mAP50-95 on {STUDY_IMAGES} fresh study images "
+              "images": images}, "environment": document["environment"], "variants": study}
+    write_text_atomic(args.out_dir / f"{args.name}.json", json.dumps(result, indent=2) + "\n")
+    lines = [f"Calibration variants of {result['model']}, mAP50-95 on {images} fresh study images "
              f"(seed {STUDY_SEED}), edgekit default evaluation", "",
              "| target | variant | mAP50-95 | drop vs FP32 (pts) | export s |", "|---|---|---:|---:|---:|"]
     lines += [f"| {v['target']} | {v['variant']} | {v['map50_95']:.4f} | {v['drop_points']:+.2f} | "
               f"{_seconds(v['export_seconds'])} |" for v in study]
-    write_text_atomic(HERE / f"{args.name}.md", "\n".join(lines) + "\n")
+    write_text_atomic(args.out_dir / f"{args.name}.md", "\n".join(lines) + "\n")
     console.print("\n".join(lines), markup=False, highlight=False)
 
 

@@ -50,7 +50,7 @@ def fp32_under_int8_name(artifacts: Path, work: Path) -> Path:
     shutil.copytree(artifacts / "ort-int8", swapped)
     shutil.copy(artifacts / "onnx-fp32" / "model.onnx", swapped / "model.onnx")
     manifest = json.loads((swapped / MANIFEST_NAME).read_text())
-    manifest["model_sha256"] = sha256_file(swapped / "model.onnx")
+    manifest["model_sha256"] = manifest["file_sha256"]["model.onnx"] = sha256_file(swapped / "model.onnx")
     (swapped / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2))
     return swapped
 
@@ -68,12 +68,15 @@ def main() -> None:
     parser.add_argument("artifacts", type=Path, help="directory holding onnx-fp32, ort-int8, ... artifact dirs")
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--out", type=Path, default=Path("runs/gate-stability"))
+    parser.add_argument("--smoke", action="store_true", help="short bench runs instead of the scenario's (CI smoke)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     names = sorted(p.name for p in args.artifacts.iterdir() if (p / MANIFEST_NAME).is_file())
     paths = [args.artifacts / name for name in names]
     scenario = tomlread.loads(SCENARIO.read_text())
     options = {"data": scenario["data"], **scenario["bench"]}  # the scenario's own settings and data
+    if args.smoke:
+        options |= {"runs": 2, "warmup": 1, "min_seconds": 0.0, "rounds": 1}
     summary: dict = {"artifacts": names, "thresholds": dataclasses.asdict(load_thresholds(CONFIG)), "repeats": []}
 
     runs = [bench(paths, args.out / "run-00.json", options)]

@@ -26,7 +26,10 @@ def main() -> None:
     parser.add_argument("--option", default="keep_decode_float", help="boolean config field of the target")
     parser.add_argument("--base", action="append", default=[], help="KEY=VALUE held fixed in both exports")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--smoke", action="store_true", help="16 calibration images, one short round (CI smoke)")
     args = parser.parse_args()
+    calib = {"calib_images": 16} if args.smoke else {}
+    timing = {"runs": 2, "warmup": 1, "min_seconds": 0.0, "rounds": 1} if args.smoke else {}
     console = Console(width=160)
     with tempfile.TemporaryDirectory() as work:
         root = Path(work)
@@ -35,11 +38,11 @@ def main() -> None:
         for value in ("true", "false"):
             out = root / f"{args.option}={value}"
             options = parse_overrides(args.base) | {args.option: value}
-            rows = edgekit.export(args.model, [args.target], out, overrides={args.target: options})
+            rows = edgekit.export(args.model, [args.target], out, overrides={args.target: options}, **calib)
             console.print(f"{args.target} {args.option}={value}: {rows[0].status}")
             if rows[0].status == "ok":
                 paths.append(out / args.target)
-        document = edgekit.benchmark(paths, args.json)
+        document = edgekit.benchmark(paths, args.json, **timing)
         rows = [dataclasses.replace(row, target=f"{row.target} ({path.parent.name})")
                 for row, path in zip(document.rows, paths)]
         console.print(bench_table(dataclasses.replace(document, rows=tuple(rows))))

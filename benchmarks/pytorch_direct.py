@@ -48,9 +48,11 @@ def write_programs(folder: Path) -> None:
 
 
 def run_model(model: str, work: Path, data: str | None, preset: str | None, targets: list[str] = TARGETS,
-              suffix: str = "", max_drop: float | None = None, companions: tuple[str, ...] = ()) -> None:
+              suffix: str = "", max_drop: float | None = None, companions: tuple[str, ...] = (),
+              out_dir: Path = OUT, smoke: bool = False) -> None:
     """Export ``model`` to ``targets``, bench those that exported in one interleaved run (with ``companions``:
-    targets an earlier step exported under ``work/<model>``), profile executorch-int8 when it is one of them."""
+    targets an earlier step exported under ``work/<model>``), profile executorch-int8 when it is one of them
+    (``smoke``: 16 calibration images, one short round, no profile)."""
     from edgekit.api import benchmark
     from edgekit.bench.options import BenchOptions
     from edgekit.bench.profiling import profile_artifact
@@ -59,20 +61,22 @@ def run_model(model: str, work: Path, data: str | None, preset: str | None, targ
 
     name = Path(model).stem
     out = work / f"{name}{suffix}"
-    rows = export_model(model, targets, out, data=data, trust=True, force=True, max_drop=max_drop)
+    rows = export_model(model, targets, out, data=data, trust=True, force=True, max_drop=max_drop,
+                        **({"calib_images": 16} if smoke else {}))
     done = [out / row.target for row in rows if row.status == "ok"]
     done += [work / name / c for c in companions if (work / name / c / "edgekit.json").is_file()]
     print(name, {row.target: row.status for row in rows})
-    document = benchmark(done, data=data, preset=preset, rounds=10)
-    OUT.mkdir(exist_ok=True)
+    timing = {"runs": 2, "warmup": 1, "min_seconds": 0.0, "rounds": 1} if smoke else {"rounds": 10}
+    document = benchmark(done, data=data, preset=preset, **timing)
+    out_dir.mkdir(parents=True, exist_ok=True)
     failed = {row.target: row.status for row in rows if row.status != "ok"}
-    (OUT / f"{name}{suffix}.json").write_text(json.dumps(document.to_dict() | {"export_failures": failed}, indent=2,
+    (out_dir / f"{name}{suffix}.json").write_text(json.dumps(document.to_dict() | {"export_failures": failed}, indent=2,
                                                          allow_nan=False) + "\n")
-    (OUT / f"{name}{suffix}.md").write_text(to_markdown(document))
-    if "executorch-int8" not in targets or max_drop is not None:
+    (out_dir / f"{name}{suffix}.md").write_text(to_markdown(document))
+    if "executorch-int8" not in targets or max_drop is not None or smoke:
         return
     profile = profile_artifact(out / "executorch-int8", BenchOptions(data=data, preset=preset), runs=30)
-    (OUT / f"{name}-executorch-int8-profile.json").write_text(json.dumps(profile, indent=2) + "\n")
+    (out_dir / f"{name}-executorch-int8-profile.json").write_text(json.dumps(profile, indent=2) + "\n")
 
 
 def main() -> None:
@@ -83,7 +87,10 @@ def main() -> None:
     parser.add_argument("--litert", action="store_true", help="the litert-torch targets (their own venv)")
     parser.add_argument("--max-drop", type=float, help="accuracy budget in points for the INT8 targets")
     parser.add_argument("--only", nargs="+", help="these models only (nano-det, nano-cls, yolov8n-shapes, ...)")
+    parser.add_argument("--out-dir", type=Path, default=OUT, help="where the JSON and Markdown go")
+    parser.add_argument("--smoke", action="store_true", help="16 calibration images, one short round, no profile")
     args = parser.parse_args()
+    keep = {"out_dir": args.out_dir, "smoke": args.smoke}
     if args.programs:
         write_programs(args.programs)
         return
@@ -91,12 +98,12 @@ def main() -> None:
     suffix += "" if args.max_drop is None else f"-max-drop-{args.max_drop:g}"
     for model in ("nano-det", "nano-cls"):
         if not args.only or model in args.only:
-            run_model(model, args.work, None, None, targets, suffix, args.max_drop, companions)
+            run_model(model, args.work, None, None, targets, suffix, args.max_drop, companions, **keep)
     for name in (n for n in YOLO_MODELS if not args.only or n in args.only):
         program = args.work / f"{name}.pt2"
         if program.is_file():
             run_model(str(program), args.work, args.yolo_data, "ultralytics", targets, suffix,
-                      args.max_drop, companions)
+                      args.max_drop, companions, **keep)
         else:
             print(f"skipped {name}: no {program} (run step 1 in Ultralytics' venv)")
 

@@ -27,9 +27,9 @@ data = "shapes-det"
 output = "{output}"
 store = "{store}"
 [grid]
-prune = [0.0, 0.3]
+prune = {prune}
 epochs = [0]
-targets = ["onnx-fp32", "ort-int8", "openvino-int8", "tflite-int8"]
+targets = {targets}
 [[grid.calibration]]
 name = "c32"
 calib_images = 32
@@ -42,10 +42,14 @@ rounds = {rounds}
 '''
 
 
-def one(executor: str, work: Path, rounds: int) -> dict:
-    """One sweep on ``executor`` from an empty store: wall time, cells, every row's metrics."""
+def one(executor: str, work: Path, rounds: int, smoke: bool = False) -> dict:
+    """One sweep on ``executor`` from an empty store: wall time, cells, every row's metrics (``smoke``: a grid
+    of two cells)."""
     path = work / f"{executor}.toml"
-    path.write_text(GRID.format(output=work / executor, store=work / f"store-{executor}", rounds=rounds))
+    prune, targets = ([0.0], ["onnx-fp32", "ort-int8"]) if smoke else \
+        ([0.0, 0.3], ["onnx-fp32", "ort-int8", "openvino-int8", "tflite-int8"])
+    path.write_text(GRID.format(output=work / executor, store=work / f"store-{executor}", rounds=rounds,
+                                prune=prune, targets=json.dumps(targets)))
     result = run_sweep(load_sweep(path), executor, jobs=2, force=True, log=lambda line: print(executor, line))
     document, summary = result["document"], result["summary"]
     return {"wall_s": summary["wall_s"], "cells": summary["cells"],
@@ -57,23 +61,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--out", type=Path, default=HERE / "sweeps" / "executors.json")
+    parser.add_argument("--executors", nargs="+", default=["local", "ray"], choices=("local", "ray"))
+    parser.add_argument("--smoke", action="store_true", help="a two-cell grid, one round (the CI smoke test)")
     args = parser.parse_args()
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     work = Path(tempfile.mkdtemp(prefix="edgekit-executors-"))
     try:
-        runs = {executor: one(executor, work, args.rounds) for executor in ("local", "ray")}
+        runs = {executor: one(executor, work, 1 if args.smoke else args.rounds, args.smoke)
+                for executor in args.executors}
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    cells = sum(runs["local"]["cells"]["ran"].values())
-    overhead = runs["ray"]["wall_s"] / runs["local"]["wall_s"] - 1
-    same = runs["ray"]["metrics"] == runs["local"]["metrics"]
-    document = {"environment": host_environment(), "cells": cells, "local_wall_s": runs["local"]["wall_s"],
-                "ray_wall_s": runs["ray"]["wall_s"], "ray_overhead": overhead, "identical_metrics": same,
-                "runs": runs}
+    first, last = runs[args.executors[0]], runs[args.executors[-1]]
+    cells = sum(first["cells"]["ran"].values())
+    overhead = last["wall_s"] / first["wall_s"] - 1
+    same = last["metrics"] == first["metrics"]
+    document = {"environment": host_environment(), "cells": cells,
+                **{f"{name}_wall_s": run["wall_s"] for name, run in runs.items()},
+                "ray_overhead": overhead, "identical_metrics": same, "runs": runs}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(args.out, json.dumps(document, indent=2) + "\n")
-    print(f"{cells} cells: local {runs['local']['wall_s']:.1f} s, ray {runs['ray']['wall_s']:.1f} s "
-          f"(overhead {overhead:+.1%}); identical metrics: {same}")
+    walls = ", ".join(f"{name} {run['wall_s']:.1f} s" for name, run in runs.items())
+    print(f"{cells} cells: {walls} (overhead {overhead:+.1%}); identical metrics: {same}")
 
 
 if __name__ == "__main__":

@@ -145,7 +145,7 @@ def train(model, loader, loss_fn, epochs: int, peak_lr: float, evaluate, label: 
     return ema.model
 
 
-def train_detector(epochs: int, per_epoch: int) -> None:
+def train_detector(epochs: int, per_epoch: int, out: Path = WEIGHTS) -> None:
     torch.manual_seed(0)
     model = NanoDetector()
     for conv, stride in zip(model.head.cls, model.strides):  # class prior as in YOLOv8
@@ -155,7 +155,7 @@ def train_detector(epochs: int, per_epoch: int) -> None:
     criterion = DetectionLoss(model)
     ema = train(model, EpochBlocks(GeneratedDetection(epochs * per_epoch), per_epoch, epochs, collate_det),
                 lambda m, b: criterion(m(b[0]), b[1]), epochs, 2e-3, evaluate_detector, "nano-det")
-    final = evaluate_detector(save_half(ema, WEIGHTS / "nano_det.pt"))
+    final = evaluate_detector(save_half(ema, out / "nano_det.pt"))
     print(f"[nano-det] final (float16 weights) {final}", flush=True)
 
 
@@ -175,7 +175,7 @@ class EpochBlocks:
         return iter(DataLoader(self.dataset, batch_sampler=batches, num_workers=1, collate_fn=self.collate))
 
 
-def train_classifier(epochs: int, per_epoch: int) -> None:
+def train_classifier(epochs: int, per_epoch: int, out: Path = WEIGHTS) -> None:
     torch.manual_seed(0)
     model = NanoClassifier()
     ce = torch.nn.CrossEntropyLoss(label_smoothing=0.05)
@@ -186,7 +186,7 @@ def train_classifier(epochs: int, per_epoch: int) -> None:
 
     ema = train(model, EpochBlocks(GeneratedClassification(epochs * per_epoch), per_epoch, epochs, None),
                 loss_fn, epochs, 3e-3, evaluate_classifier, "nano-cls")
-    final = evaluate_classifier(save_half(ema, WEIGHTS / "nano_cls.pt"))
+    final = evaluate_classifier(save_half(ema, out / "nano_cls.pt"))
     print(f"[nano-cls] final (float16 weights) {final}", flush=True)
 
 
@@ -197,13 +197,14 @@ def main() -> None:
     parser.add_argument("--det-images", type=int, default=2048, help="new images per detector epoch")
     parser.add_argument("--cls-epochs", type=int, default=8)
     parser.add_argument("--cls-images", type=int, default=4096)
+    parser.add_argument("--out-dir", type=Path, default=WEIGHTS, help="where the weights go (the built-in ones)")
     args = parser.parse_args()
     torch.set_num_threads(2)
     start = time.time()
     if args.model in ("cls", "all"):
-        train_classifier(args.cls_epochs, args.cls_images)
+        train_classifier(args.cls_epochs, args.cls_images, args.out_dir)
     if args.model in ("det", "all"):
-        train_detector(args.det_epochs, args.det_images)
+        train_detector(args.det_epochs, args.det_images, args.out_dir)
     print(f"wall time {time.time() - start:.0f}s", flush=True)
 
 

@@ -83,8 +83,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--label", default="pruned", help="what the compressed model is called in the table")
     parser.add_argument("--table-only", action="store_true", help="redo the Markdown from the committed JSON")
+    parser.add_argument("--out-dir", type=Path, default=HERE, help="where NAME-int8.{json,md} go (and --table-only "
+                                                                 "reads the JSON)")
     args = parser.parse_args()
-    out = HERE / f"{args.name}-int8"
+    out = args.out_dir / f"{args.name}-int8"
     if args.from_pipeline:
         _from_pipeline(args.compressed, out, args.name, args.label, args.rebench)
         return

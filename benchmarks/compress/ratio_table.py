@@ -99,10 +99,12 @@ def _compress_and_bench(args: argparse.Namespace, work: Path) -> tuple[dict[floa
     dirs = []
     for label, model, trust in [("original", args.original or args.model, args.trust)] + [
             (f"r{ratio:g}", str(path), True) for ratio, (path, _) in sorted(compressed.items())]:
-        rows = edgekit.export(model, TARGETS, work / label, data=args.data, trust=trust, force=True)
+        rows = edgekit.export(model, TARGETS[:2] if args.smoke else TARGETS, work / label, data=args.data,
+                              trust=trust, force=True, calib_images=16 if args.smoke else 128)
         dirs += [work / label / row.target for row in rows if row.status == "ok"]
         print(label, [f"{row.target}: {row.status}" for row in rows], flush=True)
-    return compressed, edgekit.benchmark(dirs, data=args.data, rounds=args.rounds)
+    timing = {"runs": 2, "warmup": 1, "min_seconds": 0.0, "rounds": 1} if args.smoke else {"rounds": args.rounds}
+    return compressed, edgekit.benchmark(dirs, data=args.data, **timing)
 
 
 def main() -> None:
@@ -120,12 +122,14 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="folder for models and exports (default: TMPDIR/edgekit-ratios-NAME)")
     parser.add_argument("--original", help="what to export as the original (default: the model; an Ultralytics "
                                            "checkpoint: its committed ONNX, as this venv has no Ultralytics)")
+    parser.add_argument("--out-dir", type=Path, default=HERE, help="where NAME-ratios.{json,md,png} go")
+    parser.add_argument("--smoke", action="store_true", help="two targets, 16 calib images, one round")
     args = parser.parse_args()
     work = args.work or Path(tempfile.gettempdir()) / f"edgekit-ratios-{args.name}"
     work.mkdir(parents=True, exist_ok=True)  # it stays: a rerun after a failure reuses what was compressed
     compressed, document = _compress_and_bench(args, work)
     reports = {ratio: report for ratio, (_, report) in compressed.items()}
-    out = HERE / f"{args.name}-ratios"
+    out = args.out_dir / f"{args.name}-ratios"
     raw = document.to_dict()
     write_text_atomic(out.with_suffix(".json"), json.dumps({"bench": raw, "compress": {
         f"{ratio:g}": report for ratio, report in sorted(reports.items())}}, indent=2) + "\n")

@@ -10,6 +10,7 @@ antialiasing) instead of Pillow's bilinear, to size that difference too.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 from pathlib import Path
@@ -74,6 +75,9 @@ def _score(outputs: list, dataset, decoding: DetectionDecoding) -> dict[str, flo
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out-dir", type=Path, default=HERE, help="where eval_settings.json goes")
+    args = parser.parse_args()
     document = {"model": "benchmarks/models/yolov8n-shapes.onnx", "images": 200, "engine": "pycocotools",
                 "yolo_val": json.loads((HERE / "yolo_val.json").read_text())["map50_95"], "scores": {}}
     for resize in ("pillow", "opencv"):
@@ -81,7 +85,7 @@ def main() -> None:
         for name, decoding in SETTINGS.items():
             document["scores"][f"{name}, {resize} resize"] = {**_score(outputs, dataset, decoding),
                                                               "decoding": dataclasses.asdict(decoding)}
-    (HERE / "eval_settings.json").write_text(json.dumps(document, indent=2) + "\n")
+    (args.out_dir / "eval_settings.json").write_text(json.dumps(document, indent=2) + "\n")
     for name, score in document["scores"].items():
         print(f"{score['map50_95']:.4f}  {name}")
     print(f"{document['yolo_val']:.4f}  yolo val")
