@@ -39,6 +39,7 @@ SMOKE: dict[str, tuple[list[str], Callable[[Path], None] | None]] = {
     "int8_remedies.py": (["--smoke", "--json", "{tmp}/remedies.json"], None),
     "kd_recovery.py": (["--images", "16", "--epochs", "1", "--out", "{tmp}/kd.json"], None),
     "openvino_bias_correction.py": (["--smoke", "--out-dir", "{tmp}"], None),
+    "pose/int8.py": (["--smoke", "--out-dir", "{tmp}"], None),
     "pose/make_data.py": (["{tmp}/pose", "--train", "2", "--val", "2"], None),
     "pytorch_direct.py": (["--smoke", "--only", "nano-cls", "--work", "{tmp}/work", "--out-dir", "{tmp}"], None),
     "roofline.py": (["--smoke", "--out-dir", "{tmp}"], None),

@@ -146,20 +146,37 @@ def pose_exports(pose_data: Path, tmp_path_factory: pytest.TempPathFactory) -> t
 @pytest.mark.slow
 def test_a_real_yolov8n_pose_keeps_its_keypoints_in_int8_on_every_runtime(pose_exports: tuple[Path, list],
                                                                      tmp_path: Path) -> None:
-    """Task and classes from the ONNX metadata (no ``--task``); the FP32 parent's OKS mAP within half a point of
-    ``yolo val``'s on the same ONNX and images (``benchmarks/pose/yolo_val.json``, made by
-    ``benchmarks/yolov8n/yolo_val.py --task pose``); each INT8 artifact against it within the task's drop bound."""
+    """Task and classes from the ONNX metadata (no ``--task``); each INT8 artifact scored against its FP32 parent
+    on the same images, within the task's drop bound."""
     out, rows = pose_exports
     assert all(row.status == "ok" for row in rows), [(row.target, row.status) for row in rows]
-    result = CliRunner().invoke(app, ["bench", *[str(out / row.target) for row in rows], "--json",
-                                      str(tmp_path / "r.json"), "--preset", "ultralytics", "--runs", "2", "--warmup",
-                                      "1", "--min-seconds", "0", "--rounds", "1"])
-    assert result.exit_code == 0, result.output
-    scored = {row["target"]: row for row in json.loads((tmp_path / "r.json").read_text())["results"]}
+    scored = _bench([out / row.target for row in rows], tmp_path)
     parent = scored["onnx-fp32"]["metrics"]
-    yolo_val = json.loads((ROOT / "benchmarks" / "pose" / "yolo_val.json").read_text())
     assert scored["onnx-fp32"]["task"] == "pose" and len(scored) >= 2
-    assert abs(parent["oks_map50_95"] - yolo_val["oks_map50_95"]) <= 0.005, (parent, yolo_val)
     for target, row in scored.items():
         drop = (parent["oks_map50_95"] - row["metrics"]["oks_map50_95"]) * 100
         assert row["metrics"]["map50_95"] > 0 and drop <= TASKS["pose"].int8_drop_bound, (target, drop)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["yolov8n-pose-shapes", "yolo11n-pose-shapes"])
+def test_oks_map_is_within_half_a_point_of_yolo_val(model: str, pose_data: Path, tmp_path: Path) -> None:
+    """``yolo val``'s OKS mAP of the same ONNX on the same 200 images (``benchmarks/pose/yolo_val.json``, made by
+    ``benchmarks/yolov8n/yolo_val.py --task pose``) against ``edgekit bench --preset ultralytics``."""
+    from edgekit.convert.run import export_model
+
+    rows = export_model(str(MODEL.with_name(f"{model}.onnx")), ["onnx-fp32"], tmp_path / "out", data=str(pose_data))
+    metrics = _bench([rows[0].path], tmp_path)["onnx-fp32"]["metrics"]
+    yolo_val = json.loads((ROOT / "benchmarks" / "pose" / "yolo_val.json").read_text())
+    reference = next(r for r in yolo_val["results"] if r["model"] == f"{model}.onnx")
+    assert abs(metrics["oks_map50_95"] - reference["oks_map50_95"]) <= 0.005, (metrics, reference)
+    assert abs(metrics["oks_map50"] - reference["oks_map50"]) <= 0.005, (metrics, reference)
+
+
+def _bench(paths: list[Path], tmp_path: Path) -> dict[str, dict]:
+    """``edgekit bench --preset ultralytics`` of ``paths`` (short timing): {target: results row}."""
+    result = CliRunner().invoke(app, ["bench", *map(str, paths), "--json", str(tmp_path / "r.json"), "--preset",
+                                      "ultralytics", "--runs", "2", "--warmup", "1", "--min-seconds", "0",
+                                      "--rounds", "1"])
+    assert result.exit_code == 0, result.output
+    return {row["target"]: row for row in json.loads((tmp_path / "r.json").read_text())["results"]}

@@ -7,7 +7,8 @@
     YOLO_OFFLINE=1 /tmp/ul/bin/python benchmarks/yolov8n/yolo_val.py /tmp/shapes-pose/data.yaml --task pose
 
 Without models: the committed ONNX, into ``benchmarks/yolov8n/yolo_val.json`` (``--task pose``: the committed
-YOLOv8n-pose into ``benchmarks/pose/yolo_val.json``): the figure ``edgekit bench --preset ultralytics`` is held to.
+YOLOv8n-pose and YOLO11n-pose into ``benchmarks/pose/yolo_val.json``): the figures ``edgekit bench --preset
+ultralytics`` is held to.
 """
 
 from __future__ import annotations
@@ -28,13 +29,15 @@ def main() -> None:
     parser.add_argument("--task", default="detect", choices=("detect", "pose"))
     args = parser.parse_intermixed_args()
     pose = args.task == "pose"
-    default_model = HERE.parent / "models" / ("yolov8n-pose-shapes.onnx" if pose else "yolov8n-shapes.onnx")
+    models_dir = HERE.parent / "models"
+    defaults = [models_dir / f"{arch}-pose-shapes.onnx" for arch in ("yolov8n", "yolo11n")] if pose else \
+        [models_dir / "yolov8n-shapes.onnx"]
     out = args.out or (HERE.parent / "pose" / "yolo_val.json" if pose else HERE / "yolo_val.json")
     import ultralytics
     from ultralytics import YOLO, settings
 
     settings.update({"sync": False})
-    models = args.models or [default_model]
+    models = args.models or defaults
     results = []
     for model in models:
         metrics = YOLO(str(model), task=args.task).val(data=args.data, device="cpu", plots=False, verbose=False,
@@ -46,8 +49,8 @@ def main() -> None:
                             "oks_map50": round(float(metrics.pose.map50), 4)}
     document = {"tool": f"ultralytics {ultralytics.__version__}", "settings": SETTINGS, "images": 200,
                 "results": results}
-    if not args.models:  # the single-model form the tests read
-        document |= {**results[0], "model": f"benchmarks/models/{default_model.name}"}
+    if not args.models and not pose:  # the single-model form the tests read
+        document |= {**results[0], "model": f"benchmarks/models/{defaults[0].name}"}
     out.write_text(json.dumps(document, indent=2) + "\n")
     print(json.dumps(document, indent=2))
 

@@ -64,7 +64,7 @@ def ultralytics_source(checkpoint: dict, path: Path, task: str | None, imgsz: in
     """Fields of a ``ModelSource`` for an Ultralytics checkpoint: the float model in export mode and its card
     (task, class names, letterbox preprocessing)."""
     model = ultralytics_model(checkpoint).float().eval()
-    model_task = getattr(model, "task", None) or "detect"
+    model_task = getattr(model, "task", None) or (checkpoint.get("train_args") or {}).get("task") or "detect"
     if model_task not in SUPPORTED_TASKS:
         raise ExportError(f"{path} is an Ultralytics '{model_task}' model; edgekit supports "
                           f"{', '.join(SUPPORTED_TASKS)} checkpoints so far")
