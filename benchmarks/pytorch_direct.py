@@ -88,13 +88,14 @@ def main() -> None:
     parser.add_argument("--max-drop", type=float, help="accuracy budget in points for the INT8 targets")
     parser.add_argument("--only", nargs="+", help="these models only (nano-det, nano-cls, yolov8n-shapes, ...)")
     parser.add_argument("--out-dir", type=Path, default=OUT, help="where the JSON and Markdown go")
-    parser.add_argument("--smoke", action="store_true", help="16 calibration images, one short round, no profile")
+    parser.add_argument("--smoke", action="store_true", help="16 calib images, one round, no profile, no TFLite")
     args = parser.parse_args()
     keep = {"out_dir": args.out_dir, "smoke": args.smoke}
     if args.programs:
         write_programs(args.programs)
         return
     targets, suffix, companions = (LITERT_TARGETS, "-litert", LITERT_COMPANIONS) if args.litert else (TARGETS, "", ())
+    targets = [t for t in targets if t != "tflite-int8"] if args.smoke else targets  # onnx2tf: the slow one
     suffix += "" if args.max_drop is None else f"-max-drop-{args.max_drop:g}"
     for model in ("nano-det", "nano-cls"):
         if not args.only or model in args.only:

@@ -19,7 +19,7 @@ from edgekit.cli import app
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
-IMAGES = 40
+IMAGES = 16
 FAST = ["--runs", "3", "--warmup", "1", "--min-seconds", "0", "--rounds", "1"]
 
 

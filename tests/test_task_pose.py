@@ -180,3 +180,16 @@ def _bench(paths: list[Path], tmp_path: Path) -> dict[str, dict]:
                                       "--rounds", "1"])
     assert result.exit_code == 0, result.output
     return {row["target"]: row for row in json.loads((tmp_path / "r.json").read_text())["results"]}
+
+
+def test_an_onnx_whose_metadata_names_an_unknown_task_is_one_line(tmp_path: Path) -> None:
+    """An Ultralytics ``-seg`` ONNX says ``task: segment``: refused, not scored as a detector by its output rank."""
+    import onnx
+
+    model = onnx.load(str(ROOT / "benchmarks" / "models" / "yolov8n-shapes.onnx"))
+    next(p for p in model.metadata_props if p.key == "task").value = "segment"
+    onnx.save(model, str(tmp_path / "seg.onnx"))
+    result = CliRunner().invoke(app, ["export", str(tmp_path / "seg.onnx"), "-t", "onnx-fp32", "-o",
+                                      str(tmp_path / "out")])
+    assert result.exit_code == 2 and not (tmp_path / "out").exists()
+    assert "its metadata names task 'segment', which edgekit does not know" in result.output
