@@ -55,13 +55,17 @@ def _seconds(value: float | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default=str(HERE / "models" / "yolov8n-shapes.onnx"),
-                        help="an ONNX file or a built-in model name (nano-det)")
+    parser.add_argument(
+        "--model",
+        default=str(HERE / "models" / "yolov8n-shapes.onnx"),
+        help="an ONNX file or a built-in model name (nano-det)",
+    )
     parser.add_argument("--work", type=Path, default=Path("runs/calibration-study"))
     parser.add_argument("--name", default="calibration_study", help="output files OUT_DIR/NAME.{json,md}")
     parser.add_argument("--out-dir", type=Path, default=HERE, help="where they go (benchmarks/)")
-    parser.add_argument("--smoke", action="store_true",
-                        help="the first variant on 8 calibration and 8 study images (the CI smoke test)")
+    parser.add_argument(
+        "--smoke", action="store_true", help="the first variant on 8 calibration and 8 study images (the CI smoke test)"
+    )
     args = parser.parse_args()
     variants, images, calib = (VARIANTS[:1], 8, 8) if args.smoke else (VARIANTS, STUDY_IMAGES, 128)
     console = Console()
@@ -70,8 +74,15 @@ def main() -> None:
     labels[str(rows[0].path)] = ("onnx-fp32", "FP32 parent")
     for index, (label, target, overrides) in enumerate(variants):
         start = time.perf_counter()
-        rows = edgekit.export(args.model, [target], args.work / str(index), data="shapes-det", force=True,
-                              overrides={target: overrides}, calib_images=calib)
+        rows = edgekit.export(
+            args.model,
+            [target],
+            args.work / str(index),
+            data="shapes-det",
+            force=True,
+            overrides={target: overrides},
+            calib_images=calib,
+        )
         seconds[str(rows[0].path)] = time.perf_counter() - start
         if rows[0].status == "ok":
             labels[str(rows[0].path)] = (target, label)
@@ -79,23 +90,41 @@ def main() -> None:
             console.print(f"{target} {label}: {rows[0].status}")
     with tempfile.TemporaryDirectory() as tmp:
         annotations = study_split(Path(tmp), images)
-        document = edgekit.benchmark(list(labels), data=str(annotations), runs=1, warmup=0, min_seconds=0.0,
-                                     rounds=1).to_dict()
+        document = edgekit.benchmark(
+            list(labels), data=str(annotations), runs=1, warmup=0, min_seconds=0.0, rounds=1
+        ).to_dict()
     fp32 = next(r for r in document["results"] if r["target"] == "onnx-fp32")["metrics"]["map50_95"]
     study = []
     for row in document["results"]:
         target, label = labels[row["artifact"]]
-        study.append({"target": target, "variant": label, "map50_95": row["metrics"]["map50_95"],
-                      "drop_points": (fp32 - row["metrics"]["map50_95"]) * 100,
-                      "export_seconds": seconds.get(row["artifact"])})
-    result = {"model": _label(args.model), "study_split": {"seed": STUDY_SEED,
-              "images": images}, "environment": document["environment"], "variants": study}
+        study.append(
+            {
+                "target": target,
+                "variant": label,
+                "map50_95": row["metrics"]["map50_95"],
+                "drop_points": (fp32 - row["metrics"]["map50_95"]) * 100,
+                "export_seconds": seconds.get(row["artifact"]),
+            }
+        )
+    result = {
+        "model": _label(args.model),
+        "study_split": {"seed": STUDY_SEED, "images": images},
+        "environment": document["environment"],
+        "variants": study,
+    }
     write_text_atomic(args.out_dir / f"{args.name}.json", json.dumps(result, indent=2) + "\n")
-    lines = [f"Calibration variants of {result['model']}, mAP50-95 on {images} fresh study images "
-             f"(seed {STUDY_SEED}), edgekit default evaluation", "",
-             "| target | variant | mAP50-95 | drop vs FP32 (pts) | export s |", "|---|---|---:|---:|---:|"]
-    lines += [f"| {v['target']} | {v['variant']} | {v['map50_95']:.4f} | {v['drop_points']:+.2f} | "
-              f"{_seconds(v['export_seconds'])} |" for v in study]
+    lines = [
+        f"Calibration variants of {result['model']}, mAP50-95 on {images} fresh study images "
+        f"(seed {STUDY_SEED}), edgekit default evaluation",
+        "",
+        "| target | variant | mAP50-95 | drop vs FP32 (pts) | export s |",
+        "|---|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {v['target']} | {v['variant']} | {v['map50_95']:.4f} | {v['drop_points']:+.2f} | "
+        f"{_seconds(v['export_seconds'])} |"
+        for v in study
+    ]
     write_text_atomic(args.out_dir / f"{args.name}.md", "\n".join(lines) + "\n")
     console.print("\n".join(lines), markup=False, highlight=False)
 

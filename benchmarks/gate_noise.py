@@ -34,8 +34,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from edgekit.bench.harness import (BenchOptions, open_for_timing, results_document, score_artifact,
-                                   time_with_probe)
+from edgekit.bench.harness import BenchOptions, open_for_timing, results_document, score_artifact, time_with_probe
 from edgekit.convert.run import export_model
 from edgekit.fsutil import sha256_file, write_text_atomic
 from edgekit.manifest import MANIFEST_NAME, host_environment
@@ -48,8 +47,22 @@ OPTIONS = BenchOptions(rounds=5, runs=50, min_seconds=1.0, warmup=10, data="shap
 NEIGHBOURS = {
     "idle": None,
     "busy loop on one core": [sys.executable, "-c", "while True: pass"],
-    "training job": [sys.executable, "-m", "edgekit.cli", "compress", "nano-det", "--prune", "0.3", "--recover",
-                     "labels", "--epochs", "50", "-o", "{work}/neighbour.pt", "--force"],
+    "training job": [
+        sys.executable,
+        "-m",
+        "edgekit.cli",
+        "compress",
+        "nano-det",
+        "--prune",
+        "0.3",
+        "--recover",
+        "labels",
+        "--epochs",
+        "50",
+        "-o",
+        "{work}/neighbour.pt",
+        "--force",
+    ],
 }
 
 
@@ -69,9 +82,13 @@ def slowed(artifact: Path, out: Path, convs: int, width: int = 24) -> Path:
         source, channels = f"slow_y{i}", width
     graph.initializer.append(helper.make_tensor("slow_zero", TensorProto.FLOAT, [], [0.0]))
     first = graph.output[0].name
-    graph.node.extend([helper.make_node("ReduceMean", [source], ["slow_mean"], keepdims=0),
-                       helper.make_node("Mul", ["slow_mean", "slow_zero"], ["slow_nothing"]),
-                       helper.make_node("Add", [first + "_before_slow", "slow_nothing"], [first])])
+    graph.node.extend(
+        [
+            helper.make_node("ReduceMean", [source], ["slow_mean"], keepdims=0),
+            helper.make_node("Mul", ["slow_mean", "slow_zero"], ["slow_nothing"]),
+            helper.make_node("Add", [first + "_before_slow", "slow_nothing"], [first]),
+        ]
+    )
     for node in graph.node[:-3]:  # the original producer of the first output now feeds the Add
         node.output[:] = [first + "_before_slow" if name == first else name for name in node.output]
     onnx.save(model, str(out / "model.onnx"))
@@ -98,25 +115,39 @@ def _without_probe(document):
 def gate_run(baseline, rows: list, paths: list[Path], thresholds: Thresholds) -> dict:
     """Time the five artifacts once; gate the unchanged and the regressed set, plain and with confirmation."""
     latencies, probe, share = _time(paths)
-    record = {"foreign_cpu_share": share, "ratios": {},
-              "p50_best_round_ms": {label: latency.p50_best_round for label, latency in
-                                    zip(TARGETS + ["ort-int8-slow", "machine probe"], latencies + [probe])},
-              "round_p50_ms": {label: list(latency.round_p50) for label, latency in
-                               zip(TARGETS + ["ort-int8-slow", "machine probe"], latencies + [probe])}}
+    record = {
+        "foreign_cpu_share": share,
+        "ratios": {},
+        "p50_best_round_ms": {
+            label: latency.p50_best_round
+            for label, latency in zip(TARGETS + ["ort-int8-slow", "machine probe"], latencies + [probe])
+        },
+        "round_p50_ms": {
+            label: list(latency.round_p50)
+            for label, latency in zip(TARGETS + ["ort-int8-slow", "machine probe"], latencies + [probe])
+        },
+    }
     for case, keep in (("unchanged", [0, 1, 2, 3]), ("regressed", [0, 4, 2, 3])):
         current = _document(rows, latencies, probe, share, keep)
         record["ratios"][case] = current.rows[1].latency.p50_best_round / current.rows[0].latency.p50_best_round
         for mode in ("plain", "confirm"):
             start = time.perf_counter()
             if mode == "plain":  # the gate before: the ratio to the reference row alone, judged once
-                verdict = judge(_without_probe(baseline), _without_probe(current),
-                                dataclasses.replace(thresholds, max_reference_latency_growth=-1), confirm=False)
+                verdict = judge(
+                    _without_probe(baseline),
+                    _without_probe(current),
+                    dataclasses.replace(thresholds, max_reference_latency_growth=-1),
+                    confirm=False,
+                )
             else:
                 verdict = judge(baseline, current, thresholds)
             failed = [line.split("|")[1:3] for line in verdict.markdown.splitlines() if "**FAIL**" in line]
-            record[f"{case} {mode}"] = {"status": verdict.status, "seconds": round(time.perf_counter() - start, 1),
-                                        "title": verdict.markdown.splitlines()[0].removeprefix("### "),
-                                        "failed": [" ".join(cell.strip() for cell in cells) for cells in failed]}
+            record[f"{case} {mode}"] = {
+                "status": verdict.status,
+                "seconds": round(time.perf_counter() - start, 1),
+                "title": verdict.markdown.splitlines()[0].removeprefix("### "),
+                "failed": [" ".join(cell.strip() for cell in cells) for cells in failed],
+            }
     return record
 
 
@@ -144,36 +175,53 @@ def main() -> None:
     baseline = _document(rows, latencies, probe, share, [0, 1, 2, 3])
     factor = latencies[4].p50_best_round / latencies[1].p50_best_round
     thresholds = Thresholds(max_latency_growth=args.max_latency_growth, max_reference_latency_growth=50.0)
-    results: dict = {"environment": host_environment(), "bench_options": dataclasses.asdict(OPTIONS),
-                     "baseline_p50_best_round_ms": {label: latency.p50_best_round for label, latency in
-                                                    zip(TARGETS + ["ort-int8-slow"], latencies)}
-                     | {"machine probe": probe.p50_best_round},
-                     "slow_factor_idle": factor, "thresholds": {"max_latency_growth": args.max_latency_growth,
-                                                                "max_reference_latency_growth": 50.0},
-                     "baseline_foreign_cpu_share": share, "settings": {}}
+    results: dict = {
+        "environment": host_environment(),
+        "bench_options": dataclasses.asdict(OPTIONS),
+        "baseline_p50_best_round_ms": {
+            label: latency.p50_best_round for label, latency in zip(TARGETS + ["ort-int8-slow"], latencies)
+        }
+        | {"machine probe": probe.p50_best_round},
+        "slow_factor_idle": factor,
+        "thresholds": {"max_latency_growth": args.max_latency_growth, "max_reference_latency_growth": 50.0},
+        "baseline_foreign_cpu_share": share,
+        "settings": {},
+    }
     for setting in args.settings:
         command = NEIGHBOURS[setting]
         neighbour = None
         if command:
-            neighbour = subprocess.Popen([part.format(work=args.work) for part in command],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            neighbour = subprocess.Popen(
+                [part.format(work=args.work) for part in command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             time.sleep(20)  # the training job loads, scores and starts its epochs
         try:
             runs = []
             for i in range(args.repeats):
                 runs.append(gate_run(baseline, rows, paths, thresholds))
-                print(setting, i + 1, {k: v["status"] if isinstance(v, dict) and "status" in v else v
-                                       for k, v in runs[-1].items() if k != "round_p50_ms"}, flush=True)
+                print(
+                    setting,
+                    i + 1,
+                    {
+                        k: v["status"] if isinstance(v, dict) and "status" in v else v
+                        for k, v in runs[-1].items()
+                        if k != "round_p50_ms"
+                    },
+                    flush=True,
+                )
         finally:
             if neighbour:
                 neighbour.kill()
                 neighbour.wait()
         results["settings"][setting] = {
             "runs": runs,
-            "counts": {key: dict(Counter(run[key]["status"] for run in runs))
-                       for key in ("unchanged plain", "unchanged confirm", "regressed plain", "regressed confirm")},
-            "confirm_seconds_mean": float(np.mean([run[f"{c} confirm"]["seconds"] for run in runs
-                                                   for c in ("unchanged", "regressed")])),
+            "counts": {
+                key: dict(Counter(run[key]["status"] for run in runs))
+                for key in ("unchanged plain", "unchanged confirm", "regressed plain", "regressed confirm")
+            },
+            "confirm_seconds_mean": float(
+                np.mean([run[f"{c} confirm"]["seconds"] for run in runs for c in ("unchanged", "regressed")])
+            ),
         }
         write_text_atomic(HERE / "gate_noise.json", json.dumps(results, indent=2) + "\n")
     for setting, data in results["settings"].items():

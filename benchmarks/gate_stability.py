@@ -97,8 +97,9 @@ def main() -> None:
         rows = edgekit.export("nano-det", ["ort-int8"], args.out / name, data=data, calib_images=2, force=True)
         summary[f"{name}_export"] = rows[0].status
         if rows[0].status == "ok":
-            current = bench([rows[0].path if p.name == "ort-int8" else p for p in paths],
-                            args.out / f"run-{name}.json", options)
+            current = bench(
+                [rows[0].path if p.name == "ort-int8" else p for p in paths], args.out / f"run-{name}.json", options
+            )
             passed, verdict = gate(runs[-1], current)
             (args.out / f"verdict-{name}.md").write_text(verdict)
             summary[f"{name}_passed"] = passed

@@ -43,8 +43,10 @@ def main() -> None:
             if rows[0].status == "ok":
                 paths.append(out / args.target)
         document = edgekit.benchmark(paths, args.json, **timing)
-        rows = [dataclasses.replace(row, target=f"{row.target} ({path.parent.name})")
-                for row, path in zip(document.rows, paths)]
+        rows = [
+            dataclasses.replace(row, target=f"{row.target} ({path.parent.name})")
+            for row, path in zip(document.rows, paths)
+        ]
         console.print(bench_table(dataclasses.replace(document, rows=tuple(rows))))
 
 

@@ -65,7 +65,7 @@ def _canvas(job: tuple) -> np.ndarray:
 def cached_stream(count: int, cache: Path):
     """``epoch -> canvases`` read from a .npy made by ``make_cache`` (same images as ``training_stream``)."""
     pixels = np.load(cache, mmap_mode="r")
-    return lambda epoch: pixels[(epoch * count) % len(pixels):][:count]
+    return lambda epoch: pixels[(epoch * count) % len(pixels) :][:count]
 
 
 def make_cache(data: str, preprocessing, total: int, cache: Path, workers: int = 8) -> None:
@@ -97,39 +97,79 @@ def main() -> None:
     base = model_stats(student, example)["macs"]
     if args.fresh:
         if args.stream_cache and not args.stream_cache.exists():
-            make_cache(source.card.dataset, source.card.preprocessing, args.images * args.epochs * args.rounds,
-                       args.stream_cache)
-        images = (cached_stream(args.images, args.stream_cache) if args.stream_cache
-                  else training_stream(source.card.dataset, source.card.preprocessing, args.images))
+            make_cache(
+                source.card.dataset,
+                source.card.preprocessing,
+                args.images * args.epochs * args.rounds,
+                args.stream_cache,
+            )
+        images = (
+            cached_stream(args.images, args.stream_cache)
+            if args.stream_cache
+            else training_stream(source.card.dataset, source.card.preprocessing, args.images)
+        )
     else:
         # one block, every epoch
         images = training_stream(source.card.dataset, source.card.preprocessing, args.images)(0)
     record: dict = {"args": {k: str(v) for k, v in vars(args).items()}, "rounds": []}
-    options = DistillOptions(epochs=args.epochs, lr=args.lr, temperature=args.temperature, batch_size=args.batch,
-                             device=args.device, ema_decay=args.ema, feature_weight=args.feature_weight)
-    prune = PruneOptions(args.prune, by="macs", importance=args.importance, round_to=args.round_to,
-                         steps=args.rounds, thin_idle=not args.keep_idle)
+    options = DistillOptions(
+        epochs=args.epochs,
+        lr=args.lr,
+        temperature=args.temperature,
+        batch_size=args.batch,
+        device=args.device,
+        ema_decay=args.ema,
+        feature_weight=args.feature_weight,
+    )
+    prune = PruneOptions(
+        args.prune,
+        by="macs",
+        importance=args.importance,
+        round_to=args.round_to,
+        steps=args.rounds,
+        thin_idle=not args.keep_idle,
+    )
     idle = find_idle(student, source, CompressPlan(prune=prune), source.card.dataset)
     for round_index in range(1, args.rounds + 1):
         prune_round(student, example, prune, round_index, base, idle.layers if idle else ())
         pruned, _ = evaluate(TorchSession(student, args.threads), spec, val)
         start = time.perf_counter()
 
-        def score_now(epoch: int, step: int, steps: int, loss: float, round_index: int = round_index,
-                      start: float = start) -> None:
+        def score_now(
+            epoch: int, step: int, steps: int, loss: float, round_index: int = round_index, start: float = start
+        ) -> None:
             if args.eval_every and step == steps and (epoch + 1) % args.eval_every == 0 and epoch + 1 < args.epochs:
                 metrics, _ = evaluate(TorchSession(_plain_copy(student), args.threads), spec, val)
-                print(f"round {round_index} epoch {epoch + 1} loss {loss:.4f} {time.perf_counter() - start:.0f}s "
-                      f"{metrics}", file=sys.stderr, flush=True)
+                print(
+                    f"round {round_index} epoch {epoch + 1} loss {loss:.4f} {time.perf_counter() - start:.0f}s "
+                    f"{metrics}",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
         offset = (round_index - 1) * args.epochs
         round_images = (lambda epoch, offset=offset: images(offset + epoch)) if callable(images) else images
-        losses = distill(teacher, student, round_images, source.card.preprocessing, source.card.task,
-                         len(source.card.class_names), options, on_step=score_now)
+        losses = distill(
+            teacher,
+            student,
+            round_images,
+            source.card.preprocessing,
+            source.card.task,
+            len(source.card.class_names),
+            options,
+            on_step=score_now,
+        )
         seconds = time.perf_counter() - start
         recovered, _ = evaluate(TorchSession(student, args.threads), spec, val)
-        record["rounds"].append({"macs": model_stats(student, example)["macs"] / base, "pruned": pruned,
-                                 "recovered": recovered, "kd_seconds": seconds, "loss": losses})
+        record["rounds"].append(
+            {
+                "macs": model_stats(student, example)["macs"] / base,
+                "pruned": pruned,
+                "recovered": recovered,
+                "kd_seconds": seconds,
+                "loss": losses,
+            }
+        )
         print(json.dumps(record["rounds"][-1]), file=sys.stderr, flush=True)
     print(json.dumps(record))
     if args.out:

@@ -15,17 +15,23 @@ import edgekit
 from edgekit.fsutil import write_text_atomic
 
 HERE = Path(__file__).resolve().parent
-MODELS = {"yolo11n-shapes": (str(HERE / "models" / "yolo11n-shapes.onnx"), "ultralytics"),
-          "yolov8n-shapes": (str(HERE / "models" / "yolov8n-shapes.onnx"), "ultralytics"),
-          "nano-det": ("nano-det", None)}
+MODELS = {
+    "yolo11n-shapes": (str(HERE / "models" / "yolo11n-shapes.onnx"), "ultralytics"),
+    "yolov8n-shapes": (str(HERE / "models" / "yolov8n-shapes.onnx"), "ultralytics"),
+    "nano-det": ("nano-det", None),
+}
 
 
 def _summary(row: dict, fp32: dict) -> dict:
     """mAP50-95, its drop from the FP32 ONNX in points, p50 and its ratio to the FP32 ONNX's."""
     score, base = row["metrics"]["map50_95"], fp32["metrics"]["map50_95"]
     p50 = row["latency_ms"]["p50"]
-    return {"map50_95": score, "drop_pts": (base - score) * 100, "p50_ms": p50,
-            "p50_ratio": p50 / fp32["latency_ms"]["p50"]}
+    return {
+        "map50_95": score,
+        "drop_pts": (base - score) * 100,
+        "p50_ms": p50,
+        "p50_ratio": p50 / fp32["latency_ms"]["p50"],
+    }
 
 
 def main() -> None:
@@ -42,13 +48,22 @@ def main() -> None:
             dirs = []
             for label, fast in (("fast", "true"), ("full", "false")):
                 targets = ["onnx-fp32", "openvino-int8"] if label == "fast" else ["openvino-int8"]
-                rows = edgekit.export(model, targets, Path(work) / name / label, data="shapes-det",
-                                      overrides={"openvino-int8": {"fast_bias_correction": fast}}, **calib)
+                rows = edgekit.export(
+                    model,
+                    targets,
+                    Path(work) / name / label,
+                    data="shapes-det",
+                    overrides={"openvino-int8": {"fast_bias_correction": fast}},
+                    **calib,
+                )
                 dirs += [row.path for row in rows]
             document = edgekit.benchmark(dirs, data="shapes-det", preset=preset, **timing).to_dict()
             rows = {f"{Path(r['artifact']).parent.name}/{r['target']}": r for r in document["results"]}
-            report[name] = {"preset": preset or "edgekit", "environment": document["environment"],
-                            "rows": {key: _summary(row, rows["fast/onnx-fp32"]) for key, row in rows.items()}}
+            report[name] = {
+                "preset": preset or "edgekit",
+                "environment": document["environment"],
+                "rows": {key: _summary(row, rows["fast/onnx-fp32"]) for key, row in rows.items()},
+            }
             print(name, json.dumps(report[name]["rows"], indent=1))
     write_text_atomic(args.out_dir / "openvino_bias_correction.json", json.dumps(report, indent=2) + "\n")
 

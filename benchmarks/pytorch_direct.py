@@ -47,9 +47,18 @@ def write_programs(folder: Path) -> None:
         print("written", folder / f"{name}.pt2")
 
 
-def run_model(model: str, work: Path, data: str | None, preset: str | None, targets: list[str] = TARGETS,
-              suffix: str = "", max_drop: float | None = None, companions: tuple[str, ...] = (),
-              out_dir: Path = OUT, smoke: bool = False) -> None:
+def run_model(
+    model: str,
+    work: Path,
+    data: str | None,
+    preset: str | None,
+    targets: list[str] = TARGETS,
+    suffix: str = "",
+    max_drop: float | None = None,
+    companions: tuple[str, ...] = (),
+    out_dir: Path = OUT,
+    smoke: bool = False,
+) -> None:
     """Export ``model`` to ``targets``, bench those that exported in one interleaved run (with ``companions``:
     targets an earlier step exported under ``work/<model>``), profile executorch-int8 when it is one of them
     (``smoke``: 16 calibration images, one short round, no profile)."""
@@ -61,8 +70,16 @@ def run_model(model: str, work: Path, data: str | None, preset: str | None, targ
 
     name = Path(model).stem
     out = work / f"{name}{suffix}"
-    rows = export_model(model, targets, out, data=data, trust=True, force=True, max_drop=max_drop,
-                        **({"calib_images": 16} if smoke else {}))
+    rows = export_model(
+        model,
+        targets,
+        out,
+        data=data,
+        trust=True,
+        force=True,
+        max_drop=max_drop,
+        **({"calib_images": 16} if smoke else {}),
+    )
     done = [out / row.target for row in rows if row.status == "ok"]
     done += [work / name / c for c in companions if (work / name / c / "edgekit.json").is_file()]
     print(name, {row.target: row.status for row in rows})
@@ -70,8 +87,9 @@ def run_model(model: str, work: Path, data: str | None, preset: str | None, targ
     document = benchmark(done, data=data, preset=preset, **timing)
     out_dir.mkdir(parents=True, exist_ok=True)
     failed = {row.target: row.status for row in rows if row.status != "ok"}
-    (out_dir / f"{name}{suffix}.json").write_text(json.dumps(document.to_dict() | {"export_failures": failed}, indent=2,
-                                                         allow_nan=False) + "\n")
+    (out_dir / f"{name}{suffix}.json").write_text(
+        json.dumps(document.to_dict() | {"export_failures": failed}, indent=2, allow_nan=False) + "\n"
+    )
     (out_dir / f"{name}{suffix}.md").write_text(to_markdown(document))
     if "executorch-int8" not in targets or max_drop is not None or smoke:
         return
@@ -103,8 +121,17 @@ def main() -> None:
     for name in (n for n in YOLO_MODELS if not args.only or n in args.only):
         program = args.work / f"{name}.pt2"
         if program.is_file():
-            run_model(str(program), args.work, args.yolo_data, "ultralytics", targets, suffix,
-                      args.max_drop, companions, **keep)
+            run_model(
+                str(program),
+                args.work,
+                args.yolo_data,
+                "ultralytics",
+                targets,
+                suffix,
+                args.max_drop,
+                companions,
+                **keep,
+            )
         else:
             print(f"skipped {name}: no {program} (run step 1 in Ultralytics' venv)")
 

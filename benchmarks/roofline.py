@@ -39,13 +39,20 @@ def conv_stack(path: Path) -> None:
     nodes, inits, name = [], [], "x"
     for i in range(LAYERS):
         w = rng.standard_normal((CHANNELS, CHANNELS, 3, 3)).astype(np.float32) * 0.05
-        inits += [helper.make_tensor(f"w{i}", TensorProto.FLOAT, w.shape, w.flatten()),
-                  helper.make_tensor(f"b{i}", TensorProto.FLOAT, [CHANNELS], np.zeros(CHANNELS, np.float32))]
+        inits += [
+            helper.make_tensor(f"w{i}", TensorProto.FLOAT, w.shape, w.flatten()),
+            helper.make_tensor(f"b{i}", TensorProto.FLOAT, [CHANNELS], np.zeros(CHANNELS, np.float32)),
+        ]
         nodes.append(helper.make_node("Conv", [name, f"w{i}", f"b{i}"], [f"y{i}"], pads=[1, 1, 1, 1]))
         name = f"y{i}"
     shape = [1, CHANNELS, SIZE, SIZE]
-    graph = helper.make_graph(nodes, "convs", [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
-                              [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)], inits)
+    graph = helper.make_graph(
+        nodes,
+        "convs",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)],
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)],
+        inits,
+    )
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8), str(path))
 
 
@@ -74,8 +81,9 @@ class _OpenVino:
     def __init__(self, model) -> None:
         import openvino as ov
 
-        compiled = ov.Core().compile_model(model, "CPU", {"INFERENCE_NUM_THREADS": 2, "PERFORMANCE_HINT": "LATENCY",
-                                                          "INFERENCE_PRECISION_HINT": "f32"})
+        compiled = ov.Core().compile_model(
+            model, "CPU", {"INFERENCE_NUM_THREADS": 2, "PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+        )
         self._request = compiled.create_infer_request()
 
     def run(self, batch: np.ndarray) -> list:
@@ -114,9 +122,16 @@ def ort_sessions(work: Path) -> dict[str, _Ort]:
             sample = next(self._it, None)
             return None if sample is None else {"x": sample}
 
-    quantize_static(str(work / "fp32.onnx"), str(work / "int8.onnx"), Reader(), quant_format=QuantFormat.QDQ,
-                    per_channel=True, reduce_range=True, activation_type=QuantType.QUInt8,
-                    weight_type=QuantType.QInt8)
+    quantize_static(
+        str(work / "fp32.onnx"),
+        str(work / "int8.onnx"),
+        Reader(),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        reduce_range=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+    )
     return {"onnxruntime fp32": _Ort(work / "fp32.onnx"), "onnxruntime int8": _Ort(work / "int8.onnx")}
 
 
@@ -146,8 +161,10 @@ def tflite_sessions() -> dict[str, _Tflite]:
 def onnx_macs(path: Path) -> int:
     """Multiply-accumulates of the Conv/Gemm/MatMul nodes of an ONNX model (shapes by ONNX inference)."""
     model = onnx.shape_inference.infer_shapes(onnx.load(str(path)))
-    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
-              for v in list(model.graph.value_info) + list(model.graph.output) + list(model.graph.input)}
+    shapes = {
+        v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+        for v in list(model.graph.value_info) + list(model.graph.output) + list(model.graph.input)
+    }
     weights = {init.name: list(init.dims) for init in model.graph.initializer}
     total = 0
     for node in model.graph.node:
@@ -169,10 +186,17 @@ def place_peers(peers: Path, ceilings: dict[str, float], macs: int) -> list[dict
         precision = "fp32" if row["size_bytes"] > 8e6 else "int8"
         ceiling = ceilings[f"{row['runtime']} {precision}"]
         achieved = 2 * macs / (row["latency_ms"]["p50"] / 1000) / 1e9
-        placed.append({"artifact": f"{peers.stem}: " + "/".join(Path(row["artifact"]).parts[-2:]),
-                       "runtime": row["runtime"], "precision": precision,
-                       "p50_ms": row["latency_ms"]["p50"], "gops": achieved, "ceiling_gops": ceiling,
-                       "fraction_of_ceiling": achieved / ceiling})
+        placed.append(
+            {
+                "artifact": f"{peers.stem}: " + "/".join(Path(row["artifact"]).parts[-2:]),
+                "runtime": row["runtime"],
+                "precision": precision,
+                "p50_ms": row["latency_ms"]["p50"],
+                "gops": achieved,
+                "ceiling_gops": ceiling,
+                "fraction_of_ceiling": achieved / ceiling,
+            }
+        )
     return placed
 
 
@@ -196,27 +220,47 @@ def main() -> None:
         conv_stack(work / "fp32.onnx")
         sessions = ort_sessions(work) | openvino_sessions(work) | tflite_sessions()
         batch = samples(1)[0]
-        options = BenchOptions(runs=3, min_seconds=0.0, rounds=1) if args.smoke else \
-            BenchOptions(runs=60, min_seconds=3.0, rounds=args.rounds)
+        options = (
+            BenchOptions(runs=3, min_seconds=0.0, rounds=1)
+            if args.smoke
+            else BenchOptions(runs=60, min_seconds=3.0, rounds=args.rounds)
+        )
         timings = time_interleaved([(s, batch) for s in sessions.values()] + [(MachineProbe(), None)], options)
     ceilings = {name: 2 * MACS / (t.p50 / 1000) / 1e9 for name, t in zip(sessions, timings)}
     macs = onnx_macs(args.model)
-    document = {"environment": host_environment(), "conv_stack": {"layers": LAYERS, "channels": CHANNELS,
-                "size": SIZE, "macs": MACS}, "statistic": "plain p50 of all timed runs, interleaved rounds",
-                "ceilings_gops": ceilings, "p50_ms": {n: t.p50 for n, t in zip(sessions, timings)},
-                "model": _shown(args.model), "model_macs": macs,
-                "placed_from": [_shown(p) for p in args.peers if p.is_file()],
-                "placed": [row for p in args.peers if p.is_file() for row in place_peers(p, ceilings, macs)]}
+    document = {
+        "environment": host_environment(),
+        "conv_stack": {"layers": LAYERS, "channels": CHANNELS, "size": SIZE, "macs": MACS},
+        "statistic": "plain p50 of all timed runs, interleaved rounds",
+        "ceilings_gops": ceilings,
+        "p50_ms": {n: t.p50 for n, t in zip(sessions, timings)},
+        "model": _shown(args.model),
+        "model_macs": macs,
+        "placed_from": [_shown(p) for p in args.peers if p.is_file()],
+        "placed": [row for p in args.peers if p.is_file() for row in place_peers(p, ceilings, macs)],
+    }
     write_text_atomic(args.out_dir / f"{args.out}.json", json.dumps(document, indent=2) + "\n")
-    lines = [f"Conv ceilings on {document['environment']['cpu']} ({', '.join(document['environment'].get('isa', []))}),"
-             f" 2 threads: six 3x3 convs 64->64 at 56x56 ({MACS / 1e9:.2f} GMAC), plain p50", "",
-             "| runtime / precision | p50 ms | GOP/s |", "|---|---:|---:|"]
+    lines = [
+        f"Conv ceilings on {document['environment']['cpu']} ({', '.join(document['environment'].get('isa', []))}),"
+        f" 2 threads: six 3x3 convs 64->64 at 56x56 ({MACS / 1e9:.2f} GMAC), plain p50",
+        "",
+        "| runtime / precision | p50 ms | GOP/s |",
+        "|---|---:|---:|",
+    ]
     lines += [f"| {n} | {document['p50_ms'][n]:.2f} | {g:.0f} |" for n, g in ceilings.items()]
-    lines += ["", f"{document['model']} ({macs / 1e6:.1f} M MACs) in {', '.join(document['placed_from'])}, "
-                  "against its runtime's ceiling:", "",
-              "| artifact | precision | p50 ms | GOP/s | ceiling | fraction |", "|---|---|---:|---:|---:|---:|"]
-    lines += [f"| {p['artifact']} | {p['precision']} | {p['p50_ms']:.2f} | {p['gops']:.0f} | {p['ceiling_gops']:.0f} | "
-              f"{p['fraction_of_ceiling']:.0%} |" for p in document["placed"]]
+    lines += [
+        "",
+        f"{document['model']} ({macs / 1e6:.1f} M MACs) in {', '.join(document['placed_from'])}, "
+        "against its runtime's ceiling:",
+        "",
+        "| artifact | precision | p50 ms | GOP/s | ceiling | fraction |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {p['artifact']} | {p['precision']} | {p['p50_ms']:.2f} | {p['gops']:.0f} | {p['ceiling_gops']:.0f} | "
+        f"{p['fraction_of_ceiling']:.0%} |"
+        for p in document["placed"]
+    ]
     write_text_atomic(args.out_dir / f"{args.out}.md", "\n".join(lines) + "\n")
     print("\n".join(lines))
 

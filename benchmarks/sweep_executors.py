@@ -22,7 +22,7 @@ from edgekit.manifest import host_environment
 from edgekit.sweeps import load_sweep, run_sweep
 
 HERE = Path(__file__).resolve().parent
-GRID = '''model = "nano-det"
+GRID = """model = "nano-det"
 data = "shapes-det"
 output = "{output}"
 store = "{store}"
@@ -39,22 +39,35 @@ calib_images = 64
 overrides = {{ ort-int8 = {{ calibration_method = "MinMax" }} }}
 [bench]
 rounds = {rounds}
-'''
+"""
 
 
 def one(executor: str, work: Path, rounds: int, smoke: bool = False) -> dict:
     """One sweep on ``executor`` from an empty store: wall time, cells, every row's metrics (``smoke``: a grid
     of two cells)."""
     path = work / f"{executor}.toml"
-    prune, targets = ([0.0], ["onnx-fp32", "ort-int8"]) if smoke else \
-        ([0.0, 0.3], ["onnx-fp32", "ort-int8", "openvino-int8", "tflite-int8"])
-    path.write_text(GRID.format(output=work / executor, store=work / f"store-{executor}", rounds=rounds,
-                                prune=prune, targets=json.dumps(targets)))
+    prune, targets = (
+        ([0.0], ["onnx-fp32", "ort-int8"])
+        if smoke
+        else ([0.0, 0.3], ["onnx-fp32", "ort-int8", "openvino-int8", "tflite-int8"])
+    )
+    path.write_text(
+        GRID.format(
+            output=work / executor,
+            store=work / f"store-{executor}",
+            rounds=rounds,
+            prune=prune,
+            targets=json.dumps(targets),
+        )
+    )
     result = run_sweep(load_sweep(path), executor, jobs=2, force=True, log=lambda line: print(executor, line))
     document, summary = result["document"], result["summary"]
-    return {"wall_s": summary["wall_s"], "cells": summary["cells"],
-            "metrics": {label: row.metrics for label, row in zip(document.labels(), document.rows)},
-            "status": {label: row.status for label, row in zip(document.labels(), document.rows)}}
+    return {
+        "wall_s": summary["wall_s"],
+        "cells": summary["cells"],
+        "metrics": {label: row.metrics for label, row in zip(document.labels(), document.rows)},
+        "status": {label: row.status for label, row in zip(document.labels(), document.rows)},
+    }
 
 
 def main() -> None:
@@ -67,17 +80,23 @@ def main() -> None:
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     work = Path(tempfile.mkdtemp(prefix="edgekit-executors-"))
     try:
-        runs = {executor: one(executor, work, 1 if args.smoke else args.rounds, args.smoke)
-                for executor in args.executors}
+        runs = {
+            executor: one(executor, work, 1 if args.smoke else args.rounds, args.smoke) for executor in args.executors
+        }
     finally:
         shutil.rmtree(work, ignore_errors=True)
     first, last = runs[args.executors[0]], runs[args.executors[-1]]
     cells = sum(first["cells"]["ran"].values())
     overhead = last["wall_s"] / first["wall_s"] - 1
     same = last["metrics"] == first["metrics"]
-    document = {"environment": host_environment(), "cells": cells,
-                **{f"{name}_wall_s": run["wall_s"] for name, run in runs.items()},
-                "ray_overhead": overhead, "identical_metrics": same, "runs": runs}
+    document = {
+        "environment": host_environment(),
+        "cells": cells,
+        **{f"{name}_wall_s": run["wall_s"] for name, run in runs.items()},
+        "ray_overhead": overhead,
+        "identical_metrics": same,
+        "runs": runs,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(args.out, json.dumps(document, indent=2) + "\n")
     walls = ", ".join(f"{name} {run['wall_s']:.1f} s" for name, run in runs.items())

@@ -25,8 +25,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 from detection_loss import DetectionLoss  # noqa: E402
 
 from edgekit.models.builtins import BUILTIN_MODELS  # noqa: E402
-from edgekit.calibration_data.build import (TRAIN_SEED_CLS, TRAIN_SEED_DET, classification_sample,  # noqa: E402
-                                            detection_sample)
+from edgekit.calibration_data.build import (
+    TRAIN_SEED_CLS,
+    TRAIN_SEED_DET,
+    classification_sample,  # noqa: E402
+    detection_sample,
+)
 from edgekit.data.resolve import resolve_dataset  # noqa: E402
 from edgekit.models.nano_cls import NanoClassifier  # noqa: E402
 from edgekit.models.nano_det import NanoDetector  # noqa: E402
@@ -47,8 +51,9 @@ class GeneratedDetection(Dataset):
         pixels, objects = detection_sample(TRAIN_SEED_DET, index)
         chw, box = self.pre.apply(pixels)
         boxes = np.array([o.box for o in objects], dtype=np.float64).reshape(-1, 4)
-        target = np.concatenate([np.array([[o.class_id] for o in objects]).reshape(-1, 1),
-                                 box.boxes_to_letterbox(boxes)], 1)
+        target = np.concatenate(
+            [np.array([[o.class_id] for o in objects]).reshape(-1, 1), box.boxes_to_letterbox(boxes)], 1
+        )
         return torch.from_numpy(chw), torch.from_numpy(target.astype(np.float32))
 
 
@@ -97,8 +102,7 @@ def evaluate_detector(model: torch.nn.Module) -> dict[str, float]:
     for rec in data.images:
         chw, box = pre.apply(read_image(rec.path))
         out = model.eval()(torch.from_numpy(chw)[None])[0].numpy()
-        results += predict_image(out, DetectionDecoding(), box, rec.image_id, rec.height, rec.width,
-                                 data.category_ids)
+        results += predict_image(out, DetectionDecoding(), box, rec.image_id, rec.height, rec.width, data.category_ids)
     return coco_map(data.annotations_path, results)
 
 
@@ -110,8 +114,10 @@ def evaluate_classifier(model: torch.nn.Module) -> dict[str, float]:
     to_model = [spec.card.class_names.index(name) for name in data.class_names]  # ImageFolder sorts names
     labels = torch.tensor([to_model[label] for _, label in data.samples])
     top5 = model.eval()(batch).topk(5, 1).indices
-    return {"top1": float((top5[:, 0] == labels).float().mean()),
-            "top5": float((top5 == labels[:, None]).any(1).float().mean())}
+    return {
+        "top1": float((top5[:, 0] == labels).float().mean()),
+        "top5": float((top5 == labels[:, None]).any(1).float().mean()),
+    }
 
 
 def save_half(model: torch.nn.Module, path: Path) -> torch.nn.Module:
@@ -139,8 +145,11 @@ def train(model, loader, loss_fn, epochs: int, peak_lr: float, evaluate, label: 
             ema.update(model)
             step += 1
             if step % 50 == 0:
-                print(f"[{label}] epoch {epoch} step {step}/{total} loss {np.round(parts.numpy(), 4)} "
-                      f"{time.time() - start:.0f}s", flush=True)
+                print(
+                    f"[{label}] epoch {epoch} step {step}/{total} loss {np.round(parts.numpy(), 4)} "
+                    f"{time.time() - start:.0f}s",
+                    flush=True,
+                )
         print(f"[{label}] epoch {epoch} done {time.time() - start:.0f}s: {evaluate(ema.model)}", flush=True)
     return ema.model
 
@@ -153,8 +162,15 @@ def train_detector(epochs: int, per_epoch: int, out: Path = WEIGHTS) -> None:
     for conv in model.head.box:
         torch.nn.init.constant_(conv[-1].bias, 1.0)
     criterion = DetectionLoss(model)
-    ema = train(model, EpochBlocks(GeneratedDetection(epochs * per_epoch), per_epoch, epochs, collate_det),
-                lambda m, b: criterion(m(b[0]), b[1]), epochs, 2e-3, evaluate_detector, "nano-det")
+    ema = train(
+        model,
+        EpochBlocks(GeneratedDetection(epochs * per_epoch), per_epoch, epochs, collate_det),
+        lambda m, b: criterion(m(b[0]), b[1]),
+        epochs,
+        2e-3,
+        evaluate_detector,
+        "nano-det",
+    )
     final = evaluate_detector(save_half(ema, out / "nano_det.pt"))
     print(f"[nano-det] final (float16 weights) {final}", flush=True)
 
@@ -171,7 +187,7 @@ class EpochBlocks:
     def __iter__(self):
         indices = list(range(self.epoch * self.per_epoch, (self.epoch + 1) * self.per_epoch))
         self.epoch += 1
-        batches = [indices[i:i + 32] for i in range(0, len(indices), 32)]
+        batches = [indices[i : i + 32] for i in range(0, len(indices), 32)]
         return iter(DataLoader(self.dataset, batch_sampler=batches, num_workers=1, collate_fn=self.collate))
 
 
@@ -184,8 +200,15 @@ def train_classifier(epochs: int, per_epoch: int, out: Path = WEIGHTS) -> None:
         loss = ce(m(b[0]), b[1])
         return loss, loss.detach().view(1)
 
-    ema = train(model, EpochBlocks(GeneratedClassification(epochs * per_epoch), per_epoch, epochs, None),
-                loss_fn, epochs, 3e-3, evaluate_classifier, "nano-cls")
+    ema = train(
+        model,
+        EpochBlocks(GeneratedClassification(epochs * per_epoch), per_epoch, epochs, None),
+        loss_fn,
+        epochs,
+        3e-3,
+        evaluate_classifier,
+        "nano-cls",
+    )
     final = evaluate_classifier(save_half(ema, out / "nano_cls.pt"))
     print(f"[nano-cls] final (float16 weights) {final}", flush=True)
 

@@ -60,12 +60,19 @@ def render_pose_image(rng: np.random.Generator) -> tuple[np.ndarray, list[tuple[
         stroke = max(2, round(length / 10))
         for _attempt in range(30):
             angle = rng.uniform(0, 2 * math.pi)
-            cx, cy = rng.uniform(length / 2 + 4, width - length / 2 - 4), rng.uniform(length / 2 + 4,
-                                                                                      height - length / 2 - 4)
+            cx, cy = (
+                rng.uniform(length / 2 + 4, width - length / 2 - 4),
+                rng.uniform(length / 2 + 4, height - length / 2 - 4),
+            )
             points = _arrow(cx, cy, length, angle)
             box = _box(points, stroke / 2)
-            if box[0] < 0 or box[1] < 0 or box[2] > width - 1 or box[3] > height - 1 \
-                    or any(_overlaps(box, other) for other, _ in arrows):
+            if (
+                box[0] < 0
+                or box[1] < 0
+                or box[2] > width - 1
+                or box[3] > height - 1
+                or any(_overlaps(box, other) for other, _ in arrows)
+            ):
                 continue
             colour = _contrasting_colour(rng, bg_mean)
             tip, tail, left, right = points
@@ -103,6 +110,8 @@ def write_dataset(root: Path, train: int, val: int) -> Path:
     if train:
         write_split(root, "train", train)
     data = root / "data.yaml"
-    data.write_text(f"path: {root.resolve()}\ntrain: images/{'train' if train else 'val'}\nval: images/val\n"
-                    f"names:\n  0: arrow\nkpt_shape: [4, 3]\nflip_idx: {list(FLIP_INDEX)}\n")
+    data.write_text(
+        f"path: {root.resolve()}\ntrain: images/{'train' if train else 'val'}\nval: images/val\n"
+        f"names:\n  0: arrow\nkpt_shape: [4, 3]\nflip_idx: {list(FLIP_INDEX)}\n"
+    )
     return data

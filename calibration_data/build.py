@@ -62,15 +62,27 @@ def write_detection_split(root: Path, split: str, seed: int, count: int) -> None
         for obj in objects:
             x0, y0, x1, y1 = obj.box
             w, h = x1 - x0, y1 - y0
-            lines.append(f"{obj.class_id} {(x0 + w / 2) / width:.6f} {(y0 + h / 2) / height:.6f} "
-                         f"{w / width:.6f} {h / height:.6f}")
-            annotations.append({"id": len(annotations) + 1, "image_id": index + 1,
-                                "category_id": obj.class_id + 1, "bbox": [x0, y0, w, h],
-                                "area": w * h, "iscrowd": 0})
+            lines.append(
+                f"{obj.class_id} {(x0 + w / 2) / width:.6f} {(y0 + h / 2) / height:.6f} "
+                f"{w / width:.6f} {h / height:.6f}"
+            )
+            annotations.append(
+                {
+                    "id": len(annotations) + 1,
+                    "image_id": index + 1,
+                    "category_id": obj.class_id + 1,
+                    "bbox": [x0, y0, w, h],
+                    "area": w * h,
+                    "iscrowd": 0,
+                }
+            )
         (root / "labels" / split / f"{stem}.txt").write_text("\n".join(lines) + ("\n" if lines else ""))
         images.append({"id": index + 1, "file_name": f"{stem}.png", "width": width, "height": height})
-    coco = {"images": images, "annotations": annotations,
-            "categories": [{"id": i + 1, "name": n} for i, n in enumerate(CLASS_NAMES)]}
+    coco = {
+        "images": images,
+        "annotations": annotations,
+        "categories": [{"id": i + 1, "name": n} for i, n in enumerate(CLASS_NAMES)],
+    }
     (root / "annotations").mkdir(exist_ok=True)
     (root / "annotations" / f"instances_{split}.json").write_text(json.dumps(coco))
 

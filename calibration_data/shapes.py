@@ -57,14 +57,23 @@ def _contrasting_colour(rng: np.random.Generator, background_mean: np.ndarray) -
 
 def _polygon(cx: float, cy: float, radius: float, sides: int, rotation: float) -> list[tuple[int, int]]:
     return [
-        (round(cx + radius * math.cos(rotation + 2 * math.pi * k / sides)),
-         round(cy + radius * math.sin(rotation + 2 * math.pi * k / sides)))
+        (
+            round(cx + radius * math.cos(rotation + 2 * math.pi * k / sides)),
+            round(cy + radius * math.sin(rotation + 2 * math.pi * k / sides)),
+        )
         for k in range(sides)
     ]
 
 
-def _draw_shape(draw: ImageDraw.ImageDraw, rng: np.random.Generator, class_id: int,
-                cx: int, cy: int, size: int, colour: tuple[int, int, int]) -> tuple[int, int, int, int]:
+def _draw_shape(
+    draw: ImageDraw.ImageDraw,
+    rng: np.random.Generator,
+    class_id: int,
+    cx: int,
+    cy: int,
+    size: int,
+    colour: tuple[int, int, int],
+) -> tuple[int, int, int, int]:
     """Draw one shape centred at (cx, cy) with extent ``size``; return its tight box."""
     half = max(size // 2, 3)
     name = CLASS_NAMES[class_id]

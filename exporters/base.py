@@ -41,8 +41,12 @@ class Pt2eInt8Config(TargetConfig):
 
     def notes(self, nodes_kept_float: int, calib: CalibrationSet) -> dict[str, Any]:
         """The manifest notes of a PT2E INT8 conversion."""
-        return {"nodes_kept_float": nodes_kept_float, "calibration_images": len(calib),
-                "per_channel": self.per_channel, "float_layers": len(self.float_layers)}
+        return {
+            "nodes_kept_float": nodes_kept_float,
+            "calibration_images": len(calib),
+            "per_channel": self.per_channel,
+            "float_layers": len(self.float_layers),
+        }
 
 
 class Target(Protocol):
@@ -73,8 +77,9 @@ class ModuleTarget(Protocol):
     config_cls: type[TargetConfig]
     from_module: bool
 
-    def convert_module(self, module: Any, onnx_path: Path, calib: CalibrationSet, cfg: TargetConfig,
-                       out_dir: Path) -> Conversion:
+    def convert_module(
+        self, module: Any, onnx_path: Path, calib: CalibrationSet, cfg: TargetConfig, out_dir: Path
+    ) -> Conversion:
         """Convert the eval-mode ``module`` into ``out_dir`` (a fresh temporary directory)."""
         ...
 

@@ -41,8 +41,10 @@ def _delegation(graph_module: Any) -> dict[str, int]:
     """Delegated XNNPACK subgraphs and the ops left outside them."""
     calls = [node for node in graph_module.graph.nodes if node.op == "call_function"]
     delegated = sum(1 for node in calls if "executorch_call_delegate" in str(node.target))
-    return {"xnnpack_subgraphs": delegated, "portable_ops": len(calls) - delegated - sum(
-        1 for node in calls if "getitem" in str(node.target))}
+    return {
+        "xnnpack_subgraphs": delegated,
+        "portable_ops": len(calls) - delegated - sum(1 for node in calls if "getitem" in str(node.target)),
+    }
 
 
 def conversion(onnx_path: Path, notes: dict[str, Any]) -> Conversion:

@@ -27,8 +27,9 @@ class ExecutorchFp32Target:
     config_cls = ExecutorchFp32Config
     from_module = True
 
-    def convert_module(self, module: Any, onnx_path: Path, calib: CalibrationSet, cfg: ExecutorchFp32Config,
-                       out_dir: Path) -> Conversion:
+    def convert_module(
+        self, module: Any, onnx_path: Path, calib: CalibrationSet, cfg: ExecutorchFp32Config, out_dir: Path
+    ) -> Conversion:
         program = export_program(module, example_input(calib))
         return common.conversion(onnx_path, common.lower(program, out_dir))
 

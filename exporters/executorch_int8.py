@@ -26,8 +26,10 @@ class ExecutorchInt8Config(Pt2eInt8Config):
 
 
 def _xnnpack_quantizer(per_channel: bool) -> Any:
-    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (XNNPACKQuantizer,
-                                                                         get_symmetric_quantization_config)
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+        XNNPACKQuantizer,
+        get_symmetric_quantization_config,
+    )
 
     return XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=per_channel))
 
@@ -40,11 +42,19 @@ class ExecutorchInt8Target:
     from_module = True
     float_nodes_option = "float_layers"
 
-    def convert_module(self, module: Any, onnx_path: Path, calib: CalibrationSet, cfg: ExecutorchInt8Config,
-                       out_dir: Path) -> Conversion:
+    def convert_module(
+        self, module: Any, onnx_path: Path, calib: CalibrationSet, cfg: ExecutorchInt8Config, out_dir: Path
+    ) -> Conversion:
         example = example_input(calib)
-        model, tail = quantize_static(module, example, calib, _xnnpack_quantizer(cfg.per_channel),
-                                      cfg.keep_decode_float, cfg.float_layers, onnx_path)
+        model, tail = quantize_static(
+            module,
+            example,
+            calib,
+            _xnnpack_quantizer(cfg.per_channel),
+            cfg.keep_decode_float,
+            cfg.float_layers,
+            onnx_path,
+        )
         program = export_program(model, example)
         return common.conversion(onnx_path, cfg.notes(tail, calib) | common.lower(program, out_dir))
 

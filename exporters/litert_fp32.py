@@ -27,8 +27,9 @@ class LitertFp32Target:
     config_cls = LitertFp32Config
     from_module = True
 
-    def convert_module(self, module: Any, onnx_path: Path, calib: CalibrationSet, cfg: LitertFp32Config,
-                       out_dir: Path) -> Conversion:
+    def convert_module(
+        self, module: Any, onnx_path: Path, calib: CalibrationSet, cfg: LitertFp32Config, out_dir: Path
+    ) -> Conversion:
         import torch
 
         example = example_input(calib)

@@ -37,18 +37,28 @@ class LitertInt8Target:
     from_module = True
     float_nodes_option = "float_layers"
 
-    def convert_module(self, module: Any, onnx_path: Path, calib: CalibrationSet, cfg: LitertInt8Config,
-                       out_dir: Path) -> Conversion:
+    def convert_module(
+        self, module: Any, onnx_path: Path, calib: CalibrationSet, cfg: LitertInt8Config, out_dir: Path
+    ) -> Conversion:
         common.litert_torch()  # the extra's one-line error before any work
         from litert_torch.quantize.pt2e_quantizer import PT2EQuantizer, get_symmetric_quantization_config
         from litert_torch.quantize.quant_config import QuantConfig
 
-        quantizer = PT2EQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=cfg.per_channel,
-                                                                                 is_dynamic=False))
+        quantizer = PT2EQuantizer().set_global(
+            get_symmetric_quantization_config(is_per_channel=cfg.per_channel, is_dynamic=False)
+        )
         example = example_input(calib)
-        model, tail = quantize_static(module, example, calib, quantizer, cfg.keep_decode_float,
-                                      cfg.float_layers, onnx_path, cfg.float_head_convs,
-                                      fold_quantize=False)
+        model, tail = quantize_static(
+            module,
+            example,
+            calib,
+            quantizer,
+            cfg.keep_decode_float,
+            cfg.float_layers,
+            onnx_path,
+            cfg.float_head_convs,
+            fold_quantize=False,
+        )
         common.convert(model, example, out_dir, quant_config=QuantConfig(pt2e_quantizer=quantizer))
         return common.conversion(onnx_path, cfg.notes(tail, calib))
 

@@ -24,8 +24,12 @@ class OpenVinoFp16Target:
     config_cls = OpenVinoFp16Config
 
     def convert(self, onnx_path: Path, calib: CalibrationSet, cfg: OpenVinoFp16Config, out_dir: Path) -> Conversion:
-        return save_ir(read_onnx(onnx_path), out_dir, compress_to_fp16=True,
-                       notes={"weights": "float16", "cpu_compute": "float32 unless the CPU has fp16/bf16"})
+        return save_ir(
+            read_onnx(onnx_path),
+            out_dir,
+            compress_to_fp16=True,
+            notes={"weights": "float16", "cpu_compute": "float32 unless the CPU has fp16/bf16"},
+        )
 
 
 TARGET = OpenVinoFp16Target()

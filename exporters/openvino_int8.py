@@ -50,12 +50,19 @@ class OpenVinoInt8Target:
         ignored = list(cfg.ignored_nodes) + (decode_tail_nodes(onnx_path) if cfg.keep_decode_float else [])
         ignored += [f"{name}/WithoutBiases" for name in cfg.ignored_nodes]  # OpenVINO's name for a Conv's conv
         quantized = nncf.quantize(
-            read_onnx(onnx_path), nncf.Dataset(list(calib)), preset=presets[cfg.preset], subset_size=len(calib),
+            read_onnx(onnx_path),
+            nncf.Dataset(list(calib)),
+            preset=presets[cfg.preset],
+            subset_size=len(calib),
             fast_bias_correction=cfg.fast_bias_correction,
-            ignored_scope=nncf.IgnoredScope(names=ignored, types=list(cfg.float_types), validate=False))
-        return save_ir(quantized, out_dir, compress_to_fp16=False,
-                       notes={"nodes_kept_float": len(ignored), "calibration_images": len(calib),
-                              "nncf": nncf.__version__})
+            ignored_scope=nncf.IgnoredScope(names=ignored, types=list(cfg.float_types), validate=False),
+        )
+        return save_ir(
+            quantized,
+            out_dir,
+            compress_to_fp16=False,
+            notes={"nodes_kept_float": len(ignored), "calibration_images": len(calib), "nncf": nncf.__version__},
+        )
 
 
 TARGET = OpenVinoInt8Target()

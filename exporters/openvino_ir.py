@@ -21,5 +21,11 @@ def save_ir(model: ov.Model, out_dir: Path, compress_to_fp16: bool, notes: dict 
     ov.save_model(model, str(out_dir / "model.xml"), compress_to_fp16=compress_to_fp16)
     inputs = [TensorSpec(p.get_any_name(), list(p.get_shape()), "float32", "NCHW") for p in model.inputs]
     outputs = [TensorSpec(p.get_any_name(), list(p.get_shape()), "float32", "") for p in model.outputs]
-    return Conversion("model.xml", ["model.xml", "model.bin"], inputs, outputs,
-                      tool_versions={"openvino": ov.get_version()}, notes=notes or {})
+    return Conversion(
+        "model.xml",
+        ["model.xml", "model.bin"],
+        inputs,
+        outputs,
+        tool_versions={"openvino": ov.get_version()},
+        notes=notes or {},
+    )

@@ -50,15 +50,27 @@ class OrtInt8Target:
 
     def convert(self, onnx_path: Path, calib: CalibrationSet, cfg: OrtInt8Config, out_dir: Path) -> Conversion:
         excluded = list(cfg.exclude_nodes) + (decode_tail_nodes(onnx_path) if cfg.keep_decode_float else [])
-        quantize_qdq(onnx_path, out_dir / "model.onnx", calib, per_channel=cfg.per_channel,
-                     reduce_range=cfg.reduce_range, activation_type=cfg.activation_type, weight_type=cfg.weight_type,
-                     calibration_method=cfg.calibration_method, nodes_to_exclude=excluded)
+        quantize_qdq(
+            onnx_path,
+            out_dir / "model.onnx",
+            calib,
+            per_channel=cfg.per_channel,
+            reduce_range=cfg.reduce_range,
+            activation_type=cfg.activation_type,
+            weight_type=cfg.weight_type,
+            calibration_method=cfg.calibration_method,
+            nodes_to_exclude=excluded,
+        )
         saved = compact_names(out_dir / "model.onnx") if cfg.compact_names else 0
         inputs, outputs = onnx_io_specs(out_dir / "model.onnx")
-        return Conversion("model.onnx", ["model.onnx"], inputs, outputs,
-                          tool_versions={"onnxruntime": onnxruntime.__version__},
-                          notes={"nodes_kept_float": len(excluded), "calibration_images": len(calib),
-                                 "name_bytes_saved": saved})
+        return Conversion(
+            "model.onnx",
+            ["model.onnx"],
+            inputs,
+            outputs,
+            tool_versions={"onnxruntime": onnxruntime.__version__},
+            notes={"nodes_kept_float": len(excluded), "calibration_images": len(calib), "name_bytes_saved": saved},
+        )
 
 
 TARGET = OrtInt8Target()

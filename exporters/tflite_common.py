@@ -60,8 +60,10 @@ def _onnx2tf() -> Any:
         raise ExportError(f"onnx2tf is not installed: {ONNX2TF_INSTALL}") from None
     installed = importlib.metadata.version("onnx2tf")
     if installed != ONNX2TF_VERSION:
-        raise ExportError(f"onnx2tf {installed} is installed; edgekit is tested with {ONNX2TF_VERSION}: "
-                          f"pip install --no-deps onnx2tf=={ONNX2TF_VERSION}")
+        raise ExportError(
+            f"onnx2tf {installed} is installed; edgekit is tested with {ONNX2TF_VERSION}: "
+            f"pip install --no-deps onnx2tf=={ONNX2TF_VERSION}"
+        )
     return onnx2tf
 
 
@@ -90,9 +92,13 @@ def _translate(onnx_path: Path, calib: CalibrationSet) -> Any:
             log = Path(work) / "onnx2tf.log"
             try:
                 with native_output_to(log):
-                    _GRAPHS[key] = onnx2tf.convert(input_onnx_file_path=str(onnx_path), output_folder_path=work,
-                                                   disable_model_save=True, non_verbose=True,
-                                                   not_use_onnxsim=True)
+                    _GRAPHS[key] = onnx2tf.convert(
+                        input_onnx_file_path=str(onnx_path),
+                        output_folder_path=work,
+                        disable_model_save=True,
+                        non_verbose=True,
+                        not_use_onnxsim=True,
+                    )
             except SystemExit as stop:  # onnx2tf ends with sys.exit(1) on some failures: not past this target
                 raise ExportError(f"onnx2tf gave up (exit {stop.code}): {log_tail(log)}") from None
     return _GRAPHS[key]
@@ -133,8 +139,11 @@ def _frozen_saved_model(model: Any, folder: Path) -> Path:
 
 
 def _converter(model: Any, mode: str, calib: CalibrationSet, per_channel: bool, saved: Path | None = None) -> Any:
-    converter = (tf.lite.TFLiteConverter.from_saved_model(str(saved)) if saved is not None
-                 else tf.lite.TFLiteConverter.from_keras_model(model))
+    converter = (
+        tf.lite.TFLiteConverter.from_saved_model(str(saved))
+        if saved is not None
+        else tf.lite.TFLiteConverter.from_keras_model(model)
+    )
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
     if mode == "fp16":
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -144,8 +153,7 @@ def _converter(model: Any, mode: str, calib: CalibrationSet, per_channel: bool, 
     elif mode == "int8":
         channels_last = list(model.inputs[0].shape[1:]) != list(next(iter(calib)).shape[1:])
         converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: (
-            [_nhwc(sample) if channels_last else sample] for sample in calib)
+        converter.representative_dataset = lambda: ([_nhwc(sample) if channels_last else sample] for sample in calib)
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
@@ -163,14 +171,21 @@ def _tensor_specs(model_file: Path, onnx_outputs: list[TensorSpec]) -> tuple[lis
     def spec(name: str, detail: dict, shape: list[int], layout: str) -> TensorSpec:
         scale, zero_point = detail["quantization"]
         quantized = np.issubdtype(detail["dtype"], np.integer)
-        return TensorSpec(name, shape, np.dtype(detail["dtype"]).name, layout,
-                          float(scale) if quantized else None, int(zero_point) if quantized else None)
+        return TensorSpec(
+            name,
+            shape,
+            np.dtype(detail["dtype"]).name,
+            layout,
+            float(scale) if quantized else None,
+            int(zero_point) if quantized else None,
+        )
 
-    inputs = [spec(name, d, [int(x) for x in d["shape"]], "NHWC" if len(d["shape"]) == 4 else "")
-              for name, d in runner.get_input_details().items()]
+    inputs = [
+        spec(name, d, [int(x) for x in d["shape"]], "NHWC" if len(d["shape"]) == 4 else "")
+        for name, d in runner.get_input_details().items()
+    ]
     details = runner.get_output_details()
-    outputs = [spec(o.name, details.get(o.name, d), o.shape, "")
-               for o, d in zip(onnx_outputs, details.values())]
+    outputs = [spec(o.name, details.get(o.name, d), o.shape, "") for o, d in zip(onnx_outputs, details.values())]
     return inputs, outputs
 
 
@@ -191,8 +206,7 @@ def _prepared_graph(onnx_path: Path, work: Path, split_outputs: bool) -> tuple[P
 
 def _write_tflite(graph: Path, mode: str, calib: CalibrationSet, per_channel: bool, dst: Path) -> None:
     model = _translate(graph, calib)
-    with tempfile.TemporaryDirectory(prefix="edgekit-tflite-") as work, \
-            native_output_to(Path(work) / "converter.log"):
+    with tempfile.TemporaryDirectory(prefix="edgekit-tflite-") as work, native_output_to(Path(work) / "converter.log"):
         try:
             with warnings.catch_warnings():  # "Statistics for quantized inputs were expected": int8 I/O, intended
                 warnings.simplefilter("ignore", UserWarning)
@@ -218,8 +232,11 @@ def convert_tflite(onnx_path: Path, calib: CalibrationSet, mode: str, out_dir: P
         _, onnx_outputs = onnx_io_specs(graph)
         per_channel = getattr(cfg, "per_channel", True)
         tail_from, keep_decode = list(getattr(cfg, "float_tail_from", ())), getattr(cfg, "keep_decode_float", False)
-        if (mode == "int8" and (keep_decode or tail_from)
-                and split_decode_tail(graph, work / "body.onnx", work / "decode.onnx", tail_from, keep_decode)):
+        if (
+            mode == "int8"
+            and (keep_decode or tail_from)
+            and split_decode_tail(graph, work / "body.onnx", work / "decode.onnx", tail_from, keep_decode)
+        ):
             _write_tflite(work / "body.onnx", mode, calib, per_channel, out_dir / "model.tflite")
             _write_tflite(work / "decode.onnx", "fp32", calib, per_channel, out_dir / "decode.tflite")
             stages = ["decode.tflite"]
@@ -228,9 +245,13 @@ def convert_tflite(onnx_path: Path, calib: CalibrationSet, mode: str, out_dir: P
     inputs, _ = _tensor_specs(out_dir / "model.tflite", [])
     _, outputs = _tensor_specs(out_dir / (stages or ["model.tflite"])[-1], onnx_outputs)
     versions = {"onnx2tf": ONNX2TF_VERSION, "tensorflow": tf.__version__}
-    notes = {"variant": mode, "calibration_images": len(calib) if mode == "int8" else 0,
-             "split_outputs": bool(assembly), "float_decode_stage": bool(stages),
-             "float_tail_from": len(tail_from)}
+    notes = {
+        "variant": mode,
+        "calibration_images": len(calib) if mode == "int8" else 0,
+        "split_outputs": bool(assembly),
+        "float_decode_stage": bool(stages),
+        "float_tail_from": len(tail_from),
+    }
     return Conversion("model.tflite", ["model.tflite", *stages], inputs, outputs, versions, notes, assembly, stages)
 
 
@@ -239,8 +260,9 @@ class TfliteTarget:
 
     runtime = "tflite"
 
-    def __init__(self, name: str, mode: str, config_cls: type[TfliteConfig] = TfliteConfig,
-                 float_nodes_option: str | None = None) -> None:
+    def __init__(
+        self, name: str, mode: str, config_cls: type[TfliteConfig] = TfliteConfig, float_nodes_option: str | None = None
+    ) -> None:
         self.name, self.mode, self.config_cls = name, mode, config_cls
         if float_nodes_option:
             self.float_nodes_option = float_nodes_option

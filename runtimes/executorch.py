@@ -106,8 +106,7 @@ class ExecutorchRuntime:
 
         with tempfile.TemporaryDirectory(prefix="edgekit-et-profile-") as work:
             _set_threads(threads)
-            session = ExecutorchSession(artifact.model_path, threads,
-                                        _load(artifact.model_path, enable_etdump=True))
+            session = ExecutorchSession(artifact.model_path, threads, _load(artifact.model_path, enable_etdump=True))
             for _ in range(runs):
                 session.run(batch)
             etdump = Path(work) / "run.etdump"
@@ -120,8 +119,11 @@ class ExecutorchRuntime:
                 continue
             seen[name] += 1
             unique = name if seen[name] == 1 else f"{name} [subgraph op {seen[name]}]"
-            ops.append(OpTime(unique, re.sub(r" #\d+$", "", name.removeprefix("native_call_")), _kind(name),
-                              float(np.median(raw))))
+            ops.append(
+                OpTime(
+                    unique, re.sub(r" #\d+$", "", name.removeprefix("native_call_")), _kind(name), float(np.median(raw))
+                )
+            )
         return ops, f"ExecuTorch ETDump (devtools Inspector), median of {runs} runs per event"
 
 

@@ -15,8 +15,7 @@ from edgekit.manifest import Artifact, TensorSpec
 from edgekit.runtimes.base import ModelDescription, OpTime
 
 
-_DTYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(uint8)": "uint8",
-           "tensor(int8)": "int8"}
+_DTYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(uint8)": "uint8", "tensor(int8)": "int8"}
 
 
 _QUANTIZE_OPS = {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear"}
@@ -71,11 +70,18 @@ class OnnxRuntime:
         session = OrtSession(str(model_path), 1)._session
 
         def specs(values: list, layout: str) -> list[TensorSpec]:
-            return [TensorSpec(v.name, [d if isinstance(d, int) else -1 for d in v.shape],
-                               _DTYPES.get(v.type, v.type), layout) for v in values]
+            return [
+                TensorSpec(
+                    v.name, [d if isinstance(d, int) else -1 for d in v.shape], _DTYPES.get(v.type, v.type), layout
+                )
+                for v in values
+            ]
 
-        return ModelDescription(specs(session.get_inputs(), "NCHW"), specs(session.get_outputs(), ""),
-                                dict(session.get_modelmeta().custom_metadata_map))
+        return ModelDescription(
+            specs(session.get_inputs(), "NCHW"),
+            specs(session.get_outputs(), ""),
+            dict(session.get_modelmeta().custom_metadata_map),
+        )
 
     def profile(self, artifact: Artifact, threads: int, batch: np.ndarray, runs: int) -> tuple[list[OpTime], str]:
         """ONNX Runtime's own profiler: every kernel's time per run, after its graph fusions (QLinearConv...)."""
@@ -91,10 +97,13 @@ class OnnxRuntime:
                 continue
             name, args = event["name"][: -len("_kernel_time")], event.get("args", {})
             durations[name].append(event["dur"] / 1000.0)
-            kinds.setdefault(name, (args.get("op_name", "?"), *_kind(args.get("op_name", ""),
-                                                                      args.get("input_type_shape", []))))
-        ops = [OpTime(name, kinds[name][0], kinds[name][1], float(np.median(times)), kinds[name][2])
-               for name, times in durations.items()]
+            kinds.setdefault(
+                name, (args.get("op_name", "?"), *_kind(args.get("op_name", ""), args.get("input_type_shape", [])))
+            )
+        ops = [
+            OpTime(name, kinds[name][0], kinds[name][1], float(np.median(times)), kinds[name][2])
+            for name, times in durations.items()
+        ]
         return ops, f"onnxruntime profiler, median of {runs} runs per kernel"
 
 

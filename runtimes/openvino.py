@@ -23,8 +23,12 @@ class OpenVinoSession:
     """A compiled model and one infer request."""
 
     def __init__(self, core: ov.Core, model_path: str, threads: int, profile: bool = False) -> None:
-        config = {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY",
-                  "INFERENCE_PRECISION_HINT": "f32", **({"PERF_COUNT": True} if profile else {})}
+        config = {
+            "INFERENCE_NUM_THREADS": threads,
+            "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_PRECISION_HINT": "f32",
+            **({"PERF_COUNT": True} if profile else {}),
+        }
         try:
             self._compiled = core.compile_model(model_path, "CPU", config)
         except RuntimeError as exc:
@@ -68,9 +72,15 @@ class OpenVinoRuntime:
             raise EdgekitError(f"OpenVINO cannot read {model_path}: {str(exc).splitlines()[0]}") from None
 
         def specs(ports: list, layout: str) -> list[TensorSpec]:
-            return [TensorSpec(port.get_any_name() if port.get_names() else f"port{i}",
-                               [d.get_length() if d.is_static else -1 for d in port.get_partial_shape()],
-                               str(port.get_element_type().to_dtype()), layout) for i, port in enumerate(ports)]
+            return [
+                TensorSpec(
+                    port.get_any_name() if port.get_names() else f"port{i}",
+                    [d.get_length() if d.is_static else -1 for d in port.get_partial_shape()],
+                    str(port.get_element_type().to_dtype()),
+                    layout,
+                )
+                for i, port in enumerate(ports)
+            ]
 
         return ModelDescription(specs(model.inputs, "NCHW"), specs(model.outputs, ""))
 
@@ -84,10 +94,13 @@ class OpenVinoRuntime:
             for info in session.counters():
                 if info.status == info.Status.EXECUTED:
                     durations[info.node_name].append(info.real_time.total_seconds() * 1000.0)
-                    kinds.setdefault(info.node_name, OpTime(info.node_name, info.node_type, _kind(info), 0.0,
-                                                            info.exec_type))
-        ops = [OpTime(name, kinds[name].op_type, kinds[name].kind, float(np.median(times)), kinds[name].detail)
-               for name, times in durations.items()]
+                    kinds.setdefault(
+                        info.node_name, OpTime(info.node_name, info.node_type, _kind(info), 0.0, info.exec_type)
+                    )
+        ops = [
+            OpTime(name, kinds[name].op_type, kinds[name].kind, float(np.median(times)), kinds[name].detail)
+            for name, times in durations.items()
+        ]
         return ops, f"OpenVINO performance counters, median of {runs} runs per node"
 
 

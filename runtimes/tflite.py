@@ -157,8 +157,9 @@ class TfliteRuntime:
                 interpreter.allocate_tensors()
             return made
 
-        return TfliteSession(self._first_that_loads(interpreters, artifact.model_path), artifact.manifest.outputs,
-                             threads)
+        return TfliteSession(
+            self._first_that_loads(interpreters, artifact.model_path), artifact.manifest.outputs, threads
+        )
 
     def profile(self, artifact: Artifact, threads: int, batch: np.ndarray, runs: int) -> tuple[list[OpTime], str]:
         """Every operator of every stage timed alone (see ``tflite_profile``): no Python op profiler exists."""
@@ -166,8 +167,13 @@ class TfliteRuntime:
 
         files = [artifact.model_path] + [artifact.path / name for name in artifact.manifest.stages]
         cls = self._first_that_loads(lambda cls: cls, artifact.model_path)
-        ops = [op for path in files for op in profile_model(
-            path, lambda content: cls(model_content=content, num_threads=threads), runs, path.name)]
+        ops = [
+            op
+            for path in files
+            for op in profile_model(
+                path, lambda content: cls(model_content=content, num_threads=threads), runs, path.name
+            )
+        ]
         return ops, f"each operator timed alone on {self.version()}, median of {runs} runs"
 
     def describe(self, model_path: Path) -> ModelDescription:
@@ -175,8 +181,10 @@ class TfliteRuntime:
         interpreter = self._first_that_loads(lambda cls: cls(model_path=str(model_path)), model_path)
         runner = interpreter.get_signature_runner()  # the order and names TfliteSession runs by
         inputs, outputs = runner.get_input_details(), runner.get_output_details()
-        return ModelDescription(_specs([d | {"name": n} for n, d in inputs.items()], True),
-                                _specs([d | {"name": n} for n, d in outputs.items()], False))
+        return ModelDescription(
+            _specs([d | {"name": n} for n, d in inputs.items()], True),
+            _specs([d | {"name": n} for n, d in outputs.items()], False),
+        )
 
 
 def _specs(details: list[dict[str, Any]], image_input: bool) -> list[TensorSpec]:
@@ -186,8 +194,16 @@ def _specs(details: list[dict[str, Any]], image_input: bool) -> list[TensorSpec]
         layout = ("NHWC" if shape[-1] == 3 else "NCHW") if image_input and len(shape) == 4 else ""
         scale, zero_point = detail["quantization"]
         quantized = np.issubdtype(detail["dtype"], np.integer) and scale
-        specs.append(TensorSpec(detail["name"], shape, np.dtype(detail["dtype"]).name, layout,
-                                float(scale) if quantized else None, int(zero_point) if quantized else None))
+        specs.append(
+            TensorSpec(
+                detail["name"],
+                shape,
+                np.dtype(detail["dtype"]).name,
+                layout,
+                float(scale) if quantized else None,
+                int(zero_point) if quantized else None,
+            )
+        )
     return specs
 
 

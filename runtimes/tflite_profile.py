@@ -92,6 +92,13 @@ def profile_model(path: Path, make_interpreter: Callable[[bytes], Any], runs: in
         dtype = type_names.get(graph.tensors[operator.inputs[0]].type, "?") if len(operator.inputs) else "?"
         kind = "quantize" if op_type in _QUANTIZE_OPS else ("int8" if dtype in _INTEGER_TYPES else "float")
         name = graph.tensors[operator.outputs[0]].name
-        ops.append(OpTime(f"{stage}#{index} {name.decode() if isinstance(name, bytes) else name}", op_type, kind,
-                          _median_ms(interpreter, runs), dtype))
+        ops.append(
+            OpTime(
+                f"{stage}#{index} {name.decode() if isinstance(name, bytes) else name}",
+                op_type,
+                kind,
+                _median_ms(interpreter, runs),
+                dtype,
+            )
+        )
     return ops

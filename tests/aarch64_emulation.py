@@ -17,10 +17,25 @@ from pathlib import Path
 
 MIRROR = "http://deb.debian.org/debian"
 #: the device side's wheels for aarch64 (the pins of edgekit's [ort] and [tflite] extras)
-DEVICE_WHEELS = ["onnxruntime==1.31.*", "ai-edge-litert==2.3.*", "numpy>=1.26,<2.5", "pillow", "pyyaml",
-                 "typer>=0.12,<0.30", "rich", "psutil", "pycocotools"]
-PLATFORMS = ["manylinux_2_36_aarch64", "manylinux_2_35_aarch64", "manylinux_2_28_aarch64",
-             "manylinux_2_27_aarch64", "manylinux_2_17_aarch64", "manylinux2014_aarch64"]
+DEVICE_WHEELS = [
+    "onnxruntime==1.31.*",
+    "ai-edge-litert==2.3.*",
+    "numpy>=1.26,<2.5",
+    "pillow",
+    "pyyaml",
+    "typer>=0.12,<0.30",
+    "rich",
+    "psutil",
+    "pycocotools",
+]
+PLATFORMS = [
+    "manylinux_2_36_aarch64",
+    "manylinux_2_35_aarch64",
+    "manylinux_2_28_aarch64",
+    "manylinux_2_27_aarch64",
+    "manylinux_2_17_aarch64",
+    "manylinux2014_aarch64",
+]
 #: a Raspberry Pi 5's core (asimd, dotprod; no i8mm, no SVE), not qemu's default "max" CPU
 CPU = "cortex-a76"
 
@@ -75,9 +90,20 @@ def arm_root() -> Path:
     if done.exists():
         return root
     shutil.rmtree(root, ignore_errors=True)
-    subprocess.run(["debootstrap", "--foreign", "--arch=arm64", "--variant=minbase",
-                    "--include=python3.11,libstdc++6,libgomp1", "bookworm", str(root), MIRROR],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "debootstrap",
+            "--foreign",
+            "--arch=arm64",
+            "--variant=minbase",
+            "--include=python3.11,libstdc++6,libgomp1",
+            "bookworm",
+            str(root),
+            MIRROR,
+        ],
+        check=True,
+        capture_output=True,
+    )
     for deb in sorted((root / "var" / "cache" / "apt" / "archives").glob("*.deb")):
         subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
     done.write_text("")
@@ -90,9 +116,28 @@ def device_site() -> Path:
     if not (site / ".edgekit-installed").exists():
         shutil.rmtree(site, ignore_errors=True)
         platforms = [flag for platform in PLATFORMS for flag in ("--platform", platform)]
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--target", str(site), *platforms,
-                        "--python-version", "3.11", "--implementation", "cp", "--abi", "cp311",
-                        "--only-binary=:all:", *DEVICE_WHEELS], check=True, capture_output=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--target",
+                str(site),
+                *platforms,
+                "--python-version",
+                "3.11",
+                "--implementation",
+                "cp",
+                "--abi",
+                "cp311",
+                "--only-binary=:all:",
+                *DEVICE_WHEELS,
+            ],
+            check=True,
+            capture_output=True,
+        )
         (site / ".edgekit-installed").write_text("\n".join(DEVICE_WHEELS))
     return site
 
@@ -100,21 +145,39 @@ def device_site() -> Path:
 def edgekit_site(repo: Path, folder: Path) -> Path:
     """This checkout built as a wheel (what ``bench --on`` ships) and installed into ``folder`` for aarch64."""
     wheels = folder / "wheel"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(repo), "-w", str(wheels)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(repo), "-w", str(wheels)],
+        check=True,
+        capture_output=True,
+    )
     site = folder / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site),
-                    *map(str, wheels.glob("*.whl"))], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--target",
+            str(site),
+            *map(str, wheels.glob("*.whl")),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return site
 
 
-def run_arm_python(args: list[str], sites: list[Path], timeout: float = 900,
-                   env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_arm_python(
+    args: list[str], sites: list[Path], timeout: float = 900, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """``python3.11 args`` on the emulated Cortex-A76, with ``sites`` on its PYTHONPATH."""
     root = arm_root()
     settings = {"PYTHONPATH": ":".join(map(str, sites)), "HOME": str(Path.home())} | (env or {})
     command = [str(qemu()), "-cpu", CPU, "-L", str(root)]
     for key, value in settings.items():
         command += ["-E", f"{key}={value}"]
-    return subprocess.run(command + [str(root / "usr" / "bin" / "python3.11"), *args], capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        command + [str(root / "usr" / "bin" / "python3.11"), *args], capture_output=True, text=True, timeout=timeout
+    )

@@ -45,8 +45,11 @@ def reference_exports(tmp_path_factory: pytest.TempPathFactory, request: pytest.
 
     def get(model: str, target: str):
         if (model, target) not in cache:
-            names = [target] if fast_lane or any(m == model for m, _ in cache) else [
-                name for name in target_names() if name not in unavailable_targets()]
+            names = (
+                [target]
+                if fast_lane or any(m == model for m, _ in cache)
+                else [name for name in target_names() if name not in unavailable_targets()]
+            )
             names += [] if target in names else [target]  # one not installed: its row says so
             calib = {"calib_images": 16} if fast_lane else {}  # the contract's accuracy bound needs the default
             for row in export_model(model, names, tmp_path_factory.mktemp(f"{model}-{target}"), **calib):
@@ -73,10 +76,12 @@ def bench_with_blocked_imports(tmp_path: Path):
 
     def run(artifact: Path, blocked: tuple[str, ...], runs: int) -> dict:
         out = tmp_path / "blocked-bench.json"
-        code = (f"import sys\nfor name in {blocked!r}: sys.modules[name] = None\n"
-                "from typer.testing import CliRunner\nfrom edgekit.cli import app\n"
-                f"r = CliRunner().invoke(app, ['bench', {str(artifact)!r}, '--json', {str(out)!r}, "
-                f"'--runs', '{runs}', '--min-seconds', '0'])\nassert r.exit_code == 0, r.output")
+        code = (
+            f"import sys\nfor name in {blocked!r}: sys.modules[name] = None\n"
+            "from typer.testing import CliRunner\nfrom edgekit.cli import app\n"
+            f"r = CliRunner().invoke(app, ['bench', {str(artifact)!r}, '--json', {str(out)!r}, "
+            f"'--runs', '{runs}', '--min-seconds', '0'])\nassert r.exit_code == 0, r.output"
+        )
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         assert result.returncode == 0, result.stderr + result.stdout
         return json.loads(out.read_text())["results"][0]

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 #: 1 model x (onnx-fp32 + ort-int8 x 3 calibration variants): 4 exports, 4 scores, 1 timing
-SMALL = '''model = "nano-det"
+SMALL = """model = "nano-det"
 data = "shapes-det"
 output = "{output}"
 store = "{store}"
@@ -31,7 +31,7 @@ rounds = 2
 runs = 10
 min_seconds = 0.1
 warmup = 2
-'''
+"""
 
 
 def sweep_file(folder: Path, name: str, store: Path, text: str = SMALL) -> Path:
@@ -41,15 +41,21 @@ def sweep_file(folder: Path, name: str, store: Path, text: str = SMALL) -> Path:
     return path
 
 
-def start_sweep(path: Path, *options: str, prefix: list[str] | None = None,
-                env: dict | None = None) -> subprocess.Popen:
+def start_sweep(
+    path: Path, *options: str, prefix: list[str] | None = None, env: dict | None = None
+) -> subprocess.Popen:
     """``edgekit sweep path options`` in its own process (``prefix``: e.g. a namespace's nsenter), with SIGINT at
     its default disposition: a test run started in the background by a non-interactive shell ignores SIGINT, and
     an ignored signal stays ignored across exec, so the sweep would never see the test's interrupt."""
     command = (prefix or []) + [sys.executable, "-m", "edgekit.cli", "sweep", str(path), *options]
-    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=os.environ | (env or {}),
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    return subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ | (env or {}),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
 
 
 def finished_cells(store: Path, kind: str) -> dict[str, int]:
@@ -57,8 +63,11 @@ def finished_cells(store: Path, kind: str) -> dict[str, int]:
     folder = store / kind
     if not folder.is_dir():
         return {}
-    return {cell.name: (cell / "cell.json").stat().st_mtime_ns for cell in folder.iterdir()
-            if (cell / "cell.json").is_file()}
+    return {
+        cell.name: (cell / "cell.json").stat().st_mtime_ns
+        for cell in folder.iterdir()
+        if (cell / "cell.json").is_file()
+    }
 
 
 def metrics_by_label(output: Path) -> dict[str, dict[str, float]]:

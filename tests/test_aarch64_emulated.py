@@ -49,19 +49,22 @@ def test_aarch64_emulated_bench_scores_what_x86_scores(tmp_path, reference_expor
     assert [row.status for row in exported] == ["ok", "ok"], exported
     data = _val_subset(tmp_path / "val", IMAGES)
     artifacts = [str(row.path) for row in exported]
-    here = CliRunner().invoke(app, ["bench", *artifacts, "--data", str(data), "--json", str(tmp_path / "x86.json"),
-                                    *FAST])
+    here = CliRunner().invoke(
+        app, ["bench", *artifacts, "--data", str(data), "--json", str(tmp_path / "x86.json"), *FAST]
+    )
     assert here.exit_code == 0, here.output
     # the device runs the CLI in a script that then lists what it imported
-    script = ("import sys, json\nfrom edgekit.cli import main\n"
-              "sys.argv = ['edgekit', 'bench', *json.loads(sys.argv[1])]\n"
-              "try:\n    main()\nexcept SystemExit as exc:\n    assert exc.code in (0, None), exc.code\n"
-              "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'tensorflow', 'onnx'})\n"
-              "print('HEAVY', json.dumps(heavy))\n")
+    script = (
+        "import sys, json\nfrom edgekit.cli import main\n"
+        "sys.argv = ['edgekit', 'bench', *json.loads(sys.argv[1])]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert exc.code in (0, None), exc.code\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'tensorflow', 'onnx'})\n"
+        "print('HEAVY', json.dumps(heavy))\n"
+    )
     arguments = [*artifacts, "--data", str(data), "--json", str(tmp_path / "arm.json"), *FAST]
     device = emulation.run_arm_python(["-c", script, json.dumps(arguments)], sites)
     assert device.returncode == 0, device.stderr[-3000:] + device.stdout[-2000:]
-    assert 'HEAVY []' in device.stdout  # numpy + the runtimes only: no torch, no TensorFlow, no onnx
+    assert "HEAVY []" in device.stdout  # numpy + the runtimes only: no torch, no TensorFlow, no onnx
     x86, arm = (json.loads((tmp_path / f"{name}.json").read_text()) for name in ("x86", "arm"))
     assert arm["environment"]["machine"] == "aarch64" and "asimd" in arm["environment"]["isa"]
     for mine, theirs in zip(x86["results"], arm["results"]):

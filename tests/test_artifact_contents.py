@@ -61,10 +61,13 @@ def test_a_stray_file_or_a_link_in_an_artifact_is_refused(artifacts, tmp_path):
         Artifact.load(artifact)
 
 
-@pytest.mark.parametrize("location, message", [
-    ("../outside.bin", "external data location '../outside.bin' must be a relative path inside the artifact"),
-    ("data/weights.bin", "data/weights.bin is not listed in its manifest"),
-])
+@pytest.mark.parametrize(
+    "location, message",
+    [
+        ("../outside.bin", "external data location '../outside.bin' must be a relative path inside the artifact"),
+        ("data/weights.bin", "data/weights.bin is not listed in its manifest"),
+    ],
+)
 def test_external_data_outside_the_artifact_or_unlisted_is_refused(artifacts, tmp_path, location, message):
     artifact = _copy(artifacts, tmp_path)
     _externalise(artifact, location, list_it=False)
@@ -78,8 +81,22 @@ def test_listed_external_data_inside_the_artifact_loads_and_scores_the_same(arti
     artifact = _copy(artifacts, tmp_path)
     _externalise(artifact, "weights.bin", True)
     Artifact.load(artifact)
-    result = runner.invoke(app, ["bench", str(artifacts["nano-cls"]), str(artifact), "--runs", "3", "--warmup", "1",
-                                 "--rounds", "1", "--json", str(tmp_path / "r.json")])
+    result = runner.invoke(
+        app,
+        [
+            "bench",
+            str(artifacts["nano-cls"]),
+            str(artifact),
+            "--runs",
+            "3",
+            "--warmup",
+            "1",
+            "--rounds",
+            "1",
+            "--json",
+            str(tmp_path / "r.json"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     rows = json.loads((tmp_path / "r.json").read_text())["results"]
     assert rows[0]["metrics"] == rows[1]["metrics"]

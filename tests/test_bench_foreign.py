@@ -33,8 +33,12 @@ def test_a_foreign_onnx_and_openvino_folder_score_like_the_artifacts_they_came_f
     folder.mkdir()
     for name in ("model.xml", "model.bin"):
         shutil.copyfile(tmp_path / "art" / "openvino-fp32" / name, folder / name)
-    results = _bench([artifacts["nano-det"], tmp_path / "someone-elses.onnx", tmp_path / "art" / "openvino-fp32",
-                      folder], tmp_path / "r.json", "--data", "shapes-det")
+    results = _bench(
+        [artifacts["nano-det"], tmp_path / "someone-elses.onnx", tmp_path / "art" / "openvino-fp32", folder],
+        tmp_path / "r.json",
+        "--data",
+        "shapes-det",
+    )
     by_target = {row["target"]: row for row in results}
     assert set(by_target) == {"onnx-fp32", "someone-elses.onnx", "openvino-fp32", "nano_openvino_model"}
     assert all(row["status"] == "ok" and "p50_best_round" in row["latency_ms"] for row in results)
@@ -50,9 +54,12 @@ def _non_image_onnx(path: Path) -> None:
     import onnx
     from onnx import TensorProto, helper
 
-    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 10])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])])
+    graph = helper.make_graph(
+        [helper.make_node("Relu", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 10])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])],
+    )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8  # what every onnxruntime reads
     onnx.save(model, str(path))
@@ -67,12 +74,13 @@ def test_foreign_models_that_cannot_be_benched_are_one_line(artifacts, tmp_path)
     lonely = tmp_path / "lonely"
     lonely.mkdir()
     shutil.copyfile(tmp_path / "tabular.onnx", lonely / "m.xml")  # an .xml without its .bin
-    cases = [([str(tmp_path / "tabular.onnx"), "--data", "shapes-det"], "benches image models"),
-             ([str(two), "--data", "shapes-det"], "several .onnx models"),
-             ([str(artifacts["nano-det"] / "model.onnx")], "pass --data"),
-             ([str(lonely / "m.xml"), "--data", "shapes-det"], "needs m.bin"),
-             ([str(artifacts["nano-det"] / "model.onnx"), "--data", "shapes-det", "--task", "segment"],
-              "unknown task")]
+    cases = [
+        ([str(tmp_path / "tabular.onnx"), "--data", "shapes-det"], "benches image models"),
+        ([str(two), "--data", "shapes-det"], "several .onnx models"),
+        ([str(artifacts["nano-det"] / "model.onnx")], "pass --data"),
+        ([str(lonely / "m.xml"), "--data", "shapes-det"], "needs m.bin"),
+        ([str(artifacts["nano-det"] / "model.onnx"), "--data", "shapes-det", "--task", "segment"], "unknown task"),
+    ]
     for args, needle in cases:
         result = runner.invoke(app, ["bench", *args, "--json", str(tmp_path / "r.json")])
         lines = [line for line in result.output.splitlines() if line.strip()]
@@ -85,6 +93,7 @@ def test_a_foreign_tflite_scores_like_its_artifact(tmp_path):
     """NHWC input and the file's own output layout, read from the interpreter."""
     assert export_model("nano-det", ["tflite-fp32"], tmp_path / "art", calib_images=16)[0].status == "ok"
     shutil.copyfile(tmp_path / "art" / "tflite-fp32" / "model.tflite", tmp_path / "other.tflite")
-    results = _bench([tmp_path / "art" / "tflite-fp32", tmp_path / "other.tflite"], tmp_path / "r.json",
-                     "--data", "shapes-det")
+    results = _bench(
+        [tmp_path / "art" / "tflite-fp32", tmp_path / "other.tflite"], tmp_path / "r.json", "--data", "shapes-det"
+    )
     assert results[1]["runtime"] == "tflite" and results[1]["metrics"] == results[0]["metrics"]

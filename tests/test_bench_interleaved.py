@@ -32,8 +32,9 @@ def test_rounds_alternate_and_rotate_between_artifacts(artifacts):
     assert log[:2] == ["a", "b"]  # one warm-up each
     assert log[2:] == ["a"] * 2 + ["b"] * 2 + ["b"] * 2 + ["a"] * 2 + ["a"] * 2 + ["b"] * 2
     assert [lat.runs for lat in latencies] == [6, 6]
-    assert all(lat.p50 > 0 and len(lat.round_p50) == 3 and lat.p50_best_round == min(lat.round_p50)
-               for lat in latencies)
+    assert all(
+        lat.p50 > 0 and len(lat.round_p50) == 3 and lat.p50_best_round == min(lat.round_p50) for lat in latencies
+    )
 
 
 def test_run_bench_times_several_artifacts_in_turn(artifacts, tmp_path: Path):
@@ -55,9 +56,24 @@ def test_two_artifacts_of_one_target_save_predictions_to_two_files(artifacts, tm
 
     for folder in ("a", "b"):
         shutil.copytree(artifacts["nano-cls"], tmp_path / folder / "onnx-fp32")
-    result = CliRunner().invoke(app, ["bench", str(tmp_path / "a" / "onnx-fp32"), str(tmp_path / "b" / "onnx-fp32"),
-                                      "--save-predictions", str(tmp_path / "p.json"), "--runs", "2", "--warmup", "1",
-                                      "--min-seconds", "0", "--rounds", "1"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            str(tmp_path / "a" / "onnx-fp32"),
+            str(tmp_path / "b" / "onnx-fp32"),
+            "--save-predictions",
+            str(tmp_path / "p.json"),
+            "--runs",
+            "2",
+            "--warmup",
+            "1",
+            "--min-seconds",
+            "0",
+            "--rounds",
+            "1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     saved = sorted(p.name for p in tmp_path.glob("p-*.json"))
     assert saved == ["p-a-onnx-fp32.json", "p-b-onnx-fp32.json"]

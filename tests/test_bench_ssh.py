@@ -47,20 +47,29 @@ def device(tmp_path_factory):
     (home / "sshd_config").write_text(
         f"Port {PORT}\nListenAddress 127.0.0.1\nHostKey {host_key}\nAuthorizedKeysFile {home}/authorized_keys\n"
         f"PidFile {home}/sshd.pid\nStrictModes no\nUsePAM no\nPermitRootLogin prohibit-password\n"
-        "PasswordAuthentication no\nKbdInteractiveAuthentication no\n")
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+    )
     (home / "known_hosts").write_text(f"[127.0.0.1]:{PORT} {host_public}\n")
     config = home / "ssh_config"
-    config.write_text(f"Host 127.0.0.1\n  IdentityFile {user_key}\n  UserKnownHostsFile {home}/known_hosts\n"
-                      "  StrictHostKeyChecking yes\n  IdentitiesOnly yes\n")
+    config.write_text(
+        f"Host 127.0.0.1\n  IdentityFile {user_key}\n  UserKnownHostsFile {home}/known_hosts\n"
+        "  StrictHostKeyChecking yes\n  IdentitiesOnly yes\n"
+    )
     Path("/run/sshd").mkdir(exist_ok=True)  # sshd's privilege-separation folder
     # the device's Python: this venv, with the test's data cache (sshd hands over no environment)
-    python = _python_wrapper(home, "device-python",
-                             f"export EDGEKIT_CACHE={os.environ['EDGEKIT_CACHE']}\nexec {sys.executable} \"$@\"")
+    python = _python_wrapper(
+        home, "device-python", f'export EDGEKIT_CACHE={os.environ["EDGEKIT_CACHE"]}\nexec {sys.executable} "$@"'
+    )
     with LoopbackNamespace(mount=True) as ns:
         ns.popen([SSHD, "-D", "-e", "-f", str(home / "sshd_config")], stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
-        while ns.run(["ssh", "-F", str(config), "-p", str(PORT), "-o", "BatchMode=yes", "127.0.0.1", "true"],
-                     capture_output=True).returncode != 0:
+        while (
+            ns.run(
+                ["ssh", "-F", str(config), "-p", str(PORT), "-o", "BatchMode=yes", "127.0.0.1", "true"],
+                capture_output=True,
+            ).returncode
+            != 0
+        ):
             assert time.monotonic() < deadline, "sshd did not come up"
             time.sleep(0.2)
         yield config, ns, python, home
@@ -80,8 +89,9 @@ def test_ssh_bench_on_a_device_equals_the_local_bench(device, artifacts, tmp_pat
     fast = ["--runs", "10", "--min-seconds", "0", "--warmup", "2", "--rounds", "2"]
     local = _edgekit(ns, "bench", str(artifacts["nano-det"]), "--json", str(tmp_path / "local.json"), *fast)
     assert local.returncode == 0, local.stderr
-    remote = _edgekit(ns, "bench", str(artifacts["nano-det"]), "--json", str(tmp_path / "remote.json"), *fast,
-                      *_on(device))
+    remote = _edgekit(
+        ns, "bench", str(artifacts["nano-det"]), "--json", str(tmp_path / "remote.json"), *fast, *_on(device)
+    )
     assert remote.returncode == 0, remote.stderr
     mine, theirs = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("local", "remote"))
     assert theirs["results"][0]["metrics"] == mine["results"][0]["metrics"]  # accuracy exact
@@ -90,9 +100,23 @@ def test_ssh_bench_on_a_device_equals_the_local_bench(device, artifacts, tmp_pat
     cost = theirs["environment"]["remote_seconds"]
     assert cost["bytes_copied"] > 0 and 0 < cost["copy_s"] <= cost["total_s"]
     print(f"remote round trip: {cost}")  # the overhead, reported (-s shows it)
-    gate = _edgekit(ns, "gate", "--baseline", str(tmp_path / "local.json"), "--current", str(tmp_path / "remote.json"),
-                    "--no-confirm", "--max-latency-growth", "1000", "--max-reference-latency-growth", "-1",
-                    "--max-machine-shift", "-1", "--max-busy-share", "100")  # rows and reading, not timing
+    gate = _edgekit(
+        ns,
+        "gate",
+        "--baseline",
+        str(tmp_path / "local.json"),
+        "--current",
+        str(tmp_path / "remote.json"),
+        "--no-confirm",
+        "--max-latency-growth",
+        "1000",
+        "--max-reference-latency-growth",
+        "-1",
+        "--max-machine-shift",
+        "-1",
+        "--max-busy-share",
+        "100",
+    )  # rows and reading, not timing
     assert gate.returncode == 0, gate.stdout + gate.stderr
 
 
@@ -107,17 +131,19 @@ def test_ssh_bad_cases_are_one_line_and_write_nothing(device, artifacts, tmp_pat
     config, ns, python, home = device
     out = tmp_path / "r.json"
     art = str(artifacts["nano-det"])
-    unreachable = _edgekit(ns, "bench", art, "--json", str(out), "--on", "root@127.0.0.1:2299",
-                           "--ssh-config", str(config))
+    unreachable = _edgekit(
+        ns, "bench", art, "--json", str(out), "--on", "root@127.0.0.1:2299", "--ssh-config", str(config)
+    )
     _one_error(unreachable, "cannot reach root@127.0.0.1:2299")
     stranger = home / "stranger_key"
     _keygen(stranger)
     strange_config = home / "strange_config"
     strange_config.write_text(config.read_text().replace(str(home / "user_key"), str(stranger)))
-    refused = _edgekit(ns, "bench", art, "--json", str(out), "--on", f"root@127.0.0.1:{PORT}",
-                       "--ssh-config", str(strange_config))
+    refused = _edgekit(
+        ns, "bench", art, "--json", str(out), "--on", f"root@127.0.0.1:{PORT}", "--ssh-config", str(strange_config)
+    )
     _one_error(refused, "cannot reach", "Permission denied")
-    no_edgekit = _python_wrapper(home, "bare-python", "exec /usr/bin/python3 \"$@\"")
+    no_edgekit = _python_wrapper(home, "bare-python", 'exec /usr/bin/python3 "$@"')
     missing = _edgekit(ns, "bench", art, "--json", str(out), *_on(device)[:-2], "--remote-python", str(no_edgekit))
     _one_error(missing, "edgekit is not installed")
     older = _python_wrapper(home, "old-python", "echo 0.0.1")
@@ -134,8 +160,9 @@ def test_ssh_a_full_disk_on_the_device_is_one_line(device, artifacts, tmp_path):
     if mounted.returncode != 0:
         pytest.skip(f"no tmpfs in the device's mount namespace: {mounted.stderr.strip()}")
     out = tmp_path / "r.json"
-    result = _edgekit(ns, "bench", str(artifacts["nano-det"]), "--json", str(out), *_on(device),
-                      "--remote-tmp", str(tiny))
+    result = _edgekit(
+        ns, "bench", str(artifacts["nano-det"]), "--json", str(out), *_on(device), "--remote-tmp", str(tiny)
+    )
     _one_error(result, "no space left on", "KiB free")
     assert not out.exists()
 
@@ -144,17 +171,32 @@ def test_ssh_several_devices_make_one_table_with_a_device_column_and_a_json_each
     config, ns, python, _ = device
     fast = ["--runs", "5", "--min-seconds", "0", "--warmup", "1", "--rounds", "1"]
     # one sshd, reached under two device names (with and without the user): two devices to edgekit
-    result = _edgekit(ns, "bench", str(artifacts["nano-det"]), "--json", str(tmp_path / "r.json"), *fast,
-                      "--on", f"root@127.0.0.1:{PORT}", "--on", f"127.0.0.1:{PORT}", "--ssh-config", str(config),
-                      "--remote-python", str(python))
+    result = _edgekit(
+        ns,
+        "bench",
+        str(artifacts["nano-det"]),
+        "--json",
+        str(tmp_path / "r.json"),
+        *fast,
+        "--on",
+        f"root@127.0.0.1:{PORT}",
+        "--on",
+        f"127.0.0.1:{PORT}",
+        "--ssh-config",
+        str(config),
+        "--remote-python",
+        str(python),
+    )
     assert result.returncode == 0, result.stderr
     assert "edgekit bench on several devices" in result.stdout and "device" in result.stdout
     written = sorted(path.name for path in tmp_path.glob("r-*.json"))
     assert written == ["r-127.0.0.1_2222.json", "r-root_127.0.0.1_2222.json"] and not (tmp_path / "r.json").exists()
     first, second = (json.loads((tmp_path / name).read_text()) for name in written)
     assert first["results"][0]["metrics"] == second["results"][0]["metrics"]
-    assert {first["environment"]["device"], second["environment"]["device"]} == {f"root@127.0.0.1:{PORT}",
-                                                                                 f"127.0.0.1:{PORT}"}
+    assert {first["environment"]["device"], second["environment"]["device"]} == {
+        f"root@127.0.0.1:{PORT}",
+        f"127.0.0.1:{PORT}",
+    }
 
 
 def test_ssh_install_wheel_puts_this_machines_wheel_on_a_device_without_edgekit(device, artifacts, tmp_path):
@@ -163,19 +205,30 @@ def test_ssh_install_wheel_puts_this_machines_wheel_on_a_device_without_edgekit(
     on the device python that had edgekit already."""
     _, ns, python, home = device
     wheels, venv = tmp_path / "dist", tmp_path / "device-venv"
-    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(Path(__file__).parents[1]),
-                            "-w", str(wheels)], capture_output=True, text=True)
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(Path(__file__).parents[1]), "-w", str(wheels)],
+        capture_output=True,
+        text=True,
+    )
     assert built.returncode == 0, built.stderr
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    host_site = subprocess.run([sys.executable, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                               capture_output=True, text=True, check=True).stdout.strip()
-    device_site = subprocess.run([str(venv / "bin" / "python"), "-c",
-                                  "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                                 capture_output=True, text=True, check=True).stdout.strip()
+    host_site = subprocess.run(
+        [sys.executable, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    device_site = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     # the runtimes (numpy, onnxruntime, ...) from this venv, as a plain path: its editable edgekit stays unseen
     (Path(device_site) / "host-runtimes.pth").write_text(host_site + "\n")
-    fresh = _python_wrapper(home, "fresh-python", f"export EDGEKIT_CACHE={os.environ['EDGEKIT_CACHE']}\n"
-                                                  f"exec {venv / 'bin' / 'python'} \"$@\"")
+    fresh = _python_wrapper(
+        home, "fresh-python", f'export EDGEKIT_CACHE={os.environ["EDGEKIT_CACHE"]}\nexec {venv / "bin" / "python"} "$@"'
+    )
     art, fast = str(artifacts["nano-det"]), ["--runs", "5", "--min-seconds", "0", "--warmup", "1", "--rounds", "1"]
     on = [*_on(device)[:-2], "--remote-python", str(fresh)]
     _one_error(_edgekit(ns, "bench", art, *fast, *on), "edgekit is not installed")
@@ -183,8 +236,12 @@ def test_ssh_install_wheel_puts_this_machines_wheel_on_a_device_without_edgekit(
     result = _edgekit(ns, "bench", art, *fast, "--json", str(tmp_path / "w.json"), *on, "--install-wheel", str(wheel))
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "w.json").read_text())["environment"]["remote_seconds"]["install_s"] > 0
-    where = subprocess.run([str(venv / "bin" / "python"), "-c", "import edgekit; print(edgekit.__file__)"],
-                           capture_output=True, text=True, check=True).stdout
+    where = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import edgekit; print(edgekit.__file__)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert where.startswith(device_site), where  # the wheel's copy, in the device's own venv
     local = _edgekit(ns, "bench", art, *fast, "--json", str(tmp_path / "l.json"))
     assert local.returncode == 0, local.stderr

@@ -31,10 +31,28 @@ def _artifacts(tmp: Path) -> None:
 #: each script's tiny run: its arguments ("{tmp}": a fresh folder) and what to prepare in that folder first
 SMOKE: dict[str, tuple[list[str], Callable[[Path], None] | None]] = {
     "calibration_study.py": (["--smoke", "--work", "{tmp}/work", "--out-dir", "{tmp}"], None),
-    "compress/pruned_int8.py": (["unused", "smoke", "--data", "shapes-det", "--table-only", "--out-dir", "{tmp}"],
-                                _pruned_table),
-    "compress/ratio_table.py": (["nano-cls", "smoke", "--ratios", "0", "--epochs", "1", "--kd-images", "16",
-                                 "--smoke", "--work", "{tmp}/work", "--out-dir", "{tmp}"], None),
+    "compress/pruned_int8.py": (
+        ["unused", "smoke", "--data", "shapes-det", "--table-only", "--out-dir", "{tmp}"],
+        _pruned_table,
+    ),
+    "compress/ratio_table.py": (
+        [
+            "nano-cls",
+            "smoke",
+            "--ratios",
+            "0",
+            "--epochs",
+            "1",
+            "--kd-images",
+            "16",
+            "--smoke",
+            "--work",
+            "{tmp}/work",
+            "--out-dir",
+            "{tmp}",
+        ],
+        None,
+    ),
     "gate_stability.py": (["{tmp}/arts", "--repeats", "1", "--smoke", "--out", "{tmp}/out"], _artifacts),
     "int8_remedies.py": (["--smoke", "--json", "{tmp}/remedies.json"], None),
     "kd_recovery.py": (["--images", "16", "--epochs", "1", "--out", "{tmp}/kd.json"], None),
@@ -44,14 +62,12 @@ SMOKE: dict[str, tuple[list[str], Callable[[Path], None] | None]] = {
     "pytorch_direct.py": (["--smoke", "--only", "nano-cls", "--work", "{tmp}/work", "--out-dir", "{tmp}"], None),
     "roofline.py": (["--smoke", "--out-dir", "{tmp}"], None),
     "sweep_executors.py": (["--smoke", "--executors", "local", "--out", "{tmp}/executors.json"], None),
-    "train_reference.py": (["--model", "cls", "--cls-epochs", "1", "--cls-images", "32", "--out-dir", "{tmp}"],
-                           None),
+    "train_reference.py": (["--model", "cls", "--cls-epochs", "1", "--cls-images", "32", "--out-dir", "{tmp}"], None),
     "yolov8n/eval_settings.py": (["--out-dir", "{tmp}"], None),
     "yolov8n/make_data.py": (["{tmp}/yolo", "--train", "2"], None),
 }
 #: run in Ultralytics' venv (import-checked where it is installed)
-ULTRALYTICS_VENV = {"yolov8n/train.py", "yolov8n/yolo_val.py", "yolov8n/peer_exports.py",
-                    "compress/yolo_val_pruned.py"}
+ULTRALYTICS_VENV = {"yolov8n/train.py", "yolov8n/yolo_val.py", "yolov8n/peer_exports.py", "compress/yolo_val_pruned.py"}
 #: not run here, and why
 NOT_RUN = {
     "detection_loss.py": "a module, not a script: train_reference.py imports it",
@@ -76,9 +92,13 @@ def test_benchmark_script_runs_on_a_tiny_setting(name: str, tmp_path: Path) -> N
     if prepare:
         prepare(tmp_path)
     before = _evidence_state()
-    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / name),
-                             *[a.format(tmp=tmp_path) for a in args]],
-                            capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / name), *[a.format(tmp=tmp_path) for a in args]],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, (result.stdout[-2000:], result.stderr[-3000:])
     assert _evidence_state() == before, "a smoke run wrote over committed evidence"
     assert any(tmp_path.rglob("*")), "the smoke run wrote nothing"
@@ -88,19 +108,25 @@ def _evidence_state() -> str:
     """``git status`` of what the scripts write by default (benchmarks/, the built-in weights)."""
     if shutil.which("git") is None or not (ROOT / ".git").exists():
         return ""
-    return subprocess.run(["git", "status", "--porcelain", "--", "benchmarks", "toolkit/models/weights"],
-                          cwd=ROOT, capture_output=True, text=True).stdout
+    return subprocess.run(
+        ["git", "status", "--porcelain", "--", "benchmarks", "toolkit/models/weights"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    ).stdout
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("script", [p for p in SCRIPTS if _name(p) not in SMOKE], ids=_name)
 def test_benchmark_script_imports(script: Path):
     """The scripts that are not run here import (the others import when they run)."""
-    code = ("import importlib.util, sys\n"
-            f"sys.path.insert(0, {str(script.parent)!r})\n"
-            f"spec = importlib.util.spec_from_file_location('bench_script', {str(script)!r})\n"
-            "module = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(module)\n"
-            "assert callable(getattr(module, 'main', None)) or 'main' not in dir(module)\n")
+    code = (
+        "import importlib.util, sys\n"
+        f"sys.path.insert(0, {str(script.parent)!r})\n"
+        f"spec = importlib.util.spec_from_file_location('bench_script', {str(script)!r})\n"
+        "module = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(module)\n"
+        "assert callable(getattr(module, 'main', None)) or 'main' not in dir(module)\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     if "No module named 'ultralytics'" in result.stderr:
         pytest.skip(f"{script.name} runs in Ultralytics' venv")
@@ -109,6 +135,9 @@ def test_benchmark_script_imports(script: Path):
 
 def test_every_benchmark_script_is_listed_in_the_benchmarks_readme():
     readme = (ROOT / "benchmarks" / "README.md").read_text()
-    missing = [str(p.relative_to(ROOT / "benchmarks")) for p in SCRIPTS
-               if str(p.relative_to(ROOT / "benchmarks")) not in readme]
+    missing = [
+        str(p.relative_to(ROOT / "benchmarks"))
+        for p in SCRIPTS
+        if str(p.relative_to(ROOT / "benchmarks")) not in readme
+    ]
     assert not missing, f"benchmarks/README.md does not map: {missing}"

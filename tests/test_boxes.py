@@ -61,7 +61,7 @@ def test_nms_leaves_no_same_class_overlap_above_threshold(data, n, threshold):
     # every dropped box overlaps a kept box of its class above the threshold
     dropped = np.setdiff1d(np.arange(n), keep)
     for d in dropped:
-        overlaps = box_iou(boxes[d:d + 1], boxes[keep])[0]
+        overlaps = box_iou(boxes[d : d + 1], boxes[keep])[0]
         assert ((overlaps > threshold - 1e-9) & (classes[keep] == classes[d])).any()  # float slack at the boundary
 
 

@@ -23,8 +23,11 @@ from edgekit.manifest import Artifact
 def spied_budget_export(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """nano-det -> ort-int8 with --max-drop 0.3, recording every image calibrated on, ranked on and scored."""
     seen: dict[str, set[Path]] = {"calibrated": set(), "ranked": set(), "scored": set()}
-    real_from_images, real_evaluate, real_rank = (exporting.CalibrationSet.from_images, budget.evaluate,
-                                                  budget.rank_layers)
+    real_from_images, real_evaluate, real_rank = (
+        exporting.CalibrationSet.from_images,
+        budget.evaluate,
+        budget.rank_layers,
+    )
 
     def from_images(images, *args, **kwargs):
         calib = real_from_images(images, *args, **kwargs)
@@ -60,7 +63,7 @@ def test_the_loop_keeps_the_first_attempt_within_budget(spied_budget_export: dic
     assert record["max_drop_points"] == 0.3 and record["metric"] == "map50_95" and record["decide_images"] == 53
     assert attempts[-1]["drop_points"] <= 0.3 and record["drop_points"] == attempts[-1]["drop_points"]
     assert all(a["drop_points"] > 0.3 for a in attempts[:-1])
-    assert [a["float_layers"] for a in attempts] == [0, 1, 2, 4, 8, 16][:len(attempts)]
+    assert [a["float_layers"] for a in attempts] == [0, 1, 2, 4, 8, 16][: len(attempts)]
     assert len(record["float_layers"]) == attempts[-1]["float_layers"]
     assert set(record["float_layers"]) <= set(manifest.config["exclude_nodes"])  # what the target kept float
 
@@ -75,29 +78,47 @@ def test_the_loop_never_scores_on_calibration_or_val_images(spied_budget_export:
 
 def test_the_budget_artifact_benches_against_its_parent(spied_budget_export: dict, tmp_path: Path) -> None:
     out = tmp_path / "r.json"
-    result = CliRunner().invoke(app, ["bench", str(spied_budget_export["artifact"]), str(spied_budget_export["fp32"]),
-                                      "--runs", "2", "--min-seconds", "0", "--rounds", "1", "--json", str(out)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            str(spied_budget_export["artifact"]),
+            str(spied_budget_export["fp32"]),
+            "--runs",
+            "2",
+            "--min-seconds",
+            "0",
+            "--rounds",
+            "1",
+            "--json",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     row = json.loads(out.read_text())["results"][0]
     assert row["parent"] == "onnx-fp32" and "map50_95" in row["drop"]
 
 
-def test_a_budget_that_cannot_be_met_fails_that_target_and_writes_nothing(monkeypatch: pytest.MonkeyPatch,
-                                                                          tmp_path: Path) -> None:
+def test_a_budget_that_cannot_be_met_fails_that_target_and_writes_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setattr(budget, "FLOAT_STEPS", ())  # one attempt only: all layers int8
-    monkeypatch.setattr(budget, "score", lambda artifact, dataset: 0.0 if artifact.manifest.target != "fp32-parent"
-                        else 50.0)  # a 50-point drop, whatever the model
+    monkeypatch.setattr(
+        budget, "score", lambda artifact, dataset: 0.0 if artifact.manifest.target != "fp32-parent" else 50.0
+    )  # a 50-point drop, whatever the model
     rows = export_model("nano-det", ["ort-int8", "onnx-fp32"], tmp_path, max_drop=0.5)
-    assert rows[0].status.startswith("export failed: accuracy budget 0.5 pt not met on 53 held-out images "
-                                     "after 1 attempt(s): best 50.00")
+    assert rows[0].status.startswith(
+        "export failed: accuracy budget 0.5 pt not met on 53 held-out images after 1 attempt(s): best 50.00"
+    )
     assert rows[0].status.endswith("(tried 0 float: 50.00 pt)")  # every attempt, for the user to judge
     assert not (tmp_path / "ort-int8").exists() and rows[1].status == "ok"  # targets without float layers go on
     assert [p.name for p in tmp_path.iterdir()] == ["onnx-fp32"]
 
 
 @pytest.mark.parametrize("data_kind", ["coco-json", "too-few"])
-def test_data_without_a_held_out_split_is_refused_in_one_line(data_kind: str, det_dataset_root: Path,
-                                                             tmp_path: Path) -> None:
+def test_data_without_a_held_out_split_is_refused_in_one_line(
+    data_kind: str, det_dataset_root: Path, tmp_path: Path
+) -> None:
     if data_kind == "coco-json":
         data = det_dataset_root / "annotations" / "instances_val.json"  # one file: calibration = val
         expected = "needs a calibration split apart from the val split"
@@ -111,8 +132,9 @@ def test_data_without_a_held_out_split_is_refused_in_one_line(data_kind: str, de
         data = root
         expected = "needs at least 64 images in the calibration split"
     model = "nano-det" if data_kind == "coco-json" else "nano-cls"
-    result = CliRunner().invoke(app, ["export", model, "-t", "ort-int8", "-o", str(tmp_path / "out"),
-                                      "--data", str(data), "--max-drop", "0.3"])
+    result = CliRunner().invoke(
+        app, ["export", model, "-t", "ort-int8", "-o", str(tmp_path / "out"), "--data", str(data), "--max-drop", "0.3"]
+    )
     assert result.exit_code == 2 and expected in result.output and result.output.count("\n") == 1, result.output
     assert not (tmp_path / "out").exists()
 
@@ -159,8 +181,10 @@ def test_layers_a_target_cannot_keep_in_float_are_skipped(monkeypatch: pytest.Mo
 
 def test_a_recipe_takes_max_drop_and_checks_it(tmp_path: Path) -> None:
     recipe = tmp_path / "recipe.toml"
-    recipe.write_text('model = "nano-det"\ndata = "shapes-det"\noutput = "out"\n[export]\ntargets = ["ort-int8"]\n'
-                      'max_drop = "a lot"\n')
+    recipe.write_text(
+        'model = "nano-det"\ndata = "shapes-det"\noutput = "out"\n[export]\ntargets = ["ort-int8"]\n'
+        'max_drop = "a lot"\n'
+    )
     result = CliRunner().invoke(app, ["pipeline", str(recipe)])
     assert result.exit_code == 2 and "max_drop must be int or float" in result.output, result.output
     assert result.output.count("\n") == 1

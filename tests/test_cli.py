@@ -31,8 +31,10 @@ def test_models_lists_builtins():
 def test_unknown_model_target_and_data(tmp_path):
     _fails_cleanly(["export", "no-such-model", "-t", "onnx-fp32", "-o", str(tmp_path / "o")], "model not found")
     _fails_cleanly(["export", "nano-cls", "-t", "nope", "-o", str(tmp_path / "o")], "unknown target")
-    _fails_cleanly(["export", "nano-cls", "-t", "onnx-fp32", "-o", str(tmp_path / "o"), "--data",
-                    str(tmp_path / "missing")], "dataset not found")
+    _fails_cleanly(
+        ["export", "nano-cls", "-t", "onnx-fp32", "-o", str(tmp_path / "o"), "--data", str(tmp_path / "missing")],
+        "dataset not found",
+    )
     assert not (tmp_path / "o").exists()
 
 
@@ -40,8 +42,10 @@ def test_export_with_corrupt_data_writes_nothing(tmp_path):
     folder = tmp_path / "data" / "circle"
     folder.mkdir(parents=True)
     (folder / "x.png").write_bytes(b"garbage")
-    _fails_cleanly(["export", "nano-cls", "-t", "onnx-fp32", "-o", str(tmp_path / "o"), "--data",
-                    str(tmp_path / "data")], "corrupt or unreadable image")
+    _fails_cleanly(
+        ["export", "nano-cls", "-t", "onnx-fp32", "-o", str(tmp_path / "o"), "--data", str(tmp_path / "data")],
+        "corrupt or unreadable image",
+    )
     assert not (tmp_path / "o").exists()
 
 
@@ -58,33 +62,109 @@ def test_bench_rejects_non_artifact(tmp_path):
 
 def test_bench_with_bad_data_is_one_line_and_writes_nothing(artifacts, tmp_path):
     (tmp_path / "empty").mkdir()
-    _fails_cleanly(["bench", str(artifacts["nano-cls"]), "--data", str(tmp_path / "empty"), "--json",
-                    str(tmp_path / "r.json")], "no class folders")
+    _fails_cleanly(
+        ["bench", str(artifacts["nano-cls"]), "--data", str(tmp_path / "empty"), "--json", str(tmp_path / "r.json")],
+        "no class folders",
+    )
     assert not (tmp_path / "r.json").exists()
 
 
 def test_pickled_module_needs_trust_flag(tmp_path):
     path = tmp_path / "full.pt"
     torch.save(NanoClassifier(), path)  # a whole pickled module: arbitrary code on load
-    _fails_cleanly(["export", str(path), "-t", "onnx-fp32", "-o", str(tmp_path / "o"), "--data", "shapes-cls",
-                    "--task", "classify", "--imgsz", "64"], "--trust")
-    result = runner.invoke(app, ["export", str(path), "-t", "onnx-fp32", "-o", str(tmp_path / "o"), "--data",
-                                 "shapes-cls", "--task", "classify", "--imgsz", "64", "--trust-pickle"])
+    _fails_cleanly(
+        [
+            "export",
+            str(path),
+            "-t",
+            "onnx-fp32",
+            "-o",
+            str(tmp_path / "o"),
+            "--data",
+            "shapes-cls",
+            "--task",
+            "classify",
+            "--imgsz",
+            "64",
+        ],
+        "--trust",
+    )
+    result = runner.invoke(
+        app,
+        [
+            "export",
+            str(path),
+            "-t",
+            "onnx-fp32",
+            "-o",
+            str(tmp_path / "o"),
+            "--data",
+            "shapes-cls",
+            "--task",
+            "classify",
+            "--imgsz",
+            "64",
+            "--trust-pickle",
+        ],
+    )
     assert result.exit_code == 0, result.output
 
 
 def test_state_dict_with_factory_and_torchscript(tmp_path):
     model = NanoClassifier().eval()
     torch.save(model.state_dict(), tmp_path / "weights.pt")
-    _fails_cleanly(["export", str(tmp_path / "weights.pt"), "-t", "onnx-fp32", "-o", str(tmp_path / "a"),
-                    "--data", "shapes-cls", "--task", "classify", "--imgsz", "64"], "--factory")
-    ok = runner.invoke(app, ["export", str(tmp_path / "weights.pt"), "-t", "onnx-fp32", "-o", str(tmp_path / "a"),
-                             "--data", "shapes-cls", "--task", "classify", "--imgsz", "64",
-                             "--factory", "edgekit.models.nano_cls:NanoClassifier"])
+    _fails_cleanly(
+        [
+            "export",
+            str(tmp_path / "weights.pt"),
+            "-t",
+            "onnx-fp32",
+            "-o",
+            str(tmp_path / "a"),
+            "--data",
+            "shapes-cls",
+            "--task",
+            "classify",
+            "--imgsz",
+            "64",
+        ],
+        "--factory",
+    )
+    ok = runner.invoke(
+        app,
+        [
+            "export",
+            str(tmp_path / "weights.pt"),
+            "-t",
+            "onnx-fp32",
+            "-o",
+            str(tmp_path / "a"),
+            "--data",
+            "shapes-cls",
+            "--task",
+            "classify",
+            "--imgsz",
+            "64",
+            "--factory",
+            "edgekit.models.nano_cls:NanoClassifier",
+        ],
+    )
     assert ok.exit_code == 0, ok.output
     torch.jit.trace(model, torch.zeros(1, 3, 64, 64)).save(str(tmp_path / "model.torchscript"))
-    args = ["export", str(tmp_path / "model.torchscript"), "-t", "onnx-fp32", "-o", str(tmp_path / "b"), "--data",
-            "shapes-cls", "--task", "classify", "--imgsz", "64"]
+    args = [
+        "export",
+        str(tmp_path / "model.torchscript"),
+        "-t",
+        "onnx-fp32",
+        "-o",
+        str(tmp_path / "b"),
+        "--data",
+        "shapes-cls",
+        "--task",
+        "classify",
+        "--imgsz",
+        "64",
+    ]
     _fails_cleanly(args, "TorchScript file: loading it runs code")  # TorchScript runs code: trust flag needed
     ok = runner.invoke(app, args + ["--trust"])
     assert ok.exit_code == 0, ok.output
@@ -96,8 +176,22 @@ def test_an_untrusted_pt_is_refused_on_a_torch_whose_weights_only_is_no_boundary
     there an untrusted .pt is one error line, never loaded; ``--trust`` is the user's explicit choice."""
     torch.save(NanoClassifier().eval().state_dict(), tmp_path / "weights.pt")
     monkeypatch.setattr(torch, "__version__", "2.5.1+cpu")
-    args = ["export", str(tmp_path / "weights.pt"), "-t", "onnx-fp32", "-o", str(tmp_path / "a"), "--data",
-            "shapes-cls", "--task", "classify", "--imgsz", "64", "--factory", "edgekit.models.nano_cls:NanoClassifier"]
+    args = [
+        "export",
+        str(tmp_path / "weights.pt"),
+        "-t",
+        "onnx-fp32",
+        "-o",
+        str(tmp_path / "a"),
+        "--data",
+        "shapes-cls",
+        "--task",
+        "classify",
+        "--imgsz",
+        "64",
+        "--factory",
+        "edgekit.models.nano_cls:NanoClassifier",
+    ]
     _fails_cleanly(args, "no boundary before torch 2.6")
 
 

@@ -16,8 +16,14 @@ from typer.testing import CliRunner
 from edgekit.cli import app
 from edgekit.compress.images import distillation_images, probe_images, training_stream
 from edgekit.compress.prunable import make_prunable
-from edgekit.compress.pruning import (PruneOptions, output_layers, prune_structured, prune_unstructured,
-                                      quantize_dynamic, sparsity)
+from edgekit.compress.pruning import (
+    PruneOptions,
+    output_layers,
+    prune_structured,
+    prune_unstructured,
+    quantize_dynamic,
+    sparsity,
+)
 from edgekit.compress.stats import model_stats
 from edgekit.errors import EdgekitError
 from edgekit.convert.sources import load_source
@@ -83,8 +89,9 @@ class DictOutput(CutOffLayer):
         return {"logits": self.fc(self.b(self.a(x)).mean((2, 3)))}
 
 
-@pytest.mark.parametrize("model, message", [(CutOffLayer, "cut off from the autograd graph"),
-                                            (DictOutput, "returns dict")])
+@pytest.mark.parametrize(
+    "model, message", [(CutOffLayer, "cut off from the autograd graph"), (DictOutput, "returns dict")]
+)
 def test_untraceable_models_are_refused_before_pruning(model, message):
     instance = model()
     with pytest.raises(EdgekitError, match=message):
@@ -98,13 +105,30 @@ def test_untraceable_user_model_is_one_cli_error_line(tmp_path, monkeypatch, rec
         "    def __init__(self):\n        super().__init__()\n"
         "        self.a, self.b, self.fc = nn.Conv2d(3, 16, 3), nn.Conv2d(16, 16, 3), nn.Linear(16, 5)\n\n"
         "    def forward(self, x):\n        y = torch.from_numpy(self.a(x).detach().numpy())\n"
-        "        return self.fc(self.b(y).mean((2, 3)))\n")
+        "        return self.fc(self.b(y).mean((2, 3)))\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     weights = tmp_path / "cutoff.pt"
     torch.save(CutOffLayer().state_dict(), weights)
-    result = runner.invoke(app, ["compress", str(weights), "--factory", "cutoff_models:CutOff", "--task",
-                                 "classify", "--imgsz", "32", "--data", "shapes-cls", "--prune", "0.5",
-                                 "-o", str(tmp_path / "out.pt")])
+    result = runner.invoke(
+        app,
+        [
+            "compress",
+            str(weights),
+            "--factory",
+            "cutoff_models:CutOff",
+            "--task",
+            "classify",
+            "--imgsz",
+            "32",
+            "--data",
+            "shapes-cls",
+            "--prune",
+            "0.5",
+            "-o",
+            str(tmp_path / "out.pt"),
+        ],
+    )
     assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
     assert "cannot trace" in result.output and not (tmp_path / "out.pt").exists()
     assert not [w for w in recwarn if "Tracer" in type(w.message).__name__]  # refused before any tracing
@@ -112,8 +136,9 @@ def test_untraceable_user_model_is_one_cli_error_line(tmp_path, monkeypatch, rec
 
 def test_empty_image_folder_is_one_cli_error_line(tmp_path):
     (tmp_path / "empty").mkdir()
-    result = runner.invoke(app, ["compress", "nano-cls", "--distill", "--images", str(tmp_path / "empty"),
-                                 "-o", str(tmp_path / "out.pt")])
+    result = runner.invoke(
+        app, ["compress", "nano-cls", "--distill", "--images", str(tmp_path / "empty"), "-o", str(tmp_path / "out.pt")]
+    )
     assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
     assert "no images in" in result.output and not (tmp_path / "out.pt").exists()
 
@@ -154,8 +179,9 @@ def test_distillation_refuses_val_images_but_idle_probing_may_look_at_them(tmp_p
     separate = _yolo_copy(det_dataset_root, tmp_path / "both", ["train", "val"])  # same pixels, other files
     picked, origin = distillation_images(pre, 4, data=str(separate))
     assert picked.shape == (4, pre.size, pre.size, 3) and origin.endswith("/train")
-    result = runner.invoke(app, ["compress", "nano-det", "--distill", "--data", str(val_only),
-                                 "-o", str(tmp_path / "out.pt")])
+    result = runner.invoke(
+        app, ["compress", "nano-det", "--distill", "--data", str(val_only), "-o", str(tmp_path / "out.pt")]
+    )
     assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
     assert "pass --images DIR" in result.output and not (tmp_path / "out.pt").exists()
 
@@ -176,8 +202,9 @@ def test_bad_ratios_and_non_module_sources_are_one_line_errors(artifacts, tmp_pa
     for args in (["--prune", "1.5"], ["--unstructured", "0"], ["--prune", "0.5", "--prune-by", "flops"]):
         result = runner.invoke(app, ["compress", "nano-cls", "-o", str(tmp_path / "m.pt"), *args])
         assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
-    result = runner.invoke(app, ["compress", str(artifacts["nano-cls"] / "model.onnx"), "-o",
-                                 str(tmp_path / "m.pt"), "--prune", "0.5"])
+    result = runner.invoke(
+        app, ["compress", str(artifacts["nano-cls"] / "model.onnx"), "-o", str(tmp_path / "m.pt"), "--prune", "0.5"]
+    )
     assert result.exit_code == 2 and "needs a PyTorch nn.Module" in result.output
     assert not list(tmp_path.iterdir())
 
@@ -196,9 +223,28 @@ def test_a_layer_pruned_to_no_channels_is_refused():
 @pytest.mark.slow
 def test_compress_cli_writes_a_report_and_a_model_export_accepts(tmp_path):
     out, report = tmp_path / "small.pt", tmp_path / "report.json"
-    result = runner.invoke(app, ["compress", "nano-cls", "--prune", "0.5", "--prune-by", "macs", "--recover", "kd",
-                                 "--epochs", "2", "--kd-images", "256", "--dynamic-quant", "-o", str(out),
-                                 "--json", str(report)])
+    result = runner.invoke(
+        app,
+        [
+            "compress",
+            "nano-cls",
+            "--prune",
+            "0.5",
+            "--prune-by",
+            "macs",
+            "--recover",
+            "kd",
+            "--epochs",
+            "2",
+            "--kd-images",
+            "256",
+            "--dynamic-quant",
+            "-o",
+            str(out),
+            "--json",
+            str(report),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "recover epoch 2" in result.output  # the progress bar
     document = json.loads(report.read_text())
@@ -218,8 +264,9 @@ def test_compress_cli_writes_a_report_and_a_model_export_accepts(tmp_path):
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["export", str(tmp_path / "float.pt"), "-t", "onnx-fp32", "-o", str(tmp_path / "art")])
     assert result.exit_code == 2 and "TorchScript file: loading it runs code" in result.output  # trust needed
-    result = runner.invoke(app, ["export", str(tmp_path / "float.pt"), "-t", "onnx-fp32", "-o", str(tmp_path / "art"),
-                                 "--trust"])
+    result = runner.invoke(
+        app, ["export", str(tmp_path / "float.pt"), "-t", "onnx-fp32", "-o", str(tmp_path / "art"), "--trust"]
+    )
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "art" / "onnx-fp32" / "edgekit.json").read_text())
     assert manifest["task"] == "classify" and manifest["preprocessing"]["size"] == 64

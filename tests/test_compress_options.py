@@ -17,10 +17,18 @@ from edgekit.pipeline import _COMPRESS_KEYS, compress_plan
 def test_the_cli_shows_the_library_defaults() -> None:
     params = {p.name: p.default for p in get_command(app).commands["compress"].params}
     prune, distill = PruneOptions(0.5), DistillOptions()
-    assert (params["prune_by"], params["importance"], params["round_to"], params["steps"]) == \
-        (prune.by, prune.importance, prune.round_to, prune.steps)
-    assert (params["epochs"], params["lr"], params["device"], params["kd_images"]) == \
-        (distill.epochs, distill.lr, distill.device, KD_IMAGES)
+    assert (params["prune_by"], params["importance"], params["round_to"], params["steps"]) == (
+        prune.by,
+        prune.importance,
+        prune.round_to,
+        prune.steps,
+    )
+    assert (params["epochs"], params["lr"], params["device"], params["kd_images"]) == (
+        distill.epochs,
+        distill.lr,
+        distill.device,
+        KD_IMAGES,
+    )
     assert distill.lr == 2e-3  # the value the CLI and recipes used before the library shared it
 
 
@@ -51,8 +59,9 @@ def test_bench_options_have_one_schema_for_cli_recipes_and_library() -> None:
 
     params = {p.name: p.default for p in get_command(app).commands["bench"].params}
     defaults = BenchOptions()
-    assert {k: params[k] for k in ("runs", "warmup", "min_seconds", "rounds")} == \
-        {k: getattr(defaults, k) for k in ("runs", "warmup", "min_seconds", "rounds")}
+    assert {k: params[k] for k in ("runs", "warmup", "min_seconds", "rounds")} == {
+        k: getattr(defaults, k) for k in ("runs", "warmup", "min_seconds", "rounds")
+    }
     assert params["threads"] is None and defaults.threads == physical_cores()  # None: the library's default
     assert _BENCH_KEYS == set(RECIPE_KEYS) == {"threads", "runs", "warmup", "min_seconds", "rounds", "preset"}
     with pytest.raises(EdgekitError, match="bench option runs must be an integer >= 1"):

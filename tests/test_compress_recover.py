@@ -28,8 +28,9 @@ def _yolo_split(det_dataset_root: Path, root: Path) -> Path:
     for split, source in (("train", "calib"), ("val", "val")):
         for kind in ("images", "labels"):
             shutil.copytree(det_dataset_root / kind / source, root / kind / split)
-    (root / "data.yaml").write_text("path: .\ntrain: images/train\nval: images/val\n"
-                                    "names: [circle, rectangle, triangle, cross, ring]\n")
+    (root / "data.yaml").write_text(
+        "path: .\ntrain: images/train\nval: images/val\nnames: [circle, rectangle, triangle, cross, ring]\n"
+    )
     return root / "data.yaml"
 
 
@@ -54,7 +55,7 @@ def test_labelled_yolo_images_carry_their_boxes_onto_the_canvas(tmp_path: Path, 
     assert (rows[:, 1:] >= -0.5).all() and (rows[:, 1:] <= 256.5).all() and (rows[:, 3] > rows[:, 1]).all()
     # the box holds the shape: its pixels differ from the image's border colour more than the border does
     canvas, (_cls, x0, y0, x1, y1) = images.canvases[0], images.labels[0][0]
-    inside = canvas[int(y0) + 2:int(y1) - 2, int(x0) + 2:int(x1) - 2].astype(float)
+    inside = canvas[int(y0) + 2 : int(y1) - 2, int(x0) + 2 : int(x1) - 2].astype(float)
     assert inside.std() > 0
 
 
@@ -95,9 +96,27 @@ def test_edgekit_detection_loss_prefers_the_true_labels(det_dataset_root: Path) 
 
 def test_recover_labels_trains_a_pruned_classifier_with_cross_entropy(tmp_path: Path) -> None:
     report = tmp_path / "r.json"
-    result = runner.invoke(app, ["compress", "nano-cls", "--prune", "0.5", "--prune-by", "macs", "--recover",
-                                 "labels", "--epochs", "3", "--kd-images", "512", "-o", str(tmp_path / "s.pt"),
-                                 "--json", str(report)])
+    result = runner.invoke(
+        app,
+        [
+            "compress",
+            "nano-cls",
+            "--prune",
+            "0.5",
+            "--prune-by",
+            "macs",
+            "--recover",
+            "labels",
+            "--epochs",
+            "3",
+            "--kd-images",
+            "512",
+            "-o",
+            str(tmp_path / "s.pt"),
+            "--json",
+            str(report),
+        ],
+    )
     assert result.exit_code == 0, result.output
     document = json.loads(report.read_text())
     pruned, recovered = document["steps"]
@@ -112,8 +131,10 @@ def test_recover_labels_without_labels_and_a_bad_mode_are_one_line_errors(tmp_pa
     images.mkdir()
     Image = pytest.importorskip("PIL.Image")
     Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(images / "a.png")
-    for args, message in ((["--recover", "labels", "--images", str(images)], "needs labelled training images"),
-                          (["--recover", "bogus"], "--recover must be one of auto, labels, kd")):
+    for args, message in (
+        (["--recover", "labels", "--images", str(images)], "needs labelled training images"),
+        (["--recover", "bogus"], "--recover must be one of auto, labels, kd"),
+    ):
         result = runner.invoke(app, ["compress", "nano-cls", "--prune", "0.5", *args, "-o", str(tmp_path / "o.pt")])
         assert result.exit_code == 2 and result.output.count("\n") == 1 and message in result.output, result.output
     assert not (tmp_path / "o.pt").exists()
@@ -126,8 +147,23 @@ def test_gradient_criteria_rank_channels_by_the_task_loss(tmp_path: Path, import
     reports = {}
     for name in (importance, "l2"):
         reports[name] = tmp_path / f"{name}.json"
-        result = runner.invoke(app, ["compress", "nano-cls", "--prune", "0.5", "--prune-by", "macs", "--importance",
-                                     name, "-o", str(tmp_path / f"{name}.pt"), "--json", str(reports[name])])
+        result = runner.invoke(
+            app,
+            [
+                "compress",
+                "nano-cls",
+                "--prune",
+                "0.5",
+                "--prune-by",
+                "macs",
+                "--importance",
+                name,
+                "-o",
+                str(tmp_path / f"{name}.pt"),
+                "--json",
+                str(reports[name]),
+            ],
+        )
         assert result.exit_code == 0, result.output
     ours, magnitude = (json.loads(reports[n].read_text())["after"] for n in (importance, "l2"))
     assert ours["macs"] <= 0.55 * json.loads(reports["l2"].read_text())["before"]["macs"]
@@ -137,8 +173,21 @@ def test_gradient_criteria_rank_channels_by_the_task_loss(tmp_path: Path, import
     from PIL import Image
 
     Image.fromarray(np.zeros((64, 64, 3), np.uint8)).save(images / "a.png")
-    result = runner.invoke(app, ["compress", "nano-cls", "--prune", "0.5", "--importance", importance, "--images",
-                                 str(images), "-o", str(tmp_path / "x.pt")])
+    result = runner.invoke(
+        app,
+        [
+            "compress",
+            "nano-cls",
+            "--prune",
+            "0.5",
+            "--importance",
+            importance,
+            "--images",
+            str(images),
+            "-o",
+            str(tmp_path / "x.pt"),
+        ],
+    )
     assert result.exit_code == 2 and result.output.count("\n") == 1, result.output
     assert "needs a dataset with a labelled train split" in result.output
     assert not (tmp_path / "x.pt").exists()

@@ -32,8 +32,25 @@ def test_every_silu_of_nano_det_becomes_relu_and_a_model_without_modules_to_swap
 @pytest.mark.slow
 def test_compress_act_relu_records_the_rewrite_and_writes_a_relu_network(tmp_path: Path) -> None:
     report, out = tmp_path / "r.json", tmp_path / "s.pt"
-    result = runner.invoke(app, ["compress", "nano-det", "--act", "relu", "--recover", "labels", "--epochs", "1",
-                                 "--kd-images", "128", "-o", str(out), "--json", str(report)])
+    result = runner.invoke(
+        app,
+        [
+            "compress",
+            "nano-det",
+            "--act",
+            "relu",
+            "--recover",
+            "labels",
+            "--epochs",
+            "1",
+            "--kd-images",
+            "128",
+            "-o",
+            str(out),
+            "--json",
+            str(report),
+        ],
+    )
     assert result.exit_code == 0, result.output
     rewrite, recovered = json.loads(report.read_text())["steps"]
     assert rewrite["step"] == "rewrite" and rewrite["act"] == "relu" and rewrite["replaced"] > 10
@@ -42,11 +59,14 @@ def test_compress_act_relu_records_the_rewrite_and_writes_a_relu_network(tmp_pat
     assert "aten::relu" in graph and "aten::silu" not in graph
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--act", "relu"], "needs recovery"),
-    (["--act", "gelu", "--recover", "labels"], "--act must be one of relu"),
-    (["--act", "relu", "--recover", "labels"], "no activation modules to replace"),  # nano-cls is ReLU6 already
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--act", "relu"], "needs recovery"),
+        (["--act", "gelu", "--recover", "labels"], "--act must be one of relu"),
+        (["--act", "relu", "--recover", "labels"], "no activation modules to replace"),  # nano-cls is ReLU6 already
+    ],
+)
 def test_bad_act_options_are_one_line_errors(tmp_path: Path, args: list[str], message: str) -> None:
     result = runner.invoke(app, ["compress", "nano-cls", *args, "-o", str(tmp_path / "o.pt")])
     assert result.exit_code == 2 and result.output.count("\n") == 1 and message in result.output, result.output

@@ -40,8 +40,8 @@ def test_detection_data_has_all_sizes_and_both_layouts(det_dataset_root):
     assert len(coco.images) == len(yolo.images) == DETECTION_SPLITS["val"][1]
     assert coco.num_annotations == yolo.num_annotations > len(coco.images)
     areas = [a["area"] for a in json.loads(coco.annotations_path.read_text())["annotations"]]
-    small = sum(a < 32 ** 2 for a in areas)
-    large = sum(a > 96 ** 2 for a in areas)
+    small = sum(a < 32**2 for a in areas)
+    large = sum(a > 96**2 for a in areas)
     assert small > 0.2 * len(areas) and large > 0.03 * len(areas)
     assert coco.class_names == yolo.class_names
 
@@ -69,10 +69,17 @@ def _first_label(root: Path) -> Path:
     return sorted((root / "labels" / "val").iterdir())[0]
 
 
-@pytest.mark.parametrize("breakage, message", [
-    ("class", "out of range"), ("box", "outside the image"), ("missing", "image folder not found"),
-    ("corrupt", "corrupt or unreadable image"), ("empty", "no images in"), ("syntax", "expected 'class cx cy w h'"),
-])
+@pytest.mark.parametrize(
+    "breakage, message",
+    [
+        ("class", "out of range"),
+        ("box", "outside the image"),
+        ("missing", "image folder not found"),
+        ("corrupt", "corrupt or unreadable image"),
+        ("empty", "no images in"),
+        ("syntax", "expected 'class cx cy w h'"),
+    ],
+)
 def test_bad_yolo_data_names_the_file(yolo_copy, breakage, message):
     images = sorted((yolo_copy / "images" / "val").iterdir())
     label = _first_label(yolo_copy)
@@ -149,17 +156,22 @@ def test_coco_without_annotation_ids_areas_or_crowd_flags_scores_like_the_full_f
     completed = json.loads(bare.annotations_path.read_text())["annotations"]
     assert len({a["id"] for a in completed}) == len(completed) and all(a["iscrowd"] == 0 for a in completed)
     truth = json.loads(full.annotations_path.read_text())["annotations"]
-    detections = [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 0.9}
-                  for a in truth[::2]]
+    detections = [
+        {"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 0.9}
+        for a in truth[::2]
+    ]
     assert coco_map(bare.annotations_path, detections) == coco_map(full.annotations_path, detections)
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda d: d["images"][1].update(id=d["images"][0]["id"]), "duplicate image id"),
-    (lambda d: d["annotations"][1].update(id=d["annotations"][0]["id"]), "duplicate annotation id"),
-    (lambda d: d["images"][0].update(file_name="../../secret.png"), "must be a relative path inside"),
-    (lambda d: d["images"][0].update(file_name="/etc/passwd"), "must be a relative path inside"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: d["images"][1].update(id=d["images"][0]["id"]), "duplicate image id"),
+        (lambda d: d["annotations"][1].update(id=d["annotations"][0]["id"]), "duplicate annotation id"),
+        (lambda d: d["images"][0].update(file_name="../../secret.png"), "must be a relative path inside"),
+        (lambda d: d["images"][0].update(file_name="/etc/passwd"), "must be a relative path inside"),
+    ],
+)
 def test_coco_duplicate_ids_and_file_names_outside_are_one_line(tmp_path, det_dataset_root, edit, message):
     with pytest.raises(DataError, match=message) as info:
         load_coco(_coco_copy(tmp_path, det_dataset_root, edit))

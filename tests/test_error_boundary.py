@@ -21,13 +21,22 @@ def _group_norm_onnx(path: Path) -> None:
     """A graph with GroupNorm, which onnx2tf refuses with ``sys.exit(1)`` when CUDA is absent."""
     import onnx
 
-    nodes = [helper.make_node("Relu", ["x"], ["r"]),
-             helper.make_node("GroupNorm", ["r", "g", "b"], ["y"], domain="com.microsoft", groups=1,
-                              epsilon=1e-5, activation=0)]
-    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 32, 32])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 32, 32])],
-                              [helper.make_tensor("g", TensorProto.FLOAT, [3], [1.0] * 3),
-                               helper.make_tensor("b", TensorProto.FLOAT, [3], [0.0] * 3)])
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"]),
+        helper.make_node(
+            "GroupNorm", ["r", "g", "b"], ["y"], domain="com.microsoft", groups=1, epsilon=1e-5, activation=0
+        ),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 32, 32])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 32, 32])],
+        [
+            helper.make_tensor("g", TensorProto.FLOAT, [3], [1.0] * 3),
+            helper.make_tensor("b", TensorProto.FLOAT, [3], [0.0] * 3),
+        ],
+    )
     opsets = [helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
     model = helper.make_model(graph, opset_imports=opsets)
     model.ir_version = 8
@@ -54,8 +63,21 @@ def test_a_runtime_error_while_scoring_fails_that_row_and_the_bench_goes_on(arti
     bare = tmp_path / "static256.onnx"
     bare.write_bytes((artifacts["nano-det"] / "model.onnx").read_bytes())
     out = tmp_path / "r.json"
-    result = runner.invoke(app, ["bench", str(bare), str(artifacts["nano-det"]), "--data", "shapes-det",
-                                 "--imgsz", "320", "--json", str(out), *FAST])
+    result = runner.invoke(
+        app,
+        [
+            "bench",
+            str(bare),
+            str(artifacts["nano-det"]),
+            "--data",
+            "shapes-det",
+            "--imgsz",
+            "320",
+            "--json",
+            str(out),
+            *FAST,
+        ],
+    )
     rows = {row["target"]: row for row in json.loads(out.read_text())["results"]}
     assert result.exit_code == 1, result.output
     assert rows["static256.onnx"]["status"].startswith("bench failed:"), rows

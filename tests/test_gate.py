@@ -61,7 +61,9 @@ def test_same_numbers_pass_and_a_uniformly_slower_machine_passes_too():
         row["latency_ms"]["p50"] *= 2.5  # every artifact, reference included
     assert not _failed(compare(BASE, slower, Thresholds()))
     assert _failed(compare(BASE, slower, Thresholds(absolute_latency=True))) == {
-        ("onnx-fp32", "p50 ms"), ("ort-int8", "p50 ms")}
+        ("onnx-fp32", "p50 ms"),
+        ("ort-int8", "p50 ms"),
+    }
 
 
 def test_each_kind_of_regression_fails_its_own_check():
@@ -69,7 +71,10 @@ def test_each_kind_of_regression_fails_its_own_check():
     int8 = current["results"][1]
     int8["latency_ms"]["p50"], int8["size_bytes"], int8["metrics"]["map50_95"] = 8.0, 4_800_000, 0.700
     assert _failed(compare(BASE, current, Thresholds())) == {
-        ("ort-int8", "size"), ("ort-int8", "p50 / onnx-fp32"), ("ort-int8", "map50_95")}
+        ("ort-int8", "size"),
+        ("ort-int8", "p50 / onnx-fp32"),
+        ("ort-int8", "map50_95"),
+    }
     passed, verdict = run_gate(BASE, current, Thresholds())
     assert not passed and "**FAIL**" in verdict and "+60.00 %" in verdict and "7.70 pts" in verdict
 
@@ -86,12 +91,15 @@ def test_thresholds_come_from_a_file_then_the_command_line(tmp_path):
         load_thresholds(config)
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda d: d["results"].pop(), "lacks baseline row"),
-    (lambda d: d.update(schema=RESULTS_SCHEMA + 1), "schema"),
-    (lambda d: d["results"][1].update(dataset={"name": "coco/val", "images": 5000}), "different data"),
-    (lambda d: d["results"][1].update(status="bench failed: boom"), "failed rows"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d["results"].pop(), "lacks baseline row"),
+        (lambda d: d.update(schema=RESULTS_SCHEMA + 1), "schema"),
+        (lambda d: d["results"][1].update(dataset={"name": "coco/val", "images": 5000}), "different data"),
+        (lambda d: d["results"][1].update(status="bench failed: boom"), "failed rows"),
+    ],
+)
 def test_unusable_input_is_exit_2_not_a_pass(tmp_path, change, message):
     current = copy.deepcopy(BASE)
     change(current)

@@ -93,8 +93,23 @@ def test_without_the_artifacts_a_busy_run_is_inconclusive_and_the_cli_exits_75(t
 def test_re_timing_times_the_named_rows_and_the_probe_of_a_real_run(tmp_path, artifacts):
     """The real path: a bench JSON records the CPU share of other processes; re-timing opens the artifact
     again, times it in twice the rounds and leaves every other row as it was."""
-    result = runner.invoke(app, ["bench", str(artifacts["nano-cls"]), "--runs", "4", "--warmup", "1", "--rounds", "2",
-                                 "--min-seconds", "0.05", "--json", str(tmp_path / "r.json")])
+    result = runner.invoke(
+        app,
+        [
+            "bench",
+            str(artifacts["nano-cls"]),
+            "--runs",
+            "4",
+            "--warmup",
+            "1",
+            "--rounds",
+            "2",
+            "--min-seconds",
+            "0.05",
+            "--json",
+            str(tmp_path / "r.json"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     current = load_results(tmp_path / "r.json")
     assert 0.0 <= current.environment["foreign_cpu_share"] <= 1.0
@@ -102,8 +117,9 @@ def test_re_timing_times_the_named_rows_and_the_probe_of_a_real_run(tmp_path, ar
     assert again.document is not None and again.rounds == 4 and 0.0 <= again.contention <= 1.0
     latency = again.document.rows[0].latency
     assert len(latency.round_p50) == 4 and latency.p50 > 0 and again.document.machine_probe.p50 > 0
-    gone = dataclasses.replace(current, rows=tuple(dataclasses.replace(r, artifact=str(tmp_path / "gone"))
-                                                   for r in current.rows))
+    gone = dataclasses.replace(
+        current, rows=tuple(dataclasses.replace(r, artifact=str(tmp_path / "gone")) for r in current.rows)
+    )
     assert "not here" in retime(gone, set(gone.labels())).why_not
 
 

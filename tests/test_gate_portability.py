@@ -24,27 +24,56 @@ runner = CliRunner()
 def _bench(artifact: Path, home: Path, out: Path) -> subprocess.Popen:
     """``edgekit bench`` in a fresh process whose HOME and data cache are ``home`` (nothing generated yet)."""
     env = os.environ | {"HOME": str(home), "EDGEKIT_CACHE": str(home / ".cache" / "edgekit")}
-    args = [sys.executable, "-m", "edgekit.cli", "bench", str(artifact), "--json", str(out), "--runs", "3",
-            "--warmup", "1", "--min-seconds", "0", "--rounds", "1"]
+    args = [
+        sys.executable,
+        "-m",
+        "edgekit.cli",
+        "bench",
+        str(artifact),
+        "--json",
+        str(out),
+        "--runs",
+        "3",
+        "--warmup",
+        "1",
+        "--min-seconds",
+        "0",
+        "--rounds",
+        "1",
+    ]
     return subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
 @pytest.mark.slow
 def test_gate_passes_across_caches_and_concurrent_generation_succeeds(artifacts, tmp_path):
     shared, other = tmp_path / "home-a", tmp_path / "home-b"
-    runs = {"a1": _bench(artifacts["nano-det"], shared, tmp_path / "a1.json"),  # these two generate shapes-det
-            "a2": _bench(artifacts["nano-det"], shared, tmp_path / "a2.json"),  # into one cache at the same time
-            "b": _bench(artifacts["nano-det"], other, tmp_path / "b.json")}
+    runs = {
+        "a1": _bench(artifacts["nano-det"], shared, tmp_path / "a1.json"),  # these two generate shapes-det
+        "a2": _bench(artifacts["nano-det"], shared, tmp_path / "a2.json"),  # into one cache at the same time
+        "b": _bench(artifacts["nano-det"], other, tmp_path / "b.json"),
+    }
     for name, process in runs.items():
         output = process.communicate(timeout=600)[0]
         assert process.returncode == 0, f"{name}: {output}"
     a, b = load_results(tmp_path / "a1.json"), load_results(tmp_path / "b.json")
     assert a.rows[0].dataset["annotations"] != b.rows[0].dataset["annotations"]  # other paths
     assert a.rows[0].metrics == load_results(tmp_path / "a2.json").rows[0].metrics
-    result = runner.invoke(app, ["gate", "--baseline", str(tmp_path / "a1.json"), "--current", str(tmp_path / "b.json"),
-                                 "--max-reference-latency-growth", "-1",  # data identity here, not timing:
-                                 "--max-busy-share", "100",  # the three benches ran at once, on purpose
-                                 "--max-machine-shift", "-1"])
+    result = runner.invoke(
+        app,
+        [
+            "gate",
+            "--baseline",
+            str(tmp_path / "a1.json"),
+            "--current",
+            str(tmp_path / "b.json"),
+            "--max-reference-latency-growth",
+            "-1",  # data identity here, not timing:
+            "--max-busy-share",
+            "100",  # the three benches ran at once, on purpose
+            "--max-machine-shift",
+            "-1",
+        ],
+    )
     assert result.exit_code == 0, result.output
 
 

@@ -24,14 +24,17 @@ runner = CliRunner()
 BASELINE = ResultsDocument.from_dict(BASE)
 
 
-def _run(int8_p50: float = 5.0, probe_rounds: tuple[float, ...] = (1.0, 1.0, 1.0),
-         cpu: str = "test") -> ResultsDocument:
+def _run(
+    int8_p50: float = 5.0, probe_rounds: tuple[float, ...] = (1.0, 1.0, 1.0), cpu: str = "test"
+) -> ResultsDocument:
     """The baseline's two rows with ort-int8 at ``int8_p50`` ms, timed in rounds, the probe's rounds as given."""
     document = copy.deepcopy(BASE)
     document["environment"].update(cpu=cpu, foreign_cpu_share=0.0, boot="b00t")
-    document["environment"]["machine_probe_ms"] = {"p50": sorted(probe_rounds)[len(probe_rounds) // 2],
-                                                   "round_p50": list(probe_rounds),
-                                                   "p50_best_round": min(probe_rounds)}
+    document["environment"]["machine_probe_ms"] = {
+        "p50": sorted(probe_rounds)[len(probe_rounds) // 2],
+        "round_p50": list(probe_rounds),
+        "p50_best_round": min(probe_rounds),
+    }
     document["results"][1]["latency_ms"].update(p50=int8_p50, p90=int8_p50 * 1.2, p99=int8_p50 * 1.5)
     return ResultsDocument.from_dict(document)
 
@@ -64,12 +67,20 @@ def test_a_hidden_slowdown_during_a_slow_phase_is_never_a_pass(monkeypatch):
     """gate_noise.json, idle runs 15-17: the host slowed the probe 1.2x and the reference more than ort-int8, so
     a 1.3x slower ort-int8 passed on both ratios. Now the shifted probe sends it to re-timing."""
     slow_phase = _run(int8_p50=5.0 * 1.3 * 1.25, probe_rounds=(1.2, 1.2, 1.2))
-    slow_phase = ResultsDocument.from_dict(slow_phase.to_dict() | {"results": [
-        slow_phase.to_dict()["results"][0] | {"latency_ms": {"p50": 8.0 * 1.6, "p90": 15.0, "p99": 19.0}},
-        slow_phase.to_dict()["results"][1]]})
+    slow_phase = ResultsDocument.from_dict(
+        slow_phase.to_dict()
+        | {
+            "results": [
+                slow_phase.to_dict()["results"][0] | {"latency_ms": {"p50": 8.0 * 1.6, "p90": 15.0, "p99": 19.0}},
+                slow_phase.to_dict()["results"][1],
+            ]
+        }
+    )
     assert judge(BASELINE, slow_phase, Thresholds(max_latency_growth=20), confirm=False).status == "inconclusive"
-    assert judge(BASELINE, slow_phase, Thresholds(max_latency_growth=20, max_machine_shift=-1),
-                 confirm=False).status == "pass"  # the gate before: the 1.3x slower artifact passed
+    assert (
+        judge(BASELINE, slow_phase, Thresholds(max_latency_growth=20, max_machine_shift=-1), confirm=False).status
+        == "pass"
+    )  # the gate before: the 1.3x slower artifact passed
     asked = _retimed_to(monkeypatch, slow_phase)
     verdict = judge(BASELINE, slow_phase, Thresholds(max_latency_growth=20))
     assert verdict.status == "inconclusive" and "inconclusive: machine speed shifted" in verdict.markdown

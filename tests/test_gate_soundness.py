@@ -25,13 +25,26 @@ positive = st.floats(0.5, 50.0, allow_nan=False)
 @st.composite
 def baselines(draw) -> dict:
     count = draw(st.integers(1, len(TARGETS)))
-    rows = [{"target": target, "artifact": f"out/{target}", "status": "ok", "task": "detect",
-             "latency_ms": {"p50": p50, "p90": p50 * 1.1, "p99": p50 * 1.3},
-             "size_bytes": draw(st.integers(10_000, 10**8)), "dataset": dict(DATA),
-             "metrics": {"map50_95": draw(st.floats(0.05, 0.95)), "map50": 0.9}}
-            for target, p50 in zip(TARGETS[:count], (draw(positive) for _ in range(count)))]
-    environment = {"cpu": "test", "threads": 2, "latency_rounds": 5, "latency_runs": 50,
-                   "machine_probe_ms": {"p50": draw(positive)}}
+    rows = [
+        {
+            "target": target,
+            "artifact": f"out/{target}",
+            "status": "ok",
+            "task": "detect",
+            "latency_ms": {"p50": p50, "p90": p50 * 1.1, "p99": p50 * 1.3},
+            "size_bytes": draw(st.integers(10_000, 10**8)),
+            "dataset": dict(DATA),
+            "metrics": {"map50_95": draw(st.floats(0.05, 0.95)), "map50": 0.9},
+        }
+        for target, p50 in zip(TARGETS[:count], (draw(positive) for _ in range(count)))
+    ]
+    environment = {
+        "cpu": "test",
+        "threads": 2,
+        "latency_rounds": 5,
+        "latency_runs": 50,
+        "machine_probe_ms": {"p50": draw(positive)},
+    }
     return {"schema": RESULTS_SCHEMA, "environment": environment, "results": rows}
 
 
@@ -63,8 +76,11 @@ def _breaks(kind: str, current: dict, which: int) -> None:
     elif kind == "no probe":
         current["environment"].pop("machine_probe_ms")
     elif kind == "failed row":
-        rows[which] = {"target": rows[which]["target"], "artifact": rows[which]["artifact"],
-                       "status": "bench failed: non-finite model outputs (NaN/inf) on 200 of 200 images"}
+        rows[which] = {
+            "target": rows[which]["target"],
+            "artifact": rows[which]["artifact"],
+            "status": "bench failed: non-finite model outputs (NaN/inf) on 200 of 200 images",
+        }
 
 
 def _never_passes(baseline: dict, current: dict, limits: Thresholds) -> None:
@@ -77,8 +93,11 @@ def _never_passes(baseline: dict, current: dict, limits: Thresholds) -> None:
 
 @given(baseline=baselines(), data=st.data())
 def test_a_run_worse_beyond_a_threshold_never_passes(baseline, data):
-    limits = Thresholds(max_size_growth=data.draw(st.floats(0, 50)), max_latency_growth=data.draw(st.floats(0, 80)),
-                        max_accuracy_drop=data.draw(st.floats(0, 5)))
+    limits = Thresholds(
+        max_size_growth=data.draw(st.floats(0, 50)),
+        max_latency_growth=data.draw(st.floats(0, 80)),
+        max_accuracy_drop=data.draw(st.floats(0, 5)),
+    )
     current = copy.deepcopy(baseline)
     rows = current["results"]
     which = data.draw(st.integers(0, len(rows) - 1))
@@ -91,8 +110,11 @@ def test_a_run_worse_beyond_a_threshold_never_passes(baseline, data):
 def test_a_run_that_cannot_be_compared_never_passes(baseline, data):
     current = copy.deepcopy(baseline)
     which = data.draw(st.integers(0, len(current["results"]) - 1))
-    kind = data.draw(st.sampled_from(["missing row", "other data", "duplicate label", "other threads",
-                                      "other rounds", "no probe", "failed row"]))
+    kind = data.draw(
+        st.sampled_from(
+            ["missing row", "other data", "duplicate label", "other threads", "other rounds", "no probe", "failed row"]
+        )
+    )
     _breaks(kind, current, which)
     _never_passes(baseline, current, Thresholds())
 
@@ -100,8 +122,7 @@ def test_a_run_that_cannot_be_compared_never_passes(baseline, data):
 @given(baseline=baselines())
 def test_an_unchanged_run_passes(baseline):
     """The other half of soundness: the same numbers are a pass (so the properties above are not vacuous)."""
-    passed, verdict = run_gate(ResultsDocument.from_dict(baseline), ResultsDocument.from_dict(baseline),
-                               Thresholds())
+    passed, verdict = run_gate(ResultsDocument.from_dict(baseline), ResultsDocument.from_dict(baseline), Thresholds())
     assert passed, verdict
 
 

@@ -27,8 +27,9 @@ def _reference_detector() -> tuple[nn.Module, torch.Tensor]:
     """nano-det in its prunable form and 32 images of its built-in training stream, normalised."""
     source = load_source("nano-det")
     canvases = probe_images(source.card.preprocessing, 32, "shapes-det")
-    batch = normalised_batch(canvases, np.arange(32), np.zeros(32, bool), source.card.preprocessing,
-                             torch.device("cpu"))
+    batch = normalised_batch(
+        canvases, np.arange(32), np.zeros(32, bool), source.card.preprocessing, torch.device("cpu")
+    )
     return make_prunable(copy.deepcopy(source.module)).eval(), batch
 
 
@@ -36,8 +37,12 @@ def test_reference_detector_scores_only_on_its_stride_8_level():
     model, images = _reference_detector()
     idle = idle_layers(model, images, num_classes=5)
     assert set(idle.outputs) == {f"head.{kind}.{level}.2" for kind in ("box", "cls") for level in (1, 2)}
-    assert idle.peak_scores["head.cls.0.2"] > 0.9 > 0.05 > max(idle.peak_scores["head.cls.1.2"],
-                                                                 idle.peak_scores["head.cls.2.2"])
+    assert (
+        idle.peak_scores["head.cls.0.2"]
+        > 0.9
+        > 0.05
+        > max(idle.peak_scores["head.cls.1.2"], idle.peak_scores["head.cls.2.2"])
+    )
     names = set(idle.layer_names)
     # the bottom-up path feeds only the idle levels; the top-down path and the backbone feed level 0 too
     assert {"neck.down3.conv", "neck.bu5.cv2.conv", "head.box.1.0.conv", "head.cls.2.1.conv"} <= names
@@ -76,8 +81,10 @@ class TwoLevelDetector(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feats = [self.stem(x)]
         feats.append(self.down(feats[0]))
-        maps = [torch.cat([self.box[i](self.branch[i](f)), self.cls[i](self.branch[i](f))], 1).flatten(2)
-                for i, f in enumerate(feats)]
+        maps = [
+            torch.cat([self.box[i](self.branch[i](f)), self.cls[i](self.branch[i](f))], 1).flatten(2)
+            for i, f in enumerate(feats)
+        ]
         return torch.cat(maps, 2)
 
 
@@ -97,8 +104,22 @@ def test_compress_reports_idle_outputs_and_keep_idle_turns_thinning_off(tmp_path
     reports = {}
     for flag in ([], ["--keep-idle"]):
         report = tmp_path / f"report{len(flag)}.json"
-        result = runner.invoke(app, ["compress", "nano-det", "--prune", "0.5", "--prune-by", "macs", *flag,
-                                     "-o", str(tmp_path / f"m{len(flag)}.pt"), "--json", str(report)])
+        result = runner.invoke(
+            app,
+            [
+                "compress",
+                "nano-det",
+                "--prune",
+                "0.5",
+                "--prune-by",
+                "macs",
+                *flag,
+                "-o",
+                str(tmp_path / f"m{len(flag)}.pt"),
+                "--json",
+                str(report),
+            ],
+        )
         assert result.exit_code == 0, result.output
         reports[bool(flag)] = json.loads(report.read_text())["steps"][0]
     thinned, kept = reports[False], reports[True]

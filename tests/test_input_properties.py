@@ -32,11 +32,15 @@ from edgekit.results import ResultsDocument
 
 #: examples per property (CI: 60; set EDGEKIT_PROPERTY_EXAMPLES=1000 for a deeper hunt)
 EXAMPLES = int(os.environ.get("EDGEKIT_PROPERTY_EXAMPLES", "60"))
-SETTINGS = settings(max_examples=EXAMPLES, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                            HealthCheck.too_slow])
-scalars = st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.floats() | st.text(max_size=6)
-json_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) |
-                           st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=8)
+SETTINGS = settings(
+    max_examples=EXAMPLES, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+scalars = st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats() | st.text(max_size=6)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
 
 
 def _paths(value: Any, prefix: tuple = ()) -> list[tuple]:
@@ -77,6 +81,7 @@ def _ok_or_edgekit_error(call: Any) -> Any:
 
 # --- manifests ----------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def artifact_copy(artifacts, tmp_path_factory) -> tuple[Path, dict]:
     root = tmp_path_factory.mktemp("manifest-props") / "art"
@@ -97,6 +102,7 @@ def test_any_manifest_loads_or_is_one_error(artifact_copy, data):
 
 # --- datasets -----------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def small_detection(det_dataset_root, tmp_path_factory) -> Path:
     """Three images of the built-in val split in the YOLO layout, plus their COCO JSON."""
@@ -116,8 +122,12 @@ def small_detection(det_dataset_root, tmp_path_factory) -> Path:
 @SETTINGS
 @given(data=st.data())
 def test_any_data_yaml_loads_or_is_one_error(small_detection, data):
-    valid = {"path": str(small_detection), "train": "images/val", "val": "images/val",
-             "names": {0: "circle", 1: "rectangle", 2: "triangle", 3: "cross", 4: "ring"}}
+    valid = {
+        "path": str(small_detection),
+        "train": "images/val",
+        "val": "images/val",
+        "names": {0: "circle", 1: "rectangle", 2: "triangle", 3: "cross", 4: "ring"},
+    }
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "data.yaml"
         path.write_text(yaml.safe_dump(data.draw(mutated(valid))))
@@ -135,13 +145,16 @@ def test_any_coco_json_loads_or_is_one_error(small_detection, data):
         _ok_or_edgekit_error(lambda: load_coco(Path(handle.name)))
 
 
-label_tokens = st.sampled_from(["0", "4", "5", "-1", "0.5", "0.25", "1.5", "-0.1", "nan", "inf", "1e309",
-                                "x", "", "0.0", "3.0"])
+label_tokens = st.sampled_from(
+    ["0", "4", "5", "-1", "0.5", "0.25", "1.5", "-0.1", "nan", "inf", "1e309", "x", "", "0.0", "3.0"]
+)
 
 
 @SETTINGS
-@given(lines=st.lists(st.lists(label_tokens, max_size=7).map(" ".join), max_size=5) |
-       st.text(max_size=40).map(lambda t: [t]))
+@given(
+    lines=st.lists(st.lists(label_tokens, max_size=7).map(" ".join), max_size=5)
+    | st.text(max_size=40).map(lambda t: [t])
+)
 def test_any_label_file_parses_or_is_one_error(tmp_path, lines):
     label = tmp_path / "x.txt"
     label.write_text("\n".join(lines))
@@ -152,17 +165,38 @@ def test_any_label_file_parses_or_is_one_error(tmp_path, lines):
 
 # --- results and gate config ---------------------------------------------------------------------------
 
-VALID_RESULTS = {"schema": 1, "environment": {"cpu": "test", "machine_probe_ms": {"p50": 2.0, "p50_best_round": 1.9}},
-                 "results": [
-    {"target": "onnx-fp32", "artifact": "a/onnx-fp32", "status": "ok", "task": "detect", "size_bytes": 4_800_000,
-     "latency_ms": {"p50": 8.0, "p90": 9.0, "p99": 9.5, "p50_best_round": 7.9, "round_p50": [7.9, 8.1]},
-     "metrics": {"map50_95": 0.78, "map50": 0.88}, "peak_rss_bytes": 1000, "threads": 2,
-     "dataset": {"name": "shapes-det/val", "images": 200, "annotations_sha256": "ab"}},
-    {"target": "ort-int8", "artifact": "a/ort-int8", "status": "ok", "task": "detect", "size_bytes": 1_300_000,
-     "latency_ms": {"p50": 5.0, "p90": 6.0, "p99": 6.5, "p50_best_round": 4.9, "round_p50": [4.9, 5.2]},
-     "metrics": {"map50_95": 0.77, "map50": 0.87}, "peak_rss_bytes": 1000, "threads": 2,
-     "drop": {"map50_95": 0.01}, "ratio": {"p50": 0.6, "size": 0.3},
-     "dataset": {"name": "shapes-det/val", "images": 200, "annotations_sha256": "ab"}}]}
+VALID_RESULTS = {
+    "schema": 1,
+    "environment": {"cpu": "test", "machine_probe_ms": {"p50": 2.0, "p50_best_round": 1.9}},
+    "results": [
+        {
+            "target": "onnx-fp32",
+            "artifact": "a/onnx-fp32",
+            "status": "ok",
+            "task": "detect",
+            "size_bytes": 4_800_000,
+            "latency_ms": {"p50": 8.0, "p90": 9.0, "p99": 9.5, "p50_best_round": 7.9, "round_p50": [7.9, 8.1]},
+            "metrics": {"map50_95": 0.78, "map50": 0.88},
+            "peak_rss_bytes": 1000,
+            "threads": 2,
+            "dataset": {"name": "shapes-det/val", "images": 200, "annotations_sha256": "ab"},
+        },
+        {
+            "target": "ort-int8",
+            "artifact": "a/ort-int8",
+            "status": "ok",
+            "task": "detect",
+            "size_bytes": 1_300_000,
+            "latency_ms": {"p50": 5.0, "p90": 6.0, "p99": 6.5, "p50_best_round": 4.9, "round_p50": [4.9, 5.2]},
+            "metrics": {"map50_95": 0.77, "map50": 0.87},
+            "peak_rss_bytes": 1000,
+            "threads": 2,
+            "drop": {"map50_95": 0.01},
+            "ratio": {"p50": 0.6, "size": 0.3},
+            "dataset": {"name": "shapes-det/val", "images": 200, "annotations_sha256": "ab"},
+        },
+    ],
+}
 
 
 VALID = ResultsDocument.from_dict(VALID_RESULTS)
@@ -190,15 +224,29 @@ def _toml_value(value: Any) -> str:
     return json.dumps(value) if isinstance(value, str) else str(value)
 
 
-toml_scalars = st.booleans() | st.integers(-10**6, 10**6) | st.floats() | st.text(max_size=6)
-gate_keys = st.sampled_from(["max_size_growth", "max_latency_growth", "max_accuracy_drop", "reference",
-                             "absolute_latency", "max_reference_latency_growth", "bogus"])
+toml_scalars = st.booleans() | st.integers(-(10**6), 10**6) | st.floats() | st.text(max_size=6)
+gate_keys = st.sampled_from(
+    [
+        "max_size_growth",
+        "max_latency_growth",
+        "max_accuracy_drop",
+        "reference",
+        "absolute_latency",
+        "max_reference_latency_growth",
+        "bogus",
+    ]
+)
 
 
 @SETTINGS
-@given(top=st.dictionaries(gate_keys, toml_scalars | st.lists(st.integers(), max_size=2), max_size=4),
-       targets=st.dictionaries(st.sampled_from(["ort-int8", "onnx-fp32", "x"]),
-                               st.dictionaries(gate_keys, toml_scalars, max_size=2), max_size=2))
+@given(
+    top=st.dictionaries(gate_keys, toml_scalars | st.lists(st.integers(), max_size=2), max_size=4),
+    targets=st.dictionaries(
+        st.sampled_from(["ort-int8", "onnx-fp32", "x"]),
+        st.dictionaries(gate_keys, toml_scalars, max_size=2),
+        max_size=2,
+    ),
+)
 def test_any_gate_config_loads_and_gates_or_is_one_error(tmp_path, top, targets):
     lines = [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in top.items()]
     for name, table in targets.items():

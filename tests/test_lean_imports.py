@@ -10,8 +10,9 @@ HEAVY = ("torch", "tensorflow", "openvino", "onnx", "onnxsim", "nncf")
 
 
 def _loaded_heavy(code: str) -> list[str]:
-    script = code + ("\nimport sys, json; print(json.dumps(sorted(m for m in sys.modules "
-                     f"if m.split('.')[0] in {HEAVY!r})))")
+    script = code + (
+        f"\nimport sys, json; print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r})))"
+    )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -30,8 +31,11 @@ def test_the_device_side_subpackages_import_without_torch_or_tensorflow():
     import edgekit
 
     root = Path(edgekit.__file__).parent
-    modules = [f"edgekit.{package}.{info.name}" for package in ("bench", "data", "tasks", "report")
-               for info in pkgutil.iter_modules([str(root / package)])]
+    modules = [
+        f"edgekit.{package}.{info.name}"
+        for package in ("bench", "data", "tasks", "report")
+        for info in pkgutil.iter_modules([str(root / package)])
+    ]
     modules += ["edgekit.results", "edgekit.card", "edgekit.manifest", "edgekit.api"]
     assert len(modules) > 20
     assert _loaded_heavy("\n".join(f"import {name}" for name in modules)) == []
@@ -40,9 +44,11 @@ def test_the_device_side_subpackages_import_without_torch_or_tensorflow():
 
 
 def test_help_stays_lean():
-    code = ("from typer.testing import CliRunner\nfrom edgekit.cli import app\n"
-            "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output\n"
-            "r = CliRunner().invoke(app, ['models']); assert r.exit_code == 0, r.output")
+    code = (
+        "from typer.testing import CliRunner\nfrom edgekit.cli import app\n"
+        "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output\n"
+        "r = CliRunner().invoke(app, ['models']); assert r.exit_code == 0, r.output"
+    )
     assert _loaded_heavy(code) == []
 
 

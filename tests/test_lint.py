@@ -1,5 +1,5 @@
-"""ruff (lint) over the whole repository and mypy --strict over the typed core (both configured in
-pyproject.toml), in the test command, so CI fails on either."""
+"""ruff (lint and format) over the whole repository and mypy --strict over the typed core (all configured in
+pyproject.toml), in the test command, so CI fails on any of them. ``ruff format .`` mends the format."""
 
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ def _tool(name: str) -> str:
 
 def test_ruff_finds_nothing():
     result = subprocess.run([_tool("ruff"), "check", "."], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+
+
+def test_ruff_format_leaves_every_file_as_it_is():
+    result = subprocess.run([_tool("ruff"), "format", "--check", "."], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
 
 

@@ -21,10 +21,22 @@ CORPUS = Path(__file__).parent / "corpus"
 FILES = sorted(p.name for p in CORPUS.iterdir() if p.name != "make_corpus.py")
 MARKER = "edgekit-corpus-marker"
 OUTPUTS = ("out", "r.json", "m.md", "small.pt", "small.pt.json", "run")
-VALID_RESULTS = {"schema": 1, "environment": {"cpu": "test"}, "results": [
-    {"target": "onnx-fp32", "artifact": "a/onnx-fp32", "status": "ok", "task": "classify", "size_bytes": 1000,
-     "latency_ms": {"p50": 1.0, "p90": 1.2, "p99": 1.5}, "metrics": {"top1": 0.9, "top5": 1.0},
-     "dataset": {"name": "shapes-cls/val", "images": 500}}]}
+VALID_RESULTS = {
+    "schema": 1,
+    "environment": {"cpu": "test"},
+    "results": [
+        {
+            "target": "onnx-fp32",
+            "artifact": "a/onnx-fp32",
+            "status": "ok",
+            "task": "classify",
+            "size_bytes": 1000,
+            "latency_ms": {"p50": 1.0, "p90": 1.2, "p99": 1.5},
+            "metrics": {"top1": 0.9, "top5": 1.0},
+            "dataset": {"name": "shapes-cls/val", "images": 500},
+        }
+    ],
+}
 
 runner = CliRunner()
 
@@ -45,39 +57,135 @@ CLS = ["--data", "shapes-cls", "--task", "classify", "--imgsz", "64"]
 
 #: slot name -> builds the command line for one corpus file inside the work directory
 SLOTS: dict[str, Callable[[str, Path, Path], list[str]]] = {
-    "export model.pt": lambda f, w, a: ["export", str(_place(f, w / "model.pt")), "-t", "onnx-fp32", "-o", "out",
-                                        *CLS],
-    "export model.onnx": lambda f, w, a: ["export", str(_place(f, w / "model.onnx")), "-t", "onnx-fp32", "-o",
-                                          "out", *CLS],
-    "export model.pt2": lambda f, w, a: ["export", str(_place(f, w / "model.pt2")), "-t", "onnx-fp32", "-o", "out",
-                                         *CLS, "--trust"],
-    "export --data data.yaml": lambda f, w, a: ["export", "nano-det", "-t", "onnx-fp32", "-o", "out", "--data",
-                                                str(_place(f, w / "data.yaml"))],
-    "export --data ann.json": lambda f, w, a: ["export", "nano-det", "-t", "onnx-fp32", "-o", "out", "--data",
-                                               str(_place(f, w / "ann.json"))],
-    "export --data image folder": lambda f, w, a: ["export", "nano-cls", "-t", "onnx-fp32", "-o", "out", "--data",
-                                                   str(_place(f, w / "imgs" / "circle" / "x.png").parent.parent)],
-    "bench manifest": lambda f, w, a: ["bench", str(_place(f, w / "art" / "edgekit.json").parent), "--json",
-                                       "r.json"],
-    "bench --data data.yaml": lambda f, w, a: ["bench", str(a), "--json", "r.json", "--data",
-                                               str(_place(f, w / "data.yaml"))],
-    "bench --data ann.json": lambda f, w, a: ["bench", str(a), "--json", "r.json", "--data",
-                                              str(_place(f, w / "ann.json"))],
-    "compress model.pt": lambda f, w, a: ["compress", str(_place(f, w / "model.pt")), "--prune", "0.5", "-o",
-                                          "small.pt", *CLS],
-    "compress --data data.yaml": lambda f, w, a: ["compress", "nano-det", "--prune", "0.5", "-o", "small.pt",
-                                                  "--data", str(_place(f, w / "data.yaml"))],
-    "compress --images": lambda f, w, a: ["compress", "nano-cls", "--distill", "--epochs", "1", "-o", "small.pt",
-                                          "--images", str(_place(f, w / "imgs" / "x.png").parent)],
+    "export model.pt": lambda f, w, a: ["export", str(_place(f, w / "model.pt")), "-t", "onnx-fp32", "-o", "out", *CLS],
+    "export model.onnx": lambda f, w, a: [
+        "export",
+        str(_place(f, w / "model.onnx")),
+        "-t",
+        "onnx-fp32",
+        "-o",
+        "out",
+        *CLS,
+    ],
+    "export model.pt2": lambda f, w, a: [
+        "export",
+        str(_place(f, w / "model.pt2")),
+        "-t",
+        "onnx-fp32",
+        "-o",
+        "out",
+        *CLS,
+        "--trust",
+    ],
+    "export --data data.yaml": lambda f, w, a: [
+        "export",
+        "nano-det",
+        "-t",
+        "onnx-fp32",
+        "-o",
+        "out",
+        "--data",
+        str(_place(f, w / "data.yaml")),
+    ],
+    "export --data ann.json": lambda f, w, a: [
+        "export",
+        "nano-det",
+        "-t",
+        "onnx-fp32",
+        "-o",
+        "out",
+        "--data",
+        str(_place(f, w / "ann.json")),
+    ],
+    "export --data image folder": lambda f, w, a: [
+        "export",
+        "nano-cls",
+        "-t",
+        "onnx-fp32",
+        "-o",
+        "out",
+        "--data",
+        str(_place(f, w / "imgs" / "circle" / "x.png").parent.parent),
+    ],
+    "bench manifest": lambda f, w, a: ["bench", str(_place(f, w / "art" / "edgekit.json").parent), "--json", "r.json"],
+    "bench --data data.yaml": lambda f, w, a: [
+        "bench",
+        str(a),
+        "--json",
+        "r.json",
+        "--data",
+        str(_place(f, w / "data.yaml")),
+    ],
+    "bench --data ann.json": lambda f, w, a: [
+        "bench",
+        str(a),
+        "--json",
+        "r.json",
+        "--data",
+        str(_place(f, w / "ann.json")),
+    ],
+    "compress model.pt": lambda f, w, a: [
+        "compress",
+        str(_place(f, w / "model.pt")),
+        "--prune",
+        "0.5",
+        "-o",
+        "small.pt",
+        *CLS,
+    ],
+    "compress --data data.yaml": lambda f, w, a: [
+        "compress",
+        "nano-det",
+        "--prune",
+        "0.5",
+        "-o",
+        "small.pt",
+        "--data",
+        str(_place(f, w / "data.yaml")),
+    ],
+    "compress --images": lambda f, w, a: [
+        "compress",
+        "nano-cls",
+        "--distill",
+        "--epochs",
+        "1",
+        "-o",
+        "small.pt",
+        "--images",
+        str(_place(f, w / "imgs" / "x.png").parent),
+    ],
     "pipeline recipe.toml": lambda f, w, a: ["pipeline", str(_place(f, w / "recipe.toml"))],
     "pipeline recipe.yaml": lambda f, w, a: ["pipeline", str(_place(f, w / "recipe.yaml"))],
     "report results": lambda f, w, a: ["report", str(_place(f, w / "results.json")), "--markdown", "m.md"],
-    "gate --baseline": lambda f, w, a: ["gate", "--baseline", str(_place(f, w / "b.json")), "--current",
-                                        _valid_results(w), "--markdown", "m.md"],
-    "gate --current": lambda f, w, a: ["gate", "--baseline", _valid_results(w), "--current",
-                                       str(_place(f, w / "c.json")), "--markdown", "m.md"],
-    "gate --config": lambda f, w, a: ["gate", "--baseline", _valid_results(w), "--current", _valid_results(w),
-                                      "--config", str(_place(f, w / "gate.toml")), "--markdown", "m.md"],
+    "gate --baseline": lambda f, w, a: [
+        "gate",
+        "--baseline",
+        str(_place(f, w / "b.json")),
+        "--current",
+        _valid_results(w),
+        "--markdown",
+        "m.md",
+    ],
+    "gate --current": lambda f, w, a: [
+        "gate",
+        "--baseline",
+        _valid_results(w),
+        "--current",
+        str(_place(f, w / "c.json")),
+        "--markdown",
+        "m.md",
+    ],
+    "gate --config": lambda f, w, a: [
+        "gate",
+        "--baseline",
+        _valid_results(w),
+        "--current",
+        _valid_results(w),
+        "--config",
+        str(_place(f, w / "gate.toml")),
+        "--markdown",
+        "m.md",
+    ],
 }
 
 
@@ -120,15 +228,24 @@ def test_the_malicious_pickles_would_write_the_marker(tmp_path, monkeypatch):
 
 def test_bad_option_values_are_one_line(artifacts, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    for extra in (["--runs", "0"], ["--threads", "-1"], ["--rounds", "0"], ["--warmup", "-5"],
-                  ["--min-seconds", "-1"], ["--runs", "abc"], ["--threads", "100000"]):
+    for extra in (
+        ["--runs", "0"],
+        ["--threads", "-1"],
+        ["--rounds", "0"],
+        ["--warmup", "-5"],
+        ["--min-seconds", "-1"],
+        ["--runs", "abc"],
+        ["--threads", "100000"],
+    ):
         result = runner.invoke(app, ["bench", str(artifacts["nano-cls"]), "--json", "r.json", *extra])
         _assert_clean_failure(result, tmp_path, " ".join(extra))
     (tmp_path / "dir.md").mkdir()
     result = runner.invoke(app, ["bench", str(artifacts["nano-cls"]), "--markdown", "dir.md", "--runs", "1"])
     assert result.exit_code == 2 and "is a directory" in result.output
-    for args in (["export", "nano-cls", "-t", "onnx-fp32", "-o", "out", "--task", "segment"],
-                 ["export", "nano-cls", "-t", "onnx-fp32", "-o", "out", "--imgsz", "0"]):
+    for args in (
+        ["export", "nano-cls", "-t", "onnx-fp32", "-o", "out", "--task", "segment"],
+        ["export", "nano-cls", "-t", "onnx-fp32", "-o", "out", "--imgsz", "0"],
+    ):
         _assert_clean_failure(runner.invoke(app, args), tmp_path, " ".join(args))
 
 
@@ -141,8 +258,14 @@ def test_deep_nesting_is_refused_before_any_parser_recurses(artifacts, tmp_path,
     old = sys.getrecursionlimit()
     sys.setrecursionlimit(200_000)
     try:
-        for slot in ("report results", "bench manifest", "gate --config", "pipeline recipe.yaml",
-                     "export --data data.yaml", "export --data ann.json"):
+        for slot in (
+            "report results",
+            "bench manifest",
+            "gate --config",
+            "pipeline recipe.yaml",
+            "export --data data.yaml",
+            "export --data ann.json",
+        ):
             work = tmp_path / slot.replace(" ", "_")
             work.mkdir()
             result = runner.invoke(app, SLOTS[slot]("deep.json", work, artifacts["nano-cls"]))

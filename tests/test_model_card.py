@@ -25,11 +25,14 @@ def test_a_card_round_trips_and_detectors_get_their_decoding():
     assert det.decoding and det.decoding["conf_threshold"] > 0 and cls.decoding is None
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"task": "segment"}, "unknown task 'segment'"),
-    ({"class_names": [1, 2]}, "class_names[0]: expected a string"),
-    ({"preprocessing": None}, "preprocessing: expected an object"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"task": "segment"}, "unknown task 'segment'"),
+        ({"class_names": [1, 2]}, "class_names[0]: expected a string"),
+        ({"preprocessing": None}, "preprocessing: expected an object"),
+    ],
+)
 def test_a_bad_card_is_one_error(change, message):
     card = ModelCard.for_task("classify", Preprocessing(size=32, resize="resize")).to_dict() | change
     with pytest.raises(EdgekitError, match=message.replace("[", r"\[")):
@@ -67,9 +70,16 @@ def test_a_last_release_compress_sidecar_is_still_read_and_another_task_takes_it
 
     module = torch.jit.trace(torch.nn.Conv2d(3, 2, 1).eval(), torch.zeros(1, 3, 32, 32))
     torch.jit.save(module, str(tmp_path / "old.pt"))  # edgekit 0.1 compress: no card inside, a sidecar beside
-    (tmp_path / "old.pt.json").write_text(json.dumps({"task": "detect", "class_names": ["a", "b"],
-                                                      "preprocessing": {"size": 32, "resize": "letterbox"},
-                                                      "dataset": "shapes-det"}))
+    (tmp_path / "old.pt.json").write_text(
+        json.dumps(
+            {
+                "task": "detect",
+                "class_names": ["a", "b"],
+                "preprocessing": {"size": 32, "resize": "letterbox"},
+                "dataset": "shapes-det",
+            }
+        )
+    )
     card = load_source(str(tmp_path / "old.pt"), trust=True).card
     assert (card.task, card.class_names, card.dataset) == ("detect", ["a", "b"], "shapes-det")
     assert card.decoding == BUILTIN_MODELS["nano-det"].card.decoding  # the detector default, as 0.1 exported it

@@ -120,16 +120,29 @@ def test_the_gate_workflow_reads_its_baseline_from_the_base_commit_with_pinned_a
 def test_device_install_pulls_no_torch_or_tensorflow_and_benches(tmp_path, artifacts):
     venv = tmp_path / "device"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", f"{ROOT}[ort]"], capture_output=True,
-                         text=True)
+    pip = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", f"{ROOT}[ort]"], capture_output=True, text=True)
     assert pip.returncode == 0, pip.stderr[-2000:]
-    listed = subprocess.run([str(venv / "bin" / "pip"), "list", "--format", "json"], capture_output=True,
-                            text=True, check=True)
+    listed = subprocess.run(
+        [str(venv / "bin" / "pip"), "list", "--format", "json"], capture_output=True, text=True, check=True
+    )
     installed = {p["name"].lower() for p in json.loads(listed.stdout)}
     assert "onnxruntime" in installed and not installed & {"torch", "tensorflow", "tf-keras", "openvino", "onnx"}
     out = tmp_path / "r.json"
-    bench = subprocess.run([str(venv / "bin" / "edgekit"), "bench", str(artifacts["nano-cls"]), "--json", str(out),
-                            "--runs", "5", "--min-seconds", "0"], capture_output=True, text=True)
+    bench = subprocess.run(
+        [
+            str(venv / "bin" / "edgekit"),
+            "bench",
+            str(artifacts["nano-cls"]),
+            "--json",
+            str(out),
+            "--runs",
+            "5",
+            "--min-seconds",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert bench.returncode == 0, bench.stdout[-2000:] + bench.stderr[-2000:]
     row = json.loads(out.read_text())["results"][0]
     assert row["status"] == "ok" and row["metrics"]["top1"] > 0.9
@@ -151,8 +164,12 @@ def test_sources_stay_python_310_compatible():
 
     assert PYPROJECT["project"]["requires-python"] == ">=3.10"
     folders = [ROOT / name for name in ("toolkit", "exporters", "runtimes", "calibration_data")]
-    direct = [str(p) for folder in folders for p in folder.rglob("*.py")
-              if "import tomllib" in p.read_text() and p.name != "tomlread.py"]
+    direct = [
+        str(p)
+        for folder in folders
+        for p in folder.rglob("*.py")
+        if "import tomllib" in p.read_text() and p.name != "tomlread.py"
+    ]
     assert not direct, f"use edgekit.tomlread: {direct}"
     python = _python310()
     if python is None:
@@ -180,8 +197,15 @@ def test_no_install_step_resolves_our_name_against_an_index():
     """`edgekit` on PyPI is someone else's project: our distribution is `edgekit-deploy`, and every install
     of it that we write (Dockerfile, CI, README, docs) takes a path (`.`, `-e .`, a built wheel), never the name."""
     assert PYPROJECT["project"]["name"] == "edgekit-deploy"
-    texts = {path: path.read_text() for path in [ROOT / "Dockerfile", ROOT / ".ci" / "run", ROOT / "README.md",
-                                                 *sorted((ROOT / "docs").glob("*.md"))]}
+    texts = {
+        path: path.read_text()
+        for path in [
+            ROOT / "Dockerfile",
+            ROOT / ".ci" / "run",
+            ROOT / "README.md",
+            *sorted((ROOT / "docs").glob("*.md")),
+        ]
+    }
     for path, text in texts.items():
         for line in text.splitlines():
             if "pip install" not in line:

@@ -27,8 +27,13 @@ runner = CliRunner()
 
 def _net() -> nn.Module:
     torch.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(3, 8, 3, 2, 1), nn.SiLU(), nn.Conv2d(8, 8, 3, 1, 1), nn.Conv2d(8, 16, 3, 2, 1),
-                         nn.Conv2d(16, 16, 5, 2, 2)).eval()
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, 2, 1),
+        nn.SiLU(),
+        nn.Conv2d(8, 8, 3, 1, 1),
+        nn.Conv2d(8, 16, 3, 2, 1),
+        nn.Conv2d(16, 16, 5, 2, 2),
+    ).eval()
 
 
 def test_same_upper_pads_match_tensorflow_same() -> None:
@@ -60,12 +65,19 @@ def test_the_fold_marks_same_padded_convs_and_changes_no_output(tmp_path: Path) 
     folded = fold_same_padding(tmp_path / "m.onnx", tmp_path / "f.onnx")
     graph = onnx.load(str(tmp_path / "f.onnx")).graph
     assert folded == 3 and not [n for n in graph.node if n.op_type == "Pad"]
-    marked = [n for n in graph.node if n.op_type == "Conv"
-              and any(a.name == "auto_pad" and a.s == b"SAME_UPPER" for a in n.attribute)]
+    marked = [
+        n
+        for n in graph.node
+        if n.op_type == "Conv" and any(a.name == "auto_pad" and a.s == b"SAME_UPPER" for a in n.attribute)
+    ]
     assert len(marked) == 3
     x = np.random.default_rng(0).standard_normal((1, 3, 64, 64)).astype(np.float32)
-    outputs = [ort.InferenceSession(str(tmp_path / name), providers=["CPUExecutionProvider"]).run(None, {
-        graph.input[0].name: x})[0] for name in ("m.onnx", "f.onnx")]
+    outputs = [
+        ort.InferenceSession(str(tmp_path / name), providers=["CPUExecutionProvider"]).run(
+            None, {graph.input[0].name: x}
+        )[0]
+        for name in ("m.onnx", "f.onnx")
+    ]
     np.testing.assert_allclose(outputs[0], outputs[1], atol=1e-5)
 
 
@@ -80,23 +92,42 @@ def test_compress_pad_same_records_the_rewrite_and_its_tflite_int8_has_no_pad_op
     from ai_edge_litert.interpreter import Interpreter
 
     report, out = tmp_path / "r.json", tmp_path / "s.pt"
-    result = runner.invoke(app, ["compress", "nano-det", "--pad", "same", "--recover", "labels", "--epochs", "1",
-                                 "--kd-images", "64", "-o", str(out), "--json", str(report)])
+    result = runner.invoke(
+        app,
+        [
+            "compress",
+            "nano-det",
+            "--pad",
+            "same",
+            "--recover",
+            "labels",
+            "--epochs",
+            "1",
+            "--kd-images",
+            "64",
+            "-o",
+            str(out),
+            "--json",
+            str(report),
+        ],
+    )
     assert result.exit_code == 0, result.output
     rewrite = json.loads(report.read_text())["steps"][0]
-    strided = sum(1 for m in load_source("nano-det").module.modules()
-                  if isinstance(m, nn.Conv2d) and max(m.stride) > 1)
+    strided = sum(1 for m in load_source("nano-det").module.modules() if isinstance(m, nn.Conv2d) and max(m.stride) > 1)
     assert rewrite == {**rewrite, "step": "rewrite", "pad": "same", "replaced": strided}
-    result = runner.invoke(app, ["export", str(out), "--trust", "-t", "tflite-int8", "-o", str(tmp_path / "x"),
-                                 "--calib-images", "16"])  # what is checked is the graph, not its accuracy
+    result = runner.invoke(
+        app, ["export", str(out), "--trust", "-t", "tflite-int8", "-o", str(tmp_path / "x"), "--calib-images", "16"]
+    )  # what is checked is the graph, not its accuracy
     assert result.exit_code == 0, result.output
     interpreter = Interpreter(model_path=str(tmp_path / "x" / "tflite-int8" / "model.tflite"))
     assert "PAD" not in {op["op_name"] for op in interpreter._get_ops_details()}
 
 
 def test_pad_needs_recovery_and_a_known_value(tmp_path: Path) -> None:
-    for args, message in ((["--pad", "same"], "needs recovery"),
-                          (["--pad", "valid", "--recover", "labels"], "--pad must be one of same")):
+    for args, message in (
+        (["--pad", "same"], "needs recovery"),
+        (["--pad", "valid", "--recover", "labels"], "--pad must be one of same"),
+    ):
         result = runner.invoke(app, ["compress", "nano-cls", *args, "-o", str(tmp_path / "o.pt")])
         assert result.exit_code == 2 and result.output.count("\n") == 1 and message in result.output, result.output
     assert not (tmp_path / "o.pt").exists()

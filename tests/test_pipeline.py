@@ -22,10 +22,16 @@ def _write(path: Path, text: str) -> Path:
 
 
 def test_recipe_reads_toml_and_yaml_alike(tmp_path):
-    toml = _write(tmp_path / "r.toml", 'model = "nano-cls"\noutput = "run"\n[compress]\nprune = 0.5\n'
-                                       'distill = true\nepochs = 3\n[export]\ntargets = ["ort-int8"]\n')
-    yaml = _write(tmp_path / "r.yaml", "model: nano-cls\noutput: run\ncompress: {prune: 0.5, distill: true, "
-                                       "epochs: 3}\nexport: {targets: [ort-int8]}\n")
+    toml = _write(
+        tmp_path / "r.toml",
+        'model = "nano-cls"\noutput = "run"\n[compress]\nprune = 0.5\n'
+        'distill = true\nepochs = 3\n[export]\ntargets = ["ort-int8"]\n',
+    )
+    yaml = _write(
+        tmp_path / "r.yaml",
+        "model: nano-cls\noutput: run\ncompress: {prune: 0.5, distill: true, "
+        "epochs: 3}\nexport: {targets: [ort-int8]}\n",
+    )
     first, second = load_recipe(toml), load_recipe(yaml)
     assert replace(first, path=None) == replace(second, path=None) and first.path == toml
     assert first.output == tmp_path / "run" and first.targets == ("ort-int8",)
@@ -33,11 +39,14 @@ def test_recipe_reads_toml_and_yaml_alike(tmp_path):
     assert plan.prune.ratio == 0.5 and plan.distill.epochs == 3
 
 
-@pytest.mark.parametrize("text, message", [
-    ('model = "nano-cls"\noutput = "run"\n[compress]\nprun = 0.5\n', "unknown key(s) in [compress]: prun"),
-    ('output = "run"\n', "'model' is required"),
-    ('model = "nano-cls"\noutput = "run"\n[export\n', "does not parse"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('model = "nano-cls"\noutput = "run"\n[compress]\nprun = 0.5\n', "unknown key(s) in [compress]: prun"),
+        ('output = "run"\n', "'model' is required"),
+        ('model = "nano-cls"\noutput = "run"\n[export\n', "does not parse"),
+    ],
+)
 def test_bad_recipes_are_one_line_errors(tmp_path, text, message):
     recipe = _write(tmp_path / "r.toml", text)
     with pytest.raises(EdgekitError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
@@ -71,10 +80,13 @@ def test_force_never_deletes_an_input_inside_the_output_nor_a_folder_not_written
 
 @pytest.mark.slow
 def test_unstructured_sparsity_leaves_dense_artifacts_the_same_size(tmp_path):
-    recipe = _write(tmp_path / "sparse.toml", 'model = "nano-cls"\ndata = "shapes-cls"\noutput = "run"\n'
-                                              '[compress]\nunstructured = 0.5\n'
-                                              '[export]\ntargets = ["onnx-fp32", "ort-int8"]\n'
-                                              '[bench]\nruns = 10\nwarmup = 2\nmin_seconds = 0.1\n')
+    recipe = _write(
+        tmp_path / "sparse.toml",
+        'model = "nano-cls"\ndata = "shapes-cls"\noutput = "run"\n'
+        "[compress]\nunstructured = 0.5\n"
+        '[export]\ntargets = ["onnx-fp32", "ort-int8"]\n'
+        "[bench]\nruns = 10\nwarmup = 2\nmin_seconds = 0.1\n",
+    )
     result = runner.invoke(app, ["pipeline", str(recipe)])
     assert result.exit_code == 0, result.output
     run = tmp_path / "run"
@@ -101,8 +113,10 @@ def test_a_failed_bench_row_commits_nothing(tmp_path, monkeypatch):
         raise EdgekitError("runtime exploded")
 
     monkeypatch.setattr(edgekit.bench.run, "score_artifact", failing)
-    recipe = _write(tmp_path / "r.toml", 'model = "nano-cls"\ndata = "shapes-cls"\noutput = "run"\n'
-                                         '[export]\ntargets = ["onnx-fp32"]\n')
+    recipe = _write(
+        tmp_path / "r.toml",
+        'model = "nano-cls"\ndata = "shapes-cls"\noutput = "run"\n[export]\ntargets = ["onnx-fp32"]\n',
+    )
     result = runner.invoke(app, ["pipeline", str(recipe)])
     assert result.exit_code == 2 and "bench failed" in result.output and "runtime exploded" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.toml"]  # no output, no hidden staging

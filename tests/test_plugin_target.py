@@ -62,7 +62,8 @@ def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     info = root / "edgekit_demo_plugin-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: edgekit-demo-plugin\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text(textwrap.dedent("""\
+    (info / "entry_points.txt").write_text(
+        textwrap.dedent("""\
         [edgekit.targets]
         onnx-opt = edgekit_demo_plugin:TARGET
         onnx-fp32 = edgekit_demo_plugin:TARGET
@@ -71,7 +72,8 @@ def plugin_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
         [edgekit.families]
         fused = edgekit_demo_plugin:FAMILY
         tflite = edgekit_demo_plugin:FAMILY
-        """))
+        """)
+    )
     return root
 
 
@@ -84,9 +86,10 @@ def test_a_plugin_target_is_exported_benched_and_gated(plugin_path: Path, tmp_pa
     listed = _edgekit(plugin_path, "models")
     assert listed.returncode == 0 and "onnx-opt" in listed.stdout, listed.stderr
     assert "family   fused" in listed.stdout and "-> onnx-opt" in listed.stdout  # a plugin's family is listed
-    code = ("import edgekit.registry as r; print([(x.name, x.family) for x in r.resolve_targets(['fused', 'tflite'])])")
-    resolved = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              env=os.environ | {"PYTHONPATH": str(plugin_path)})
+    code = "import edgekit.registry as r; print([(x.name, x.family) for x in r.resolve_targets(['fused', 'tflite'])])"
+    resolved = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=os.environ | {"PYTHONPATH": str(plugin_path)}
+    )
     # no shadowing
     assert resolved.stdout.strip() == "[('onnx-opt', 'fused'), ('tflite-int8', 'tflite')]", resolved.stderr
     out = tmp_path / "out"
@@ -96,30 +99,53 @@ def test_a_plugin_target_is_exported_benched_and_gated(plugin_path: Path, tmp_pa
     assert manifest["target"] == "onnx-opt" and manifest["config"]["level"] == "extended"
     assert manifest["parity_vs_parent"]["cosine_scores"] > 0.999  # the core's parity check ran on it
     results = tmp_path / "results.json"
-    benched = _edgekit(plugin_path, "bench", str(out / "onnx-fp32"), str(out / "onnx-opt"), "--runs", "3",
-                       "--min-seconds", "0", "--rounds", "1", "--json", str(results))
+    benched = _edgekit(
+        plugin_path,
+        "bench",
+        str(out / "onnx-fp32"),
+        str(out / "onnx-opt"),
+        "--runs",
+        "3",
+        "--min-seconds",
+        "0",
+        "--rounds",
+        "1",
+        "--json",
+        str(results),
+    )
     assert benched.returncode == 0, benched.stdout + benched.stderr
     rows = {row["target"]: row for row in json.loads(results.read_text())["results"]}
     assert rows["onnx-opt"]["status"] == "ok" and rows["onnx-opt"]["parent"] == "onnx-fp32"
     assert abs(rows["onnx-opt"]["drop"]["map50_95"]) < 0.005
-    gated = _edgekit(plugin_path, "gate", "--baseline", str(results), "--current", str(results),
-                     "--max-reference-latency-growth", "-1", "--max-busy-share", "100")  # rows, not timing
+    gated = _edgekit(
+        plugin_path,
+        "gate",
+        "--baseline",
+        str(results),
+        "--current",
+        str(results),
+        "--max-reference-latency-growth",
+        "-1",
+        "--max-busy-share",
+        "100",
+    )  # rows, not timing
     assert gated.returncode == 0 and "onnx-opt" in gated.stdout, gated.stdout + gated.stderr
 
 
-def test_a_plugin_cannot_take_a_builtin_name_and_a_broken_one_fails_in_one_line(plugin_path: Path,
-                                                                                tmp_path: Path) -> None:
+def test_a_plugin_cannot_take_a_builtin_name_and_a_broken_one_fails_in_one_line(
+    plugin_path: Path, tmp_path: Path
+) -> None:
     env = os.environ | {"PYTHONPATH": str(plugin_path)}
     code = "import edgekit.registry as r; print(type(r.get_target('onnx-fp32')).__module__)"
     shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert shown.stdout.strip() == "edgekit.exporters.onnx_fp32", shown.stderr
     broken = _edgekit(plugin_path, "export", "nano-det", "-t", "broken", "-o", str(tmp_path / "b"))
     assert broken.returncode == 1 and "edgekit_missing_module" in broken.stdout  # its row failed, in the table
-    code = ("import edgekit.registry as r\ntry:\n    r.get_target('broken')\nexcept r.EdgekitError as e:\n"
-            "    print(e)")
+    code = "import edgekit.registry as r\ntry:\n    r.get_target('broken')\nexcept r.EdgekitError as e:\n    print(e)"
     message = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env).stdout.strip()
-    assert message == ("plugin edgekit_missing_module:TARGET cannot be imported: "
-                       "no module named 'edgekit_missing_module'")
+    assert message == (
+        "plugin edgekit_missing_module:TARGET cannot be imported: no module named 'edgekit_missing_module'"
+    )
     assert "Traceback" not in broken.stdout + broken.stderr
 
 
@@ -134,8 +160,9 @@ def test_the_public_api_exports_benches_and_gates(tmp_path: Path) -> None:
     assert artifact.manifest.task == "detect"
     results = edgekit.benchmark([tmp_path / "out" / "onnx-fp32"], runs=2, min_seconds=0.0, rounds=1)
     assert results.rows[0].ok and results.rows[0].latency.p50_best_round > 0
-    passed, verdict = edgekit.gate_check(results, results.to_dict(), max_reference_latency_growth=-1,
-                                         max_busy_share=100)  # rows and reading, not timing
+    passed, verdict = edgekit.gate_check(
+        results, results.to_dict(), max_reference_latency_growth=-1, max_busy_share=100
+    )  # rows and reading, not timing
     assert passed and "edgekit gate: pass" in verdict
     with pytest.raises(TypeError, match="round"):  # a typed signature: a misspelt option is caught, also by mypy
         edgekit.benchmark([tmp_path / "out" / "onnx-fp32"], round=3)  # type: ignore[call-arg]

@@ -26,8 +26,21 @@ def int8_artifacts(reference_exports) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def profile(int8_artifacts: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("profile-out") / "profile.json"
-    result = CliRunner().invoke(app, ["bench", *map(str, int8_artifacts.values()), "--runs", "3",
-                                      "--min-seconds", "0", "--rounds", "1", "--profile", str(out)])
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            *map(str, int8_artifacts.values()),
+            "--runs",
+            "3",
+            "--min-seconds",
+            "0",
+            "--rounds",
+            "1",
+            "--profile",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "op type" in result.output and "quantize/dequantize" in result.output
     document = load_profile(out)
@@ -75,20 +88,26 @@ def test_a_broken_profile_file_is_one_line(profile: dict, tmp_path: Path) -> Non
 
 
 def test_summaries_add_up() -> None:
-    ops = [{"op_type": "Conv", "kind": "int8", "ms": 3.0}, {"op_type": "Conv", "kind": "float", "ms": 1.0},
-           {"op_type": "QuantizeLinear", "kind": "quantize", "ms": 1.0}]
+    ops = [
+        {"op_type": "Conv", "kind": "int8", "ms": 3.0},
+        {"op_type": "Conv", "kind": "float", "ms": 1.0},
+        {"op_type": "QuantizeLinear", "kind": "quantize", "ms": 1.0},
+    ]
     summary = summarize(ops)
     assert summary["by_type"][0] == {"op_type": "Conv", "ms": 4.0, "share": 0.8}
     assert summary["qdq_share"] == pytest.approx(0.2) and summary["float_ops"] == 1
 
 
-def test_profiling_a_tflite_artifact_imports_no_torch_or_tensorflow(int8_artifacts: dict[str, Path],
-                                                                    tmp_path: Path) -> None:
+def test_profiling_a_tflite_artifact_imports_no_torch_or_tensorflow(
+    int8_artifacts: dict[str, Path], tmp_path: Path
+) -> None:
     out = tmp_path / "tflite-profile.json"
-    code = ("import sys\nfor name in ('torch', 'tensorflow'): sys.modules[name] = None\n"
-            "from typer.testing import CliRunner\nfrom edgekit.cli import app\n"
-            f"r = CliRunner().invoke(app, ['bench', {str(int8_artifacts['tflite-int8'])!r}, '--runs', '2', "
-            f"'--min-seconds', '0', '--profile', {str(out)!r}])\nassert r.exit_code == 0, r.output")
+    code = (
+        "import sys\nfor name in ('torch', 'tensorflow'): sys.modules[name] = None\n"
+        "from typer.testing import CliRunner\nfrom edgekit.cli import app\n"
+        f"r = CliRunner().invoke(app, ['bench', {str(int8_artifacts['tflite-int8'])!r}, '--runs', '2', "
+        f"'--min-seconds', '0', '--profile', {str(out)!r}])\nassert r.exit_code == 0, r.output"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr + result.stdout
     assert json.loads(out.read_text())["profiles"][0]["runtime"] == "tflite"

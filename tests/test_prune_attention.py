@@ -78,7 +78,7 @@ def test_tracing_over_its_budget_ends_in_one_error_not_a_hang() -> None:
                 sum(range(1000))
     assert time.monotonic() - start < 5
     with pytest.raises(TracingBudgetExceeded, match="GB more memory"):
-        with tracing_budget(memory_bytes=64 * 1024 ** 2):
-            hog = [bytearray(16 * 1024 ** 2) for _ in range(16)]  # noqa: F841 - held while the timer checks
+        with tracing_budget(memory_bytes=64 * 1024**2):
+            hog = [bytearray(16 * 1024**2) for _ in range(16)]  # noqa: F841 - held while the timer checks
             while time.monotonic() - start < 30:
                 sum(range(1000))

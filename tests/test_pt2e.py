@@ -11,8 +11,13 @@ import torch
 from torch import nn
 
 from edgekit.convert.sources import load_source
-from edgekit.convert.pt2e import (export_program, fold_constant_items, head_output_convs, layers_by_onnx_name,
-                                  quantize_static)
+from edgekit.convert.pt2e import (
+    export_program,
+    fold_constant_items,
+    head_output_convs,
+    layers_by_onnx_name,
+    quantize_static,
+)
 from edgekit.convert.torch_to_onnx import export_onnx
 from edgekit.data.calibration import CalibrationSet, noise_images
 from edgekit.errors import ExportError
@@ -74,8 +79,10 @@ def nano_det(tmp_path_factory: pytest.TempPathFactory) -> tuple[nn.Module, Path,
 def test_onnx_layer_names_are_found_on_the_fx_graph_by_position(nano_det: tuple) -> None:
     module, parent, calib = nano_det
     graph_module = export_program(module, torch.from_numpy(calib.as_array()[:1].copy())).module()
-    first, last = layers_by_onnx_name(graph_module, parent, ["/backbone/stem/stem.0/conv/Conv"]), \
-        layers_by_onnx_name(graph_module, parent, ["/dfl/conv/Conv"])
+    first, last = (
+        layers_by_onnx_name(graph_module, parent, ["/backbone/stem/stem.0/conv/Conv"]),
+        layers_by_onnx_name(graph_module, parent, ["/dfl/conv/Conv"]),
+    )
     assert [node.name for node in first] == ["conv2d"] and [node.args[1].meta["val"].shape[1] for node in last] == [16]
     with pytest.raises(ExportError, match="no compute layer named '/nope'"):
         layers_by_onnx_name(graph_module, parent, ["/nope"])
@@ -86,14 +93,17 @@ def test_onnx_layer_names_are_found_on_the_fx_graph_by_position(nano_det: tuple)
 
 def test_a_named_layer_keeps_float_weights_and_the_others_are_quantized(nano_det: tuple) -> None:
     pytest.importorskip("executorch", reason="the [executorch] extra is not installed")
-    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (XNNPACKQuantizer,
-                                                                         get_symmetric_quantization_config)
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+        XNNPACKQuantizer,
+        get_symmetric_quantization_config,
+    )
 
     module, parent, calib = nano_det
     name = "/backbone/stem/stem.1/conv/Conv"
     quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=True))
-    model, _ = quantize_static(module, torch.from_numpy(calib.as_array()[:1].copy()), calib, quantizer, True,
-                               [name], parent)
+    model, _ = quantize_static(
+        module, torch.from_numpy(calib.as_array()[:1].copy()), calib, quantizer, True, [name], parent
+    )
     convs = [node for node in model.graph.nodes if "aten.conv2d" in str(node.target)]
     dequantized = ["dequantize" in str(conv.args[1].target) for conv in convs]
     assert dequantized[1] is False and dequantized.count(False) == 2  # stem.1 and the DFL conv of the tail

@@ -13,8 +13,11 @@ from edgekit.report.gate import Thresholds
 
 
 def _keywords(function) -> dict[str, inspect.Parameter]:
-    return {name: p for name, p in inspect.signature(function).parameters.items()
-            if p.kind is inspect.Parameter.KEYWORD_ONLY}
+    return {
+        name: p
+        for name, p in inspect.signature(function).parameters.items()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    }
 
 
 def test_no_public_call_takes_arbitrary_keywords():

@@ -18,15 +18,37 @@ runner = CliRunner()
 @pytest.mark.slow
 def test_detector_bench_json_and_rescoring(artifacts, tmp_path):
     results, predictions = tmp_path / "r.json", tmp_path / "preds.json"
-    out = runner.invoke(app, ["bench", str(artifacts["nano-det"]), "--json", str(results),
-                              "--save-predictions", str(predictions), "--runs", "10", "--min-seconds", "0"])
+    out = runner.invoke(
+        app,
+        [
+            "bench",
+            str(artifacts["nano-det"]),
+            "--json",
+            str(results),
+            "--save-predictions",
+            str(predictions),
+            "--runs",
+            "10",
+            "--min-seconds",
+            "0",
+        ],
+    )
     assert out.exit_code == 0, out.output
     document = json.loads(results.read_text())
     assert document["schema"] == 1 and {"cpu", "cores", "python", "runtimes"} <= document["environment"].keys()
     row = document["results"][0]
     assert row["status"] == "ok" and row["target"] == "onnx-fp32" and row["threads"] == 2
-    assert set(row["latency_ms"]) == {"p50", "p90", "p99", "mean", "std", "runs", "warmup", "round_p50",
-                                      "p50_best_round"}  # one artifact is timed in rounds like several
+    assert set(row["latency_ms"]) == {
+        "p50",
+        "p90",
+        "p99",
+        "mean",
+        "std",
+        "runs",
+        "warmup",
+        "round_p50",
+        "p50_best_round",
+    }  # one artifact is timed in rounds like several
     probe = document["environment"]["machine_probe_ms"]  # the machine's speed, timed in the same rounds
     assert probe["p50"] > 0 and len(probe["round_p50"]) == len(row["latency_ms"]["round_p50"])
     assert row["latency_ms"]["runs"] >= 10 and row["size_bytes"] > 0 and row["peak_rss_bytes"] > 0
@@ -41,8 +63,10 @@ def test_detector_bench_json_and_rescoring(artifacts, tmp_path):
 
 @pytest.mark.slow
 def test_classifier_accuracy(artifacts, tmp_path):
-    out = runner.invoke(app, ["bench", str(artifacts["nano-cls"]), "--json", str(tmp_path / "r.json"),
-                              "--runs", "5", "--min-seconds", "0"])
+    out = runner.invoke(
+        app,
+        ["bench", str(artifacts["nano-cls"]), "--json", str(tmp_path / "r.json"), "--runs", "5", "--min-seconds", "0"],
+    )
     assert out.exit_code == 0, out.output
     row = json.loads((tmp_path / "r.json").read_text())["results"][0]
     assert row["metrics"]["top1"] >= 0.90 and row["metrics"]["top5"] >= row["metrics"]["top1"]
@@ -54,8 +78,20 @@ def test_drop_is_reported_against_the_parent(artifacts, tmp_path):
     from edgekit.convert.run import export_model
 
     assert export_model("nano-cls", ["ort-int8"], tmp_path)[0].status == "ok"
-    out = runner.invoke(app, ["bench", str(artifacts["nano-cls"]), str(tmp_path / "ort-int8"), "--json",
-                              str(tmp_path / "r.json"), "--runs", "3", "--min-seconds", "0"])
+    out = runner.invoke(
+        app,
+        [
+            "bench",
+            str(artifacts["nano-cls"]),
+            str(tmp_path / "ort-int8"),
+            "--json",
+            str(tmp_path / "r.json"),
+            "--runs",
+            "3",
+            "--min-seconds",
+            "0",
+        ],
+    )
     assert out.exit_code == 0, out.output
     parent, child = json.loads((tmp_path / "r.json").read_text())["results"]
     assert "drop" not in parent and child["parent"] == "onnx-fp32"
@@ -71,6 +107,7 @@ def test_yolo_layout_scores_like_coco(artifacts, det_dataset_root, tmp_path):
 
     quick = BenchOptions(warmup=1, runs=2, min_seconds=0.0)
     coco_row, _ = score_artifact(artifacts["nano-det"], quick)
-    yolo_row, _ = score_artifact(artifacts["nano-det"], BenchOptions(warmup=1, runs=2, min_seconds=0.0,
-                                                                      data=str(det_dataset_root / "data.yaml")))
+    yolo_row, _ = score_artifact(
+        artifacts["nano-det"], BenchOptions(warmup=1, runs=2, min_seconds=0.0, data=str(det_dataset_root / "data.yaml"))
+    )
     assert abs(coco_row.metrics["map50_95"] - yolo_row.metrics["map50_95"]) < 2e-3

@@ -14,12 +14,15 @@ from edgekit.errors import EdgekitError
 
 def test_device_specs_parse_and_bad_ones_are_one_line():
     device = parse_device("pi@raspberrypi.local:2200", DeviceSettings(python="~/.venv/bin/python"))
-    assert (device.user, device.host, device.port, device.name) == ("pi", "raspberrypi.local", 2200,
-                                                                    "pi@raspberrypi.local:2200")
+    assert (device.user, device.host, device.port, device.name) == (
+        "pi",
+        "raspberrypi.local",
+        2200,
+        "pi@raspberrypi.local:2200",
+    )
     assert device.ssh("true")[-2:] == ["pi@raspberrypi.local", "true"] and "BatchMode=yes" in device.ssh("true")
     assert parse_device("jetson").name == "jetson"
-    for bad in ("pi@", "pi@host:0", "pi@host:70000", "pi@host;rm -rf /", "-oProxyCommand=x", "-oBatchMode",
-                "-l@host"):
+    for bad in ("pi@", "pi@host:0", "pi@host:70000", "pi@host;rm -rf /", "-oProxyCommand=x", "-oBatchMode", "-l@host"):
         with pytest.raises(EdgekitError, match="user@host"):
             parse_device(bad)
 
@@ -36,9 +39,11 @@ def test_on_with_predictions_or_profile_is_refused_in_one_line(tmp_path):
 
 
 def test_only_a_wheel_of_this_version_is_shipped(tmp_path):
-    for name, words in ((f"edgekit-{__version__}-py3-none-any.whl", "not an edgekit-deploy wheel"),
-                        ("edgekit_deploy-0.0.1-py3-none-any.whl", "this machine"),
-                        (f"edgekit_deploy-{__version__}.tar.gz", "not an edgekit-deploy wheel")):
+    for name, words in (
+        (f"edgekit-{__version__}-py3-none-any.whl", "not an edgekit-deploy wheel"),
+        ("edgekit_deploy-0.0.1-py3-none-any.whl", "this machine"),
+        (f"edgekit_deploy-{__version__}.tar.gz", "not an edgekit-deploy wheel"),
+    ):
         (tmp_path / name).write_bytes(b"PK")
         with pytest.raises(EdgekitError, match=words):
             parse_device("pi@host", DeviceSettings(wheel=tmp_path / name))

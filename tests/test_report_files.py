@@ -26,8 +26,20 @@ def test_pareto_front_keeps_points_nothing_beats_on_both_axes():
 def results(artifacts, tmp_path_factory):
     """A real bench run of both reference models' FP32 artifacts."""
     path = tmp_path_factory.mktemp("report") / "results.json"
-    result = runner.invoke(app, ["bench", str(artifacts["nano-det"]), str(artifacts["nano-cls"]), "--json", str(path),
-                                 "--runs", "5", "--min-seconds", "0"])
+    result = runner.invoke(
+        app,
+        [
+            "bench",
+            str(artifacts["nano-det"]),
+            str(artifacts["nano-cls"]),
+            "--json",
+            str(path),
+            "--runs",
+            "5",
+            "--min-seconds",
+            "0",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return path
 
@@ -51,8 +63,9 @@ def test_markdown_and_csv_carry_every_row_and_the_environment(results):
 
 def test_report_command_writes_all_three_files(results, tmp_path):
     md, table, png = tmp_path / "r.md", tmp_path / "r.csv", tmp_path / "r.png"
-    result = runner.invoke(app, ["report", str(results), "--markdown", str(md), "--csv", str(table),
-                                 "--plot", str(png)])
+    result = runner.invoke(
+        app, ["report", str(results), "--markdown", str(md), "--csv", str(table), "--plot", str(png)]
+    )
     assert result.exit_code == 0, result.output
     assert md.read_text().startswith("### edgekit bench") and table.read_text().startswith("label,")
     with Image.open(png) as image:
@@ -60,9 +73,11 @@ def test_report_command_writes_all_three_files(results, tmp_path):
 
 
 def test_report_refuses_what_is_not_a_results_document(tmp_path):
-    for name, text, message in (("a.json", "{", "not a results JSON"),
-                                ("b.json", json.dumps({"schema": 99, "environment": {}, "results": []}), "schema 99"),
-                                ("c.json", "[]", "not an edgekit bench results document")):
+    for name, text, message in (
+        ("a.json", "{", "not a results JSON"),
+        ("b.json", json.dumps({"schema": 99, "environment": {}, "results": []}), "schema 99"),
+        ("c.json", "[]", "not an edgekit bench results document"),
+    ):
         (tmp_path / name).write_text(text)
         result = runner.invoke(app, ["report", str(tmp_path / name)])
         assert result.exit_code == 2 and message in result.output and result.output.count("\n") == 1

@@ -49,8 +49,11 @@ def test_an_interrupt_between_the_renames_keeps_the_old_output(tmp_path, monkeyp
 
 
 #: when the run is killed -> (rename after which it dies: 0 = while building, which output survives)
-KILL_POINTS = {"while building": (0, "old"), "old aside, new not yet in": (1, "old"),
-               "new in, old not yet deleted": (2, "new")}
+KILL_POINTS = {
+    "while building": (0, "old"),
+    "old aside, new not yet in": (1, "old"),
+    "new in, old not yet deleted": (2, "new"),
+}
 
 
 def _run_and_get_killed(tmp_path: Path, after_rename: int) -> None:

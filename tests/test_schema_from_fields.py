@@ -43,7 +43,8 @@ def _names(cls: type) -> set[str]:
 def test_every_reader_checks_exactly_its_types_fields() -> None:
     assert set(card.CARD_REQUIRED) | set(card.CARD_OPTIONAL) == _names(card.ModelCard) == set(card.CARD_KEYS)
     assert set(manifest._REQUIRED) | set(manifest._OPTIONAL) == _names(manifest.Manifest) - {"card"} | set(
-        card.CARD_KEYS)
+        card.CARD_KEYS
+    )
     assert set(manifest._TENSOR) | set(manifest._TENSOR_OPTIONAL) == _names(manifest.TensorSpec)
     row_keys = set(results._ROW) | set(results._OK_ROW) | set(results._OK_OPTIONAL)
     assert row_keys == _names(results.BenchRow) - {"latency", "extra"} | {"latency_ms"}

@@ -22,11 +22,17 @@ from edgekit.results import BenchRow, ResultsDocument
 runner = CliRunner()
 
 
-@pytest.mark.parametrize("values, message", [
-    ({"rounds": 50, "runs": 5, "max_runs": 10}, "rounds must be at most 10"),  # was an IndexError: rounds with no runs
-    ({"runs": 500, "max_runs": 100}, "runs must be at most 100"),
-    ({"warmup": 10**9}, "warmup must be at most"),
-])
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        (
+            {"rounds": 50, "runs": 5, "max_runs": 10},
+            "rounds must be at most 10",
+        ),  # was an IndexError: rounds with no runs
+        ({"runs": 500, "max_runs": 100}, "runs must be at most 100"),
+        ({"warmup": 10**9}, "warmup must be at most"),
+    ],
+)
 def test_bench_options_have_upper_bounds(values, message):
     with pytest.raises(EdgekitError, match=message):
         BenchOptions(**values).validate()
@@ -38,7 +44,7 @@ def test_an_empty_edgekit_cache_variable_is_unset_not_the_working_directory(monk
 
 
 def test_statuses_and_labels_cannot_break_markdown_csv_or_the_console(tmp_path):
-    nasty = "a|b\n=HYPERLINK(\"x\") [/red][bold]"
+    nasty = 'a|b\n=HYPERLINK("x") [/red][bold]'
     document = ResultsDocument(environment={"cpu": "t"}, rows=(BenchRow.failed("=cmd|calc!A0", nasty),))
     table_rows = [line for line in to_markdown(document).splitlines() if line.startswith("| =cmd")]
     assert len(table_rows) == 1 and table_rows[0].count(" | ") == 10  # eleven cells, one line
@@ -63,13 +69,16 @@ def test_a_recipe_cannot_grant_trust_and_a_built_in_name_wins_over_a_file(tmp_pa
     assert load_recipe(recipe).model == "nano-cls"
 
 
-@pytest.mark.parametrize("table, line, message", [
-    ("export", 'compare_original = "false"', "compare_original must be bool"),  # bool("false") was True
-    ("export", 'calib_images = "many"', "calib_images must be int"),
-    ("compress", 'distill = "no"', "distill must be bool"),
-    ("compress", "epochs = 2.5", "epochs must be int"),
-    ("compress", "prune = true", "prune must be int or float"),
-])
+@pytest.mark.parametrize(
+    "table, line, message",
+    [
+        ("export", 'compare_original = "false"', "compare_original must be bool"),  # bool("false") was True
+        ("export", 'calib_images = "many"', "calib_images must be int"),
+        ("compress", 'distill = "no"', "distill must be bool"),
+        ("compress", "epochs = 2.5", "epochs must be int"),
+        ("compress", "prune = true", "prune must be int or float"),
+    ],
+)
 def test_recipe_values_of_the_wrong_type_are_one_line(tmp_path, table, line, message):
     recipe = tmp_path / "r.toml"
     recipe.write_text(f'model = "nano-cls"\noutput = "run"\n[{table}]\n{line}\n')

@@ -29,8 +29,9 @@ def test_onnx_source_reads_ultralytics_metadata(artifacts, tmp_path):
     source = load_source(str(path))
     assert source.card.task == "detect" and source.card.preprocessing.size == 256 and source.module is None
     assert source.card.class_names == ["circle", "rectangle", "triangle", "cross", "ring"]
-    result = runner.invoke(app, ["export", str(path), "-t", "onnx-fp32", "-o", str(tmp_path / "o"),
-                                 "--data", "shapes-det"])
+    result = runner.invoke(
+        app, ["export", str(path), "-t", "onnx-fp32", "-o", str(tmp_path / "o"), "--data", "shapes-det"]
+    )
     assert result.exit_code == 0, result.output
     manifest = Artifact.load(tmp_path / "o" / "onnx-fp32").manifest
     assert manifest.parity is None and manifest.class_names[-1] == "ring"
@@ -38,8 +39,22 @@ def test_onnx_source_reads_ultralytics_metadata(artifacts, tmp_path):
 
 def test_one_failing_artifact_does_not_stop_the_others(artifacts, tmp_path):
     out = tmp_path / "r.json"
-    result = runner.invoke(app, ["bench", str(artifacts["nano-det"]), str(artifacts["nano-cls"]), "--data",
-                                 "shapes-cls", "--json", str(out), "--runs", "2", "--min-seconds", "0"])
+    result = runner.invoke(
+        app,
+        [
+            "bench",
+            str(artifacts["nano-det"]),
+            str(artifacts["nano-cls"]),
+            "--data",
+            "shapes-cls",
+            "--json",
+            str(out),
+            "--runs",
+            "2",
+            "--min-seconds",
+            "0",
+        ],
+    )
     assert result.exit_code == 1, result.output
     rows = {r["target"] + r["artifact"]: r for r in json.loads(out.read_text())["results"]}
     statuses = sorted(r["status"].split(":")[0] for r in rows.values())
@@ -52,8 +67,20 @@ def test_torch_export_pt2_source_exports_with_parity(tmp_path):
 
     module = load_source("nano-cls").module
     torch.export.save(torch.export.export(module, (torch.zeros(1, 3, 64, 64),)), str(tmp_path / "cls.pt2"))
-    args = ["export", str(tmp_path / "cls.pt2"), "--task", "classify", "--imgsz", "64", "--data", "shapes-cls",
-            "-t", "onnx-fp32", "-o", str(tmp_path / "out")]
+    args = [
+        "export",
+        str(tmp_path / "cls.pt2"),
+        "--task",
+        "classify",
+        "--imgsz",
+        "64",
+        "--data",
+        "shapes-cls",
+        "-t",
+        "onnx-fp32",
+        "-o",
+        str(tmp_path / "out"),
+    ]
     refused = runner.invoke(app, args)  # loading a .pt2 runs code from the file: only with the trust flag
     assert refused.exit_code == 2 and "--trust" in refused.output and not (tmp_path / "out").exists()
     result = runner.invoke(app, args + ["--trust"])

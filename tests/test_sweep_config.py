@@ -16,7 +16,7 @@ from edgekit.sweeps.plan import Planner
 from edgekit.sweeps.store import Store
 
 runner = CliRunner()
-GRID = '''model = "nano-det"
+GRID = """model = "nano-det"
 data = "shapes-det"
 output = "out"
 store = "store"
@@ -30,7 +30,7 @@ name = "a"
 name = "b"
 calib_images = 16
 overrides = { ort-int8 = { calibration_method = "MinMax" } }
-'''
+"""
 
 
 def _file(tmp_path: Path, text: str) -> Path:
@@ -57,7 +57,7 @@ def test_the_plan_is_a_tree_float_targets_once_and_equal_conversions_shared(tmp_
 
 
 def test_a_variant_that_changes_nothing_for_a_target_shares_its_conversion(tmp_path):
-    text = GRID.replace('calib_images = 16\n', '')  # "b" now differs from "a" only for ort-int8
+    text = GRID.replace("calib_images = 16\n", "")  # "b" now differs from "a" only for ort-int8
     plan = Planner(load_sweep(_file(tmp_path, text)), Store(tmp_path / "store")).build()
     tflite = {p.export_key for p in plan.points if p.target == "tflite-int8" and p.model == "p0"}
     ort = {p.export_key for p in plan.points if p.target == "ort-int8" and p.model == "p0"}
@@ -67,25 +67,29 @@ def test_a_variant_that_changes_nothing_for_a_target_shares_its_conversion(tmp_p
 def test_keys_follow_the_inputs(tmp_path):
     first = Planner(load_sweep(_file(tmp_path, GRID)), Store(tmp_path / "s")).build()
     again = Planner(load_sweep(_file(tmp_path, GRID)), Store(tmp_path / "s")).build()
-    other = Planner(load_sweep(_file(tmp_path, GRID.replace('data = "shapes-det"', 'data = "shapes-cls"'))),
-                    Store(tmp_path / "s")).build()
+    other = Planner(
+        load_sweep(_file(tmp_path, GRID.replace('data = "shapes-det"', 'data = "shapes-cls"'))), Store(tmp_path / "s")
+    ).build()
     assert list(first.cells) == list(again.cells)
     assert not set(first.cells) & set(other.cells)
 
 
-@pytest.mark.parametrize("change, message", [
-    (("[grid]", "[grid]\nsize = 3"), "unknown key(s) in [grid]: size"),
-    (('targets = ["onnx-fp32", "ort-int8", "tflite"]', "targets = []"), "[grid] targets is empty"),
-    (('targets = ["onnx-fp32", "ort-int8", "tflite"]\n', ""), "[grid] targets is required"),
-    (("prune = [0.0, 0.3]", "prune = [0.0, 1.5]"), "prune ratios must be in [0, 1)"),
-    (("prune = [0.0, 0.3]", "prune = [0.0, 0.0]"), "repeats a value"),
-    (('name = "b"', 'name = "a"'), "share a name"),
-    (('name = "b"', 'name = "../b"'), "calibration name"),
-    (("calib_images = 16", "calib_images = 0"), "calib_images must be an integer"),
-    (("[grid]", "[compress]\nprune = 0.5\n[grid]"), "unknown key(s) in [compress]: prune"),
-    (('targets = ["onnx-fp32", "ort-int8", "tflite"]', 'targets = ["tensorrt"]'), "tensorrt"),
-    (('output = "out"', 'output = ""'), "'output' is required"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (("[grid]", "[grid]\nsize = 3"), "unknown key(s) in [grid]: size"),
+        (('targets = ["onnx-fp32", "ort-int8", "tflite"]', "targets = []"), "[grid] targets is empty"),
+        (('targets = ["onnx-fp32", "ort-int8", "tflite"]\n', ""), "[grid] targets is required"),
+        (("prune = [0.0, 0.3]", "prune = [0.0, 1.5]"), "prune ratios must be in [0, 1)"),
+        (("prune = [0.0, 0.3]", "prune = [0.0, 0.0]"), "repeats a value"),
+        (('name = "b"', 'name = "a"'), "share a name"),
+        (('name = "b"', 'name = "../b"'), "calibration name"),
+        (("calib_images = 16", "calib_images = 0"), "calib_images must be an integer"),
+        (("[grid]", "[compress]\nprune = 0.5\n[grid]"), "unknown key(s) in [compress]: prune"),
+        (('targets = ["onnx-fp32", "ort-int8", "tflite"]', 'targets = ["tensorrt"]'), "tensorrt"),
+        (('output = "out"', 'output = ""'), "'output' is required"),
+    ],
+)
 def test_bad_sweep_files_are_one_line(tmp_path, change, message):
     with pytest.raises(EdgekitError, match=None) as caught:
         load_sweep(_file(tmp_path, GRID.replace(*change)))
@@ -122,8 +126,10 @@ def test_a_ray_address_that_does_not_answer_is_one_line(tmp_path):
 
 def test_without_ray_the_ray_executor_says_how_to_install_it(tmp_path):
     sweep = _file(tmp_path, GRID)
-    code = ("import sys\nsys.modules['ray'] = None\nfrom edgekit.cli import main\n"
-            f"sys.argv = ['edgekit', 'sweep', {str(sweep)!r}, '--executor', 'ray']\nmain()")
+    code = (
+        "import sys\nsys.modules['ray'] = None\nfrom edgekit.cli import main\n"
+        f"sys.argv = ['edgekit', 'sweep', {str(sweep)!r}, '--executor', 'ray']\nmain()"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == 2 and len(lines) == 1 and "pip install 'edgekit-deploy[ray]'" in lines[0], result.stderr
@@ -157,7 +163,8 @@ def test_the_driver_fails_a_cell_whose_need_is_not_in_the_sweep_instead_of_waiti
 
     lines: list[str] = []
     driver = Driver(_NoWorkers(), Store(tmp_path), lines.append)
-    records = driver.run([Cell("export", "k1", "orphan", {}, ("missing",)),
-                          Cell("score", "k2", "its score", {}, ("k1",))])
+    records = driver.run(
+        [Cell("export", "k1", "orphan", {}, ("missing",)), Cell("score", "k2", "its score", {}, ("k1",))]
+    )
     assert "outside the sweep" in records["k1"]["error"] and "orphan failed" in records["k2"]["error"]
     assert driver.tally.failed == {"export": 1, "score": 1} and len(lines) == 2

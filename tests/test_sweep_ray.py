@@ -23,8 +23,13 @@ PORT = 6391
 
 def _ray_start(ns: LoopbackNamespace, env: dict[str, str], head: bool) -> None:
     binary = str(Path(sys.executable).parent / "ray")
-    node = ["--num-cpus=1", '--resources={"bench_slot": 1}', "--disable-usage-stats", "--node-ip-address=127.0.0.1",
-            "--object-store-memory=200000000"]
+    node = [
+        "--num-cpus=1",
+        '--resources={"bench_slot": 1}',
+        "--disable-usage-stats",
+        "--node-ip-address=127.0.0.1",
+        "--object-store-memory=200000000",
+    ]
     where = ["--head", f"--port={PORT}", "--include-dashboard=false"] if head else [f"--address=127.0.0.1:{PORT}"]
     result = ns.run([binary, "start", *where, *node], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
@@ -45,16 +50,27 @@ def test_ray_two_node_sweep_matches_the_local_executor_and_survives_a_killed_wor
     local = start_sweep(sweep_file(tmp_path, "local", tmp_path / "store-local"), "--jobs", "2")
     _, stderr = local.communicate(timeout=600)
     assert local.returncode == 0, stderr
-    env = {"RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32),
-           "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin"}
+    env = {
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "RAY_AUTH_MODE": "token",
+        "RAY_AUTH_TOKEN": secrets.token_hex(32),
+        "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
+    }
     import os
 
     env = os.environ | env
     with LoopbackNamespace() as ns:
         _ray_start(ns, env, head=True)
         _ray_start(ns, env, head=False)
-        process = start_sweep(sweep_file(tmp_path, "ray", tmp_path / "store-ray"), "--executor", "ray",
-                              "--address", f"127.0.0.1:{PORT}", prefix=ns.prefix(), env=env)
+        process = start_sweep(
+            sweep_file(tmp_path, "ray", tmp_path / "store-ray"),
+            "--executor",
+            "ray",
+            "--address",
+            f"127.0.0.1:{PORT}",
+            prefix=ns.prefix(),
+            env=env,
+        )
         deadline = time.monotonic() + 300
         while not _ray_workers_running_a_cell() and process.poll() is None:
             assert time.monotonic() < deadline, "no Ray worker ever ran a cell"

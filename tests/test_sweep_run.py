@@ -20,7 +20,8 @@ pytestmark = pytest.mark.slow
 runner = CliRunner()
 
 WITH_PRUNING = SMALL.replace("[grid]\n", "[grid]\nprune = [0.0, 0.3]\nepochs = [0]\n").replace(
-    "[[grid.calibration]]\nname = \"c16\"\ncalib_images = 16\n", "")
+    '[[grid.calibration]]\nname = "c16"\ncalib_images = 16\n', ""
+)
 
 
 def test_a_sweep_is_one_table_timed_in_one_run_and_gate_and_report_read_it(tmp_path):
@@ -44,8 +45,21 @@ def test_a_sweep_is_one_table_timed_in_one_run_and_gate_and_report_read_it(tmp_p
     summary = json.loads((out / "sweep.json").read_text())
     assert summary["cells"]["ran"] == {"compress": 1, "export": 6, "score": 6, "timing": 1}
     results = str(out / "results.json")
-    gate = runner.invoke(app, ["gate", "--baseline", results, "--current", results, "--reference", "p0/onnx-fp32",
-                               "--no-confirm", "--max-machine-shift", "-1"])  # rows and reading, not timing
+    gate = runner.invoke(
+        app,
+        [
+            "gate",
+            "--baseline",
+            results,
+            "--current",
+            results,
+            "--reference",
+            "p0/onnx-fp32",
+            "--no-confirm",
+            "--max-machine-shift",
+            "-1",
+        ],
+    )  # rows and reading, not timing
     assert gate.exit_code == 0, gate.output
     report = runner.invoke(app, ["report", str(out / "results.json"), "--markdown", str(tmp_path / "r.md")])
     assert report.exit_code == 0 and "p0.3-e0" in (tmp_path / "r.md").read_text()

@@ -43,8 +43,9 @@ def test_target_contract(target, task, parent_rows, reference_exports):
 
 
 def _first_target_on(runtime: str) -> str:
-    return next(name for name in target_names() if get_target(name).runtime == runtime
-                and name not in unavailable_targets())
+    return next(
+        name for name in target_names() if get_target(name).runtime == runtime and name not in unavailable_targets()
+    )
 
 
 @pytest.mark.slow
@@ -63,6 +64,7 @@ def test_runtime_contract(runtime, artifacts, reference_exports):
     assert batch.dtype == np.float32 and batch.shape == parent_batch.shape and batch.shape[1] == 3
     outputs, expected = session.run(batch), parent_session.run(parent_batch)
     assert [o.shape for o in outputs] == [e.shape for e in expected]
-    cosine = float(np.dot(outputs[0].ravel(), expected[0].ravel())
-                   / (np.linalg.norm(outputs[0]) * np.linalg.norm(expected[0])))
+    cosine = float(
+        np.dot(outputs[0].ravel(), expected[0].ravel()) / (np.linalg.norm(outputs[0]) * np.linalg.norm(expected[0]))
+    )
     assert cosine > 0.99 and session.threads >= 1

@@ -43,14 +43,15 @@ def test_the_decode_tail_stays_float_and_the_rest_runs_in_int8_on_xnnpack(export
     assert any("QC8" in op["name"] for op in ops if op["kind"] == "int8")  # per-channel int8 convolutions
 
 
-def test_the_device_side_imports_executorch_and_torch_but_no_tensorflow_or_onnx(exported: Path,
-                                                                                tmp_path: Path) -> None:
-    code = ("import sys, json\nfrom edgekit.cli import main\n"
-            f"sys.argv = ['edgekit', 'bench', {str(exported / 'executorch-int8')!r}, '--runs', '3', "
-            f"'--min-seconds', '0', '--json', {str(tmp_path / 'r.json')!r}]\n"
-            "try:\n    main()\nexcept SystemExit as exc:\n    assert exc.code in (0, None), exc.code\n"
-            "print('LOADED', json.dumps(sorted({m.split('.')[0] for m in sys.modules} & "
-            "{'torch', 'tensorflow', 'onnx', 'executorch', 'onnxruntime'})))\n")
+def test_the_device_side_imports_executorch_and_torch_but_no_tensorflow_or_onnx(exported: Path, tmp_path: Path) -> None:
+    code = (
+        "import sys, json\nfrom edgekit.cli import main\n"
+        f"sys.argv = ['edgekit', 'bench', {str(exported / 'executorch-int8')!r}, '--runs', '3', "
+        f"'--min-seconds', '0', '--json', {str(tmp_path / 'r.json')!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert exc.code in (0, None), exc.code\n"
+        "print('LOADED', json.dumps(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'torch', 'tensorflow', 'onnx', 'executorch', 'onnxruntime'})))\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     loaded = json.loads(result.stdout.split("LOADED ")[1].splitlines()[0])
@@ -76,8 +77,16 @@ class _DataDependent(nn.Module):
 def test_a_model_export_cannot_capture_fails_its_row_in_one_line_and_the_others_go_on(tmp_path: Path) -> None:
     model = tmp_path / "branchy.pt"
     torch.save(_DataDependent().eval(), model)
-    rows = export_model(str(model), ["onnx-fp32", "executorch-fp32"], tmp_path / "out", data="shapes-cls",
-                        task="classify", imgsz=32, trust=True, calib_images=4)
+    rows = export_model(
+        str(model),
+        ["onnx-fp32", "executorch-fp32"],
+        tmp_path / "out",
+        data="shapes-cls",
+        task="classify",
+        imgsz=32,
+        trust=True,
+        calib_images=4,
+    )
     status = {row.target: row.status for row in rows}
     assert status["onnx-fp32"] == "ok"  # the ONNX tracer follows the branch it saw
     assert status["executorch-fp32"].startswith("export failed: torch.export cannot capture the model:")
@@ -85,8 +94,15 @@ def test_a_model_export_cannot_capture_fails_its_row_in_one_line_and_the_others_
 
 
 def test_an_onnx_source_has_no_pytorch_model_for_executorch(exported: Path, tmp_path: Path) -> None:
-    rows = export_model(str(exported / "onnx-fp32" / "model.onnx"), ["onnx-fp32", "executorch-fp32"],
-                        tmp_path, data="shapes-det", task="detect", imgsz=256, calib_images=4)
+    rows = export_model(
+        str(exported / "onnx-fp32" / "model.onnx"),
+        ["onnx-fp32", "executorch-fp32"],
+        tmp_path,
+        data="shapes-det",
+        task="detect",
+        imgsz=256,
+        calib_images=4,
+    )
     status = {row.target: row.status for row in rows}
     assert status["onnx-fp32"] == "ok" and "converts from the PyTorch model" in status["executorch-fp32"]
 

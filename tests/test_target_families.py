@@ -17,10 +17,15 @@ ROOT = Path(__file__).resolve().parent.parent
 YOLO_ONNX = ROOT / "benchmarks" / "models" / "yolov8n-shapes.onnx"
 
 
-@pytest.mark.parametrize("family, int8, fp32", [("tflite", "tflite-int8", "tflite-fp32"),
-                                                ("openvino", "openvino-int8", "openvino-fp32"),
-                                                ("ort", "ort-int8", "onnx-fp32"),
-                                                ("onnxruntime", "ort-int8", "onnx-fp32")])
+@pytest.mark.parametrize(
+    "family, int8, fp32",
+    [
+        ("tflite", "tflite-int8", "tflite-fp32"),
+        ("openvino", "openvino-int8", "openvino-fp32"),
+        ("ort", "ort-int8", "onnx-fp32"),
+        ("onnxruntime", "ort-int8", "onnx-fp32"),
+    ],
+)
 def test_each_family_resolves_to_int8_with_data_and_to_float_without(family: str, int8: str, fp32: str) -> None:
     [with_data] = resolve_targets([family], "shapes-det (--data)")
     assert (with_data.name, with_data.family) == (int8, FAMILIES[with_data.family].name)
@@ -54,8 +59,9 @@ def test_models_lists_the_families_and_what_they_resolve_to() -> None:
 def test_without_any_data_a_family_falls_back_to_its_float_target_with_the_reason(tmp_path: Path) -> None:
     """A user ONNX whose card names no dataset: no INT8 possible, so the float target, checked on noise images."""
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["export", str(YOLO_ONNX), "--target", "ort", "--target", "openvino",
-                                      "-o", str(out)])
+    result = CliRunner().invoke(
+        app, ["export", str(YOLO_ONNX), "--target", "ort", "--target", "openvino", "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     assert "note: ort -> onnx-fp32: no calibration data" in result.output
     assert "note: openvino -> openvino-fp32: no calibration data" in result.output
@@ -73,15 +79,33 @@ def test_each_family_exports_its_int8_target_from_the_card_dataset_and_benches(t
     """``edgekit export nano-det --target tflite|openvino|ort``: the model card names shapes-det, so each family
     calibrates on it and writes its INT8 target; bench scores each against the FP32 parent in one run."""
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["export", "nano-det", "-t", "tflite", "-t", "openvino", "-t", "ort",
-                                      "-t", "onnx-fp32", "-o", str(out), "--calib-images", "32"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "export",
+            "nano-det",
+            "-t",
+            "tflite",
+            "-t",
+            "openvino",
+            "-t",
+            "ort",
+            "-t",
+            "onnx-fp32",
+            "-o",
+            str(out),
+            "--calib-images",
+            "32",
+        ],
+    )
     assert result.exit_code == 0, result.output
     for line in ("tflite -> tflite-int8: full-integer INT8", "openvino -> openvino-int8", "ort -> ort-int8"):
         assert f"note: {line}" in result.output and "the model card's dataset" in result.output
     results = tmp_path / "results.json"
     dirs = [str(out / name) for name in ("onnx-fp32", "tflite-int8", "openvino-int8", "ort-int8")]
-    benched = CliRunner().invoke(app, ["bench", *dirs, "--runs", "2", "--min-seconds", "0", "--rounds", "1",
-                                       "--json", str(results)])
+    benched = CliRunner().invoke(
+        app, ["bench", *dirs, "--runs", "2", "--min-seconds", "0", "--rounds", "1", "--json", str(results)]
+    )
     assert benched.exit_code == 0, benched.output
     rows = {row["target"]: row for row in json.loads(results.read_text())["results"]}
     for name in ("tflite-int8", "openvino-int8", "ort-int8"):

@@ -22,8 +22,21 @@ def test_decode_tail_is_found_on_the_detector_only(artifacts):
 
 
 def test_options_reach_the_manifest_and_weights_are_int8(tmp_path):
-    result = runner.invoke(app, ["export", "nano-cls", "-t", "ort-int8", "-o", str(tmp_path),
-                                 "--option", "ort-int8.calibration_method=Entropy", "--calib-images", "16"])
+    result = runner.invoke(
+        app,
+        [
+            "export",
+            "nano-cls",
+            "-t",
+            "ort-int8",
+            "-o",
+            str(tmp_path),
+            "--option",
+            "ort-int8.calibration_method=Entropy",
+            "--calib-images",
+            "16",
+        ],
+    )
     assert result.exit_code == 0, result.output
     artifact = Artifact.load(tmp_path / "ort-int8")
     assert artifact.manifest.config["calibration_method"] == "Entropy"
@@ -34,8 +47,10 @@ def test_options_reach_the_manifest_and_weights_are_int8(tmp_path):
 
 
 def test_bad_option_fails_the_row_with_a_clear_reason(tmp_path):
-    result = runner.invoke(app, ["export", "nano-cls", "-t", "ort-int8", "-o", str(tmp_path),
-                                 "--option", "ort-int8.activation_type=QInt4x"])
+    result = runner.invoke(
+        app,
+        ["export", "nano-cls", "-t", "ort-int8", "-o", str(tmp_path), "--option", "ort-int8.activation_type=QInt4x"],
+    )
     assert result.exit_code == 1
     assert "unknown QuantType 'QInt4x'" in result.output
     assert not (tmp_path / "ort-int8").exists()

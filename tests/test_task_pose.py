@@ -42,7 +42,7 @@ def _as_output(annotations: list[dict], box: Letterbox, anchors: int = 32) -> np
     output = np.zeros((17, anchors), np.float32)
     for column, ann in enumerate(annotations):
         x, y, w, h = ann["bbox"]
-        (x0, y0, x1, y1), = box.boxes_to_letterbox(np.array([[x, y, x + w, y + h]]))
+        ((x0, y0, x1, y1),) = box.boxes_to_letterbox(np.array([[x, y, x + w, y + h]]))
         output[:5, column] = [(x0 + x1) / 2, (y0 + y1) / 2, x1 - x0, y1 - y0, 0.9]
         points = np.asarray(ann["keypoints"], np.float64).reshape(4, 3)
         output[5::3, column] = points[:, 0] * box.ratio + box.left
@@ -59,8 +59,10 @@ def test_a_yolo_pose_layout_is_a_pose_dataset_with_coco_keypoints(pose_data: Pat
     assert coco["categories"][0]["keypoints"] == ["0", "1", "2", "3"]
     assert len(first["keypoints"]) == 12 and first["num_keypoints"] == 4 and first["keypoints"][2::3] == [2] * 4
     x, y, w, h = first["bbox"]  # keypoints in pixels, inside their box; OKS scale is box area x 0.53
-    assert all(x - 1 <= px <= x + w + 1 and y - 1 <= py <= y + h + 1
-               for px, py in zip(first["keypoints"][0::3], first["keypoints"][1::3]))
+    assert all(
+        x - 1 <= px <= x + w + 1 and y - 1 <= py <= y + h + 1
+        for px, py in zip(first["keypoints"][0::3], first["keypoints"][1::3])
+    )
     assert first["area"] == pytest.approx(w * h * 0.53, rel=1e-3)
     subset = dataset.subset({dataset.images[0].path}, pose_data.parent, "one")
     assert subset.task == "pose" and len(subset.images) == 1
@@ -99,14 +101,19 @@ def test_ground_truth_as_predictions_scores_one_and_moved_keypoints_score_less(p
 
 def test_an_output_that_does_not_fit_the_keypoints_is_one_line() -> None:
     assert keypoint_dims(17, 1, 4) == 3 and keypoint_dims(13, 1, 4) == 2
-    with pytest.raises(DataError, match="model output has 9 rows per anchor; a pose model for 1 classes and 4 "
-                                        "keypoints has 13 or 17"):
+    with pytest.raises(
+        DataError, match="model output has 9 rows per anchor; a pose model for 1 classes and 4 keypoints has 13 or 17"
+    ):
         keypoint_dims(9, 1, 4)
 
 
-@pytest.mark.parametrize("line, message", [
-    ("0 0.5 0.5 0.2 0.2 0.5 0.5 2", "expected 'class cx cy w h and 4 keypoints of 3 values'"),
-    ("0 0.5 0.5 0.2 0.2" + " nan 0.5 2" * 4, "expected 'class cx cy w h and 4 keypoints of 3 values'")])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ("0 0.5 0.5 0.2 0.2 0.5 0.5 2", "expected 'class cx cy w h and 4 keypoints of 3 values'"),
+        ("0 0.5 0.5 0.2 0.2" + " nan 0.5 2" * 4, "expected 'class cx cy w h and 4 keypoints of 3 values'"),
+    ],
+)
 def test_a_bad_pose_label_is_one_line(pose_data: Path, tmp_path: Path, line: str, message: str) -> None:
     root = tmp_path / "bad"
     write_dataset(root, train=0, val=2)
@@ -136,16 +143,21 @@ def pose_exports(pose_data: Path, tmp_path_factory: pytest.TempPathFactory) -> t
     from edgekit.registry import families, get_target, target_names, unavailable_targets
 
     quantized = {family.quantized for family in families().values()}
-    targets = ["onnx-fp32"] + [name for name in target_names() if name in quantized
-                               and name not in unavailable_targets()
-                               and not getattr(get_target(name), "from_module", False)]
+    targets = ["onnx-fp32"] + [
+        name
+        for name in target_names()
+        if name in quantized
+        and name not in unavailable_targets()
+        and not getattr(get_target(name), "from_module", False)
+    ]
     out = tmp_path_factory.mktemp("pose-exports")
     return out, export_model(str(MODEL), targets, out, data=str(pose_data), calib_images=48)
 
 
 @pytest.mark.slow
-def test_a_real_yolov8n_pose_keeps_its_keypoints_in_int8_on_every_runtime(pose_exports: tuple[Path, list],
-                                                                     tmp_path: Path) -> None:
+def test_a_real_yolov8n_pose_keeps_its_keypoints_in_int8_on_every_runtime(
+    pose_exports: tuple[Path, list], tmp_path: Path
+) -> None:
     """Task and classes from the ONNX metadata (no ``--task``); each INT8 artifact scored against its FP32 parent
     on the same images, within the task's drop bound."""
     out, rows = pose_exports
@@ -175,9 +187,25 @@ def test_oks_map_is_within_half_a_point_of_yolo_val(model: str, pose_data: Path,
 
 def _bench(paths: list[Path], tmp_path: Path) -> dict[str, dict]:
     """``edgekit bench --preset ultralytics`` of ``paths`` (short timing): {target: results row}."""
-    result = CliRunner().invoke(app, ["bench", *map(str, paths), "--json", str(tmp_path / "r.json"), "--preset",
-                                      "ultralytics", "--runs", "2", "--warmup", "1", "--min-seconds", "0",
-                                      "--rounds", "1"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            *map(str, paths),
+            "--json",
+            str(tmp_path / "r.json"),
+            "--preset",
+            "ultralytics",
+            "--runs",
+            "2",
+            "--warmup",
+            "1",
+            "--min-seconds",
+            "0",
+            "--rounds",
+            "1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     return {row["target"]: row for row in json.loads((tmp_path / "r.json").read_text())["results"]}
 
@@ -189,7 +217,8 @@ def test_an_onnx_whose_metadata_names_an_unknown_task_is_one_line(tmp_path: Path
     model = onnx.load(str(ROOT / "benchmarks" / "models" / "yolov8n-shapes.onnx"))
     next(p for p in model.metadata_props if p.key == "task").value = "segment"
     onnx.save(model, str(tmp_path / "seg.onnx"))
-    result = CliRunner().invoke(app, ["export", str(tmp_path / "seg.onnx"), "-t", "onnx-fp32", "-o",
-                                      str(tmp_path / "out")])
+    result = CliRunner().invoke(
+        app, ["export", str(tmp_path / "seg.onnx"), "-t", "onnx-fp32", "-o", str(tmp_path / "out")]
+    )
     assert result.exit_code == 2 and not (tmp_path / "out").exists()
     assert "its metadata names task 'segment', which edgekit does not know" in result.output

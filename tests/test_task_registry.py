@@ -14,18 +14,28 @@ from edgekit.tasks.registry import TASKS, task_names
 
 def test_every_task_is_described_once() -> None:
     assert task_names() == ["detect", "classify", "pose"]
-    assert TASK_METRICS == {"detect": ("map50_95", "map50"), "classify": ("top1", "top5"),
-                            "pose": ("oks_map50_95", "oks_map50", "map50_95", "map50")}
+    assert TASK_METRICS == {
+        "detect": ("map50_95", "map50"),
+        "classify": ("top1", "top5"),
+        "pose": ("oks_map50_95", "oks_map50", "map50_95", "map50"),
+    }
     assert TASKS["detect"].headline == "map50_95" and TASKS["classify"].headline == "top1"
     assert _parts("detect") == {"boxes": slice(0, 4), "scores": slice(4, None)}
     assert _parts("classify") == {"output": slice(0, None)}
 
 
-@pytest.mark.parametrize("task, ultralytics, size, resize, normalised", [
-    ("detect", False, 640, "letterbox", False), ("detect", True, 640, "letterbox", False),
-    ("classify", False, 224, "resize", True), ("classify", True, 224, "resize", False)])
-def test_default_preprocessing_comes_from_the_registry(task: str, ultralytics: bool, size: int, resize: str,
-                                                       normalised: bool) -> None:
+@pytest.mark.parametrize(
+    "task, ultralytics, size, resize, normalised",
+    [
+        ("detect", False, 640, "letterbox", False),
+        ("detect", True, 640, "letterbox", False),
+        ("classify", False, 224, "resize", True),
+        ("classify", True, 224, "resize", False),
+    ],
+)
+def test_default_preprocessing_comes_from_the_registry(
+    task: str, ultralytics: bool, size: int, resize: str, normalised: bool
+) -> None:
     pre = default_preprocessing(task, None, ultralytics=ultralytics)
     assert (pre.size, pre.resize, pre.mean != (0.0, 0.0, 0.0)) == (size, resize, normalised)
 
@@ -44,9 +54,14 @@ def test_no_module_outside_the_task_registry_branches_on_a_tasks_name() -> None:
 
     root = Path(__file__).resolve().parent.parent
     branch = re.compile(r"""(task\w*\s*[!=]=\s*["'])|(["'](detect|classify|pose)["']\s*[!=]=)|(in\s*\(\s*["']detect)""")
-    found = [f"{path.relative_to(root)}:{number}" for folder in ("toolkit", "exporters", "runtimes")
-             for path in sorted((root / folder).rglob("*.py")) if "tasks" not in path.relative_to(root).parts
-             for number, line in enumerate(path.read_text().splitlines(), 1) if branch.search(line)]
+    found = [
+        f"{path.relative_to(root)}:{number}"
+        for folder in ("toolkit", "exporters", "runtimes")
+        for path in sorted((root / folder).rglob("*.py"))
+        if "tasks" not in path.relative_to(root).parts
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if branch.search(line)
+    ]
     assert found == [], found
 
 
@@ -70,8 +85,14 @@ def test_a_new_task_is_one_registry_entry_and_its_hooks(monkeypatch: pytest.Monk
     from edgekit.tasks import registry
     from edgekit.tasks.evaluation import evaluate
 
-    toy = dataclasses.replace(TASKS["classify"], name="toy", metrics=("hits",), output_rank=5,
-                              evaluator=f"{__name__}:_toy_evaluator", training_loss=f"{__name__}:_toy_training_loss")
+    toy = dataclasses.replace(
+        TASKS["classify"],
+        name="toy",
+        metrics=("hits",),
+        output_rank=5,
+        evaluator=f"{__name__}:_toy_evaluator",
+        training_loss=f"{__name__}:_toy_training_loss",
+    )
     monkeypatch.setitem(registry.TASKS, "toy", toy)
     card = ModelCard.for_task("toy", default_preprocessing("toy", 32), ["a", "b"])
     dataset = ClassificationDataset("toy-set", [], ["a", "b"], task="toy")
@@ -91,9 +112,12 @@ def test_an_onnx_output_no_task_produces_asks_for_task(tmp_path) -> None:
     from edgekit.convert.sources import load_source
     from edgekit.errors import ExportError
 
-    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g",
-                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
-                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 8, 8])])
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 8, 8])],
+    )
     onnx.save(helper.make_model(graph), str(tmp_path / "maps.onnx"))
     with pytest.raises(ExportError, match=r"output 'y' has shape \[1, 3, 8, 8\].*pass --task"):
         load_source(str(tmp_path / "maps.onnx"))

@@ -43,8 +43,9 @@ def test_without_the_trust_flag_the_pickle_is_refused(tmp_path):
 
 @pytest.mark.skipif(HAS_ULTRALYTICS, reason="Ultralytics is installed here")
 def test_without_ultralytics_the_extra_is_named(tmp_path):
-    line = _one_line(["export", str(CHECKPOINT), "-t", "onnx-fp32", "-o", str(tmp_path / "o"), "--data",
-                      "shapes-det", "--trust"])
+    line = _one_line(
+        ["export", str(CHECKPOINT), "-t", "onnx-fp32", "-o", str(tmp_path / "o"), "--data", "shapes-det", "--trust"]
+    )
     assert "edgekit-deploy[ultralytics]" in line and not (tmp_path / "o").exists()
 
 
@@ -53,18 +54,22 @@ def test_a_trusted_recipe_takes_its_trust_to_the_compress_stage(tmp_path):
     """``trust = true`` plus ``--trust`` reaches compress, not only export: it once stopped there with "pass
     --trust" on an Ultralytics checkpoint; now it gets as far as loading it (here: the missing extra)."""
     recipe = tmp_path / "r.toml"
-    recipe.write_text(f'model = "{CHECKPOINT}"\ndata = "shapes-det"\noutput = "run"\ntrust = true\n'
-                      '[compress]\nunstructured = 0.3\n')
+    recipe.write_text(
+        f'model = "{CHECKPOINT}"\ndata = "shapes-det"\noutput = "run"\ntrust = true\n[compress]\nunstructured = 0.3\n'
+    )
     line = _one_line(["pipeline", str(recipe), "--trust"])
     assert "edgekit-deploy[ultralytics]" in line and "pass --trust" not in line and not (tmp_path / "run").exists()
+
 
 @pytest.mark.skipif(not HAS_ULTRALYTICS, reason="needs the ultralytics extra (its own venv)")
 def test_the_real_checkpoint_exports_like_yolo_export(tmp_path):
     """Same output convention and numbers as the ONNX that ``yolo export format=onnx`` wrote of it."""
     import onnxruntime as ort
 
-    result = runner.invoke(app, ["export", str(CHECKPOINT), "-t", "onnx-fp32", "-o", str(tmp_path / "o"),
-                                 "--data", "shapes-det", "--trust"])
+    result = runner.invoke(
+        app,
+        ["export", str(CHECKPOINT), "-t", "onnx-fp32", "-o", str(tmp_path / "o"), "--data", "shapes-det", "--trust"],
+    )
     assert result.exit_code == 0, result.output
     manifest = Artifact.load(tmp_path / "o" / "onnx-fp32").manifest
     assert manifest.task == "detect" and manifest.preprocessing.size == 256
@@ -77,15 +82,27 @@ def test_the_real_checkpoint_exports_like_yolo_export(tmp_path):
 
 
 @pytest.mark.skipif(not HAS_ULTRALYTICS, reason="needs the ultralytics extra (its own venv)")
-@pytest.mark.parametrize("config, error", [("yolov8n.yaml", None), ("yolo11n.yaml", None),
-                                           ("yolov8n-seg.yaml", "'segment' model")])
+@pytest.mark.parametrize(
+    "config, error", [("yolov8n.yaml", None), ("yolo11n.yaml", None), ("yolov8n-seg.yaml", "'segment' model")]
+)
 def test_tiny_checkpoints_of_each_family(tmp_path, config, error):
     from ultralytics import YOLO
 
     path = tmp_path / config.replace(".yaml", ".pt")
     YOLO(config).save(str(path))  # built offline from its yaml: random weights, a real checkpoint layout
-    args = ["export", str(path), "-t", "onnx-fp32", "-o", str(tmp_path / "o"), "--data", "shapes-det", "--trust",
-            "--imgsz", "64"]
+    args = [
+        "export",
+        str(path),
+        "-t",
+        "onnx-fp32",
+        "-o",
+        str(tmp_path / "o"),
+        "--data",
+        "shapes-det",
+        "--trust",
+        "--imgsz",
+        "64",
+    ]
     if error:
         assert error in _one_line(args) and not (tmp_path / "o").exists()
         return
@@ -133,7 +150,7 @@ def test_ultralytics_blocks_become_prunable_with_identical_outputs(config, prune
     import resource
 
     prune_structured(split, x, PruneOptions(0.5, by="macs"))
-    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 4 * 1024 ** 2  # KiB: under 4 GB peak
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 4 * 1024**2  # KiB: under 4 GB peak
     assert model_stats(split, x)["macs"] <= 0.6 * macs
     with torch.no_grad():
         assert split.eval()(x).shape == before.shape  # same outputs: 4 + nc rows per anchor
@@ -162,8 +179,9 @@ def test_a_pruned_checkpoint_recovers_with_ultralytics_loss_and_comes_back_as_an
         for split in ("calib", "val"):
             shutil.copytree(source / kind / split, root / kind / split)
     data = tmp_path / "data.yaml"
-    data.write_text(f"path: {root}\ntrain: images/calib\nval: images/val\n"
-                    "names: [circle, rectangle, triangle, cross, ring]\n")
+    data.write_text(
+        f"path: {root}\ntrain: images/calib\nval: images/val\nnames: [circle, rectangle, triangle, cross, ring]\n"
+    )
     import torch
     from ultralytics.nn.tasks import DetectionModel
 
@@ -172,9 +190,32 @@ def test_a_pruned_checkpoint_recovers_with_ultralytics_loss_and_comes_back_as_an
     checkpoint = tmp_path / config.replace(".yaml", ".pt")
     torch.save({"model": net, "train_args": {"imgsz": 64}}, checkpoint)  # a 5-class checkpoint, random weights
     out, report = tmp_path / "small.pt", tmp_path / "r.json"
-    result = runner.invoke(app, ["compress", str(checkpoint), "--trust", "--prune", "0.3", "--prune-by", "macs",
-                                 "--recover", "labels", "--epochs", "1", "--kd-images", "32", "--data", str(data),
-                                 "--imgsz", "64", "-o", str(out), "--json", str(report)])
+    result = runner.invoke(
+        app,
+        [
+            "compress",
+            str(checkpoint),
+            "--trust",
+            "--prune",
+            "0.3",
+            "--prune-by",
+            "macs",
+            "--recover",
+            "labels",
+            "--epochs",
+            "1",
+            "--kd-images",
+            "32",
+            "--data",
+            str(data),
+            "--imgsz",
+            "64",
+            "-o",
+            str(out),
+            "--json",
+            str(report),
+        ],
+    )
     assert result.exit_code == 0, result.output
     document = json.loads(report.read_text())
     recovered = document["steps"][-1]
@@ -186,9 +227,22 @@ def test_a_pruned_checkpoint_recovers_with_ultralytics_loss_and_comes_back_as_an
     assert params == document["after"]["params"] < document["before"]["params"]
     metrics = model.val(data=str(data), imgsz=64, batch=8, device="cpu", plots=False, verbose=False)
     assert 0.0 <= metrics.box.map <= 1.0
-    trainer = DetectionTrainer(overrides={"model": str(native), "data": str(data), "epochs": 1, "imgsz": 64,
-                                          "device": "cpu", "plots": False, "fraction": 0.1, "workers": 0, "batch": 8,
-                                          "project": str(tmp_path / "runs"), "name": "p", "amp": False})
+    trainer = DetectionTrainer(
+        overrides={
+            "model": str(native),
+            "data": str(data),
+            "epochs": 1,
+            "imgsz": 64,
+            "device": "cpu",
+            "plots": False,
+            "fraction": 0.1,
+            "workers": 0,
+            "batch": 8,
+            "project": str(tmp_path / "runs"),
+            "name": "p",
+            "amp": False,
+        }
+    )
     trainer.model = model.model  # the trainer keeps a model it is given instead of rebuilding it from the yaml
     trainer.train()
     assert sum(p.numel() for p in YOLO(str(trainer.last)).model.parameters()) == params

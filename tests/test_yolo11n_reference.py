@@ -19,13 +19,44 @@ MODEL = Path(__file__).parent.parent / "benchmarks" / "models" / "yolo11n-shapes
 def test_the_committed_yolo11n_exports_to_tflite_and_scores_like_its_onnx(tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "out"
-    result = runner.invoke(app, ["export", str(MODEL), "-t", "onnx-fp32", "-t", "tflite-fp32", "-t", "tflite-int8",
-                                 "-o", str(out), "--data", "shapes-det", "--calib-images", "32"])
+    result = runner.invoke(
+        app,
+        [
+            "export",
+            str(MODEL),
+            "-t",
+            "onnx-fp32",
+            "-t",
+            "tflite-fp32",
+            "-t",
+            "tflite-int8",
+            "-o",
+            str(out),
+            "--data",
+            "shapes-det",
+            "--calib-images",
+            "32",
+        ],
+    )
     assert result.exit_code == 0, result.output
     results = tmp_path / "r.json"
-    result = runner.invoke(app, ["bench", *(str(out / t) for t in ("onnx-fp32", "tflite-fp32", "tflite-int8")),
-                                 "--json", str(results), "--runs", "2", "--warmup", "1", "--min-seconds", "0",
-                                 "--rounds", "1"])
+    result = runner.invoke(
+        app,
+        [
+            "bench",
+            *(str(out / t) for t in ("onnx-fp32", "tflite-fp32", "tflite-int8")),
+            "--json",
+            str(results),
+            "--runs",
+            "2",
+            "--warmup",
+            "1",
+            "--min-seconds",
+            "0",
+            "--rounds",
+            "1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     rows = {row["target"]: row for row in json.loads(results.read_text())["results"]}
     assert rows["onnx-fp32"]["metrics"]["map50_95"] >= 0.50

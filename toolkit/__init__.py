@@ -9,8 +9,21 @@ Importing this package stays light: no torch, tensorflow, onnx or runtime is imp
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["Artifact", "BenchRow", "ExportRow", "ModelCard", "ResultsDocument", "benchmark", "compress_model", "export",
-           "gate_check", "load_results", "sweep", "targets", "__version__"]
+__all__ = [
+    "Artifact",
+    "BenchRow",
+    "ExportRow",
+    "ModelCard",
+    "ResultsDocument",
+    "benchmark",
+    "compress_model",
+    "export",
+    "gate_check",
+    "load_results",
+    "sweep",
+    "targets",
+    "__version__",
+]
 
 
 def __getattr__(name: str) -> Any:

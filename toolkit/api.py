@@ -27,14 +27,37 @@ from .results import BenchRow, ResultsDocument, as_document, load_results
 if TYPE_CHECKING:  # torch-free at import: the plan's module is imported when compress runs
     from .compress.options import CompressPlan
 
-__all__ = ["Artifact", "BenchRow", "ExportRow", "ModelCard", "ResultsDocument", "benchmark", "compress_model", "export",
-           "gate_check", "load_results", "sweep", "targets"]
+__all__ = [
+    "Artifact",
+    "BenchRow",
+    "ExportRow",
+    "ModelCard",
+    "ResultsDocument",
+    "benchmark",
+    "compress_model",
+    "export",
+    "gate_check",
+    "load_results",
+    "sweep",
+    "targets",
+]
 
 
-def export(model: str, targets: list[str], out_dir: str | Path, *, data: str | None = None,
-           imgsz: int | None = None, task: str | None = None, factory: str | None = None, trust: bool = False,
-           force: bool = False, calib_images: int = 128, overrides: dict[str, dict[str, Any]] | None = None,
-           max_drop: float | None = None) -> list[ExportRow]:
+def export(
+    model: str,
+    targets: list[str],
+    out_dir: str | Path,
+    *,
+    data: str | None = None,
+    imgsz: int | None = None,
+    task: str | None = None,
+    factory: str | None = None,
+    trust: bool = False,
+    force: bool = False,
+    calib_images: int = 128,
+    overrides: dict[str, dict[str, Any]] | None = None,
+    max_drop: float | None = None,
+) -> list[ExportRow]:
     """``edgekit export``: ``model`` to each target under ``out_dir/<target>``; one row per target.
 
     ``data``: calibration / parity data (a built-in name or a path); ``imgsz``, ``task``, ``factory``: for model
@@ -44,14 +67,37 @@ def export(model: str, targets: list[str], out_dir: str | Path, *, data: str | N
     """
     from .convert.run import export_model
 
-    return export_model(model, list(targets), Path(out_dir), data=data, imgsz=imgsz, task=task, factory=factory,
-                        trust=trust, force=force, calib_images=calib_images, overrides=overrides, max_drop=max_drop)
+    return export_model(
+        model,
+        list(targets),
+        Path(out_dir),
+        data=data,
+        imgsz=imgsz,
+        task=task,
+        factory=factory,
+        trust=trust,
+        force=force,
+        calib_images=calib_images,
+        overrides=overrides,
+        max_drop=max_drop,
+    )
 
 
-def benchmark(artifacts: list[str | Path], json_path: str | Path | None = None, *, data: str | None = None,
-              threads: int | None = None, warmup: int = 10, runs: int = 50, min_seconds: float = 2.0,
-              max_runs: int = 2000, rounds: int = 5, preset: str | None = None, task: str | None = None,
-              imgsz: int | None = None) -> ResultsDocument:
+def benchmark(
+    artifacts: list[str | Path],
+    json_path: str | Path | None = None,
+    *,
+    data: str | None = None,
+    threads: int | None = None,
+    warmup: int = 10,
+    runs: int = 50,
+    min_seconds: float = 2.0,
+    max_runs: int = 2000,
+    rounds: int = 5,
+    preset: str | None = None,
+    task: str | None = None,
+    imgsz: int | None = None,
+) -> ResultsDocument:
     """``edgekit bench``: measure artifacts in one interleaved run; returns the results document
     (``.rows``, ``.to_dict()`` for its JSON). The keywords are ``edgekit.bench.options.BenchOptions``'s fields
     (``threads=None``: one per physical core).
@@ -61,34 +107,65 @@ def benchmark(artifacts: list[str | Path], json_path: str | Path | None = None, 
     from .bench.options import BenchOptions, physical_cores
     from .bench.run import run_bench
 
-    options = BenchOptions(threads=physical_cores() if threads is None else threads, warmup=warmup, runs=runs,
-                           min_seconds=min_seconds, max_runs=max_runs, data=data, rounds=rounds, preset=preset,
-                           task=task, imgsz=imgsz)
-    return run_bench([Path(p) for p in artifacts], options, Path(json_path) if json_path else None, None,
-                     Console(quiet=True))
+    options = BenchOptions(
+        threads=physical_cores() if threads is None else threads,
+        warmup=warmup,
+        runs=runs,
+        min_seconds=min_seconds,
+        max_runs=max_runs,
+        data=data,
+        rounds=rounds,
+        preset=preset,
+        task=task,
+        imgsz=imgsz,
+    )
+    return run_bench(
+        [Path(p) for p in artifacts], options, Path(json_path) if json_path else None, None, Console(quiet=True)
+    )
 
 
-def gate_check(baseline: ResultsDocument | dict[str, Any], current: ResultsDocument | dict[str, Any],
-               config: str | Path | None = None, *, max_size_growth: float | None = None,
-               max_latency_growth: float | None = None, max_accuracy_drop: float | None = None,
-               max_reference_latency_growth: float | None = None, reference: str | None = None,
-               absolute_latency: bool | None = None, max_busy_share: float | None = None,
-               max_machine_shift: float | None = None) -> tuple[bool, str]:
+def gate_check(
+    baseline: ResultsDocument | dict[str, Any],
+    current: ResultsDocument | dict[str, Any],
+    config: str | Path | None = None,
+    *,
+    max_size_growth: float | None = None,
+    max_latency_growth: float | None = None,
+    max_accuracy_drop: float | None = None,
+    max_reference_latency_growth: float | None = None,
+    reference: str | None = None,
+    absolute_latency: bool | None = None,
+    max_busy_share: float | None = None,
+    max_machine_shift: float | None = None,
+) -> tuple[bool, str]:
     """``edgekit gate``: (passed, Markdown verdict) of ``current`` results against ``baseline`` results
     (documents, or their JSON form, which is checked). ``config``: a thresholds TOML; the keywords override it
     (``None``: the file's value, else the default; see ``edgekit.report.gate.Thresholds``)."""
     from .report.gate import load_thresholds, run_gate
 
-    thresholds = load_thresholds(Path(config) if config else None, max_size_growth=max_size_growth,
-                                 max_latency_growth=max_latency_growth, max_accuracy_drop=max_accuracy_drop,
-                                 max_reference_latency_growth=max_reference_latency_growth, reference=reference,
-                                 absolute_latency=absolute_latency, max_busy_share=max_busy_share,
-                                 max_machine_shift=max_machine_shift)
+    thresholds = load_thresholds(
+        Path(config) if config else None,
+        max_size_growth=max_size_growth,
+        max_latency_growth=max_latency_growth,
+        max_accuracy_drop=max_accuracy_drop,
+        max_reference_latency_growth=max_reference_latency_growth,
+        reference=reference,
+        absolute_latency=absolute_latency,
+        max_busy_share=max_busy_share,
+        max_machine_shift=max_machine_shift,
+    )
     return run_gate(as_document(baseline, "baseline"), as_document(current, "current"), thresholds)
 
 
-def sweep(sweep_file: str | Path, executor: str = "local", jobs: int = 1, address: str | None = None,
-          store: str | Path | None = None, force: bool = False, trust: bool = False) -> dict[str, Any]:
+def sweep(
+    sweep_file: str | Path,
+    executor: str = "local",
+    jobs: int = 1,
+    address: str | None = None,
+    store: str | Path | None = None,
+    force: bool = False,
+    trust: bool = False,
+) -> dict[str, Any]:
     """``edgekit sweep``: run the grid of ``sweep_file`` (SWEEP.toml) on ``executor`` (``local`` with ``jobs``
     workers, or ``ray`` at ``address``); returns ``{"document": ResultsDocument, "summary": dict}``. The
     sub-package holding it is ``edgekit.sweeps``."""
@@ -102,15 +179,33 @@ def sweep(sweep_file: str | Path, executor: str = "local", jobs: int = 1, addres
     return run_sweep(config, executor, jobs, address, force, log=lambda *_: None)
 
 
-def compress_model(model: str, out: str | Path, data: str | None = None, force: bool = False, *,
-                   plan: CompressPlan | None = None, prune: float | None = None, prune_by: str | None = None,
-                   importance: str | None = None, round_to: int | None = None, steps: int | None = None,
-                   keep: tuple[str, ...] | None = None, keep_idle: bool | None = None,
-                   unstructured: float | None = None, distill: bool | None = None, recover: str | None = None,
-                   dynamic_quant: bool | None = None, images: str | Path | None = None,
-                   kd_images: int | None = None, epochs: int | None = None, lr: float | None = None,
-                   device: str | None = None, ema: float | None = None, act: str | None = None,
-                   pad: str | None = None) -> dict[str, Any]:
+def compress_model(
+    model: str,
+    out: str | Path,
+    data: str | None = None,
+    force: bool = False,
+    *,
+    plan: CompressPlan | None = None,
+    prune: float | None = None,
+    prune_by: str | None = None,
+    importance: str | None = None,
+    round_to: int | None = None,
+    steps: int | None = None,
+    keep: tuple[str, ...] | None = None,
+    keep_idle: bool | None = None,
+    unstructured: float | None = None,
+    distill: bool | None = None,
+    recover: str | None = None,
+    dynamic_quant: bool | None = None,
+    images: str | Path | None = None,
+    kd_images: int | None = None,
+    epochs: int | None = None,
+    lr: float | None = None,
+    device: str | None = None,
+    ema: float | None = None,
+    act: str | None = None,
+    pad: str | None = None,
+) -> dict[str, Any]:
     """``edgekit compress``: prune / sparsify / distill / quantize ``model`` into the TorchScript file ``out`` (its
     model card embedded); returns the report (before, after, steps).
 
@@ -123,11 +218,27 @@ def compress_model(model: str, out: str | Path, data: str | None = None, force: 
     from .compress.options import plan_from_options
     from .compress.run import compress_model as run_compress
 
-    options = {"prune": prune, "prune_by": prune_by, "importance": importance, "round_to": round_to,
-               "steps": steps, "keep": keep, "keep_idle": keep_idle, "unstructured": unstructured,
-               "distill": distill, "recover": recover, "dynamic_quant": dynamic_quant, "images": images,
-               "kd_images": kd_images, "epochs": epochs, "lr": lr, "device": device, "ema": ema, "act": act,
-               "pad": pad}
+    options = {
+        "prune": prune,
+        "prune_by": prune_by,
+        "importance": importance,
+        "round_to": round_to,
+        "steps": steps,
+        "keep": keep,
+        "keep_idle": keep_idle,
+        "unstructured": unstructured,
+        "distill": distill,
+        "recover": recover,
+        "dynamic_quant": dynamic_quant,
+        "images": images,
+        "kd_images": kd_images,
+        "epochs": epochs,
+        "lr": lr,
+        "device": device,
+        "ema": ema,
+        "act": act,
+        "pad": pad,
+    }
     given = {name: value for name, value in options.items() if value is not None}
     if plan is not None and given:
         raise EdgekitError(f"pass either plan or options ({', '.join(given)}), not both")

@@ -41,8 +41,13 @@ class ModelCard:
     decoding: dict[str, Any] | None = None
 
     @classmethod
-    def for_task(cls, task: str, preprocessing: Preprocessing, class_names: list[str] | tuple[str, ...] = (),
-                 dataset: str | None = None) -> "ModelCard":
+    def for_task(
+        cls,
+        task: str,
+        preprocessing: Preprocessing,
+        class_names: list[str] | tuple[str, ...] = (),
+        dataset: str | None = None,
+    ) -> "ModelCard":
         """A card with the task's default decoding."""
         check_task(task)
         return cls(task, preprocessing, list(class_names), dataset, default_decoding(task))
@@ -53,10 +58,17 @@ class ModelCard:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (tuples as lists), as the manifest and the embedded card file hold it."""
-        preprocessing = {key: list(value) if isinstance(value, tuple) else value
-                         for key, value in self.preprocessing.to_dict().items()}
-        return {"task": self.task, "preprocessing": preprocessing,
-                "class_names": list(self.class_names), "dataset": self.dataset, "decoding": self.decoding}
+        preprocessing = {
+            key: list(value) if isinstance(value, tuple) else value
+            for key, value in self.preprocessing.to_dict().items()
+        }
+        return {
+            "task": self.task,
+            "preprocessing": preprocessing,
+            "class_names": list(self.class_names),
+            "dataset": self.dataset,
+            "decoding": self.decoding,
+        }
 
     @classmethod
     def from_dict(cls, data: Any, where: str = "model card") -> "ModelCard":
@@ -64,8 +76,13 @@ class ModelCard:
         check_object(data, where, CARD_REQUIRED, CARD_OPTIONAL, strict=False)
         check_list(data["class_names"], str, f"{where}.class_names")
         check_task(data["task"], f"{where}.task")
-        return cls(data["task"], Preprocessing.from_dict(data["preprocessing"]), list(data["class_names"]),
-                   data.get("dataset"), data.get("decoding"))
+        return cls(
+            data["task"],
+            Preprocessing.from_dict(data["preprocessing"]),
+            list(data["class_names"]),
+            data.get("dataset"),
+            data.get("decoding"),
+        )
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)

@@ -55,18 +55,27 @@ class ErrorBoundary(typer.core.TyperGroup):
         except EdgekitError as exc:
             _fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
-            _fail("interrupted (SIGINT/SIGTERM; outputs are replaced only when complete, so nothing was "
-                  "half-written)", 130)
+            _fail(
+                "interrupted (SIGINT/SIGTERM; outputs are replaced only when complete, so nothing was half-written)",
+                130,
+            )
         except Exception as exc:  # noqa: BLE001 - the boundary: one line instead of a traceback
             if ctx.params.get("debug") or os.environ.get("EDGEKIT_DEBUG"):
                 raise
             detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
-            _fail(f"internal: {type(exc).__name__}: {detail} (a bug in edgekit; rerun with --debug for the "
-                  "traceback)", INTERNAL_EXIT_CODE)
+            _fail(
+                f"internal: {type(exc).__name__}: {detail} (a bug in edgekit; rerun with --debug for the traceback)",
+                INTERNAL_EXIT_CODE,
+            )
 
 
-app = typer.Typer(cls=ErrorBoundary, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="Compress, export, convert and benchmark PyTorch models for edge devices.")
+app = typer.Typer(
+    cls=ErrorBoundary,
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Compress, export, convert and benchmark PyTorch models for edge devices.",
+)
 
 
 @app.callback()
@@ -94,21 +103,33 @@ def models() -> None:
 @app.command()
 def export(
     model: str = typer.Argument(..., help="built-in name, .onnx, TorchScript, .pt2, or state_dict .pt"),
-    target: list[str] = typer.Option(..., "--target", "-t", help="target name, family name (tflite, openvino, "
-                                     "ort: its recommended target) or 'all' (repeatable)"),
+    target: list[str] = typer.Option(
+        ...,
+        "--target",
+        "-t",
+        help="target name, family name (tflite, openvino, ort: its recommended target) or 'all' (repeatable)",
+    ),
     out: Path = typer.Option(..., "--out", "-o", help="output directory: one artifact dir per target"),
     data: Optional[str] = typer.Option(None, "--data", help="calibration data: built-in name or dataset path"),
     imgsz: Optional[int] = typer.Option(None, "--imgsz", help="input size (user models)"),
     task: Optional[str] = typer.Option(None, "--task", help=f"{TASK_CHOICES} (user models)"),
     factory: Optional[str] = typer.Option(None, "--factory", help="package.module:callable building the model"),
-    trust: bool = typer.Option(False, "--trust", "--trust-pickle",
-                               help="load a file that runs code when loaded (pickle, TorchScript, .pt2) you trust"),
+    trust: bool = typer.Option(
+        False,
+        "--trust",
+        "--trust-pickle",
+        help="load a file that runs code when loaded (pickle, TorchScript, .pt2) you trust",
+    ),
     calib_images: int = typer.Option(128, "--calib-images", help="calibration images (seeded sample)"),
     option: list[str] = typer.Option([], "--option", help="TARGET.key=value config override (repeatable)"),
-    max_drop: Optional[float] = typer.Option(None, "--max-drop", metavar="POINTS",
-                                             help="accuracy budget of every INT8 target, in metric points: the "
-                                             "most sensitive layers go back to float until the drop on held-out "
-                                             "calibration-split images is within it"),
+    max_drop: Optional[float] = typer.Option(
+        None,
+        "--max-drop",
+        metavar="POINTS",
+        help="accuracy budget of every INT8 target, in metric points: the "
+        "most sensitive layers go back to float until the drop on held-out "
+        "calibration-split images is within it",
+    ),
     force: bool = typer.Option(False, "--force", help="overwrite existing artifact directories"),
 ) -> None:
     """Export MODEL to one or more targets; each target's failure is reported in its row."""
@@ -121,9 +142,20 @@ def export(
         for key, value in parse_overrides(option).items():
             name, _, field = key.rpartition(".")
             overrides.setdefault(name, {})[field] = value
-        return export_model(model, target, out, data=data, imgsz=imgsz, task=task, factory=factory,
-                            trust=trust, force=force, calib_images=calib_images, overrides=overrides,
-                            max_drop=max_drop)
+        return export_model(
+            model,
+            target,
+            out,
+            data=data,
+            imgsz=imgsz,
+            task=task,
+            factory=factory,
+            trust=trust,
+            force=force,
+            calib_images=calib_images,
+            overrides=overrides,
+            max_drop=max_drop,
+        )
 
     rows = run()
     for row in rows:
@@ -133,8 +165,12 @@ def export(
         from .registry import unavailable_targets
 
         for name, extra in unavailable_targets().items():
-            console.print(f"note: all -> not {name}: its converter is not installed here (extra [{extra}])",
-                          markup=False, highlight=False, soft_wrap=True)
+            console.print(
+                f"note: all -> not {name}: its converter is not installed here (extra [{extra}])",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
     console.print(export_table(rows))
     if any(row.status != "ok" for row in rows):
         raise typer.Exit(1)
@@ -142,36 +178,51 @@ def export(
 
 @app.command()
 def bench(
-    artifacts: list[Path] = typer.Argument(..., help="artifact directories (from edgekit export), or model files "
-                                           "(.onnx, OpenVINO .xml, .tflite) and Ultralytics export folders"),
+    artifacts: list[Path] = typer.Argument(
+        ...,
+        help="artifact directories (from edgekit export), or model files "
+        "(.onnx, OpenVINO .xml, .tflite) and Ultralytics export folders",
+    ),
     data: Optional[str] = typer.Option(None, "--data", help="evaluation data (default: the manifest's)"),
     json_path: Optional[Path] = typer.Option(None, "--json", help="write results JSON here"),
-    save_predictions: Optional[Path] = typer.Option(None, "--save-predictions",
-                                                    help="write predictions (COCO results JSON for detectors)"),
-    threads: Optional[int] = typer.Option(None, "--threads", help="inference threads (default: one per physical "
-                                          "core; with --on, the device's)"),
+    save_predictions: Optional[Path] = typer.Option(
+        None, "--save-predictions", help="write predictions (COCO results JSON for detectors)"
+    ),
+    threads: Optional[int] = typer.Option(
+        None, "--threads", help="inference threads (default: one per physical core; with --on, the device's)"
+    ),
     runs: int = typer.Option(_BENCH.runs, "--runs", help="minimum timed runs"),
     warmup: int = typer.Option(_BENCH.warmup, "--warmup", help="warm-up runs"),
     min_seconds: float = typer.Option(_BENCH.min_seconds, "--min-seconds", help="minimum timed seconds"),
-    rounds: int = typer.Option(_BENCH.rounds, "--rounds", min=1,
-                               help="several artifacts: time them in turn over this many rounds"),
+    rounds: int = typer.Option(
+        _BENCH.rounds, "--rounds", min=1, help="several artifacts: time them in turn over this many rounds"
+    ),
     markdown: Optional[Path] = typer.Option(None, "--markdown", help="also write a Markdown table"),
     csv_path: Optional[Path] = typer.Option(None, "--csv", help="also write a CSV"),
     plot: Optional[Path] = typer.Option(None, "--plot", help="also write a latency-vs-accuracy PNG (matplotlib)"),
-    preset: Optional[str] = typer.Option(None, "--preset",
-                                         help="detector evaluation settings: edgekit | ultralytics (yolo val's)"),
+    preset: Optional[str] = typer.Option(
+        None, "--preset", help="detector evaluation settings: edgekit | ultralytics (yolo val's)"
+    ),
     task: Optional[str] = typer.Option(None, "--task", help=f"model files without a manifest: {TASK_CHOICES}"),
     imgsz: Optional[int] = typer.Option(None, "--imgsz", help="model files without a manifest: input size"),
-    profile: Optional[Path] = typer.Option(None, "--profile",
-                                           help="also profile each artifact per operator; write that JSON here"),
-    on: Optional[list[str]] = typer.Option(None, "--on", help="bench on a device over SSH: user@host[:port] "
-                                           "(repeat for several; its edgekit must be this version)"),
+    profile: Optional[Path] = typer.Option(
+        None, "--profile", help="also profile each artifact per operator; write that JSON here"
+    ),
+    on: Optional[list[str]] = typer.Option(
+        None,
+        "--on",
+        help="bench on a device over SSH: user@host[:port] (repeat for several; its edgekit must be this version)",
+    ),
     remote_python: str = typer.Option("python3", "--remote-python", help="--on: the device's Python (its venv)"),
     ssh_config: Optional[Path] = typer.Option(None, "--ssh-config", help="--on: an ssh config file (ssh -F)"),
-    remote_tmp: Optional[str] = typer.Option(None, "--remote-tmp", help="--on: the device folder to work in "
-                                             "(default its $TMPDIR or /tmp)"),
-    install_wheel: Optional[Path] = typer.Option(None, "--install-wheel", help="--on: install this edgekit-deploy "
-                                                 "wheel (pip wheel --no-deps . -w dist) on the device first"),
+    remote_tmp: Optional[str] = typer.Option(
+        None, "--remote-tmp", help="--on: the device folder to work in (default its $TMPDIR or /tmp)"
+    ),
+    install_wheel: Optional[Path] = typer.Option(
+        None,
+        "--install-wheel",
+        help="--on: install this edgekit-deploy wheel (pip wheel --no-deps . -w dist) on the device first",
+    ),
 ) -> None:
     """Measure artifacts on their own runtimes: latency, size, memory, accuracy and drop vs FP32."""
     from .bench.run import run_bench
@@ -180,8 +231,17 @@ def bench(
 
     from .fsutil import check_replaceable
 
-    options = BenchOptions(threads=physical_cores() if threads is None else threads, warmup=warmup, runs=runs,
-                           min_seconds=min_seconds, data=data, rounds=rounds, preset=preset, task=task, imgsz=imgsz)
+    options = BenchOptions(
+        threads=physical_cores() if threads is None else threads,
+        warmup=warmup,
+        runs=runs,
+        min_seconds=min_seconds,
+        data=data,
+        rounds=rounds,
+        preset=preset,
+        task=task,
+        imgsz=imgsz,
+    )
     for path in (markdown, csv_path, plot, profile):  # a report path that cannot be written fails before measuring
         if path is not None:
             check_replaceable(path, force=True)
@@ -191,8 +251,10 @@ def bench(
         if save_predictions or profile:
             raise typer.BadParameter("--save-predictions and --profile run locally only, not with --on")
         if len(on) > 1 and (markdown or csv_path or plot):
-            raise typer.BadParameter("--markdown, --csv and --plot take one device; with several, each device's "
-                                     "JSON is written (--json) and `edgekit report` renders it")
+            raise typer.BadParameter(
+                "--markdown, --csv and --plot take one device; with several, each device's "
+                "JSON is written (--json) and `edgekit report` renders it"
+            )
         settings = DeviceSettings(remote_python, ssh_config, remote_tmp, install_wheel, threads)
         documents = bench_on_devices(artifacts, options, on, settings, json_path)
         if len(documents) == 1:
@@ -221,35 +283,64 @@ def bench(
 @app.command()
 def compress(
     model: str = typer.Argument(..., help="built-in name, or a .pt state_dict with --factory"),
-    out: Path = typer.Option(..., "-o", "--output",
-                             help="output TorchScript file, e.g. small.pt (edgekit export reads it as is)"),
+    out: Path = typer.Option(
+        ..., "-o", "--output", help="output TorchScript file, e.g. small.pt (edgekit export reads it as is)"
+    ),
     prune: Optional[float] = typer.Option(None, "--prune", help="structured pruning ratio in (0, 1)"),
     prune_by: str = typer.Option(_PRUNE.by, "--prune-by", help="channels | macs"),
-    importance: str = typer.Option(_PRUNE.importance, "--importance",
-                                   help="l1 | l2 (group magnitude) | bn | taylor | hessian (task-loss gradients: "
-                                        "need labels)"),
+    importance: str = typer.Option(
+        _PRUNE.importance,
+        "--importance",
+        help="l1 | l2 (group magnitude) | bn | taylor | hessian (task-loss gradients: need labels)",
+    ),
     round_to: int = typer.Option(_PRUNE.round_to, "--round-to", help="keep channel counts multiples of this"),
     keep: list[str] = typer.Option([], "--keep", help="module name to leave unpruned (repeatable)"),
-    steps: int = typer.Option(_PRUNE.steps, "--steps", help="prune in N prune-recover cycles (gradual pruning): "
-                              "--epochs are shared out over them"),
-    keep_idle: bool = typer.Option(False, "--keep-idle", help="detectors: prune output branches that never score "
-                                   "on the images like any other (default: thin them to --round-to channels)"),
-    act: Optional[str] = typer.Option(None, "--act", help="relu: replace SiLU/Hardswish/GELU/Mish with ReLU (fuses "
-                                      "into INT8 convs), then recover; needs --recover/--distill"),
-    pad: Optional[str] = typer.Option(None, "--pad", help="same: TensorFlow-style SAME padding on strided convs "
-                                      "(no PAD ops in TFLite), then recover; needs --recover/--distill"),
+    steps: int = typer.Option(
+        _PRUNE.steps,
+        "--steps",
+        help="prune in N prune-recover cycles (gradual pruning): --epochs are shared out over them",
+    ),
+    keep_idle: bool = typer.Option(
+        False,
+        "--keep-idle",
+        help="detectors: prune output branches that never score "
+        "on the images like any other (default: thin them to --round-to channels)",
+    ),
+    act: Optional[str] = typer.Option(
+        None,
+        "--act",
+        help="relu: replace SiLU/Hardswish/GELU/Mish with ReLU (fuses "
+        "into INT8 convs), then recover; needs --recover/--distill",
+    ),
+    pad: Optional[str] = typer.Option(
+        None,
+        "--pad",
+        help="same: TensorFlow-style SAME padding on strided convs "
+        "(no PAD ops in TFLite), then recover; needs --recover/--distill",
+    ),
     unstructured: Optional[float] = typer.Option(None, "--unstructured", help="unstructured L1 ratio in (0, 1)"),
-    distill: bool = typer.Option(False, "--distill", help="recover after pruning: distillation from the original, "
-                                 "plus the task loss when the data has labels (see --recover)"),
-    recover: Optional[str] = typer.Option(None, "--recover", help="auto | labels | kd (implies --distill): labels = "
-                                          "task loss + distillation, kd = distillation alone, auto = labels when "
-                                          "the data has a labelled train split (default)"),
-    ema: Optional[float] = typer.Option(None, "--ema", help="recovery: end on an exponential moving average of the "
-                                        "weights with this decay (e.g. 0.999)"),
-    dynamic_quant: bool = typer.Option(False, "--dynamic-quant",
-                                       help="PyTorch dynamic int8 quantization of Linear layers"),
-    data: Optional[str] = typer.Option(None, "--data",
-                                       help="dataset: val split scores each step, train split feeds distillation"),
+    distill: bool = typer.Option(
+        False,
+        "--distill",
+        help="recover after pruning: distillation from the original, "
+        "plus the task loss when the data has labels (see --recover)",
+    ),
+    recover: Optional[str] = typer.Option(
+        None,
+        "--recover",
+        help="auto | labels | kd (implies --distill): labels = "
+        "task loss + distillation, kd = distillation alone, auto = labels when "
+        "the data has a labelled train split (default)",
+    ),
+    ema: Optional[float] = typer.Option(
+        None, "--ema", help="recovery: end on an exponential moving average of the weights with this decay (e.g. 0.999)"
+    ),
+    dynamic_quant: bool = typer.Option(
+        False, "--dynamic-quant", help="PyTorch dynamic int8 quantization of Linear layers"
+    ),
+    data: Optional[str] = typer.Option(
+        None, "--data", help="dataset: val split scores each step, train split feeds distillation"
+    ),
     images: Optional[Path] = typer.Option(None, "--images", help="folder of unlabelled images to distill on instead"),
     kd_images: int = typer.Option(KD_IMAGES, "--kd-images", help="at most this many distillation images"),
     epochs: int = typer.Option(_DISTILL.epochs, "--epochs"),
@@ -258,8 +349,12 @@ def compress(
     imgsz: Optional[int] = typer.Option(None, "--imgsz", help="input size (user models)"),
     task: Optional[str] = typer.Option(None, "--task", help=f"{TASK_CHOICES} (user models)"),
     factory: Optional[str] = typer.Option(None, "--factory", help="package.module:callable building the model"),
-    trust: bool = typer.Option(False, "--trust", "--trust-pickle",
-                               help="load a file that runs code when loaded (pickle, TorchScript, .pt2) you trust"),
+    trust: bool = typer.Option(
+        False,
+        "--trust",
+        "--trust-pickle",
+        help="load a file that runs code when loaded (pickle, TorchScript, .pt2) you trust",
+    ),
     json_path: Optional[Path] = typer.Option(None, "--json", help="write the report JSON here"),
     force: bool = typer.Option(False, "--force", help="overwrite OUT"),
 ) -> None:
@@ -267,15 +362,40 @@ def compress(
     from .compress.run import compress_model, write_report
     from .report.tables import compress_table, step_progress
 
-    plan = plan_from_options({
-        "prune": prune, "prune_by": prune_by, "importance": importance, "round_to": round_to, "steps": steps,
-        "keep": keep, "keep_idle": keep_idle, "unstructured": unstructured, "distill": distill,
-        "recover": recover, "ema": ema, "dynamic_quant": dynamic_quant, "images": images, "kd_images": kd_images,
-        "epochs": epochs, "lr": lr, "device": device, "act": act, "pad": pad})
+    plan = plan_from_options(
+        {
+            "prune": prune,
+            "prune_by": prune_by,
+            "importance": importance,
+            "round_to": round_to,
+            "steps": steps,
+            "keep": keep,
+            "keep_idle": keep_idle,
+            "unstructured": unstructured,
+            "distill": distill,
+            "recover": recover,
+            "ema": ema,
+            "dynamic_quant": dynamic_quant,
+            "images": images,
+            "kd_images": kd_images,
+            "epochs": epochs,
+            "lr": lr,
+            "device": device,
+            "act": act,
+            "pad": pad,
+        }
+    )
     with step_progress(console, "recover") as on_step:
         document = compress_model(
-            model, plan, out, data, force, log=console.print, progress=on_step,
-            source_options={"task": task, "imgsz": imgsz, "factory": factory, "trust": trust})
+            model,
+            plan,
+            out,
+            data,
+            force,
+            log=console.print,
+            progress=on_step,
+            source_options={"task": task, "imgsz": imgsz, "factory": factory, "trust": trust},
+        )
     if json_path:
         write_report(document, json_path)
     console.print(compress_table(document))
@@ -321,20 +441,35 @@ def gate(
     max_latency_growth: Optional[float] = typer.Option(None, "--max-latency-growth", help="percent (default 30)"),
     max_accuracy_drop: Optional[float] = typer.Option(None, "--max-accuracy-drop", help="points (default 1.0)"),
     max_reference_latency_growth: Optional[float] = typer.Option(
-        None, "--max-reference-latency-growth",
-        help="percent growth of the reference's p50 over the machine probe (default 50; negative: off)"),
+        None,
+        "--max-reference-latency-growth",
+        help="percent growth of the reference's p50 over the machine probe (default 50; negative: off)",
+    ),
     reference: Optional[str] = typer.Option(None, "--reference", help="latency reference row (default onnx-fp32)"),
-    absolute_latency: Optional[bool] = typer.Option(None, "--absolute-latency/--relative-latency",
-                                                    help="compare p50 in ms instead of as a ratio to the reference"),
-    max_busy_share: Optional[float] = typer.Option(None, "--max-busy-share", help="percent of the CPU other "
-                                                   "processes may take while timing before latency is inconclusive "
-                                                   "(default 25; 100: never)"),
-    max_machine_shift: Optional[float] = typer.Option(None, "--max-machine-shift", help="percent the machine "
-                                                      "probe may move (within the run, or from the baseline's on the "
-                                                      "same CPU) before latency is inconclusive (default 10; "
-                                                      "negative: off)"),
-    confirm: bool = typer.Option(True, "--confirm/--no-confirm", help="time the artifacts of a failed latency check "
-                                 "again before failing (they must be where the current run benched them)"),
+    absolute_latency: Optional[bool] = typer.Option(
+        None, "--absolute-latency/--relative-latency", help="compare p50 in ms instead of as a ratio to the reference"
+    ),
+    max_busy_share: Optional[float] = typer.Option(
+        None,
+        "--max-busy-share",
+        help="percent of the CPU other "
+        "processes may take while timing before latency is inconclusive "
+        "(default 25; 100: never)",
+    ),
+    max_machine_shift: Optional[float] = typer.Option(
+        None,
+        "--max-machine-shift",
+        help="percent the machine "
+        "probe may move (within the run, or from the baseline's on the "
+        "same CPU) before latency is inconclusive (default 10; "
+        "negative: off)",
+    ),
+    confirm: bool = typer.Option(
+        True,
+        "--confirm/--no-confirm",
+        help="time the artifacts of a failed latency check "
+        "again before failing (they must be where the current run benched them)",
+    ),
 ) -> None:
     """Exit 0 when every artifact is within its thresholds, 1 on a regression, 2 on unusable input, 75 when
     latency was timed twice on a busy or speed-shifting machine (inconclusive: run it again)."""
@@ -344,11 +479,17 @@ def gate(
     from .report.gate import load_thresholds
     from .results import load_results
 
-    thresholds = load_thresholds(config, max_size_growth=max_size_growth, max_latency_growth=max_latency_growth,
-                                 max_accuracy_drop=max_accuracy_drop, reference=reference,
-                                 max_reference_latency_growth=max_reference_latency_growth,
-                                 absolute_latency=absolute_latency, max_busy_share=max_busy_share,
-                                 max_machine_shift=max_machine_shift)
+    thresholds = load_thresholds(
+        config,
+        max_size_growth=max_size_growth,
+        max_latency_growth=max_latency_growth,
+        max_accuracy_drop=max_accuracy_drop,
+        reference=reference,
+        max_reference_latency_growth=max_reference_latency_growth,
+        absolute_latency=absolute_latency,
+        max_busy_share=max_busy_share,
+        max_machine_shift=max_machine_shift,
+    )
     verdict = judge(load_results(baseline), load_results(current), thresholds, confirm=confirm)
     if markdown:
         with atomic_file(markdown) as tmp:
@@ -361,8 +502,12 @@ def gate(
 def pipeline(
     recipe: Path = typer.Argument(..., help="recipe .toml/.yaml: model, data, output, [compress], [export], [bench]"),
     force: bool = typer.Option(False, "--force", help="overwrite the recipe's output directory"),
-    trust: bool = typer.Option(False, "--trust", help="confirm a recipe's trust = true (its model file runs code "
-                               "when loaded): a recipe cannot grant that by itself"),
+    trust: bool = typer.Option(
+        False,
+        "--trust",
+        help="confirm a recipe's trust = true (its model file runs code "
+        "when loaded): a recipe cannot grant that by itself",
+    ),
 ) -> None:
     """Compress -> export -> bench in one reproducible command; compares against the uncompressed model."""
     from .pipeline import load_recipe, run_pipeline
@@ -383,17 +528,29 @@ def pipeline(
 
 @app.command()
 def sweep(
-    sweep_file: Path = typer.Argument(..., help="SWEEP.toml: model, data, output, [grid] prune/epochs/targets/"
-                                      "calibration, [compress], [bench]"),
-    executor: str = typer.Option("local", "--executor", help="local (a process pool) or ray (pip install "
-                                 "'edgekit-deploy[ray]')"),
-    jobs: int = typer.Option(1, "--jobs", min=1, max=256, help="local executor: cells run side by side "
-                             "(compress/convert/score; the timing run is always alone)"),
-    address: Optional[str] = typer.Option(None, "--address", help="ray executor: host:port of a running "
-                                          "cluster (default: start one for this sweep)"),
-    store: Optional[Path] = typer.Option(None, "--store", help="where finished cells are kept (every Ray node "
-                                         "must see it); overrides the file's store; default $EDGEKIT_CACHE/"
-                                         "sweep-store"),
+    sweep_file: Path = typer.Argument(
+        ..., help="SWEEP.toml: model, data, output, [grid] prune/epochs/targets/calibration, [compress], [bench]"
+    ),
+    executor: str = typer.Option(
+        "local", "--executor", help="local (a process pool) or ray (pip install 'edgekit-deploy[ray]')"
+    ),
+    jobs: int = typer.Option(
+        1,
+        "--jobs",
+        min=1,
+        max=256,
+        help="local executor: cells run side by side (compress/convert/score; the timing run is always alone)",
+    ),
+    address: Optional[str] = typer.Option(
+        None, "--address", help="ray executor: host:port of a running cluster (default: start one for this sweep)"
+    ),
+    store: Optional[Path] = typer.Option(
+        None,
+        "--store",
+        help="where finished cells are kept (every Ray node "
+        "must see it); overrides the file's store; default $EDGEKIT_CACHE/"
+        "sweep-store",
+    ),
     force: bool = typer.Option(False, "--force", help="replace the sweep's output directory"),
     trust: bool = typer.Option(False, "--trust", help="confirm a sweep file's trust = true"),
 ) -> None:
@@ -406,8 +563,14 @@ def sweep(
     config = load_sweep(sweep_file, trusted=trust)
     if store is not None:
         config = dataclasses.replace(config, store=store)
-    result = run_sweep(config, executor, jobs, address, force,
-                       log=lambda line: err_console.print(line, markup=False, highlight=False, soft_wrap=True))
+    result = run_sweep(
+        config,
+        executor,
+        jobs,
+        address,
+        force,
+        log=lambda line: err_console.print(line, markup=False, highlight=False, soft_wrap=True),
+    )
     console.print(bench_table(result["document"]))
     console.print(f"written: {config.output} (cells {result['summary']['cells']})", highlight=False)
     if any(not row.ok for row in result["document"].rows):

@@ -28,8 +28,9 @@ class TargetConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise EdgekitError(f"unknown option(s) for {cls.__name__}: {', '.join(unknown)} "
-                               f"(known: {', '.join(sorted(names))})")
+            raise EdgekitError(
+                f"unknown option(s) for {cls.__name__}: {', '.join(unknown)} (known: {', '.join(sorted(names))})"
+            )
         hints = typing.get_type_hints(cls)
         return cls(**{k: _coerce(hints[k], v, k) for k, v in data.items()})
 

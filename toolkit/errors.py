@@ -1,6 +1,5 @@
 """User-facing errors: the CLI prints ``str(error)`` as one line and exits non-zero, never a traceback."""
 
-
 #: exit code of an unexpected failure (a bug): never 1, which ``edgekit gate`` uses for "regression"
 INTERNAL_EXIT_CODE = 3
 

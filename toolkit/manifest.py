@@ -93,8 +93,9 @@ class Manifest:
         """Check every field's type (``EdgekitError`` naming the first bad one), then build the manifest."""
         check_value(data, dict, "manifest")
         if data.get("schema") != MANIFEST_SCHEMA:
-            raise EdgekitError(f"unsupported manifest schema {data.get('schema')!r} (this edgekit reads "
-                               f"{MANIFEST_SCHEMA!r})")
+            raise EdgekitError(
+                f"unsupported manifest schema {data.get('schema')!r} (this edgekit reads {MANIFEST_SCHEMA!r})"
+            )
         data = dict(check_object(data, "manifest", _REQUIRED, _OPTIONAL))
         for key in ("files", "stages"):
             check_list(data.get(key, []), str, f"manifest.{key}")
@@ -144,8 +145,9 @@ def _check_no_strays(directory: Path, listed: set[str]) -> None:
         if path.is_symlink():
             raise EdgekitError(f"artifact {directory}: {name} is a symbolic link; an artifact holds plain files only")
         if path.is_file() and name != MANIFEST_NAME and name not in listed:
-            raise EdgekitError(f"artifact {directory}: {name} is not listed in its manifest; remove it or export "
-                               "the artifact again")
+            raise EdgekitError(
+                f"artifact {directory}: {name} is not listed in its manifest; remove it or export the artifact again"
+            )
 
 
 def _check_external_data(directory: Path, manifest: "Manifest", listed: set[str]) -> None:
@@ -160,8 +162,10 @@ def _check_external_data(directory: Path, manifest: "Manifest", listed: set[str]
         for location in external_data_locations(directory / name):
             _contained(directory, location, f"{name}: external data location")
             if Path(location).as_posix() not in listed:
-                raise EdgekitError(f"artifact {directory}: {name} reads external data from {location!r}, which its "
-                                   "manifest does not list")
+                raise EdgekitError(
+                    f"artifact {directory}: {name} reads external data from {location!r}, which its "
+                    "manifest does not list"
+                )
 
 
 def _check_files(directory: Path, manifest: "Manifest") -> None:
@@ -182,8 +186,10 @@ def _check_files(directory: Path, manifest: "Manifest") -> None:
         if name not in listed or not isinstance(digest, str):
             raise EdgekitError(f"invalid manifest {directory / MANIFEST_NAME}: bad file_sha256 entry {name!r}")
         if sha256_file(directory / name) != digest:
-            raise EdgekitError(f"artifact {directory}: {name} does not match the sha256 in its manifest "
-                               "(modified or corrupt); export it again")
+            raise EdgekitError(
+                f"artifact {directory}: {name} does not match the sha256 in its manifest "
+                "(modified or corrupt); export it again"
+            )
     _check_external_data(directory, manifest, listed)
 
 
@@ -222,8 +228,22 @@ class Artifact:
 
 
 #: CPU features that decide INT8 (and FP16/BF16) speed, as /proc/cpuinfo names them (x86 flags, ARM features)
-SPEED_FEATURES = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8", "amx_bf16",
-                  "asimd", "asimddp", "i8mm", "sve", "fphp", "asimdhp")
+SPEED_FEATURES = (
+    "avx2",
+    "fma",
+    "avx512f",
+    "avx512_vnni",
+    "avx_vnni",
+    "avx512_bf16",
+    "amx_int8",
+    "amx_bf16",
+    "asimd",
+    "asimddp",
+    "i8mm",
+    "sve",
+    "fphp",
+    "asimdhp",
+)
 
 
 def _cpuinfo() -> dict[str, str]:
@@ -248,10 +268,14 @@ def host_environment() -> dict[str, Any]:
     info = _cpuinfo()
     cpu = info.get("model name") or info.get("Hardware") or platform.processor() or platform.machine()
     flags = set((info.get("flags") or info.get("Features") or "").split())
-    environment: dict[str, Any] = {"cpu": cpu, "isa": [name for name in SPEED_FEATURES if name in flags],
-                                   "cores": os.cpu_count(),
-                   "machine": platform.machine(), "os": f"{platform.system()} {platform.release()}",
-                   "python": platform.python_version()}
+    environment: dict[str, Any] = {
+        "cpu": cpu,
+        "isa": [name for name in SPEED_FEATURES if name in flags],
+        "cores": os.cpu_count(),
+        "machine": platform.machine(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+    }
     if info.get("cpu MHz"):
         environment["cpu_mhz"] = float(info["cpu MHz"])
     boot = _boot_id()

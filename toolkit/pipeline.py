@@ -48,11 +48,30 @@ _COMPRESS_KEYS = set(PLAN_KEYS)
 _EXPORT_KEYS = {"targets", "compare_original", "calib_images", "max_drop"}
 _BENCH_KEYS = set(RECIPE_KEYS)
 #: recipe values whose Python conversion would accept the wrong type silently (``bool("false")`` is True)
-_TYPES = {"compress": {"distill": bool, "keep_idle": bool, "dynamic_quant": bool, "prune": (int, float),
-                       "unstructured": (int, float), "epochs": int, "steps": int, "kd_images": int, "round_to": int,
-                       "lr": (int, float), "ema": (int, float), "prune_by": str, "importance": str, "recover": str,
-                       "act": str, "pad": str, "device": str, "images": str, "keep": list},
-          "export": {"compare_original": bool, "calib_images": int, "max_drop": (int, float), "targets": (str, list)}}
+_TYPES = {
+    "compress": {
+        "distill": bool,
+        "keep_idle": bool,
+        "dynamic_quant": bool,
+        "prune": (int, float),
+        "unstructured": (int, float),
+        "epochs": int,
+        "steps": int,
+        "kd_images": int,
+        "round_to": int,
+        "lr": (int, float),
+        "ema": (int, float),
+        "prune_by": str,
+        "importance": str,
+        "recover": str,
+        "act": str,
+        "pad": str,
+        "device": str,
+        "images": str,
+        "keep": list,
+    },
+    "export": {"compare_original": bool, "calib_images": int, "max_drop": (int, float), "targets": (str, list)},
+}
 
 
 def _check_types(table: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -62,8 +81,9 @@ def _check_types(table: str, values: dict[str, Any]) -> dict[str, Any]:
         wrong_bool = isinstance(value, bool) and expected is not bool and bool not in (expected or ())
         if expected is not None and (not isinstance(value, expected) or wrong_bool):
             kinds = expected if isinstance(expected, tuple) else (expected,)
-            raise EdgekitError(f"recipe [{table}] {key} must be {' or '.join(k.__name__ for k in kinds)}, "
-                               f"got {value!r}")
+            raise EdgekitError(
+                f"recipe [{table}] {key} must be {' or '.join(k.__name__ for k in kinds)}, got {value!r}"
+            )
     return values
 
 
@@ -93,8 +113,9 @@ def check_table(table: Any, where: str, allowed: set[str], kind: str = "recipe")
         raise EdgekitError(f"{kind}: {where} must be a table")
     unknown = sorted(set(table) - allowed)
     if unknown:
-        raise EdgekitError(f"{kind}: unknown key(s) in {where}: {', '.join(unknown)} "
-                           f"(allowed: {', '.join(sorted(allowed))})")
+        raise EdgekitError(
+            f"{kind}: unknown key(s) in {where}: {', '.join(unknown)} (allowed: {', '.join(sorted(allowed))})"
+        )
     return dict(table)
 
 
@@ -140,15 +161,24 @@ def load_recipe(path: Path, trusted: bool = False) -> Recipe:
     if not isinstance(raw.get("trust", False), bool):
         raise EdgekitError("recipe: 'trust' must be true or false")
     if raw.get("trust") and not trusted:
-        raise EdgekitError(f"recipe {path} sets trust = true: its model runs code when loaded; pass --trust to "
-                           "confirm you trust it")
+        raise EdgekitError(
+            f"recipe {path} sets trust = true: its model runs code when loaded; pass --trust to confirm you trust it"
+        )
     if not raw["output"].strip():
         raise EdgekitError("recipe: 'output' must name a directory (it is replaced as a whole on --force)")
-    return Recipe(model=model, output=base / raw["output"], data=raw.get("data"), compress=compress,
-                  targets=tuple(targets), compare_original=bool(export.get("compare_original", True)),
-                  calib_images=int(export.get("calib_images", 128)), max_drop=export.get("max_drop"),
-                  bench=_check_keys("bench", raw.get("bench", {}), _BENCH_KEYS), path=path,
-                  trust=raw.get("trust", False))
+    return Recipe(
+        model=model,
+        output=base / raw["output"],
+        data=raw.get("data"),
+        compress=compress,
+        targets=tuple(targets),
+        compare_original=bool(export.get("compare_original", True)),
+        calib_images=int(export.get("calib_images", 128)),
+        max_drop=export.get("max_drop"),
+        bench=_check_keys("bench", raw.get("bench", {}), _BENCH_KEYS),
+        path=path,
+        trust=raw.get("trust", False),
+    )
 
 
 def compress_plan(options: dict[str, Any]) -> Any:
@@ -166,9 +196,14 @@ def compare_to_original(document: ResultsDocument, compressed: list[Path], origi
         a, b = by_path.get(mine.resolve()), by_path.get(theirs.resolve())
         if not a or not b or not a.ok or not b.ok or a.latency is None or b.latency is None:
             continue
-        pairs.append({"target": a.target, "p50_ratio": a.latency.p50 / b.latency.p50,
-                      "size_ratio": a.size_bytes / b.size_bytes,
-                      "metric_change": {k: v - b.metrics[k] for k, v in a.metrics.items()}})
+        pairs.append(
+            {
+                "target": a.target,
+                "p50_ratio": a.latency.p50 / b.latency.p50,
+                "size_ratio": a.size_bytes / b.size_bytes,
+                "metric_change": {k: v - b.metrics[k] for k, v in a.metrics.items()},
+            }
+        )
     return pairs
 
 
@@ -188,8 +223,12 @@ def _check_pipeline_output(output: Path) -> None:
         summary = json.loads(marker.read_text())
     except (OSError, UnicodeDecodeError, ValueError):
         summary = None
-    if not (isinstance(summary, dict) and summary.get("schema") == 1 and isinstance(summary.get("targets"), list)
-            and "model" in summary):
+    if not (
+        isinstance(summary, dict)
+        and summary.get("schema") == 1
+        and isinstance(summary.get("targets"), list)
+        and "model" in summary
+    ):
         raise EdgekitError(f"refusing to replace {output}: its {PIPELINE_MARKER} is not an edgekit pipeline summary")
 
 
@@ -210,19 +249,26 @@ def run_pipeline(recipe: Recipe, force: bool, console: Any, progress: Any = None
         summary: dict[str, Any] = {"schema": 1, "model": recipe.model, "targets": list(recipe.targets)}
         if plan:
             model = str(work / "compressed.pt")
-            report = compress_model(recipe.model, plan, Path(model), recipe.data, log=console.print,
-                                    progress=progress, source_options={"trust": recipe.trust})
+            report = compress_model(
+                recipe.model,
+                plan,
+                Path(model),
+                recipe.data,
+                log=console.print,
+                progress=progress,
+                source_options={"trust": recipe.trust},
+            )
             write_report(report, work / "compress.json")
             summary["compress"] = {"before": report["before"], "after": report["after"]}
         label = str(recipe.output / "compressed.pt") if plan else recipe.model
         own = bool(plan)  # the compressed TorchScript was written just now, by this run: no trust flag needed
         folder = work / "artifacts" / ("compressed" if plan else "model")
-        exported = _export_all(export_model, model, label, recipe, folder,
-                               trust=own or recipe.trust)
+        exported = _export_all(export_model, model, label, recipe, folder, trust=own or recipe.trust)
         original: list[Path] = []
         if plan and recipe.compare_original:
-            original = _export_all(export_model, recipe.model, recipe.model, recipe, work / "artifacts" / "original",
-                                   trust=recipe.trust)
+            original = _export_all(
+                export_model, recipe.model, recipe.model, recipe, work / "artifacts" / "original", trust=recipe.trust
+            )
         options = BenchOptions(data=recipe.data, **recipe.bench)
         document = run_bench(exported + original, options, None, None, console)
         failed = [f"{row.target}: {row.status}" for row in document.rows if not row.ok]
@@ -230,9 +276,13 @@ def run_pipeline(recipe: Recipe, force: bool, console: Any, progress: Any = None
             raise EdgekitError(f"bench failed, {recipe.output} left as it was: {'; '.join(failed)}")
         summary["versus_original"] = compare_to_original(document, exported, original)
         # name the artifacts where they will be, not where they were made
-        document = dataclasses.replace(document, rows=tuple(
-            dataclasses.replace(row, artifact=str(recipe.output / Path(row.artifact).relative_to(work)))
-            for row in document.rows))
+        document = dataclasses.replace(
+            document,
+            rows=tuple(
+                dataclasses.replace(row, artifact=str(recipe.output / Path(row.artifact).relative_to(work)))
+                for row in document.rows
+            ),
+        )
         for name, content in (("results.json", document.to_dict()), (PIPELINE_MARKER, summary)):
             with atomic_file(work / name) as tmp:
                 tmp.write_text(json.dumps(content, indent=2) + "\n")
@@ -240,8 +290,16 @@ def run_pipeline(recipe: Recipe, force: bool, console: Any, progress: Any = None
 
 
 def _export_all(export_model: Any, model: str, label: str, recipe: Recipe, out: Path, trust: bool) -> list[Path]:
-    rows = export_model(model, list(recipe.targets), out, data=recipe.data, calib_images=recipe.calib_images,
-                        source_label=label, trust=trust, max_drop=recipe.max_drop)
+    rows = export_model(
+        model,
+        list(recipe.targets),
+        out,
+        data=recipe.data,
+        calib_images=recipe.calib_images,
+        source_label=label,
+        trust=trust,
+        max_drop=recipe.max_drop,
+    )
     failed = [f"{row.target}: {row.status}" for row in rows if row.status != "ok"]
     if failed:
         raise EdgekitError(f"export of {model} failed: {'; '.join(failed)}")

@@ -22,8 +22,10 @@ def native_output_to(path: str | os.PathLike = os.devnull) -> Iterator[None]:
         os.dup2(sink.fileno(), 1)
         os.dup2(sink.fileno(), 2)
         try:
-            with contextlib.redirect_stdout(sys.__stdout__ or sys.stdout), \
-                    contextlib.redirect_stderr(sys.__stderr__ or sys.stderr):
+            with (
+                contextlib.redirect_stdout(sys.__stdout__ or sys.stdout),
+                contextlib.redirect_stderr(sys.__stderr__ or sys.stderr),
+            ):
                 yield
         finally:
             for stream in streams:

@@ -65,21 +65,29 @@ class Family:
     def choose(self, calibration: str | None) -> tuple[str, str]:
         """(target, reason) for calibration data described by ``calibration`` (None: there is none)."""
         if self.quantized and calibration:
-            return self.quantized, (f"{self.name} -> {self.quantized}: {self.quantized_kind}, "
-                                    f"calibrated on {calibration}")
+            return self.quantized, (
+                f"{self.name} -> {self.quantized}: {self.quantized_kind}, calibrated on {calibration}"
+            )
         if self.quantized:
-            return self.float, (f"{self.name} -> {self.float}: no calibration data (pass --data, or a model whose "
-                                f"card names a dataset, for {self.quantized})")
+            return self.float, (
+                f"{self.name} -> {self.float}: no calibration data (pass --data, or a model whose "
+                f"card names a dataset, for {self.quantized})"
+            )
         return self.float, f"{self.name} -> {self.float}: the family's only target"
 
 
 #: family name -> Family (one line per runtime family; aliases resolve too)
-FAMILIES: dict[str, Family] = {family.name: family for family in (
-    Family("ort", "ort-int8", "onnx-fp32", aliases=("onnxruntime",), quantized_kind="INT8 QDQ"),
-    Family("openvino", "openvino-int8", "openvino-fp32", quantized_kind="INT8 (NNCF)"),
-    Family("tflite", "tflite-int8", "tflite-fp32", quantized_kind="full-integer INT8 (int8 input and output)"),
-    Family("executorch", "executorch-int8", "executorch-fp32", aliases=("et",), quantized_kind="INT8 (PT2E, XNNPACK)"),
-)}
+FAMILIES: dict[str, Family] = {
+    family.name: family
+    for family in (
+        Family("ort", "ort-int8", "onnx-fp32", aliases=("onnxruntime",), quantized_kind="INT8 QDQ"),
+        Family("openvino", "openvino-int8", "openvino-fp32", quantized_kind="INT8 (NNCF)"),
+        Family("tflite", "tflite-int8", "tflite-fp32", quantized_kind="full-integer INT8 (int8 input and output)"),
+        Family(
+            "executorch", "executorch-int8", "executorch-fp32", aliases=("et",), quantized_kind="INT8 (PT2E, XNNPACK)"
+        ),
+    )
+}
 
 
 @dataclass(frozen=True)
@@ -105,8 +113,11 @@ def plugins(group: str) -> dict[str, str]:
 
 def _builtin(group: str) -> dict[str, Any]:
     """The built-in names of an entry-point group (a plugin cannot take one)."""
-    tables: dict[str, dict[str, Any]] = {TARGET_GROUP: TARGETS, RUNTIME_GROUP: RUNTIMES,
-                                         FAMILY_GROUP: _family_names(FAMILIES)}
+    tables: dict[str, dict[str, Any]] = {
+        TARGET_GROUP: TARGETS,
+        RUNTIME_GROUP: RUNTIMES,
+        FAMILY_GROUP: _family_names(FAMILIES),
+    }
     return tables[group]
 
 
@@ -201,9 +212,11 @@ def resolve_targets(names: list[str], calibration: str | None = "calibration dat
             items = [Resolved(item) for item in (_installed_targets() if name == "all" else [name])]
         for item in items:
             if item.name not in _table(TARGET_GROUP):
-                raise EdgekitError(f"unknown target {item.name!r} (choose from: all, "
-                                   f"{', '.join(sorted(_family_names(FAMILIES)) + sorted(plugins(FAMILY_GROUP)))}, "
-                                   f"{', '.join(target_names())})")
+                raise EdgekitError(
+                    f"unknown target {item.name!r} (choose from: all, "
+                    f"{', '.join(sorted(_family_names(FAMILIES)) + sorted(plugins(FAMILY_GROUP)))}, "
+                    f"{', '.join(target_names())})"
+                )
             if all(item.name != seen.name for seen in out):
                 out.append(item)
     return out

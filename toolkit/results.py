@@ -63,8 +63,12 @@ class Latency:
         return _without_none(values | {"round_p50": list(self.round_p50)} if self.round_p50 else values)
 
     @classmethod
-    def from_dict(cls, raw: Any, where: str = "latency_ms", required: tuple[str, ...] = ("p50", "p90", "p99"),
-                  ) -> "Latency":
+    def from_dict(
+        cls,
+        raw: Any,
+        where: str = "latency_ms",
+        required: tuple[str, ...] = ("p50", "p90", "p99"),
+    ) -> "Latency":
         """A checked ``Latency``: ``required`` keys present, known keys typed, latencies positive (other keys
         ignored)."""
         check_object(raw, where, {key: Number for key in required}, _LATENCY_KEYS, strict=False)
@@ -123,8 +127,9 @@ class BenchRow:
         return cls(target=target or Path(path).name, artifact=str(path), status=f"bench failed: {reason}")
 
     def to_dict(self) -> dict[str, Any]:
-        values = {_JSON_KEYS.get(f.name, f.name): getattr(self, f.name) for f in dataclasses.fields(self)
-                  if f.name != "extra"}
+        values = {
+            _JSON_KEYS.get(f.name, f.name): getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"
+        }
         if self.latency is not None:
             values["latency_ms"] = self.latency.to_dict()
         return _without_none(values) | self.extra
@@ -137,8 +142,11 @@ class BenchRow:
         if raw["status"] != "ok":
             cell = raw.get("cell", {})
             check_value(cell, dict, f"{where}.cell")
-            return cls(**{key: raw[key] for key in _ROW}, cell=cell,
-                       extra={k: v for k, v in raw.items() if k not in _ROW and k != "cell"})
+            return cls(
+                **{key: raw[key] for key in _ROW},
+                cell=cell,
+                extra={k: v for k, v in raw.items() if k not in _ROW and k != "cell"},
+            )
         check_object(raw, where, _OK_ROW, _OK_OPTIONAL, strict=False)
         check_task(raw["task"], f"{where}.task")
         if raw["size_bytes"] <= 0:
@@ -147,8 +155,13 @@ class BenchRow:
         for key in ("metrics", "drop", "ratio"):
             for name, value in raw.get(key, {}).items():
                 check_value(value, Number, f"{where}.{key}.{name}")
-        check_object(raw["dataset"], f"{where}.dataset", {"name": str, "images": int},
-                     {"annotations": str, "annotations_sha256": str, "labels_sha256": str}, strict=False)
+        check_object(
+            raw["dataset"],
+            f"{where}.dataset",
+            {"name": str, "images": int},
+            {"annotations": str, "annotations_sha256": str, "labels_sha256": str},
+            strict=False,
+        )
         known = {**_ROW, **_OK_ROW, **_OK_OPTIONAL}
         values = {key: raw[key] for key in known if key in raw and key != "latency_ms"}
         extra = {key: value for key, value in raw.items() if key not in known}
@@ -180,14 +193,26 @@ def with_drops(rows: Sequence[BenchRow]) -> list[BenchRow]:
     for row in rows:
         parent = parents.get(row.parent_sha256)
         is_parent_itself = row.model_sha256 == row.parent_sha256  # also when listed twice
-        if not row.ok or parent is None or is_parent_itself or row.latency is None or parent.latency is None \
-                or not row.size_bytes or not parent.size_bytes \
-                or dataset_identity(parent.dataset) != dataset_identity(row.dataset):
+        if (
+            not row.ok
+            or parent is None
+            or is_parent_itself
+            or row.latency is None
+            or parent.latency is None
+            or not row.size_bytes
+            or not parent.size_bytes
+            or dataset_identity(parent.dataset) != dataset_identity(row.dataset)
+        ):
             out.append(row)
             continue
-        out.append(dataclasses.replace(
-            row, parent=parent.target, drop={k: parent.metrics[k] - v for k, v in row.metrics.items()},
-            ratio={"p50": row.latency.p50 / parent.latency.p50, "size": row.size_bytes / parent.size_bytes}))
+        out.append(
+            dataclasses.replace(
+                row,
+                parent=parent.target,
+                drop={k: parent.metrics[k] - v for k, v in row.metrics.items()},
+                ratio={"p50": row.latency.p50 / parent.latency.p50, "size": row.size_bytes / parent.size_bytes},
+            )
+        )
     return out
 
 
@@ -208,8 +233,11 @@ class ResultsDocument:
         return row_labels(self.rows)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": RESULTS_SCHEMA, "environment": self.environment,
-                "results": [row.to_dict() for row in self.rows]}
+        return {
+            "schema": RESULTS_SCHEMA,
+            "environment": self.environment,
+            "results": [row.to_dict() for row in self.rows],
+        }
 
     @classmethod
     def from_dict(cls, document: Any, where: str = "results") -> "ResultsDocument":
@@ -217,15 +245,16 @@ class ResultsDocument:
         if not isinstance(document, dict) or "results" not in document or "environment" not in document:
             raise EdgekitError(f"{where} is not an edgekit bench results document")
         if document.get("schema") != RESULTS_SCHEMA:
-            raise EdgekitError(f"{where} has results schema {document.get('schema')!r}; this edgekit reads "
-                               f"schema {RESULTS_SCHEMA!r}")
+            raise EdgekitError(
+                f"{where} has results schema {document.get('schema')!r}; this edgekit reads schema {RESULTS_SCHEMA!r}"
+            )
         check_object(document, where, {"environment": dict, "results": list}, strict=False)
-        rows = tuple(BenchRow.from_dict(row, f"{where}: results[{index}]")
-                     for index, row in enumerate(document["results"]))
+        rows = tuple(
+            BenchRow.from_dict(row, f"{where}: results[{index}]") for index, row in enumerate(document["results"])
+        )
         result = cls(environment=document["environment"], rows=rows)
         if "machine_probe_ms" in result.environment:
-            Latency.from_dict(result.environment["machine_probe_ms"], f"{where} environment.machine_probe_ms",
-                              ("p50",))
+            Latency.from_dict(result.environment["machine_probe_ms"], f"{where} environment.machine_probe_ms", ("p50",))
         return result
 
 

@@ -26,8 +26,15 @@ MAX_NESTING = 100
 _QUOTED = re.compile(rb'"(?:\\.|[^"\\])*"')
 
 Number = (int, float)
-_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true/false", list: "a list",
-               dict: "an object", type(None): "null"}
+_TYPE_NAMES = {
+    int: "an integer",
+    float: "a number",
+    str: "a string",
+    bool: "true/false",
+    list: "a list",
+    dict: "an object",
+    type(None): "null",
+}
 
 
 def _describe(types: tuple[type, ...]) -> str:
@@ -51,8 +58,9 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def check_object(value: Any, where: str, required: Mapping[str, Any], optional: Mapping[str, Any] = {},
-                 strict: bool = True) -> dict[str, Any]:
+def check_object(
+    value: Any, where: str, required: Mapping[str, Any], optional: Mapping[str, Any] = {}, strict: bool = True
+) -> dict[str, Any]:
     """A dict whose ``required`` keys are present and whose known keys have the given types; with ``strict``
     an unknown key is an error too."""
     check_value(value, dict, where)
@@ -130,8 +138,13 @@ def _json_types(hint: Any) -> tuple[type, ...]:
     return (object,)
 
 
-def dataclass_schema(cls: type, required: tuple[str, ...] = (), renamed: Mapping[str, str] = {},
-                     exclude: tuple[str, ...] = (), nullable: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
+def dataclass_schema(
+    cls: type,
+    required: tuple[str, ...] = (),
+    renamed: Mapping[str, str] = {},
+    exclude: tuple[str, ...] = (),
+    nullable: bool = True,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(required, optional)`` key -> JSON types of ``cls``'s JSON form, for ``check_object``: from its fields'
     annotations, so the check can never drift from the type. A field without a default is required, and so
     is every name in ``required``; ``renamed`` maps a field to its JSON key; ``exclude`` leaves fields out;

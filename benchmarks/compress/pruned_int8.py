@@ -44,8 +44,10 @@ def _from_pipeline(run: Path, out: Path, name: str, label: str, rebench: Path | 
     write_text_atomic(out.parent / f"{out.name}-summary.json", json.dumps(summary, indent=2) + "\n")
     table = _table(document, name, label)
     if rebench:
-        table += (f"\nThe same artifacts re-benched with `edgekit bench --json` on an otherwise idle machine; the "
-                  f"pipeline's own bench ({out.name}-pipeline-bench.json) had shared the cores with another job.\n")
+        table += (
+            f"\nThe same artifacts re-benched with `edgekit bench --json` on an otherwise idle machine; the "
+            f"pipeline's own bench ({out.name}-pipeline-bench.json) had shared the cores with another job.\n"
+        )
     write_text_atomic(out.with_suffix(".md"), table)
     print(table)
 
@@ -54,27 +56,37 @@ def _table(document: dict, name: str, label: str) -> str:
     rows = document["results"]
     base = next(r for r in rows if r["artifact"].endswith("original/onnx-fp32"))
     env = document["environment"]
-    lines = [f"### {name}: {label} + INT8 vs the original FP32 ONNX", "",
-             f"One interleaved `edgekit bench` run, {env['cpu']} ({', '.join(env.get('isa', []))}), "
-             f"{env['threads']} threads, {env['latency_rounds']} rounds; p50 = plain median over all timed runs; "
-             "drop and ratios against the original `onnx-fp32` of this run.", "",
-             "| model | target | mAP50-95 | drop vs original FP32 (pts) | p50 ms | p50 / original FP32 | size MB |",
-             "|---|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"### {name}: {label} + INT8 vs the original FP32 ONNX",
+        "",
+        f"One interleaved `edgekit bench` run, {env['cpu']} ({', '.join(env.get('isa', []))}), "
+        f"{env['threads']} threads, {env['latency_rounds']} rounds; p50 = plain median over all timed runs; "
+        "drop and ratios against the original `onnx-fp32` of this run.",
+        "",
+        "| model | target | mAP50-95 | drop vs original FP32 (pts) | p50 ms | p50 / original FP32 | size MB |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
     for row in rows:
         if row["status"] != "ok":
             lines.append(f"| {_model(row, label)} | {row['target']} | {row['status']} | | | | |")
             continue
         score = row["metrics"]["map50_95"]
-        lines.append(f"| {_model(row, label)} | {row['target']} | {score:.4f} | "
-                     f"{(base['metrics']['map50_95'] - score) * 100:.2f} | {row['latency_ms']['p50']:.2f} | "
-                     f"{row['latency_ms']['p50'] / base['latency_ms']['p50']:.2f}x | {row['size_bytes'] / 1e6:.2f} |")
+        lines.append(
+            f"| {_model(row, label)} | {row['target']} | {score:.4f} | "
+            f"{(base['metrics']['map50_95'] - score) * 100:.2f} | {row['latency_ms']['p50']:.2f} | "
+            f"{row['latency_ms']['p50'] / base['latency_ms']['p50']:.2f}x | {row['size_bytes'] / 1e6:.2f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("compressed", type=Path, help="TorchScript from edgekit compress (or, with "
-                        "--from-pipeline, the output folder of an edgekit pipeline run)")
+    parser.add_argument(
+        "compressed",
+        type=Path,
+        help="TorchScript from edgekit compress (or, with "
+        "--from-pipeline, the output folder of an edgekit pipeline run)",
+    )
     parser.add_argument("name")
     parser.add_argument("--data")
     parser.add_argument("--from-pipeline", action="store_true", help="COMPRESSED is a pipeline run: table it")
@@ -83,8 +95,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--label", default="pruned", help="what the compressed model is called in the table")
     parser.add_argument("--table-only", action="store_true", help="redo the Markdown from the committed JSON")
-    parser.add_argument("--out-dir", type=Path, default=HERE, help="where NAME-int8.{json,md} go (and --table-only "
-                                                                 "reads the JSON)")
+    parser.add_argument(
+        "--out-dir", type=Path, default=HERE, help="where NAME-int8.{json,md} go (and --table-only reads the JSON)"
+    )
     args = parser.parse_args()
     out = args.out_dir / f"{args.name}-int8"
     if args.from_pipeline:

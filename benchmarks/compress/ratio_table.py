@@ -39,8 +39,22 @@ def _compress(args: argparse.Namespace, ratio: float, out: Path) -> tuple[Path, 
     report = out.with_suffix(".json")
     if out.is_file() and report.is_file():
         return out, json.loads(report.read_text())
-    command = [args.compress_with, "compress", args.model, "--recover", "labels", "--epochs", str(args.epochs),
-               "--kd-images", str(args.kd_images), "-o", str(out), "--json", str(report), "--force"]
+    command = [
+        args.compress_with,
+        "compress",
+        args.model,
+        "--recover",
+        "labels",
+        "--epochs",
+        str(args.epochs),
+        "--kd-images",
+        str(args.kd_images),
+        "-o",
+        str(out),
+        "--json",
+        str(report),
+        "--force",
+    ]
     command += ["--prune", str(ratio), "--prune-by", "macs"] if ratio else []
     command += ["--data", args.data] if args.data else []
     command += ["--trust"] if args.trust else []
@@ -68,25 +82,34 @@ def _table(name: str, document: dict, reports: dict[float, dict]) -> str:
     metric = _metric(original)
     before = next(iter(reports.values()))["before"]
     env = document["environment"]
-    lines = [f"### {name}: accuracy vs compression ratio, per runtime", "",
-             f"One interleaved `edgekit bench` run, {env['cpu']} ({', '.join(env.get('isa', []))}), "
-             f"{env['threads']} threads, {env['latency_rounds']} rounds; p50 = plain median over all timed runs, "
-             f"as a ratio to the original FP32 ONNX of this run. {metric} on the val split. Ratio 0 = the control "
-             "(unpruned, same recovery recipe and epochs).", "",
-             f"| model | prune (MACs) | params | MACs | {' | '.join(TARGETS)} | ONNX MB | "
-             + " | ".join(f"p50 {t}" for t in TARGETS) + " |",
-             "|---|---:|---:|---:|" + "---:|" * (2 * len(TARGETS) + 1)]
+    lines = [
+        f"### {name}: accuracy vs compression ratio, per runtime",
+        "",
+        f"One interleaved `edgekit bench` run, {env['cpu']} ({', '.join(env.get('isa', []))}), "
+        f"{env['threads']} threads, {env['latency_rounds']} rounds; p50 = plain median over all timed runs, "
+        f"as a ratio to the original FP32 ONNX of this run. {metric} on the val split. Ratio 0 = the control "
+        "(unpruned, same recovery recipe and epochs).",
+        "",
+        f"| model | prune (MACs) | params | MACs | {' | '.join(TARGETS)} | ONNX MB | "
+        + " | ".join(f"p50 {t}" for t in TARGETS)
+        + " |",
+        "|---|---:|---:|---:|" + "---:|" * (2 * len(TARGETS) + 1),
+    ]
     for label in ["original"] + [f"r{ratio:g}" for ratio in sorted(reports)]:
         after = reports[float(label[1:])]["after"] if label != "original" else before
         cells = [rows.get((label, t)) for t in TARGETS]
         scores = [f"{c['metrics'][metric]:.4f}" if c and c["status"] == "ok" else "failed" for c in cells]
-        ratios = [f"{c['latency_ms']['p50'] / original['latency_ms']['p50']:.2f}x" if c and c["status"] == "ok"
-                  else "-" for c in cells]
+        ratios = [
+            f"{c['latency_ms']['p50'] / original['latency_ms']['p50']:.2f}x" if c and c["status"] == "ok" else "-"
+            for c in cells
+        ]
         fp32 = rows.get((label, "onnx-fp32"))
-        lines.append(f"| {label} | {1 - after['macs'] / before['macs']:.0%} | "
-                     f"{after['params'] / before['params']:.2f}x "
-                     f"| {after['macs'] / before['macs']:.2f}x | {' | '.join(scores)} | "
-                     f"{fp32['size_bytes'] / 1e6 if fp32 else float('nan'):.2f} | {' | '.join(ratios)} |")
+        lines.append(
+            f"| {label} | {1 - after['macs'] / before['macs']:.0%} | "
+            f"{after['params'] / before['params']:.2f}x "
+            f"| {after['macs'] / before['macs']:.2f}x | {' | '.join(scores)} | "
+            f"{fp32['size_bytes'] / 1e6 if fp32 else float('nan'):.2f} | {' | '.join(ratios)} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -98,9 +121,17 @@ def _compress_and_bench(args: argparse.Namespace, work: Path) -> tuple[dict[floa
         compressed[ratio] = reused.get(ratio) or _compress(args, ratio, work / f"r{ratio:g}.pt")
     dirs = []
     for label, model, trust in [("original", args.original or args.model, args.trust)] + [
-            (f"r{ratio:g}", str(path), True) for ratio, (path, _) in sorted(compressed.items())]:
-        rows = edgekit.export(model, TARGETS[:2] if args.smoke else TARGETS, work / label, data=args.data,
-                              trust=trust, force=True, calib_images=16 if args.smoke else 128)
+        (f"r{ratio:g}", str(path), True) for ratio, (path, _) in sorted(compressed.items())
+    ]:
+        rows = edgekit.export(
+            model,
+            TARGETS[:2] if args.smoke else TARGETS,
+            work / label,
+            data=args.data,
+            trust=trust,
+            force=True,
+            calib_images=16 if args.smoke else 128,
+        )
         dirs += [work / label / row.target for row in rows if row.status == "ok"]
         print(label, [f"{row.target}: {row.status}" for row in rows], flush=True)
     timing = {"runs": 2, "warmup": 1, "min_seconds": 0.0, "rounds": 1} if args.smoke else {"rounds": args.rounds}
@@ -120,8 +151,11 @@ def main() -> None:
     parser.add_argument("--compress-with", default=str(Path(sys.executable).with_name("edgekit")))
     parser.add_argument("--reuse", action="append", default=[], help="RATIO=MODEL.pt:REPORT.json")
     parser.add_argument("--work", type=Path, help="folder for models and exports (default: TMPDIR/edgekit-ratios-NAME)")
-    parser.add_argument("--original", help="what to export as the original (default: the model; an Ultralytics "
-                                           "checkpoint: its committed ONNX, as this venv has no Ultralytics)")
+    parser.add_argument(
+        "--original",
+        help="what to export as the original (default: the model; an Ultralytics "
+        "checkpoint: its committed ONNX, as this venv has no Ultralytics)",
+    )
     parser.add_argument("--out-dir", type=Path, default=HERE, help="where NAME-ratios.{json,md,png} go")
     parser.add_argument("--smoke", action="store_true", help="two targets, 16 calib images, one round")
     args = parser.parse_args()
@@ -131,8 +165,13 @@ def main() -> None:
     reports = {ratio: report for ratio, (_, report) in compressed.items()}
     out = args.out_dir / f"{args.name}-ratios"
     raw = document.to_dict()
-    write_text_atomic(out.with_suffix(".json"), json.dumps({"bench": raw, "compress": {
-        f"{ratio:g}": report for ratio, report in sorted(reports.items())}}, indent=2) + "\n")
+    write_text_atomic(
+        out.with_suffix(".json"),
+        json.dumps(
+            {"bench": raw, "compress": {f"{ratio:g}": report for ratio, report in sorted(reports.items())}}, indent=2
+        )
+        + "\n",
+    )
     write_text_atomic(out.with_suffix(".md"), _table(args.name, raw, reports))
     plot(ResultsDocument.from_dict(raw), out.with_suffix(".png"))
     print(_table(args.name, raw, reports))

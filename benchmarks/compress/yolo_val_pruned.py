@@ -13,8 +13,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 #: report name (benchmarks/compress/NAME.json) -> checkpoint yardsticks.sh left in /tmp
-CHECKPOINTS = {name: Path(f"/tmp/{name}-ultralytics.pt") for name in
-               ("yolov8n-shapes-p30-labels-e10", "yolov8n-shapes-p50-labels-e10", "yolo11n-shapes-p30-labels-e5")}
+CHECKPOINTS = {
+    name: Path(f"/tmp/{name}-ultralytics.pt")
+    for name in ("yolov8n-shapes-p30-labels-e10", "yolov8n-shapes-p50-labels-e10", "yolo11n-shapes-p30-labels-e5")
+}
 
 
 def main() -> None:
@@ -25,8 +27,13 @@ def main() -> None:
     for name, path in CHECKPOINTS.items():
         result = YOLO(str(path)).val(data=sys.argv[1], imgsz=256, batch=16, device="cpu", plots=False, verbose=False)
         edgekit = json.loads((HERE / f"{name}.json").read_text())["after"]["metrics"]
-        out[name] = {"checkpoint": path.name, "yolo_val_map50_95": result.box.map, "yolo_val_map50": result.box.map50,
-                     "edgekit_map50_95": edgekit["map50_95"], "edgekit_map50": edgekit["map50"]}
+        out[name] = {
+            "checkpoint": path.name,
+            "yolo_val_map50_95": result.box.map,
+            "yolo_val_map50": result.box.map50,
+            "edgekit_map50_95": edgekit["map50_95"],
+            "edgekit_map50": edgekit["map50"],
+        }
     (HERE / "yolo-val-pruned.json").write_text(json.dumps(out, indent=2) + "\n")
     print(json.dumps(out, indent=2))
 

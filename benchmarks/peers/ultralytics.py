@@ -27,21 +27,30 @@ HERE = Path(__file__).resolve().parent
 MODEL = HERE.parent / "models" / "yolov8n-shapes.onnx"
 EDGEKIT_TARGETS = ["onnx-fp32", "ort-int8", "openvino-int8", "tflite-int8"]
 #: Ultralytics export -> (label, runtime it runs on)
-PEER_FILES = {"fp32.onnx": "ultralytics onnx fp32", "int8.onnx": "ultralytics onnx int8 (ORT)",
-              "int8_openvino_model": "ultralytics openvino int8 (NNCF)", "int8.tflite": "ultralytics tflite int8"}
+PEER_FILES = {
+    "fp32.onnx": "ultralytics onnx fp32",
+    "int8.onnx": "ultralytics onnx int8 (ORT)",
+    "int8_openvino_model": "ultralytics openvino int8 (NNCF)",
+    "int8.tflite": "ultralytics tflite int8",
+}
 
 
 def _table(document: dict, labels: dict[str, str], exports: dict, yolo_val: dict[str, float], title: str) -> str:
     rows = document["results"]
     fp32 = next(r for r in rows if r["target"] == "onnx-fp32")
     env = document["environment"]
-    lines = [f"### {title} (shapes-det, 256 px): edgekit vs Ultralytics {exports.get('ultralytics', '')} exports",
-             "", f"One interleaved `edgekit bench` run, {env['cpu']} ({', '.join(env.get('isa', []))}), "
-             f"{env['threads']} threads, {env['latency_rounds']} rounds; scored with `--preset ultralytics` "
-             "on the 200 val images; drop and p50 ratio against `onnx-fp32` (ONNX Runtime) of this run; "
-             "`yolo val`: Ultralytics' own score of its file (benchmarks/peers/yolo_val.json).", "",
-             "| artifact | runtime | mAP50-95 | `yolo val` | drop vs FP32 (pts) | p50 ms | p50 / FP32 | size MB | "
-             "size / FP32 |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"### {title} (shapes-det, 256 px): edgekit vs Ultralytics {exports.get('ultralytics', '')} exports",
+        "",
+        f"One interleaved `edgekit bench` run, {env['cpu']} ({', '.join(env.get('isa', []))}), "
+        f"{env['threads']} threads, {env['latency_rounds']} rounds; scored with `--preset ultralytics` "
+        "on the 200 val images; drop and p50 ratio against `onnx-fp32` (ONNX Runtime) of this run; "
+        "`yolo val`: Ultralytics' own score of its file (benchmarks/peers/yolo_val.json).",
+        "",
+        "| artifact | runtime | mAP50-95 | `yolo val` | drop vs FP32 (pts) | p50 ms | p50 / FP32 | size MB | "
+        "size / FP32 |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for row in rows:
         label = labels.get(row["artifact"], row["target"])
         if row["status"] != "ok":
@@ -49,10 +58,12 @@ def _table(document: dict, labels: dict[str, str], exports: dict, yolo_val: dict
             continue
         value, p50 = row["metrics"]["map50_95"], row["latency_ms"]["p50"]
         theirs = yolo_val.get(Path(row["artifact"]).name)
-        lines.append(f"| {label} | {row['runtime']} | {value:.4f} | {'' if theirs is None else f'{theirs:.4f}'} "
-                     f"| {(fp32['metrics']['map50_95'] - value) * 100:+.2f} "
-                     f"| {p50:.2f} | {p50 / fp32['latency_ms']['p50']:.2f} | {row['size_bytes'] / 1e6:.2f} | "
-                     f"{row['size_bytes'] / fp32['size_bytes']:.2f} |")
+        lines.append(
+            f"| {label} | {row['runtime']} | {value:.4f} | {'' if theirs is None else f'{theirs:.4f}'} "
+            f"| {(fp32['metrics']['map50_95'] - value) * 100:+.2f} "
+            f"| {p50:.2f} | {p50 / fp32['latency_ms']['p50']:.2f} | {row['size_bytes'] / 1e6:.2f} | "
+            f"{row['size_bytes'] / fp32['size_bytes']:.2f} |"
+        )
     failed = {name: info["status"] for name, info in exports.get("exports", {}).items() if info["status"] != "ok"}
     for name, status in failed.items():
         lines.append(f"\nUltralytics `{name}` not benched: its export {status}")
@@ -74,13 +85,20 @@ def main() -> None:
     for index, spec in enumerate(args.variant):
         label, target, setting = spec.split(":", 2)
         key, value = setting.split("=", 1)
-        variant = edgekit.export(str(args.model), [target], args.work / f"variant{index}", data="shapes-det",
-                                 force=True, overrides={target: {key: value}})
+        variant = edgekit.export(
+            str(args.model),
+            [target],
+            args.work / f"variant{index}",
+            data="shapes-det",
+            force=True,
+            overrides={target: {key: value}},
+        )
         labels |= {str(row.path): f"edgekit {label}" for row in variant if row.status == "ok"}
     peers = [args.peers / name for name in PEER_FILES if (args.peers / name).exists()]
     labels |= {str(path): PEER_FILES[path.name] for path in peers}
-    document = edgekit.benchmark(list(labels), data="shapes-det", preset="ultralytics", runs=100, min_seconds=4.0,
-                                 rounds=args.rounds).to_dict()
+    document = edgekit.benchmark(
+        list(labels), data="shapes-det", preset="ultralytics", runs=100, min_seconds=4.0, rounds=args.rounds
+    ).to_dict()
     exports = json.loads((args.peers / "exports.json").read_text())
     document["peers"] = exports
     write_text_atomic(HERE / f"{args.name}.json", json.dumps(document, indent=2) + "\n")

@@ -29,14 +29,22 @@ TARGETS = ["onnx-fp32", "ort-int8", "openvino-int8", "tflite-int8"]
 def run(model: str, data: str, work: Path, out_dir: Path, smoke: bool) -> None:
     """Export ``model`` to the INT8 targets and bench them with its FP32 parent; write the JSON and Markdown."""
     targets = TARGETS[:2] if smoke else TARGETS
-    rows = edgekit.export(str(HERE.parent / "models" / f"{model}.onnx"), targets, work / model, data=data,
-                          force=True, calib_images=16 if smoke else 128)
+    rows = edgekit.export(
+        str(HERE.parent / "models" / f"{model}.onnx"),
+        targets,
+        work / model,
+        data=data,
+        force=True,
+        calib_images=16 if smoke else 128,
+    )
     failed = {row.target: row.status for row in rows if row.status != "ok"}
     timing = {"runs": 2, "warmup": 1, "min_seconds": 0.0, "rounds": 1} if smoke else {"rounds": 10}
-    document = edgekit.benchmark([row.path for row in rows if row.status == "ok"], data=data,
-                                 preset="ultralytics", **timing)
-    write_text_atomic(out_dir / f"{model}-int8.json", json.dumps(document.to_dict() | {"export_failures": failed},
-                                                                 indent=2) + "\n")
+    document = edgekit.benchmark(
+        [row.path for row in rows if row.status == "ok"], data=data, preset="ultralytics", **timing
+    )
+    write_text_atomic(
+        out_dir / f"{model}-int8.json", json.dumps(document.to_dict() | {"export_failures": failed}, indent=2) + "\n"
+    )
     write_text_atomic(out_dir / f"{model}-int8.md", to_markdown(document))
     print(to_markdown(document))
 

@@ -25,9 +25,11 @@ from edgekit.tasks.detection import EVALUATION_PRESETS, DetectionDecoding, coco_
 
 HERE = Path(__file__).resolve().parent
 MODEL = HERE.parent / "models" / "yolov8n-shapes.onnx"
-SETTINGS = {"edgekit default (IoU 0.6, best class)": DetectionDecoding(),
-            "NMS IoU 0.7": DetectionDecoding(iou_threshold=0.7),
-            "--preset ultralytics (IoU 0.7, multi-label)": EVALUATION_PRESETS["ultralytics"]}
+SETTINGS = {
+    "edgekit default (IoU 0.6, best class)": DetectionDecoding(),
+    "NMS IoU 0.7": DetectionDecoding(iou_threshold=0.7),
+    "--preset ultralytics (IoU 0.7, multi-label)": EVALUATION_PRESETS["ultralytics"],
+}
 
 
 def _opencv_linear(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -48,8 +50,9 @@ def _opencv_letterbox(image: np.ndarray, preprocessing: Preprocessing) -> tuple[
     """The same letterbox as ``preprocessing.apply``, resized the OpenCV way."""
     box = Letterbox.fit(image.shape[0], image.shape[1], preprocessing.size)
     canvas = np.full((preprocessing.size, preprocessing.size, 3), preprocessing.pad_value, dtype=np.uint8)
-    canvas[box.top:box.top + box.new_height, box.left:box.left + box.new_width] = \
-        _opencv_linear(image, (box.new_width, box.new_height))
+    canvas[box.top : box.top + box.new_height, box.left : box.left + box.new_width] = _opencv_linear(
+        image, (box.new_width, box.new_height)
+    )
     return preprocessing.normalize(canvas), box
 
 
@@ -68,8 +71,9 @@ def _outputs(resize: str) -> tuple[list, object]:
 def _score(outputs: list, dataset, decoding: DetectionDecoding) -> dict[str, float]:
     results = []
     for record, box, output in outputs:
-        results += predict_image(output, decoding, box, record.image_id, record.height, record.width,
-                                 dataset.category_ids)
+        results += predict_image(
+            output, decoding, box, record.image_id, record.height, record.width, dataset.category_ids
+        )
     metrics = coco_map(dataset.annotations_path, results)
     return {"map50_95": round(metrics["map50_95"], 4), "map50": round(metrics["map50"], 4)}
 
@@ -78,13 +82,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out-dir", type=Path, default=HERE, help="where eval_settings.json goes")
     args = parser.parse_args()
-    document = {"model": "benchmarks/models/yolov8n-shapes.onnx", "images": 200, "engine": "pycocotools",
-                "yolo_val": json.loads((HERE / "yolo_val.json").read_text())["map50_95"], "scores": {}}
+    document = {
+        "model": "benchmarks/models/yolov8n-shapes.onnx",
+        "images": 200,
+        "engine": "pycocotools",
+        "yolo_val": json.loads((HERE / "yolo_val.json").read_text())["map50_95"],
+        "scores": {},
+    }
     for resize in ("pillow", "opencv"):
         outputs, dataset = _outputs(resize)
         for name, decoding in SETTINGS.items():
-            document["scores"][f"{name}, {resize} resize"] = {**_score(outputs, dataset, decoding),
-                                                              "decoding": dataclasses.asdict(decoding)}
+            document["scores"][f"{name}, {resize} resize"] = {
+                **_score(outputs, dataset, decoding),
+                "decoding": dataclasses.asdict(decoding),
+            }
     (args.out_dir / "eval_settings.json").write_text(json.dumps(document, indent=2) + "\n")
     for name, score in document["scores"].items():
         print(f"{score['map50_95']:.4f}  {name}")

@@ -23,8 +23,9 @@ def main() -> None:
     write_detection_split(args.out, "train", TRAIN_SEED_DET, args.train)
     write_detection_split(args.out, "val", *DETECTION_SPLITS["val"])
     names = "\n".join(f"  {i}: {n}" for i, n in enumerate(CLASS_NAMES))
-    (args.out / "data.yaml").write_text(f"path: {args.out.resolve()}\ntrain: images/train\nval: images/val\n"
-                                        f"names:\n{names}\n")
+    (args.out / "data.yaml").write_text(
+        f"path: {args.out.resolve()}\ntrain: images/train\nval: images/val\nnames:\n{names}\n"
+    )
     print(f"written: {args.out / 'data.yaml'}")
 
 

@@ -18,10 +18,12 @@ from pathlib import Path
 
 MODEL = Path(__file__).resolve().parent.parent / "models" / "yolov8n-shapes.pt"
 #: name -> (format, export arguments)
-EXPORTS = {"fp32.onnx": ("onnx", {"simplify": True}),
-           "int8.onnx": ("onnx", {"int8": True, "simplify": True}),
-           "int8_openvino_model": ("openvino", {"int8": True}),
-           "int8.tflite": ("tflite", {"int8": True})}
+EXPORTS = {
+    "fp32.onnx": ("onnx", {"simplify": True}),
+    "int8.onnx": ("onnx", {"int8": True, "simplify": True}),
+    "int8_openvino_model": ("openvino", {"int8": True}),
+    "int8.tflite": ("tflite", {"int8": True}),
+}
 
 
 def main() -> None:
@@ -42,8 +44,11 @@ def main() -> None:
         shutil.copytree(model.parent, work, ignore=lambda d, files: [f for f in files if f != model.name])
         start = time.perf_counter()
         try:
-            made = Path(YOLO(str(work / model.name)).export(format=fmt, imgsz=256, device="cpu", data=data,
-                                                             split="train", **extra))
+            made = Path(
+                YOLO(str(work / model.name)).export(
+                    format=fmt, imgsz=256, device="cpu", data=data, split="train", **extra
+                )
+            )
             shutil.move(str(made), out / name)
             report["exports"][name] = {"status": "ok", "seconds": round(time.perf_counter() - start, 1)}
         except Exception as exc:  # noqa: BLE001 - record why an export failed and go on

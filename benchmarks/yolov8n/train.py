@@ -35,9 +35,24 @@ def main() -> None:
     name = f"{args.arch}-shapes"
     model = YOLO(f"{args.arch}.yaml")  # architecture only: no pretrained weights are downloaded
     start = time.perf_counter()
-    model.train(data=str(args.data), epochs=args.epochs, imgsz=args.imgsz, batch=16, device="cpu", workers=2,
-                seed=0, deterministic=True, plots=False, warmup_epochs=1, close_mosaic=2, project=str(args.project),
-                name=name, exist_ok=True, amp=False, verbose=True)
+    model.train(
+        data=str(args.data),
+        epochs=args.epochs,
+        imgsz=args.imgsz,
+        batch=16,
+        device="cpu",
+        workers=2,
+        seed=0,
+        deterministic=True,
+        plots=False,
+        warmup_epochs=1,
+        close_mosaic=2,
+        project=str(args.project),
+        name=name,
+        exist_ok=True,
+        amp=False,
+        verbose=True,
+    )
     print(f"training wall time: {time.perf_counter() - start:.0f} s")
     run = args.project / name
     best = YOLO(str(run / "weights" / "best.pt"))

@@ -30,8 +30,11 @@ def main() -> None:
     args = parser.parse_intermixed_args()
     pose = args.task == "pose"
     models_dir = HERE.parent / "models"
-    defaults = [models_dir / f"{arch}-pose-shapes.onnx" for arch in ("yolov8n", "yolo11n")] if pose else \
-        [models_dir / "yolov8n-shapes.onnx"]
+    defaults = (
+        [models_dir / f"{arch}-pose-shapes.onnx" for arch in ("yolov8n", "yolo11n")]
+        if pose
+        else [models_dir / "yolov8n-shapes.onnx"]
+    )
     out = args.out or (HERE.parent / "pose" / "yolo_val.json" if pose else HERE / "yolo_val.json")
     import ultralytics
     from ultralytics import YOLO, settings
@@ -40,15 +43,31 @@ def main() -> None:
     models = args.models or defaults
     results = []
     for model in models:
-        metrics = YOLO(str(model), task=args.task).val(data=args.data, device="cpu", plots=False, verbose=False,
-                                                       **{k: v for k, v in SETTINGS.items() if k != "rect"})
-        results.append({"model": model.name, "map50_95": round(float(metrics.box.map), 4),
-                        "map50": round(float(metrics.box.map50), 4)})
+        metrics = YOLO(str(model), task=args.task).val(
+            data=args.data,
+            device="cpu",
+            plots=False,
+            verbose=False,
+            **{k: v for k, v in SETTINGS.items() if k != "rect"},
+        )
+        results.append(
+            {
+                "model": model.name,
+                "map50_95": round(float(metrics.box.map), 4),
+                "map50": round(float(metrics.box.map50), 4),
+            }
+        )
         if pose:
-            results[-1] |= {"oks_map50_95": round(float(metrics.pose.map), 4),
-                            "oks_map50": round(float(metrics.pose.map50), 4)}
-    document = {"tool": f"ultralytics {ultralytics.__version__}", "settings": SETTINGS, "images": 200,
-                "results": results}
+            results[-1] |= {
+                "oks_map50_95": round(float(metrics.pose.map), 4),
+                "oks_map50": round(float(metrics.pose.map50), 4),
+            }
+    document = {
+        "tool": f"ultralytics {ultralytics.__version__}",
+        "settings": SETTINGS,
+        "images": 200,
+        "results": results,
+    }
     if not args.models and not pose:  # the single-model form the tests read
         document |= {**results[0], "model": f"benchmarks/models/{defaults[0].name}"}
     out.write_text(json.dumps(document, indent=2) + "\n")

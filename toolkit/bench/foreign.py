@@ -32,8 +32,9 @@ RUNTIME_BY_SUFFIX = {".onnx": "onnxruntime", ".xml": "openvino", ".tflite": "tfl
 
 def is_foreign(path: Path) -> bool:
     """True for a model file or folder without an edgekit manifest."""
-    return not (Path(path) / MANIFEST_NAME).is_file() and (Path(path).is_dir() or Path(path).suffix in
-                                                             RUNTIME_BY_SUFFIX)
+    return not (Path(path) / MANIFEST_NAME).is_file() and (
+        Path(path).is_dir() or Path(path).suffix in RUNTIME_BY_SUFFIX
+    )
 
 
 def _model_in_folder(folder: Path) -> Path:
@@ -43,8 +44,9 @@ def _model_in_folder(folder: Path) -> Path:
         if len(found) == 1:
             return found[0]
         if len(found) > 1:
-            raise EdgekitError(f"{folder} holds several {suffix} models ({', '.join(p.name for p in found)}); "
-                               "pass the file to bench")
+            raise EdgekitError(
+                f"{folder} holds several {suffix} models ({', '.join(p.name for p in found)}); pass the file to bench"
+            )
     raise EdgekitError(f"not an edgekit artifact, and no .xml, .tflite or .onnx model in it: {folder}")
 
 
@@ -78,8 +80,7 @@ def metadata_class_names(value: Any) -> list[str] | None:
     or a list of names; None when ``value`` is none of those."""
     if isinstance(value, str):
         value = _literal(value)
-    if isinstance(value, dict) and all(isinstance(k, int) for k in value) \
-            and sorted(value) == list(range(len(value))):
+    if isinstance(value, dict) and all(isinstance(k, int) for k in value) and sorted(value) == list(range(len(value))):
         return [str(value[k]) for k in range(len(value))]
     if isinstance(value, (list, tuple)) and all(isinstance(n, str) for n in value):
         return list(value)
@@ -111,8 +112,9 @@ def _literal(text: str) -> Any:
 def _task(task: str | None, metadata: dict[str, Any], output_rank: int) -> str:
     task = task or metadata.get("task") or task_for_output_rank(output_rank)
     if task not in TASKS:
-        raise EdgekitError(f"cannot bench task {task!r} (supported: {', '.join(TASKS)}); pass --task if the "
-                           "model is one of those")
+        raise EdgekitError(
+            f"cannot bench task {task!r} (supported: {', '.join(TASKS)}); pass --task if the model is one of those"
+        )
     return task
 
 
@@ -120,12 +122,15 @@ def _split_boxes_and_scores(outputs: list) -> bool:
     """A detector exported with boxes ``[1, 4, N]`` and scores ``[1, nc, N]`` as two outputs (edgekit's INT8
     remedy): the harness concatenates them back into one ``[1, 4 + nc, N]``."""
     shapes = [spec.shape for spec in outputs]
-    return (len(shapes) == 2 and all(len(shape) == 3 for shape in shapes) and shapes[0][1] == 4
-            and shapes[0][2] == shapes[1][2])
+    return (
+        len(shapes) == 2
+        and all(len(shape) == 3 for shape in shapes)
+        and shapes[0][1] == 4
+        and shapes[0][2] == shapes[1][2]
+    )
 
 
-def foreign_artifact(path: Path, *, data: str | None, task: str | None = None,
-                     imgsz: int | None = None) -> Artifact:
+def foreign_artifact(path: Path, *, data: str | None, task: str | None = None, imgsz: int | None = None) -> Artifact:
     """An in-memory artifact for a model file or export folder that edgekit did not write."""
     path = Path(path)
     model = _model_in_folder(path) if path.is_dir() else path
@@ -140,8 +145,10 @@ def foreign_artifact(path: Path, *, data: str | None, task: str | None = None,
     described = get_runtime(runtime).describe(model)
     metadata = {**described.metadata, **_folder_metadata(model)}
     if not described.inputs or len(described.inputs[0].shape) != 4 or not described.outputs:
-        raise EdgekitError(f"{model}: edgekit benches image models with one [N, 3, H, W] (or NHWC) input; this one "
-                           f"takes {[spec.shape for spec in described.inputs]}")
+        raise EdgekitError(
+            f"{model}: edgekit benches image models with one [N, 3, H, W] (or NHWC) input; this one "
+            f"takes {[spec.shape for spec in described.inputs]}"
+        )
     first = described.inputs[0]
     task = _task(task, metadata, len(described.outputs[0].shape))
     size = _size(imgsz, metadata, first.shape, first.layout)
@@ -151,12 +158,25 @@ def foreign_artifact(path: Path, *, data: str | None, task: str | None = None,
     box_scale = float(size) if ultralytics and runtime == "tflite" else 1.0
     digest = sha256_file(model)
     manifest = Manifest(
-        target=path.name, runtime=runtime, model_file=model.name, files=files, inputs=described.inputs,
+        target=path.name,
+        runtime=runtime,
+        model_file=model.name,
+        files=files,
+        inputs=described.inputs,
         outputs=described.outputs,
-        card=ModelCard(task, preprocessing, metadata_class_names(metadata.get("names")) or [], data,
-                       DetectionDecoding(box_scale=box_scale).to_dict() if TASKS[task].decoded else None),
-        source=str(path), parent_sha256=digest, model_sha256=digest,
-        output_assembly={"concat_axis": 1} if TASKS[task].decoded and _split_boxes_and_scores(described.outputs)
+        card=ModelCard(
+            task,
+            preprocessing,
+            metadata_class_names(metadata.get("names")) or [],
+            data,
+            DetectionDecoding(box_scale=box_scale).to_dict() if TASKS[task].decoded else None,
+        ),
+        source=str(path),
+        parent_sha256=digest,
+        model_sha256=digest,
+        output_assembly={"concat_axis": 1}
+        if TASKS[task].decoded and _split_boxes_and_scores(described.outputs)
         else None,
-        notes={"foreign": "benched without an edgekit manifest; read from the model and its metadata"})
+        notes={"foreign": "benched without an edgekit manifest; read from the model and its metadata"},
+    )
     return Artifact(model.parent, manifest)

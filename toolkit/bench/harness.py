@@ -69,9 +69,17 @@ def latency_stats(seconds: list[float], warmup: int, round_p50: list[float] | No
     ms = np.asarray(seconds) * 1000.0
     p50, p90, p99 = np.percentile(ms, [50, 90, 99])
     rounds = tuple(round_p50 or ())
-    return Latency(p50=float(p50), p90=float(p90), p99=float(p99), mean=float(ms.mean()), std=float(ms.std()),
-                   runs=int(ms.size), warmup=warmup, round_p50=rounds,
-                   p50_best_round=min(rounds) if rounds else None)
+    return Latency(
+        p50=float(p50),
+        p90=float(p90),
+        p99=float(p99),
+        mean=float(ms.mean()),
+        std=float(ms.std()),
+        runs=int(ms.size),
+        warmup=warmup,
+        round_p50=rounds,
+        p50_best_round=min(rounds) if rounds else None,
+    )
 
 
 def _timed_slice(session: Any, batch: np.ndarray, runs: int, min_seconds: float, max_runs: int) -> list[float]:
@@ -107,8 +115,12 @@ def time_interleaved(sessions: list[tuple[Any, Any]], options: BenchOptions) -> 
             index = (round_index + offset) % len(sessions)
             session, batch = sessions[index]
             slices[index].append(_timed_slice(session, batch, runs, seconds, options.max_runs // rounds))
-    return [latency_stats([t for part in parts for t in part], options.warmup,
-                          [float(np.median(part)) * 1000.0 for part in parts]) for parts in slices]
+    return [
+        latency_stats(
+            [t for part in parts for t in part], options.warmup, [float(np.median(part)) * 1000.0 for part in parts]
+        )
+        for parts in slices
+    ]
 
 
 class MachineProbe:
@@ -158,8 +170,9 @@ class CpuContention:
         self.share = min(max(others / capacity, 0.0), 1.0) if capacity > 0 else None
 
 
-def time_with_probe(sessions: list[tuple[Any, Any]], options: BenchOptions,
-                    timing: TimingStrategy = time_interleaved) -> tuple[list[Latency], Latency, float | None]:
+def time_with_probe(
+    sessions: list[tuple[Any, Any]], options: BenchOptions, timing: TimingStrategy = time_interleaved
+) -> tuple[list[Latency], Latency, float | None]:
     """``sessions`` and the machine probe timed together by ``timing``: each session's latency, the probe's, and
     the share of CPU other processes took meanwhile (``CpuContention``)."""
     with CpuContention() as contention:
@@ -190,8 +203,7 @@ def timing_batch(artifact: Artifact, options: BenchOptions) -> np.ndarray:
     return _timing_batch(artifact, resolve_dataset(options.data or artifact.manifest.dataset, "val"))
 
 
-def open_for_timing(path: Path, options: BenchOptions,
-                    artifact: Artifact | None = None) -> tuple[Any, np.ndarray]:
+def open_for_timing(path: Path, options: BenchOptions, artifact: Artifact | None = None) -> tuple[Any, np.ndarray]:
     """A fresh session of the artifact at ``path`` (``artifact``: already opened) and its timing input (for
     ``time_interleaved``)."""
     artifact = artifact or open_artifact(path, options)
@@ -208,8 +220,9 @@ def _decoding(manifest: Any, options: BenchOptions) -> DetectionDecoding | None:
     return own
 
 
-def score_artifact(path: Path, options: BenchOptions, tick: Any = None,
-                   artifact: Artifact | None = None) -> tuple[BenchRow, list]:
+def score_artifact(
+    path: Path, options: BenchOptions, tick: Any = None, artifact: Artifact | None = None
+) -> tuple[BenchRow, list]:
     """Load, first inference, peak RSS and accuracy of one artifact: its row (no latency yet: a run times all
     its artifacts together, see ``edgekit.bench.run``) and its predictions. Bad input raises ``EdgekitError``.
 
@@ -233,26 +246,45 @@ def score_artifact(path: Path, options: BenchOptions, tick: Any = None,
     memory.sample()
     decoding = _decoding(manifest, options)
     metrics, predictions = evaluate(session, manifest.card, dataset, tick, decoding)
-    row = BenchRow(target=manifest.target, artifact=str(path), status="ok", runtime=manifest.runtime,
-                   runtime_version=runtime.version(), task=manifest.task, size_bytes=artifact.size_bytes,
-                   load_s=load_s, first_inference_s=first_s, threads=session.threads,
-                   peak_rss_bytes=memory.peak(), metrics=metrics, dataset=dataset_summary(dataset),
-                   evaluation={"preset": options.preset or "manifest", **decoding.to_dict()} if decoding else None,
-                   model_sha256=manifest.model_sha256, parent_sha256=manifest.parent_sha256)
+    row = BenchRow(
+        target=manifest.target,
+        artifact=str(path),
+        status="ok",
+        runtime=manifest.runtime,
+        runtime_version=runtime.version(),
+        task=manifest.task,
+        size_bytes=artifact.size_bytes,
+        load_s=load_s,
+        first_inference_s=first_s,
+        threads=session.threads,
+        peak_rss_bytes=memory.peak(),
+        metrics=metrics,
+        dataset=dataset_summary(dataset),
+        evaluation={"preset": options.preset or "manifest", **decoding.to_dict()} if decoding else None,
+        model_sha256=manifest.model_sha256,
+        parent_sha256=manifest.parent_sha256,
+    )
     del session
     gc.collect()
     return row, predictions
 
 
-def results_document(rows: list[BenchRow], options: BenchOptions, machine_probe: Latency | None = None,
-                     contention: float | None = None) -> ResultsDocument:
+def results_document(
+    rows: list[BenchRow], options: BenchOptions, machine_probe: Latency | None = None, contention: float | None = None
+) -> ResultsDocument:
     """The ``--json`` document: environment (with the machine probe's latency and the CPU share other
     processes took while timing) and rows."""
     runtimes = sorted({f"{r.runtime} {r.runtime_version}" for r in rows if r.ok})
-    environment = host_environment() | {"edgekit": __version__, "threads": options.threads,
-                                        "latency_rounds": options.rounds, "latency_runs": options.runs,
-                                        "latency_warmup": options.warmup, "latency_min_seconds": options.min_seconds,
-                                        "runtimes": runtimes, "pid": os.getpid()}
+    environment = host_environment() | {
+        "edgekit": __version__,
+        "threads": options.threads,
+        "latency_rounds": options.rounds,
+        "latency_runs": options.runs,
+        "latency_warmup": options.warmup,
+        "latency_min_seconds": options.min_seconds,
+        "runtimes": runtimes,
+        "pid": os.getpid(),
+    }
     if machine_probe:
         environment["machine_probe_ms"] = machine_probe.to_dict()
     if contention is not None:

@@ -23,8 +23,9 @@ def physical_cores() -> int:
     for cpu in allowed:
         topology = Path(f"/sys/devices/system/cpu/cpu{cpu}/topology")
         try:
-            cores.add(((topology / "physical_package_id").read_text().strip(),
-                       (topology / "core_id").read_text().strip()))
+            cores.add(
+                ((topology / "physical_package_id").read_text().strip(), (topology / "core_id").read_text().strip())
+            )
         except OSError:
             cores.add(("cpu", str(cpu)))
     return max(1, len(cores))
@@ -62,8 +63,13 @@ class BenchOptions:
         seconds = self.min_seconds
         if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= 3600:
             raise EdgekitError(f"bench option min_seconds must be a number in [0, 3600], got {seconds!r}")
-        maximums = {"threads": 1024, "warmup": 100_000, "max_runs": 10_000_000, "runs": self.max_runs,
-                    "rounds": min(1000, self.max_runs)}  # every round needs at least one timed run
+        maximums = {
+            "threads": 1024,
+            "warmup": 100_000,
+            "max_runs": 10_000_000,
+            "runs": self.max_runs,
+            "rounds": min(1000, self.max_runs),
+        }  # every round needs at least one timed run
         for name, most in maximums.items():
             if getattr(self, name) > most:
                 raise EdgekitError(f"bench option {name} must be at most {most}, got {getattr(self, name)}")
@@ -74,8 +80,9 @@ class BenchOptions:
 
         check_task_and_size(self.task, self.imgsz)
         if self.preset is not None and self.preset not in EVALUATION_PRESETS:
-            raise EdgekitError(f"unknown evaluation preset {self.preset!r} (choose from: "
-                               f"{', '.join(EVALUATION_PRESETS)})")
+            raise EdgekitError(
+                f"unknown evaluation preset {self.preset!r} (choose from: {', '.join(EVALUATION_PRESETS)})"
+            )
 
 
 #: the options a recipe's ``[bench]`` table may set (data comes from the recipe's top level)

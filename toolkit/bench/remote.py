@@ -28,8 +28,10 @@ from ..results import ResultsDocument
 from .options import BenchOptions
 
 #: user and host start with a letter or digit: nothing ssh could read as an option (``-oProxyCommand``)
-_DEVICE = re.compile(r"^(?:(?P<user>[A-Za-z0-9][A-Za-z0-9._-]*)@)?(?P<host>[A-Za-z0-9][A-Za-z0-9._-]*)"
-                     r"(?::(?P<port>\d{1,5}))?$")
+_DEVICE = re.compile(
+    r"^(?:(?P<user>[A-Za-z0-9][A-Za-z0-9._-]*)@)?(?P<host>[A-Za-z0-9][A-Za-z0-9._-]*)"
+    r"(?::(?P<port>\d{1,5}))?$"
+)
 CONNECT_TIMEOUT_S = 10
 
 
@@ -94,8 +96,10 @@ def check_wheel(wheel: Path) -> None:
     if not found:
         raise EdgekitError(f"--install-wheel {wheel.name} is not an edgekit-deploy wheel (edgekit_deploy-*.whl)")
     if found[1] != __version__:
-        raise EdgekitError(f"--install-wheel {wheel.name} is edgekit {found[1]}, this machine {__version__}: the "
-                           "same version must measure both sides")
+        raise EdgekitError(
+            f"--install-wheel {wheel.name} is edgekit {found[1]}, this machine {__version__}: the "
+            "same version must measure both sides"
+        )
 
 
 def _install(device: Device, wheel: str) -> None:
@@ -104,8 +108,12 @@ def _install(device: Device, wheel: str) -> None:
     pip only fetches (from the device's own index) if one is missing."""
     python = shell_path(device.python)
     quiet = "-m pip install --quiet --no-input --disable-pip-version-check"
-    _run(device, f"{python} {quiet} --no-index --force-reinstall --no-deps {shlex.quote(wheel)} >&2 && "
-                 f"{python} {quiet} {shlex.quote(wheel)} >&2", "installing the wheel")
+    _run(
+        device,
+        f"{python} {quiet} --no-index --force-reinstall --no-deps {shlex.quote(wheel)} >&2 && "
+        f"{python} {quiet} {shlex.quote(wheel)} >&2",
+        "installing the wheel",
+    )
 
 
 def _run(device: Device, command: str, what: str, stdin: bytes | None = None) -> str:
@@ -143,11 +151,15 @@ def _check_version(device: Device) -> None:
     except EdgekitError as exc:
         if "cannot reach" in str(exc):
             raise
-        raise EdgekitError(f"edgekit is not installed for {device.python} on {device.name} "
-                           f"(install the wheel this machine built, or pick another with --remote-python)") from None
+        raise EdgekitError(
+            f"edgekit is not installed for {device.python} on {device.name} "
+            f"(install the wheel this machine built, or pick another with --remote-python)"
+        ) from None
     if found != __version__:
-        raise EdgekitError(f"{device.name} has edgekit {found or '?'}, this machine {__version__}: the same version "
-                           "must measure both sides")
+        raise EdgekitError(
+            f"{device.name} has edgekit {found or '?'}, this machine {__version__}: the same version "
+            "must measure both sides"
+        )
 
 
 def _tar(paths: dict[str, Path]) -> bytes:
@@ -170,21 +182,41 @@ def _copy(device: Device, folder: str, archive: bytes) -> None:
     try:
         _run(device, f"tar -C {shlex.quote(folder)} -xf -", "copying the artifacts", stdin=archive)
     except EdgekitError:
-        free = subprocess.run(device.ssh(f"df -Pk {shlex.quote(folder)} | tail -1"), capture_output=True, text=True,
-                              timeout=60).stdout.split()
+        free = subprocess.run(
+            device.ssh(f"df -Pk {shlex.quote(folder)} | tail -1"), capture_output=True, text=True, timeout=60
+        ).stdout.split()
         if len(free) >= 4 and free[3].isdigit() and int(free[3]) * 1024 < len(archive):
-            raise EdgekitError(f"no space left on {device.name} at {folder}: {int(free[3])} KiB free, "
-                               f"{len(archive) // 1024} KiB to copy (choose another folder with --remote-tmp)"
-                               ) from None
+            raise EdgekitError(
+                f"no space left on {device.name} at {folder}: {int(free[3])} KiB free, "
+                f"{len(archive) // 1024} KiB to copy (choose another folder with --remote-tmp)"
+            ) from None
         raise
 
 
 def _bench_command(device: Device, folder: str, names: list[str], options: BenchOptions, data: str | None) -> str:
-    args = ["-m", "edgekit.cli", "bench", *names, "--json", "results.json",
-            "--runs", str(options.runs), "--warmup", str(options.warmup),
-            "--min-seconds", str(options.min_seconds), "--rounds", str(options.rounds)]
-    for flag, value in (("--threads", device.settings.threads), ("--data", data), ("--preset", options.preset),
-                        ("--task", options.task), ("--imgsz", options.imgsz)):
+    args = [
+        "-m",
+        "edgekit.cli",
+        "bench",
+        *names,
+        "--json",
+        "results.json",
+        "--runs",
+        str(options.runs),
+        "--warmup",
+        str(options.warmup),
+        "--min-seconds",
+        str(options.min_seconds),
+        "--rounds",
+        str(options.rounds),
+    ]
+    for flag, value in (
+        ("--threads", device.settings.threads),
+        ("--data", data),
+        ("--preset", options.preset),
+        ("--task", options.task),
+        ("--imgsz", options.imgsz),
+    ):
         if value is not None:
             args += [flag, str(value)]
     # exit 1 means "a row failed": the results JSON is still there and says which
@@ -228,8 +260,12 @@ def remote_bench(paths: list[Path], options: BenchOptions, device: Device) -> Re
         raw = _run(device, f"cat {shlex.quote(folder)}/results.json", "reading the results")
     finally:
         subprocess.run(device.ssh(f"rm -rf {shlex.quote(folder)}"), capture_output=True, timeout=600)
-    cost = {"copy_s": round(copied - start, 2), "bench_s": round(benched - installed, 2),
-            "total_s": round(time.perf_counter() - start, 2), "bytes_copied": len(archive)}
+    cost = {
+        "copy_s": round(copied - start, 2),
+        "bench_s": round(benched - installed, 2),
+        "total_s": round(time.perf_counter() - start, 2),
+        "bytes_copied": len(archive),
+    }
     if device.settings.wheel is not None:
         cost["install_s"] = round(installed - copied, 2)
     return _localised(raw, names, device, cost)
@@ -251,8 +287,9 @@ def _localised(raw: str, names: dict[str, Path], device: Device, cost: dict[str,
     return ResultsDocument(environment=environment, rows=tuple(rows))
 
 
-def bench_on_devices(paths: list[Path], options: BenchOptions, devices: list[str], settings: DeviceSettings,
-                     json_path: Path | None) -> dict[str, ResultsDocument]:
+def bench_on_devices(
+    paths: list[Path], options: BenchOptions, devices: list[str], settings: DeviceSettings, json_path: Path | None
+) -> dict[str, ResultsDocument]:
     """``remote_bench`` on each device in turn; each device's results JSON is written (atomically, after all
     devices answered) to ``json_path``, or ``json_path`` with ``-<host>`` added when there are several."""
     import json

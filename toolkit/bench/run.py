@@ -15,8 +15,16 @@ from ..errors import EdgekitError, describe
 from ..fsutil import check_replaceable, write_text_atomic
 from ..manifest import Artifact
 from ..results import BenchRow, Latency, ResultsDocument, row_labels, with_drops
-from .harness import (BenchOptions, TimingStrategy, open_artifact, open_for_timing, results_document,
-                      score_artifact, time_interleaved, time_with_probe)
+from .harness import (
+    BenchOptions,
+    TimingStrategy,
+    open_artifact,
+    open_for_timing,
+    results_document,
+    score_artifact,
+    time_interleaved,
+    time_with_probe,
+)
 
 
 def predictions_paths(base: Path, labels: list[str]) -> list[Path]:
@@ -29,8 +37,9 @@ def predictions_paths(base: Path, labels: list[str]) -> list[Path]:
     return [base.with_name(f"{base.stem}-{name}{base.suffix}") for name in names]
 
 
-def _time_together(rows: list[BenchRow], artifacts: dict[str, Artifact], options: BenchOptions,
-                   timing: TimingStrategy) -> tuple[list[BenchRow], Latency, float | None]:
+def _time_together(
+    rows: list[BenchRow], artifacts: dict[str, Artifact], options: BenchOptions, timing: TimingStrategy
+) -> tuple[list[BenchRow], Latency, float | None]:
     """The rows with their latency, every "ok" artifact and the machine probe timed by ``timing`` (sessions
     held meanwhile); the probe's latency; the share of CPU other processes took meanwhile."""
     sessions = [open_for_timing(Path(row.artifact), options, artifacts[row.artifact]) for row in rows if row.ok]
@@ -40,8 +49,14 @@ def _time_together(rows: list[BenchRow], artifacts: dict[str, Artifact], options
     return [dataclasses.replace(row, latency=next(latencies)) if row.ok else row for row in rows], probe, share
 
 
-def run_bench(paths: list[Path], options: BenchOptions, json_path: Path | None, predictions_path: Path | None,
-              console: Console, timing: TimingStrategy = time_interleaved) -> ResultsDocument:
+def run_bench(
+    paths: list[Path],
+    options: BenchOptions,
+    json_path: Path | None,
+    predictions_path: Path | None,
+    console: Console,
+    timing: TimingStrategy = time_interleaved,
+) -> ResultsDocument:
     """Bench every artifact (a failing one gets a failed row): score each, time all of them with ``timing``,
     add drops, write outputs."""
     options.validate()

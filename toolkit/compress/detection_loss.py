@@ -35,8 +35,10 @@ def _dfl(bins: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     left = target.long()
     w_left = left + 1 - target
     logp = bins.log_softmax(-1)
-    loss = -(logp.gather(-1, left[..., None])[..., 0] * w_left
-             + logp.gather(-1, (left + 1)[..., None])[..., 0] * (1 - w_left))
+    loss = -(
+        logp.gather(-1, left[..., None])[..., 0] * w_left
+        + logp.gather(-1, (left + 1)[..., None])[..., 0] * (1 - w_left)
+    )
     return loss.mean(-1)
 
 
@@ -47,19 +49,41 @@ class DetectionLoss:
     detector in the raw-map convention fits, pruned or not.
     """
 
-    def __init__(self, num_classes: int, image_size: int, topk: int = 10, alpha: float = 0.5, beta: float = 6.0,
-                 gains: tuple[float, float, float] = (7.5, 0.5, 1.5)) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        image_size: int,
+        topk: int = 10,
+        alpha: float = 0.5,
+        beta: float = 6.0,
+        gains: tuple[float, float, float] = (7.5, 0.5, 1.5),
+    ) -> None:
         self.nc, self.image_size, self.topk, self.alpha, self.beta, self.gains = (
-            num_classes, image_size, topk, alpha, beta, gains)
+            num_classes,
+            image_size,
+            topk,
+            alpha,
+            beta,
+            gains,
+        )
 
     @torch.no_grad()
-    def assign(self, scores: torch.Tensor, pred: torch.Tensor, anchors_px: torch.Tensor, gt_cls: torch.Tensor,
-               gt_box: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def assign(
+        self,
+        scores: torch.Tensor,
+        pred: torch.Tensor,
+        anchors_px: torch.Tensor,
+        gt_cls: torch.Tensor,
+        gt_box: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Task-aligned assignment for one image -> (foreground mask, target boxes, target scores)."""
         n, nc = scores.shape
         if gt_cls.numel() == 0:
-            return (torch.zeros(n, dtype=torch.bool, device=scores.device), scores.new_zeros(n, 4),
-                    scores.new_zeros(n, nc))
+            return (
+                torch.zeros(n, dtype=torch.bool, device=scores.device),
+                scores.new_zeros(n, 4),
+                scores.new_zeros(n, nc),
+            )
         inside = ((anchors_px[None] > gt_box[:, None, :2]) & (anchors_px[None] < gt_box[:, None, 2:])).all(2)
         ious = pairwise_iou(gt_box, pred).clamp(min=0)
         align = scores[:, gt_cls].T.pow(self.alpha) * ious.pow(self.beta) * inside
@@ -81,15 +105,18 @@ class DetectionLoss:
         batch = raw[0].shape[0]
         reg_max = (raw[0].shape[1] - self.nc) // 4
         flat = torch.cat([r.reshape(batch, r.shape[1], -1) for r in raw], 2)
-        bins = flat[:, :4 * reg_max].permute(0, 2, 1).reshape(batch, -1, 4, reg_max)
-        logits = flat[:, 4 * reg_max:].permute(0, 2, 1)
+        bins = flat[:, : 4 * reg_max].permute(0, 2, 1).reshape(batch, -1, 4, reg_max)
+        logits = flat[:, 4 * reg_max :].permute(0, 2, 1)
         anchors, strides = make_anchors(raw, tuple(self.image_size / r.shape[3] for r in raw))
         dist = bins.softmax(3) @ torch.arange(reg_max, dtype=bins.dtype, device=bins.device)
         pred = torch.cat([anchors - dist[..., :2], anchors + dist[..., 2:]], -1) * strides
         anchors_px = anchors * strides
-        fg_all, tbox_all, tscore_all = zip(*(
-            self.assign(logits[i].detach().sigmoid(), pred[i].detach(), anchors_px, t[:, 0].long(), t[:, 1:])
-            for i, t in enumerate(targets)))
+        fg_all, tbox_all, tscore_all = zip(
+            *(
+                self.assign(logits[i].detach().sigmoid(), pred[i].detach(), anchors_px, t[:, 0].long(), t[:, 1:])
+                for i, t in enumerate(targets)
+            )
+        )
         fg, tbox, tscore = torch.stack(fg_all), torch.stack(tbox_all), torch.stack(tscore_all)
         score_sum = tscore.sum().clamp(min=1.0)
         loss_cls = F.binary_cross_entropy_with_logits(logits, tscore, reduction="sum") / score_sum
@@ -99,8 +126,9 @@ class DetectionLoss:
             loss_box = ((1 - giou(pred[fg], tbox[fg])) * weight).sum() / score_sum
             stride_fg = strides.expand(batch, -1, -1)[fg]
             anchor_fg = anchors.expand(batch, -1, -1)[fg]
-            target_ltrb = torch.cat([anchor_fg - tbox[fg][:, :2] / stride_fg, tbox[fg][:, 2:] / stride_fg - anchor_fg],
-                                    -1).clamp(0, reg_max - 1.01)
+            target_ltrb = torch.cat(
+                [anchor_fg - tbox[fg][:, :2] / stride_fg, tbox[fg][:, 2:] / stride_fg - anchor_fg], -1
+            ).clamp(0, reg_max - 1.01)
             loss_dfl = (_dfl(bins[fg], target_ltrb) * weight).sum() / score_sum
         parts = torch.stack([loss_box * self.gains[0], loss_cls * self.gains[1], loss_dfl * self.gains[2]])
         return parts.sum() * batch, parts.detach()

@@ -68,15 +68,17 @@ class _WeightAverage:
         model.load_state_dict(self.state)
 
 
-def normalised_batch(canvases: np.ndarray, picked: np.ndarray, flip: np.ndarray, preprocessing: Preprocessing,
-           device: torch.device) -> torch.Tensor:
+def normalised_batch(
+    canvases: np.ndarray, picked: np.ndarray, flip: np.ndarray, preprocessing: Preprocessing, device: torch.device
+) -> torch.Tensor:
     """uint8 NHWC canvases (rows ``picked``) -> normalised NCHW float32 on ``device``, ``flip`` ones mirrored."""
     pixels = canvases[picked]
     return _to_tensor(np.where(flip[:, None, None, None], pixels[:, :, ::-1], pixels), preprocessing, device)
 
 
-def _kd_loss(task: str, output: Any, target: Any, mimic: FeatureMimic | None, num_classes: int,
-             options: DistillOptions) -> torch.Tensor:
+def _kd_loss(
+    task: str, output: Any, target: Any, mimic: FeatureMimic | None, num_classes: int, options: DistillOptions
+) -> torch.Tensor:
     loss = TASKS[task].hook("distill_loss")(output, target, num_classes, options.temperature)
     return loss + options.feature_weight * mimic.loss() if mimic else loss
 
@@ -89,8 +91,14 @@ def _to_tensor(canvases: np.ndarray, preprocessing: Preprocessing, device: torch
     return (pixels.permute(0, 3, 1, 2).float() / 255.0 - mean) / std
 
 
-def _batch(data: np.ndarray | Labelled, picked: np.ndarray, rng: np.random.Generator, preprocessing: Preprocessing,
-           task: str, device: torch.device) -> tuple[torch.Tensor, Any]:
+def _batch(
+    data: np.ndarray | Labelled,
+    picked: np.ndarray,
+    rng: np.random.Generator,
+    preprocessing: Preprocessing,
+    task: str,
+    device: torch.device,
+) -> tuple[torch.Tensor, Any]:
     """One training batch: normalised NCHW input and its labels as tensors (None without labels), augmented."""
     if not isinstance(data, Labelled):
         return normalised_batch(data, picked, rng.random(len(picked)) < 0.5, preprocessing, device), None
@@ -109,8 +117,14 @@ def make_trainable(model: nn.Module) -> nn.Module:
     return model
 
 
-def _prepare(teacher: nn.Module, student: nn.Module, canvases: np.ndarray, preprocessing: Preprocessing, task: str,
-             options: DistillOptions) -> tuple[nn.Module, FeatureMimic | None, torch.optim.Optimizer]:
+def _prepare(
+    teacher: nn.Module,
+    student: nn.Module,
+    canvases: np.ndarray,
+    preprocessing: Preprocessing,
+    task: str,
+    options: DistillOptions,
+) -> tuple[nn.Module, FeatureMimic | None, torch.optim.Optimizer]:
     """Teacher copy in raw-output mode, the feature mimic (detectors) and the optimiser, all on the device."""
     device = torch.device(options.device)
     probe = normalised_batch(canvases, np.arange(2), np.zeros(2, bool), preprocessing, torch.device("cpu"))
@@ -123,10 +137,19 @@ def _prepare(teacher: nn.Module, student: nn.Module, canvases: np.ndarray, prepr
     return teacher, mimic, torch.optim.AdamW(trained, lr=options.lr, weight_decay=0.0)
 
 
-def distill(teacher: nn.Module, student: nn.Module, images: Images, preprocessing: Preprocessing, task: str,
-            num_classes: int, options: DistillOptions, checkpoint: Path | None = None,
-            on_step: StepCallback | None = None, criterion: Criterion | None = None,
-            epoch_seconds: list[float] | None = None) -> list[float]:
+def distill(
+    teacher: nn.Module,
+    student: nn.Module,
+    images: Images,
+    preprocessing: Preprocessing,
+    task: str,
+    num_classes: int,
+    options: DistillOptions,
+    checkpoint: Path | None = None,
+    on_step: StepCallback | None = None,
+    criterion: Criterion | None = None,
+    epoch_seconds: list[float] | None = None,
+) -> list[float]:
     """Train ``student`` in place to match ``teacher`` on uint8 NHWC canvases (plus ``criterion`` on labels).
 
     ``images`` is one array (or ``Labelled``) used every epoch, or a function giving each epoch's (all of one
@@ -142,8 +165,9 @@ def distill(teacher: nn.Module, student: nn.Module, images: Images, preprocessin
     canvases = data.canvases if isinstance(data, Labelled) else data
     teacher, mimic, optimizer = _prepare(teacher, student, canvases, preprocessing, task, options)
     batches = max(1, len(canvases) // options.batch_size)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, options.lr, total_steps=options.epochs * batches,
-                                                   pct_start=options.warmup)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimizer, options.lr, total_steps=options.epochs * batches, pct_start=options.warmup
+    )
     average = _WeightAverage(student, options.ema_decay) if options.ema_decay else None
     kd_weight = options.kd_weight if criterion is not None else 1.0
     history = []
@@ -152,7 +176,7 @@ def distill(teacher: nn.Module, student: nn.Module, images: Images, preprocessin
         data = data if epoch == 0 else epoch_images(epoch)
         order, total = rng.permutation(len(canvases)), 0.0
         for index in range(batches):
-            picked = order[index * options.batch_size:(index + 1) * options.batch_size]
+            picked = order[index * options.batch_size : (index + 1) * options.batch_size]
             x, labels = _batch(data, picked, rng, preprocessing, task, torch.device(options.device))
             with torch.no_grad():
                 target = teacher(x)

@@ -42,8 +42,10 @@ class FeatureMimic:
         self._teacher: list[torch.Tensor] = []
         self._student: list[torch.Tensor] = []
         self._probing = True
-        self._hooks = [teacher.get_submodule(head).register_forward_pre_hook(self._capture(self._teacher)),
-                       student.get_submodule(head).register_forward_pre_hook(self._capture(self._student))]
+        self._hooks = [
+            teacher.get_submodule(head).register_forward_pre_hook(self._capture(self._teacher)),
+            student.get_submodule(head).register_forward_pre_hook(self._capture(self._student)),
+        ]
         with torch.no_grad():
             teacher(example)
             student(example)
@@ -56,9 +58,11 @@ class FeatureMimic:
     def _capture(self, store: list[torch.Tensor]):
         """A pre-hook keeping the head's inputs of training-mode forwards (the teacher runs in raw/train mode);
         eval-mode forwards, e.g. scoring a copy of the student between steps, leave ``store`` alone."""
+
         def hook(module: nn.Module, inputs: tuple) -> None:
             if module.training or self._probing:
                 store.extend(_feature_maps(inputs))
+
         return hook
 
     def loss(self) -> torch.Tensor:

@@ -33,12 +33,17 @@ class IdleOutputs:
 
     def summary(self) -> dict[str, object]:
         """JSON-friendly description for the compress report."""
-        return {"idle_outputs": self.outputs, "idle_layers": len(self.layers),
-                "peak_scores": {k: round(v, 4) for k, v in self.peak_scores.items()}, "idle_score": IDLE_SCORE}
+        return {
+            "idle_outputs": self.outputs,
+            "idle_layers": len(self.layers),
+            "peak_scores": {k: round(v, 4) for k, v in self.peak_scores.items()},
+            "idle_score": IDLE_SCORE,
+        }
 
 
-def _output_maps(model: nn.Module, layers: list[nn.Module], images: torch.Tensor,
-                 batch: int = 32) -> dict[nn.Module, tuple[float, tuple[int, ...]]]:
+def _output_maps(
+    model: nn.Module, layers: list[nn.Module], images: torch.Tensor, batch: int = 32
+) -> dict[nn.Module, tuple[float, tuple[int, ...]]]:
     """Per output layer: the peak sigmoid of its output over ``images`` and its spatial shape."""
     seen: dict[nn.Module, tuple[float, tuple[int, ...]]] = {}
 
@@ -50,7 +55,7 @@ def _output_maps(model: nn.Module, layers: list[nn.Module], images: torch.Tensor
     try:
         with torch.no_grad():
             for start in range(0, len(images), batch):
-                model(images[start:start + batch])
+                model(images[start : start + batch])
     finally:
         for hook in hooks:
             hook.remove()
@@ -86,8 +91,7 @@ def _reached_from(model: nn.Module, live: list[nn.Module], example: torch.Tensor
     return reached
 
 
-def idle_layers(model: nn.Module, images: torch.Tensor, num_classes: int,
-                threshold: float = IDLE_SCORE) -> IdleOutputs:
+def idle_layers(model: nn.Module, images: torch.Tensor, num_classes: int, threshold: float = IDLE_SCORE) -> IdleOutputs:
     """Find idle outputs of a detector (see the module docstring); empty when every output scores somewhere.
 
     ``images`` is a normalised NCHW batch of the user's images; ``model`` is in eval mode.
@@ -103,8 +107,14 @@ def idle_layers(model: nn.Module, images: torch.Tensor, num_classes: int,
         return IdleOutputs(peak_scores={names[m]: p for m, (p, _) in scores.items()})
     live = [m for m in outputs if maps[m][1] not in idle_shapes]  # other outputs are never called idle
     reached = _reached_from(model, live, images[:1])
-    idle = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear)) and m.weight.requires_grad
-            and m not in reached and m not in outputs]
-    return IdleOutputs(outputs=[names[m] for m in outputs if m not in live],
-                       layers=idle, layer_names=[names[m] for m in idle],
-                       peak_scores={names[m]: p for m, (p, _) in scores.items()})
+    idle = [
+        m
+        for m in model.modules()
+        if isinstance(m, (nn.Conv2d, nn.Linear)) and m.weight.requires_grad and m not in reached and m not in outputs
+    ]
+    return IdleOutputs(
+        outputs=[names[m] for m in outputs if m not in live],
+        layers=idle,
+        layer_names=[names[m] for m in idle],
+        peak_scores={names[m]: p for m, (p, _) in scores.items()},
+    )

@@ -31,13 +31,16 @@ def _sample(paths: list[Path], count: int, seed: int, preprocessing: Preprocessi
     return list(CalibrationSet.from_images(paths, preprocessing, count, seed).images)
 
 
-def training_stream(data: str, preprocessing: Preprocessing, count: int,
-                    first_epoch: int = 0) -> Callable[[int], np.ndarray]:
+def training_stream(
+    data: str, preprocessing: Preprocessing, count: int, first_epoch: int = 0
+) -> Callable[[int], np.ndarray]:
     """``epoch -> canvases``: epoch ``e`` gets the next ``count`` images of built-in dataset ``data``'s endless
     training stream (images ``(first_epoch + e) * count`` onwards), so distillation never sees an image twice."""
+
     def epoch_images(epoch: int) -> np.ndarray:
         start = (first_epoch + epoch) * count
         return np.stack([preprocessing.canvas(training_image(data, i))[0] for i in range(start, start + count)])
+
     return epoch_images
 
 
@@ -49,8 +52,10 @@ def _train_images_outside_val(data: str) -> tuple[list[Path], str]:
     val = {path.resolve() for path in resolve_dataset(data, "val").image_paths}
     shared = sum(path.resolve() in val for path in paths)
     if shared:
-        raise DataError(f"{data}: {shared} of its {len(paths)} train images are val images, and "
-                        "distilling on them would inflate the val score: pass --images DIR with other images")
+        raise DataError(
+            f"{data}: {shared} of its {len(paths)} train images are val images, and "
+            "distilling on them would inflate the val score: pass --images DIR with other images"
+        )
     return paths, train.name
 
 
@@ -59,8 +64,9 @@ def _canvases(paths: list[Path], preprocessing: Preprocessing) -> np.ndarray:
     return np.stack([preprocessing.canvas(read_image(path))[0] for path in paths])
 
 
-def distillation_images(preprocessing: Preprocessing, count: int, data: str | None = None,
-                        folder: Path | None = None, seed: int = 0) -> tuple[np.ndarray | None, str]:
+def distillation_images(
+    preprocessing: Preprocessing, count: int, data: str | None = None, folder: Path | None = None, seed: int = 0
+) -> tuple[np.ndarray | None, str]:
     """``count`` unlabelled images as the model's uint8 NHWC canvases, and where they came from.
 
     ``folder`` (any images, no labels) wins; else the train split of ``data`` (YOLO ``train:``, ImageFolder
@@ -78,8 +84,9 @@ def distillation_images(preprocessing: Preprocessing, count: int, data: str | No
     return _canvases(paths, preprocessing), origin
 
 
-def probe_images(preprocessing: Preprocessing, count: int, data: str | None = None,
-                 folder: Path | None = None) -> np.ndarray | None:
+def probe_images(
+    preprocessing: Preprocessing, count: int, data: str | None = None, folder: Path | None = None
+) -> np.ndarray | None:
     """``count`` unlabelled canvases to find idle detector outputs with: the folder, else the first images of a
     built-in stream, else the dataset's train split (its val images where it has none: nothing is trained on
     them, they only show which outputs ever score); ``None`` when there are none."""

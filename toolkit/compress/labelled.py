@@ -17,8 +17,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from edgekit.calibration_data.build import (BUILTIN_DATASETS, TRAIN_SEED_CLS, TRAIN_SEED_DET, classification_sample,
-                                            detection_sample)
+from edgekit.calibration_data.build import (
+    BUILTIN_DATASETS,
+    TRAIN_SEED_CLS,
+    TRAIN_SEED_DET,
+    classification_sample,
+    detection_sample,
+)
 
 from ..data.datasets import ClassificationDataset, DetectionDataset
 from ..data.preprocess import Preprocessing, read_image
@@ -40,8 +45,7 @@ class Labelled:
 LabelledImages = Labelled | Callable[[int], Labelled]
 
 
-def _boxes_on_canvas(boxes: np.ndarray, image_shape: tuple[int, int], preprocessing: Preprocessing,
-                     box) -> np.ndarray:
+def _boxes_on_canvas(boxes: np.ndarray, image_shape: tuple[int, int], preprocessing: Preprocessing, box) -> np.ndarray:
     """xyxy image pixels -> canvas pixels, by the canvas's letterbox geometry."""
     out = boxes.astype(np.float32).copy()
     if preprocessing.resize == "letterbox":
@@ -54,8 +58,9 @@ def _boxes_on_canvas(boxes: np.ndarray, image_shape: tuple[int, int], preprocess
     return out
 
 
-def _detection_item(image: np.ndarray, classes: np.ndarray, boxes: np.ndarray,
-                    preprocessing: Preprocessing) -> tuple[np.ndarray, np.ndarray]:
+def _detection_item(
+    image: np.ndarray, classes: np.ndarray, boxes: np.ndarray, preprocessing: Preprocessing
+) -> tuple[np.ndarray, np.ndarray]:
     canvas, box = preprocessing.canvas(image)
     placed = _boxes_on_canvas(boxes.reshape(-1, 4), image.shape[:2], preprocessing, box)
     return canvas, np.concatenate([classes.reshape(-1, 1).astype(np.float32), placed], 1)
@@ -78,6 +83,7 @@ def _builtin_stream(data: str, preprocessing: Preprocessing, count: int, first_e
             labels.append(label)
         stacked = labels if data == "shapes-det" else np.asarray(labels, np.int64)
         return Labelled(np.stack(canvases), stacked)
+
     return epoch_images
 
 
@@ -130,12 +136,15 @@ def has_labels(data: str | None, folder: Path | None) -> bool:
     return isinstance(train, (DetectionDataset, ClassificationDataset)) and bool(train.image_paths)
 
 
-def labelled_images(data: str, preprocessing: Preprocessing, count: int, first_epoch: int = 0,
-                    seed: int = 0) -> tuple[LabelledImages, str]:
+def labelled_images(
+    data: str, preprocessing: Preprocessing, count: int, first_epoch: int = 0, seed: int = 0
+) -> tuple[LabelledImages, str]:
     """``count`` labelled training images (new ones each epoch for a built-in dataset) and where they came from."""
     if data in BUILTIN_DATASETS:
-        return (_builtin_stream(data, preprocessing, count, first_epoch),
-                f"{data}/train (generated stream with labels, {count} new images per epoch)")
+        return (
+            _builtin_stream(data, preprocessing, count, first_epoch),
+            f"{data}/train (generated stream with labels, {count} new images per epoch)",
+        )
     return _dataset_split(data, preprocessing, count, seed), f"{data} (train split, with labels)"
 
 
@@ -148,7 +157,7 @@ def _zoom(canvas: np.ndarray, boxes: np.ndarray, scale: float, pad_value: int) -
     offset = (size - new) // 2
     src0, dst0 = max(0, -offset), max(0, offset)
     span = min(new - src0, size - dst0)
-    out[dst0:dst0 + span, dst0:dst0 + span] = resized[src0:src0 + span, src0:src0 + span]
+    out[dst0 : dst0 + span, dst0 : dst0 + span] = resized[src0 : src0 + span, src0 : src0 + span]
     moved = boxes.copy()
     moved[:, 1:] = boxes[:, 1:] * (new / size) + offset
     clipped = moved.copy()
@@ -158,8 +167,13 @@ def _zoom(canvas: np.ndarray, boxes: np.ndarray, scale: float, pad_value: int) -
     return out, clipped[keep & (area(clipped) > 4)]
 
 
-def augment(canvases: np.ndarray, labels: list[np.ndarray] | None, rng: np.random.Generator, pad_value: int,
-            scale_jitter: float = 0.25) -> tuple[np.ndarray, list[np.ndarray] | None]:
+def augment(
+    canvases: np.ndarray,
+    labels: list[np.ndarray] | None,
+    rng: np.random.Generator,
+    pad_value: int,
+    scale_jitter: float = 0.25,
+) -> tuple[np.ndarray, list[np.ndarray] | None]:
     """Flip half the images left-right and (detectors: ``labels`` given) zoom each by 1 +- ``scale_jitter``."""
     out = canvases.copy()
     moved = [] if labels is not None else None

@@ -97,14 +97,17 @@ class CompressPlan:
         if self.distill:
             self.distill.validate()
         if not (self.prune or self.unstructured or self.distill or self.dynamic_quant or self.act or self.pad):
-            raise EdgekitError("nothing to do: pass --prune, --act, --pad, --unstructured, --distill and/or "
-                               "--dynamic-quant")
+            raise EdgekitError(
+                "nothing to do: pass --prune, --act, --pad, --unstructured, --distill and/or --dynamic-quant"
+            )
         for flag, value, choices in (("--act", self.act, ACTIVATIONS), ("--pad", self.pad, PADDINGS)):
             if value is not None and value not in choices:
                 raise EdgekitError(f"{flag} must be one of {', '.join(choices)}, got {value!r}")
             if value and not self.distill:
-                raise EdgekitError(f"{flag} {value} changes what the network computes: it needs recovery "
-                                   "(--recover or --distill with --epochs)")
+                raise EdgekitError(
+                    f"{flag} {value} changes what the network computes: it needs recovery "
+                    "(--recover or --distill with --epochs)"
+                )
         if self.distill and self.prune and self.distill.epochs < self.prune.steps:
             raise EdgekitError(f"--epochs ({self.distill.epochs}) must be at least --steps ({self.prune.steps})")
         if self.distill and self.kd_images < self.distill.batch_size:
@@ -112,9 +115,27 @@ class CompressPlan:
 
 
 #: the flat option names of ``edgekit compress`` and a recipe's ``[compress]`` table
-PLAN_KEYS = ("prune", "prune_by", "importance", "round_to", "steps", "keep", "keep_idle", "unstructured",
-             "distill", "recover", "dynamic_quant", "images", "kd_images", "epochs", "lr", "device", "ema", "act",
-             "pad")
+PLAN_KEYS = (
+    "prune",
+    "prune_by",
+    "importance",
+    "round_to",
+    "steps",
+    "keep",
+    "keep_idle",
+    "unstructured",
+    "distill",
+    "recover",
+    "dynamic_quant",
+    "images",
+    "kd_images",
+    "epochs",
+    "lr",
+    "device",
+    "ema",
+    "act",
+    "pad",
+)
 
 
 def plan_from_options(options: dict[str, Any]) -> CompressPlan:
@@ -123,20 +144,32 @@ def plan_from_options(options: dict[str, Any]) -> CompressPlan:
     prune_defaults, distill_defaults = PruneOptions(0.5), DistillOptions()
     prune = None
     if options.get("prune") is not None:
-        prune = PruneOptions(float(options["prune"]), options.get("prune_by", prune_defaults.by),
-                             options.get("importance", prune_defaults.importance),
-                             int(options.get("round_to", prune_defaults.round_to)),
-                             int(options.get("steps", prune_defaults.steps)), tuple(options.get("keep", ())),
-                             not options.get("keep_idle", not prune_defaults.thin_idle))
+        prune = PruneOptions(
+            float(options["prune"]),
+            options.get("prune_by", prune_defaults.by),
+            options.get("importance", prune_defaults.importance),
+            int(options.get("round_to", prune_defaults.round_to)),
+            int(options.get("steps", prune_defaults.steps)),
+            tuple(options.get("keep", ())),
+            not options.get("keep_idle", not prune_defaults.thin_idle),
+        )
     distill = None
     if options.get("distill") or options.get("recover") is not None:
-        distill = DistillOptions(epochs=int(options.get("epochs", distill_defaults.epochs)),
-                                 lr=float(options.get("lr", distill_defaults.lr)),
-                                 device=str(options.get("device", distill_defaults.device)),
-                                 recover=str(options.get("recover") or distill_defaults.recover),
-                                 ema_decay=float(options.get("ema") or distill_defaults.ema_decay))
+        distill = DistillOptions(
+            epochs=int(options.get("epochs", distill_defaults.epochs)),
+            lr=float(options.get("lr", distill_defaults.lr)),
+            device=str(options.get("device", distill_defaults.device)),
+            recover=str(options.get("recover") or distill_defaults.recover),
+            ema_decay=float(options.get("ema") or distill_defaults.ema_decay),
+        )
     images = options.get("images")
-    return CompressPlan(prune=prune, unstructured=options.get("unstructured"), distill=distill,
-                        dynamic_quant=bool(options.get("dynamic_quant", False)),
-                        kd_images=int(options.get("kd_images", KD_IMAGES)), images=Path(images) if images else None,
-                        act=options.get("act"), pad=options.get("pad"))
+    return CompressPlan(
+        prune=prune,
+        unstructured=options.get("unstructured"),
+        distill=distill,
+        dynamic_quant=bool(options.get("dynamic_quant", False)),
+        kd_images=int(options.get("kd_images", KD_IMAGES)),
+        images=Path(images) if images else None,
+        act=options.get("act"),
+        pad=options.get("pad"),
+    )

@@ -19,8 +19,15 @@ from ..models.layers import C2f, ConvBnAct
 
 def _half(layer: ConvBnAct, part: slice) -> ConvBnAct:
     half = copy.deepcopy(layer)
-    half.conv = nn.Conv2d(layer.conv.in_channels, part.stop - part.start, layer.conv.kernel_size,
-                          layer.conv.stride, layer.conv.padding, groups=layer.conv.groups, bias=False)
+    half.conv = nn.Conv2d(
+        layer.conv.in_channels,
+        part.stop - part.start,
+        layer.conv.kernel_size,
+        layer.conv.stride,
+        layer.conv.padding,
+        groups=layer.conv.groups,
+        bias=False,
+    )
     half.conv.weight.data = layer.conv.weight.data[part].clone()
     half.bn = nn.BatchNorm2d(part.stop - part.start, eps=layer.bn.eps, momentum=layer.bn.momentum)
     for name in ("weight", "bias", "running_mean", "running_var"):
@@ -48,8 +55,9 @@ class SplitC2f(nn.Module):
 
 def _is_ultralytics_c2f(module: nn.Module) -> bool:
     """Ultralytics' C2f and its subclasses (YOLO11's C3k2): ``cv1(x).chunk(2, 1)``, blocks ``m``, width ``c``."""
-    return any(cls.__name__ == "C2f" and cls.__module__.startswith("ultralytics")
-               for cls in type(module).__mro__) and all(hasattr(module, a) for a in ("cv1", "cv2", "m", "c"))
+    return any(
+        cls.__name__ == "C2f" and cls.__module__.startswith("ultralytics") for cls in type(module).__mro__
+    ) and all(hasattr(module, a) for a in ("cv1", "cv2", "m", "c"))
 
 
 def make_prunable(model: nn.Module) -> nn.Module:
@@ -68,8 +76,11 @@ def make_prunable(model: nn.Module) -> nn.Module:
 
 
 def _holds_attention(module: nn.Module) -> bool:
-    return any("Attention" in type(sub).__name__ or isinstance(sub, nn.MultiheadAttention)
-               for sub in module.modules() if sub is not module)
+    return any(
+        "Attention" in type(sub).__name__ or isinstance(sub, nn.MultiheadAttention)
+        for sub in module.modules()
+        if sub is not module
+    )
 
 
 def opaque_blocks(model: nn.Module) -> list[nn.Module]:

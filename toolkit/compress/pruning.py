@@ -16,11 +16,14 @@ from .prunable import inside_opaque_blocks, make_prunable, opaque_surrogates
 from .stats import model_stats
 from .tracing import tracing_budget
 
+
 def _as_tensors(outputs: object) -> list[torch.Tensor]:
     items = outputs if isinstance(outputs, (list, tuple)) else [outputs]
     if not all(isinstance(item, torch.Tensor) for item in items):
-        raise EdgekitError(f"Torch-Pruning cannot trace this model: its forward returns {type(outputs).__name__}, "
-                           "expected a tensor or a list/tuple of tensors")
+        raise EdgekitError(
+            f"Torch-Pruning cannot trace this model: its forward returns {type(outputs).__name__}, "
+            "expected a tensor or a list/tuple of tensors"
+        )
     return list(items)
 
 
@@ -31,8 +34,11 @@ def output_layers(model: nn.Module, example: torch.Tensor) -> list[nn.Module]:
     Weight-free modules (e.g. a fixed DFL conv) are walked through and kept as well.
     """
     producers: dict[object, nn.Module] = {}
-    hooks = [m.register_forward_hook(lambda mod, _in, out: producers.__setitem__(out.grad_fn, mod))
-             for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    hooks = [
+        m.register_forward_hook(lambda mod, _in, out: producers.__setitem__(out.grad_fn, mod))
+        for m in model.modules()
+        if isinstance(m, (nn.Conv2d, nn.Linear))
+    ]
     try:
         with torch.enable_grad():
             outputs = _as_tensors(model(example.clone().requires_grad_(True)))
@@ -58,8 +64,11 @@ def output_layers(model: nn.Module, example: torch.Tensor) -> list[nn.Module]:
 def _untraced_layers(model: nn.Module, traced: set[nn.Module]) -> list[str]:
     """Names of weighted Conv/Linear layers the dependency graph never reached (opaque blocks' insides aside)."""
     hidden = inside_opaque_blocks(model)
-    return [name for name, m in model.named_modules()
-            if isinstance(m, (nn.Conv2d, nn.Linear)) and m.weight.requires_grad and m not in traced and m not in hidden]
+    return [
+        name
+        for name, m in model.named_modules()
+        if isinstance(m, (nn.Conv2d, nn.Linear)) and m.weight.requires_grad and m not in traced and m not in hidden
+    ]
 
 
 #: ``gradients(model, importance)``: put the task loss's gradients on ``model`` (and, for Hessian importance,
@@ -83,8 +92,10 @@ def _importance(name: str) -> Any:
 
 def _refuse_untraced(untraced: list[str]) -> None:
     if untraced:
-        raise EdgekitError(f"Torch-Pruning cannot trace this model: layer(s) {', '.join(untraced[:5])} are cut "
-                           "off from the autograd graph (detach, .numpy() or a non-differentiable op in forward)")
+        raise EdgekitError(
+            f"Torch-Pruning cannot trace this model: layer(s) {', '.join(untraced[:5])} are cut "
+            "off from the autograd graph (detach, .numpy() or a non-differentiable op in forward)"
+        )
 
 
 def check_traceable(model: nn.Module, example: torch.Tensor) -> None:
@@ -107,34 +118,50 @@ def check_traceable(model: nn.Module, example: torch.Tensor) -> None:
     _refuse_untraced(_untraced_layers(probe, set(graph.module2node)))
 
 
-def _thin(model: nn.Module, example: torch.Tensor, layers: Sequence[nn.Module], keep: list[nn.Module],
-          options: PruneOptions) -> None:
+def _thin(
+    model: nn.Module, example: torch.Tensor, layers: Sequence[nn.Module], keep: list[nn.Module], options: PruneOptions
+) -> None:
     """Cut each of ``layers`` (idle branches) down to ``round_to`` output channels in one Torch-Pruning step."""
     import torch_pruning as tp
 
     floor = options.round_to or 1
-    ratios = {m: 1 - (floor + 0.5) / m.out_channels for m in layers
-              if isinstance(m, nn.Conv2d) and m.out_channels > floor}
+    ratios = {
+        m: 1 - (floor + 0.5) / m.out_channels for m in layers if isinstance(m, nn.Conv2d) and m.out_channels > floor
+    }
     if ratios:
         with tracing_budget(), opaque_surrogates(model) as boundary:
-            pruner = tp.pruner.MetaPruner(model, example, importance=_importance("l2"), pruning_ratio=0.0,
-                                          pruning_ratio_dict=ratios, ignored_layers=keep + boundary,
-                                          round_to=options.round_to)
+            pruner = tp.pruner.MetaPruner(
+                model,
+                example,
+                importance=_importance("l2"),
+                pruning_ratio=0.0,
+                pruning_ratio_dict=ratios,
+                ignored_layers=keep + boundary,
+                round_to=options.round_to,
+            )
         pruner.step()
 
 
 def _refuse_empty_layers(model: nn.Module, options: PruneOptions) -> None:
     """Torch-Pruning keeps ``int(channels * (1 - ratio))`` channels, which is 0 for a narrow layer and a high
     ratio: such a layer computes nothing (and may not even fail in a forward pass)."""
-    empty = [name for name, m in model.named_modules()
-             if isinstance(m, (nn.Conv2d, nn.Linear)) and 0 in m.weight.shape[:2]]
+    empty = [
+        name for name, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear)) and 0 in m.weight.shape[:2]
+    ]
     if empty:
-        raise EdgekitError(f"--prune {options.ratio:g} leaves {len(empty)} layer(s) with no channels "
-                           f"({', '.join(empty[:3])}): prune less, or keep them with --keep")
+        raise EdgekitError(
+            f"--prune {options.ratio:g} leaves {len(empty)} layer(s) with no channels "
+            f"({', '.join(empty[:3])}): prune less, or keep them with --keep"
+        )
 
 
-def prune_structured(model: nn.Module, example: torch.Tensor, options: PruneOptions,
-                     idle: Sequence[nn.Module] = (), gradients: Gradients | None = None) -> nn.Module:
+def prune_structured(
+    model: nn.Module,
+    example: torch.Tensor,
+    options: PruneOptions,
+    idle: Sequence[nn.Module] = (),
+    gradients: Gradients | None = None,
+) -> nn.Module:
     """Remove whole channels in place; returns the (smaller, plain) model.
 
     ``idle`` layers (see ``idle.idle_layers``; found on the ``make_prunable`` form of the model) are first cut
@@ -145,8 +172,9 @@ def prune_structured(model: nn.Module, example: torch.Tensor, options: PruneOpti
 
     options.validate()
     model = make_prunable(model).eval()
-    keep = output_layers(model, example) + [m for name, m in model.named_modules()
-                                            if any(name == k or name.startswith(k + ".") for k in options.keep)]
+    keep = output_layers(model, example) + [
+        m for name, m in model.named_modules() if any(name == k or name.startswith(k + ".") for k in options.keep)
+    ]
     by_macs = options.by == "macs"
     steps = 60 if by_macs else 1  # by MACs: small channel steps until the MAC target is just reached
     with torch.no_grad():
@@ -158,9 +186,15 @@ def prune_structured(model: nn.Module, example: torch.Tensor, options: PruneOpti
             raise EdgekitError(f"--importance {options.importance} needs labelled images (its gradients)")
         importance = _importance(options.importance)
         with tracing_budget(), opaque_surrogates(model) as boundary:
-            pruner = tp.pruner.MetaPruner(model, example, importance=importance,
-                                          pruning_ratio=0.9 if by_macs else options.ratio, iterative_steps=steps,
-                                          ignored_layers=keep + list(idle) + boundary, round_to=options.round_to)
+            pruner = tp.pruner.MetaPruner(
+                model,
+                example,
+                importance=importance,
+                pruning_ratio=0.9 if by_macs else options.ratio,
+                iterative_steps=steps,
+                ignored_layers=keep + list(idle) + boundary,
+                round_to=options.round_to,
+            )
         _refuse_untraced(_untraced_layers(model, set(pruner.DG.module2node)))
         for _ in range(steps):
             if options.importance in GRADIENT_IMPORTANCE:
@@ -172,8 +206,9 @@ def prune_structured(model: nn.Module, example: torch.Tensor, options: PruneOpti
         model.zero_grad(set_to_none=True)
         with torch.no_grad():
             if [o.shape for o in _as_tensors(model(example))] != shapes:
-                raise EdgekitError("Torch-Pruning changed this model's output shapes; "
-                                   "pass --keep for its output layers")
+                raise EdgekitError(
+                    "Torch-Pruning changed this model's output shapes; pass --keep for its output layers"
+                )
     except EdgekitError:
         raise
     except Exception as exc:  # noqa: BLE001 - tracing failures surface as many types
@@ -188,8 +223,9 @@ def prune_unstructured(model: nn.Module, ratio: float, permanent: bool = True) -
     from torch.nn.utils import prune
 
     check_ratio("unstructured", ratio)
-    layers = [(m, "weight") for m in model.modules()
-              if isinstance(m, (nn.Conv2d, nn.Linear)) and m.weight.requires_grad]
+    layers = [
+        (m, "weight") for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear)) and m.weight.requires_grad
+    ]
     prune.global_unstructured(layers, pruning_method=prune.L1Unstructured, amount=ratio)
     return make_permanent(model) if permanent else model
 

@@ -87,19 +87,28 @@ GRADIENT_IMAGES = 16  # labelled images whose task-loss gradients rank channels 
 HESSIAN_SAMPLES = 8  # of them, one backward pass each for the squared-gradient (Fisher) estimate
 
 
-def importance_gradients(student: nn.Module, card: Any, data: str | None, folder: Path | None,
-                         importance: str) -> Gradients | None:
+def importance_gradients(
+    student: nn.Module, card: Any, data: str | None, folder: Path | None, importance: str
+) -> Gradients | None:
     """For gradient criteria (``taylor``, ``hessian``): a ``gradients(model, importance)`` that puts the task
     loss's gradients on ``GRADIENT_IMAGES`` labelled images onto the model; None for the others."""
     if importance not in GRADIENT_IMPORTANCE:
         return None
     if not has_labels(data, folder):
-        raise DataError(f"--importance {importance} ranks channels by task-loss gradients: it needs a dataset with "
-                        "a labelled train split (--data), not unlabelled images")
+        raise DataError(
+            f"--importance {importance} ranks channels by task-loss gradients: it needs a dataset with "
+            "a labelled train split (--data), not unlabelled images"
+        )
     images = labelled_images(data, card.preprocessing, GRADIENT_IMAGES)[0]
     images = images(0) if callable(images) else images
-    x, labels = _batch(images, np.arange(len(images.canvases)), np.random.default_rng(0), card.preprocessing,
-                       card.task, torch.device("cpu"))
+    x, labels = _batch(
+        images,
+        np.arange(len(images.canvases)),
+        np.random.default_rng(0),
+        card.preprocessing,
+        card.task,
+        torch.device("cpu"),
+    )
     criterion, _ = task_criterion(student, card.task, len(card.class_names), card.preprocessing.size)
 
     def gradients(model: nn.Module, ranking: Any) -> None:
@@ -107,8 +116,9 @@ def importance_gradients(student: nn.Module, card: Any, data: str | None, folder
         model.zero_grad(set_to_none=True)
         if importance == "hessian":
             ranking.zero_grad()
-            _mean_squared_gradients(model, lambda i: criterion(model(x[i:i + 1]), labels[i:i + 1]),
-                                    min(HESSIAN_SAMPLES, len(x)))
+            _mean_squared_gradients(
+                model, lambda i: criterion(model(x[i : i + 1]), labels[i : i + 1]), min(HESSIAN_SAMPLES, len(x))
+            )
         else:
             criterion(model(x), labels).backward()
         _zero_missing_gradients(model)

@@ -38,8 +38,12 @@ def replace_activations(model: nn.Module, act: str) -> int:
     if act not in REWRITES:
         raise EdgekitError(f"--act must be one of {', '.join(REWRITES)}, got {act!r}")
     kinds, replacement = REWRITES[act]
-    swaps = [(parent, name) for parent in model.modules() for name, child in parent.named_children()
-             if isinstance(child, kinds)]
+    swaps = [
+        (parent, name)
+        for parent in model.modules()
+        for name, child in parent.named_children()
+        if isinstance(child, kinds)
+    ]
     if not swaps:
         names = ", ".join(kind.__name__ for kind in kinds)
         raise EdgekitError(f"--act {act}: the model has no activation modules to replace ({names})")
@@ -48,23 +52,27 @@ def replace_activations(model: nn.Module, act: str) -> int:
     return len(swaps)
 
 
-
 class SameUpperConv2d(nn.Conv2d):
     """A ``Conv2d`` padded like TensorFlow's SAME (ONNX ``SAME_UPPER``) for whatever input size it is given."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102 - nn.Module.forward
         pads: list[int] = []
-        for extent, k, s, d in zip(reversed(x.shape[2:]), reversed(self.kernel_size), reversed(self.stride),
-                                   reversed(self.dilation)):
+        for extent, k, s, d in zip(
+            reversed(x.shape[2:]), reversed(self.kernel_size), reversed(self.stride), reversed(self.dilation)
+        ):
             total = max((math.ceil(int(extent) / s) - 1) * s + (k - 1) * d + 1 - int(extent), 0)
             pads += [total // 2, total - total // 2]  # F.pad: last axis first, (begin, end)
         return super().forward(F.pad(x, pads))
 
 
 def _symmetric_strided(conv: nn.Module) -> bool:
-    return (type(conv) is nn.Conv2d and conv.padding_mode == "zeros" and max(conv.stride) > 1
-            and not isinstance(conv.padding, str)
-            and tuple(conv.padding) == tuple((k - 1) * d // 2 for k, d in zip(conv.kernel_size, conv.dilation)))
+    return (
+        type(conv) is nn.Conv2d
+        and conv.padding_mode == "zeros"
+        and max(conv.stride) > 1
+        and not isinstance(conv.padding, str)
+        and tuple(conv.padding) == tuple((k - 1) * d // 2 for k, d in zip(conv.kernel_size, conv.dilation))
+    )
 
 
 def same_padding(model: nn.Module) -> int:

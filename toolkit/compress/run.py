@@ -29,16 +29,22 @@ from .labelled import labelled_images
 from .recover import importance_gradients, recovery_mode, task_criterion
 from .options import KD_IMAGES, CompressPlan, DistillOptions, PruneOptions  # noqa: F401 - re-exported here
 from .prunable import make_prunable
-from .pruning import (Gradients, check_traceable, make_permanent, prune_structured, prune_unstructured,
-                      quantize_dynamic, sparsity)
+from .pruning import (
+    Gradients,
+    check_traceable,
+    make_permanent,
+    prune_structured,
+    prune_unstructured,
+    quantize_dynamic,
+    sparsity,
+)
 from .rewrite import replace_activations, same_padding
 from .stats import TorchSession, model_stats
 
 PROBE_IMAGES = 128  # unlabelled images that decide which detector outputs are idle
 
 
-def _save_torchscript(model: torch.nn.Module, example: torch.Tensor, path: Path,
-                      card: ModelCard | None = None) -> None:
+def _save_torchscript(model: torch.nn.Module, example: torch.Tensor, path: Path, card: ModelCard | None = None) -> None:
     """TorchScript (traced in eval mode): loads without unpickling code and exports to ONNX like any model;
     ``card`` is embedded as the extra file ``CARD_FILE``, so the model file says what it is."""
     with torch.no_grad():
@@ -58,8 +64,10 @@ def _measure(model: torch.nn.Module, example: torch.Tensor, card: ModelCard, dat
 def _module_source(model: str, data: str | None, source_options: dict[str, Any]) -> tuple[ModelSource, str]:
     source = load_source(model, **source_options)
     if not isinstance(source.module, torch.nn.Module) or isinstance(source.module, torch.jit.ScriptModule):
-        raise EdgekitError(f"{model}: compress needs a PyTorch nn.Module (a built-in, a state_dict with --factory "
-                           "or a pickled module), not an ONNX/TorchScript/.pt2 graph")
+        raise EdgekitError(
+            f"{model}: compress needs a PyTorch nn.Module (a built-in, a state_dict with --factory "
+            "or a pickled module), not an ONNX/TorchScript/.pt2 graph"
+        )
     spec = data or source.card.dataset
     if spec is None:
         raise DataError("pass --data: compress evaluates every step on the val split")
@@ -72,9 +80,15 @@ def _epochs_per_round(total: int, rounds: int) -> list[int]:
     return [share] * (rounds - 1) + [total - share * (rounds - 1)]
 
 
-def prune_round(student: torch.nn.Module, example: torch.Tensor, options: PruneOptions, k: int,
-                base_macs: int, idle: Sequence[torch.nn.Module] = (),
-                gradients: Gradients | None = None) -> PruneOptions | None:
+def prune_round(
+    student: torch.nn.Module,
+    example: torch.Tensor,
+    options: PruneOptions,
+    k: int,
+    base_macs: int,
+    idle: Sequence[torch.nn.Module] = (),
+    gradients: Gradients | None = None,
+) -> PruneOptions | None:
     """Prune round ``k`` of ``options.steps``: cumulatively ``ratio * k / steps`` of the original MACs/channels.
 
     Returns what was applied, or ``None`` when an earlier round already got there (``round_to`` makes steps
@@ -100,28 +114,62 @@ def find_idle(student: torch.nn.Module, source: ModelSource, plan: CompressPlan,
     canvases = probe_images(source.card.preprocessing, PROBE_IMAGES, data, plan.images)
     if canvases is None:
         return None
-    batch = normalised_batch(canvases, np.arange(len(canvases)), np.zeros(len(canvases), bool),
-                             source.card.preprocessing, torch.device("cpu"))
+    batch = normalised_batch(
+        canvases,
+        np.arange(len(canvases)),
+        np.zeros(len(canvases), bool),
+        source.card.preprocessing,
+        torch.device("cpu"),
+    )
     return idle_layers(make_prunable(student), batch, len(source.card.class_names))
 
 
-def _distill_round(teacher: torch.nn.Module, student: torch.nn.Module, source: ModelSource,
-                   options: DistillOptions, images: Images, per_epoch: int, checkpoint: Path,
-                   progress: StepCallback | None, mode: str) -> dict[str, Any]:
+def _distill_round(
+    teacher: torch.nn.Module,
+    student: torch.nn.Module,
+    source: ModelSource,
+    options: DistillOptions,
+    images: Images,
+    per_epoch: int,
+    checkpoint: Path,
+    progress: StepCallback | None,
+    mode: str,
+) -> dict[str, Any]:
     start = time.perf_counter()
     card = source.card
-    criterion, loss_name = (task_criterion(student, card.task, len(card.class_names), card.preprocessing.size)
-                            if mode == "labels" else (None, "distillation only"))
+    criterion, loss_name = (
+        task_criterion(student, card.task, len(card.class_names), card.preprocessing.size)
+        if mode == "labels"
+        else (None, "distillation only")
+    )
     seconds: list[float] = []
-    history = distill(teacher, student, images, card.preprocessing, card.task, len(card.class_names), options,
-                      checkpoint=checkpoint, on_step=progress, criterion=criterion, epoch_seconds=seconds)
-    return {"step": "recover" if mode == "labels" else "distill", **asdict(options), "recovered_with": mode,
-            "task_loss": loss_name, "images_per_epoch": per_epoch, "new_images_every_epoch": callable(images),
-            "loss": history, "epoch_seconds": seconds, "seconds": time.perf_counter() - start}
+    history = distill(
+        teacher,
+        student,
+        images,
+        card.preprocessing,
+        card.task,
+        len(card.class_names),
+        options,
+        checkpoint=checkpoint,
+        on_step=progress,
+        criterion=criterion,
+        epoch_seconds=seconds,
+    )
+    return {
+        "step": "recover" if mode == "labels" else "distill",
+        **asdict(options),
+        "recovered_with": mode,
+        "task_loss": loss_name,
+        "images_per_epoch": per_epoch,
+        "new_images_every_epoch": callable(images),
+        "loss": history,
+        "epoch_seconds": seconds,
+        "seconds": time.perf_counter() - start,
+    }
 
 
-def _round_images(mode: str, images: Images | None, data: str, card: ModelCard, count: int,
-                  epochs_done: int) -> Images:
+def _round_images(mode: str, images: Images | None, data: str, card: ModelCard, count: int, epochs_done: int) -> Images:
     """This round's training images: a fixed set as it is; a stream continued where the last round stopped."""
     if images is not None and not callable(images):
         return images
@@ -130,9 +178,16 @@ def _round_images(mode: str, images: Images | None, data: str, card: ModelCard, 
     return training_stream(data, card.preprocessing, count, first_epoch=epochs_done)
 
 
-def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None = None, force: bool = False,
-                   log: Any = print, progress: StepCallback | None = None,
-                   source_options: dict[str, Any] | None = None) -> dict[str, Any]:
+def compress_model(
+    model: str,
+    plan: CompressPlan,
+    out: Path,
+    data: str | None = None,
+    force: bool = False,
+    log: Any = print,
+    progress: StepCallback | None = None,
+    source_options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Run ``plan`` on ``model``; write ``out`` (TorchScript, its model card embedded); return the report.
 
     ``source_options`` go to ``load_source`` (``task``, ``imgsz``, ``factory``, ``trust``) for user models.
@@ -162,8 +217,11 @@ def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None =
         log(f"{step['step']}: {steps[-1]['macs'] / before['macs']:.2f}x MACs, metrics {steps[-1]['metrics']}")
 
     mode = recovery_mode(plan.distill, data_spec, plan.images) if plan.distill else None
-    canvases, origin = (distillation_images(source.card.preprocessing, plan.kd_images, data_spec, plan.images)
-                        if mode == "kd" else (None, None))
+    canvases, origin = (
+        distillation_images(source.card.preprocessing, plan.kd_images, data_spec, plan.images)
+        if mode == "kd"
+        else (None, None)
+    )
     if mode == "labels":  # a built-in dataset gives a stream (new images each epoch), a user's one fixed set
         canvases, origin = labelled_images(data_spec, card.preprocessing, plan.kd_images)
     epochs_done = 0
@@ -175,23 +233,35 @@ def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None =
         record({"step": "rewrite", "act": plan.act, "replaced": replace_activations(student, plan.act)})
     if plan.pad:
         record({"step": "rewrite", "pad": plan.pad, "replaced": same_padding(student)})
-    gradients = importance_gradients(student, card, data_spec, plan.images, plan.prune.importance) \
-        if plan.prune else None
+    gradients = (
+        importance_gradients(student, card, data_spec, plan.images, plan.prune.importance) if plan.prune else None
+    )
     for k in range(1, rounds + 1):
         if plan.prune:
             start = time.perf_counter()
             applied = prune_round(student, example, plan.prune, k, base_macs, idle.layers if idle else (), gradients)
             if applied:
-                record({"step": "prune", "round": k, **asdict(applied), "seconds": time.perf_counter() - start}
-                       | (idle.summary() if idle and k == 1 else {}))
+                record(
+                    {"step": "prune", "round": k, **asdict(applied), "seconds": time.perf_counter() - start}
+                    | (idle.summary() if idle and k == 1 else {})
+                )
         if plan.unstructured and k == rounds:  # masks stay live through distillation, permanent after it
             prune_unstructured(student, plan.unstructured, permanent=not plan.distill)
             record({"step": "unstructured", "ratio": plan.unstructured})
         if plan.distill:
             options = dataclasses.replace(plan.distill, epochs=epochs[k - 1])
             images = _round_images(mode, canvases, data_spec, card, plan.kd_images, epochs_done)
-            step = _distill_round(teacher, student, source, options, images, plan.kd_images,
-                                  out.with_name(out.name + ".ckpt"), progress, mode)
+            step = _distill_round(
+                teacher,
+                student,
+                source,
+                options,
+                images,
+                plan.kd_images,
+                out.with_name(out.name + ".ckpt"),
+                progress,
+                mode,
+            )
             record(step | {"round": k, "images_from": origin})
             epochs_done += options.epochs
     if plan.unstructured and plan.distill:
@@ -202,10 +272,17 @@ def compress_model(model: str, plan: CompressPlan, out: Path, data: str | None =
         record({"step": "dynamic_quant", "linear_layers": layers}, counts)
     after = steps[-1]
     recovery = [step for step in steps if step["step"] in ("distill", "recover")]
-    document = {"schema": 1, "model": model, "task": source.card.task, "dataset": data_spec,
-                "before": before, "after": {k: after[k] for k in before}, "steps": steps,
-                "recovery_seconds": sum(step["seconds"] for step in recovery),
-                "recovery_epoch_seconds": [s for step in recovery for s in step["epoch_seconds"]]}
+    document = {
+        "schema": 1,
+        "model": model,
+        "task": source.card.task,
+        "dataset": data_spec,
+        "before": before,
+        "after": {k: after[k] for k in before},
+        "steps": steps,
+        "recovery_seconds": sum(step["seconds"] for step in recovery),
+        "recovery_epoch_seconds": [s for step in recovery for s in step["epoch_seconds"]],
+    }
     native = getattr(student, "native_checkpoint", None)
     if callable(native):  # the source framework's own file too, so the user can keep training the small model
         document["native_checkpoint"] = str(_native_path(out, student))

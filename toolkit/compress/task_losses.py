@@ -18,14 +18,15 @@ def soft_kl(student: torch.Tensor, teacher: torch.Tensor, dim: int, temperature:
     """KL divergence of the tempered softmaxes along ``dim``, scaled by the temperature squared."""
     log_s = F.log_softmax(student / temperature, dim=dim)
     p_t = F.softmax(teacher / temperature, dim=dim)
-    return F.kl_div(log_s, p_t, reduction="batchmean") * temperature ** 2
+    return F.kl_div(log_s, p_t, reduction="batchmean") * temperature**2
 
 
 def detection_criterion(num_classes: int, image_size: int) -> tuple[Criterion, str]:
     """edgekit's YOLOv8-style detection loss per image (labels: per-image class + xyxy rows)."""
     loss = DetectionLoss(num_classes, image_size)
-    return (lambda output, labels: loss(output, labels)[0] / len(labels)), \
-        "edgekit detection loss (TAL, BCE, GIoU, DFL)"
+    return (
+        lambda output, labels: loss(output, labels)[0] / len(labels)
+    ), "edgekit detection loss (TAL, BCE, GIoU, DFL)"
 
 
 def classification_criterion(num_classes: int, image_size: int) -> tuple[Criterion, str]:
@@ -33,14 +34,20 @@ def classification_criterion(num_classes: int, image_size: int) -> tuple[Criteri
     return (lambda output, labels: F.cross_entropy(output, labels)), "cross-entropy"
 
 
-def classification_kd_loss(student: torch.Tensor, teacher: torch.Tensor, num_classes: int,
-                           temperature: float) -> torch.Tensor:
+def classification_kd_loss(
+    student: torch.Tensor, teacher: torch.Tensor, num_classes: int, temperature: float
+) -> torch.Tensor:
     """Soft-label KL between the classifiers' logits."""
     return soft_kl(student, teacher, 1, temperature)
 
 
-def detection_kd_loss(student: list[torch.Tensor], teacher: list[torch.Tensor], num_classes: int,
-                      temperature: float, foreground_floor: float = 0.05) -> torch.Tensor:
+def detection_kd_loss(
+    student: list[torch.Tensor],
+    teacher: list[torch.Tensor],
+    num_classes: int,
+    temperature: float,
+    foreground_floor: float = 0.05,
+) -> torch.Tensor:
     """Sum over levels of DFL-bin KL (per box side) and class-score BCE.
 
     The box KL of each anchor is weighted by the teacher's best class score (plus ``foreground_floor``), so
@@ -50,12 +57,12 @@ def detection_kd_loss(student: list[torch.Tensor], teacher: list[torch.Tensor], 
     for s, t in zip(student, teacher):
         b, c, h, w = s.shape
         bins = (c - num_classes) // 4
-        s_box = s[:, :4 * bins].reshape(b, 4, bins, h * w)
-        t_box = t[:, :4 * bins].reshape(b, 4, bins, h * w)
+        s_box = s[:, : 4 * bins].reshape(b, 4, bins, h * w)
+        t_box = t[:, : 4 * bins].reshape(b, 4, bins, h * w)
         log_s = F.log_softmax(s_box / temperature, dim=2)
         p_t = F.softmax(t_box / temperature, dim=2)
-        kl = (p_t * (p_t.clamp_min(1e-12).log() - log_s)).sum(2).mean(1) * temperature ** 2  # (b, h*w)
-        weight = t[:, 4 * bins:].sigmoid().amax(1).reshape(b, h * w) + foreground_floor
+        kl = (p_t * (p_t.clamp_min(1e-12).log() - log_s)).sum(2).mean(1) * temperature**2  # (b, h*w)
+        weight = t[:, 4 * bins :].sigmoid().amax(1).reshape(b, h * w) + foreground_floor
         loss = loss + (kl * weight).sum() / weight.sum()
-        loss = loss + F.binary_cross_entropy_with_logits(s[:, 4 * bins:], t[:, 4 * bins:].sigmoid()) * 100
+        loss = loss + F.binary_cross_entropy_with_logits(s[:, 4 * bins :], t[:, 4 * bins :].sigmoid()) * 100
     return loss

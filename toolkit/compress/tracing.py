@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from ..errors import EdgekitError
 
 TRACE_SECONDS = 120.0
-TRACE_MEMORY_BYTES = 3 * 1024 ** 3  # growth of the process's RSS while tracing (the whole stays under 4 GB)
+TRACE_MEMORY_BYTES = 3 * 1024**3  # growth of the process's RSS while tracing (the whole stays under 4 GB)
 _CHECK_EVERY = 0.25
 
 
@@ -37,10 +37,11 @@ def tracing_budget(seconds: float = TRACE_SECONDS, memory_bytes: int = TRACE_MEM
         grown, spent = process.memory_info().rss - base, time.monotonic() - start
         if grown > memory_bytes or spent > seconds:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            what = f"{grown / 1024 ** 3:.1f} GB more memory" if grown > memory_bytes else f"{spent:.0f} s"
+            what = f"{grown / 1024**3:.1f} GB more memory" if grown > memory_bytes else f"{spent:.0f} s"
             raise TracingBudgetExceeded(
-                f"Torch-Pruning's dependency tracing took {what} (budget {memory_bytes / 1024 ** 3:.0f} GB, "
-                f"{seconds:.0f} s): this model has a block it cannot follow; pass --keep NAME for that block")
+                f"Torch-Pruning's dependency tracing took {what} (budget {memory_bytes / 1024**3:.0f} GB, "
+                f"{seconds:.0f} s): this model has a block it cannot follow; pass --keep NAME for that block"
+            )
 
     previous = signal.signal(signal.SIGALRM, check)
     signal.setitimer(signal.ITIMER_REAL, _CHECK_EVERY, _CHECK_EVERY)

@@ -54,9 +54,15 @@ class BudgetOutcome:
     drop: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"max_drop_points": self.max_drop, "metric": self.metric, "decide_images": self.decide_images,
-                "fp32_on_decide": self.fp32, "drop_points": self.drop, "float_layers": self.float_layers,
-                "attempts": self.attempts}
+        return {
+            "max_drop_points": self.max_drop,
+            "metric": self.metric,
+            "decide_images": self.decide_images,
+            "fp32_on_decide": self.fp32,
+            "drop_points": self.drop,
+            "float_layers": self.float_layers,
+            "attempts": self.attempts,
+        }
 
 
 def split_for_budget(calib_split: Dataset, val_split: Dataset, work: Path, seed: int = 1) -> BudgetSplit:
@@ -66,12 +72,16 @@ def split_for_budget(calib_split: Dataset, val_split: Dataset, work: Path, seed:
     pool = list(calib_split.image_paths)
     overlap = {p.resolve() for p in pool} & {p.resolve() for p in val_split.image_paths}
     if overlap:
-        raise DataError(f"--max-drop needs a calibration split apart from the val split; {len(overlap)} image(s) "
-                        "are in both (use a data.yaml with train and val, or an ImageFolder with calib/ and val/)")
+        raise DataError(
+            f"--max-drop needs a calibration split apart from the val split; {len(overlap)} image(s) "
+            "are in both (use a data.yaml with train and val, or an ImageFolder with calib/ and val/)"
+        )
     count = min(max(MIN_DECIDE_IMAGES, len(pool) // 3), MAX_DECIDE_IMAGES)
     if len(pool) - count < MIN_CALIBRATION_IMAGES:
-        raise DataError(f"--max-drop needs at least {MIN_DECIDE_IMAGES + MIN_CALIBRATION_IMAGES} images in the "
-                        f"calibration split; {calib_split.name} has {len(pool)}")
+        raise DataError(
+            f"--max-drop needs at least {MIN_DECIDE_IMAGES + MIN_CALIBRATION_IMAGES} images in the "
+            f"calibration split; {calib_split.name} has {len(pool)}"
+        )
     picked = set(np.random.default_rng(seed).choice(len(pool), size=count, replace=False).tolist())
     decide = {pool[i] for i in picked}
     return BudgetSplit([p for i, p in enumerate(pool) if i not in picked], calib_split.subset(decide, work, "decide"))
@@ -124,8 +134,14 @@ def score(artifact: Artifact, dataset: Dataset) -> float:
     return 100.0 * metrics[TASKS[artifact.manifest.task].headline]
 
 
-def run_budget(max_drop: float, fp32: float, metric: str, decide: Dataset, ranking: Callable[[], list[str]],
-               attempt: Callable[[list[str], int], Artifact]) -> tuple[Artifact, BudgetOutcome]:
+def run_budget(
+    max_drop: float,
+    fp32: float,
+    metric: str,
+    decide: Dataset,
+    ranking: Callable[[], list[str]],
+    attempt: Callable[[list[str], int], Artifact],
+) -> tuple[Artifact, BudgetOutcome]:
     """Convert with nothing, then with the top 1, 2, 4... ranked layers in float, until the drop on ``decide``
     is within ``max_drop``; ``attempt(float_layers, index)`` converts, ``ranking()`` is called only if needed.
 
@@ -141,14 +157,14 @@ def run_budget(max_drop: float, fp32: float, metric: str, decide: Dataset, ranki
             ranked = list(ranking())
         if step and counts[step - 1] >= len(ranked or []):
             break  # every ranked layer is float already
-        layers = (ranked or [])[:counts[step]]
+        layers = (ranked or [])[: counts[step]]
         try:
             artifact = attempt(layers, len(outcome.attempts))
         except ExportError as exc:
             if not step:
                 raise  # the plain conversion failed: that is the target's error, not the budget's
             outcome.attempts.append({"float_layers": len(layers), "error": str(exc)})
-            del ranked[counts[step - 1]:counts[step]]  # not keepable in float by this target: try the next ones
+            del ranked[counts[step - 1] : counts[step]]  # not keepable in float by this target: try the next ones
             continue
         drop = fp32 - score(artifact, decide)
         outcome.attempts.append({"float_layers": len(layers), "drop_points": drop})
@@ -158,7 +174,11 @@ def run_budget(max_drop: float, fp32: float, metric: str, decide: Dataset, ranki
             return artifact, outcome
         step += 1
     reached = "no attempt converted" if best is None else f"best {best[0]:.2f} pt with {len(best[1])} layer(s) in float"
-    tried = ", ".join(f"{a['float_layers']} float: " + (f"{a['drop_points']:.2f} pt" if "drop_points" in a
-                                                         else "did not convert") for a in outcome.attempts)
-    raise ExportError(f"accuracy budget {max_drop} pt not met on {outcome.decide_images} held-out images after "
-                      f"{len(outcome.attempts)} attempt(s): {reached} (tried {tried})")
+    tried = ", ".join(
+        f"{a['float_layers']} float: " + (f"{a['drop_points']:.2f} pt" if "drop_points" in a else "did not convert")
+        for a in outcome.attempts
+    )
+    raise ExportError(
+        f"accuracy budget {max_drop} pt not met on {outcome.decide_images} held-out images after "
+        f"{len(outcome.attempts)} attempt(s): {reached} (tried {tried})"
+    )

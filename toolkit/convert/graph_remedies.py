@@ -21,8 +21,11 @@ def _shapes(model) -> dict[str, list[int]]:
 
     inferred = onnx.shape_inference.infer_shapes(model)
     values = list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output)
-    return {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
-            for v in values if v.type.tensor_type.HasField("shape")}
+    return {
+        v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+        for v in values
+        if v.type.tensor_type.HasField("shape")
+    }
 
 
 def _is_spatial_flatten(node, shapes: dict[str, list[int]]) -> bool:
@@ -30,15 +33,13 @@ def _is_spatial_flatten(node, shapes: dict[str, list[int]]) -> bool:
     if node.op_type != "Reshape":
         return False
     src, dst = shapes.get(node.input[0], []), shapes.get(node.output[0], [])
-    return (len(src) == 4 and len(dst) == 3 and src[1] == dst[1]
-            and src[2] * src[3] == dst[2] > 0)
+    return len(src) == 4 and len(dst) == 3 and src[1] == dst[1] and src[2] * src[3] == dst[2] > 0
 
 
 def _is_channel_merge(node, shapes: dict[str, list[int]]) -> bool:
     """A per-level ``Concat`` of 4D head branches along channels (box bins + class logits)."""
     axis = next((a.i for a in node.attribute if a.name == "axis"), None)
-    return (node.op_type == "Concat" and axis in (1, -3)
-            and all(len(shapes.get(i, [])) == 4 for i in node.input))
+    return node.op_type == "Concat" and axis in (1, -3) and all(len(shapes.get(i, [])) == 4 for i in node.input)
 
 
 def decode_tail_nodes(onnx_path: Path) -> list[str]:
@@ -156,8 +157,9 @@ def _descendants(model, starts: list[str]) -> set[str]:
     return seen
 
 
-def split_decode_tail(src: Path, body_dst: Path, tail_dst: Path, tail_from: list[str] | tuple[str, ...] = (),
-                      decode_tail: bool = True) -> list[str] | None:
+def split_decode_tail(
+    src: Path, body_dst: Path, tail_dst: Path, tail_from: list[str] | tuple[str, ...] = (), decode_tail: bool = True
+) -> list[str] | None:
     """Cut ``src`` into a body and a float tail model; returns the cut tensors' names.
 
     The tail is the decode tail (with ``decode_tail``) plus the nodes in ``tail_from`` and everything after
@@ -177,12 +179,22 @@ def split_decode_tail(src: Path, body_dst: Path, tail_dst: Path, tail_from: list
     if not tail:
         return None
     producer = {out: node for node in model.graph.node for out in node.output}
-    cut = sorted({i for node in model.graph.node if node.name in tail for i in node.input
-                  if i in producer and producer[i].name not in tail})
+    cut = sorted(
+        {
+            i
+            for node in model.graph.node
+            if node.name in tail
+            for i in node.input
+            if i in producer and producer[i].name not in tail
+        }
+    )
     graph_inputs = {value.name for value in model.graph.input}
     body_computes = [n for n in model.graph.node if n.name not in tail and n.op_type in ("Conv", "Gemm", "MatMul")]
-    if not cut or not body_computes or any(i in graph_inputs for n in model.graph.node if n.name in tail
-                                           for i in n.input):
+    if (
+        not cut
+        or not body_computes
+        or any(i in graph_inputs for n in model.graph.node if n.name in tail for i in n.input)
+    ):
         raise ExportError("float_tail_from would leave no integer body: every layer would run in float")
     if any(producer[o.name].name not in tail for o in model.graph.output if o.name in producer):
         raise ExportError("float_tail_from: a model output would come from the integer body, not the float tail")

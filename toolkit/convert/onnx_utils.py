@@ -36,7 +36,6 @@ def onnx_metadata(path: Path) -> dict[str, str]:
     return {p.key: p.value for p in model.metadata_props}
 
 
-
 def _tensors(graph) -> list:
     """Every TensorProto of ``graph``: initializers and tensor attributes, subgraphs included."""
     found = list(graph.initializer)
@@ -53,5 +52,12 @@ def external_data_locations(path: Path) -> list[str]:
     import onnx
 
     model = onnx.load(str(path), load_external_data=False)
-    return sorted({entry.value for tensor in _tensors(model.graph) if tensor.data_location == onnx.TensorProto.EXTERNAL
-                   for entry in tensor.external_data if entry.key == "location"})
+    return sorted(
+        {
+            entry.value
+            for tensor in _tensors(model.graph)
+            if tensor.data_location == onnx.TensorProto.EXTERNAL
+            for entry in tensor.external_data
+            if entry.key == "location"
+        }
+    )

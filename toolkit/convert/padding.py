@@ -50,15 +50,18 @@ def _zero_spatial_pad(node, initializers: dict, rank: int = 4) -> list[int] | No
         return None
     if len(node.input) < 2 or node.input[1] not in initializers:
         return None
-    if len(node.input) > 2 and node.input[2] and (node.input[2] not in initializers or
-                                                   np.any(numpy_helper.to_array(initializers[node.input[2]]))):
+    if (
+        len(node.input) > 2
+        and node.input[2]
+        and (node.input[2] not in initializers or np.any(numpy_helper.to_array(initializers[node.input[2]])))
+    ):
         return None
     if len(node.input) > 3 and node.input[3]:
         return None  # an axes input: rare, not worth guessing
     pads = [int(p) for p in numpy_helper.to_array(initializers[node.input[1]])]
     if len(pads) != 2 * rank or any(pads[i] for i in (0, 1, rank, rank + 1)) or min(pads) < 0:
         return None
-    return pads[2:rank] + pads[rank + 2:]
+    return pads[2:rank] + pads[rank + 2 :]
 
 
 def _merge_pads_into_convs(model, consumers: dict[str, list]) -> int:
@@ -98,8 +101,10 @@ def fold_same_padding(src: Path, dst: Path) -> int:
             consumers.setdefault(name, []).append(node)
     _merge_pads_into_convs(model, consumers)
     inferred = onnx.shape_inference.infer_shapes(model)
-    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
-              for v in list(inferred.graph.value_info) + list(inferred.graph.input)}
+    shapes = {
+        v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+        for v in list(inferred.graph.value_info) + list(inferred.graph.input)
+    }
     weights = {t.name: list(t.dims) for t in model.graph.initializer}
     folded = 0
     for node in model.graph.node:
@@ -109,7 +114,7 @@ def fold_same_padding(src: Path, dst: Path) -> int:
         pads = attrs.get("pads")
         if node.op_type != "Conv" or not pads or not kernel or len(size) != len(kernel) or not all(size):
             continue
-        if pads[:len(kernel)] == pads[len(kernel):]:
+        if pads[: len(kernel)] == pads[len(kernel) :]:
             continue  # symmetric: onnx2tf already gives SAME where it is SAME, and SAME_UPPER cannot say more
         strides, dilations = attrs.get("strides", [1] * len(kernel)), attrs.get("dilations", [1] * len(kernel))
         if list(pads) == same_upper_pads(size, kernel, strides, dilations):

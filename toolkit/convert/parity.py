@@ -41,14 +41,18 @@ def compare_with_parent(artifact: Artifact, parent_onnx: Path, calib: Calibratio
             agreements[name].update(want[:, part], got[:, part])
     nonfinite = sum(agreement.nonfinite for agreement in agreements.values())
     if nonfinite:
-        raise ExportError(f"output has {nonfinite} NaN or inf values on {PARITY_IMAGES} calibration images "
-                          "(parent or converted model)")
+        raise ExportError(
+            f"output has {nonfinite} NaN or inf values on {PARITY_IMAGES} calibration images "
+            "(parent or converted model)"
+        )
     result: dict[str, float] = {"images": min(len(calib), PARITY_IMAGES)}
     for name, agreement in agreements.items():
         result[f"cosine_{name}"] = agreement.cosine
         result[f"max_abs_{name}"] = agreement.max_abs
     worst = min(v for k, v in result.items() if k.startswith("cosine_"))
     if worst < CATASTROPHIC_COSINE:
-        raise ExportError(f"output diverges from the FP32 parent (cosine {worst:.3f} < {CATASTROPHIC_COSINE}): "
-                          + ", ".join(f"{k}={v:.3g}" for k, v in result.items()))
+        raise ExportError(
+            f"output diverges from the FP32 parent (cosine {worst:.3f} < {CATASTROPHIC_COSINE}): "
+            + ", ".join(f"{k}={v:.3g}" for k, v in result.items())
+        )
     return result

@@ -79,8 +79,18 @@ def _is_channel_merge(node: Any) -> bool:
 
 
 #: ops that read only the shape or dtype of (some of) their inputs
-_SHAPE_ONLY = ("zeros_like", "ones_like", "empty_like", "full_like", "new_full", "new_zeros", "new_ones", "new_empty",
-               "sym_size", "sym_numel")
+_SHAPE_ONLY = (
+    "zeros_like",
+    "ones_like",
+    "empty_like",
+    "full_like",
+    "new_full",
+    "new_zeros",
+    "new_ones",
+    "new_empty",
+    "sym_size",
+    "sym_numel",
+)
 
 
 def _data_inputs(node: Any) -> list[Any]:
@@ -132,14 +142,23 @@ def layers_by_onnx_name(graph_module: Any, parent_onnx: Path, names: Sequence[st
         return set()
     model = onnx.load(str(parent_onnx), load_external_data=False)
     weights = {init.name: _weight_size(init.dims) for init in model.graph.initializer}
-    onnx_layers = [(node.name, weights[node.input[1]]) for node in model.graph.node  # layers with weights only:
-                   if node.op_type in _ONNX_LAYERS and len(node.input) > 1 and node.input[1] in weights]  # no q @ k
-    fx_layers = [(node, _weight_size(_shape(node.args[1]))) for node in graph_module.graph.nodes
-                 if node.op == "call_function" and any(f"aten.{op}" in str(node.target) for op in _FX_LAYERS)
-                 and getattr(node.args[1], "op", None) == "get_attr"]
+    onnx_layers = [
+        (node.name, weights[node.input[1]])
+        for node in model.graph.node  # layers with weights only:
+        if node.op_type in _ONNX_LAYERS and len(node.input) > 1 and node.input[1] in weights
+    ]  # no q @ k
+    fx_layers = [
+        (node, _weight_size(_shape(node.args[1])))
+        for node in graph_module.graph.nodes
+        if node.op == "call_function"
+        and any(f"aten.{op}" in str(node.target) for op in _FX_LAYERS)
+        and getattr(node.args[1], "op", None) == "get_attr"
+    ]
     if [size for _, size in onnx_layers] != [size for _, size in fx_layers]:
-        raise ExportError(f"cannot keep layers in float: the parent ONNX's {len(onnx_layers)} compute layers do "
-                          f"not line up with the PyTorch graph's {len(fx_layers)}")
+        raise ExportError(
+            f"cannot keep layers in float: the parent ONNX's {len(onnx_layers)} compute layers do "
+            f"not line up with the PyTorch graph's {len(fx_layers)}"
+        )
     position = {name: index for index, (name, _) in enumerate(onnx_layers)}
     unknown = [name for name in names if name not in position]
     if unknown:
@@ -198,8 +217,9 @@ def _constant_value(graph_module: Any, node: Any) -> tuple[bool, Any]:
         if current.op == "get_attr":
             values[current] = _get_attribute(graph_module, str(current.target))
         else:
-            values[current] = current.target(*map_arg(current.args, values.__getitem__),
-                                             **map_arg(current.kwargs, values.__getitem__))
+            values[current] = current.target(
+                *map_arg(current.args, values.__getitem__), **map_arg(current.kwargs, values.__getitem__)
+            )
     return True, values[node]
 
 
@@ -217,8 +237,9 @@ def fold_constant_items(graph_module: Any) -> int:
     buffer so) by its Python number; litert-torch's JAX lowering cannot trace one. Returns how many."""
     folded = 0
     for node in list(graph_module.graph.nodes):
-        if node.op != "call_function" or not any(name in str(node.target)
-                                                 for name in ("aten.item", "_local_scalar_dense")):
+        if node.op != "call_function" or not any(
+            name in str(node.target) for name in ("aten.item", "_local_scalar_dense")
+        ):
             continue
         constant, value = _constant_value(graph_module, node)
         if not constant:
@@ -231,9 +252,17 @@ def fold_constant_items(graph_module: Any) -> int:
     return folded
 
 
-def quantize_static(module: Any, example: Any, calib: CalibrationSet, quantizer: Any, keep_decode_float: bool,
-                    float_layers: Sequence[str] = (), parent_onnx: Path | None = None, float_head_convs: bool = False,
-                    **convert_options: Any) -> tuple[Any, int]:
+def quantize_static(
+    module: Any,
+    example: Any,
+    calib: CalibrationSet,
+    quantizer: Any,
+    keep_decode_float: bool,
+    float_layers: Sequence[str] = (),
+    parent_onnx: Path | None = None,
+    float_head_convs: bool = False,
+    **convert_options: Any,
+) -> tuple[Any, int]:
     """``module`` prepared with ``quantizer``, calibrated on every image of ``calib`` and converted (PT2E), as
     a GraphModule; and how many nodes stayed in float as the decode tail (with ``float_head_convs``, the
     convolutions feeding its per-level merge too). ``float_layers``: the parent ONNX's (``parent_onnx``)
@@ -243,14 +272,16 @@ def quantize_static(module: Any, example: Any, calib: CalibrationSet, quantizer:
 
     graph_module = export_program(module, example).module()
     fold_constant_items(graph_module)
+
     def tail_nodes(model: Any) -> set[Any]:
         if not keep_decode_float:
             return set()
         return decode_tail(model) | (head_output_convs(model) if float_head_convs else set())
 
     tail = len(tail_nodes(graph_module))
-    layers = {node.name for node in layers_by_onnx_name(graph_module, parent_onnx, float_layers)} \
-        if parent_onnx else set()
+    layers = (
+        {node.name for node in layers_by_onnx_name(graph_module, parent_onnx, float_layers)} if parent_onnx else set()
+    )
 
     def left_float(model: Any) -> set[Any]:
         return tail_nodes(model) | {node for node in model.graph.nodes if node.name in layers}
@@ -263,5 +294,5 @@ def quantize_static(module: Any, example: Any, calib: CalibrationSet, quantizer:
         images = calib.as_array()
         with torch.no_grad():
             for index in range(len(images)):
-                prepared(torch.from_numpy(images[index:index + 1].copy()))
+                prepared(torch.from_numpy(images[index : index + 1].copy()))
         return convert_pt2e(prepared, **convert_options), tail

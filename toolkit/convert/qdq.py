@@ -19,12 +19,26 @@ def _enum(kind: type, value: str) -> Any:
         raise ExportError(f"unknown {kind.__name__} {value!r}") from None
 
 
-def quantize_qdq(src: Path, dst: Path, calib: CalibrationSet, *, per_channel: bool = True,
-                 reduce_range: bool = True, activation_type: str = "QUInt8", weight_type: str = "QInt8",
-                 calibration_method: str = "MinMax", nodes_to_exclude: list[str] | tuple[str, ...] = ()) -> None:
+def quantize_qdq(
+    src: Path,
+    dst: Path,
+    calib: CalibrationSet,
+    *,
+    per_channel: bool = True,
+    reduce_range: bool = True,
+    activation_type: str = "QUInt8",
+    weight_type: str = "QInt8",
+    calibration_method: str = "MinMax",
+    nodes_to_exclude: list[str] | tuple[str, ...] = (),
+) -> None:
     """Write ``src`` quantized (QDQ format, calibrated on ``calib``) to ``dst``; types and method by name."""
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
 
     input_name = onnx_io_specs(src)[0][0].name
 
@@ -42,10 +56,17 @@ def quantize_qdq(src: Path, dst: Path, calib: CalibrationSet, *, per_channel: bo
     level = root.level
     root.setLevel(logging.ERROR)  # its "consider pre-processing" advice: we pass a simplified model
     try:
-        quantize_static(str(src), str(dst), Reader(), quant_format=QuantFormat.QDQ, per_channel=per_channel,
-                        reduce_range=reduce_range, activation_type=_enum(QuantType, activation_type),
-                        weight_type=_enum(QuantType, weight_type),
-                        calibrate_method=_enum(CalibrationMethod, calibration_method),
-                        nodes_to_exclude=list(nodes_to_exclude))
+        quantize_static(
+            str(src),
+            str(dst),
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=per_channel,
+            reduce_range=reduce_range,
+            activation_type=_enum(QuantType, activation_type),
+            weight_type=_enum(QuantType, weight_type),
+            calibrate_method=_enum(CalibrationMethod, calibration_method),
+            nodes_to_exclude=list(nodes_to_exclude),
+        )
     finally:
         root.setLevel(level)

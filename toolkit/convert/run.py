@@ -57,8 +57,13 @@ def _tool_versions() -> dict[str, str]:
     import onnxsim
     import torch
 
-    return {"edgekit": __version__, "torch": torch.__version__, "onnx": onnx.__version__,
-            "onnxruntime": onnxruntime.__version__, "onnxsim": onnxsim.__version__}
+    return {
+        "edgekit": __version__,
+        "torch": torch.__version__,
+        "onnx": onnx.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "onnxsim": onnxsim.__version__,
+    }
 
 
 def _parent_onnx(source: ModelSource, calib: CalibrationSet, work: Path) -> tuple[Path, dict[str, Any] | None]:
@@ -75,36 +80,71 @@ def _parent_onnx(source: ModelSource, calib: CalibrationSet, work: Path) -> tupl
 def _parent_artifact(parent: Path, base: dict[str, Any]) -> Artifact:
     """The FP32 parent ONNX as a runnable artifact (ONNX Runtime), to score it where the budget needs it."""
     inputs, outputs = onnx_io_specs(parent)
-    manifest = Manifest(target="fp32-parent", runtime="onnxruntime", model_file=parent.name, files=[parent.name],
-                        inputs=inputs, outputs=outputs, model_sha256=base["parent_sha256"],
-                        **base)
+    manifest = Manifest(
+        target="fp32-parent",
+        runtime="onnxruntime",
+        model_file=parent.name,
+        files=[parent.name],
+        inputs=inputs,
+        outputs=outputs,
+        model_sha256=base["parent_sha256"],
+        **base,
+    )
     return Artifact(parent.parent, manifest)
 
 
-def _stage(name: str, target: Any, cfg: Any, parent: Path, calib: CalibrationSet, base: dict[str, Any],
-           staging: Path, module: Any = None) -> Artifact:
+def _stage(
+    name: str,
+    target: Any,
+    cfg: Any,
+    parent: Path,
+    calib: CalibrationSet,
+    base: dict[str, Any],
+    staging: Path,
+    module: Any = None,
+) -> Artifact:
     """Convert into ``staging`` (from ``parent``, or from ``module`` for a ``from_module`` target) and describe
     the result (manifest not yet saved, parity not yet checked)."""
     if getattr(target, "from_module", False):
         if module is None:
-            raise ExportError(f"{name} converts from the PyTorch model, and {base['source']} is an ONNX file: "
-                              "export from the .pt (or built-in) model instead")
+            raise ExportError(
+                f"{name} converts from the PyTorch model, and {base['source']} is an ONNX file: "
+                "export from the .pt (or built-in) model instead"
+            )
         conversion = target.convert_module(module, parent, calib, cfg, staging)
     else:
         conversion = target.convert(parent, calib, cfg, staging)
     digests = {file: sha256_file(staging / file) for file in conversion.files}
     manifest = Manifest(
-        target=name, runtime=target.runtime, model_file=conversion.model_file,
-        files=conversion.files, inputs=conversion.inputs, outputs=conversion.outputs,
-        model_sha256=digests[conversion.model_file], config=cfg.to_dict(), file_sha256=digests,
+        target=name,
+        runtime=target.runtime,
+        model_file=conversion.model_file,
+        files=conversion.files,
+        inputs=conversion.inputs,
+        outputs=conversion.outputs,
+        model_sha256=digests[conversion.model_file],
+        config=cfg.to_dict(),
+        file_sha256=digests,
         tool_versions=base["tool_versions"] | conversion.tool_versions,
-        notes=conversion.notes, output_assembly=conversion.output_assembly,
-        stages=conversion.stages, **{k: v for k, v in base.items() if k != "tool_versions"})
+        notes=conversion.notes,
+        output_assembly=conversion.output_assembly,
+        stages=conversion.stages,
+        **{k: v for k, v in base.items() if k != "tool_versions"},
+    )
     return Artifact(staging, manifest)
 
 
-def _within_budget(name: str, target: Any, cfg: Any, parent: Path, calib: CalibrationSet,
-                   base: dict[str, Any], staging: Path, budget: ExportBudget, module: Any = None) -> Artifact:
+def _within_budget(
+    name: str,
+    target: Any,
+    cfg: Any,
+    parent: Path,
+    calib: CalibrationSet,
+    base: dict[str, Any],
+    staging: Path,
+    budget: ExportBudget,
+    module: Any = None,
+) -> Artifact:
     """The first conversion whose drop on the decide images is within budget, copied into ``staging``."""
     option = target.float_nodes_option
 
@@ -114,17 +154,26 @@ def _within_budget(name: str, target: Any, cfg: Any, parent: Path, calib: Calibr
         config = cfg.with_overrides({option: tuple(getattr(cfg, option)) + tuple(layers)})
         return _stage(name, target, config, parent, calib, base, work, module)
 
-    chosen, outcome = run_budget(budget.max_drop, budget.fp32(), budget.metric, budget.split.decide,
-                                 budget.ranking, attempt)
+    chosen, outcome = run_budget(
+        budget.max_drop, budget.fp32(), budget.metric, budget.split.decide, budget.ranking, attempt
+    )
     for file in chosen.manifest.files:
         shutil.copyfile(chosen.path / file, staging / file)
     notes = chosen.manifest.notes | {"accuracy_budget": outcome.to_dict()}
     return Artifact(staging, dataclasses.replace(chosen.manifest, notes=notes))
 
 
-def _convert_one(name: str, parent: Path, calib: CalibrationSet, base: dict[str, Any], out_dir: Path,
-                 force: bool, overrides: dict[str, Any], budget: ExportBudget | None = None,
-                 module: Any = None) -> None:
+def _convert_one(
+    name: str,
+    parent: Path,
+    calib: CalibrationSet,
+    base: dict[str, Any],
+    out_dir: Path,
+    force: bool,
+    overrides: dict[str, Any],
+    budget: ExportBudget | None = None,
+    module: Any = None,
+) -> None:
     target = get_target(name)
     cfg = target.config_cls().with_overrides(overrides)
     with atomic_dir(out_dir / name, force, marker=MANIFEST_NAME) as staging:
@@ -139,11 +188,22 @@ def _convert_one(name: str, parent: Path, calib: CalibrationSet, base: dict[str,
         manifest.save(staging)
 
 
-def export_model(model: str, targets: list[str], out_dir: Path, *, data: str | None = None,
-                 imgsz: int | None = None, task: str | None = None, factory: str | None = None,
-                 trust: bool = False, force: bool = False, calib_images: int = DEFAULT_CALIBRATION_IMAGES,
-                 overrides: dict[str, Any] | None = None, source_label: str | None = None,
-                 max_drop: float | None = None) -> list[ExportRow]:
+def export_model(
+    model: str,
+    targets: list[str],
+    out_dir: Path,
+    *,
+    data: str | None = None,
+    imgsz: int | None = None,
+    task: str | None = None,
+    factory: str | None = None,
+    trust: bool = False,
+    force: bool = False,
+    calib_images: int = DEFAULT_CALIBRATION_IMAGES,
+    overrides: dict[str, Any] | None = None,
+    source_label: str | None = None,
+    max_drop: float | None = None,
+) -> list[ExportRow]:
     """Export ``model`` to every target in ``targets`` under ``out_dir/<target>``.
 
     ``source_label`` is what the manifests name as the source (default ``model``). ``max_drop``: the
@@ -165,25 +225,41 @@ def export_model(model: str, targets: list[str], out_dir: Path, *, data: str | N
     dataset = resolve_dataset(data_spec, "calib") if data_spec else None
     rows: list[ExportRow] = []
     with tempfile.TemporaryDirectory(prefix="edgekit-export-") as work:
-        split = None if max_drop is None or dataset is None else split_for_budget(
-            dataset, resolve_dataset(data_spec, "val"), Path(work))
-        images = (split.calibration if split else dataset.image_paths) if dataset else noise_images(
-            source.card.preprocessing, PARITY_IMAGES, Path(work) / "noise")
+        split = (
+            None
+            if max_drop is None or dataset is None
+            else split_for_budget(dataset, resolve_dataset(data_spec, "val"), Path(work))
+        )
+        images = (
+            (split.calibration if split else dataset.image_paths)
+            if dataset
+            else noise_images(source.card.preprocessing, PARITY_IMAGES, Path(work) / "noise")
+        )
         calib = CalibrationSet.from_images(images, source.card.preprocessing, calib_images)
         parent, parity = _parent_onnx(source, calib, Path(work))
         card = source.card.with_changes(
             class_names=source.card.class_names or (list(dataset.class_names) if dataset else []),
-            dataset=_dataset_reference(data_spec) if data_spec else None)
-        base = {"card": card, "source": source_label or model, "parent_sha256": sha256_file(parent),
-                "parity": parity, "tool_versions": _tool_versions()}
-        budget = None if split is None else ExportBudget(max_drop, split, _parent_artifact(parent, base), calib,
-                                                         Path(work) / "budget")
+            dataset=_dataset_reference(data_spec) if data_spec else None,
+        )
+        base = {
+            "card": card,
+            "source": source_label or model,
+            "parent_sha256": sha256_file(parent),
+            "parity": parity,
+            "tool_versions": _tool_versions(),
+        }
+        budget = (
+            None
+            if split is None
+            else ExportBudget(max_drop, split, _parent_artifact(parent, base), calib, Path(work) / "budget")
+        )
         reasons = {item.name: item.reason for item in chosen}
         for name in names:
             start = time.perf_counter()
             try:
-                _convert_one(name, parent, calib, base, out_dir, force, (overrides or {}).get(name, {}), budget,
-                             source.module)
+                _convert_one(
+                    name, parent, calib, base, out_dir, force, (overrides or {}).get(name, {}), budget, source.module
+                )
                 status = "ok"
             except EdgekitError as exc:
                 status = f"export failed: {exc}"

@@ -70,8 +70,9 @@ def _variant(quantized, parent_nodes: dict, parent_weights: dict, node_name: str
     return model.SerializeToString()
 
 
-def rank_layers(parent: Path, calib: CalibrationSet, images: CalibrationSet,
-                float_nodes: list[str]) -> list[LayerSensitivity]:
+def rank_layers(
+    parent: Path, calib: CalibrationSet, images: CalibrationSet, float_nodes: list[str]
+) -> list[LayerSensitivity]:
     """Compute layers of ``parent`` by sensitivity, most sensitive first, measured on ``images`` (never the
     calibration images); ``float_nodes`` (e.g. a decode tail) stay float throughout and are not ranked."""
     import onnx
@@ -84,8 +85,9 @@ def rank_layers(parent: Path, calib: CalibrationSet, images: CalibrationSet,
     with tempfile.TemporaryDirectory(prefix="edgekit-sensitivity-") as work:
         quantize_qdq(parent, Path(work) / "qdq.onnx", calib, nodes_to_exclude=float_nodes)  # MinMax: ranks only
         quantized = onnx.load(str(Path(work) / "qdq.onnx"))
-    baseline = np.mean([output_error(w, g) for w, g in zip(reference, _outputs(quantized.SerializeToString(),
-                                                                                samples))])
+    baseline = np.mean(
+        [output_error(w, g) for w, g in zip(reference, _outputs(quantized.SerializeToString(), samples))]
+    )
     skip = set(float_nodes)
     ranked = []
     for node in quantized.graph.node:

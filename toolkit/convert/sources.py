@@ -23,7 +23,6 @@ from ..tasks.registry import DEFAULT_TASK, TASKS, task_for_output_rank
 from .ultralytics import EXTRA_HINT, is_ultralytics_checkpoint, ultralytics_model, ultralytics_source
 
 
-
 @dataclasses.dataclass(frozen=True)
 class ModelSource:
     """A model to export or compress: a torch module (or an ONNX file when export is skipped) and its card."""
@@ -71,8 +70,10 @@ def _load_program(path: Path, kind: str, trust: bool) -> tuple[Any, ModelCard | 
     import torch
 
     if not trust:
-        raise ExportError(f"{path} is a {kind} file: loading it runs code stored in the file; {TRUST_HINT} "
-                          "(edgekit compress outputs are TorchScript too)")
+        raise ExportError(
+            f"{path} is a {kind} file: loading it runs code stored in the file; {TRUST_HINT} "
+            "(edgekit compress outputs are TorchScript too)"
+        )
     extra = {CARD_FILE: ""}
     try:
         if kind == "torch.export":
@@ -101,8 +102,10 @@ def _refuse_unsafe_weights_only(path: Path) -> None:
 
     version = tuple(int(part) for part in torch.__version__.split("+")[0].split(".")[:2])
     if version < SAFE_WEIGHTS_ONLY:
-        raise ExportError(f"{path}: torch {torch.__version__} cannot load an untrusted .pt safely (weights_only is "
-                          f"no boundary before torch 2.6): upgrade torch, or {TRUST_HINT}")
+        raise ExportError(
+            f"{path}: torch {torch.__version__} cannot load an untrusted .pt safely (weights_only is "
+            f"no boundary before torch 2.6): upgrade torch, or {TRUST_HINT}"
+        )
 
 
 def _torch_load_problem(exc: Exception, trust: bool) -> str:
@@ -155,15 +158,20 @@ def _onnx_source(path: Path, task: str | None, imgsz: int | None) -> ModelSource
     if not inputs or not outputs:
         raise ExportError(f"{path} has no graph inputs or outputs")
     if len(inputs[0].shape) != 4 or inputs[0].shape[1] not in (3, -1):
-        raise ExportError(f"{path}: input {inputs[0].name!r} has shape {inputs[0].shape}; edgekit needs an image "
-                          "input [N, 3, H, W]")
+        raise ExportError(
+            f"{path}: input {inputs[0].name!r} has shape {inputs[0].shape}; edgekit needs an image input [N, 3, H, W]"
+        )
     task = task or meta.get("task") or task_for_output_rank(len(outputs[0].shape))  # Ultralytics writes "task"
     if task is not None and task not in TASKS:
-        raise ExportError(f"{path}: its metadata names task {task!r}, which edgekit does not know (tasks: "
-                          f"{', '.join(TASKS)}); pass --task if the model is one of those")
+        raise ExportError(
+            f"{path}: its metadata names task {task!r}, which edgekit does not know (tasks: "
+            f"{', '.join(TASKS)}); pass --task if the model is one of those"
+        )
     if task is None:
-        raise ExportError(f"{path}: output {outputs[0].name!r} has shape {outputs[0].shape}, which no task "
-                          "edgekit knows produces; pass --task")
+        raise ExportError(
+            f"{path}: output {outputs[0].name!r} has shape {outputs[0].shape}, which no task "
+            "edgekit knows produces; pass --task"
+        )
     names = _metadata_names(path, meta.get("names"))
     size = imgsz or (inputs[0].shape[-1] if inputs[0].shape[-1] > 0 else None)
     return ModelSource(path.stem, ModelCard.for_task(task, default_preprocessing(task, size), names), onnx_path=path)
@@ -176,8 +184,7 @@ def _metadata_names(path: Path, text: str | None) -> list[str]:
     names = metadata_class_names(text)
     if names is not None:
         return names
-    raise ExportError(f"{path}: ONNX metadata 'names' is not a list of names or a {{0: name, ...}} dict: "
-                      f"{text[:60]!r}")
+    raise ExportError(f"{path}: ONNX metadata 'names' is not a list of names or a {{0: name, ...}} dict: {text[:60]!r}")
 
 
 def _eval_mode(module: Any) -> Any:
@@ -192,13 +199,15 @@ def _ultralytics_source(path: Path, task: str | None, imgsz: int | None, trust: 
     import torch
 
     if not trust:
-        raise ExportError(f"{path} is an Ultralytics checkpoint, a pickle: loading it runs code from the file; "
-                          f"{TRUST_HINT}")
+        raise ExportError(
+            f"{path} is an Ultralytics checkpoint, a pickle: loading it runs code from the file; {TRUST_HINT}"
+        )
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=False)
     except ModuleNotFoundError as exc:
-        raise ExportError(f"{path} is an Ultralytics checkpoint and {exc.name or 'ultralytics'} does not import "
-                          f"here: {EXTRA_HINT}") from None
+        raise ExportError(
+            f"{path} is an Ultralytics checkpoint and {exc.name or 'ultralytics'} does not import here: {EXTRA_HINT}"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - unpickling errors come in many types
         raise ExportError(f"cannot load {path}: {_torch_load_problem(exc, trust)}") from None
     if ultralytics_model(checkpoint) is None:
@@ -231,8 +240,9 @@ def _card_for(card: ModelCard | None, task: str | None, imgsz: int | None) -> Mo
     return card if card.decoding is not None else card.with_changes(decoding=default_decoding(card.task))
 
 
-def load_source(spec: str, *, task: str | None = None, imgsz: int | None = None, factory: str | None = None,
-                trust: bool = False) -> ModelSource:
+def load_source(
+    spec: str, *, task: str | None = None, imgsz: int | None = None, factory: str | None = None, trust: bool = False
+) -> ModelSource:
     """Resolve ``spec`` (built-in name or file path) into a ModelSource."""
     check_task_and_size(task, imgsz)
     if spec in BUILTIN_MODELS:

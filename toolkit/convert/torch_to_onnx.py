@@ -31,12 +31,23 @@ def export_onnx(module: Any, size: int, path: Path, opset: int = DEFAULT_OPSET) 
         try:
             # PRESERVE: sources are in eval mode already, and torch.export programs refuse train()/eval()
             with native_output_to():  # on failure the exporter dumps the whole TorchScript graph to stdout
-                torch.onnx.export(module, (dummy,), str(path), dynamo=False, opset_version=opset,
-                                  input_names=["images"], output_names=names, do_constant_folding=True,
-                                  training=torch.onnx.TrainingMode.PRESERVE)
+                torch.onnx.export(
+                    module,
+                    (dummy,),
+                    str(path),
+                    dynamo=False,
+                    opset_version=opset,
+                    input_names=["images"],
+                    output_names=names,
+                    do_constant_folding=True,
+                    training=torch.onnx.TrainingMode.PRESERVE,
+                )
         except Exception as exc:  # noqa: BLE001 - tracing errors come in many types
-            hint = (" (PyTorch-quantized models run in PyTorch only: export the float model and pick an INT8 target)"
-                    if "quantized::" in str(exc) else "")
+            hint = (
+                " (PyTorch-quantized models run in PyTorch only: export the float model and pick an INT8 target)"
+                if "quantized::" in str(exc)
+                else ""
+            )
             raise ExportError(f"torch.onnx export failed: {str(exc).splitlines()[0][:300]}{hint}") from None
     simplify(path)
 
@@ -72,12 +83,16 @@ def parity_check(module: Any, onnx_path: Path, calib: CalibrationSet) -> dict[st
             for ref, out in zip(_flat(module(torch.from_numpy(sample))), session.run(None, {input_name: sample})):
                 agreement.update(ref, out)
     if not agreement.finite:
-        raise ExportError(f"ONNX parity check failed on {len(calib)} images: {agreement.nonfinite} output values "
-                          "are NaN or inf (in PyTorch or ONNX Runtime)")
+        raise ExportError(
+            f"ONNX parity check failed on {len(calib)} images: {agreement.nonfinite} output values "
+            "are NaN or inf (in PyTorch or ONNX Runtime)"
+        )
     max_abs, cosine = agreement.max_abs, agreement.cosine
     result = {"max_abs": max_abs, "cosine": cosine, "images": len(calib)}
     if cosine < MIN_COSINE or max_abs > ATOL + RTOL * agreement.max_ref:
-        raise ExportError(f"ONNX parity check failed on {len(calib)} images: max_abs={max_abs:.3g} "
-                          f"cosine={cosine:.6f} (need cosine >= {MIN_COSINE}, max_abs <= "
-                          f"{ATOL + RTOL * agreement.max_ref:.3g})")
+        raise ExportError(
+            f"ONNX parity check failed on {len(calib)} images: max_abs={max_abs:.3g} "
+            f"cosine={cosine:.6f} (need cosine >= {MIN_COSINE}, max_abs <= "
+            f"{ATOL + RTOL * agreement.max_ref:.3g})"
+        )
     return result

@@ -18,8 +18,10 @@ from ..card import ModelCard
 from ..data.preprocess import MAX_SIZE, Preprocessing
 from ..errors import ExportError
 
-EXTRA_HINT = ("pip install 'edgekit-deploy[ultralytics]' in an environment where Ultralytics and its torch install "
-              "(README: Real YOLO models)")
+EXTRA_HINT = (
+    "pip install 'edgekit-deploy[ultralytics]' in an environment where Ultralytics and its torch install "
+    "(README: Real YOLO models)"
+)
 SUPPORTED_TASKS = ("detect",)
 
 
@@ -66,8 +68,10 @@ def ultralytics_source(checkpoint: dict, path: Path, task: str | None, imgsz: in
     model = ultralytics_model(checkpoint).float().eval()
     model_task = getattr(model, "task", None) or (checkpoint.get("train_args") or {}).get("task") or "detect"
     if model_task not in SUPPORTED_TASKS:
-        raise ExportError(f"{path} is an Ultralytics '{model_task}' model; edgekit supports "
-                          f"{', '.join(SUPPORTED_TASKS)} checkpoints so far")
+        raise ExportError(
+            f"{path} is an Ultralytics '{model_task}' model; edgekit supports "
+            f"{', '.join(SUPPORTED_TASKS)} checkpoints so far"
+        )
     if task is not None and task != model_task:
         raise ExportError(f"{path} is an Ultralytics '{model_task}' model, not '{task}'")
     for module in model.modules():
@@ -78,5 +82,8 @@ def ultralytics_source(checkpoint: dict, path: Path, task: str | None, imgsz: in
     from ..models.ultralytics_raw import UltralyticsDetector
 
     preprocessing = Preprocessing(size=_input_size(checkpoint, imgsz), resize="letterbox")
-    return {"name": path.stem, "card": ModelCard.for_task(model_task, preprocessing, class_names),
-            "module": UltralyticsDetector(model, checkpoint.get("train_args"))}
+    return {
+        "name": path.stem,
+        "card": ModelCard.for_task(model_task, preprocessing, class_names),
+        "module": UltralyticsDetector(model, checkpoint.get("train_args")),
+    }

@@ -22,8 +22,9 @@ class CalibrationSet:
     preprocessing: Preprocessing
 
     @classmethod
-    def from_images(cls, images: list[Path], preprocessing: Preprocessing, count: int = DEFAULT_CALIBRATION_IMAGES,
-                    seed: int = 0) -> "CalibrationSet":
+    def from_images(
+        cls, images: list[Path], preprocessing: Preprocessing, count: int = DEFAULT_CALIBRATION_IMAGES, seed: int = 0
+    ) -> "CalibrationSet":
         """Pick ``count`` images (a seeded sample when there are more)."""
         if not images:
             raise DataError("no calibration images")

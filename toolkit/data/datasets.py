@@ -52,8 +52,12 @@ class DetectionDataset:
 
     def summary(self) -> dict[str, Any]:
         """Name, image count and the sha256 of the scored COCO file (``annotations`` is its path, for people)."""
-        return {"name": self.name, "images": len(self.images), "annotations": str(self.annotations_path),
-                "annotations_sha256": sha256_file(self.annotations_path)}
+        return {
+            "name": self.name,
+            "images": len(self.images),
+            "annotations": str(self.annotations_path),
+            "annotations_sha256": sha256_file(self.annotations_path),
+        }
 
     def subset(self, keep: set[Path], work: Path, label: str = "subset") -> DetectionDataset:
         """The images in ``keep``, named ``<name> (<label>)``, with a ground-truth file of their own written in
@@ -65,8 +69,15 @@ class DetectionDataset:
         coco["annotations"] = [a for a in coco["annotations"] if a["image_id"] in ids]
         path = work / f"{label}_annotations.json"
         path.write_text(json.dumps(coco))
-        return DetectionDataset(f"{self.name} ({label})", images, self.class_names, self.category_ids, path,
-                                len(coco["annotations"]), self.task)
+        return DetectionDataset(
+            f"{self.name} ({label})",
+            images,
+            self.class_names,
+            self.category_ids,
+            path,
+            len(coco["annotations"]),
+            self.task,
+        )
 
 
 @dataclass(frozen=True)
@@ -85,13 +96,17 @@ class ClassificationDataset:
     def summary(self) -> dict[str, Any]:
         """Name, image count and the sha256 of the scored labels (folder/file and class per image)."""
         labels = "\n".join(f"{path.parent.name}/{path.name}\t{label}" for path, label in self.samples)
-        return {"name": self.name, "images": len(self.samples),
-                "labels_sha256": hashlib.sha256(labels.encode()).hexdigest()}
+        return {
+            "name": self.name,
+            "images": len(self.samples),
+            "labels_sha256": hashlib.sha256(labels.encode()).hexdigest(),
+        }
 
     def subset(self, keep: set[Path], work: Path, label: str = "subset") -> ClassificationDataset:
         """The samples whose image is in ``keep``, named ``<name> (<label>)`` (``work`` is not needed)."""
-        return ClassificationDataset(f"{self.name} ({label})", [s for s in self.samples if s[0] in keep],
-                                     self.class_names)
+        return ClassificationDataset(
+            f"{self.name} ({label})", [s for s in self.samples if s[0] in keep], self.class_names
+        )
 
 
 Dataset = DetectionDataset | ClassificationDataset
@@ -125,8 +140,13 @@ def _check_coco_types(data: dict) -> None:
     for i, entry in enumerate(data["categories"]):
         check_object(entry, f"categories[{i}]", {"id": int, "name": str}, strict=False)
     for i, ann in enumerate(data["annotations"]):
-        check_object(ann, f"annotations[{i}]", {"image_id": int, "category_id": int, "bbox": list},
-                     {"id": int, "area": (int, float), "iscrowd": int}, strict=False)
+        check_object(
+            ann,
+            f"annotations[{i}]",
+            {"image_id": int, "category_id": int, "bbox": list},
+            {"id": int, "area": (int, float), "iscrowd": int},
+            strict=False,
+        )
         if len(check_list(ann["bbox"], (int, float), f"annotations[{i}].bbox")) != 4:
             raise DataError(f"annotations[{i}].bbox must be [x, y, w, h]")
         if "keypoints" in ann and len(check_list(ann["keypoints"], (int, float), f"annotations[{i}].keypoints")) % 3:
@@ -145,8 +165,9 @@ def _check_ids_and_names(data: dict) -> None:
     for entry in data["images"]:
         name = Path(entry["file_name"])
         if not entry["file_name"] or name.is_absolute() or ".." in name.parts:
-            raise DataError(f"image {entry['id']}: file_name {entry['file_name']!r} must be a relative path "
-                            "inside the image folder")
+            raise DataError(
+                f"image {entry['id']}: file_name {entry['file_name']!r} must be a relative path inside the image folder"
+            )
 
 
 def _completed(json_path: Path, data: dict) -> Path:
@@ -181,8 +202,14 @@ def write_cached_coco(text: str, digest: str) -> Path:
 def _coco_image_dir(json_path: Path, file_name: str) -> Path:
     split = json_path.stem.removeprefix("instances_")
     root = json_path.parent
-    for candidate in (root, root.parent / "images" / split, root.parent / split, root / "images",
-                      root.parent / "images", root.parent):
+    for candidate in (
+        root,
+        root.parent / "images" / split,
+        root.parent / split,
+        root / "images",
+        root.parent / "images",
+        root.parent,
+    ):
         if (candidate / file_name).is_file():
             return candidate
     raise DataError(f"image not found for {json_path}: {file_name}")
@@ -202,9 +229,15 @@ def load_coco(json_path: Path, name: str | None = None) -> DetectionDataset:
         sizes[entry["id"]] = (width, height)
     for ann in data["annotations"]:
         _check_coco_annotation(json_path, ann, known, sizes)
-    return DetectionDataset(name or json_path.stem, images, [c["name"] for c in categories],
-                            [c["id"] for c in categories], _completed(json_path, data), len(data["annotations"]),
-                            task_for_annotation_keys(key for ann in data["annotations"] for key in ann))
+    return DetectionDataset(
+        name or json_path.stem,
+        images,
+        [c["name"] for c in categories],
+        [c["id"] for c in categories],
+        _completed(json_path, data),
+        len(data["annotations"]),
+        task_for_annotation_keys(key for ann in data["annotations"] for key in ann),
+    )
 
 
 def _check_coco_annotation(json_path: Path, ann: dict, known: set, sizes: dict) -> None:
@@ -214,10 +247,17 @@ def _check_coco_annotation(json_path: Path, ann: dict, known: set, sizes: dict) 
         raise DataError(f"{json_path}: annotation {ann.get('id')} refers to unknown image_id {ann.get('image_id')}")
     x, y, w, h = ann["bbox"]
     width, height = sizes[ann["image_id"]]
-    if w <= 0 or h <= 0 or x < -BOX_TOLERANCE_PX or y < -BOX_TOLERANCE_PX \
-            or x + w > width + BOX_TOLERANCE_PX or y + h > height + BOX_TOLERANCE_PX:
-        raise DataError(f"{json_path}: annotation {ann.get('id')} box {ann['bbox']} lies outside its "
-                        f"{width}x{height} image")
+    if (
+        w <= 0
+        or h <= 0
+        or x < -BOX_TOLERANCE_PX
+        or y < -BOX_TOLERANCE_PX
+        or x + w > width + BOX_TOLERANCE_PX
+        or y + h > height + BOX_TOLERANCE_PX
+    ):
+        raise DataError(
+            f"{json_path}: annotation {ann.get('id')} box {ann['bbox']} lies outside its {width}x{height} image"
+        )
 
 
 def list_images(folder: Path) -> list[Path]:

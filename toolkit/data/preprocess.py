@@ -69,7 +69,7 @@ class Preprocessing:
             box = Letterbox(min(self.size / height, self.size / width), 0, 0, self.size, self.size)
         resized = np.asarray(Image.fromarray(image).resize((box.new_width, box.new_height), Image.BILINEAR))
         canvas = np.full((self.size, self.size, 3), self.pad_value, dtype=np.uint8)
-        canvas[box.top:box.top + box.new_height, box.left:box.left + box.new_width] = resized
+        canvas[box.top : box.top + box.new_height, box.left : box.left + box.new_width] = resized
         if self.channel_order == "BGR":
             canvas = canvas[..., ::-1]
         return canvas, box

@@ -21,16 +21,20 @@ def _read_yaml(path: Path) -> dict:
         raw = path.read_bytes()
         data = load_yaml(raw, str(path))
     except (yaml.YAMLError, ValueError, RecursionError, EdgekitError) as exc:
-        raise DataError(f"invalid YAML in {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") \
-            from None
+        raise DataError(
+            f"invalid YAML in {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+        ) from None
     if not isinstance(data, dict) or "names" not in data:
         raise DataError(f"{path} is not a YOLO data.yaml (needs 'names')")
     if data.get("path") is not None and not isinstance(data["path"], str):
         raise DataError(f"{path}: 'path' must be a directory path, got {type(data['path']).__name__}")
     for key in ("train", "val"):
         value = data.get(key)
-        if value is not None and not isinstance(value, str) and not (
-                isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
+        if (
+            value is not None
+            and not isinstance(value, str)
+            and not (isinstance(value, list) and value and all(isinstance(v, str) for v in value))
+        ):
             raise DataError(f"{path}: '{key}' must be a path or a list of paths, got {type(value).__name__}")
     return data
 
@@ -76,8 +80,13 @@ def _keypoint_shape(path: Path, data: dict) -> tuple[int, int] | None:
     shape = data.get("kpt_shape")
     if shape is None:
         return None
-    if not (isinstance(shape, list) and len(shape) == 2 and all(type(v) is int for v in shape)
-            and shape[0] > 0 and shape[1] in (2, 3)):
+    if not (
+        isinstance(shape, list)
+        and len(shape) == 2
+        and all(type(v) is int for v in shape)
+        and shape[0] > 0
+        and shape[1] in (2, 3)
+    ):
         raise DataError(f"{path}: 'kpt_shape' must be [keypoints, 2 or 3], got {shape!r}")
     return shape[0], shape[1]
 
@@ -95,8 +104,9 @@ def _keypoints(fields: list[str], shape: tuple[int, int], width: int, height: in
     return out
 
 
-def _parse_label_file(label: Path, num_classes: int, width: int, height: int,
-                      keypoints: tuple[int, int] | None = None) -> list[tuple[int, list[float], list[float]]]:
+def _parse_label_file(
+    label: Path, num_classes: int, width: int, height: int, keypoints: tuple[int, int] | None = None
+) -> list[tuple[int, list[float], list[float]]]:
     if not label.is_file():
         return []  # an image without a label file has no objects (Ultralytics convention)
     objects = []
@@ -135,8 +145,10 @@ def _resolve_split(path: Path, data: dict, split: str) -> list[Path]:
     images: list[Path] = []
     for folder in folders:
         if not isinstance(folder, str) or Path(folder).is_absolute() or ".." in Path(folder).parts:
-            raise DataError(f"{path}: split '{split}' entry {folder!r} must be a folder inside the dataset root "
-                            f"{root} (set 'path' to move the root)")
+            raise DataError(
+                f"{path}: split '{split}' entry {folder!r} must be a folder inside the dataset root "
+                f"{root} (set 'path' to move the root)"
+            )
         images += list_images(root / folder)
     return images
 
@@ -151,18 +163,35 @@ def load_yolo(path: Path, split: str = "val") -> DetectionDataset:
         width, height = image_size(image)
         records.append(ImageRecord(image_id, image, width, height))
         for cls, bbox, points in _parse_label_file(label_path_for(image), len(names), width, height, shape):
-            annotation = {"id": len(annotations) + 1, "image_id": image_id, "category_id": cls,
-                          "bbox": [round(v, 3) for v in bbox], "area": bbox[2] * bbox[3], "iscrowd": 0}
+            annotation = {
+                "id": len(annotations) + 1,
+                "image_id": image_id,
+                "category_id": cls,
+                "bbox": [round(v, 3) for v in bbox],
+                "area": bbox[2] * bbox[3],
+                "iscrowd": 0,
+            }
             if shape:
-                annotation.update(keypoints=points, num_keypoints=sum(v > 0 for v in points[2::3]),
-                                  area=annotation["area"] * OKS_AREA_FACTOR)
+                annotation.update(
+                    keypoints=points,
+                    num_keypoints=sum(v > 0 for v in points[2::3]),
+                    area=annotation["area"] * OKS_AREA_FACTOR,
+                )
             annotations.append(annotation)
     keypoint_names = {"keypoints": [str(k) for k in range(shape[0])]} if shape else {}
-    coco = {"images": [{"id": r.image_id, "file_name": r.path.name, "width": r.width, "height": r.height}
-                       for r in records],
-            "annotations": annotations,
-            "categories": [{"id": i, "name": n, **keypoint_names} for i, n in enumerate(names)]}
+    coco = {
+        "images": [{"id": r.image_id, "file_name": r.path.name, "width": r.width, "height": r.height} for r in records],
+        "annotations": annotations,
+        "categories": [{"id": i, "name": n, **keypoint_names} for i, n in enumerate(names)],
+    }
     text = json.dumps(coco)
     target = write_cached_coco(text, digest_text(str(path.resolve()) + split + text))
-    return DetectionDataset(f"{path.parent.name}/{split}", records, names, list(range(len(names))), target,
-                            len(annotations), task_for_annotation_keys(["keypoints"] if shape else []))
+    return DetectionDataset(
+        f"{path.parent.name}/{split}",
+        records,
+        names,
+        list(range(len(names))),
+        target,
+        len(annotations),
+        task_for_annotation_keys(["keypoints"] if shape else []),
+    )

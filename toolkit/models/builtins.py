@@ -30,12 +30,22 @@ class BuiltinModel:
 
 BUILTIN_MODELS: dict[str, BuiltinModel] = {
     "nano-det": BuiltinModel(
-        "nano-det", "edgekit.models.nano_det:NanoDetector", "nano_det.pt",
+        "nano-det",
+        "edgekit.models.nano_det:NanoDetector",
+        "nano_det.pt",
         ModelCard.for_task("detect", Preprocessing(size=256, resize="letterbox"), CLASS_NAMES, "shapes-det"),
-        "YOLOv8-shaped nano detector (C2f, SPPF, DFL head), 256 px, output [1, 4+nc, N]"),
+        "YOLOv8-shaped nano detector (C2f, SPPF, DFL head), 256 px, output [1, 4+nc, N]",
+    ),
     "nano-cls": BuiltinModel(
-        "nano-cls", "edgekit.models.nano_cls:NanoClassifier", "nano_cls.pt",
-        ModelCard.for_task("classify", Preprocessing(size=64, resize="resize", mean=(0.5, 0.5, 0.5),
-                                                     std=(0.25, 0.25, 0.25)), CLASS_NAMES, "shapes-cls"),
-        "MobileNetV2-style classifier (inverted residuals, depthwise, ReLU6), 64 px"),
+        "nano-cls",
+        "edgekit.models.nano_cls:NanoClassifier",
+        "nano_cls.pt",
+        ModelCard.for_task(
+            "classify",
+            Preprocessing(size=64, resize="resize", mean=(0.5, 0.5, 0.5), std=(0.25, 0.25, 0.25)),
+            CLASS_NAMES,
+            "shapes-cls",
+        ),
+        "MobileNetV2-style classifier (inverted residuals, depthwise, ReLU6), 64 px",
+    ),
 }

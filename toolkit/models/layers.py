@@ -9,8 +9,9 @@ from torch import nn
 class ConvBnAct(nn.Module):
     """Conv2d (no bias) + BatchNorm + activation (SiLU by default)."""
 
-    def __init__(self, c_in: int, c_out: int, k: int = 1, s: int = 1, groups: int = 1,
-                 act: nn.Module | None = None) -> None:
+    def __init__(
+        self, c_in: int, c_out: int, k: int = 1, s: int = 1, groups: int = 1, act: nn.Module | None = None
+    ) -> None:
         super().__init__()
         self.conv = nn.Conv2d(c_in, c_out, k, s, k // 2, groups=groups, bias=False)
         self.bn = nn.BatchNorm2d(c_out, eps=1e-3, momentum=0.03)

@@ -8,8 +8,13 @@ from torch import nn
 from .layers import ConvBnAct
 
 #: (expansion, out channels, repeats, first stride) as in MobileNetV2, scaled down for 64 px inputs.
-STAGES: tuple[tuple[int, int, int, int], ...] = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 2, 2), (6, 64, 2, 2),
-                                                   (6, 96, 1, 1))
+STAGES: tuple[tuple[int, int, int, int], ...] = (
+    (1, 16, 1, 1),
+    (6, 24, 2, 2),
+    (6, 32, 2, 2),
+    (6, 64, 2, 2),
+    (6, 96, 1, 1),
+)
 
 
 class InvertedResidual(nn.Module):
@@ -21,8 +26,10 @@ class InvertedResidual(nn.Module):
         layers: list[nn.Module] = []
         if expansion != 1:
             layers.append(ConvBnAct(c_in, hidden, 1, act=nn.ReLU6()))
-        layers += [ConvBnAct(hidden, hidden, 3, stride, groups=hidden, act=nn.ReLU6()),
-                   ConvBnAct(hidden, c_out, 1, act=nn.Identity())]
+        layers += [
+            ConvBnAct(hidden, hidden, 3, stride, groups=hidden, act=nn.ReLU6()),
+            ConvBnAct(hidden, c_out, 1, act=nn.Identity()),
+        ]
         self.block = nn.Sequential(*layers)
         self.residual = stride == 1 and c_in == c_out
 

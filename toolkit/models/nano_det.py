@@ -62,10 +62,12 @@ class DetectHead(nn.Module):
         c_box, c_cls = max(16, channels[0] // 4, 4 * reg_max), max(channels[0], num_classes)
         self.box = nn.ModuleList(
             nn.Sequential(ConvBnAct(c, c_box, 3), ConvBnAct(c_box, c_box, 3), nn.Conv2d(c_box, 4 * reg_max, 1))
-            for c in channels)
+            for c in channels
+        )
         self.cls = nn.ModuleList(
             nn.Sequential(ConvBnAct(c, c_cls, 3), ConvBnAct(c_cls, c_cls, 3), nn.Conv2d(c_cls, num_classes, 1))
-            for c in channels)
+            for c in channels
+        )
         self.dfl = DFL(reg_max)
 
     def forward(self, feats: list[torch.Tensor]) -> list[torch.Tensor]:
@@ -81,8 +83,11 @@ def make_anchors(raw: list[torch.Tensor], strides: tuple[int, ...]) -> tuple[tor
     for level, stride in zip(raw, strides):
         h, w = level.shape[2:]
         device = level.device
-        ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32, device=device) + 0.5,
-                                torch.arange(w, dtype=torch.float32, device=device) + 0.5, indexing="ij")
+        ys, xs = torch.meshgrid(
+            torch.arange(h, dtype=torch.float32, device=device) + 0.5,
+            torch.arange(w, dtype=torch.float32, device=device) + 0.5,
+            indexing="ij",
+        )
         points.append(torch.stack([xs, ys], -1).view(-1, 2))
         stride_list.append(torch.full((h * w, 1), float(stride), device=device))
     return torch.cat(points), torch.cat(stride_list)
@@ -91,8 +96,9 @@ def make_anchors(raw: list[torch.Tensor], strides: tuple[int, ...]) -> tuple[tor
 class NanoDetector(nn.Module):
     """The reference detector. Training mode returns raw per-level maps; eval mode ``[B, 4 + nc, N]``."""
 
-    def __init__(self, num_classes: int = 5, widths: tuple[int, ...] = (16, 32, 48, 80, 128),
-                 reg_max: int = 16) -> None:
+    def __init__(
+        self, num_classes: int = 5, widths: tuple[int, ...] = (16, 32, 48, 80, 128), reg_max: int = 16
+    ) -> None:
         super().__init__()
         self.num_classes, self.reg_max, self.strides = num_classes, reg_max, STRIDES
         self.backbone = Backbone(widths)

@@ -34,8 +34,10 @@ class UltralyticsDetector(nn.Module):
         feats = out["feats"]
         joined = torch.cat([out["boxes"], out["scores"]], dim=1)
         sizes = [f.shape[2] * f.shape[3] for f in feats]
-        return [part.reshape(part.shape[0], part.shape[1], f.shape[2], f.shape[3])
-                for part, f in zip(joined.split(sizes, dim=2), feats)]
+        return [
+            part.reshape(part.shape[0], part.shape[1], f.shape[2], f.shape[3])
+            for part, f in zip(joined.split(sizes, dim=2), feats)
+        ]
 
     def prepare_training(self) -> None:
         """Make the weights trainable the way Ultralytics' trainer does: a checkpoint's EMA weights arrive with
@@ -67,8 +69,9 @@ class UltralyticsDetector(nn.Module):
             flat = torch.cat([r.reshape(r.shape[0], r.shape[1], -1) for r in raw], 2)
             boxes, scores = flat.split(split, 1)
             image_size = int(raw[0].shape[3] * head.stride[0])
-            total, _ = loss.loss({"boxes": boxes, "scores": scores, "feats": raw},
-                                 targets_as_ultralytics_batch(labels, image_size))
+            total, _ = loss.loss(
+                {"boxes": boxes, "scores": scores, "feats": raw}, targets_as_ultralytics_batch(labels, image_size)
+            )
             return total.sum() / len(labels)
 
         return criterion
@@ -88,6 +91,14 @@ class UltralyticsDetector(nn.Module):
                 module.export = False
         if hasattr(model, "criterion"):
             model.criterion = None
-        return {"epoch": -1, "best_fitness": None, "model": None, "ema": model.half(), "updates": 0,
-                "optimizer": None, "train_args": self.train_args, "date": datetime.now().astimezone().isoformat(),
-                "version": "edgekit-pruned"}
+        return {
+            "epoch": -1,
+            "best_fitness": None,
+            "model": None,
+            "ema": model.half(),
+            "updates": 0,
+            "optimizer": None,
+            "train_args": self.train_args,
+            "date": datetime.now().astimezone().isoformat(),
+            "version": "edgekit-pruned",
+        }

@@ -61,9 +61,13 @@ def _options(current: ResultsDocument) -> "BenchOptions":
 
     env = current.environment
     rounds = int(env.get("latency_rounds", 5)) * RETIME_ROUNDS
-    return BenchOptions(threads=int(env.get("threads", 2)), warmup=int(env.get("latency_warmup", 10)),
-                        runs=max(int(env.get("latency_runs", 50)), rounds),
-                        min_seconds=float(env.get("latency_min_seconds", 2.0)) * RETIME_ROUNDS, rounds=rounds)
+    return BenchOptions(
+        threads=int(env.get("threads", 2)),
+        warmup=int(env.get("latency_warmup", 10)),
+        runs=max(int(env.get("latency_runs", 50)), rounds),
+        min_seconds=float(env.get("latency_min_seconds", 2.0)) * RETIME_ROUNDS,
+        rounds=rounds,
+    )
 
 
 def retime(current: ResultsDocument, labels: set[str]) -> Retiming:
@@ -84,11 +88,16 @@ def retime(current: ResultsDocument, labels: set[str]) -> Retiming:
     latencies, probe, share = time_with_probe(sessions, options)
     del sessions
     fresh = {id(row): latency for row, latency in zip(chosen, latencies)}
-    new_rows = tuple(dataclasses.replace(row, latency=fresh[id(row)]) if id(row) in fresh else row
-                     for row in current.rows)
+    new_rows = tuple(
+        dataclasses.replace(row, latency=fresh[id(row)]) if id(row) in fresh else row for row in current.rows
+    )
     environment = dict(current.environment) | {"machine_probe_ms": probe.to_dict()}
-    return Retiming(dataclasses.replace(current, rows=new_rows, environment=environment), share,
-                    time.perf_counter() - start, options.rounds)
+    return Retiming(
+        dataclasses.replace(current, rows=new_rows, environment=environment),
+        share,
+        time.perf_counter() - start,
+        options.rounds,
+    )
 
 
 @dataclass(frozen=True)
@@ -106,8 +115,14 @@ class Verdict:
 def _reference_label(document: ResultsDocument, thresholds: Thresholds) -> str | None:
     if thresholds.absolute_latency:
         return None
-    return next((label for label, row in zip(document.labels(), document.rows)
-                 if label == thresholds.reference or row.target == thresholds.reference), None)
+    return next(
+        (
+            label
+            for label, row in zip(document.labels(), document.rows)
+            if label == thresholds.reference or row.target == thresholds.reference
+        ),
+        None,
+    )
 
 
 def _busy(document: ResultsDocument, thresholds: Thresholds) -> bool:
@@ -134,13 +149,20 @@ def machine_shift(baseline: ResultsDocument, current: ResultsDocument) -> tuple[
         spread = (max(probe.round_p50) / min(probe.round_p50) - 1) * 100
         shifts.append((spread, f"the machine probe's rounds differed by {spread:.0f} % within the run"))
     base_probe = baseline.machine_probe
-    if base_probe is not None and "boot" in current.environment and all(
-            baseline.environment.get(k) == current.environment.get(k) for k in SAME_MACHINE_KEYS):
+    if (
+        base_probe is not None
+        and "boot" in current.environment
+        and all(baseline.environment.get(k) == current.environment.get(k) for k in SAME_MACHINE_KEYS)
+    ):
         best = _has_rounds(base_probe, probe)
         ratio = probe.gate_p50(best) / base_probe.gate_p50(best)
         way = "slower" if ratio > 1 else "faster"
-        shifts.append((abs(ratio - 1) * 100, f"the machine probe ran {abs(ratio - 1):.0%} {way} than in the "
-                                             "baseline, same machine"))
+        shifts.append(
+            (
+                abs(ratio - 1) * 100,
+                f"the machine probe ran {abs(ratio - 1):.0%} {way} than in the baseline, same machine",
+            )
+        )
     return max(shifts)
 
 
@@ -154,15 +176,19 @@ def _unsteady(baseline: ResultsDocument, current: ResultsDocument, thresholds: T
     return ""
 
 
-def _latency_judged_again(baseline: ResultsDocument, current: ResultsDocument, thresholds: Thresholds,
-                          checks: list[Check]) -> tuple[list[Check], str, str]:
+def _latency_judged_again(
+    baseline: ResultsDocument, current: ResultsDocument, thresholds: Thresholds, checks: list[Check]
+) -> tuple[list[Check], str, str]:
     """Latency checks judged on a re-timing when one failed or the current run was timed on a busy or shifting
     machine: (checks, what was done, why the latency verdict cannot be trusted or "")."""
     failed = {c.artifact for c in checks if not c.passed and is_latency(c.metric)}
     if _busy(baseline, thresholds):
-        return checks, " The baseline was timed while other processes took more than " \
-                       f"{thresholds.max_busy_share:g} % of the CPU: its latency cannot be judged against.", \
-            "machine busy at baseline"
+        return (
+            checks,
+            " The baseline was timed while other processes took more than "
+            f"{thresholds.max_busy_share:g} % of the CPU: its latency cannot be judged against.",
+            "machine busy at baseline",
+        )
     unsteady = _unsteady(baseline, current, thresholds)
     if not failed and not unsteady:
         return checks, "", ""
@@ -176,9 +202,11 @@ def _latency_judged_again(baseline: ResultsDocument, current: ResultsDocument, t
         fresh = {c.artifact: c for c in compare(baseline, again.document, thresholds) if is_latency(c.metric)}
         checks = [fresh.get(c.artifact, c) if is_latency(c.metric) else c for c in checks]
         share = again.contention
-        note += (f" Latency was timed again ({why}): {', '.join(sorted(labels))} and the probe, {again.rounds} "
-                 f"interleaved rounds, {again.seconds:.0f} s; other processes took "
-                 f"{share if share is not None else float('nan'):.0%} of the CPU meanwhile.")
+        note += (
+            f" Latency was timed again ({why}): {', '.join(sorted(labels))} and the probe, {again.rounds} "
+            f"interleaved rounds, {again.seconds:.0f} s; other processes took "
+            f"{share if share is not None else float('nan'):.0%} of the CPU meanwhile."
+        )
         unsteady = _unsteady(baseline, again.document, thresholds)
         if not unsteady.startswith("machine speed"):  # steady, or busy: a neighbour does not leave in seconds
             break
@@ -186,8 +214,7 @@ def _latency_judged_again(baseline: ResultsDocument, current: ResultsDocument, t
     return checks, note, unsteady
 
 
-def judge(baseline: ResultsDocument, current: ResultsDocument, thresholds: Thresholds,
-          confirm: bool = True) -> Verdict:
+def judge(baseline: ResultsDocument, current: ResultsDocument, thresholds: Thresholds, confirm: bool = True) -> Verdict:
     """Every check. Latency is judged again on a re-timing of the artifacts involved (``confirm``) when a
     latency check failed, or of every row when the run was timed while other processes took much of the CPU or
     while the machine itself changed speed (``machine_shift``); if the machine is still busy or shifted then,
@@ -198,8 +225,9 @@ def judge(baseline: ResultsDocument, current: ResultsDocument, thresholds: Thres
         checks, retimed, unsteady = _latency_judged_again(baseline, current, thresholds, checks)
         note += retimed
     else:
-        unsteady = "machine busy at baseline" if _busy(baseline, thresholds) else \
-            _unsteady(baseline, current, thresholds)
+        unsteady = (
+            "machine busy at baseline" if _busy(baseline, thresholds) else _unsteady(baseline, current, thresholds)
+        )
     extra = sorted(set(current.labels()) - set(baseline.labels()))
     failed = [c for c in checks if not c.passed]
     if any(not is_latency(c.metric) for c in failed):

@@ -12,8 +12,24 @@ from ..errors import EdgekitError
 from ..fsutil import atomic_file
 from ..results import BenchRow, ResultsDocument
 
-CSV_COLUMNS = ("label", "target", "runtime", "runtime_version", "task", "metric", "value", "drop", "p50_ms",
-               "p90_ms", "p99_ms", "p50_ratio", "size_bytes", "size_ratio", "peak_rss_bytes", "status")
+CSV_COLUMNS = (
+    "label",
+    "target",
+    "runtime",
+    "runtime_version",
+    "task",
+    "metric",
+    "value",
+    "drop",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "p50_ratio",
+    "size_bytes",
+    "size_ratio",
+    "peak_rss_bytes",
+    "status",
+)
 
 
 def _blank(value: Any) -> Any:
@@ -23,13 +39,24 @@ def _blank(value: Any) -> Any:
 def _flat(row: BenchRow, label: str) -> dict[str, Any]:
     timed = row.ok and row.latency is not None
     metric = row.primary_metric if row.ok else ""
-    return {"label": label, "target": row.target, "runtime": _blank(row.runtime),
-            "runtime_version": _blank(row.runtime_version), "task": _blank(row.task), "metric": metric,
-            "value": row.metrics.get(metric, ""), "drop": row.drop.get(metric, ""),
-            "p50_ms": row.latency.p50 if timed else "", "p90_ms": row.latency.p90 if timed else "",
-            "p99_ms": row.latency.p99 if timed else "", "p50_ratio": row.ratio.get("p50", ""),
-            "size_bytes": _blank(row.size_bytes), "size_ratio": row.ratio.get("size", ""),
-            "peak_rss_bytes": _blank(row.peak_rss_bytes), "status": row.status}
+    return {
+        "label": label,
+        "target": row.target,
+        "runtime": _blank(row.runtime),
+        "runtime_version": _blank(row.runtime_version),
+        "task": _blank(row.task),
+        "metric": metric,
+        "value": row.metrics.get(metric, ""),
+        "drop": row.drop.get(metric, ""),
+        "p50_ms": row.latency.p50 if timed else "",
+        "p90_ms": row.latency.p90 if timed else "",
+        "p99_ms": row.latency.p99 if timed else "",
+        "p50_ratio": row.ratio.get("p50", ""),
+        "size_bytes": _blank(row.size_bytes),
+        "size_ratio": row.ratio.get("size", ""),
+        "peak_rss_bytes": _blank(row.peak_rss_bytes),
+        "status": row.status,
+    }
 
 
 def csv_cell(value: Any) -> Any:
@@ -65,22 +92,31 @@ def _num(value: Any, fmt: str) -> str:
 def to_markdown(document: ResultsDocument) -> str:
     """A GitHub-flavoured Markdown table plus the environment it was measured in."""
     env = document.environment
-    lines = [f"### edgekit bench — {env.get('cpu', '?')}, {env.get('threads', '?')} threads", "",
-             "| artifact | runtime | metric | value | Δ pts | p50 ms | p50 × | p90 ms | size MB | size × | status |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        f"### edgekit bench — {env.get('cpu', '?')}, {env.get('threads', '?')} threads",
+        "",
+        "| artifact | runtime | metric | value | Δ pts | p50 ms | p50 × | p90 ms | size MB | size × | status |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
     for row, label in zip(document.rows, document.labels()):
         f = _flat(row, label)
         drop = "" if f["drop"] == "" else f"{f['drop'] * 100:+.2f}"
         size = "" if f["size_bytes"] == "" else f"{f['size_bytes'] / 1e6:.2f}"
-        lines.append(f"| {markdown_cell(label)} | {markdown_cell(f['runtime'])} | {f['metric']} | "
-                     f"{_num(f['value'], '.4f')} | {drop} | {_num(f['p50_ms'], '.2f')} | "
-                     f"{_num(f['p50_ratio'], '.2f')} | "
-                     f"{_num(f['p90_ms'], '.2f')} | {size} | {_num(f['size_ratio'], '.2f')} | "
-                     f"{markdown_cell(f['status'])} |")
+        lines.append(
+            f"| {markdown_cell(label)} | {markdown_cell(f['runtime'])} | {f['metric']} | "
+            f"{_num(f['value'], '.4f')} | {drop} | {_num(f['p50_ms'], '.2f')} | "
+            f"{_num(f['p50_ratio'], '.2f')} | "
+            f"{_num(f['p90_ms'], '.2f')} | {size} | {_num(f['size_ratio'], '.2f')} | "
+            f"{markdown_cell(f['status'])} |"
+        )
     isa = ", ".join(env.get("isa", [])) if isinstance(env.get("isa"), list) else ""
-    lines += ["", f"{env.get('os', '')}, Python {env.get('python', '')}, {env.get('cores', '?')} cores"
-                  f"{', ISA: ' + isa if isa else ''}; "
-                  f"runtimes: {', '.join(env.get('runtimes', []))}; edgekit {env.get('edgekit', '')}", ""]
+    lines += [
+        "",
+        f"{env.get('os', '')}, Python {env.get('python', '')}, {env.get('cores', '?')} cores"
+        f"{', ISA: ' + isa if isa else ''}; "
+        f"runtimes: {', '.join(env.get('runtimes', []))}; edgekit {env.get('edgekit', '')}",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -97,8 +133,9 @@ def pareto_front(points: list[tuple[float, float]]) -> list[int]:
 _LABEL_SPOTS = ((6, 4), (6, -22), (-8, 4), (-8, -22), (6, 26), (6, -44), (-8, 26), (-8, -44))
 
 
-def label_offsets(anchors: list[tuple[float, float]], widths: list[float],
-                  height: float = 20.0) -> list[tuple[int, int]]:
+def label_offsets(
+    anchors: list[tuple[float, float]], widths: list[float], height: float = 20.0
+) -> list[tuple[int, int]]:
     """Text offsets (points) for labels of the given widths at ``anchors`` (display points): each label takes the
     first spot around its marker that no earlier label covers (negative x spots put the text to the left)."""
     boxes: list[tuple[float, float, float, float]] = []
@@ -139,17 +176,35 @@ def plot(document: ResultsDocument, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 5.5), dpi=110)
     for index, ((row, _label), (lat, acc)) in enumerate(zip(rows, points)):
         on_front = index in front
-        ax.scatter(lat, acc, s=40 + 900 * row.size_bytes / biggest, alpha=0.75 if on_front else 0.35,
-                   color="tab:orange" if on_front else "tab:blue", edgecolors="black", linewidths=0.6)
+        ax.scatter(
+            lat,
+            acc,
+            s=40 + 900 * row.size_bytes / biggest,
+            alpha=0.75 if on_front else 0.35,
+            color="tab:orange" if on_front else "tab:blue",
+            edgecolors="black",
+            linewidths=0.6,
+        )
     ax.autoscale_view()
     to_points = 72.0 / fig.dpi
     anchors = [tuple(xy * to_points) for xy in ax.transData.transform(points)]
     offsets = label_offsets(anchors, [4.2 * max(len(label), 8) for _, label in rows])
     for (row, label), point, offset in zip(rows, points, offsets):
-        ax.annotate(f"{label}\n{row.size_bytes / 1e6:.2f} MB", point, fontsize=7, xytext=offset,
-                    textcoords="offset points", ha="right" if offset[0] < 0 else "left")
-    ax.plot([points[i][0] for i in front], [points[i][1] for i in front], "--", color="tab:orange",
-            label="Pareto front (no other artifact is both faster and more accurate)")
+        ax.annotate(
+            f"{label}\n{row.size_bytes / 1e6:.2f} MB",
+            point,
+            fontsize=7,
+            xytext=offset,
+            textcoords="offset points",
+            ha="right" if offset[0] < 0 else "left",
+        )
+    ax.plot(
+        [points[i][0] for i in front],
+        [points[i][1] for i in front],
+        "--",
+        color="tab:orange",
+        label="Pareto front (no other artifact is both faster and more accurate)",
+    )
     metrics = sorted({r.primary_metric for r, _ in rows})
     env = document.environment
     ax.set_xlabel(f"p50 latency, ms ({env.get('threads', '?')} threads, {env.get('cpu', '')})")
@@ -163,8 +218,9 @@ def plot(document: ResultsDocument, path: Path) -> None:
     plt.close(fig)
 
 
-def write_reports(document: ResultsDocument, markdown: Path | None = None, csv_path: Path | None = None,
-                  plot_path: Path | None = None) -> list[Path]:
+def write_reports(
+    document: ResultsDocument, markdown: Path | None = None, csv_path: Path | None = None, plot_path: Path | None = None
+) -> list[Path]:
     """Write whichever of the three reports were asked for (atomically); returns the paths written."""
     written = []
     for path, render in ((markdown, to_markdown), (csv_path, to_csv)):

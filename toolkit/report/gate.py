@@ -58,8 +58,10 @@ def load_thresholds(path: Path | None, **overrides: Any) -> Thresholds:
     for where, table in [("", vars(thresholds))] + [(f"[targets.{t}] ", v) for t, v in thresholds.per_target.items()]:
         bad = {name: table[name] for name in _NUMBERS if name in table and not math.isfinite(table[name])}
         if bad:
-            raise EdgekitError(f"gate thresholds must be finite numbers: {where}{bad} (an infinite limit passes "
-                               "anything; to skip the reference check use a negative max_reference_latency_growth)")
+            raise EdgekitError(
+                f"gate thresholds must be finite numbers: {where}{bad} (an infinite limit passes "
+                "anything; to skip the reference check use a negative max_reference_latency_growth)"
+            )
     return thresholds
 
 
@@ -114,8 +116,10 @@ def _rows_by_label(document: ResultsDocument, which: str) -> dict[str, BenchRow]
     labels = document.labels()
     twice = sorted({label for label in labels if labels.count(label) > 1})
     if twice:
-        raise EdgekitError(f"{which} run has several rows labelled {', '.join(twice)}: one of them would go "
-                           "unchecked; bench each artifact once")
+        raise EdgekitError(
+            f"{which} run has several rows labelled {', '.join(twice)}: one of them would go "
+            "unchecked; bench each artifact once"
+        )
     return dict(zip(labels, document.rows))
 
 
@@ -127,11 +131,16 @@ def _timing_note(baseline: ResultsDocument, current: ResultsDocument) -> str:
     """Refuse two runs timed with different settings; return which settings could not be compared (older runs
     did not record all of them), for the verdict."""
     base, cur = baseline.environment, current.environment
-    differ = [f"{key} {base[key]!r} vs {cur[key]!r}" for key in TIMING_SETTINGS
-              if key in base and key in cur and base[key] != cur[key]]
+    differ = [
+        f"{key} {base[key]!r} vs {cur[key]!r}"
+        for key in TIMING_SETTINGS
+        if key in base and key in cur and base[key] != cur[key]
+    ]
     if differ:
-        raise EdgekitError(f"baseline and current were timed with different settings ({'; '.join(differ)}): "
-                           "re-bench one of them with the other's")
+        raise EdgekitError(
+            f"baseline and current were timed with different settings ({'; '.join(differ)}): "
+            "re-bench one of them with the other's"
+        )
     unrecorded = [key for key in TIMING_SETTINGS if (key in base) != (key in cur)]
     return f"; timing settings not recorded by both runs, not compared: {', '.join(unrecorded)}" if unrecorded else ""
 
@@ -144,13 +153,22 @@ def _has_rounds(*latencies: Latency | None) -> bool:
 def _reference_row(rows: dict[str, BenchRow], name: str, which: str) -> BenchRow:
     matches = [row for label, row in rows.items() if label == name or row.target == name]
     if len(matches) != 1:
-        raise EdgekitError(f"{which} run has {len(matches)} rows for the latency reference {name!r}; need exactly 1 "
-                           "(pick another with --reference, or --absolute-latency)")
+        raise EdgekitError(
+            f"{which} run has {len(matches)} rows for the latency reference {name!r}; need exactly 1 "
+            "(pick another with --reference, or --absolute-latency)"
+        )
     return matches[0]
 
 
-def _latency_check(label: str, base: BenchRow, cur: BenchRow, limits: Thresholds, base_ref: BenchRow,
-                   cur_ref: BenchRow, probes: tuple[Latency | None, Latency | None]) -> Check:
+def _latency_check(
+    label: str,
+    base: BenchRow,
+    cur: BenchRow,
+    limits: Thresholds,
+    base_ref: BenchRow,
+    cur_ref: BenchRow,
+    probes: tuple[Latency | None, Latency | None],
+) -> Check:
     """Latency growth as a ratio to the reference row and, where both runs timed the machine probe, to the
     probe too; the smaller growth is the verdict. On this 2-core VM the reference (ORT FP32) and ORT INT8 drift
     apart by up to 30 % between idle runs while ORT INT8 and the probe move together within 2 %, and
@@ -165,26 +183,53 @@ def _latency_check(label: str, base: BenchRow, cur: BenchRow, limits: Thresholds
     pb = base.latency.gate_p50(best) / probes[0].gate_p50(best)
     pc = cur.latency.gate_p50(best) / probes[1].gate_p50(best)
     growth = (pc / pb - 1) * 100
-    return replace(check, metric=PROBE_METRIC, baseline=pb, current=pc, change=growth) if growth < check.change \
-        else check
+    return (
+        replace(check, metric=PROBE_METRIC, baseline=pb, current=pc, change=growth) if growth < check.change else check
+    )
 
 
-def _artifact_checks(label: str, base: BenchRow, cur: BenchRow, limits: Thresholds,
-                     base_ref: BenchRow | None, cur_ref: BenchRow | None,
-                     probes: tuple[Latency | None, Latency | None] = (None, None)) -> list[Check]:
+def _artifact_checks(
+    label: str,
+    base: BenchRow,
+    cur: BenchRow,
+    limits: Thresholds,
+    base_ref: BenchRow | None,
+    cur_ref: BenchRow | None,
+    probes: tuple[Latency | None, Latency | None] = (None, None),
+) -> list[Check]:
     if dataset_identity(base.dataset) != dataset_identity(cur.dataset):
-        raise EdgekitError(f"{label}: measured on different data (baseline {dataset_identity(base.dataset)}, "
-                           f"current {dataset_identity(cur.dataset)}); re-bench on the same dataset")
+        raise EdgekitError(
+            f"{label}: measured on different data (baseline {dataset_identity(base.dataset)}, "
+            f"current {dataset_identity(cur.dataset)}); re-bench on the same dataset"
+        )
     if base.evaluation is not None and cur.evaluation is not None and base.evaluation != cur.evaluation:
-        raise EdgekitError(f"{label}: scored with different evaluation settings (baseline {base.evaluation}, "
-                           f"current {cur.evaluation}); bench both with the same --preset")
+        raise EdgekitError(
+            f"{label}: scored with different evaluation settings (baseline {base.evaluation}, "
+            f"current {cur.evaluation}); bench both with the same --preset"
+        )
     metric = base.primary_metric
     if metric not in cur.metrics:
         raise EdgekitError(f"{label}: the current run has no {metric!r} (task {cur.task}, baseline {base.task})")
-    checks = [Check(label, "size", base.size_bytes, cur.size_bytes,
-                    (cur.size_bytes / base.size_bytes - 1) * 100, limits.max_size_growth, "%"),
-              Check(label, metric, base.metrics[metric], cur.metrics[metric],
-                    (base.metrics[metric] - cur.metrics[metric]) * 100, limits.max_accuracy_drop, "pts")]
+    checks = [
+        Check(
+            label,
+            "size",
+            base.size_bytes,
+            cur.size_bytes,
+            (cur.size_bytes / base.size_bytes - 1) * 100,
+            limits.max_size_growth,
+            "%",
+        ),
+        Check(
+            label,
+            metric,
+            base.metrics[metric],
+            cur.metrics[metric],
+            (base.metrics[metric] - cur.metrics[metric]) * 100,
+            limits.max_accuracy_drop,
+            "pts",
+        ),
+    ]
     if base_ref is not None and cur_ref is not None:
         if base is not base_ref:  # the reference's own ratio is 1 by definition
             checks.insert(1, _latency_check(label, base, cur, limits, base_ref, cur_ref, probes))
@@ -200,8 +245,9 @@ def compare(baseline: ResultsDocument, current: ResultsDocument, thresholds: Thr
     return compare_with_note(baseline, current, thresholds)[0]
 
 
-def compare_with_note(baseline: ResultsDocument, current: ResultsDocument,
-                      thresholds: Thresholds) -> tuple[list[Check], str]:
+def compare_with_note(
+    baseline: ResultsDocument, current: ResultsDocument, thresholds: Thresholds
+) -> tuple[list[Check], str]:
     """The checks, and one sentence saying how the latency reference itself was checked."""
     base_rows, cur_rows = _rows_by_label(baseline, "baseline"), _rows_by_label(current, "current")
     missing = sorted(set(base_rows) - set(cur_rows))
@@ -222,7 +268,8 @@ def compare_with_note(baseline: ResultsDocument, current: ResultsDocument,
         return checks, reference + timing
     return checks + [reference], (
         f"the reference `{thresholds.reference}` itself was checked as its p50 over a fixed numpy matmul timed in "
-        f"the same rounds (`{PROBE_METRIC}`), with a wide limit because another CPU shifts that ratio" + timing)
+        f"the same rounds (`{PROBE_METRIC}`), with a wide limit because another CPU shifts that ratio" + timing
+    )
 
 
 PROBE_METRIC = "p50 / machine probe"
@@ -235,8 +282,13 @@ def _probe(document: ResultsDocument, which: str) -> Latency | None:
         raise EdgekitError(f"{which} {exc}") from None
 
 
-def _reference_check(baseline: ResultsDocument, current: ResultsDocument, base_ref: BenchRow | None,
-                     cur_ref: BenchRow | None, thresholds: Thresholds) -> Check | str:
+def _reference_check(
+    baseline: ResultsDocument,
+    current: ResultsDocument,
+    base_ref: BenchRow | None,
+    cur_ref: BenchRow | None,
+    thresholds: Thresholds,
+) -> Check | str:
     """The reference's own latency in machine-probe units (a fixed matmul timed in the same rounds), baseline
     vs current: a slowdown of every artifact alike moves this though it leaves every ratio at 1. Returns the
     check, or why there is none."""
@@ -248,9 +300,11 @@ def _reference_check(baseline: ResultsDocument, current: ResultsDocument, base_r
     probes = _probe(baseline, "baseline"), _probe(current, "current")
     if None in probes:
         missing = "baseline" if probes[0] is None else "current"
-        raise EdgekitError(f"the {missing} run has no machine probe, so the reference's own latency cannot be "
-                           "checked: bench it with this edgekit, or pass --max-reference-latency-growth -1 to gate "
-                           "without that check")
+        raise EdgekitError(
+            f"the {missing} run has no machine probe, so the reference's own latency cannot be "
+            "checked: bench it with this edgekit, or pass --max-reference-latency-growth -1 to gate "
+            "without that check"
+        )
     best = _has_rounds(base_ref.latency, cur_ref.latency, *probes)
     b = base_ref.latency.gate_p50(best) / probes[0].gate_p50(best)
     c = cur_ref.latency.gate_p50(best) / probes[1].gate_p50(best)
@@ -263,26 +317,45 @@ def _fmt(value: float, metric: str) -> str:
     return f"{value:.4f}" if metric.startswith("p50 /") or "map" in metric or "top" in metric else f"{value:.2f}"
 
 
-_TITLES = {"pass": "✅ edgekit gate: pass", "regression": "❌ edgekit gate: regression",
-           "inconclusive": "⚠️ edgekit gate: inconclusive: {why} (latency not judged; run it again)"}
+_TITLES = {
+    "pass": "✅ edgekit gate: pass",
+    "regression": "❌ edgekit gate: regression",
+    "inconclusive": "⚠️ edgekit gate: inconclusive: {why} (latency not judged; run it again)",
+}
 
 
-def verdict_markdown(checks: list[Check], thresholds: Thresholds, extra_rows: list[str], note: str = "",
-                     status: str | None = None, why: str = "machine busy") -> str:
+def verdict_markdown(
+    checks: list[Check],
+    thresholds: Thresholds,
+    extra_rows: list[str],
+    note: str = "",
+    status: str | None = None,
+    why: str = "machine busy",
+) -> str:
     """The Markdown verdict: one line per check, failures first; ``why`` a latency verdict is inconclusive."""
     failed = [c for c in checks if not c.passed]
     title = _TITLES[status or ("regression" if failed else "pass")].format(why=why)
-    latency = ("absolute p50" if thresholds.absolute_latency else
-               f"p50 relative to `{thresholds.reference}` or to the machine probe, whichever grew less")
+    latency = (
+        "absolute p50"
+        if thresholds.absolute_latency
+        else f"p50 relative to `{thresholds.reference}` or to the machine probe, whichever grew less"
+    )
     latency += " (the fastest of the bench's interleaved rounds, where it recorded them)"
-    lines = [f"### {title}", "", f"{len(checks) - len(failed)}/{len(checks)} checks within thresholds; "
-             f"latency compared as {latency}; {note or 'the reference itself was not checked'}.", "",
-             "| artifact | metric | baseline | current | change | threshold | verdict |",
-             "|---|---|---:|---:|---:|---:|---|"]
+    lines = [
+        f"### {title}",
+        "",
+        f"{len(checks) - len(failed)}/{len(checks)} checks within thresholds; "
+        f"latency compared as {latency}; {note or 'the reference itself was not checked'}.",
+        "",
+        "| artifact | metric | baseline | current | change | threshold | verdict |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
     for c in sorted(checks, key=lambda c: c.passed):
-        lines.append(f"| {markdown_cell(c.artifact)} | {c.metric} | {_fmt(c.baseline, c.metric)} | "
-                     f"{_fmt(c.current, c.metric)} | "
-                     f"{c.change:+.2f} {c.unit} | ≤ {c.limit:g} {c.unit} | {'pass' if c.passed else '**FAIL**'} |")
+        lines.append(
+            f"| {markdown_cell(c.artifact)} | {c.metric} | {_fmt(c.baseline, c.metric)} | "
+            f"{_fmt(c.current, c.metric)} | "
+            f"{c.change:+.2f} {c.unit} | ≤ {c.limit:g} {c.unit} | {'pass' if c.passed else '**FAIL**'} |"
+        )
     if extra_rows:
         lines += ["", f"Not in the baseline (not gated): {', '.join(extra_rows)}"]
     return "\n".join(lines) + "\n"

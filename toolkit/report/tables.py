@@ -43,10 +43,11 @@ def bench_table(document: ResultsDocument, title: str = "") -> Table:
     env = document.environment
     isa = env.get("isa")
     where = f" {title}" if title else ""
-    table = Table(title=escape(f"edgekit bench{where} — {env.get('cpu', '?')}, {env.get('threads', '?')} threads"),
-                  caption=escape(f"ISA: {', '.join(map(str, isa))}") if isinstance(isa, list) and isa else None)
-    for column in ("target", *keys, "Δ", "p50 ms", "p50 ×", "p90 ms", "p99 ms", "size", "size ×", "peak RSS",
-                   "status"):
+    table = Table(
+        title=escape(f"edgekit bench{where} — {env.get('cpu', '?')}, {env.get('threads', '?')} threads"),
+        caption=escape(f"ISA: {', '.join(map(str, isa))}") if isinstance(isa, list) and isa else None,
+    )
+    for column in ("target", *keys, "Δ", "p50 ms", "p50 ×", "p90 ms", "p99 ms", "size", "size ×", "peak RSS", "status"):
         table.add_column(column, justify="left" if column in ("target", "status") else "right")
     for row, label in zip(rows, labels):
         if not row.ok or row.latency is None:
@@ -56,9 +57,19 @@ def bench_table(document: ResultsDocument, title: str = "") -> Table:
         drop = row.drop.get(row.primary_metric)
         metrics = [f"{row.metrics[k]:.4f}" if k in row.metrics else "" for k in keys]
         rss = row.peak_rss_bytes
-        table.add_row(escape(label), *metrics, "" if drop is None else f"{drop:+.4f}", f"{lat.p50:.2f}",
-                      _ratio(row, "p50"), f"{lat.p90:.2f}", f"{lat.p99:.2f}", _fmt_size(row.size_bytes),
-                      _ratio(row, "size"), "" if rss is None else f"{rss / 2**20:.0f} MiB", "ok")
+        table.add_row(
+            escape(label),
+            *metrics,
+            "" if drop is None else f"{drop:+.4f}",
+            f"{lat.p50:.2f}",
+            _ratio(row, "p50"),
+            f"{lat.p90:.2f}",
+            f"{lat.p99:.2f}",
+            _fmt_size(row.size_bytes),
+            _ratio(row, "size"),
+            "" if rss is None else f"{rss / 2**20:.0f} MiB",
+            "ok",
+        )
     return table
 
 
@@ -67,8 +78,9 @@ def devices_table(documents: dict[str, ResultsDocument]) -> Table:
     are to each device's own FP32 parent, never across devices."""
     table = Table(title="edgekit bench on several devices")
     for column in ("device", "cpu", "artifact", "metric", "value", "Δ", "p50 ms", "p50 ×", "size", "status"):
-        table.add_column(column, justify="left" if column in ("device", "cpu", "artifact", "metric", "status")
-                         else "right")
+        table.add_column(
+            column, justify="left" if column in ("device", "cpu", "artifact", "metric", "status") else "right"
+        )
     for device, document in documents.items():
         cpu = str(document.environment.get("cpu", "?"))
         for row, label in zip(document.rows, document.labels()):
@@ -77,9 +89,18 @@ def devices_table(documents: dict[str, ResultsDocument]) -> Table:
                 continue
             metric = row.primary_metric
             drop = row.drop.get(metric)
-            table.add_row(escape(device), escape(cpu), escape(label), metric, f"{row.metrics[metric]:.4f}",
-                          "" if drop is None else f"{drop:+.4f}", f"{row.latency.p50:.2f}", _ratio(row, "p50"),
-                          _fmt_size(row.size_bytes), "ok")
+            table.add_row(
+                escape(device),
+                escape(cpu),
+                escape(label),
+                metric,
+                f"{row.metrics[metric]:.4f}",
+                "" if drop is None else f"{drop:+.4f}",
+                f"{row.latency.p50:.2f}",
+                _ratio(row, "p50"),
+                _fmt_size(row.size_bytes),
+                "ok",
+            )
     return table
 
 
@@ -103,9 +124,14 @@ def compress_table(document: dict[str, Any]) -> Table:
         table.add_column(column, justify="left" if column == "step" else "right")
     for row in rows:
         label = f"{row['step']} {row['round']}" if "round" in row else row["step"]
-        table.add_row(label, f"{row['params'] / 1e6:.3f} M", f"{row['macs'] / 1e6:.1f} M",
-                      _fmt_size(row["size_bytes"]), f"{row['sparsity']:.0%}",
-                      *[f"{row['metrics'][k]:.4f}" for k in keys])
+        table.add_row(
+            label,
+            f"{row['params'] / 1e6:.3f} M",
+            f"{row['macs'] / 1e6:.1f} M",
+            _fmt_size(row["size_bytes"]),
+            f"{row['sparsity']:.0%}",
+            *[f"{row['metrics'][k]:.4f}" for k in keys],
+        )
     return table
 
 
@@ -116,16 +142,21 @@ def versus_table(pairs: list[dict[str, Any]]) -> Table:
     for column in ("target", "p50 ×", "size ×", *[f"Δ {k}" for k in keys[:2]]):
         table.add_column(column, justify="left" if column == "target" else "right")
     for pair in pairs:
-        table.add_row(pair["target"], f"{pair['p50_ratio']:.2f}", f"{pair['size_ratio']:.2f}",
-                      *[f"{pair['metric_change'][k]:+.4f}" for k in keys[:2]])
+        table.add_row(
+            pair["target"],
+            f"{pair['p50_ratio']:.2f}",
+            f"{pair['size_ratio']:.2f}",
+            *[f"{pair['metric_change'][k]:+.4f}" for k in keys[:2]],
+        )
     return table
 
 
 @contextmanager
 def step_progress(console: Console, label: str) -> Iterator[Callable[[int, int, int, float], None]]:
     """A progress bar per epoch, shown from the first step on; yields ``on_step(epoch, step, steps, loss)``."""
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                        console=console)
+    progress = Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+    )
     tasks: dict[int, Any] = {}
 
     def on_step(epoch: int, step: int, steps: int, loss: float) -> None:

@@ -43,12 +43,22 @@ def compress_cell(spec: dict[str, Any]) -> dict[str, Any]:
 
     start = time.perf_counter()
     work = Path(spec["work"])
-    report = compress_model(spec["model"], plan_from_options(dict(spec["plan"])), work / "model.pt", spec["data"],
-                            log=lambda *_: None, source_options={"trust": spec["trust"]})
+    report = compress_model(
+        spec["model"],
+        plan_from_options(dict(spec["plan"])),
+        work / "model.pt",
+        spec["data"],
+        log=lambda *_: None,
+        source_options={"trust": spec["trust"]},
+    )
     write_report(report, work / "compress.json")
-    return {"macs_before": report["before"]["macs"], "macs_after": report["after"]["macs"],
-            "params_before": report["before"]["params"], "params_after": report["after"]["params"],
-            "seconds": time.perf_counter() - start}
+    return {
+        "macs_before": report["before"]["macs"],
+        "macs_after": report["after"]["macs"],
+        "params_before": report["before"]["params"],
+        "params_after": report["after"]["params"],
+        "seconds": time.perf_counter() - start,
+    }
 
 
 def export_cell(spec: dict[str, Any]) -> dict[str, Any]:
@@ -57,9 +67,17 @@ def export_cell(spec: dict[str, Any]) -> dict[str, Any]:
 
     start = time.perf_counter()
     target = spec["target"]
-    rows = export_model(spec["model"], [target], Path(spec["work"]), data=spec["data"],
-                        calib_images=spec["calib_images"], overrides={target: dict(spec["overrides"])},
-                        max_drop=spec["max_drop"], source_label=spec["label"], trust=spec["trust"])
+    rows = export_model(
+        spec["model"],
+        [target],
+        Path(spec["work"]),
+        data=spec["data"],
+        calib_images=spec["calib_images"],
+        overrides={target: dict(spec["overrides"])},
+        max_drop=spec["max_drop"],
+        source_label=spec["label"],
+        trust=spec["trust"],
+    )
     if rows[0].status != "ok":
         raise EdgekitError(rows[0].status)
     return {"target": target, "seconds": time.perf_counter() - start}
@@ -87,8 +105,11 @@ def time_cell(spec: dict[str, Any]) -> dict[str, Any]:
     latencies, probe, share = time_with_probe(sessions, options)
     del sessions
     environment = results_document([], options, probe, share).environment
-    return {"latencies": [latency.to_dict() for latency in latencies], "environment": environment,
-            "seconds": time.perf_counter() - start}
+    return {
+        "latencies": [latency.to_dict() for latency in latencies],
+        "environment": environment,
+        "seconds": time.perf_counter() - start,
+    }
 
 
 def row_without_latency(raw: dict[str, Any]) -> Any:
@@ -101,7 +122,11 @@ def row_without_latency(raw: dict[str, Any]) -> Any:
 
 
 CELL_FUNCTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    "compress": compress_cell, "export": export_cell, "score": score_cell, "timing": time_cell}
+    "compress": compress_cell,
+    "export": export_cell,
+    "score": score_cell,
+    "timing": time_cell,
+}
 
 
 def run_spec(spec: dict[str, Any]) -> dict[str, Any]:

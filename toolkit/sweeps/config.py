@@ -67,8 +67,11 @@ class Calibration:
 
     def for_target(self, target: str) -> dict[str, Any]:
         """What of this variant reaches ``target``'s conversion (its key, so equal conversions are shared)."""
-        return {"calib_images": self.calib_images, "overrides": self.overrides.get(target, {}),
-                "max_drop": self.max_drop}
+        return {
+            "calib_images": self.calib_images,
+            "overrides": self.overrides.get(target, {}),
+            "max_drop": self.max_drop,
+        }
 
 
 @dataclass(frozen=True)
@@ -156,8 +159,11 @@ def load_sweep(path: Path, trusted: bool = False) -> SweepConfig:
         if not isinstance(raw.get(key), str) or not raw[key].strip():
             raise EdgekitError(f"sweep: '{key}' is required (a string)")
     base = path.parent.resolve()  # absolute: cells run in other processes and on other machines
-    model = raw["model"] if raw["model"] in BUILTIN_MODELS or not (base / raw["model"]).exists() \
+    model = (
+        raw["model"]
+        if raw["model"] in BUILTIN_MODELS or not (base / raw["model"]).exists()
         else str(base / raw["model"])
+    )
     if raw.get("trust", False) not in (True, False):
         raise EdgekitError("sweep: 'trust' must be true or false")
     if raw.get("trust") and not trusted:
@@ -178,7 +184,18 @@ def load_sweep(path: Path, trusted: bool = False) -> SweepConfig:
         raise EdgekitError("sweep: 'data' must be a string")
     if data is not None and data not in BUILTIN_DATASETS and (base / data).exists():  # beside the sweep file
         data = str(base / data)
-    return SweepConfig(model=model, output=base / raw["output"], data=data,
-                       store=None if store is None else base / store, reference=reference, prune=prune,
-                       epochs=epochs, targets=tuple(names), calibration=variants, compress=compress,
-                       bench=bench, trust=bool(raw.get("trust", False)), path=path)
+    return SweepConfig(
+        model=model,
+        output=base / raw["output"],
+        data=data,
+        store=None if store is None else base / store,
+        reference=reference,
+        prune=prune,
+        epochs=epochs,
+        targets=tuple(names),
+        calibration=variants,
+        compress=compress,
+        bench=bench,
+        trust=bool(raw.get("trust", False)),
+        path=path,
+    )

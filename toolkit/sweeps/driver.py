@@ -51,10 +51,15 @@ class Driver:
         left = max(0, self._total - done - running)
         seconds = self.tally.cell_seconds
         eta = sum(seconds) / len(seconds) * left / max(1, min(self.jobs, left)) if seconds and left else 0.0
-        what = f"failed: {record['error']}" if "error" in record else (
-            "reused" if record.get("reused") else f"{record.get('seconds', 0.0):.1f} s")
-        self.log(f"[{done} done, {running} submitted, {left} waiting, {sum(self.tally.failed.values())} failed; "
-                 f"{time.perf_counter() - self._start:.0f} s, ETA {eta:.0f} s] {cell.name}: {what}")
+        what = (
+            f"failed: {record['error']}"
+            if "error" in record
+            else ("reused" if record.get("reused") else f"{record.get('seconds', 0.0):.1f} s")
+        )
+        self.log(
+            f"[{done} done, {running} submitted, {left} waiting, {sum(self.tally.failed.values())} failed; "
+            f"{time.perf_counter() - self._start:.0f} s, ETA {eta:.0f} s] {cell.name}: {what}"
+        )
 
     def _finish(self, cell: Cell, record: dict[str, Any], running: int) -> None:
         self.records[cell.key] = record

@@ -72,8 +72,12 @@ class LocalExecutor:
         import multiprocessing
 
         threads = max(1, (os.cpu_count() or 1) // self.jobs)
-        return ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_share_cores, initargs=(threads,))
+        return ProcessPoolExecutor(
+            max_workers=self.jobs,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_share_cores,
+            initargs=(threads,),
+        )
 
     def _send(self, job: Job) -> None:
         from .cells import run_spec
@@ -146,8 +150,9 @@ def _ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise EdgekitError("--executor ray needs Ray: pip install 'edgekit-deploy[ray]' (the local executor needs "
-                           "nothing more)") from None
+        raise EdgekitError(
+            "--executor ray needs Ray: pip install 'edgekit-deploy[ray]' (the local executor needs nothing more)"
+        ) from None
     return ray
 
 
@@ -169,12 +174,16 @@ class RayExecutor:
             ray.init(address=address or "local", **options)  # "local": a new cluster, never one found on disk
         except (ConnectionError, RuntimeError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise EdgekitError(f"could not join the Ray cluster at {address or 'a new local cluster'}: {first} "
-                               "(a cluster with token authentication needs its RAY_AUTH_TOKEN here too)") from None
+            raise EdgekitError(
+                f"could not join the Ray cluster at {address or 'a new local cluster'}: {first} "
+                "(a cluster with token authentication needs its RAY_AUTH_TOKEN here too)"
+            ) from None
         if not ray.cluster_resources().get(BENCH_SLOT):
             ray.shutdown()
-            raise EdgekitError(f"the Ray cluster has no {BENCH_SLOT!r} resource: start each node with "
-                               f"--resources='{{\"{BENCH_SLOT}\": 1}}' (one timing run per node at a time)")
+            raise EdgekitError(
+                f"the Ray cluster has no {BENCH_SLOT!r} resource: start each node with "
+                f"--resources='{{\"{BENCH_SLOT}\": 1}}' (one timing run per node at a time)"
+            )
         from .cells import run_spec
 
         self._ray = ray
@@ -197,8 +206,10 @@ class RayExecutor:
             try:
                 job.record = self._ray.get(ref)
             except Exception as exc:  # noqa: BLE001 - the worker died more often than max_retries
-                job.record = {"error": f"Ray could not run it: {type(exc).__name__}: "
-                                       f"{str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}"}
+                job.record = {
+                    "error": f"Ray could not run it: {type(exc).__name__}: "
+                    f"{str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}"
+                }
             finished.append(job)
         return finished
 

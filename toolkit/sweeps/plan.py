@@ -88,14 +88,22 @@ class Planner:
     def __init__(self, config: SweepConfig, store: Store) -> None:
         self.config = config
         self.store = store
-        self.identity = {"model": content_identity(config.model, _builtin_weights()),
-                         "data": content_identity(config.data, {}), "trust": config.trust}
+        self.identity = {
+            "model": content_identity(config.model, _builtin_weights()),
+            "data": content_identity(config.data, {}),
+            "trust": config.trust,
+        }
         self.plan = Plan()
         self.floats = _float_targets()
 
     def _base(self, kind: str, key: str) -> dict[str, Any]:
-        return {"kind": kind, "key": key, "store": str(self.store.root), "data": self.config.data,
-                "trust": self.config.trust}
+        return {
+            "kind": kind,
+            "key": key,
+            "store": str(self.store.root),
+            "data": self.config.data,
+            "trust": self.config.trust,
+        }
 
     def _compress(self, prune: float, epochs: int, name: str) -> Cell:
         plan = dict(self.config.compress) | {"prune": prune, "epochs": epochs}
@@ -127,13 +135,22 @@ class Planner:
         """The bench options that change scores (not timing ones)."""
         return {k: v for k, v in self.bench().items() if k in ("data", "preset", "threads")}
 
-    def _point(self, model: str, prune: float, epochs: int, source: Cell | None, target: str,
-               variant: Calibration | None) -> GridPoint:
+    def _point(
+        self, model: str, prune: float, epochs: int, source: Cell | None, target: str, variant: Calibration | None
+    ) -> GridPoint:
         label = model if variant is None else f"{model}-{variant.name}"
         export = self._export(source, target, variant, label)
         score = self._score(export, target, label)
-        return GridPoint(model, prune, epochs, target, variant.name if variant else None, export.key, score.key,
-                         source.key if source else None)
+        return GridPoint(
+            model,
+            prune,
+            epochs,
+            target,
+            variant.name if variant else None,
+            export.key,
+            score.key,
+            source.key if source else None,
+        )
 
     def build(self) -> Plan:
         """Every cell and grid point; float targets appear once per model variant, INT8 ones per variant."""
@@ -144,8 +161,13 @@ class Planner:
                 self.plan.points += [self._point(model, prune, epochs, source, target, v) for v in variants]
         reference = self.config.reference
         existing = [p for p in self.plan.points if p.model == "p0" and p.target == reference]
-        self.plan.reference = existing[0] if existing else self._point(
-            "p0", 0.0, 0, None, reference, None if reference in self.floats else self.config.calibration[0])
+        self.plan.reference = (
+            existing[0]
+            if existing
+            else self._point(
+                "p0", 0.0, 0, None, reference, None if reference in self.floats else self.config.calibration[0]
+            )
+        )
         return self.plan
 
 
@@ -159,4 +181,3 @@ def timing_cell(plan: Plan, store: Store, bench: dict[str, Any], score_keys: lis
     key = cell_key("timing", {"scores": score_keys, "bench": bench})
     spec = {"kind": "timing", "key": key, "store": str(store.root), "artifacts": artifacts, "bench": bench}
     return Cell("timing", key, f"timing of {len(artifacts)} artifacts", spec, tuple(score_keys))
-

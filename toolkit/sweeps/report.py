@@ -11,20 +11,45 @@ from ..errors import EdgekitError
 from ..report.files import csv_text, label_offsets, markdown_cell, pareto_front, pyplot
 from ..results import BenchRow, ResultsDocument
 
-COLUMNS = ("label", "model", "prune", "epochs", "macs_ratio", "target", "calibration", "metric", "value",
-           "metric_change_pts", "p50_ms", "p50_vs_reference", "size_bytes", "compression_ratio", "status")
+COLUMNS = (
+    "label",
+    "model",
+    "prune",
+    "epochs",
+    "macs_ratio",
+    "target",
+    "calibration",
+    "metric",
+    "value",
+    "metric_change_pts",
+    "p50_ms",
+    "p50_vs_reference",
+    "size_bytes",
+    "compression_ratio",
+    "status",
+)
 
 
 def _flat(row: BenchRow, label: str) -> dict[str, Any]:
     cell, metric = row.cell, row.primary_metric if row.ok else ""
     size_ratio = cell.get("size_vs_reference")
-    return {"label": label, "model": cell.get("model", ""), "prune": cell.get("prune", ""),
-            "epochs": cell.get("epochs", ""), "macs_ratio": cell.get("macs_ratio", ""), "target": row.target,
-            "calibration": cell.get("calibration") or "", "metric": metric,
-            "value": row.metrics.get(metric, ""), "metric_change_pts": cell.get("metric_change_pts", ""),
-            "p50_ms": row.latency.p50 if row.ok and row.latency else "",
-            "p50_vs_reference": cell.get("p50_vs_reference", ""), "size_bytes": row.size_bytes or "",
-            "compression_ratio": 1 / size_ratio if size_ratio else "", "status": row.status}
+    return {
+        "label": label,
+        "model": cell.get("model", ""),
+        "prune": cell.get("prune", ""),
+        "epochs": cell.get("epochs", ""),
+        "macs_ratio": cell.get("macs_ratio", ""),
+        "target": row.target,
+        "calibration": cell.get("calibration") or "",
+        "metric": metric,
+        "value": row.metrics.get(metric, ""),
+        "metric_change_pts": cell.get("metric_change_pts", ""),
+        "p50_ms": row.latency.p50 if row.ok and row.latency else "",
+        "p50_vs_reference": cell.get("p50_vs_reference", ""),
+        "size_bytes": row.size_bytes or "",
+        "compression_ratio": 1 / size_ratio if size_ratio else "",
+        "status": row.status,
+    }
 
 
 def sweep_csv(document: ResultsDocument) -> str:
@@ -40,24 +65,34 @@ def sweep_markdown(document: ResultsDocument) -> str:
     """The grid as a GitHub-flavoured table; ratios are to the first row, the sweep's reference."""
     env = document.environment
     sweep = env.get("sweep", {})
-    lines = [f"### edgekit sweep — {sweep.get('model', '?')} on {sweep.get('data') or 'its card dataset'}; "
-             f"timed in one interleaved run on {env.get('cpu', '?')}, {env.get('threads', '?')} threads", "",
-             "| grid point | target | calibration | MACs × | metric | value | Δ pts vs ref | p50 ms | p50 × ref | "
-             "size MB | compression × | status |", "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        f"### edgekit sweep — {sweep.get('model', '?')} on {sweep.get('data') or 'its card dataset'}; "
+        f"timed in one interleaved run on {env.get('cpu', '?')}, {env.get('threads', '?')} threads",
+        "",
+        "| grid point | target | calibration | MACs × | metric | value | Δ pts vs ref | p50 ms | p50 × ref | "
+        "size MB | compression × | status |",
+        "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
     for row, label in zip(document.rows, document.labels()):
         f = _flat(row, label)
         size = "" if f["size_bytes"] == "" else f"{f['size_bytes'] / 1e6:.2f}"
-        lines.append(f"| {markdown_cell(f['model'])} | {markdown_cell(f['target'])} | "
-                     f"{markdown_cell(f['calibration'])} | {_fmt(f['macs_ratio'], '.2f')} | {f['metric']} | "
-                     f"{_fmt(f['value'], '.4f')} | {_fmt(f['metric_change_pts'], '+.2f')} | "
-                     f"{_fmt(f['p50_ms'], '.2f')} | {_fmt(f['p50_vs_reference'], '.2f')} | {size} | "
-                     f"{_fmt(f['compression_ratio'], '.1f')} | {markdown_cell(f['status'])} |")
+        lines.append(
+            f"| {markdown_cell(f['model'])} | {markdown_cell(f['target'])} | "
+            f"{markdown_cell(f['calibration'])} | {_fmt(f['macs_ratio'], '.2f')} | {f['metric']} | "
+            f"{_fmt(f['value'], '.4f')} | {_fmt(f['metric_change_pts'], '+.2f')} | "
+            f"{_fmt(f['p50_ms'], '.2f')} | {_fmt(f['p50_vs_reference'], '.2f')} | {size} | "
+            f"{_fmt(f['compression_ratio'], '.1f')} | {markdown_cell(f['status'])} |"
+        )
     isa = ", ".join(env.get("isa", [])) if isinstance(env.get("isa"), list) else ""
     cells = sweep.get("cells", {})
-    lines += ["", f"{env.get('os', '')}, {env.get('cores', '?')} cores{', ISA: ' + isa if isa else ''}; "
-                  f"edgekit {env.get('edgekit', '')}; executor {sweep.get('executor', '?')}, "
-                  f"{sweep.get('wall_s', '?')} s; cells ran {cells.get('ran', {})}, reused {cells.get('reused', {})}, "
-                  f"failed {cells.get('failed', {})}", ""]
+    lines += [
+        "",
+        f"{env.get('os', '')}, {env.get('cores', '?')} cores{', ISA: ' + isa if isa else ''}; "
+        f"edgekit {env.get('edgekit', '')}; executor {sweep.get('executor', '?')}, "
+        f"{sweep.get('wall_s', '?')} s; cells ran {cells.get('ran', {})}, reused {cells.get('reused', {})}, "
+        f"failed {cells.get('failed', {})}",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -72,9 +107,16 @@ def _scatter(fig: Any, ax: Any, rows: list[tuple[BenchRow, str]], xs: list[float
     targets = list(dict.fromkeys(row.target for row, _ in rows))
     ys = [row.metrics[row.primary_metric] for row, _ in rows]
     for (row, _label), x, y in zip(rows, xs, ys):
-        ax.scatter(x, y, s=30 + 600 * (row.size_bytes or 0) / biggest, alpha=0.7, edgecolors="black",
-                   linewidths=0.5, color=_COLOURS[prunes.index(row.cell.get("prune", 0.0)) % len(_COLOURS)],
-                   marker=_MARKERS[targets.index(row.target) % len(_MARKERS)])
+        ax.scatter(
+            x,
+            y,
+            s=30 + 600 * (row.size_bytes or 0) / biggest,
+            alpha=0.7,
+            edgecolors="black",
+            linewidths=0.5,
+            color=_COLOURS[prunes.index(row.cell.get("prune", 0.0)) % len(_COLOURS)],
+            marker=_MARKERS[targets.index(row.target) % len(_MARKERS)],
+        )
     for prune, colour in zip(prunes, _COLOURS):
         ax.scatter([], [], color=colour, label=f"prune {prune:g}")
     for target, marker in zip(targets, _MARKERS):
@@ -84,26 +126,42 @@ def _scatter(fig: Any, ax: Any, rows: list[tuple[BenchRow, str]], xs: list[float
     anchors = [tuple(xy * to_points) for xy in ax.transData.transform([(xs[i], ys[i]) for i in labelled])]
     offsets = label_offsets(anchors, [4.0 * max(len(rows[i][1]), 8) for i in labelled])
     for i, offset in zip(labelled, offsets):
-        ax.annotate(rows[i][1], (xs[i], ys[i]), fontsize=6, xytext=offset, textcoords="offset points",
-                    ha="right" if offset[0] < 0 else "left")
+        ax.annotate(
+            rows[i][1],
+            (xs[i], ys[i]),
+            fontsize=6,
+            xytext=offset,
+            textcoords="offset points",
+            ha="right" if offset[0] < 0 else "left",
+        )
 
 
 def sweep_plots(document: ResultsDocument, pareto: Path, compression: Path) -> None:
     """Write both plots (PNG); raises ``EdgekitError`` when matplotlib is missing or nothing was measured."""
     plt = pyplot()
 
-    rows = [(r, label) for r, label in zip(document.rows, document.labels())
-            if r.ok and "p50_vs_reference" in r.cell]
+    rows = [(r, label) for r, label in zip(document.rows, document.labels()) if r.ok and "p50_vs_reference" in r.cell]
     if not rows:
         raise EdgekitError("nothing to plot: no grid point was measured against the reference")
     metric = rows[0][0].primary_metric
     ratios = [row.cell["p50_vs_reference"] for row, _ in rows]
     front = pareto_front([(x, row.metrics[row.primary_metric]) for x, (row, _) in zip(ratios, rows)])
     for path, xs, xlabel, title, marks in (
-            (pareto, ratios, "p50 latency / reference p50 (one interleaved run)",
-             "accuracy vs latency (marker area = file size; dashed: Pareto front)", front),
-            (compression, [1 / row.cell["size_vs_reference"] for row, _ in rows],
-             "compression ratio (reference size / artifact size)", "accuracy vs compression ratio", None)):
+        (
+            pareto,
+            ratios,
+            "p50 latency / reference p50 (one interleaved run)",
+            "accuracy vs latency (marker area = file size; dashed: Pareto front)",
+            front,
+        ),
+        (
+            compression,
+            [1 / row.cell["size_vs_reference"] for row, _ in rows],
+            "compression ratio (reference size / artifact size)",
+            "accuracy vs compression ratio",
+            None,
+        ),
+    ):
         fig, ax = plt.subplots(figsize=(8, 5.5), dpi=110)
         compression_front = pareto_front([(-x, row.metrics[metric]) for x, (row, _) in zip(xs, rows)])
         _scatter(fig, ax, rows, xs, marks if marks is not None else compression_front)

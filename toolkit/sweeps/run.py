@@ -37,16 +37,23 @@ def _link_or_copy(source: str, destination: str) -> None:
 
 
 def _cell_info(point: GridPoint, records: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    info: dict[str, Any] = {"name": point.name, "model": point.model, "prune": point.prune, "epochs": point.epochs,
-                            "target": point.target, "calibration": point.calibration}
+    info: dict[str, Any] = {
+        "name": point.name,
+        "model": point.model,
+        "prune": point.prune,
+        "epochs": point.epochs,
+        "target": point.target,
+        "calibration": point.calibration,
+    }
     compressed = records.get(point.compress_key or "", {})
     if "macs_after" in compressed:
         info["macs_ratio"] = compressed["macs_after"] / compressed["macs_before"]
     return info
 
 
-def _rows(plan: Plan, records: dict[str, dict[str, Any]], timing: dict[str, Any], scored: list[str],
-          out: Path) -> list[BenchRow]:
+def _rows(
+    plan: Plan, records: dict[str, dict[str, Any]], timing: dict[str, Any], scored: list[str], out: Path
+) -> list[BenchRow]:
     """One row per grid point (the reference first), each artifact named where the output will hold it."""
     latencies = dict(zip(scored, timing.get("latencies", [])))
     rows = []
@@ -56,15 +63,28 @@ def _rows(plan: Plan, records: dict[str, dict[str, Any]], timing: dict[str, Any]
         info = _cell_info(point, records)
         if "error" in record or "row" not in record:
             # the first failure on the way (compress, export, score) says why
-            reason = next((records[key]["error"] for key in (point.compress_key, point.export_key, point.score_key)
-                           if key and "error" in records.get(key, {})), "not run")
+            reason = next(
+                (
+                    records[key]["error"]
+                    for key in (point.compress_key, point.export_key, point.score_key)
+                    if key and "error" in records.get(key, {})
+                ),
+                "not run",
+            )
             rows.append(dataclasses.replace(BenchRow.failed(artifact, reason, point.target), cell=info))
             continue
         row = row_without_latency(record["row"])
         latency = latencies.get(point.score_key)
         status = "ok" if latency else f"bench failed: {timing.get('error', 'not timed')}"
-        rows.append(dataclasses.replace(row, artifact=str(artifact), status=status, cell=info,
-                                        latency=Latency.from_dict(latency) if latency else None))
+        rows.append(
+            dataclasses.replace(
+                row,
+                artifact=str(artifact),
+                status=status,
+                cell=info,
+                latency=Latency.from_dict(latency) if latency else None,
+            )
+        )
     return rows
 
 
@@ -77,10 +97,15 @@ def _versus_reference(rows: list[BenchRow]) -> list[BenchRow]:
     for row in rows:
         if row.ok and row.latency is not None and row.size_bytes and reference.size_bytes:
             metric = row.primary_metric
-            row = dataclasses.replace(row, cell=row.cell | {
-                "p50_vs_reference": row.latency.p50 / reference.latency.p50,
-                "size_vs_reference": row.size_bytes / reference.size_bytes,
-                "metric_change_pts": (row.metrics[metric] - reference.metrics[metric]) * 100})
+            row = dataclasses.replace(
+                row,
+                cell=row.cell
+                | {
+                    "p50_vs_reference": row.latency.p50 / reference.latency.p50,
+                    "size_vs_reference": row.size_bytes / reference.size_bytes,
+                    "metric_change_pts": (row.metrics[metric] - reference.metrics[metric]) * 100,
+                },
+            )
         out.append(row)
     return out
 
@@ -91,8 +116,9 @@ def _copy_artifacts(plan: Plan, store: Store, records: dict[str, dict[str, Any]]
             continue
         destination = work / "artifacts" / point.name / point.target
         destination.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(store.folder("export", point.export_key) / point.target, destination,
-                        copy_function=_link_or_copy)
+        shutil.copytree(
+            store.folder("export", point.export_key) / point.target, destination, copy_function=_link_or_copy
+        )
 
 
 def _protected(config: SweepConfig, store: Store) -> list[Path]:
@@ -100,8 +126,14 @@ def _protected(config: SweepConfig, store: Store) -> list[Path]:
     return [Path(p) for p in named if p is not None and Path(p).exists()]
 
 
-def run_sweep(config: SweepConfig, executor: str = "local", jobs: int = 1, address: str | None = None,
-              force: bool = False, log: Callable[[str], None] = print) -> dict[str, Any]:
+def run_sweep(
+    config: SweepConfig,
+    executor: str = "local",
+    jobs: int = 1,
+    address: str | None = None,
+    force: bool = False,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
     """Run every cell of ``config`` (skipping those done in the store) and write the output directory; returns
     ``{"document": ResultsDocument, "summary": dict}``."""
     store = Store(config.store or default_store())
@@ -133,11 +165,23 @@ def run_sweep(config: SweepConfig, executor: str = "local", jobs: int = 1, addre
 
 
 def _summary(config: SweepConfig, executor: str, jobs: int, driver: Driver, seconds: float) -> dict[str, Any]:
-    return {"schema": 1, "model": config.model, "data": config.data, "executor": executor, "jobs": jobs,
-            "store": str(config.store or default_store()), "wall_s": round(seconds, 2),
-            "grid": {"prune": list(config.prune), "epochs": list(config.epochs), "targets": list(config.targets),
-                     "calibration": [v.name for v in config.calibration], "reference": config.reference},
-            "cells": driver.tally.to_dict()}
+    return {
+        "schema": 1,
+        "model": config.model,
+        "data": config.data,
+        "executor": executor,
+        "jobs": jobs,
+        "store": str(config.store or default_store()),
+        "wall_s": round(seconds, 2),
+        "grid": {
+            "prune": list(config.prune),
+            "epochs": list(config.epochs),
+            "targets": list(config.targets),
+            "calibration": [v.name for v in config.calibration],
+            "reference": config.reference,
+        },
+        "cells": driver.tally.to_dict(),
+    }
 
 
 def _write_outputs(document: ResultsDocument, summary: dict[str, Any], work: Path) -> None:

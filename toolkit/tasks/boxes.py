@@ -56,8 +56,9 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
 
 
-def nms(xyxy: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou_threshold: float,
-        max_detections: int) -> np.ndarray:
+def nms(
+    xyxy: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou_threshold: float, max_detections: int
+) -> np.ndarray:
     """Class-aware greedy NMS; returns kept indices, highest score first."""
     order = np.argsort(-scores, kind="stable")
     offset = classes.astype(np.float64)[:, None] * (np.abs(xyxy).max(initial=0.0) + 1.0) * 2
@@ -67,5 +68,5 @@ def nms(xyxy: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou_threshold
         best = order[0]
         keep.append(int(best))
         rest = order[1:]
-        order = rest[box_iou(shifted[best:best + 1], shifted[rest])[0] <= iou_threshold]
+        order = rest[box_iou(shifted[best : best + 1], shifted[rest])[0] <= iou_threshold]
     return np.asarray(keep, dtype=np.int64)

@@ -38,13 +38,24 @@ class DetectionDecoding:
         """Checked: known keys, thresholds in [0, 1], positive counts."""
         from ..schema import check_object
 
-        types = {"format": str, "conf_threshold": (int, float), "iou_threshold": (int, float),
-                 "max_detections": int, "pre_nms_topk": int, "multi_label": bool, "box_scale": (int, float)}
+        types = {
+            "format": str,
+            "conf_threshold": (int, float),
+            "iou_threshold": (int, float),
+            "max_detections": int,
+            "pre_nms_topk": int,
+            "multi_label": bool,
+            "box_scale": (int, float),
+        }
         data = check_object(data, "decoding", {}, types)
         decoding = cls(**data)
-        if decoding.format != "xywh-scores" or not (0 <= decoding.conf_threshold <= 1 and
-                                                    0 <= decoding.iou_threshold <= 1) \
-                or decoding.max_detections < 1 or decoding.pre_nms_topk < 1 or not decoding.box_scale > 0:
+        if (
+            decoding.format != "xywh-scores"
+            or not (0 <= decoding.conf_threshold <= 1 and 0 <= decoding.iou_threshold <= 1)
+            or decoding.max_detections < 1
+            or decoding.pre_nms_topk < 1
+            or not decoding.box_scale > 0
+        ):
             raise EdgekitError(f"decoding: unsupported values {data}")
         return decoding
 
@@ -53,8 +64,9 @@ class DetectionDecoding:
 #: (Ultralytics' defaults: conf 0.001, NMS IoU 0.7, 300 detections, multi-label, up to 30000 candidates)
 EVALUATION_PRESETS: dict[str, DetectionDecoding] = {
     "edgekit": DetectionDecoding(),
-    "ultralytics": DetectionDecoding(conf_threshold=0.001, iou_threshold=0.7, max_detections=300,
-                                     pre_nms_topk=30000, multi_label=True),
+    "ultralytics": DetectionDecoding(
+        conf_threshold=0.001, iou_threshold=0.7, max_detections=300, pre_nms_topk=30000, multi_label=True
+    ),
 }
 
 
@@ -74,8 +86,9 @@ def decode_detections(output: np.ndarray, spec: DetectionDecoding) -> tuple[np.n
     return select_detections(output, spec)[1:]
 
 
-def select_detections(output: np.ndarray, spec: DetectionDecoding,
-                      classes_stop: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def select_detections(
+    output: np.ndarray, spec: DetectionDecoding, classes_stop: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One image's ``[4 + nc (+ more), N]`` output -> (kept anchor indices, xyxy in input pixels, scores, class
     indices) after NMS; the class scores are rows ``4:classes_stop`` (the rest: per-anchor extras such as
     keypoints, which the anchor indices pick).
@@ -86,25 +99,42 @@ def select_detections(output: np.ndarray, spec: DetectionDecoding,
     finite = np.isfinite(output[:4].T[anchors]).all(1) & np.isfinite(scores)
     anchors, classes, scores = anchors[finite], classes[finite], scores[finite]
     if anchors.size > spec.pre_nms_topk:
-        top = np.argsort(-scores, kind="stable")[:spec.pre_nms_topk]
+        top = np.argsort(-scores, kind="stable")[: spec.pre_nms_topk]
         anchors, classes, scores = anchors[top], classes[top], scores[top]
     xyxy = xywh_to_xyxy(output[:4].T[anchors].astype(np.float64) * spec.box_scale)
     kept = nms(xyxy, scores, classes, spec.iou_threshold, spec.max_detections)
     return anchors[kept], xyxy[kept], scores[kept], classes[kept]
 
 
-def to_coco_results(image_id: int, xyxy: np.ndarray, scores: np.ndarray, classes: np.ndarray,
-                    category_ids: list[int]) -> list[dict[str, Any]]:
+def to_coco_results(
+    image_id: int, xyxy: np.ndarray, scores: np.ndarray, classes: np.ndarray, category_ids: list[int]
+) -> list[dict[str, Any]]:
     """Detections in COCO results format (``bbox`` is x, y, w, h in original image pixels)."""
-    return [{"image_id": image_id, "category_id": category_ids[int(c)],
-             "bbox": [round(float(b[0]), 3), round(float(b[1]), 3), round(float(b[2] - b[0]), 3),
-                      round(float(b[3] - b[1]), 3)],
-             "score": round(float(s), 5)}
-            for b, s, c in zip(xyxy, scores, classes)]
+    return [
+        {
+            "image_id": image_id,
+            "category_id": category_ids[int(c)],
+            "bbox": [
+                round(float(b[0]), 3),
+                round(float(b[1]), 3),
+                round(float(b[2] - b[0]), 3),
+                round(float(b[3] - b[1]), 3),
+            ],
+            "score": round(float(s), 5),
+        }
+        for b, s, c in zip(xyxy, scores, classes)
+    ]
 
 
-def predict_image(output: np.ndarray, spec: DetectionDecoding, box: Letterbox, image_id: int, height: int,
-                  width: int, category_ids: list[int]) -> list[dict[str, Any]]:
+def predict_image(
+    output: np.ndarray,
+    spec: DetectionDecoding,
+    box: Letterbox,
+    image_id: int,
+    height: int,
+    width: int,
+    category_ids: list[int],
+) -> list[dict[str, Any]]:
     """Decode one image's output and map it back to original-image COCO results."""
     xyxy, scores, classes = decode_detections(output, spec)
     return to_coco_results(image_id, box.boxes_to_original(xyxy, height, width), scores, classes, category_ids)

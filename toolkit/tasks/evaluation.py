@@ -19,8 +19,9 @@ Progress = Callable[[], None]
 
 def _check_classes(dataset: Dataset, model_classes: int) -> None:
     if model_classes != len(dataset.class_names):
-        raise DataError(f"model predicts {model_classes} classes but dataset {dataset.name} has "
-                        f"{len(dataset.class_names)}")
+        raise DataError(
+            f"model predicts {model_classes} classes but dataset {dataset.name} has {len(dataset.class_names)}"
+        )
 
 
 class NonFiniteOutput(EdgekitError):
@@ -40,13 +41,19 @@ class _FiniteCheck:
 
     def verdict(self) -> None:
         if self.bad:
-            raise NonFiniteOutput(f"non-finite model outputs (NaN/inf) on {self.bad} of {self.seen} images: "
-                                  "not scored (an overflow in reduced precision, or a broken model)")
+            raise NonFiniteOutput(
+                f"non-finite model outputs (NaN/inf) on {self.bad} of {self.seen} images: "
+                "not scored (an overflow in reduced precision, or a broken model)"
+            )
 
 
-def evaluate_detection(session: Any, card: ModelCard, dataset: DetectionDataset,
-                       tick: Progress | None = None,
-                       decoding: DetectionDecoding | None = None) -> tuple[dict[str, float], list[dict[str, Any]]]:
+def evaluate_detection(
+    session: Any,
+    card: ModelCard,
+    dataset: DetectionDataset,
+    tick: Progress | None = None,
+    decoding: DetectionDecoding | None = None,
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
     """COCO mAP of ``session`` on ``dataset`` (``decoding`` overrides the card's); returns (metrics, COCO
     results)."""
     spec = decoding or DetectionDecoding.from_dict(card.decoding or {})
@@ -57,8 +64,7 @@ def evaluate_detection(session: Any, card: ModelCard, dataset: DetectionDataset,
         output = finite(session.run(chw[None])[0][0])
         if index == 0:
             _check_classes(dataset, output.shape[0] - 4)
-        results += predict_image(output, spec, box, record.image_id, record.height, record.width,
-                                 dataset.category_ids)
+        results += predict_image(output, spec, box, record.image_id, record.height, record.width, dataset.category_ids)
         if tick:
             tick()
     finite.verdict()
@@ -72,9 +78,9 @@ def _label_mapping(model_names: list[str], dataset: ClassificationDataset) -> li
     return list(range(len(dataset.class_names)))
 
 
-def evaluate_classification(session: Any, card: ModelCard, dataset: ClassificationDataset,
-                            tick: Progress | None = None,
-                            decoding: None = None) -> tuple[dict[str, float], list[dict[str, Any]]]:
+def evaluate_classification(
+    session: Any, card: ModelCard, dataset: ClassificationDataset, tick: Progress | None = None, decoding: None = None
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
     """Top-1 / top-5 accuracy of ``session`` on ``dataset``; returns (metrics, per-image top-5)."""
     to_model = _label_mapping(card.class_names, dataset)
     top1 = top5 = 0
@@ -95,8 +101,13 @@ def evaluate_classification(session: Any, card: ModelCard, dataset: Classificati
     return {"top1": top1 / count, "top5": top5 / count}, predictions
 
 
-def evaluate(session: Any, card: ModelCard, dataset: Dataset, tick: Progress | None = None,
-             decoding: DetectionDecoding | None = None) -> tuple[dict[str, float], list[dict[str, Any]]]:
+def evaluate(
+    session: Any,
+    card: ModelCard,
+    dataset: Dataset,
+    tick: Progress | None = None,
+    decoding: DetectionDecoding | None = None,
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
     """The task's evaluator (its registry hook), after checking that the dataset's task is the model's
     (``decoding``: detectors only)."""
     if dataset.task != card.task:

@@ -42,8 +42,10 @@ def keypoint_dims(channels: int, classes: int, count: int) -> int:
     the rows are not 4 box + ``classes`` scores + ``count`` keypoints."""
     extra = channels - 4 - classes
     if extra <= 0 or extra % count or extra // count not in (2, 3):
-        raise DataError(f"model output has {channels} rows per anchor; a pose model for {classes} classes and "
-                        f"{count} keypoints has {4 + classes + 2 * count} or {4 + classes + 3 * count}")
+        raise DataError(
+            f"model output has {channels} rows per anchor; a pose model for {classes} classes and "
+            f"{count} keypoints has {4 + classes + 2 * count} or {4 + classes + 3 * count}"
+        )
     return extra // count
 
 
@@ -55,12 +57,21 @@ def to_original(points: np.ndarray, box: Letterbox, height: int, width: int) -> 
     return out
 
 
-def predict_pose(output: np.ndarray, spec: DetectionDecoding, classes: int, count: int, box: Letterbox,
-                 image_id: int, height: int, width: int, category_ids: list[int]) -> list[dict[str, Any]]:
+def predict_pose(
+    output: np.ndarray,
+    spec: DetectionDecoding,
+    classes: int,
+    count: int,
+    box: Letterbox,
+    image_id: int,
+    height: int,
+    width: int,
+    category_ids: list[int],
+) -> list[dict[str, Any]]:
     """One image's output as COCO results: each detection's ``bbox`` plus its ``keypoints`` (x, y, score)."""
     dims = keypoint_dims(output.shape[0], classes, count)
     anchors, xyxy, scores, labels = select_detections(output, spec, 4 + classes)
-    points = output[4 + classes:, anchors].T.reshape(len(anchors), count, dims).astype(np.float64)
+    points = output[4 + classes :, anchors].T.reshape(len(anchors), count, dims).astype(np.float64)
     xy = to_original(points[..., :2] * spec.box_scale, box, height, width)
     visible = points[..., 2] if dims == 3 else np.ones(xy.shape[:2])
     results = to_coco_results(image_id, box.boxes_to_original(xyxy, height, width), scores, labels, category_ids)
@@ -69,8 +80,7 @@ def predict_pose(output: np.ndarray, spec: DetectionDecoding, classes: int, coun
     return results
 
 
-def oks_map(annotations_path: Path, results: list[dict[str, Any]], count: int,
-            max_detections: int) -> dict[str, float]:
+def oks_map(annotations_path: Path, results: list[dict[str, Any]], count: int, max_detections: int) -> dict[str, float]:
     """Keypoint mAP50-95 and mAP50 over OKS thresholds, by pycocotools (up to ``max_detections`` per image)."""
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
@@ -94,8 +104,13 @@ def oks_map(annotations_path: Path, results: list[dict[str, Any]], count: int,
     return {"oks_map50_95": mean(precision), "oks_map50": mean(precision[0])}
 
 
-def evaluate_pose(session: Any, card: ModelCard, dataset: DetectionDataset, tick: Progress | None = None,
-                  decoding: DetectionDecoding | None = None) -> tuple[dict[str, float], list[dict[str, Any]]]:
+def evaluate_pose(
+    session: Any,
+    card: ModelCard,
+    dataset: DetectionDataset,
+    tick: Progress | None = None,
+    decoding: DetectionDecoding | None = None,
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
     """OKS mAP (and box mAP) of ``session`` on a keypoints ``dataset``; returns (metrics, COCO results)."""
     spec = decoding or DetectionDecoding.from_dict(card.decoding or {})
     count, classes = keypoint_count(dataset.annotations_path), len(dataset.class_names)
@@ -104,8 +119,9 @@ def evaluate_pose(session: Any, card: ModelCard, dataset: DetectionDataset, tick
     for record in dataset.images:
         chw, box = card.preprocessing.apply(read_image(record.path))
         output = finite(session.run(chw[None])[0][0])
-        results += predict_pose(output, spec, classes, count, box, record.image_id, record.height, record.width,
-                                dataset.category_ids)
+        results += predict_pose(
+            output, spec, classes, count, box, record.image_id, record.height, record.width, dataset.category_ids
+        )
         if tick:
             tick()
     finite.verdict()

@@ -65,21 +65,47 @@ class TaskSpec:
 
 
 TASKS: dict[str, TaskSpec] = {
-    "detect": TaskSpec("detect", ("map50_95", "map50"), (("boxes", 0, 4), ("scores", 4, None)), 640, "letterbox",
-                       decoded=True, output_rank=3, reference_model="nano-det", int8_drop_bound=2.0,
-                       evaluator="edgekit.tasks.evaluation:evaluate_detection",
-                       training_loss="edgekit.compress.task_losses:detection_criterion",
-                       distill_loss="edgekit.compress.task_losses:detection_kd_loss",
-                       thins_idle_outputs=True, mimics_features=True),
-    "classify": TaskSpec("classify", ("top1", "top5"), (("output", 0, None),), 224, "resize",
-                         IMAGENET_MEAN, IMAGENET_STD, reference_model="nano-cls",
-                         evaluator="edgekit.tasks.evaluation:evaluate_classification",
-                         training_loss="edgekit.compress.task_losses:classification_criterion",
-                         distill_loss="edgekit.compress.task_losses:classification_kd_loss"),
-    "pose": TaskSpec("pose", ("oks_map50_95", "oks_map50", "map50_95", "map50"),
-                     (("boxes", 0, 4), ("scores", 4, 5), ("keypoints", 5, None)), 640, "letterbox", decoded=True,
-                     output_rank=3, int8_drop_bound=2.0,
-                     evaluator="edgekit.tasks.pose:evaluate_pose", annotation_key="keypoints"),
+    "detect": TaskSpec(
+        "detect",
+        ("map50_95", "map50"),
+        (("boxes", 0, 4), ("scores", 4, None)),
+        640,
+        "letterbox",
+        decoded=True,
+        output_rank=3,
+        reference_model="nano-det",
+        int8_drop_bound=2.0,
+        evaluator="edgekit.tasks.evaluation:evaluate_detection",
+        training_loss="edgekit.compress.task_losses:detection_criterion",
+        distill_loss="edgekit.compress.task_losses:detection_kd_loss",
+        thins_idle_outputs=True,
+        mimics_features=True,
+    ),
+    "classify": TaskSpec(
+        "classify",
+        ("top1", "top5"),
+        (("output", 0, None),),
+        224,
+        "resize",
+        IMAGENET_MEAN,
+        IMAGENET_STD,
+        reference_model="nano-cls",
+        evaluator="edgekit.tasks.evaluation:evaluate_classification",
+        training_loss="edgekit.compress.task_losses:classification_criterion",
+        distill_loss="edgekit.compress.task_losses:classification_kd_loss",
+    ),
+    "pose": TaskSpec(
+        "pose",
+        ("oks_map50_95", "oks_map50", "map50_95", "map50"),
+        (("boxes", 0, 4), ("scores", 4, 5), ("keypoints", 5, None)),
+        640,
+        "letterbox",
+        decoded=True,
+        output_rank=3,
+        int8_drop_bound=2.0,
+        evaluator="edgekit.tasks.pose:evaluate_pose",
+        annotation_key="keypoints",
+    ),
 }
 
 
@@ -103,8 +129,9 @@ def task_for_annotation_keys(keys: Iterable[str], default: str = DEFAULT_TASK) -
     """The task whose ``annotation_key`` is among ``keys`` (the fields a dataset's COCO annotations carry),
     else ``default``."""
     present = set(keys)
-    return next((spec.name for spec in TASKS.values() if spec.annotation_key and spec.annotation_key in present),
-                default)
+    return next(
+        (spec.name for spec in TASKS.values() if spec.annotation_key and spec.annotation_key in present), default
+    )
 
 
 def task_names() -> list[str]:
