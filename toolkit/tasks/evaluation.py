@@ -8,9 +8,10 @@ from typing import Any
 import numpy as np
 
 from ..card import ModelCard
-from ..data.datasets import ClassificationDataset, Dataset, DetectionDataset
+from ..data.datasets import ClassificationDataset, Dataset, DetectionDataset, ImageRecord
 from ..data.preprocess import read_image
 from ..errors import DataError, EdgekitError
+from .boxes import Letterbox
 from .detection import DetectionDecoding, coco_map, predict_image
 from .registry import TASKS
 
@@ -57,18 +58,34 @@ def evaluate_detection(
     """COCO mAP of ``session`` on ``dataset`` (``decoding`` overrides the card's); returns (metrics, COCO
     results)."""
     spec = decoding or DetectionDecoding.from_dict(card.decoding or {})
+
+    def predict(output: np.ndarray, box: Letterbox, record: ImageRecord) -> list[dict[str, Any]]:
+        if record is dataset.images[0]:
+            _check_classes(dataset, output.shape[0] - 4)
+        return predict_image(output, spec, box, record.image_id, record.height, record.width, dataset.category_ids)
+
+    results = predict_images(session, card, dataset, predict, tick)
+    return coco_map(dataset.annotations_path, results), results
+
+
+def predict_images(
+    session: Any,
+    card: ModelCard,
+    dataset: DetectionDataset,
+    predict: Callable[[np.ndarray, Letterbox, ImageRecord], list[dict[str, Any]]],
+    tick: Progress | None = None,
+) -> list[dict[str, Any]]:
+    """``predict(output, letterbox, record)`` over every image of ``dataset``, concatenated (the detection-shaped
+    tasks' loop); ``NonFiniteOutput`` when any output held a NaN or an infinity."""
     results: list[dict[str, Any]] = []
     finite = _FiniteCheck()
-    for index, record in enumerate(dataset.images):
+    for record in dataset.images:
         chw, box = card.preprocessing.apply(read_image(record.path))
-        output = finite(session.run(chw[None])[0][0])
-        if index == 0:
-            _check_classes(dataset, output.shape[0] - 4)
-        results += predict_image(output, spec, box, record.image_id, record.height, record.width, dataset.category_ids)
+        results += predict(finite(session.run(chw[None])[0][0]), box, record)
         if tick:
             tick()
     finite.verdict()
-    return coco_map(dataset.annotations_path, results), results
+    return results
 
 
 def _label_mapping(model_names: list[str], dataset: ClassificationDataset) -> list[int]:

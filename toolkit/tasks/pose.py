@@ -16,13 +16,12 @@ from typing import Any
 import numpy as np
 
 from ..card import ModelCard
-from ..data.datasets import DetectionDataset
-from ..data.preprocess import read_image
+from ..data.datasets import DetectionDataset, ImageRecord
 from ..errors import DataError
 from ..schema import read_json_file
 from .boxes import Letterbox
 from .detection import DetectionDecoding, coco_map, select_detections, to_coco_results
-from .evaluation import Progress, _FiniteCheck
+from .evaluation import Progress, predict_images
 
 
 def keypoint_count(annotations_path: Path) -> int:
@@ -114,17 +113,13 @@ def evaluate_pose(
     """OKS mAP (and box mAP) of ``session`` on a keypoints ``dataset``; returns (metrics, COCO results)."""
     spec = decoding or DetectionDecoding.from_dict(card.decoding or {})
     count, classes = keypoint_count(dataset.annotations_path), len(dataset.class_names)
-    results: list[dict[str, Any]] = []
-    finite = _FiniteCheck()
-    for record in dataset.images:
-        chw, box = card.preprocessing.apply(read_image(record.path))
-        output = finite(session.run(chw[None])[0][0])
-        results += predict_pose(
+
+    def predict(output: np.ndarray, box: Letterbox, record: ImageRecord) -> list[dict[str, Any]]:
+        return predict_pose(
             output, spec, classes, count, box, record.image_id, record.height, record.width, dataset.category_ids
         )
-        if tick:
-            tick()
-    finite.verdict()
+
+    results = predict_images(session, card, dataset, predict, tick)
     metrics = oks_map(dataset.annotations_path, results, count, spec.max_detections)
     box_metrics = coco_map(dataset.annotations_path, results)
     return {**metrics, "map50_95": box_metrics["map50_95"], "map50": box_metrics["map50"]}, results
