@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .shapes import IMAGE_SIZES, _background, _contrasting_colour, _draw_clutter, _finish
+from .shapes import IMAGE_SIZES, add_noise, contrasting_colour, draw_clutter, textured_background
 
 KEYPOINTS = ("tip", "tail", "left_barb", "right_barb")
 FLIP_INDEX = (0, 1, 3, 2)
@@ -49,10 +49,10 @@ def _overlaps(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
 def render_pose_image(rng: np.random.Generator) -> tuple[np.ndarray, list[tuple[tuple[float, ...], tuple[Point, ...]]]]:
     """One image (H, W, 3) uint8 and its arrows: (box x0 y0 x1 y1, keypoints) in pixels."""
     width, height = IMAGE_SIZES[int(rng.integers(len(IMAGE_SIZES)))]
-    background = _background(rng, width, height)
+    background = textured_background(rng, width, height)
     image = Image.fromarray(np.clip(background, 0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(image)
-    _draw_clutter(draw, rng, width, height)
+    draw_clutter(draw, rng, width, height)
     bg_mean = background.reshape(-1, 3).mean(axis=0)
     arrows: list[tuple[tuple[float, ...], tuple[Point, ...]]] = []
     for _ in range(int(rng.integers(1, 6))):
@@ -74,13 +74,13 @@ def render_pose_image(rng: np.random.Generator) -> tuple[np.ndarray, list[tuple[
                 or any(_overlaps(box, other) for other, _ in arrows)
             ):
                 continue
-            colour = _contrasting_colour(rng, bg_mean)
+            colour = contrasting_colour(rng, bg_mean)
             tip, tail, left, right = points
             for start in (tail, left, right):
                 draw.line((start, tip), fill=colour, width=stroke)
             arrows.append((box, points))
             break
-    return _finish(rng, image), arrows
+    return add_noise(rng, image), arrows
 
 
 def _label_line(box: tuple[float, ...], points: tuple[Point, ...], width: int, height: int) -> str:

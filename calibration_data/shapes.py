@@ -32,7 +32,7 @@ def _smooth_noise(rng: np.random.Generator, width: int, height: int, cells: int)
     return np.asarray(big, dtype=np.float32) / 255.0
 
 
-def _background(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
+def textured_background(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
     """A textured background (H, W, 3) float32 in 0..255: base colour, blotches, optional stripes."""
     base = rng.uniform(30, 225, size=3).astype(np.float32)
     texture = _smooth_noise(rng, width, height, int(rng.integers(3, 9))) - 0.5
@@ -46,7 +46,7 @@ def _background(rng: np.random.Generator, width: int, height: int) -> np.ndarray
     return image
 
 
-def _contrasting_colour(rng: np.random.Generator, background_mean: np.ndarray) -> tuple[int, int, int]:
+def contrasting_colour(rng: np.random.Generator, background_mean: np.ndarray) -> tuple[int, int, int]:
     """A random colour far enough from the background mean to be visible."""
     for _ in range(50):
         colour = rng.integers(0, 256, size=3)
@@ -101,7 +101,7 @@ def _draw_shape(
     return box[0], box[1], box[2] + 1, box[3] + 1
 
 
-def _draw_clutter(draw: ImageDraw.ImageDraw, rng: np.random.Generator, width: int, height: int) -> None:
+def draw_clutter(draw: ImageDraw.ImageDraw, rng: np.random.Generator, width: int, height: int) -> None:
     """Thin strokes and dots that are not objects."""
     for _ in range(int(rng.integers(0, 7))):
         colour = tuple(int(c) for c in rng.integers(0, 256, size=3))
@@ -122,7 +122,8 @@ def _iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
     return inter / union if union else 0.0
 
 
-def _finish(rng: np.random.Generator, image: Image.Image) -> np.ndarray:
+def add_noise(rng: np.random.Generator, image: Image.Image) -> np.ndarray:
+    """The image as uint8 pixels with Gaussian noise of a random strength added."""
     pixels = np.asarray(image, dtype=np.float32)
     pixels = pixels + rng.normal(0, rng.uniform(3, 12), size=pixels.shape)
     return np.clip(pixels, 0, 255).astype(np.uint8)
@@ -131,10 +132,10 @@ def _finish(rng: np.random.Generator, image: Image.Image) -> np.ndarray:
 def render_detection_image(rng: np.random.Generator) -> tuple[np.ndarray, list[DrawnObject]]:
     """Render one detection image (H, W, 3) uint8 RGB and its labelled objects."""
     width, height = IMAGE_SIZES[int(rng.integers(len(IMAGE_SIZES)))]
-    background = _background(rng, width, height)
+    background = textured_background(rng, width, height)
     image = Image.fromarray(np.clip(background, 0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(image)
-    _draw_clutter(draw, rng, width, height)
+    draw_clutter(draw, rng, width, height)
     objects: list[DrawnObject] = []
     bg_mean = background.reshape(-1, 3).mean(axis=0)
     max_size = int(min(width, height) * 0.6)
@@ -147,21 +148,21 @@ def render_detection_image(rng: np.random.Generator) -> tuple[np.ndarray, list[D
             cy = int(rng.integers(margin, height - margin))
             guess = (cx - margin, cy - margin, cx + margin, cy + margin)
             if all(_iou(guess, o.box) < 0.15 for o in objects):
-                box = _draw_shape(draw, rng, class_id, cx, cy, size, _contrasting_colour(rng, bg_mean))
+                box = _draw_shape(draw, rng, class_id, cx, cy, size, contrasting_colour(rng, bg_mean))
                 objects.append(DrawnObject(class_id, box))
                 break
-    return _finish(rng, image), objects
+    return add_noise(rng, image), objects
 
 
 def render_classification_image(rng: np.random.Generator, class_id: int, side: int = 64) -> np.ndarray:
     """Render one classification image (side, side, 3) uint8 RGB holding one shape of ``class_id``."""
-    background = _background(rng, side, side)
+    background = textured_background(rng, side, side)
     image = Image.fromarray(np.clip(background, 0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(image)
-    _draw_clutter(draw, rng, side, side)
+    draw_clutter(draw, rng, side, side)
     size = int(rng.integers(side * 3 // 8, side * 7 // 8))
     jitter = (side - size) // 2
     cx = side // 2 + int(rng.integers(-jitter, jitter + 1))
     cy = side // 2 + int(rng.integers(-jitter, jitter + 1))
-    _draw_shape(draw, rng, class_id, cx, cy, size, _contrasting_colour(rng, background.reshape(-1, 3).mean(0)))
-    return _finish(rng, image)
+    _draw_shape(draw, rng, class_id, cx, cy, size, contrasting_colour(rng, background.reshape(-1, 3).mean(0)))
+    return add_noise(rng, image)

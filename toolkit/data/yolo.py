@@ -110,6 +110,7 @@ def _parse_label_file(
     if not label.is_file():
         return []  # an image without a label file has no objects (Ultralytics convention)
     objects = []
+    layout = "class cx cy w h" + (f" and {keypoints[0]} keypoints of {keypoints[1]} values" if keypoints else "")
     try:
         text = label.read_bytes().decode()
     except UnicodeDecodeError:
@@ -118,7 +119,6 @@ def _parse_label_file(
         if not line.strip():
             continue
         fields = line.split()
-        layout = "class cx cy w h" + (f" and {keypoints[0]} keypoints of {keypoints[1]} values" if keypoints else "")
         try:
             cls, cx, cy, w, h = int(fields[0]), *map(float, fields[1:5])
             if not all(math.isfinite(v) for v in (cx, cy, w, h)):
