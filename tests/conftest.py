@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import pickle
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +18,19 @@ settings.register_profile("edgekit", deadline=None)
 settings.load_profile("edgekit")
 
 CACHE = Path(os.environ.setdefault("EDGEKIT_CACHE", str(Path(__file__).parent.parent / ".pytest_cache" / "edgekit")))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist, each worker keeps to its own share of the CPUs, before torch or a runtime loads.
+    Every thread pool here (torch's OpenMP, ORT, OpenVINO, XNNPACK, TensorFlow, and ``physical_cores()``) sizes
+    itself from the affinity mask, so workers never oversubscribe the cores: two workers each running two
+    spinning OpenMP threads on two cores made the suite slower than one worker."""
+    worker, count = os.environ.get("PYTEST_XDIST_WORKER", ""), int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    if worker.startswith("gw") and count > 1 and hasattr(os, "sched_setaffinity"):
+        cpus = sorted(os.sched_getaffinity(0))
+        share = cpus[int(worker[2:]) :: count]
+        if share:
+            os.sched_setaffinity(0, share)
 
 
 @pytest.fixture(scope="session")
@@ -36,27 +54,56 @@ def reference_exports(tmp_path_factory: pytest.TempPathFactory, request: pytest.
     once per session and shared read-only by every test that only reads an artifact. In a full run the first
     request for a model exports every installed target in one call (the contract tests need them all, and the
     TFLite targets share one graph translation); in the fast lane (``-m "not slow"``, 16 calibration images)
-    and for a target registered later (a plugin) only the one asked for."""
-    from edgekit.convert.run import export_model
-    from edgekit.registry import target_names, unavailable_targets
-
-    cache: dict[tuple[str, str], object] = {}
+    and for a target registered later (a plugin) only the one asked for. Under pytest-xdist the workers share
+    one store, under a file lock: whichever asks first exports, the others read its rows."""
     fast_lane = "not slow" in (request.config.getoption("markexpr", "") or "")
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the run's folder, above each worker's own
+    store = shared / ("reference-exports-fast" if fast_lane else "reference-exports")
+    store.mkdir(exist_ok=True)
+    cache: dict[tuple[str, str], object] = {}
 
     def get(model: str, target: str):
         if (model, target) not in cache:
-            names = (
-                [target]
-                if fast_lane or any(m == model for m, _ in cache)
-                else [name for name in target_names() if name not in unavailable_targets()]
-            )
-            names += [] if target in names else [target]  # one not installed: its row says so
-            calib = {"calib_images": 16} if fast_lane else {}  # the contract's accuracy bound needs the default
-            for row in export_model(model, names, tmp_path_factory.mktemp(f"{model}-{target}"), **calib):
-                cache[(model, row.target)] = row
+            with _locked(store / f"{model}.lock"):
+                cache.update(_stored_rows(store / f"{model}.pickle"))
+                if (model, target) not in cache:
+                    _export_into(store, model, target, fast_lane, first=not any(m == model for m, _ in cache))
+                    cache.update(_stored_rows(store / f"{model}.pickle"))
         return cache[(model, target)]
 
     return get
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` across processes (the xdist workers)."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _stored_rows(path: Path) -> dict[tuple[str, str], object]:
+    return pickle.loads(path.read_bytes()) if path.exists() else {}
+
+
+def _export_into(store: Path, model: str, target: str, fast_lane: bool, first: bool) -> None:
+    """Export ``model`` (every installed target on its first request in a full run, else ``target`` only) into
+    a fresh folder of ``store`` and add its rows to the model's stored rows."""
+    from edgekit.convert.run import export_model
+    from edgekit.registry import target_names, unavailable_targets
+
+    names = [name for name in target_names() if name not in unavailable_targets()] if first and not fast_lane else []
+    names += [] if target in names else [target]  # one not installed: its row says so
+    calib = {"calib_images": 16} if fast_lane else {}  # the contract's accuracy bound needs the default
+    out = Path(tempfile.mkdtemp(prefix=f"{model}-{target}-", dir=store))
+    rows = _stored_rows(store / f"{model}.pickle")
+    rows.update({(model, row.target): row for row in export_model(model, names, out, **calib)})
+    (store / f"{model}.pickle").write_bytes(pickle.dumps(rows))
 
 
 @pytest.fixture(scope="session")

@@ -7,6 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from edgekit.bench.options import physical_cores
 from edgekit.cli import app
 from edgekit.fsutil import sha256_file
 from edgekit.data.resolve import resolve_dataset
@@ -37,7 +38,7 @@ def test_detector_bench_json_and_rescoring(artifacts, tmp_path):
     document = json.loads(results.read_text())
     assert document["schema"] == 1 and {"cpu", "cores", "python", "runtimes"} <= document["environment"].keys()
     row = document["results"][0]
-    assert row["status"] == "ok" and row["target"] == "onnx-fp32" and row["threads"] == 2
+    assert row["status"] == "ok" and row["target"] == "onnx-fp32" and row["threads"] == physical_cores()
     assert set(row["latency_ms"]) == {
         "p50",
         "p90",
