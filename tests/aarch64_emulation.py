@@ -142,27 +142,11 @@ def device_site() -> Path:
     return site
 
 
-def edgekit_site(repo: Path, folder: Path) -> Path:
-    """This checkout built as a wheel (what ``bench --on`` ships) and installed into ``folder`` for aarch64."""
-    wheels = folder / "wheel"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(repo), "-w", str(wheels)],
-        check=True,
-        capture_output=True,
-    )
+def edgekit_site(wheel: Path, folder: Path) -> Path:
+    """``wheel`` (this checkout built as a wheel: what ``bench --on`` ships) installed into ``folder``."""
     site = folder / "site"
     subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--target",
-            str(site),
-            *map(str, wheels.glob("*.whl")),
-        ],
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(site), str(wheel)],
         check=True,
         capture_output=True,
     )

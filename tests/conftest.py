@@ -6,6 +6,8 @@ import contextlib
 import fcntl
 import os
 import pickle
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +19,7 @@ from hypothesis import settings
 settings.register_profile("edgekit", deadline=None)
 settings.load_profile("edgekit")
 
+ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.setdefault("EDGEKIT_CACHE", str(Path(__file__).parent.parent / ".pytest_cache" / "edgekit")))
 
 
@@ -57,10 +60,7 @@ def reference_exports(tmp_path_factory: pytest.TempPathFactory, request: pytest.
     and for a target registered later (a plugin) only the one asked for. Under pytest-xdist the workers share
     one store, under a file lock: whichever asks first exports, the others read its rows."""
     fast_lane = "not slow" in (request.config.getoption("markexpr", "") or "")
-    shared = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        shared = shared.parent  # the run's folder, above each worker's own
-    store = shared / ("reference-exports-fast" if fast_lane else "reference-exports")
+    store = _shared_folder(tmp_path_factory) / ("reference-exports-fast" if fast_lane else "reference-exports")
     store.mkdir(exist_ok=True)
     cache: dict[tuple[str, str], object] = {}
 
@@ -74,6 +74,28 @@ def reference_exports(tmp_path_factory: pytest.TempPathFactory, request: pytest.
         return cache[(model, target)]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def edgekit_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This checkout built as a wheel (what ``bench --on --install-wheel`` ships and a device installs), once per
+    run: pip builds a local project inside its tree (``build/``), so two workers building at once would race."""
+    store = _shared_folder(tmp_path_factory) / "edgekit-wheel"
+    with _locked(store.parent / "edgekit-wheel.lock"):
+        if not any(store.glob("edgekit_deploy-*.whl")):
+            built = subprocess.run(
+                [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(ROOT), "-w", str(store)],
+                capture_output=True,
+                text=True,
+            )
+            assert built.returncode == 0, built.stderr[-3000:]
+    return next(store.glob("edgekit_deploy-*.whl"))
+
+
+def _shared_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The run's temporary folder every pytest-xdist worker sees (without xdist: this session's)."""
+    own = tmp_path_factory.getbasetemp()
+    return own.parent if os.environ.get("PYTEST_XDIST_WORKER") else own
 
 
 @contextlib.contextmanager

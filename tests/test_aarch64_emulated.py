@@ -18,7 +18,6 @@ from edgekit.bench.options import physical_cores
 from edgekit.cli import app
 
 pytestmark = pytest.mark.slow
-ROOT = Path(__file__).resolve().parent.parent
 IMAGES = 16
 FAST = ["--runs", "3", "--warmup", "1", "--min-seconds", "0", "--rounds", "1"]
 
@@ -39,11 +38,11 @@ def _val_subset(folder: Path, count: int) -> Path:
     return folder / "instances_val.json"
 
 
-def test_aarch64_emulated_bench_scores_what_x86_scores(tmp_path, reference_exports):
+def test_aarch64_emulated_bench_scores_what_x86_scores(tmp_path, reference_exports, edgekit_wheel):
     why = emulation.unavailable()
     if why:
         pytest.skip(f"no emulated aarch64 device: {why}")
-    sites = [emulation.edgekit_site(ROOT, tmp_path / "edgekit"), emulation.device_site()]
+    sites = [emulation.edgekit_site(edgekit_wheel, tmp_path / "edgekit"), emulation.device_site()]
     assert not any((site / heavy).exists() for site in sites for heavy in ("torch", "tensorflow"))
     exported = [reference_exports("nano-det", target) for target in ("ort-int8", "tflite-int8")]
     assert [row.status for row in exported] == ["ok", "ok"], exported

@@ -199,18 +199,14 @@ def test_ssh_several_devices_make_one_table_with_a_device_column_and_a_json_each
     }
 
 
-def test_ssh_install_wheel_puts_this_machines_wheel_on_a_device_without_edgekit(device, artifacts, tmp_path):
+def test_ssh_install_wheel_puts_this_machines_wheel_on_a_device_without_edgekit(
+    device, artifacts, edgekit_wheel, tmp_path
+):
     """A device venv with the runtimes but no edgekit: ``--install-wheel`` ships the wheel built here and
     installs it by its path (``--no-index`` for edgekit-deploy itself), then benches; accuracy equals the run
     on the device python that had edgekit already."""
     _, ns, python, home = device
-    wheels, venv = tmp_path / "dist", tmp_path / "device-venv"
-    built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(Path(__file__).parents[1]), "-w", str(wheels)],
-        capture_output=True,
-        text=True,
-    )
-    assert built.returncode == 0, built.stderr
+    venv = tmp_path / "device-venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     host_site = subprocess.run(
         [sys.executable, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
@@ -232,7 +228,7 @@ def test_ssh_install_wheel_puts_this_machines_wheel_on_a_device_without_edgekit(
     art, fast = str(artifacts["nano-det"]), ["--runs", "5", "--min-seconds", "0", "--warmup", "1", "--rounds", "1"]
     on = [*_on(device)[:-2], "--remote-python", str(fresh)]
     _one_error(_edgekit(ns, "bench", art, *fast, *on), "edgekit is not installed")
-    wheel = next(wheels.glob("edgekit_deploy-*.whl"))
+    wheel = edgekit_wheel
     result = _edgekit(ns, "bench", art, *fast, "--json", str(tmp_path / "w.json"), *on, "--install-wheel", str(wheel))
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "w.json").read_text())["environment"]["remote_seconds"]["install_s"] > 0

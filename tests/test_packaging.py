@@ -117,10 +117,12 @@ def test_the_gate_workflow_reads_its_baseline_from_the_base_commit_with_pinned_a
 
 
 @pytest.mark.slow
-def test_device_install_pulls_no_torch_or_tensorflow_and_benches(tmp_path, artifacts):
+def test_device_install_pulls_no_torch_or_tensorflow_and_benches(tmp_path, artifacts, edgekit_wheel):
     venv = tmp_path / "device"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", f"{ROOT}[ort]"], capture_output=True, text=True)
+    pip = subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", f"{edgekit_wheel}[ort]"], capture_output=True, text=True
+    )
     assert pip.returncode == 0, pip.stderr[-2000:]
     listed = subprocess.run(
         [str(venv / "bin" / "pip"), "list", "--format", "json"], capture_output=True, text=True, check=True

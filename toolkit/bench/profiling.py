@@ -188,7 +188,7 @@ def load_profile(path: Path) -> dict[str, Any] | None:
 
 
 def write_profile(
-    results: dict[str, Any], options: BenchOptions, path: Path, runs: int = PROFILE_RUNS
+    results: ResultsDocument, options: BenchOptions, path: Path, runs: int = PROFILE_RUNS
 ) -> dict[str, Any]:
     """Profile the artifacts of ``results`` and write the document to ``path`` (atomically); returns it."""
     document = profile_document(results, options, runs)
