@@ -55,10 +55,11 @@ def artifacts(tmp_path_factory: pytest.TempPathFactory):
 def reference_exports(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest):
     """``get(model, target)``: the ``ExportRow`` of ``model`` exported to ``target`` with default settings, made
     once per session and shared read-only by every test that only reads an artifact. In a full run the first
-    request for a model exports every installed target in one call (the contract tests need them all, and the
-    TFLite targets share one graph translation); in the fast lane (``-m "not slow"``, 16 calibration images)
-    and for a target registered later (a plugin) only the one asked for. Under pytest-xdist the workers share
-    one store, under a file lock: whichever asks first exports, the others read its rows."""
+    request for a model on a runtime exports every installed target of that runtime in one call (the contract
+    tests need them all, and the TFLite targets share one graph translation); in the fast lane (``-m "not
+    slow"``, 16 calibration images) and for a target registered later (a plugin) only the one asked for. Under
+    pytest-xdist the workers share one store, a file lock per model and runtime: whichever asks first exports,
+    the others read its rows, and two workers can export one model for two runtimes side by side."""
     fast_lane = "not slow" in (request.config.getoption("markexpr", "") or "")
     store = _shared_folder(tmp_path_factory) / ("reference-exports-fast" if fast_lane else "reference-exports")
     store.mkdir(exist_ok=True)
@@ -66,11 +67,12 @@ def reference_exports(tmp_path_factory: pytest.TempPathFactory, request: pytest.
 
     def get(model: str, target: str):
         if (model, target) not in cache:
-            with _locked(store / f"{model}.lock"):
-                cache.update(_stored_rows(store / f"{model}.pickle"))
+            group = store / f"{model}-{_runtime_of(target)}"
+            with _locked(group.with_suffix(".lock")):
+                cache.update(_stored_rows(group.with_suffix(".pickle")))
                 if (model, target) not in cache:
-                    _export_into(store, model, target, fast_lane, first=not any(m == model for m, _ in cache))
-                    cache.update(_stored_rows(store / f"{model}.pickle"))
+                    _export_into(group, model, target, fast_lane)
+                    cache.update(_stored_rows(group.with_suffix(".pickle")))
         return cache[(model, target)]
 
     return get
@@ -113,19 +115,34 @@ def _stored_rows(path: Path) -> dict[tuple[str, str], object]:
     return pickle.loads(path.read_bytes()) if path.exists() else {}
 
 
-def _export_into(store: Path, model: str, target: str, fast_lane: bool, first: bool) -> None:
-    """Export ``model`` (every installed target on its first request in a full run, else ``target`` only) into
-    a fresh folder of ``store`` and add its rows to the model's stored rows."""
+def _runtime_of(target: str) -> str:
+    """The runtime ``target`` runs on (the target's own name where it cannot be loaded here)."""
+    from edgekit.registry import get_target
+
+    try:
+        return get_target(target).runtime
+    except Exception:  # noqa: BLE001 - a converter not installed here: its export row will say so
+        return target
+
+
+def _export_into(group: Path, model: str, target: str, fast_lane: bool) -> None:
+    """Export ``model`` (in a full run, on the group's first request, every installed target on ``target``'s
+    runtime; else ``target`` only) into a fresh folder and add its rows to the group's stored rows."""
     from edgekit.convert.run import export_model
     from edgekit.registry import target_names, unavailable_targets
 
-    names = [name for name in target_names() if name not in unavailable_targets()] if first and not fast_lane else []
+    stored = group.with_suffix(".pickle")
+    runtime = _runtime_of(target)
+    installed = [name for name in target_names() if name not in unavailable_targets()]
+    names = (
+        [name for name in installed if _runtime_of(name) == runtime] if not stored.exists() and not fast_lane else []
+    )
     names += [] if target in names else [target]  # one not installed: its row says so
     calib = {"calib_images": 16} if fast_lane else {}  # the contract's accuracy bound needs the default
-    out = Path(tempfile.mkdtemp(prefix=f"{model}-{target}-", dir=store))
-    rows = _stored_rows(store / f"{model}.pickle")
+    out = Path(tempfile.mkdtemp(prefix=f"{group.name}-", dir=group.parent))
+    rows = _stored_rows(stored)
     rows.update({(model, row.target): row for row in export_model(model, names, out, **calib)})
-    (store / f"{model}.pickle").write_bytes(pickle.dumps(rows))
+    stored.write_bytes(pickle.dumps(rows))
 
 
 @pytest.fixture(scope="session")

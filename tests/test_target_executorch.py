@@ -23,30 +23,31 @@ pytest.importorskip("executorch", reason="the [executorch] extra is not installe
 
 
 @pytest.fixture(scope="module")
-def exported(reference_exports) -> Path:
-    """The folder holding nano-det's shared onnx-fp32 and executorch-int8 artifacts."""
+def exported(reference_exports) -> dict[str, Path]:
+    """nano-det's shared onnx-fp32 and executorch-int8 artifacts: {target: artifact folder}."""
     rows = [reference_exports("nano-det", target) for target in ("onnx-fp32", "executorch-int8")]
     assert [row.status for row in rows] == ["ok", "ok"], rows
-    assert rows[0].path.parent == rows[1].path.parent
-    return rows[0].path.parent
+    return {row.target: row.path for row in rows}
 
 
-def test_the_decode_tail_stays_float_and_the_rest_runs_in_int8_on_xnnpack(exported: Path) -> None:
-    manifest = Artifact.load(exported / "executorch-int8").manifest
+def test_the_decode_tail_stays_float_and_the_rest_runs_in_int8_on_xnnpack(exported: dict[str, Path]) -> None:
+    manifest = Artifact.load(exported["executorch-int8"]).manifest
     assert manifest.notes["nodes_kept_float"] > 5 and manifest.notes["xnnpack_subgraphs"] >= 1
     cosines = [value for key, value in manifest.parity_vs_parent.items() if key.startswith("cosine_")]
     assert manifest.model_file == "model.pte" and min(cosines) > 0.99  # boxes and scores
-    assert manifest.outputs == Artifact.load(exported / "onnx-fp32").manifest.outputs  # the parent's tensors
-    profile = profile_artifact(exported / "executorch-int8", BenchOptions(threads=1), runs=3)
+    assert manifest.outputs == Artifact.load(exported["onnx-fp32"]).manifest.outputs  # the parent's tensors
+    profile = profile_artifact(exported["executorch-int8"], BenchOptions(threads=1), runs=3)
     ops = profile["ops"]
     assert {"int8", "quantize", "float"} <= {op["kind"] for op in ops} and "ETDump" in profile["method"]
     assert any("QC8" in op["name"] for op in ops if op["kind"] == "int8")  # per-channel int8 convolutions
 
 
-def test_the_device_side_imports_executorch_and_torch_but_no_tensorflow_or_onnx(exported: Path, tmp_path: Path) -> None:
+def test_the_device_side_imports_executorch_and_torch_but_no_tensorflow_or_onnx(
+    exported: dict[str, Path], tmp_path: Path
+) -> None:
     code = (
         "import sys, json\nfrom edgekit.cli import main\n"
-        f"sys.argv = ['edgekit', 'bench', {str(exported / 'executorch-int8')!r}, '--runs', '3', "
+        f"sys.argv = ['edgekit', 'bench', {str(exported['executorch-int8'])!r}, '--runs', '3', "
         f"'--min-seconds', '0', '--json', {str(tmp_path / 'r.json')!r}]\n"
         "try:\n    main()\nexcept SystemExit as exc:\n    assert exc.code in (0, None), exc.code\n"
         "print('LOADED', json.dumps(sorted({m.split('.')[0] for m in sys.modules} & "
@@ -93,9 +94,9 @@ def test_a_model_export_cannot_capture_fails_its_row_in_one_line_and_the_others_
     assert "\n" not in status["executorch-fp32"]
 
 
-def test_an_onnx_source_has_no_pytorch_model_for_executorch(exported: Path, tmp_path: Path) -> None:
+def test_an_onnx_source_has_no_pytorch_model_for_executorch(exported: dict[str, Path], tmp_path: Path) -> None:
     rows = export_model(
-        str(exported / "onnx-fp32" / "model.onnx"),
+        str(exported["onnx-fp32"] / "model.onnx"),
         ["onnx-fp32", "executorch-fp32"],
         tmp_path,
         data="shapes-det",
