@@ -20,7 +20,7 @@ settings.register_profile("edgekit", deadline=None)
 settings.load_profile("edgekit")
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = Path(os.environ.setdefault("EDGEKIT_CACHE", str(Path(__file__).parent.parent / ".pytest_cache" / "edgekit")))
+CACHE = Path(os.environ.setdefault("EDGEKIT_CACHE", str(ROOT / ".pytest_cache" / "edgekit")))
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -30,10 +30,9 @@ def pytest_configure(config: pytest.Config) -> None:
     spinning OpenMP threads on two cores made the suite slower than one worker."""
     worker, count = os.environ.get("PYTEST_XDIST_WORKER", ""), int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
     if worker.startswith("gw") and count > 1 and hasattr(os, "sched_setaffinity"):
-        cpus = sorted(os.sched_getaffinity(0))
-        share = cpus[int(worker[2:]) :: count]
-        if share:
-            os.sched_setaffinity(0, share)
+        cpus, index = sorted(os.sched_getaffinity(0)), int(worker[2:])
+        share = cpus[index::count] if count < len(cpus) else [cpus[index % len(cpus)]]  # more workers: CPUs shared
+        os.sched_setaffinity(0, share)
 
 
 @pytest.fixture(scope="session")
@@ -112,6 +111,7 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _stored_rows(path: Path) -> dict[tuple[str, str], object]:
+    """The ``ExportRow``s a group's exports stored, by (model, target)."""
     return pickle.loads(path.read_bytes()) if path.exists() else {}
 
 
