@@ -66,11 +66,12 @@ def reference_exports(tmp_path_factory: pytest.TempPathFactory, request: pytest.
 
     def get(model: str, target: str):
         if (model, target) not in cache:
-            group = store / f"{model}-{_runtime_of(target)}"
+            runtime = _runtime_of(target)
+            group = store / f"{model}-{runtime}"
             with _locked(group.with_suffix(".lock")):
                 cache.update(_stored_rows(group.with_suffix(".pickle")))
                 if (model, target) not in cache:
-                    _export_into(group, model, target, fast_lane)
+                    _export_into(group, model, target, runtime, fast_lane)
                     cache.update(_stored_rows(group.with_suffix(".pickle")))
         return cache[(model, target)]
 
@@ -125,14 +126,13 @@ def _runtime_of(target: str) -> str:
         return target
 
 
-def _export_into(group: Path, model: str, target: str, fast_lane: bool) -> None:
-    """Export ``model`` (in a full run, on the group's first request, every installed target on ``target``'s
-    runtime; else ``target`` only) into a fresh folder and add its rows to the group's stored rows."""
+def _export_into(group: Path, model: str, target: str, runtime: str, fast_lane: bool) -> None:
+    """Export ``model`` (in a full run, on the group's first request, every installed target on ``runtime``,
+    ``target``'s; else ``target`` only) into a fresh folder and add its rows to the group's stored rows."""
     from edgekit.convert.run import export_model
     from edgekit.registry import target_names, unavailable_targets
 
     stored = group.with_suffix(".pickle")
-    runtime = _runtime_of(target)
     installed = [name for name in target_names() if name not in unavailable_targets()]
     names = (
         [name for name in installed if _runtime_of(name) == runtime] if not stored.exists() and not fast_lane else []

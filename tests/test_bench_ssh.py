@@ -228,8 +228,9 @@ def test_ssh_install_wheel_puts_this_machines_wheel_on_a_device_without_edgekit(
     art, fast = str(artifacts["nano-det"]), ["--runs", "5", "--min-seconds", "0", "--warmup", "1", "--rounds", "1"]
     on = [*_on(device)[:-2], "--remote-python", str(fresh)]
     _one_error(_edgekit(ns, "bench", art, *fast, *on), "edgekit is not installed")
-    wheel = edgekit_wheel
-    result = _edgekit(ns, "bench", art, *fast, "--json", str(tmp_path / "w.json"), *on, "--install-wheel", str(wheel))
+    result = _edgekit(
+        ns, "bench", art, *fast, "--json", str(tmp_path / "w.json"), *on, "--install-wheel", str(edgekit_wheel)
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "w.json").read_text())["environment"]["remote_seconds"]["install_s"] > 0
     where = subprocess.run(

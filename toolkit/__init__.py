@@ -1,10 +1,9 @@
 """edgekit: take a trained PyTorch model to edge devices, measured on its own runtime.
 
 Importing this package stays light: no torch, tensorflow, onnx or runtime is imported here; the public API
-(``edgekit.convert``, ``edgekit.benchmark``, ``edgekit.gate_check``, ``edgekit.compress_model``, ``edgekit.sweep``,
-``edgekit.targets``,
-``edgekit.Artifact``, ``edgekit.ModelCard``, ``edgekit.load_results``; see ``edgekit.api``) is loaded on first use.
-"""
+(``edgekit.export``, ``edgekit.benchmark``, ``edgekit.gate_check``, ``edgekit.compress_model``, ``edgekit.sweep``,
+``edgekit.targets``, ``edgekit.Artifact``, ``edgekit.ModelCard``, ``edgekit.load_results``; see ``edgekit.api``)
+is loaded on first use."""
 
 from typing import Any
 

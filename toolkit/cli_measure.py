@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 
@@ -65,27 +65,24 @@ def export(
     from .convert.run import export_model
     from .report.tables import export_table
 
-    def run() -> list[Any]:
-        overrides: dict[str, dict[str, str]] = {}
-        for key, value in parse_overrides(option).items():
-            name, _, field = key.rpartition(".")
-            overrides.setdefault(name, {})[field] = value
-        return export_model(
-            model,
-            target,
-            out,
-            data=data,
-            imgsz=imgsz,
-            task=task,
-            factory=factory,
-            trust=trust,
-            force=force,
-            calib_images=calib_images,
-            overrides=overrides,
-            max_drop=max_drop,
-        )
-
-    rows = run()
+    overrides: dict[str, dict[str, str]] = {}
+    for key, value in parse_overrides(option).items():
+        name, _, field = key.rpartition(".")
+        overrides.setdefault(name, {})[field] = value
+    rows = export_model(
+        model,
+        target,
+        out,
+        data=data,
+        imgsz=imgsz,
+        task=task,
+        factory=factory,
+        trust=trust,
+        force=force,
+        calib_images=calib_images,
+        overrides=overrides,
+        max_drop=max_drop,
+    )
     for row in rows:
         if row.chosen:
             console.print(f"note: {row.chosen}", highlight=False, soft_wrap=True)
