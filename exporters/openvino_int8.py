@@ -51,7 +51,7 @@ class OpenVinoInt8Target:
         ignored += [f"{name}/WithoutBiases" for name in cfg.ignored_nodes]  # OpenVINO's name for a Conv's conv
         quantized = nncf.quantize(
             read_onnx(onnx_path),
-            nncf.Dataset(list(calib)),
+            nncf.Dataset(calib),  # read again on each pass: never every image in memory at once
             preset=presets[cfg.preset],
             subset_size=len(calib),
             fast_bias_correction=cfg.fast_bias_correction,

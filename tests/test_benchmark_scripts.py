@@ -53,6 +53,11 @@ SMOKE: dict[str, tuple[list[str], Callable[[Path], None] | None]] = {
         ],
         None,
     ),
+    "converged/converged.py": (["--out-dir", "{tmp}"], None),
+    "memory/export_memory.py": (
+        ["nano-det", "--targets", "onnx-fp32,ort-int8", "--calib-images", "8", "--out", "{tmp}/memory.json"],
+        None,
+    ),
     "gate_stability.py": (["{tmp}/arts", "--repeats", "1", "--smoke", "--out", "{tmp}/out"], _artifacts),
     "int8_remedies.py": (["--smoke", "--json", "{tmp}/remedies.json"], None),
     "kd_recovery.py": (["--images", "16", "--epochs", "1", "--out", "{tmp}/kd.json"], None),
@@ -67,7 +72,13 @@ SMOKE: dict[str, tuple[list[str], Callable[[Path], None] | None]] = {
     "yolov8n/make_data.py": (["{tmp}/yolo", "--train", "2"], None),
 }
 #: run in Ultralytics' venv (import-checked where it is installed)
-ULTRALYTICS_VENV = {"yolov8n/train.py", "yolov8n/yolo_val.py", "yolov8n/peer_exports.py", "compress/yolo_val_pruned.py"}
+ULTRALYTICS_VENV = {
+    "converged/train.py",
+    "yolov8n/train.py",
+    "yolov8n/yolo_val.py",
+    "yolov8n/peer_exports.py",
+    "compress/yolo_val_pruned.py",
+}
 #: not run here, and why
 NOT_RUN = {
     "detection_loss.py": "a module, not a script: train_reference.py imports it",

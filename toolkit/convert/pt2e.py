@@ -37,7 +37,7 @@ def example_input(calib: CalibrationSet) -> Any:
     """One calibration image as the example batch ``torch.export`` traces with (static shape, batch 1)."""
     import torch
 
-    return torch.from_numpy(calib.as_array()[:1].copy())
+    return torch.from_numpy(next(iter(calib)).copy())
 
 
 def export_program(module: Any, example: Any) -> Any:
@@ -291,8 +291,7 @@ def quantize_static(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         prepared = prepare_pt2e(graph_module, quantizer)
-        images = calib.as_array()
         with torch.no_grad():
-            for index in range(len(images)):
-                prepared(torch.from_numpy(images[index : index + 1].copy()))
+            for sample in calib:  # one image at a time: observers keep ranges, never the activations
+                prepared(torch.from_numpy(sample))
         return convert_pt2e(prepared, **convert_options), tail

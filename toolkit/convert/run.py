@@ -16,13 +16,17 @@ from ..data.resolve import resolve_dataset
 from ..errors import EdgekitError, ExportError, describe
 from ..fsutil import atomic_dir, check_replaceable, sha256_file
 from ..manifest import MANIFEST_NAME, Artifact, Manifest
+from ..memory import OutOfMemoryError, check_fits, PeakMemory, is_out_of_memory, out_of_memory_message
 from ..registry import get_target, resolve_targets
+from .activations import CALIBRATION_OVERHEAD, calibration_memory_need, torch_activation_bytes
 from .budget import ExportBudget, check_max_drop, run_budget, split_for_budget
 from .onnx_utils import onnx_io_specs
 from .parity import compare_with_parent
 from .sources import ModelSource, load_source
 
 PARITY_IMAGES = 16
+#: what a user lowers when a step does not fit in memory
+LOWER_MEMORY = "--calib-images or --imgsz"
 
 
 @dataclass(frozen=True)
@@ -73,8 +77,18 @@ def _parent_onnx(source: ModelSource, calib: CalibrationSet, work: Path) -> tupl
     if source.onnx_path is not None:
         shutil.copyfile(source.onnx_path, parent)
         return parent, None
-    export_onnx(source.module, source.card.preprocessing.size, parent)
-    return parent, parity_check(source.module, parent, calib.take(PARITY_IMAGES))
+    size = source.card.preprocessing.size
+    activations = torch_activation_bytes(source.module, size)
+    if activations is not None:
+        check_fits(2 * activations + CALIBRATION_OVERHEAD, f"exporting at {size} px", LOWER_MEMORY)
+    with PeakMemory() as peak:
+        try:
+            export_onnx(source.module, size, parent)
+            return parent, parity_check(source.module, parent, calib.take(PARITY_IMAGES))
+        except Exception as exc:
+            if is_out_of_memory(exc):
+                raise OutOfMemoryError(out_of_memory_message("the ONNX export", peak.bytes, LOWER_MEMORY)) from None
+            raise
 
 
 def _parent_artifact(parent: Path, base: dict[str, Any]) -> Artifact:
@@ -177,11 +191,18 @@ def _convert_one(
     target = get_target(name)
     cfg = target.config_cls().with_overrides(overrides)
     with atomic_dir(out_dir / name, force, marker=MANIFEST_NAME) as staging:
-        if budget is not None and getattr(target, "float_nodes_option", None):
-            artifact = _within_budget(name, target, cfg, parent, calib, base, staging, budget, module)
-        else:
-            artifact = _stage(name, target, cfg, parent, calib, base, staging, module)
-        manifest = artifact.manifest
+        with PeakMemory() as peak:
+            try:
+                if budget is not None and getattr(target, "float_nodes_option", None):
+                    artifact = _within_budget(name, target, cfg, parent, calib, base, staging, budget, module)
+                else:
+                    artifact = _stage(name, target, cfg, parent, calib, base, staging, module)
+            except Exception as exc:
+                if is_out_of_memory(exc):
+                    raise OutOfMemoryError(out_of_memory_message(name, peak.bytes, LOWER_MEMORY)) from None
+                raise
+        resources = {"peak_rss_bytes": peak.bytes, "seconds": round(peak.seconds, 2)}
+        manifest = dataclasses.replace(artifact.manifest, export_resources=resources)
         if manifest.model_sha256 != manifest.parent_sha256:
             check = compare_with_parent(artifact, parent, calib)
             manifest = dataclasses.replace(manifest, parity_vs_parent=check)
@@ -237,6 +258,7 @@ def export_model(
         )
         calib = CalibrationSet.from_images(images, source.card.preprocessing, calib_images)
         parent, parity = _parent_onnx(source, calib, Path(work))
+        check_fits(calibration_memory_need(parent, len(calib)), "calibration", LOWER_MEMORY)
         card = source.card.with_changes(
             class_names=source.card.class_names or (list(dataset.class_names) if dataset else []),
             dataset=_dataset_reference(data_spec) if data_spec else None,

@@ -81,6 +81,13 @@ def ultralytics_source(checkpoint: dict, path: Path, task: str | None, imgsz: in
     class_names = [str(names[k]) for k in sorted(names)] if isinstance(names, dict) else [str(n) for n in names]
     from ..models.ultralytics_raw import UltralyticsDetector
 
+    strides = getattr(model, "stride", None)
+    stride = 1 if strides is None else int(max(strides.tolist() if hasattr(strides, "tolist") else strides))
+    if imgsz is not None and imgsz % stride:
+        lower, upper = imgsz // stride * stride, (imgsz // stride + 1) * stride
+        raise ExportError(
+            f"--imgsz {imgsz} is not a multiple of {path.name}'s stride {stride}: use {lower or upper} or {upper}"
+        )
     preprocessing = Preprocessing(size=_input_size(checkpoint, imgsz), resize="letterbox")
     return {
         "name": path.stem,
