@@ -246,3 +246,12 @@ def test_a_pruned_checkpoint_recovers_with_ultralytics_loss_and_comes_back_as_an
     trainer.model = model.model  # the trainer keeps a model it is given instead of rebuilding it from the yaml
     trainer.train()
     assert sum(p.numel() for p in YOLO(str(trainer.last)).model.parameters()) == params
+
+
+@pytest.mark.skipif(not HAS_ULTRALYTICS, reason="needs the ultralytics extra (its own venv)")
+@pytest.mark.parametrize("imgsz", ["650", "0"])
+def test_an_imgsz_off_the_models_stride_is_one_line(tmp_path, imgsz):
+    args = ["export", str(CHECKPOINT), "--trust", "-t", "onnx-fp32", "-o", str(tmp_path / "o"), "--imgsz", imgsz]
+    line = _one_line(args + ["--data", "shapes-det"])
+    assert ("stride 32" in line and "640 or 672" in line) if imgsz == "650" else "--imgsz must be in" in line
+    assert not (tmp_path / "o").exists()
