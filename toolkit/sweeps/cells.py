@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import EdgekitError, describe
+from ..fsutil import sha256_file
 from .store import Store
 
 
@@ -53,6 +54,7 @@ def compress_cell(spec: dict[str, Any]) -> dict[str, Any]:
     )
     write_report(report, work / "compress.json")
     return {
+        "model_sha256": sha256_file(work / "model.pt"),
         "macs_before": report["before"]["macs"],
         "macs_after": report["after"]["macs"],
         "params_before": report["before"]["params"],
@@ -67,8 +69,11 @@ def export_cell(spec: dict[str, Any]) -> dict[str, Any]:
 
     start = time.perf_counter()
     target = spec["target"]
+    model, trust = spec["model"], spec["trust"]
+    if spec.get("from_store"):  # this sweep's own compressed TorchScript: loaded only if it is that file
+        model, trust = str(Store(Path(spec["store"])).verified_model(spec["from_store"], spec["trust_store"])), True
     rows = export_model(
-        spec["model"],
+        model,
         [target],
         Path(spec["work"]),
         data=spec["data"],
@@ -76,7 +81,7 @@ def export_cell(spec: dict[str, Any]) -> dict[str, Any]:
         overrides={target: dict(spec["overrides"])},
         max_drop=spec["max_drop"],
         source_label=spec["label"],
-        trust=spec["trust"],
+        trust=trust,
     )
     if rows[0].status != "ok":
         raise EdgekitError(rows[0].status)

@@ -90,6 +90,8 @@ class SweepConfig:
     compress: dict[str, Any] = field(default_factory=dict)
     bench: dict[str, Any] = field(default_factory=dict)
     trust: bool = False
+    #: ``--trust`` given: a store that others own or can write is used anyway
+    trust_store: bool = False
     path: Path | None = None
 
     def cells(self) -> int:
@@ -179,6 +181,9 @@ def load_sweep(path: Path, trusted: bool = False) -> SweepConfig:
     store = raw.get("store")
     if store is not None and (not isinstance(store, str) or not store.strip()):
         raise EdgekitError("sweep: 'store' must name a directory")
+    output = base / raw["output"]
+    if store is not None and (base / store).resolve().is_relative_to(output.resolve()):
+        raise EdgekitError(f"sweep: the store {base / store} lies inside the output {output}, which is replaced")
     data = raw.get("data")
     if data is not None and not isinstance(data, str):
         raise EdgekitError("sweep: 'data' must be a string")
@@ -186,7 +191,7 @@ def load_sweep(path: Path, trusted: bool = False) -> SweepConfig:
         data = str(base / data)
     return SweepConfig(
         model=model,
-        output=base / raw["output"],
+        output=output,
         data=data,
         store=None if store is None else base / store,
         reference=reference,
@@ -197,5 +202,6 @@ def load_sweep(path: Path, trusted: bool = False) -> SweepConfig:
         compress=compress,
         bench=bench,
         trust=bool(raw.get("trust", False)),
+        trust_store=trusted,
         path=path,
     )

@@ -103,6 +103,7 @@ class Planner:
             "store": str(self.store.root),
             "data": self.config.data,
             "trust": self.config.trust,
+            "trust_store": self.config.trust_store,
         }
 
     def _compress(self, prune: float, epochs: int, name: str) -> Cell:
@@ -118,7 +119,7 @@ class Planner:
         model = str(self.store.folder("compress", source.key) / "model.pt") if source else self.config.model
         spec = self._base("export", key) | {"model": model, "target": target, "label": name, **calibration}
         if source:
-            spec["trust"] = True  # the compressed TorchScript was written by this sweep, into its own store
+            spec["from_store"] = source.key  # this sweep's compressed TorchScript: checked before it is loaded
         return self.plan.add(Cell("export", key, f"export {name}/{target}", spec, (source.key,) if source else ()))
 
     def _score(self, export: Cell, target: str, name: str) -> Cell:

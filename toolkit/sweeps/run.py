@@ -146,6 +146,8 @@ def run_sweep(
     driver = Driver(runner, store, log, jobs)
     try:
         store.check_writable()
+        if not config.trust_store:
+            store.check_private()
         records = driver.run(list(plan.cells.values()))
         scored = list(dict.fromkeys(p.score_key for p in plan.table() if "row" in records.get(p.score_key, {})))
         timing: dict[str, Any] = {"error": "no artifact was scored"}

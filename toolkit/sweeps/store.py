@@ -8,6 +8,11 @@ later run could take for done); a re-run or an interrupted run skips every done 
 The store is a plain directory because artifacts are folders the runtimes open by path, and because it is
 the resume cache too: Ray's object store would lose them when the cluster stops. With Ray every node must see
 the same path (a shared file system, or one machine).
+
+The store is a trust boundary: a compressed model in it is TorchScript, and loading TorchScript runs code
+stored in the file. So a store must be owned by the user who sweeps and writable by nobody else
+(``check_private``; ``--trust`` overrides), and a compressed model is loaded only when its sha256 equals the
+one its compress cell recorded (``verified_model``).
 """
 
 from __future__ import annotations
@@ -63,6 +68,24 @@ def content_identity(spec: str | None, builtin_files: dict[str, Path]) -> str | 
     return f"name:{spec}"
 
 
+def _refuse_shared(path: Path) -> None:
+    """One error line unless ``path`` is owned by this user and not writable by its group or others."""
+    try:
+        status = path.stat()
+    except OSError:
+        return
+    if status.st_uid != os.getuid():
+        raise EdgekitError(
+            f"sweep store: {path} belongs to another user: its compressed models would run their code as you "
+            "(pass --trust only if you trust everyone who can write it)"
+        )
+    if status.st_mode & 0o022:
+        raise EdgekitError(
+            f"sweep store: {path} is writable by its group or by others: anyone who can write it could plant code "
+            "that runs when a compressed model is loaded (chmod go-w, or pass --trust if you trust them all)"
+        )
+
+
 class Store:
     """A store directory: is a cell done, its folder, and writing a cell in whole."""
 
@@ -78,6 +101,27 @@ class Store:
             probe.unlink()
         except OSError as exc:
             raise EdgekitError(f"sweep store {self.root} is not writable: {exc.strerror or exc}") from None
+
+    def check_private(self) -> None:
+        """Refuse a store (its root and its ``compress`` folder) that another user owns or others can write."""
+        for path in (self.root, self.root / "compress"):
+            _refuse_shared(path)
+
+    def verified_model(self, key: str, trust_store: bool) -> Path:
+        """The compressed model of compress cell ``key``, after checking that it is the file that cell wrote
+        (its recorded sha256) and, unless ``trust_store``, that nobody else can have replaced it."""
+        folder = self.folder("compress", key)
+        model = folder / "model.pt"
+        if not trust_store:
+            for path in (model, folder, folder.parent, self.root):
+                _refuse_shared(path)
+        record = self.done("compress", key) or {}
+        expected = record.get("model_sha256")
+        if not isinstance(expected, str):
+            raise EdgekitError(f"sweep store: {folder} records no sha256 of its model (an older edgekit wrote it)")
+        if not model.is_file() or sha256_file(model) != expected:
+            raise EdgekitError(f"sweep store: {model} is not the file its compress cell wrote (sha256 differs)")
+        return model
 
     def folder(self, kind: str, key: str) -> Path:
         return self.root / kind / key

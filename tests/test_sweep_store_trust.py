@@ -1,0 +1,85 @@
+"""The sweep store is a trust boundary: its compressed models are TorchScript, which runs code when loaded. A
+store that another user owns or others can write is refused unless ``--trust``, and a compressed model is
+loaded only when it is the file its compress cell wrote (sha256 recorded in the cell)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from edgekit.errors import EdgekitError
+from edgekit.fsutil import sha256_file
+from edgekit.sweeps.config import load_sweep
+from edgekit.sweeps.run import run_sweep
+from edgekit.sweeps.store import Store
+
+KEY = "0123456789abcdef01234567"
+
+
+def _sweep(tmp_path: Path, store: str = "store") -> Path:
+    path = tmp_path / "sweep.toml"
+    path.write_text(f'model = "nano-det"\noutput = "out"\nstore = "{store}"\n[grid]\ntargets = ["onnx-fp32"]\n')
+    return path
+
+
+def _compressed(store: Store, sha: str | None = None) -> Path:
+    folder = store.folder("compress", KEY)
+    folder.mkdir(parents=True)
+    model = folder / "model.pt"
+    model.write_bytes(b"TorchScript stand-in: never loaded by these tests")
+    record = {"macs_before": 1, "macs_after": 1} | ({"model_sha256": sha} if sha else {})
+    (folder / "cell.json").write_text(json.dumps(record))
+    return model
+
+
+def test_a_world_writable_store_is_refused_before_any_cell_runs(tmp_path: Path) -> None:
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store").chmod(0o777)
+    with pytest.raises(EdgekitError, match="writable by its group or by others"):
+        run_sweep(load_sweep(_sweep(tmp_path)), log=lambda _: None)
+    assert not (tmp_path / "out").exists()
+
+
+def test_with_trust_a_shared_store_is_used(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    model = _compressed(store)
+    (tmp_path / "store").chmod(0o777)
+    (tmp_path / "store" / "compress").chmod(0o777)
+    with pytest.raises(EdgekitError, match="records no sha256"):  # past the ownership check, to the file's own
+        store.verified_model(KEY, trust_store=True)
+    assert load_sweep(_sweep(tmp_path), trusted=True).trust_store
+    assert model.is_file()
+
+
+def test_a_compressed_model_is_loaded_only_if_it_is_the_file_its_cell_wrote(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    model = _compressed(store, sha="0" * 64)
+    with pytest.raises(EdgekitError, match="not the file its compress cell wrote"):
+        store.verified_model(KEY, trust_store=False)
+    (store.folder("compress", KEY) / "cell.json").write_text(json.dumps({"model_sha256": sha256_file(model)}))
+    assert store.verified_model(KEY, trust_store=False) == model
+
+
+def test_a_group_writable_cell_folder_is_refused(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    model = _compressed(store)
+    (store.folder("compress", KEY) / "cell.json").write_text(json.dumps({"model_sha256": sha256_file(model)}))
+    store.folder("compress", KEY).chmod(0o775)
+    with pytest.raises(EdgekitError, match="writable by its group"):
+        store.verified_model(KEY, trust_store=False)
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="only root can give a folder to another user")
+def test_a_store_of_another_user_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "store").mkdir()
+    os.chown(tmp_path / "store", 54321, -1)
+    with pytest.raises(EdgekitError, match="belongs to another user"):
+        Store(tmp_path / "store").check_private()
+
+
+def test_a_store_inside_the_output_is_refused_when_the_sweep_is_read(tmp_path: Path) -> None:
+    with pytest.raises(EdgekitError, match="lies inside the output"):
+        load_sweep(_sweep(tmp_path, store="out/store"))
