@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+
 import pytest
 from typer.testing import CliRunner
 
@@ -61,3 +64,32 @@ def test_threads_default_to_physical_cores_here_and_to_the_devices_own_with_on()
     assert "--threads" not in _bench_command(device, "/tmp/x", ["a0-m"], BenchOptions(), None)  # the device decides
     told = parse_device("pi@host", DeviceSettings(threads=3))
     assert "--threads 3" in _bench_command(told, "/tmp/x", ["a0-m"], BenchOptions(threads=3), None)
+
+
+@pytest.mark.parametrize("flag", ["python", "tmp"])
+def test_a_remote_value_that_ssh_could_read_as_an_option_is_refused(flag):
+    settings = DeviceSettings(**{flag: "-oProxyCommand=/tmp/x.sh"})
+    with pytest.raises(EdgekitError, match="must be a path on the device"):
+        parse_device("pi@device", settings)
+
+
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="no OpenSSH client")
+def test_nothing_after_the_destination_reaches_ssh_as_an_option(tmp_path):
+    """The real ssh client, given the command line edgekit builds with a command that looks like an option: it
+    must try to reach the host (port 9 on loopback refuses), never run the ProxyCommand on this machine."""
+    marker = tmp_path / "ran"
+    device = parse_device("127.0.0.1:9")
+    line = device.ssh(f"-oProxyCommand=touch {marker}")
+    assert line[-3] == "--"
+    done = subprocess.run(line, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 255 and not marker.exists()
+
+
+def test_a_bad_remote_timeout_is_one_line():
+    with pytest.raises(EdgekitError, match="--remote-timeout must be a positive"):
+        parse_device("pi@device", DeviceSettings(timeout_s=0))
+
+
+def test_every_ssh_line_asks_the_device_to_answer_keepalives():
+    line = parse_device("pi@device").ssh("true")
+    assert "ServerAliveInterval=15" in line and "ServerAliveCountMax=4" in line

@@ -148,6 +148,9 @@ def bench(
         "--install-wheel",
         help="--on: install this edgekit-deploy wheel (pip wheel --no-deps . -w dist) on the device first",
     ),
+    remote_timeout: float = typer.Option(
+        3600.0, "--remote-timeout", help="--on: seconds one remote step (copy, install, bench) may take"
+    ),
 ) -> None:
     """Measure artifacts on their own runtimes: latency, size, memory, accuracy and drop vs FP32."""
     from .bench.run import run_bench
@@ -180,7 +183,7 @@ def bench(
                 "--markdown, --csv and --plot take one device; with several, each device's "
                 "JSON is written (--json) and `edgekit report` renders it"
             )
-        settings = DeviceSettings(remote_python, ssh_config, remote_tmp, install_wheel, threads)
+        settings = DeviceSettings(remote_python, ssh_config, remote_tmp, install_wheel, threads, remote_timeout)
         documents = bench_on_devices(artifacts, options, on, settings, json_path)
         if len(documents) == 1:
             name, document = next(iter(documents.items()))

@@ -33,6 +33,7 @@ _DEVICE = re.compile(
     r"(?::(?P<port>\d{1,5}))?$"
 )
 CONNECT_TIMEOUT_S = 10
+ALIVE_INTERVAL_S, ALIVE_COUNT = 15, 4
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class DeviceSettings:
     #: an edgekit-deploy wheel of this version to install on the device before benching
     wheel: Path | None = None
     threads: int | None = None
+    #: seconds one remote step (copy, install, bench) may take before it is one error line
+    timeout_s: float = 3600.0
 
 
 @dataclass(frozen=True)
@@ -69,11 +72,14 @@ class Device:
     def ssh(self, command: str) -> list[str]:
         """The ssh command line that runs ``command`` (a shell string) on the device, never asking anything."""
         line = ["ssh", "-o", "BatchMode=yes", "-o", f"ConnectTimeout={CONNECT_TIMEOUT_S}"]
+        # a device that dies mid-bench is noticed within a minute instead of at the TCP timeout
+        line += ["-o", f"ServerAliveInterval={ALIVE_INTERVAL_S}", "-o", f"ServerAliveCountMax={ALIVE_COUNT}"]
         if self.settings.ssh_config is not None:
             line += ["-F", str(self.settings.ssh_config)]
         if self.port:
             line += ["-p", str(self.port)]
-        return line + [f"{self.user}@{self.host}" if self.user else self.host, command]
+        # "--": ssh parses options after the destination too; nothing after it may be taken for one
+        return line + ["--", f"{self.user}@{self.host}" if self.user else self.host, command]
 
 
 def parse_device(spec: str, settings: DeviceSettings = DeviceSettings()) -> Device:
@@ -81,6 +87,11 @@ def parse_device(spec: str, settings: DeviceSettings = DeviceSettings()) -> Devi
     match = _DEVICE.match(spec)
     if not match or (match["port"] and not 0 < int(match["port"]) < 65536):
         raise EdgekitError(f"--on takes user@host[:port], got {spec!r}")
+    for flag, value in (("--remote-python", settings.python), ("--remote-tmp", settings.tmp)):
+        if value is not None and (not value.strip() or value.lstrip().startswith("-")):
+            raise EdgekitError(f"{flag} must be a path on the device, got {value!r}")
+    if not settings.timeout_s > 0:
+        raise EdgekitError(f"--remote-timeout must be a positive number of seconds, got {settings.timeout_s:g}")
     if settings.ssh_config is not None and not settings.ssh_config.is_file():
         raise EdgekitError(f"--ssh-config {settings.ssh_config} is not a file")
     if settings.wheel is not None:
@@ -118,7 +129,16 @@ def _install(device: Device, wheel: str) -> None:
 
 def _run(device: Device, command: str, what: str, stdin: bytes | None = None) -> str:
     """Run ``command`` on the device; a failure is one line saying what failed and why (ssh's last line)."""
-    result = subprocess.run(device.ssh(command), input=stdin, capture_output=True, timeout=3600)
+    try:
+        result = subprocess.run(
+            device.ssh(command), input=stdin, capture_output=True, timeout=device.settings.timeout_s
+        )
+    except subprocess.TimeoutExpired:
+        raise EdgekitError(
+            f"{what} on {device.name} did not finish within {device.settings.timeout_s:g} s (--remote-timeout)"
+        ) from None
+    except FileNotFoundError:
+        raise EdgekitError("--on needs the OpenSSH client (ssh) on this machine: install openssh-client") from None
     if result.returncode == 0:
         return result.stdout.decode(errors="replace")
     lines = [line.strip() for line in result.stderr.decode(errors="replace").splitlines() if line.strip()]
@@ -259,7 +279,10 @@ def remote_bench(paths: list[Path], options: BenchOptions, device: Device) -> Re
         benched = time.perf_counter()
         raw = _run(device, f"cat {shlex.quote(folder)}/results.json", "reading the results")
     finally:
-        subprocess.run(device.ssh(f"rm -rf {shlex.quote(folder)}"), capture_output=True, timeout=600)
+        try:
+            subprocess.run(device.ssh(f"rm -rf {shlex.quote(folder)}"), capture_output=True, timeout=120)
+        except subprocess.TimeoutExpired:  # a device that stopped answering keeps its folder; the error says why
+            pass
     cost = {
         "copy_s": round(copied - start, 2),
         "bench_s": round(benched - installed, 2),
