@@ -1,11 +1,14 @@
 """A busy machine does not decide a gate: a failed latency check is timed again, and a machine still busy then
-gives "inconclusive: machine busy" (exit 75), never a pass or a regression; accuracy and size still fail."""
+gives "inconclusive: machine busy" (exit 75), never a pass or a regression; accuracy and size still fail.
+Re-timing only makes a verdict stricter or inconclusive: a failure it does not repeat never becomes a pass. Only
+rows timed on this machine are timed again, and only artifacts that are still what the row measured."""
 
 from __future__ import annotations
 
 import copy
 import dataclasses
 import json
+import shutil
 
 from typer.testing import CliRunner
 
@@ -35,9 +38,9 @@ def _retimed_to(monkeypatch, int8_p50: float, share: float) -> list[set[str]]:
     decision logic under test; real re-timing is exercised below on a real artifact)."""
     asked: list[set[str]] = []
 
-    def fake(current: ResultsDocument, labels: set[str]) -> Retiming:
+    def fake(current: ResultsDocument, labels: set[str], base=None) -> Retiming:
         asked.append(labels)
-        return Retiming(_current(int8_p50, share), share, 1.0, 10)
+        return Retiming(_current(int8_p50, share), share, 1.0, 10)  # the real one records its own share too
 
     monkeypatch.setattr(confirm, "retime", fake)
     return asked
@@ -46,9 +49,10 @@ def _retimed_to(monkeypatch, int8_p50: float, share: float) -> list[set[str]]:
 BASELINE = ResultsDocument.from_dict(BASE)
 
 
-def test_a_failure_that_does_not_hold_on_re_timing_passes(monkeypatch):
+def test_a_failure_that_does_not_hold_on_re_timing_is_inconclusive_never_a_pass(monkeypatch):
     asked = _retimed_to(monkeypatch, 5.0, 0.0)
-    assert judge(BASELINE, _current(9.0), Thresholds()).status == "pass"
+    verdict = judge(BASELINE, _current(9.0), Thresholds())
+    assert verdict.status == "inconclusive" and "did not repeat when timed again" in verdict.markdown
     assert asked == [{"ort-int8", "onnx-fp32"}]  # the failing artifact and the reference
     assert judge(BASELINE, _current(9.0), Thresholds(), confirm=False).status == "regression"
 
@@ -117,6 +121,7 @@ def test_re_timing_times_the_named_rows_and_the_probe_of_a_real_run(tmp_path, ar
     assert again.document is not None and again.rounds == 4 and 0.0 <= again.contention <= 1.0
     latency = again.document.rows[0].latency
     assert len(latency.round_p50) == 4 and latency.p50 > 0 and again.document.machine_probe.p50 > 0
+    assert again.document.environment["foreign_cpu_share"] == again.contention  # its own, not the first run's
     gone = dataclasses.replace(
         current, rows=tuple(dataclasses.replace(r, artifact=str(tmp_path / "gone")) for r in current.rows)
     )
@@ -127,3 +132,45 @@ def test_cpu_contention_is_a_share():
     with CpuContention() as contention:
         sum(range(200_000))
     assert contention.share is not None and 0.0 <= contention.share <= 1.0
+
+
+def _bench_here(tmp_path, artifact) -> ResultsDocument:
+    result = runner.invoke(
+        app,
+        ["bench", str(artifact), "--runs", "2", "--warmup", "1", "--rounds", "1", "--min-seconds", "0"]
+        + ["--json", str(tmp_path / "r.json")],
+    )
+    assert result.exit_code == 0, result.output
+    return load_results(tmp_path / "r.json")
+
+
+def test_rows_timed_on_a_device_or_another_machine_are_never_timed_here(tmp_path, artifacts):
+    current = _bench_here(tmp_path, artifacts["nano-cls"])
+    labels = set(current.labels())
+    on_device = dataclasses.replace(current, environment=current.environment | {"device": "pi@rpi5"})
+    assert "timed on pi@rpi5" in retime(on_device, labels).why_not
+    other = dataclasses.replace(current, environment=current.environment | {"boot": "0" * 16})
+    assert "another machine" in retime(other, labels).why_not
+    unknown = dataclasses.replace(current, environment={k: v for k, v in current.environment.items() if k != "boot"})
+    assert "which machine" in retime(unknown, labels).why_not
+
+
+def test_only_the_artifact_the_row_measured_is_timed_again_resolved_beside_the_results(tmp_path, artifacts):
+    current = _bench_here(tmp_path, artifacts["nano-cls"])
+    labels = set(current.labels())
+    swapped = dataclasses.replace(
+        current, rows=tuple(dataclasses.replace(r, model_sha256="0" * 64) for r in current.rows)
+    )
+    assert "not the artifact the row measured" in retime(swapped, labels).why_not
+    relative = dataclasses.replace(current, rows=tuple(dataclasses.replace(r, artifact="art") for r in current.rows))
+    assert "not here" in retime(relative, labels, base=tmp_path).why_not  # beside the results, not in the cwd
+    shutil.copytree(artifacts["nano-cls"], tmp_path / "art")
+    assert retime(relative, labels, base=tmp_path).document is not None
+    assert "relative path" in retime(relative, labels).why_not
+
+
+def test_a_device_run_3x_slower_fails_the_gate_without_being_timed_here(tmp_path):
+    baseline = ResultsDocument.from_dict(BASE)
+    device = dataclasses.replace(_current(15.0), environment=_current(15.0).environment | {"device": "pi@rpi5"})
+    verdict = judge(baseline, device, Thresholds(), base=tmp_path)
+    assert verdict.status == "regression" and "timed on pi@rpi5, not here" in verdict.markdown

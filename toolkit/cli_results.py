@@ -100,7 +100,9 @@ def gate(
         max_busy_share=max_busy_share,
         max_machine_shift=max_machine_shift,
     )
-    verdict = judge(load_results(baseline), load_results(current), thresholds, confirm=confirm)
+    verdict = judge(
+        load_results(baseline), load_results(current), thresholds, confirm=confirm, base=current.resolve().parent
+    )
     if markdown:
         with atomic_file(markdown) as tmp:
             tmp.write_text(verdict.markdown)

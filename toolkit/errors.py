@@ -36,4 +36,4 @@ class MissingDependencyError(EdgekitError):
     """An optional dependency is not installed; the message names the extra to install."""
 
     def __init__(self, package: str, extra: str) -> None:
-        super().__init__(f"{package} is not installed: pip install 'edgekit[{extra}]'")
+        super().__init__(f"{package} is not installed: pip install 'edgekit-deploy[{extra}]'")

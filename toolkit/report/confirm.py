@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import EdgekitError
-from ..results import ResultsDocument
+from ..results import BenchRow, ResultsDocument
 from .gate import Check, Thresholds, _has_rounds, compare, compare_with_note, verdict_markdown
 
 #: more rounds than the run had: a neighbour's burst then falls on few of them, and gate compares the fastest
@@ -70,19 +70,64 @@ def _options(current: ResultsDocument) -> "BenchOptions":
     )
 
 
-def retime(current: ResultsDocument, labels: set[str]) -> Retiming:
-    """Time the rows labelled ``labels`` and a machine probe again, in one interleaved run."""
+def _timed_elsewhere(current: ResultsDocument) -> str:
+    """Why ``current`` was not timed on this machine (a device, another host or boot), or "" when it was."""
+    from ..manifest import host_environment
+
+    env = current.environment
+    if env.get("device"):
+        return f"it was timed on {env['device']}, not here"
+    if not env.get("boot"):
+        return "its results do not say which machine timed them"
+    if env.get("boot") != host_environment().get("boot"):
+        return "it was timed on another machine (or before this one restarted)"
+    return ""
+
+
+def _same_artifact(row: "BenchRow", base: Path | None) -> tuple[Path | None, str]:
+    """The row's artifact folder, resolved against the results file's folder (``base``; never the current
+    directory), when its model file still has the sha256 the row measured; else why not."""
+    from ..fsutil import sha256_file
+    from ..manifest import Artifact
+
+    path = Path(row.artifact)
+    if not path.is_absolute():
+        if base is None:
+            return None, f"{row.artifact} is a relative path and the results file's folder is not known"
+        path = base / path
+    if not row.model_sha256:
+        return None, f"the row of {row.artifact} records no sha256 of what it measured"
+    try:
+        artifact = Artifact.load(path)
+        digest = sha256_file(path / artifact.manifest.model_file)
+    except (EdgekitError, OSError):
+        return None, f"{path} is not here to time again"
+    if digest != row.model_sha256:
+        return None, f"{path} is not the artifact the row measured (sha256 differs)"
+    return path, ""
+
+
+def retime(current: ResultsDocument, labels: set[str], base: Path | None = None) -> Retiming:
+    """Time the rows labelled ``labels`` and a machine probe again, in one interleaved run: only rows timed on
+    this machine, and only artifacts (``base``: the results file's folder, for relative paths) whose model
+    file is still the one the row measured."""
     from ..bench.harness import open_for_timing, time_with_probe
 
+    elsewhere = _timed_elsewhere(current)
+    if elsewhere:
+        return Retiming(None, None, 0.0, 0, elsewhere)
     rows = dict(zip(current.labels(), current.rows))
     chosen = [rows[label] for label in sorted(labels) if label in rows]
-    missing = [row.artifact for row in chosen if not Path(row.artifact).exists()]
-    if missing:
-        return Retiming(None, None, 0.0, 0, f"{missing[0]} is not here to time again")
+    paths = []
+    for row in chosen:
+        path, why_not = _same_artifact(row, base)
+        if path is None:
+            return Retiming(None, None, 0.0, 0, why_not)
+        paths.append(path)
     options = _options(current)
     start = time.perf_counter()
     try:
-        sessions = [open_for_timing(Path(row.artifact), options) for row in chosen]
+        sessions = [open_for_timing(path, options) for path in paths]
     except EdgekitError as exc:
         return Retiming(None, None, 0.0, 0, f"it could not be opened again ({exc})")
     latencies, probe, share = time_with_probe(sessions, options)
@@ -91,7 +136,8 @@ def retime(current: ResultsDocument, labels: set[str]) -> Retiming:
     new_rows = tuple(
         dataclasses.replace(row, latency=fresh[id(row)]) if id(row) in fresh else row for row in current.rows
     )
-    environment = dict(current.environment) | {"machine_probe_ms": probe.to_dict()}
+    # the re-timing's own contention: the first run's share no longer describes these timings
+    environment = dict(current.environment) | {"machine_probe_ms": probe.to_dict(), "foreign_cpu_share": share}
     return Retiming(
         dataclasses.replace(current, rows=new_rows, environment=environment),
         share,
@@ -176,11 +222,34 @@ def _unsteady(baseline: ResultsDocument, current: ResultsDocument, thresholds: T
     return ""
 
 
+#: why a latency verdict stays open when a failure of the first timing did not repeat on the re-timing
+UNCONFIRMED = "a latency failure of the first timing did not repeat when timed again"
+
+
+def _stricter(first: list[Check], fresh: dict[str, Check]) -> tuple[list[Check], bool]:
+    """Each latency check as the re-timing saw it, except that a failure of the first timing never becomes a
+    pass: it stands, unconfirmed. Returns (checks, whether any failure stands unconfirmed)."""
+    checks, unconfirmed = [], False
+    for check in first:
+        again = fresh.get(check.artifact) if is_latency(check.metric) else None
+        if again is not None and not check.passed and again.passed:
+            unconfirmed = True
+            checks.append(check)
+        else:
+            checks.append(again or check)
+    return checks, unconfirmed
+
+
 def _latency_judged_again(
-    baseline: ResultsDocument, current: ResultsDocument, thresholds: Thresholds, checks: list[Check]
+    baseline: ResultsDocument,
+    current: ResultsDocument,
+    thresholds: Thresholds,
+    checks: list[Check],
+    base: Path | None = None,
 ) -> tuple[list[Check], str, str]:
     """Latency checks judged on a re-timing when one failed or the current run was timed on a busy or shifting
-    machine: (checks, what was done, why the latency verdict cannot be trusted or "")."""
+    machine: (checks, what was done, why the latency verdict cannot be trusted or ""). Re-timing only ever
+    makes a verdict stricter or inconclusive: a failure it does not repeat is ``UNCONFIRMED``, never a pass."""
     failed = {c.artifact for c in checks if not c.passed and is_latency(c.metric)}
     if _busy(baseline, thresholds):
         return (
@@ -194,13 +263,14 @@ def _latency_judged_again(
         return checks, "", ""
     labels = set(current.labels()) if unsteady else failed | {_reference_label(current, thresholds)} - {None}
     why, note = (f"the first timing: {unsteady}" if unsteady else f"{len(failed)} failed latency check(s)"), ""
+    first = checks
     for _ in range(RETIME_ATTEMPTS):
-        again = retime(current, labels)
+        again = retime(current, labels, base)
         if again.document is None:
             return checks, note + f" Latency could not be timed again ({again.why_not}).", unsteady
         # keyed by artifact: each has one latency check (which ratio it uses may differ between the two timings)
         fresh = {c.artifact: c for c in compare(baseline, again.document, thresholds) if is_latency(c.metric)}
-        checks = [fresh.get(c.artifact, c) if is_latency(c.metric) else c for c in checks]
+        checks, unconfirmed = _stricter(first, fresh)
         share = again.contention
         note += (
             f" Latency was timed again ({why}): {', '.join(sorted(labels))} and the probe, {again.rounds} "
@@ -211,18 +281,25 @@ def _latency_judged_again(
         if not unsteady.startswith("machine speed"):  # steady, or busy: a neighbour does not leave in seconds
             break
         why = f"that timing: {unsteady}"
-    return checks, note, unsteady
+    return checks, note, unsteady or (UNCONFIRMED if unconfirmed else "")
 
 
-def judge(baseline: ResultsDocument, current: ResultsDocument, thresholds: Thresholds, confirm: bool = True) -> Verdict:
+def judge(
+    baseline: ResultsDocument,
+    current: ResultsDocument,
+    thresholds: Thresholds,
+    confirm: bool = True,
+    base: Path | None = None,
+) -> Verdict:
     """Every check. Latency is judged again on a re-timing of the artifacts involved (``confirm``) when a
     latency check failed, or of every row when the run was timed while other processes took much of the CPU or
     while the machine itself changed speed (``machine_shift``); if the machine is still busy or shifted then,
     latency is "inconclusive" (neither a pass nor a regression: either shifts the ratios either way). Accuracy
-    and size failures are regressions whatever the machine did."""
+    and size failures are regressions whatever the machine did. ``base``: the current results file's folder,
+    against which its relative artifact paths are resolved for re-timing."""
     checks, note = compare_with_note(baseline, current, thresholds)
     if confirm:
-        checks, retimed, unsteady = _latency_judged_again(baseline, current, thresholds, checks)
+        checks, retimed, unsteady = _latency_judged_again(baseline, current, thresholds, checks, base)
         note += retimed
     else:
         unsteady = (
@@ -232,7 +309,7 @@ def judge(baseline: ResultsDocument, current: ResultsDocument, thresholds: Thres
     failed = [c for c in checks if not c.passed]
     if any(not is_latency(c.metric) for c in failed):
         status = "regression"
-    elif unsteady:
+    elif unsteady:  # busy, shifting, or a failure the re-timing did not repeat
         status = "inconclusive"
     else:
         status = "regression" if failed else "pass"
