@@ -60,7 +60,7 @@ class Manifest:
     tool_versions: dict[str, str] = field(default_factory=dict)
     #: sha256 of each listed file (``model_sha256`` covers ``model_file`` in manifests that predate this)
     file_sha256: dict[str, str] = field(default_factory=dict)
-    #: what the conversion took: ``peak_rss_bytes`` (this process and its children) and wall ``seconds``
+    #: what the conversion took: ``peak_rss_bytes`` (the exporting process) and wall ``seconds``
     export_resources: dict[str, Any] = field(default_factory=dict)
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     schema: int = MANIFEST_SCHEMA

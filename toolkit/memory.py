@@ -4,7 +4,7 @@ reached, and an allocation failure said in one line.
 ``available_bytes`` is the smallest of MemAvailable, the room left under this process's cgroup memory limit (v2
 ``memory.max`` or v1 ``memory.limit_in_bytes``) and the room left under its address-space limit
 (``RLIMIT_AS``, as ``prlimit --as`` or ``ulimit -v`` set it). ``PeakMemory`` samples the resident set of this
-process and its children while a step runs (a background thread, every 20 ms), so each export step reports
+process while a step runs (a background thread, every 20 ms), so each export step reports
 its own peak rather than the process's lifetime high-water mark. No heavy imports: psutil and the stdlib.
 """
 
@@ -112,20 +112,12 @@ def check_fits(need: int, step: str, lower: str) -> None:
         )
 
 
-def _tree_rss(process: psutil.Process) -> int:
-    total = process.memory_info().rss
-    for child in process.children(recursive=True):
-        try:
-            total += child.memory_info().rss
-        except psutil.Error:
-            continue
-    return total
-
-
 @dataclass
 class PeakMemory:
-    """``with PeakMemory() as peak: ...`` then ``peak.bytes`` (highest RSS of this process and its children
-    seen while the block ran) and ``peak.seconds`` (the block's wall time)."""
+    """``with PeakMemory() as peak: ...`` then ``peak.bytes`` (highest RSS of this process seen while the block
+    ran) and ``peak.seconds`` (the block's wall time). Children are not added: converters run in-process, and
+    the short-lived forks some libraries make (to run a command) share their parent's pages copy-on-write, so
+    adding their RSS counted the same memory twice."""
 
     interval_s: float = 0.02
     bytes: int = 0
@@ -140,7 +132,7 @@ class PeakMemory:
         process = psutil.Process(os.getpid())
         while True:
             try:
-                self.bytes = max(self.bytes, _tree_rss(process))
+                self.bytes = max(self.bytes, process.memory_info().rss)
             except psutil.Error:
                 pass
             if self._stop.wait(self.interval_s):
