@@ -66,7 +66,7 @@ PROBE_SIZE = 64
 def torch_activation_bytes(module: object, size: int) -> int | None:
     """Bytes of every leaf module's output for one ``size`` px image through ``module``, measured at
     ``PROBE_SIZE`` px and scaled by area; None when the model does not run at the probe size (a fixed-size
-    classifier head) or is no ``nn.Module``."""
+    classifier head), takes no forward hooks (TorchScript) or is no ``nn.Module``."""
     import torch
 
     if not isinstance(module, torch.nn.Module):
@@ -79,9 +79,10 @@ def torch_activation_bytes(module: object, size: int) -> int | None:
             if isinstance(tensor, torch.Tensor):
                 total += tensor.numel() * tensor.element_size()
 
-    leaves = [m for m in module.modules() if not list(m.children())]
-    hooks = [leaf.register_forward_hook(count) for leaf in leaves]
-    try:
+    hooks = []
+    try:  # TorchScript modules take no hooks: no estimate for them
+        for leaf in [m for m in module.modules() if not list(m.children())]:
+            hooks.append(leaf.register_forward_hook(count))
         with torch.no_grad():
             module(torch.zeros(1, 3, PROBE_SIZE, PROBE_SIZE))
     except Exception:  # noqa: BLE001 - any model that cannot run at the probe size: no estimate

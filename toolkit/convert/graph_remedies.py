@@ -42,6 +42,17 @@ def _is_channel_merge(node, shapes: dict[str, list[int]]) -> bool:
     return node.op_type == "Concat" and axis in (1, -3) and all(len(shapes.get(i, [])) == 4 for i in node.input)
 
 
+def _direct_box_conv(box: str, producer: dict, shapes: dict[str, list[int]], seen: set[str]) -> list[str]:
+    """The Conv that emits a level's boxes (``box``) when they are regressed directly (4 channels: ltrb
+    distances, as YOLO26's head does with ``reg_max=1``), not as DFL bins: one INT8 step of those distances is
+    pixels of box at the coarse levels (YOLO26n ort-int8 lost 9.9 pt mAP50-95 with it quantized)."""
+    conv = producer.get(box)
+    if conv is None or conv.op_type != "Conv" or shapes.get(box, [0, 0])[1] != 4 or conv.name in seen:
+        return []
+    seen.add(conv.name)
+    return [conv.name]
+
+
 def decode_tail_nodes(onnx_path: Path) -> list[str]:
     """Names of the nodes between the head's 4D->3D flattening Reshapes and the outputs (empty if none)."""
     import onnx
@@ -59,10 +70,12 @@ def decode_tail_nodes(onnx_path: Path) -> list[str]:
         tail.append(node.name)
         if _is_spatial_flatten(node, shapes):
             found_flatten = True
-            merge = producer.get(node.input[0])
+            merge, box = producer.get(node.input[0]), node.input[0]
             if merge is not None and _is_channel_merge(merge, shapes) and merge.name not in seen:
                 seen.add(merge.name)
                 tail.append(merge.name)  # box and class branches get their own ranges
+                box = merge.input[0]
+            tail += _direct_box_conv(box, producer, shapes, seen)
             continue  # the head's flattening: everything before it is the network proper
         stack.extend(i for i in node.input if i in producer)
     return tail if found_flatten and len(tail) < len(model.graph.node) else []

@@ -89,18 +89,29 @@ def _num(value: Any, fmt: str) -> str:
     return "" if value == "" else format(value, fmt)
 
 
+#: the accuracy column of bench tables: how many points the headline metric lost against the FP32 parent
+#: (positive: lost; negative: gained), the same name in the terminal table and the Markdown report
+DROP_COLUMN = "drop pts"
+
+
+def format_drop(drop: float | None) -> str:
+    """A drop (a fraction, as rows store it) in points, unsigned when it is a loss: ``0.93``, ``-0.12``."""
+    return "" if drop is None else f"{drop * 100:.2f}"
+
+
 def to_markdown(document: ResultsDocument) -> str:
     """A GitHub-flavoured Markdown table plus the environment it was measured in."""
     env = document.environment
     lines = [
         f"### edgekit bench — {env.get('cpu', '?')}, {env.get('threads', '?')} threads",
         "",
-        "| artifact | runtime | metric | value | Δ pts | p50 ms | p50 × | p90 ms | size MB | size × | status |",
+        f"| artifact | runtime | metric | value | {DROP_COLUMN} | p50 ms | p50 × | p90 ms | size MB | size × "
+        "| status |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row, label in zip(document.rows, document.labels()):
         f = _flat(row, label)
-        drop = "" if f["drop"] == "" else f"{f['drop'] * 100:+.2f}"
+        drop = format_drop(None if f["drop"] == "" else f["drop"])
         size = "" if f["size_bytes"] == "" else f"{f['size_bytes'] / 1e6:.2f}"
         lines.append(
             f"| {markdown_cell(label)} | {markdown_cell(f['runtime'])} | {f['metric']} | "

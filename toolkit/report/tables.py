@@ -13,6 +13,7 @@ from rich.table import Table
 
 from ..results import TASK_METRICS as METRIC_KEYS
 from ..results import BenchRow, ResultsDocument
+from .files import DROP_COLUMN, format_drop
 
 
 def _fmt_size(size: int) -> str:
@@ -47,7 +48,19 @@ def bench_table(document: ResultsDocument, title: str = "") -> Table:
         title=escape(f"edgekit bench{where} — {env.get('cpu', '?')}, {env.get('threads', '?')} threads"),
         caption=escape(f"ISA: {', '.join(map(str, isa))}") if isinstance(isa, list) and isa else None,
     )
-    for column in ("target", *keys, "Δ", "p50 ms", "p50 ×", "p90 ms", "p99 ms", "size", "size ×", "peak RSS", "status"):
+    for column in (
+        "target",
+        *keys,
+        DROP_COLUMN,
+        "p50 ms",
+        "p50 ×",
+        "p90 ms",
+        "p99 ms",
+        "size",
+        "size ×",
+        "peak RSS",
+        "status",
+    ):
         table.add_column(column, justify="left" if column in ("target", "status") else "right")
     for row, label in zip(rows, labels):
         if not row.ok or row.latency is None:
@@ -60,7 +73,7 @@ def bench_table(document: ResultsDocument, title: str = "") -> Table:
         table.add_row(
             escape(label),
             *metrics,
-            "" if drop is None else f"{drop:+.4f}",
+            format_drop(drop),
             f"{lat.p50:.2f}",
             _ratio(row, "p50"),
             f"{lat.p90:.2f}",
@@ -77,7 +90,7 @@ def devices_table(documents: dict[str, ResultsDocument]) -> Table:
     """Several devices' results as one table with a device column (``bench --on`` given more than once); ratios
     are to each device's own FP32 parent, never across devices."""
     table = Table(title="edgekit bench on several devices")
-    for column in ("device", "cpu", "artifact", "metric", "value", "Δ", "p50 ms", "p50 ×", "size", "status"):
+    for column in ("device", "cpu", "artifact", "metric", "value", DROP_COLUMN, "p50 ms", "p50 ×", "size", "status"):
         table.add_column(
             column, justify="left" if column in ("device", "cpu", "artifact", "metric", "status") else "right"
         )
@@ -95,7 +108,7 @@ def devices_table(documents: dict[str, ResultsDocument]) -> Table:
                 escape(label),
                 metric,
                 f"{row.metrics[metric]:.4f}",
-                "" if drop is None else f"{drop:+.4f}",
+                format_drop(drop),
                 f"{row.latency.p50:.2f}",
                 _ratio(row, "p50"),
                 _fmt_size(row.size_bytes),
