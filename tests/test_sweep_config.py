@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+from re import escape as re_escape
 import sys
 from pathlib import Path
 
@@ -168,3 +169,45 @@ def test_the_driver_fails_a_cell_whose_need_is_not_in_the_sweep_instead_of_waiti
     )
     assert "outside the sweep" in records["k1"]["error"] and "orphan failed" in records["k2"]["error"]
     assert driver.tally.failed == {"export": 1, "score": 1} and len(lines) == 2
+
+
+@pytest.mark.parametrize(
+    ("change", "said"),
+    [
+        ("[bench]\nrounds = 5000\n", "rounds must be at most"),
+        ("[bench]\nwarmup = 1e12\n", "warmup must be an integer"),
+        ('[bench]\nthreads = "two"\n', "threads must be an integer"),
+        ('[compress]\nrecover = "magic"\n', "--recover must be one of"),
+        ('[compress]\nimportance = "vibes"\n', "importance must be one of"),
+        ('[compress]\nrecover = "labels"\nlr = "fast"\n', "[compress]"),
+        ('[compress]\nimages = "/"\n', "whole file system"),
+        ('[compress]\nimages = "no-such-folder"\n', "is not a folder"),
+    ],
+)
+def test_every_value_is_checked_when_the_sweep_is_read(tmp_path, change, said):
+    """Before: each of these failed only when its cell ran, after other cells had run and been written."""
+    with pytest.raises(EdgekitError, match=re_escape(said)):
+        load_sweep(_file(tmp_path, GRID + change))
+
+
+def test_missing_model_or_data_paths_are_refused_when_the_sweep_is_read(tmp_path):
+    with pytest.raises(EdgekitError, match="model .*missing.onnx does not exist"):
+        load_sweep(_file(tmp_path, GRID.replace('model = "nano-det"', 'model = "missing.onnx"')))
+    with pytest.raises(EdgekitError, match="data .*missing.yaml does not exist"):
+        load_sweep(_file(tmp_path, GRID.replace('data = "shapes-det"', 'data = "missing.yaml"')))
+
+
+def test_compress_images_are_resolved_against_the_sweep_file(tmp_path):
+    (tmp_path / "imgs").mkdir()
+    config = load_sweep(_file(tmp_path, GRID + '[compress]\nimages = "imgs"\n'))
+    assert config.compress["images"] == str((tmp_path / "imgs").resolve())
+
+
+def test_a_huge_grid_is_refused_unless_the_cap_is_raised(tmp_path):
+    prune = ", ".join(f"0.{i:03d}" for i in range(1, 400))
+    text = GRID.replace("prune = [0.0, 0.3]", f"prune = [{prune}]")
+    with pytest.raises(EdgekitError, match="above the cap of 1000: pass --max-cells"):
+        load_sweep(_file(tmp_path, text))
+    assert load_sweep(_file(tmp_path, text), max_cells=100_000).cells() > 1000
+    result, errors = _cli(tmp_path, str(_file(tmp_path, text)))
+    assert result.exit_code == 2 and len(errors) == 1 and "--max-cells" in errors[0]

@@ -164,7 +164,10 @@ def sweep(
         "sweep-store",
     ),
     force: bool = typer.Option(False, "--force", help="replace the sweep's output directory"),
-    trust: bool = typer.Option(False, "--trust", help="confirm a sweep file's trust = true"),
+    trust: bool = typer.Option(
+        False, "--trust", help="confirm a sweep file's trust = true; accept a store that others can write"
+    ),
+    max_cells: int = typer.Option(1000, "--max-cells", min=1, help="the largest grid (rows) accepted"),
 ) -> None:
     """Compress x export x calibrate a model over a grid: one table, a Pareto plot, resumable, local or Ray."""
     import dataclasses
@@ -172,7 +175,7 @@ def sweep(
     from .report.tables import bench_table
     from .sweeps import load_sweep, run_sweep
 
-    config = load_sweep(sweep_file, trusted=trust)
+    config = load_sweep(sweep_file, trusted=trust, max_cells=max_cells)
     if store is not None:
         config = dataclasses.replace(config, store=store)
     result = run_sweep(

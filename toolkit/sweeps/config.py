@@ -5,7 +5,7 @@ A sweep file::
     model = "nano-det"
     data = "shapes-det"
     output = "runs/nano-det-sweep"
-    store = "/shared/edgekit-store"   # optional: the content-addressed cache of finished cells
+    store = "/data/me/edgekit-store"  # optional: the content-addressed cache of finished cells (private to you)
     reference = "onnx-fp32"           # the uncompressed model's float target: every ratio is to its p50
 
     [grid]
@@ -47,6 +47,7 @@ from ..compress.options import PLAN_KEYS
 from ..errors import EdgekitError
 from ..models.builtins import BUILTIN_MODELS
 from ..pipeline import check_table, read_recipe_file
+from .validate import MAX_CELLS, check_bench, check_compress, check_size, check_sources, resolve_images
 
 _TOP = {"model", "data", "output", "store", "reference", "trust", "grid", "compress", "bench"}
 _GRID = {"prune", "epochs", "targets", "calibration"}
@@ -152,8 +153,9 @@ def _grid(raw: dict[str, Any]) -> tuple[tuple[float, ...], tuple[int, ...], tupl
     return tuple(prune), tuple(epochs), tuple(targets), tuple(variants)
 
 
-def load_sweep(path: Path, trusted: bool = False) -> SweepConfig:
-    """Read and check a sweep file; every problem is one ``EdgekitError`` before anything runs."""
+def load_sweep(path: Path, trusted: bool = False, max_cells: int = MAX_CELLS) -> SweepConfig:
+    """Read and check a sweep file; every problem is one ``EdgekitError`` before anything runs (``max_cells``:
+    the largest grid accepted)."""
     from ..registry import resolve_targets
 
     raw = _table(read_recipe_file(path, "sweep"), "the top level", _TOP)
@@ -177,7 +179,10 @@ def load_sweep(path: Path, trusted: bool = False) -> SweepConfig:
         raise EdgekitError("sweep: 'reference' must name a target")
     reference = resolve_targets([reference])[0].name
     compress = _table(raw.get("compress", {}), "[compress]", set(PLAN_KEYS) - _SET_BY_GRID)
+    compress = resolve_images(compress, base)
+    check_compress(compress, prune, epochs)
     bench = _table(raw.get("bench", {}), "[bench]", set(RECIPE_KEYS) - {"data"})
+    check_bench(bench)
     store = raw.get("store")
     if store is not None and (not isinstance(store, str) or not store.strip()):
         raise EdgekitError("sweep: 'store' must name a directory")
@@ -189,7 +194,8 @@ def load_sweep(path: Path, trusted: bool = False) -> SweepConfig:
         raise EdgekitError("sweep: 'data' must be a string")
     if data is not None and data not in BUILTIN_DATASETS and (base / data).exists():  # beside the sweep file
         data = str(base / data)
-    return SweepConfig(
+    check_sources(model, data)
+    config = SweepConfig(
         model=model,
         output=output,
         data=data,
@@ -205,3 +211,5 @@ def load_sweep(path: Path, trusted: bool = False) -> SweepConfig:
         trust_store=trusted,
         path=path,
     )
+    check_size(config.cells(), max_cells)
+    return config

@@ -137,6 +137,8 @@ def run_sweep(
     """Run every cell of ``config`` (skipping those done in the store) and write the output directory; returns
     ``{"document": ResultsDocument, "summary": dict}``."""
     store = Store(config.store or default_store())
+    if store.root.resolve().is_relative_to(config.output.resolve()):
+        raise EdgekitError(f"sweep: the store {store.root} lies inside the output {config.output}, which is replaced")
     protect = _protected(config, store)
     check_replaceable(config.output, force, SWEEP_MARKER, protect)
     planner = Planner(config, store)
