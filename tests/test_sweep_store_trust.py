@@ -83,3 +83,21 @@ def test_a_store_of_another_user_is_refused(tmp_path: Path) -> None:
 def test_a_store_inside_the_output_is_refused_when_the_sweep_is_read(tmp_path: Path) -> None:
     with pytest.raises(EdgekitError, match="lies inside the output"):
         load_sweep(_sweep(tmp_path, store="out/store"))
+
+
+def test_a_damaged_record_is_not_done_and_says_where_it_is(tmp_path: Path) -> None:
+    """Before: a record with macs_before 0 or a row that is not an object ended every re-run with exit 3."""
+    store = Store(tmp_path / "store")
+    model = _compressed(store)
+    good = {"macs_before": 10, "macs_after": 5, "params_before": 10, "params_after": 5}
+    cell = store.folder("compress", KEY) / "cell.json"
+    cell.write_text(json.dumps(good | {"model_sha256": sha256_file(model)}))
+    assert store.done("compress", KEY) is not None and store.damage("compress", KEY) == ""
+    cell.write_text(json.dumps(good | {"macs_before": 0, "model_sha256": sha256_file(model)}))
+    assert store.done("compress", KEY) is None
+    assert "cell.json: macs_before not a positive integer" in store.damage("compress", KEY)
+    (tmp_path / "store" / "score" / KEY).mkdir(parents=True)
+    (tmp_path / "store" / "score" / KEY / "cell.json").write_text('{"row": [1, 2]}')
+    assert store.done("score", KEY) is None and "no row" in store.damage("score", KEY)
+    (tmp_path / "store" / "score" / KEY / "cell.json").write_text("[]")
+    assert "not a JSON object" in store.damage("score", KEY)

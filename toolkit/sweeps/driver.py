@@ -109,5 +109,8 @@ class Driver:
             elif (done := self.store.done(cell.kind, cell.key)) is not None:
                 self._finish(cell, done | {"reused": True}, len(running))
             else:
+                damaged = self.store.damage(cell.kind, cell.key)
+                if damaged:
+                    self.log(f"store: {damaged}; running {self.names.get(cell.key, cell.key)} again")
                 running[self.executor.submit(cell.spec, exclusive)] = cell
         return still

@@ -86,6 +86,34 @@ def _refuse_shared(path: Path) -> None:
         )
 
 
+def _positive_ints(record: dict[str, Any], keys: tuple[str, ...]) -> str:
+    bad = [k for k in keys if isinstance(record.get(k), bool) or not isinstance(record.get(k), int) or record[k] <= 0]
+    return f"{', '.join(bad)} not a positive integer" if bad else ""
+
+
+def record_problem(kind: str, record: dict[str, Any]) -> str:
+    """What is wrong with a finished cell's record of ``kind`` ("" when it can be reused)."""
+    if kind == "compress":
+        problem = _positive_ints(record, ("macs_before", "macs_after", "params_before", "params_after"))
+        return problem or ("" if isinstance(record.get("model_sha256"), str) else "no model_sha256")
+    if kind == "export":
+        return "" if isinstance(record.get("target"), str) else "no target"
+    if kind == "score":
+        from .cells import row_without_latency
+
+        if not isinstance(record.get("row"), dict):
+            return "no row"
+        try:
+            row_without_latency(record["row"])
+        except EdgekitError as exc:
+            return str(exc)[:160]
+        return ""
+    if kind == "time":
+        ok = isinstance(record.get("latencies"), list) and isinstance(record.get("environment"), dict)
+        return "" if ok else "no latencies or environment"
+    return ""
+
+
 class Store:
     """A store directory: is a cell done, its folder, and writing a cell in whole."""
 
@@ -115,8 +143,8 @@ class Store:
         if not trust_store:
             for path in (model, folder, folder.parent, self.root):
                 _refuse_shared(path)
-        record = self.done("compress", key) or {}
-        expected = record.get("model_sha256")
+        record = self._load("compress", key)
+        expected = record.get("model_sha256") if isinstance(record, dict) else None
         if not isinstance(expected, str):
             raise EdgekitError(f"sweep store: {folder} records no sha256 of its model (an older edgekit wrote it)")
         if not model.is_file() or sha256_file(model) != expected:
@@ -126,14 +154,25 @@ class Store:
     def folder(self, kind: str, key: str) -> Path:
         return self.root / kind / key
 
-    def done(self, kind: str, key: str) -> dict[str, Any] | None:
-        """The finished cell's record, or None."""
-        record = self.folder(kind, key) / CELL_FILE
+    def _load(self, kind: str, key: str) -> Any:
         try:
-            loaded = json.loads(record.read_text())
+            return json.loads((self.folder(kind, key) / CELL_FILE).read_text())
         except (OSError, ValueError):
             return None
-        return loaded if isinstance(loaded, dict) else None
+
+    def done(self, kind: str, key: str) -> dict[str, Any] | None:
+        """The finished cell's record, or None (also when the record is damaged: the cell runs again)."""
+        loaded = self._load(kind, key)
+        return loaded if isinstance(loaded, dict) and not record_problem(kind, loaded) else None
+
+    def damage(self, kind: str, key: str) -> str:
+        """Why the cell's record on disk cannot be reused ("" when it is fine or absent)."""
+        folder = self.folder(kind, key)
+        if not folder.exists():
+            return ""
+        loaded = self._load(kind, key)
+        problem = "not a JSON object" if not isinstance(loaded, dict) else record_problem(kind, loaded)
+        return f"{folder / CELL_FILE}: {problem}" if problem else ""
 
     def write(self, kind: str, key: str, make: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
         """Run ``make(folder) -> record`` in a temporary folder and rename it in as the finished cell."""
