@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from edgekit.data.resolve import resolve_dataset
 from edgekit.errors import EdgekitError
 from edgekit.fsutil import sha256_file
 from edgekit.sweeps.config import load_sweep
@@ -17,6 +20,7 @@ from edgekit.sweeps.run import run_sweep
 from edgekit.sweeps.store import Store
 
 KEY = "0123456789abcdef01234567"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _sweep(tmp_path: Path, store: str = "store") -> Path:
@@ -101,3 +105,21 @@ def test_a_damaged_record_is_not_done_and_says_where_it_is(tmp_path: Path) -> No
     assert store.done("score", KEY) is None and "no row" in store.damage("score", KEY)
     (tmp_path / "store" / "score" / KEY / "cell.json").write_text("[]")
     assert "not a JSON object" in store.damage("score", KEY)
+
+
+def test_sweep_cells_are_keyed_by_the_datasets_labels_not_its_yaml(tmp_path: Path) -> None:
+    """Before: cells were keyed by the data.yaml's bytes, so fixed labels reused the old scores."""
+    from edgekit.sweeps.plan import data_identity
+
+    subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "yolov8n" / "make_data.py"), str(tmp_path / "yolo"), "--train", "4"],
+        check=True,
+        capture_output=True,
+    )
+    yaml = str(tmp_path / "yolo" / "data.yaml")
+    before = data_identity(yaml)
+    label = sorted((tmp_path / "yolo" / "labels" / "val").glob("*.txt"))[0]
+    label.write_text(label.read_text() + "0 0.5 0.5 0.1 0.1\n")
+    resolve_dataset.cache_clear()
+    assert data_identity(yaml) != before
+    assert data_identity("shapes-det") == "name:shapes-det"

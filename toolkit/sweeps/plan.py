@@ -7,6 +7,9 @@ the whole table is added by the driver once every artifact is scored.
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,6 +85,21 @@ def _variants(config: SweepConfig) -> list[tuple[str, float, int]]:
     return out
 
 
+def data_identity(spec: str | None) -> str | None:
+    """What a sweep's data is: a built-in name (generated identically by this edgekit version, which every key
+    holds), else the identity of the dataset itself, its calibration and val splits (image count, sha256 of the
+    labels), not of the file that points at it: fixing a label file must not reuse the old scores."""
+    from edgekit.calibration_data.build import BUILTIN_DATASETS
+
+    if spec is None or spec in BUILTIN_DATASETS:
+        return content_identity(spec, {})
+    from ..data.resolve import resolve_dataset
+
+    splits = {split: resolve_dataset(spec, split).summary() for split in ("calib", "val")}
+    text = json.dumps(splits, sort_keys=True, default=str)
+    return f"dataset:{hashlib.sha256(text.encode()).hexdigest()}"
+
+
 class Planner:
     """Builds the ``Plan`` of a ``SweepConfig`` against a store."""
 
@@ -90,7 +108,7 @@ class Planner:
         self.store = store
         self.identity = {
             "model": content_identity(config.model, _builtin_weights()),
-            "data": content_identity(config.data, {}),
+            "data": data_identity(config.data),
             "trust": config.trust,
         }
         self.plan = Plan()
