@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import socket
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -55,81 +53,91 @@ def _died(job: Job, why: str) -> dict[str, Any]:
     return {"error": f"its worker died {job.attempts} time(s) ({why}); not retried again"}
 
 
+def _run_in_child(spec: dict[str, Any], conn: Any, threads: int) -> None:
+    """A cell's own process: run it and send its record back (a dead process sends nothing)."""
+    _share_cores(threads)
+    from .cells import run_spec
+
+    conn.send(run_spec(spec))
+    conn.close()
+
+
 class LocalExecutor:
-    """A process pool of ``jobs`` workers on this machine (a dead worker breaks the pool: it is rebuilt and
-    every unfinished cell submitted again, counting one attempt)."""
+    """Cells in processes of their own on this machine, at most ``jobs`` at a time. A cell whose process dies
+    (killed, out of memory) is the only one charged an attempt and sent again; the cells beside it go on."""
 
     name = "local"
 
     def __init__(self, jobs: int = 1, max_retries: int = MAX_RETRIES) -> None:
+        import multiprocessing
+
         if jobs < 1 or jobs > 256:
             raise EdgekitError(f"--jobs must be 1..256, got {jobs}")
         self.jobs = jobs
         self.max_retries = max_retries
-        self._pool = self._new_pool()
+        self._context = multiprocessing.get_context("spawn")
+        self._threads = max(1, (os.cpu_count() or 1) // jobs)
+        self._queued: list[Job] = []
+        self._running: list[Job] = []
 
-    def _new_pool(self) -> ProcessPoolExecutor:
-        import multiprocessing
-
-        threads = max(1, (os.cpu_count() or 1) // self.jobs)
-        return ProcessPoolExecutor(
-            max_workers=self.jobs,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_share_cores,
-            initargs=(threads,),
-        )
-
-    def _send(self, job: Job) -> None:
-        from .cells import run_spec
-
-        job.attempts += 1
-        job.handle = self._pool.submit(run_spec, job.spec)
+    def _start_queued(self) -> None:
+        while self._queued and len(self._running) < self.jobs:
+            job = self._queued.pop(0)
+            receive, send = self._context.Pipe(duplex=False)
+            process = self._context.Process(target=_run_in_child, args=(job.spec, send, self._threads), daemon=True)
+            job.attempts += 1
+            process.start()
+            send.close()  # the child holds its own end: a dead child then reads as end of file here
+            job.handle = (process, receive)
+            self._running.append(job)
 
     def submit(self, spec: dict[str, Any], exclusive: bool = False) -> Job:
         job = Job(spec, exclusive)
-        self._send(job)
+        self._queued.append(job)
+        self._start_queued()
         return job
 
     def worker_pids(self) -> list[int]:
-        """The pool's worker processes (the tests kill one)."""
-        return list(getattr(self._pool, "_processes", {}) or {})
+        """The processes of the cells running now (the tests kill one)."""
+        return [job.handle[0].pid for job in self._running]
+
+    def _collect(self, job: Job) -> bool:
+        """Read a finished job's record; a dead one is sent again or failed past its retries. True when done."""
+        process, receive = job.handle
+        try:
+            job.record = receive.recv()
+        except (EOFError, OSError):
+            job.record = None
+        receive.close()
+        process.join(timeout=10)
+        self._running.remove(job)
+        if job.record is not None:
+            return True
+        if job.attempts > self.max_retries:
+            job.record = _died(job, f"exit code {process.exitcode}")
+            return True
+        self._queued.append(job)
+        return False
 
     def wait_any(self, jobs: list[Job], timeout: float) -> list[Job]:
-        by_future: dict[Future[dict[str, Any]], Job] = {job.handle: job for job in jobs}
-        done, _ = wait(list(by_future), timeout=timeout, return_when=FIRST_COMPLETED)
-        finished, broken = [], []
-        for future in done:
-            job = by_future[future]
-            try:
-                job.record = future.result()
-                finished.append(job)
-            except BrokenProcessPool:
-                broken.append(job)
-        if broken:
-            self._rebuild([job for job in jobs if job not in finished])
-            for job in broken:
-                if job.record is not None:
-                    finished.append(job)
+        from multiprocessing.connection import wait as wait_ready
+
+        self._start_queued()
+        running = [job for job in jobs if job in self._running]
+        ready = wait_ready([job.handle[1] for job in running], timeout=timeout) if running else []
+        finished = [job for job in running if job.handle[1] in ready and self._collect(job)]
+        self._start_queued()
         return finished
 
-    def _rebuild(self, unfinished: list[Job]) -> None:
-        """A worker died: a new pool, every unfinished cell sent again (or failed past its retries)."""
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = self._new_pool()
-        for job in unfinished:
-            if job.attempts > self.max_retries:
-                job.record = _died(job, "the process pool broke")
-            else:
-                self._send(job)
-
     def close(self, cancel: bool = False) -> None:
-        if cancel:
-            for pid in self.worker_pids():
-                try:
-                    os.kill(pid, 9)
-                except OSError:
-                    pass
-        self._pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        self._queued.clear()
+        for job in list(self._running):
+            process, receive = job.handle
+            if cancel:
+                process.kill()
+            process.join()
+            receive.close()
+        self._running.clear()
 
 
 def _check_answers(address: str) -> None:
