@@ -12,11 +12,9 @@ remote folder is removed in every case. Nothing is written locally until the res
 from __future__ import annotations
 
 import dataclasses
-import io
 import re
 import shlex
 import subprocess
-import tarfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +24,7 @@ from .. import __version__
 from ..errors import EdgekitError
 from ..results import ResultsDocument
 from .options import BenchOptions
+from .shipping import dataset_files, stream_into, total_bytes
 
 #: user and host start with a letter or digit: nothing ssh could read as an option (``-oProxyCommand``)
 _DEVICE = re.compile(
@@ -182,35 +181,32 @@ def _check_version(device: Device) -> None:
         )
 
 
-def _tar(paths: dict[str, Path]) -> bytes:
-    """One tar stream of ``paths`` (name in the archive -> local file or folder), symbolic links refused."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name, path in paths.items():
-            archive.add(str(path), arcname=name, filter=_no_links)
-    return buffer.getvalue()
-
-
-def _no_links(info: tarfile.TarInfo) -> tarfile.TarInfo:
-    if info.issym() or info.islnk():
-        raise EdgekitError(f"{info.name} is a link: an artifact holds plain files only")
-    return info
-
-
-def _copy(device: Device, folder: str, archive: bytes) -> None:
-    """Unpack ``archive`` into ``folder`` on the device; a full disk is said as such (tar only says it wrote less)."""
+def _copy(device: Device, folder: str, paths: dict[str, Path]) -> int:
+    """Stream ``paths`` into ``folder`` on the device; returns the bytes sent. A full disk is said as such (tar
+    only says it wrote less)."""
+    size = total_bytes(paths)
+    command = device.ssh(f"tar -C {shlex.quote(folder)} -xf -")
     try:
-        _run(device, f"tar -C {shlex.quote(folder)} -xf -", "copying the artifacts", stdin=archive)
-    except EdgekitError:
-        free = subprocess.run(
-            device.ssh(f"df -Pk {shlex.quote(folder)} | tail -1"), capture_output=True, text=True, timeout=60
-        ).stdout.split()
-        if len(free) >= 4 and free[3].isdigit() and int(free[3]) * 1024 < len(archive):
-            raise EdgekitError(
-                f"no space left on {device.name} at {folder}: {int(free[3])} KiB free, "
-                f"{len(archive) // 1024} KiB to copy (choose another folder with --remote-tmp)"
-            ) from None
-        raise
+        result = stream_into(command, paths, device.settings.timeout_s)
+    except subprocess.TimeoutExpired:
+        raise EdgekitError(
+            f"copying the artifacts to {device.name} did not finish within {device.settings.timeout_s:g} s "
+            "(--remote-timeout)"
+        ) from None
+    if result.returncode == 0:
+        return size
+    free = subprocess.run(
+        device.ssh(f"df -Pk {shlex.quote(folder)} | tail -1"), capture_output=True, text=True, timeout=60
+    ).stdout.split()
+    if len(free) >= 4 and free[3].isdigit() and int(free[3]) * 1024 < size:
+        raise EdgekitError(
+            f"no space left on {device.name} at {folder}: {int(free[3])} KiB free, "
+            f"{size // 1024} KiB to copy (choose another folder with --remote-tmp)"
+        )
+    lines = [line.strip() for line in result.stderr.decode(errors="replace").splitlines() if line.strip()]
+    if result.returncode == 255:
+        raise EdgekitError(f"cannot reach {device.name} over SSH: {lines[-1] if lines else 'exit 255'}")
+    raise EdgekitError(f"copying the artifacts on {device.name} failed: {_cause(lines) or (lines or ['?'])[-1]}")
 
 
 def _bench_command(device: Device, folder: str, names: list[str], options: BenchOptions, data: str | None) -> str:
@@ -257,19 +253,16 @@ def remote_bench(paths: list[Path], options: BenchOptions, device: Device) -> Re
         shipped[f"wheel/{device.settings.wheel.name}"] = device.settings.wheel
     data = options.data
     if data is not None and data not in BUILTIN_DATASETS:
-        local = Path(data)
-        if not local.exists():
+        if not Path(data).exists():
             raise EdgekitError(f"--data {data} does not exist")
-        root = local.parent if local.is_file() else local
-        shipped["data"] = root
-        data = f"data/{local.name}" if local.is_file() else "data"
-    archive = _tar(shipped)
+        files, data = dataset_files(data)  # the dataset's own files, never the folder around them
+        shipped |= files
     base = shell_path(device.settings.tmp) if device.settings.tmp else '"${TMPDIR:-/tmp}"'
     folder = _run(device, f"mktemp -d {base}/edgekit-remote.XXXXXX", "making a work folder").strip()
     if not folder.startswith("/"):
         raise EdgekitError(f"{device.name} did not make a work folder (got {folder[:80]!r})")
     try:
-        _copy(device, folder, archive)
+        sent = _copy(device, folder, shipped)
         copied = installed = time.perf_counter()
         if device.settings.wheel is not None:
             _install(device, f"{folder}/wheel/{device.settings.wheel.name}")
@@ -287,7 +280,7 @@ def remote_bench(paths: list[Path], options: BenchOptions, device: Device) -> Re
         "copy_s": round(copied - start, 2),
         "bench_s": round(benched - installed, 2),
         "total_s": round(time.perf_counter() - start, 2),
-        "bytes_copied": len(archive),
+        "bytes_copied": sent,
     }
     if device.settings.wheel is not None:
         cost["install_s"] = round(installed - copied, 2)

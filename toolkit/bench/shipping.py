@@ -1,0 +1,80 @@
+"""What ``bench --on`` sends to a device, and how: the artifacts, and of a dataset only its own files.
+
+A dataset is shipped as the files that make it up and nothing beside them: for a detection set its
+annotations as one COCO file (``annotations.json``: a YOLO set's labels, converted) and the images it names;
+for an ImageFolder set its images under their class folders. Before, the whole folder around a data file was
+sent (a COCO JSON in the home folder shipped ``~/.ssh``). Everything goes as one tar stream written straight
+into ssh's standard input, never held in memory whole.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tarfile
+from pathlib import Path
+from typing import IO
+
+from ..errors import EdgekitError
+
+#: where a shipped dataset lies inside the device's work folder
+DATA_FOLDER = "data"
+
+
+def dataset_files(spec: str) -> tuple[dict[str, Path], str]:
+    """The files of the val split of dataset ``spec`` by their name in the archive, and the ``--data`` the
+    device's bench takes for them."""
+    from ..data.resolve import resolve_dataset
+
+    dataset = resolve_dataset(spec, "val")
+    if dataset.task == "classify":
+        files = {
+            f"{DATA_FOLDER}/{dataset.class_names[label]}/{index:06d}-{path.name}": path
+            for index, (path, label) in enumerate(dataset.samples)
+        }
+        return files, DATA_FOLDER
+    coco = json.loads(Path(dataset.annotations_path).read_text())
+    names = {entry["id"]: entry["file_name"] for entry in coco["images"]}
+    files = {f"{DATA_FOLDER}/annotations.json": Path(dataset.annotations_path)}
+    files |= {f"{DATA_FOLDER}/{names[record.image_id]}": record.path for record in dataset.images}
+    return files, f"{DATA_FOLDER}/annotations.json"
+
+
+def _no_links(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    if info.issym() or info.islnk():
+        raise EdgekitError(f"{info.name} is a link: an artifact holds plain files only")
+    return info
+
+
+def write_tar(stream: IO[bytes], paths: dict[str, Path]) -> None:
+    """``paths`` (name in the archive -> local file or folder) as one tar stream into ``stream``."""
+    with tarfile.open(fileobj=stream, mode="w|") as archive:
+        for name, path in paths.items():
+            archive.add(str(path), arcname=name, filter=_no_links)
+
+
+def total_bytes(paths: dict[str, Path]) -> int:
+    """The bytes of every file in ``paths`` (folders walked)."""
+    total = 0
+    for path in paths.values():
+        files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+        total += sum(p.stat().st_size for p in files)
+    return total
+
+
+def stream_into(command: list[str], paths: dict[str, Path], timeout: float) -> subprocess.CompletedProcess:
+    """Run ``command`` (ssh ... tar -x) with the tar stream of ``paths`` on its standard input."""
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdin is not None
+        try:
+            write_tar(process.stdin, paths)
+        except BrokenPipeError:
+            pass  # the device stopped reading: its exit status and stderr say why
+        finally:
+            process.stdin.close()
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
