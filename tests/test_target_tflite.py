@@ -70,7 +70,7 @@ def test_missing_tensorflow_names_the_extra(monkeypatch):
     for name in ("edgekit.exporters.tflite_int8", "edgekit.exporters.tflite_common"):
         monkeypatch.delitem(sys.modules, name, raising=False)
     monkeypatch.setitem(sys.modules, "tensorflow", None)
-    expected = r"tensorflow is not installed: pip install 'edgekit\[tflite-export\]'"
+    expected = r"tensorflow is not installed: pip install 'edgekit-deploy\[tflite-export\]'"
     with pytest.raises(MissingDependencyError, match=expected):
         get_target("tflite-int8")
 
@@ -80,7 +80,7 @@ def test_missing_interpreter_names_the_extra(monkeypatch):
     for module_name, _ in runtime_module.INTERPRETERS:
         monkeypatch.setitem(sys.modules, module_name, None)
         monkeypatch.setitem(sys.modules, module_name.split(".")[0], None)
-    with pytest.raises(MissingDependencyError, match=r"pip install 'edgekit\[tflite\]'"):
+    with pytest.raises(MissingDependencyError, match=r"pip install 'edgekit-deploy\[tflite\]'"):
         type(get_runtime("tflite"))().version()
 
 

@@ -87,6 +87,8 @@ class Manifest:
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "card"}
+        if not self.export_resources:  # manifests of earlier releases had none: they write back unchanged
+            del data["export_resources"]
         data["inputs"], data["outputs"] = [asdict(t) for t in self.inputs], [asdict(t) for t in self.outputs]
         return data | self.card.to_dict()
 
