@@ -83,3 +83,19 @@ def test_report_refuses_what_is_not_a_results_document(tmp_path):
         assert result.exit_code == 2 and message in result.output and result.output.count("\n") == 1
     result = runner.invoke(app, ["report", str(tmp_path / "missing.json")])
     assert result.exit_code == 2 and "not found" in result.output
+
+
+def test_off_a_terminal_each_epoch_is_one_line_on_stderr(capsys):
+    """A progress bar draws nothing in a CI log: before, `edgekit compress` ran 60 min there without a line."""
+    import io
+
+    from rich.console import Console
+
+    from edgekit.report.tables import step_progress
+
+    with step_progress(Console(file=io.StringIO()), "recover") as on_step:
+        for epoch in range(2):
+            for step in range(1, 4):
+                on_step(epoch, step, 3, 0.5)
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split(",")[0] for line in lines] == ["recover epoch 1: 3 steps", "recover epoch 2: 3 steps"]

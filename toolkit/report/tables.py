@@ -164,9 +164,31 @@ def versus_table(pairs: list[dict[str, Any]]) -> Table:
     return table
 
 
+def _epoch_lines(label: str) -> Callable[[int, int, int, float], None]:
+    """``on_step`` that writes ``<label> epoch N/steps loss L (S s)`` to stderr when an epoch's last step ends."""
+    import sys
+    import time
+
+    start = time.perf_counter()
+
+    def on_step(epoch: int, step: int, steps: int, loss: float) -> None:
+        if step == steps:
+            print(
+                f"{label} epoch {epoch + 1}: {steps} steps, loss {loss:.4f}, {time.perf_counter() - start:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    return on_step
+
+
 @contextmanager
 def step_progress(console: Console, label: str) -> Iterator[Callable[[int, int, int, float], None]]:
-    """A progress bar per epoch, shown from the first step on; yields ``on_step(epoch, step, steps, loss)``."""
+    """A progress bar per epoch, shown from the first step on; yields ``on_step(epoch, step, steps, loss)``. Off a
+    terminal (a CI log), one plain line per finished epoch on stderr instead: a bar draws nothing there."""
+    if not console.is_terminal:
+        yield _epoch_lines(label)
+        return
     progress = Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
     )
