@@ -53,8 +53,28 @@ def test_only_a_wheel_of_this_version_is_shipped(tmp_path):
     with pytest.raises(EdgekitError, match="not a file"):
         parse_device("pi@host", DeviceSettings(wheel=tmp_path / "gone.whl"))
     right = tmp_path / f"edgekit_deploy-{__version__}-py3-none-any.whl"
-    right.write_bytes(b"PK")
+    _wheel(right, "edgekit-deploy", __version__)
     assert parse_device("pi@host", DeviceSettings(wheel=right)).settings.wheel == right
+
+
+def _wheel(path, name: str, version: str) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(
+            f"{name.replace('-', '_')}-{version}.dist-info/METADATA", f"Name: {name}\nVersion: {version}\n"
+        )
+
+
+def test_a_renamed_wheel_is_refused_by_its_metadata(tmp_path):
+    """Before, the file name alone was checked: any wheel renamed edgekit_deploy-VERSION-... was installed."""
+    renamed = tmp_path / f"edgekit_deploy-{__version__}-py3-none-any.whl"
+    _wheel(renamed, "requests", "2.31.0")
+    with pytest.raises(EdgekitError, match="holds requests 2.31.0"):
+        parse_device("pi@host", DeviceSettings(wheel=renamed))
+    renamed.write_bytes(b"PK")
+    with pytest.raises(EdgekitError, match="holds \\? \\?"):
+        parse_device("pi@host", DeviceSettings(wheel=renamed))
 
 
 def test_threads_default_to_physical_cores_here_and_to_the_devices_own_with_on():

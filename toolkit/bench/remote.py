@@ -110,6 +110,27 @@ def check_wheel(wheel: Path) -> None:
             f"--install-wheel {wheel.name} is edgekit {found[1]}, this machine {__version__}: the "
             "same version must measure both sides"
         )
+    name, version = _wheel_metadata(wheel)
+    if (name, version) != ("edgekit-deploy", __version__):
+        raise EdgekitError(
+            f"--install-wheel {wheel.name} holds {name or '?'} {version or '?'} (its METADATA), not "
+            f"edgekit-deploy {__version__}: a renamed file is not installed"
+        )
+
+
+def _wheel_metadata(wheel: Path) -> tuple[str | None, str | None]:
+    """(Name, Version) from the wheel's ``*.dist-info/METADATA`` (normalised name), or Nones if unreadable."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(wheel) as archive:
+            names = [n for n in archive.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")]
+            text = archive.read(names[0]).decode(errors="replace") if len(names) == 1 else ""
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return None, None
+    fields = dict(line.split(": ", 1) for line in text.splitlines() if ": " in line and not line.startswith(" "))
+    name = fields.get("Name")
+    return (name.lower().replace("_", "-") if name else None), fields.get("Version")
 
 
 def _install(device: Device, wheel: str) -> None:
