@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 import edgekit.report.confirm as confirm
@@ -102,3 +103,14 @@ def test_accuracy_still_fails_on_a_shifting_machine_and_the_cli_exits_75(monkeyp
     assert result.exit_code == INCONCLUSIVE_EXIT_CODE and "machine speed shifted" in result.output, result.output
     assert runner.invoke(app, args + ["--max-machine-shift", "-1"]).exit_code == 0
     assert runner.invoke(app, args + ["--max-machine-shift", "inf"]).exit_code == 2
+
+
+@pytest.mark.parametrize("bad", [0.0, -1.0])
+def test_a_zero_or_negative_probe_round_is_one_line_exit_2(tmp_path, bad):
+    """Before: a 0.0 round divided by zero (exit 3), a negative one switched the shift check off."""
+    current = _run(probe_rounds=(1.0, 1.0, 1.0)).to_dict()
+    current["environment"]["machine_probe_ms"]["round_p50"] = [1.0, bad, 1.0]
+    (tmp_path / "b.json").write_text(json.dumps(BASE))
+    (tmp_path / "c.json").write_text(json.dumps(current))
+    result = runner.invoke(app, ["gate", "--baseline", str(tmp_path / "b.json"), "--current", str(tmp_path / "c.json")])
+    assert result.exit_code == 2 and "round's p50 must be positive" in result.output, result.output

@@ -75,6 +75,8 @@ class Latency:
         if any(raw[key] <= 0 for key in ("p50", "p90", "p99", "p50_best_round") if key in raw):
             raise EdgekitError(f"{where}: latencies must be positive")
         rounds = tuple(check_list(raw.get("round_p50", []), Number, f"{where}.round_p50"))
+        if any(not value > 0 for value in rounds):  # a 0.0 round divided by zero; a negative one hid a shift
+            raise EdgekitError(f"{where}.round_p50: every round's p50 must be positive")
         known = {key: raw[key] for key in _LATENCY_KEYS if key in raw}
         return cls(**known | {"round_p50": rounds})
 
