@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
+import os
 import subprocess
 import sys
 import tempfile
@@ -30,15 +30,17 @@ UNBOUNDED_MB = 1_000_000
 
 
 def _run(args: list[str]) -> tuple[float, int]:
-    """Run ``edgekit ARGS``; its wall time and the peak RSS of the process (bytes)."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """Run ``edgekit ARGS``; its wall time and the peak RSS of that process alone (bytes, from ``wait4``)."""
     start = time.perf_counter()
-    done = subprocess.run(EDGEKIT + args, capture_output=True, text=True)
-    seconds = time.perf_counter() - start
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"edgekit {' '.join(args[:2])} failed: {done.stdout[-800:]}{done.stderr[-800:]}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, max(after, before) * 1024
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(EDGEKIT + args, stdout=log, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        seconds = time.perf_counter() - start
+        if process.returncode not in (0, 1):
+            log.seek(0)
+            raise SystemExit(f"edgekit {' '.join(args[:2])} failed: {log.read()[-1600:].decode(errors='replace')}")
+    return seconds, usage.ru_maxrss * 1024
 
 
 def _steps(folder: Path) -> dict[str, dict]:
