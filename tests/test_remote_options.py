@@ -113,3 +113,35 @@ def test_a_bad_remote_timeout_is_one_line():
 def test_every_ssh_line_asks_the_device_to_answer_keepalives():
     line = parse_device("pi@device").ssh("true")
     assert "ServerAliveInterval=15" in line and "ServerAliveCountMax=4" in line
+
+
+def test_device_results_are_parsed_with_the_nesting_bound():
+    from edgekit.bench.remote import Device, _localised
+
+    deep = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(EdgekitError, match="results from pi@device"):
+        _localised(deep, {}, Device("pi", "device", None), {})
+    with pytest.raises(EdgekitError, match="not valid JSON"):
+        _localised("{not json", {}, Device("pi", "device", None), {})
+
+
+def test_the_clean_up_stops_a_bench_still_running_on_the_device(tmp_path):
+    """Ctrl-C here ends ssh, but a command without a terminal runs on: the clean-up (run in a finally, so after
+    Ctrl-C too) kills the bench by the pid it left in its work folder. Run by a real shell, as sshd would."""
+    import time
+
+    from edgekit.bench.remote import PID_FILE, Device, _cleanup
+
+    slow = tmp_path / "python"
+    slow.write_text("#!/bin/sh\nexec sleep 120\n")
+    slow.chmod(0o755)
+    folder = tmp_path / "work"
+    folder.mkdir()
+    device = Device("pi", "device", None, DeviceSettings(python=str(slow)))
+    bench = subprocess.Popen(["sh", "-c", _bench_command(device, str(folder), ["a0-m"], BenchOptions(), None)])
+    deadline = time.monotonic() + 30
+    while not (folder / PID_FILE).is_file() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    subprocess.run(["sh", "-c", _cleanup(str(folder))], check=False, timeout=30)
+    assert bench.wait(timeout=30) != 0  # killed, not finished
+    assert not folder.exists()

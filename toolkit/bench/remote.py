@@ -33,6 +33,8 @@ _DEVICE = re.compile(
 )
 CONNECT_TIMEOUT_S = 10
 ALIVE_INTERVAL_S, ALIVE_COUNT = 15, 4
+#: the device bench's process id, in its work folder
+PID_FILE = "bench.pid"
 
 
 @dataclass(frozen=True)
@@ -258,7 +260,14 @@ def _bench_command(device: Device, folder: str, names: list[str], options: Bench
             args += [flag, str(value)]
     # exit 1 means "a row failed": the results JSON is still there and says which
     command = f"{shell_path(device.python)} {shlex.join(args)}"
-    return f"cd {shlex.quote(folder)} && {{ {command} >&2; code=$?; [ $code -le 1 ]; }}"
+    # in the background with its pid in the work folder, so that the clean-up (also after Ctrl-C here) stops it
+    return f"cd {shlex.quote(folder)} && {{ {command} >&2 & echo $! > {PID_FILE}; wait $!; code=$?; [ $code -le 1 ]; }}"
+
+
+def _cleanup(folder: str) -> str:
+    """The device command that stops a bench still running in ``folder`` and removes the folder."""
+    quoted = shlex.quote(folder)
+    return f"[ -f {quoted}/{PID_FILE} ] && kill $(cat {quoted}/{PID_FILE}) 2>/dev/null; rm -rf {quoted}"
 
 
 def remote_bench(paths: list[Path], options: BenchOptions, device: Device) -> ResultsDocument:
@@ -294,7 +303,7 @@ def remote_bench(paths: list[Path], options: BenchOptions, device: Device) -> Re
         raw = _run(device, f"cat {shlex.quote(folder)}/results.json", "reading the results")
     finally:
         try:
-            subprocess.run(device.ssh(f"rm -rf {shlex.quote(folder)}"), capture_output=True, timeout=120)
+            subprocess.run(device.ssh(_cleanup(folder)), capture_output=True, timeout=120)
         except subprocess.TimeoutExpired:  # a device that stopped answering keeps its folder; the error says why
             pass
     cost = {
@@ -310,12 +319,10 @@ def remote_bench(paths: list[Path], options: BenchOptions, device: Device) -> Re
 
 def _localised(raw: str, names: dict[str, Path], device: Device, cost: dict[str, Any]) -> ResultsDocument:
     """The device's document, checked, its rows pointing at the local artifacts, the device named."""
-    import json
+    from ..schema import parse_json
 
-    try:
-        document = ResultsDocument.from_dict(json.loads(raw), f"results from {device.name}")
-    except ValueError:
-        raise EdgekitError(f"{device.name} sent results that are not JSON") from None
+    where = f"results from {device.name}"
+    document = ResultsDocument.from_dict(parse_json(raw.encode(), where), where)  # nesting bounded first
     rows = []
     for row in document.rows:
         local = names.get(Path(row.artifact).name)
