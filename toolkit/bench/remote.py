@@ -261,7 +261,8 @@ def _bench_command(device: Device, folder: str, names: list[str], options: Bench
     # exit 1 means "a row failed": the results JSON is still there and says which
     command = f"{shell_path(device.python)} {shlex.join(args)}"
     # in the background with its pid in the work folder, so that the clean-up (also after Ctrl-C here) stops it
-    return f"cd {shlex.quote(folder)} && {{ {command} >&2 & echo $! > {PID_FILE}; wait $!; code=$?; [ $code -le 1 ]; }}"
+    started = f"{command} >&2 & echo $! > {PID_FILE}"
+    return f"cd {shlex.quote(folder)} && {{ {started}; wait $!; code=$?; rm -f {PID_FILE}; [ $code -le 1 ]; }}"
 
 
 def _cleanup(folder: str) -> str:
