@@ -180,7 +180,7 @@ class RayExecutor:
             options["resources"] = {BENCH_SLOT: 1}
         try:
             ray.init(address=address or "local", **options)  # "local": a new cluster, never one found on disk
-        except (ConnectionError, RuntimeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - ray.init raises ConnectionError, RuntimeError, ValueError, ...
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise EdgekitError(
                 f"could not join the Ray cluster at {address or 'a new local cluster'}: {first} "
