@@ -19,7 +19,7 @@ from edgekit.data.resolve import resolve_dataset
 from edgekit.errors import DataError, EdgekitError
 from edgekit.tasks.boxes import Letterbox
 from edgekit.tasks.detection import DetectionDecoding
-from edgekit.tasks.pose import keypoint_dims, oks_map, predict_pose
+from edgekit.tasks.pose import keypoint_count, keypoint_dims, oks_map, predict_pose
 from edgekit.tasks.registry import TASKS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,6 +112,7 @@ def test_an_output_that_does_not_fit_the_keypoints_is_one_line() -> None:
     [
         ("0 0.5 0.5 0.2 0.2 0.5 0.5 2", "expected 'class cx cy w h and 4 keypoints of 3 values'"),
         ("0 0.5 0.5 0.2 0.2" + " nan 0.5 2" * 4, "expected 'class cx cy w h and 4 keypoints of 3 values'"),
+        ("0 0.5 0.5 0.2 0.2" + " 1.7 0.5 2" + " 0.5 0.5 2" * 3, "keypoint 0 outside the image"),
     ],
 )
 def test_a_bad_pose_label_is_one_line(tmp_path: Path, line: str, message: str) -> None:
@@ -223,3 +224,20 @@ def test_an_onnx_whose_metadata_names_an_unknown_task_is_one_line(tmp_path: Path
     )
     assert result.exit_code == 2 and not (tmp_path / "out").exists()
     assert "its metadata names task 'segment', which edgekit does not know" in result.output
+
+
+def test_a_coco_file_whose_keypoints_do_not_match_its_names_is_one_line(pose_data: Path) -> None:
+    """Before: empty keypoint names divided by zero in OKS (exit 3); a count that differed from the names went
+    unnoticed."""
+    coco = _ground_truth(resolve_dataset(str(pose_data), "val"))
+    path = pose_data.parent / "images" / "val" / "mismatch.json"
+    coco["categories"][0]["keypoints"] = ["a", "b", "c"]
+    path.write_text(json.dumps(coco))
+    with pytest.raises(DataError, match=r"annotations\[0\] has 4 keypoints, its category names 3"):
+        keypoint_count(path)
+    coco["categories"][0]["keypoints"] = []
+    for ann in coco["annotations"]:
+        ann.pop("keypoints", None)
+    path.write_text(json.dumps(coco))
+    with pytest.raises(DataError, match="no keypoint names"):
+        keypoint_count(path)

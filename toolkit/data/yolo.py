@@ -100,8 +100,14 @@ def _keypoints(fields: list[str], shape: tuple[int, int], width: int, height: in
     out: list[float] = []
     for k in range(count):
         x, y, v = values[k * dims], values[k * dims + 1], values[k * dims + 2] if dims == 3 else 2.0
+        if v > 0 and not (-1e-3 <= x <= 1 + 1e-3 and -1e-3 <= y <= 1 + 1e-3):
+            raise KeypointOutside(f"keypoint {k} outside the image (normalised {x} {y})")
         out += [round(x * width, 3), round(y * height, 3), int(v)] if v > 0 else [0.0, 0.0, 0]
     return out
+
+
+class KeypointOutside(ValueError):
+    """A visible keypoint whose normalised position lies outside [0, 1]."""
 
 
 def _parse_label_file(
@@ -124,6 +130,8 @@ def _parse_label_file(
             if not all(math.isfinite(v) for v in (cx, cy, w, h)):
                 raise ValueError
             points = _keypoints(fields[5:], keypoints, width, height) if keypoints else []
+        except KeypointOutside as exc:
+            raise DataError(f"{label}:{lineno}: {exc}") from None
         except (ValueError, IndexError):
             raise DataError(f"{label}:{lineno}: expected '{layout}', got {line.strip()[:80]!r}") from None
         if not 0 <= cls < num_classes:

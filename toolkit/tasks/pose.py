@@ -28,12 +28,17 @@ def keypoint_count(annotations_path: Path) -> int:
     """Keypoints per object in a COCO keypoints file: its first category's names, else the first annotation's."""
     coco = read_json_file(annotations_path, "COCO JSON", DataError)
     named = [c.get("keypoints") for c in coco["categories"] if isinstance(c.get("keypoints"), list)]
-    if named:
-        return len(named[0])
     flat = next((a["keypoints"] for a in coco["annotations"] if a.get("keypoints")), None)
-    if not flat or len(flat) % 3:
+    count = len(named[0]) if named else (len(flat) // 3 if flat and not len(flat) % 3 else 0)
+    if not count:
         raise DataError(f"{annotations_path}: no keypoint names in its categories and no keypoints to count")
-    return len(flat) // 3
+    for index, ann in enumerate(coco["annotations"]):
+        if ann.get("keypoints") and len(ann["keypoints"]) != 3 * count:
+            raise DataError(
+                f"{annotations_path}: annotations[{index}] has {len(ann['keypoints']) // 3} keypoints, its "
+                f"category names {count}"
+            )
+    return count
 
 
 def keypoint_dims(channels: int, classes: int, count: int) -> int:
