@@ -62,6 +62,8 @@ class Manifest:
     file_sha256: dict[str, str] = field(default_factory=dict)
     #: what the conversion took: ``peak_rss_bytes`` (the exporting process) and wall ``seconds``
     export_resources: dict[str, Any] = field(default_factory=dict)
+    #: where the artifact came from: command, source revision, tool versions, machine, load (``provenance()``)
+    provenance: dict[str, Any] = field(default_factory=dict)
     created: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     schema: int = MANIFEST_SCHEMA
 
@@ -87,8 +89,9 @@ class Manifest:
 
     def to_dict(self) -> dict[str, Any]:
         data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "card"}
-        if not self.export_resources:  # manifests of earlier releases had none: they write back unchanged
-            del data["export_resources"]
+        for key in ("export_resources", "provenance"):  # earlier releases had neither: they write back unchanged
+            if not data[key]:
+                del data[key]
         data["inputs"], data["outputs"] = [asdict(t) for t in self.inputs], [asdict(t) for t in self.outputs]
         return data | self.card.to_dict()
 

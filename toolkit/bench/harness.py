@@ -21,6 +21,7 @@ from ..data.preprocess import read_image
 from ..data.resolve import resolve_dataset
 from ..errors import EdgekitError
 from ..manifest import Artifact, host_environment
+from ..provenance import provenance
 from ..registry import get_runtime
 from ..results import BenchRow, Latency, ResultsDocument
 from ..tasks.detection import EVALUATION_PRESETS, DetectionDecoding
@@ -284,6 +285,7 @@ def results_document(
         "latency_min_seconds": options.min_seconds,
         "runtimes": runtimes,
         "pid": os.getpid(),
+        "provenance": provenance(),
     }
     if machine_probe:
         environment["machine_probe_ms"] = machine_probe.to_dict()

@@ -298,6 +298,10 @@ def _native_path(out: Path, model: torch.nn.Module) -> Path:
 
 
 def write_report(document: dict[str, Any], path: Path) -> None:
-    """Write the compress report JSON atomically."""
+    """Write the compress report JSON atomically, with its provenance block (command, source, versions,
+    machine, load)."""
+    from ..provenance import provenance
+
+    document = {"provenance": provenance()} | document
     with atomic_file(path) as tmp:
         tmp.write_text(json.dumps(document, indent=2) + "\n")

@@ -17,6 +17,7 @@ from ..errors import EdgekitError, ExportError, describe
 from ..fsutil import atomic_dir, check_replaceable, sha256_file
 from ..manifest import MANIFEST_NAME, Artifact, Manifest
 from ..memory import OutOfMemoryError, check_fits, PeakMemory, is_out_of_memory, out_of_memory_message
+from ..provenance import provenance
 from ..registry import get_target, resolve_targets
 from .activations import CALIBRATION_OVERHEAD, calibration_memory_need, torch_activation_bytes
 from .budget import ExportBudget, check_max_drop, run_budget, split_for_budget
@@ -269,6 +270,7 @@ def export_model(
             "parent_sha256": sha256_file(parent),
             "parity": parity,
             "tool_versions": _tool_versions(),
+            "provenance": provenance(),
         }
         budget = (
             None

@@ -169,8 +169,11 @@ def run_sweep(
 
 
 def _summary(config: SweepConfig, executor: str, jobs: int, driver: Driver, seconds: float) -> dict[str, Any]:
+    from ..provenance import provenance
+
     return {
         "schema": 1,
+        "provenance": provenance(),
         "model": config.model,
         "data": config.data,
         "executor": executor,
