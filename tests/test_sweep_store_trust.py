@@ -123,3 +123,18 @@ def test_sweep_cells_are_keyed_by_the_datasets_labels_not_its_yaml(tmp_path: Pat
     resolve_dataset.cache_clear()
     assert data_identity(yaml) != before
     assert data_identity("shapes-det") == "name:shapes-det"
+
+
+def test_the_timing_cells_key_names_the_host(monkeypatch, tmp_path: Path) -> None:
+    """A store shared by two machines must not hand one machine's timings to the other."""
+    import platform
+
+    from edgekit.sweeps.plan import Planner, timing_cell
+
+    config = load_sweep(_sweep(tmp_path))
+    planner = Planner(config, Store(tmp_path / "store"))
+    plan = planner.build()
+    scores = [key for key, cell in plan.cells.items() if cell.kind == "score"]
+    here = timing_cell(plan, planner.store, planner.bench(), scores).key
+    monkeypatch.setattr(platform, "node", lambda: "another-host")
+    assert timing_cell(plan, planner.store, planner.bench(), scores).key != here

@@ -194,9 +194,20 @@ def _builtin_weights() -> dict[str, Path]:
     return {name: model.weights_path for name, model in BUILTIN_MODELS.items()}
 
 
+def timing_host() -> dict[str, Any]:
+    """This machine as a timing's key sees it: its name, CPU model, ISA and cores."""
+    import platform
+
+    from ..manifest import host_environment
+
+    env = host_environment()
+    return {"node": platform.node(), **{k: env.get(k) for k in ("cpu", "isa", "cores")}}
+
+
 def timing_cell(plan: Plan, store: Store, bench: dict[str, Any], score_keys: list[str]) -> Cell:
-    """The one interleaved timing of every scored artifact (its key: theirs and the bench options)."""
+    """The one interleaved timing of every scored artifact (its key: theirs, the bench options and the host
+    that times them: a store shared by two machines never hands one machine's timings to the other)."""
     artifacts = [plan.cells[key].spec["artifact"] for key in score_keys]
-    key = cell_key("timing", {"scores": score_keys, "bench": bench})
+    key = cell_key("timing", {"scores": score_keys, "bench": bench, "host": timing_host()})
     spec = {"kind": "timing", "key": key, "store": str(store.root), "artifacts": artifacts, "bench": bench}
     return Cell("timing", key, f"timing of {len(artifacts)} artifacts", spec, tuple(score_keys))
