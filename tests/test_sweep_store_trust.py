@@ -138,3 +138,29 @@ def test_the_timing_cells_key_names_the_host(monkeypatch, tmp_path: Path) -> Non
     here = timing_cell(plan, planner.store, planner.bench(), scores).key
     monkeypatch.setattr(platform, "node", lambda: "another-host")
     assert timing_cell(plan, planner.store, planner.bench(), scores).key != here
+
+
+def test_two_sweeps_on_one_store_run_a_cell_once(tmp_path: Path) -> None:
+    """Before: two sweeps started on one store both ran every cell. The cell lock makes the second wait for the
+    first and reuse its record."""
+    import threading
+    import time
+
+    from edgekit.sweeps.cells import run_cell
+
+    calls: list[int] = []
+
+    def slow_cell(spec: dict) -> dict:
+        calls.append(1)
+        time.sleep(1.0)
+        return {"target": "onnx-fp32"}
+
+    spec = {"kind": "export", "key": KEY, "store": str(tmp_path / "store")}
+    records: list[dict] = []
+    threads = [threading.Thread(target=lambda: records.append(run_cell(slow_cell, spec))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+    assert sorted(bool(r.get("reused")) for r in records) == [False, True]

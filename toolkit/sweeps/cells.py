@@ -22,6 +22,13 @@ def run_cell(function: Callable[[dict[str, Any]], dict[str, Any]], spec: dict[st
     """``function(spec)``, or ``{"error": line}`` when the cell itself fails; the record is done in the store
     already when it was (a resumed cell returns it without work)."""
     store = Store(Path(spec["store"]))
+    with store.cell_lock(spec["kind"], spec["key"]):  # another sweep on this store may be running it
+        return _run_unlocked(store, function, spec)
+
+
+def _run_unlocked(
+    store: Store, function: Callable[[dict[str, Any]], dict[str, Any]], spec: dict[str, Any]
+) -> dict[str, Any]:
     done = store.done(spec["kind"], spec["key"])
     if done is not None:
         return done | {"reused": True}

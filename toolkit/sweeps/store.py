@@ -17,10 +17,12 @@ one its compress cell recorded (``verified_model``).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any, Callable
 
 from .. import __version__
@@ -150,6 +152,25 @@ class Store:
         if not model.is_file() or sha256_file(model) != expected:
             raise EdgekitError(f"sweep store: {model} is not the file its compress cell wrote (sha256 differs)")
         return model
+
+    @contextlib.contextmanager
+    def cell_lock(self, kind: str, key: str) -> Iterator[None]:
+        """Hold the cell's lock (``flock`` on ``STORE/<kind>/.<key>.lock``): two sweeps on one store run a
+        cell once, the second reusing what the first wrote. Where the file system has no coherent ``flock``
+        (some network file systems) both may run it; the result is still whole, the work done twice."""
+        from ..fsutil import fcntl
+
+        folder = self.root / kind
+        folder.mkdir(parents=True, exist_ok=True)
+        if fcntl is None:
+            yield
+            return
+        fd = os.open(folder / f".{key}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     def folder(self, kind: str, key: str) -> Path:
         return self.root / kind / key
