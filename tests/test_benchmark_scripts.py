@@ -58,6 +58,7 @@ SMOKE: dict[str, tuple[list[str], Callable[[Path], None] | None]] = {
         ["nano-det", "--targets", "onnx-fp32,ort-int8", "--calib-images", "8", "--out", "{tmp}/memory.json"],
         None,
     ),
+    "yolo26/int8.py": (["nano-det", "--smoke", "--out", "{tmp}/yolo26.json"], None),
     "gate_stability.py": (["{tmp}/arts", "--repeats", "1", "--smoke", "--out", "{tmp}/out"], _artifacts),
     "int8_remedies.py": (["--smoke", "--json", "{tmp}/remedies.json"], None),
     "kd_recovery.py": (["--images", "16", "--epochs", "1", "--out", "{tmp}/kd.json"], None),
