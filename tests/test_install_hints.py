@@ -29,3 +29,18 @@ def test_no_install_hint_names_the_wrong_distribution():
 
 def test_a_missing_dependency_names_edgekit_deploy():
     assert "pip install 'edgekit-deploy[ort]'" in str(MissingDependencyError("onnxruntime", "ort"))
+
+
+def test_without_a_converter_its_targets_are_listed_unavailable_not_an_error():
+    """Where openvino is not installed (the litert venv, an [export]-only install), listing the installed
+    targets for `-t all` raised its MissingDependencyError instead of leaving its targets out."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nsys.modules['openvino'] = None\nsys.modules['nncf'] = None\n"
+        "from edgekit.registry import unavailable_targets\nprint(sorted(unavailable_targets()))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-1000:]
+    assert "openvino-int8" in done.stdout and "openvino-fp32" in done.stdout

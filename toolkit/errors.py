@@ -36,4 +36,5 @@ class MissingDependencyError(EdgekitError):
     """An optional dependency is not installed; the message names the extra to install."""
 
     def __init__(self, package: str, extra: str) -> None:
+        self.package, self.extra = package, extra
         super().__init__(f"{package} is not installed: pip install 'edgekit-deploy[{extra}]'")

@@ -180,7 +180,10 @@ def missing_requirements(name: str) -> list[str]:
     here; found without importing them."""
     import importlib.util
 
-    target = get_target(name)
+    try:
+        target = get_target(name)
+    except MissingDependencyError as exc:  # its module imports a converter that is not here (openvino, ...)
+        return [exc.package]
     return [module for module in getattr(target, "requires", ()) if importlib.util.find_spec(module) is None]
 
 
