@@ -145,3 +145,24 @@ def test_the_clean_up_stops_a_bench_still_running_on_the_device(tmp_path):
     subprocess.run(["sh", "-c", _cleanup(str(folder))], check=False, timeout=30)
     assert bench.wait(timeout=30) != 0  # killed, not finished
     assert not folder.exists()
+
+
+def test_without_an_ssh_client_on_is_one_line(tmp_path):
+    """Before: FileNotFoundError, exit 3."""
+    import os
+    import sys
+
+    (tmp_path / "art").mkdir()
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python").symlink_to(sys.executable)
+    env = dict(os.environ, PATH=str(bin_dir))  # no ssh on it
+    done = subprocess.run(
+        [sys.executable, "-m", "edgekit.cli", "bench", str(tmp_path / "art"), "--on", "pi@127.0.0.1:9"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr[-1000:]
+    assert "needs the OpenSSH client" in done.stderr + done.stdout

@@ -341,6 +341,10 @@ def bench_on_devices(
 
     from ..fsutil import check_replaceable, write_text_atomic
 
+    import shutil
+
+    if shutil.which("ssh") is None:
+        raise EdgekitError("--on needs the OpenSSH client (ssh) on this machine: install openssh-client")
     parsed = [parse_device(spec, settings) for spec in devices]
     if len({device.name for device in parsed}) != len(parsed):
         raise EdgekitError("--on names a device twice")
