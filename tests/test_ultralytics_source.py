@@ -255,3 +255,12 @@ def test_an_imgsz_off_the_models_stride_is_one_line(tmp_path, imgsz):
     line = _one_line(args + ["--data", "shapes-det"])
     assert ("stride 32" in line and "640 or 672" in line) if imgsz == "650" else "--imgsz must be in" in line
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.skipif(not HAS_ULTRALYTICS, reason="needs the ultralytics extra (its own venv)")
+def test_an_imgsz_too_large_for_this_machine_is_refused_before_the_export(tmp_path):
+    """YOLO11n at 8192 px needs ~65 GB: the guard says so from a 64 px probe, before torch traces anything."""
+    args = ["export", str(CHECKPOINT), "--trust", "-t", "ort-int8", "-o", str(tmp_path / "o"), "--imgsz", "8192"]
+    line = _one_line(args + ["--data", "shapes-det"])
+    assert "exporting at 8192 px needs about" in line and "lower --calib-images or --imgsz" in line
+    assert not (tmp_path / "o").exists()
