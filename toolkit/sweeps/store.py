@@ -158,8 +158,10 @@ class Store:
         """Hold the cell's lock (``flock`` on ``STORE/<kind>/.<key>.lock``): two sweeps on one store run a
         cell once, the second reusing what the first wrote. Where the file system has no coherent ``flock``
         (some network file systems) both may run it; the result is still whole, the work done twice."""
-        from ..fsutil import fcntl
-
+        try:
+            import fcntl
+        except ImportError:  # Windows: no flock; two sweeps on one store may both run a cell there
+            fcntl = None  # type: ignore[assignment]
         folder = self.root / kind
         folder.mkdir(parents=True, exist_ok=True)
         if fcntl is None:
