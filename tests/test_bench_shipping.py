@@ -55,3 +55,14 @@ def test_a_yolo_set_ships_its_val_split_only(tmp_path):
     shipped = _unpacked(files, tmp_path / "device")
     there = resolve_dataset(str(shipped / data), "val")
     assert len(there.images) == len(resolve_dataset(str(tmp_path / "yolo" / "data.yaml"), "val").images)
+
+
+def test_the_stream_reaches_a_real_tar_through_a_pipe(tmp_path, det_dataset_root):
+    """stream_into with a local `tar -x` standing in for ssh's remote command: every file arrives whole."""
+    from edgekit.bench.shipping import stream_into
+
+    files, data = dataset_files(str(det_dataset_root / "annotations" / "instances_val.json"))
+    (tmp_path / "device").mkdir()
+    done = stream_into(["tar", "-C", str(tmp_path / "device"), "-xf", "-"], files, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert len(resolve_dataset(str(tmp_path / "device" / data), "val").images) == len(files) - 1

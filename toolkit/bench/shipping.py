@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import tarfile
+import tempfile
 from pathlib import Path
 from typing import IO
 
@@ -63,18 +64,26 @@ def total_bytes(paths: dict[str, Path]) -> int:
 
 
 def stream_into(command: list[str], paths: dict[str, Path], timeout: float) -> subprocess.CompletedProcess:
-    """Run ``command`` (ssh ... tar -x) with the tar stream of ``paths`` on its standard input."""
-    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+    """Run ``command`` (ssh ... tar -x) with the tar stream of ``paths`` on its standard input; its output goes
+    to temporary files, so a chatty remote never blocks the stream."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=out, stderr=err)
         assert process.stdin is not None
         try:
             write_tar(process.stdin, paths)
         except BrokenPipeError:
             pass  # the device stopped reading: its exit status and stderr say why
         finally:
-            process.stdin.close()
+            try:
+                process.stdin.close()
+            except BrokenPipeError:
+                pass
         try:
-            stdout, stderr = process.communicate(timeout=timeout)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             process.kill()
+            process.wait()
             raise
-    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(command, process.returncode, out.read(), err.read())
