@@ -9,7 +9,6 @@ into ssh's standard input, never held in memory whole.
 
 from __future__ import annotations
 
-import json
 import subprocess
 import tarfile
 import tempfile
@@ -24,21 +23,10 @@ DATA_FOLDER = "data"
 
 def dataset_files(spec: str) -> tuple[dict[str, Path], str]:
     """The files of the val split of dataset ``spec`` by their name in the archive, and the ``--data`` the
-    device's bench takes for them."""
+    device's bench takes for them (each dataset type lists its own files)."""
     from ..data.resolve import resolve_dataset
 
-    dataset = resolve_dataset(spec, "val")
-    if dataset.task == "classify":
-        files = {
-            f"{DATA_FOLDER}/{dataset.class_names[label]}/{index:06d}-{path.name}": path
-            for index, (path, label) in enumerate(dataset.samples)
-        }
-        return files, DATA_FOLDER
-    coco = json.loads(Path(dataset.annotations_path).read_text())
-    names = {entry["id"]: entry["file_name"] for entry in coco["images"]}
-    files = {f"{DATA_FOLDER}/annotations.json": Path(dataset.annotations_path)}
-    files |= {f"{DATA_FOLDER}/{names[record.image_id]}": record.path for record in dataset.images}
-    return files, f"{DATA_FOLDER}/annotations.json"
+    return resolve_dataset(spec, "val").own_files(DATA_FOLDER)
 
 
 def _no_links(info: tarfile.TarInfo) -> tarfile.TarInfo:

@@ -59,6 +59,15 @@ class DetectionDataset:
             "annotations_sha256": sha256_file(self.annotations_path),
         }
 
+    def own_files(self, folder: str) -> tuple[dict[str, Path], str]:
+        """The files that make up this set, by their name under ``folder`` in a copy of it elsewhere (its
+        annotations as ``annotations.json`` beside the images it names), and the path that copy loads from."""
+        coco = read_json_file(Path(self.annotations_path), "COCO JSON")
+        names = {entry["id"]: entry["file_name"] for entry in coco["images"]}
+        files = {f"{folder}/annotations.json": Path(self.annotations_path)}
+        files |= {f"{folder}/{names[record.image_id]}": record.path for record in self.images}
+        return files, f"{folder}/annotations.json"
+
     def subset(self, keep: set[Path], work: Path, label: str = "subset") -> DetectionDataset:
         """The images in ``keep``, named ``<name> (<label>)``, with a ground-truth file of their own written in
         ``work``."""
@@ -101,6 +110,15 @@ class ClassificationDataset:
             "images": len(self.samples),
             "labels_sha256": hashlib.sha256(labels.encode()).hexdigest(),
         }
+
+    def own_files(self, folder: str) -> tuple[dict[str, Path], str]:
+        """The images of this set under their class folders in ``folder`` (numbered: names may repeat), and
+        the path that copy loads from."""
+        files = {
+            f"{folder}/{self.class_names[label]}/{index:06d}-{path.name}": path
+            for index, (path, label) in enumerate(self.samples)
+        }
+        return files, folder
 
     def subset(self, keep: set[Path], work: Path, label: str = "subset") -> ClassificationDataset:
         """The samples whose image is in ``keep``, named ``<name> (<label>)`` (``work`` is not needed)."""
