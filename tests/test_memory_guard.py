@@ -160,3 +160,13 @@ def test_available_memory_reads_the_address_space_limit() -> None:
     assert done.returncode == 0 and "address-space limit" in done.stdout
     room, _ = available_bytes()
     assert room > 0
+
+
+@pytest.mark.skipif(PRLIMIT is None, reason="prlimit (util-linux) is not installed")
+def test_a_float_export_is_not_refused_for_calibration_it_does_not_do(tmp_path: Path) -> None:
+    """Only INT8 targets calibrate: onnx-fp32 of the same wide model under the same limit is written."""
+    model = _wide_classifier(tmp_path / "wide.onnx", 2048)
+    out = tmp_path / "out"
+    done = _export_limited([str(model), "-t", "onnx-fp32", "--data", "shapes-cls", "-o", str(out)], tmp_path)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert (out / "onnx-fp32" / "edgekit.json").is_file()

@@ -42,6 +42,15 @@ class ExportRow:
     chosen: str = ""
 
 
+def _calibrates(name: str) -> bool:
+    """Whether target ``name`` calibrates on images (an INT8 target: it can keep layers in float); False where
+    its converter cannot be loaded here (its row will say so)."""
+    try:
+        return bool(getattr(get_target(name), "float_nodes_option", None))
+    except EdgekitError:
+        return False
+
+
 def _dataset_reference(spec: str) -> str:
     """Built-in names stay names; paths become absolute so bench finds them from anywhere."""
     from edgekit.calibration_data.build import BUILTIN_DATASETS
@@ -259,7 +268,8 @@ def export_model(
         )
         calib = CalibrationSet.from_images(images, source.card.preprocessing, calib_images)
         parent, parity = _parent_onnx(source, calib, Path(work))
-        check_fits(calibration_memory_need(parent, len(calib)), "calibration", LOWER_MEMORY)
+        if any(_calibrates(name) for name in names):
+            check_fits(calibration_memory_need(parent, len(calib)), "calibration", LOWER_MEMORY)
         card = source.card.with_changes(
             class_names=source.card.class_names or (list(dataset.class_names) if dataset else []),
             dataset=_dataset_reference(data_spec) if data_spec else None,
