@@ -87,7 +87,6 @@ def _timed_elsewhere(current: ResultsDocument) -> str:
 def _same_artifact(row: "BenchRow", base: Path | None) -> tuple[Path | None, str]:
     """The row's artifact folder, resolved against the results file's folder (``base``; never the current
     directory), when its model file still has the sha256 the row measured; else why not."""
-    from ..fsutil import sha256_file
     from ..manifest import Artifact
 
     path = Path(row.artifact)
@@ -98,11 +97,10 @@ def _same_artifact(row: "BenchRow", base: Path | None) -> tuple[Path | None, str
     if not row.model_sha256:
         return None, f"the row of {row.artifact} records no sha256 of what it measured"
     try:
-        artifact = Artifact.load(path)
-        digest = sha256_file(path / artifact.manifest.model_file)
+        artifact = Artifact.load(path)  # checks every file against its manifest's sha256
     except (EdgekitError, OSError):
         return None, f"{path} is not here to time again"
-    if digest != row.model_sha256:
+    if artifact.manifest.model_sha256 != row.model_sha256:
         return None, f"{path} is not the artifact the row measured (sha256 differs)"
     return path, ""
 
