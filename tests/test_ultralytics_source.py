@@ -13,6 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from edgekit.cli import app
+
+from cli_lines import one_error_line
 from edgekit.manifest import Artifact
 from edgekit.convert.ultralytics import is_ultralytics_checkpoint
 
@@ -22,11 +24,7 @@ HAS_ULTRALYTICS = importlib.util.find_spec("ultralytics") is not None
 runner = CliRunner()
 
 
-def _one_line(args: list[str]) -> str:
-    result = runner.invoke(app, args)
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), result.output
-    return lines[0]
+_one_line = one_error_line
 
 
 def test_a_checkpoint_is_recognised_from_its_opcodes_without_running_them():

@@ -57,13 +57,15 @@ def export(
     calib_images: int = 128,
     overrides: dict[str, dict[str, Any]] | None = None,
     max_drop: float | None = None,
+    head: str | None = None,
 ) -> list[ExportRow]:
     """``edgekit export``: ``model`` to each target under ``out_dir/<target>``; one row per target.
 
     ``data``: calibration / parity data (a built-in name or a path); ``imgsz``, ``task``, ``factory``: for model
     files that cannot say them; ``trust``: load a file that runs code when loaded; ``calib_images``: how many
     calibration images; ``overrides``: ``{target: {config key: value}}``; ``max_drop``: the accuracy budget in
-    points of every INT8 target that can keep layers in float.
+    points of every INT8 target that can keep layers in float; ``head``: a YOLO26 checkpoint's head, ``e2e``
+    (end-to-end, no NMS) or ``o2m`` (one-to-many + NMS); None: the checkpoint's own.
     """
     from .convert.run import export_model
 
@@ -80,6 +82,7 @@ def export(
         calib_images=calib_images,
         overrides=overrides,
         max_drop=max_drop,
+        head=head,
     )
 
 
@@ -97,10 +100,11 @@ def benchmark(
     preset: str | None = None,
     task: str | None = None,
     imgsz: int | None = None,
+    count: bool = False,
 ) -> ResultsDocument:
     """``edgekit bench``: measure artifacts in one interleaved run; returns the results document
     (``.rows``, ``.to_dict()`` for its JSON). The keywords are ``edgekit.bench.options.BenchOptions``'s fields
-    (``threads=None``: one per physical core).
+    (``threads=None``: one per physical core; ``count``: also count instructions per inference under valgrind).
     """
     from rich.console import Console
 
@@ -118,6 +122,7 @@ def benchmark(
         preset=preset,
         task=task,
         imgsz=imgsz,
+        count=count,
     )
     return run_bench(
         [Path(p) for p in artifacts], options, Path(json_path) if json_path else None, None, Console(quiet=True)
@@ -137,6 +142,7 @@ def gate_check(
     absolute_latency: bool | None = None,
     max_busy_share: float | None = None,
     max_machine_shift: float | None = None,
+    max_instruction_growth: float | None = None,
 ) -> tuple[bool, str]:
     """``edgekit gate``: (passed, Markdown verdict) of ``current`` results against ``baseline`` results
     (documents, or their JSON form, which is checked). ``config``: a thresholds TOML; the keywords override it
@@ -153,6 +159,7 @@ def gate_check(
         absolute_latency=absolute_latency,
         max_busy_share=max_busy_share,
         max_machine_shift=max_machine_shift,
+        max_instruction_growth=max_instruction_growth,
     )
     return run_gate(as_document(baseline, "baseline"), as_document(current, "current"), thresholds)
 

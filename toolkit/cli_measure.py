@@ -58,6 +58,12 @@ def export(
         "most sensitive layers go back to float until the drop on held-out "
         "calibration-split images is within it",
     ),
+    head: Optional[str] = typer.Option(
+        None,
+        "--head",
+        help="a YOLO26 checkpoint's head: e2e (end-to-end, top-k without NMS) or o2m (one-to-many + NMS); "
+        "default: the checkpoint's own",
+    ),
     force: bool = typer.Option(False, "--force", help="overwrite existing artifact directories"),
 ) -> None:
     """Export MODEL to one or more targets; each target's failure is reported in its row."""
@@ -82,6 +88,7 @@ def export(
         calib_images=calib_images,
         overrides=overrides,
         max_drop=max_drop,
+        head=head,
     )
     for row in rows:
         if row.chosen:
@@ -151,6 +158,12 @@ def bench(
     remote_timeout: float = typer.Option(
         3600.0, "--remote-timeout", help="--on: seconds one remote step (copy, install, bench) may take"
     ),
+    count: bool = typer.Option(
+        False,
+        "--count",
+        help="also count instructions per inference under valgrind (1 thread): what `edgekit gate` compares "
+        "on a busy machine",
+    ),
 ) -> None:
     """Measure artifacts on their own runtimes: latency, size, memory, accuracy and drop vs FP32."""
     from .bench.run import run_bench
@@ -169,6 +182,7 @@ def bench(
         preset=preset,
         task=task,
         imgsz=imgsz,
+        count=count,
     )
     for path in (markdown, csv_path, plot, profile):  # a report path that cannot be written fails before measuring
         if path is not None:
@@ -176,8 +190,8 @@ def bench(
     if on:
         from .bench.remote import DeviceSettings, bench_on_devices
 
-        if save_predictions or profile:
-            raise typer.BadParameter("--save-predictions and --profile run locally only, not with --on")
+        if save_predictions or profile or count:
+            raise typer.BadParameter("--save-predictions, --profile and --count run locally only, not with --on")
         if len(on) > 1 and (markdown or csv_path or plot):
             raise typer.BadParameter(
                 "--markdown, --csv and --plot take one device; with several, each device's "

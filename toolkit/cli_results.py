@@ -74,6 +74,12 @@ def gate(
         "same CPU) before latency is inconclusive (default 10; "
         "negative: off)",
     ),
+    max_instruction_growth: Optional[float] = typer.Option(
+        None,
+        "--max-instruction-growth",
+        help="the count lane (both runs benched with --count): percent growth of counted instructions per "
+        "inference (default 2)",
+    ),
     confirm: bool = typer.Option(
         True,
         "--confirm/--no-confirm",
@@ -99,6 +105,7 @@ def gate(
         absolute_latency=absolute_latency,
         max_busy_share=max_busy_share,
         max_machine_shift=max_machine_shift,
+        max_instruction_growth=max_instruction_growth,
     )
     verdict = judge(
         load_results(baseline), load_results(current), thresholds, confirm=confirm, base=current.resolve().parent

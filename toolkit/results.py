@@ -109,6 +109,10 @@ class BenchRow:
     parent: str | None = None
     drop: dict[str, float] = field(default_factory=dict)
     ratio: dict[str, float] = field(default_factory=dict)
+    #: ``bench --count``: the median instructions of one inference under valgrind, one thread (``count``: each
+    #: inference's count, the spread, and the valgrind / runtime versions and CPU they may be compared under)
+    instructions_per_inference: int | None = None
+    count: dict[str, Any] | None = None
     #: the sweep grid point a row measures (``edgekit sweep``): its options and ratios to the sweep's reference
     cell: dict[str, Any] = field(default_factory=dict)
     #: keys a newer edgekit wrote that this one does not know: kept, so a read-and-write loses nothing

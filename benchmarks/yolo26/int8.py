@@ -5,6 +5,10 @@
 YOLO26N.onnx is the converged checkpoint exported with its one-to-many head (what edgekit emits; NMS on the
 host): ``edgekit export benchmarks/models/yolo26n-shapes-converged.pt --trust -t onnx-fp32`` in Ultralytics'
 venv. Each target's drop in points and p50 ratio against the FP32 ONNX, the same images for all.
+
+The end-to-end (NMS-free) head the same way, into ``int8-e2e.json``: export with ``--head e2e`` (the ONNX then
+carries ``edgekit.decoding_format = xyxy-topk``) and pass it with ``--out benchmarks/yolo26/int8-e2e.json``; its
+``yolo val nms=False`` figure is ``yolo_val_e2e.json`` (``benchmarks/yolov8n/yolo_val.py --nms-free``).
 """
 
 from __future__ import annotations

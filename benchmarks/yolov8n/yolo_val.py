@@ -6,6 +6,11 @@
 
     YOLO_OFFLINE=1 /tmp/ul/bin/python benchmarks/yolov8n/yolo_val.py /tmp/shapes-pose/data.yaml --task pose
 
+    YOLO_OFFLINE=1 /tmp/ul/bin/python benchmarks/yolov8n/yolo_val.py DATA --nms-free \
+        --out benchmarks/yolo26/yolo_val_e2e.json benchmarks/models/yolo26n-shapes-converged.pt
+
+``--nms-free``: ``nms=False``, Ultralytics' end-to-end (one-to-one) head of a YOLO26 checkpoint, no NMS.
+
 Without models: the committed ONNX, into ``benchmarks/yolov8n/yolo_val.json`` (``--task pose``: the committed
 YOLOv8n-pose and YOLO11n-pose into ``benchmarks/pose/yolo_val.json``): the figures ``edgekit bench --preset
 ultralytics`` is held to.
@@ -27,6 +32,7 @@ def main() -> None:
     parser.add_argument("models", nargs="*", type=Path)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--task", default="detect", choices=("detect", "pose"))
+    parser.add_argument("--nms-free", action="store_true", help="nms=False: a YOLO26's end-to-end head")
     args = parser.parse_intermixed_args()
     pose = args.task == "pose"
     models_dir = HERE.parent / "models"
@@ -49,6 +55,7 @@ def main() -> None:
             plots=False,
             verbose=False,
             **{k: v for k, v in SETTINGS.items() if k != "rect"},
+            **({"nms": False} if args.nms_free else {}),
         )
         results.append(
             {
@@ -64,7 +71,7 @@ def main() -> None:
             }
     document = {
         "tool": f"ultralytics {ultralytics.__version__}",
-        "settings": SETTINGS,
+        "settings": {**SETTINGS, **({"nms": False} if args.nms_free else {})},
         "images": 200,
         "results": results,
     }

@@ -216,8 +216,8 @@ def _decoding(manifest: Any, options: BenchOptions) -> DetectionDecoding | None:
     if not TASKS[manifest.task].decoded:
         return None
     own = DetectionDecoding.from_dict(manifest.decoding or {})
-    if options.preset:  # the preset's thresholds; the model's own box units
-        return dataclasses.replace(EVALUATION_PRESETS[options.preset], box_scale=own.box_scale)
+    if options.preset:  # the preset's thresholds; the model's own output format and box units
+        return dataclasses.replace(EVALUATION_PRESETS[options.preset], format=own.format, box_scale=own.box_scale)
     return own
 
 

@@ -52,6 +52,8 @@ class BenchOptions:
     #: for model files without a manifest: what the model cannot say itself
     task: str | None = None
     imgsz: int | None = None
+    #: also count each artifact's instructions per inference under valgrind (``edgekit.bench.count``)
+    count: bool = False
 
     def validate(self) -> None:
         """Reject nonsensical values (wrong types included, e.g. from a recipe) with one line."""
@@ -73,6 +75,8 @@ class BenchOptions:
         for name, most in maximums.items():
             if getattr(self, name) > most:
                 raise EdgekitError(f"bench option {name} must be at most {most}, got {getattr(self, name)}")
+        if not isinstance(self.count, bool):
+            raise EdgekitError(f"bench option count must be true or false, got {self.count!r}")
         if self.data is not None and not isinstance(self.data, str):
             raise EdgekitError(f"bench option data must be a string, got {self.data!r}")
         from ..data.preprocess import check_task_and_size

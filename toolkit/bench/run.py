@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import tempfile
 from pathlib import Path
 
 from rich.console import Console
@@ -24,6 +25,7 @@ from .harness import (
     score_artifact,
     time_interleaved,
     time_with_probe,
+    timing_batch,
 )
 
 
@@ -49,6 +51,36 @@ def _time_together(
     return [dataclasses.replace(row, latency=next(latencies)) if row.ok else row for row in rows], probe, share
 
 
+def _with_counts(rows: list[BenchRow], artifacts: dict[str, Artifact], options: BenchOptions) -> list[BenchRow]:
+    """Each "ok" row with its instructions per inference counted under valgrind (``edgekit.bench.count``); a row
+    whose runtime cannot be counted keeps its measurement and says why in ``count.error``."""
+    from .count import build_helper, count_artifact, count_summary, valgrind_version
+
+    valgrind = valgrind_version()
+    counted = []
+    with tempfile.TemporaryDirectory(prefix="edgekit-count-") as work:
+        helper = build_helper(Path(work))
+        for index, row in enumerate(rows):
+            if not row.ok:
+                counted.append(row)
+                continue
+            artifact = artifacts[row.artifact]
+            try:
+                counts = count_artifact(
+                    Path(row.artifact), timing_batch(artifact, options), Path(work) / str(index), helper
+                )
+            except EdgekitError as exc:
+                counted.append(dataclasses.replace(row, count={"error": str(exc), "valgrind": valgrind}))
+                continue
+            summary = count_summary(counts, row.runtime or "", row.runtime_version, valgrind)
+            counted.append(
+                dataclasses.replace(
+                    row, instructions_per_inference=summary["instructions_per_inference"], count=summary
+                )
+            )
+    return counted
+
+
 def run_bench(
     paths: list[Path],
     options: BenchOptions,
@@ -64,6 +96,10 @@ def run_bench(
     artifacts = {str(path): open_artifact(path, options) for path in paths}
     if options.data:
         resolve_dataset(options.data, "val")
+    if options.count:
+        from .count import valgrind_version
+
+        valgrind_version()  # no valgrind: one line before anything is measured
     for path in (json_path, predictions_path):
         if path is not None:
             check_replaceable(Path(path), force=True)  # a directory given as the output file fails up front
@@ -83,6 +119,9 @@ def run_bench(
             progress.remove_task(task)
         progress.add_task(f"latency: {len(rows)} artifact(s) in turn, {options.rounds} rounds", total=None)
         rows, probe, contention = _time_together(rows, artifacts, options, timing)
+        if options.count:
+            progress.add_task(f"counting instructions under valgrind: {len(rows)} artifact(s)", total=None)
+            rows = _with_counts(rows, artifacts, options)
     document = results_document(with_drops(rows), options, probe, contention)
     if json_path:
         write_text_atomic(json_path, json.dumps(document.to_dict(), indent=2, allow_nan=False) + "\n")

@@ -36,6 +36,24 @@ def onnx_metadata(path: Path) -> dict[str, str]:
     return {p.key: p.value for p in model.metadata_props}
 
 
+#: the ONNX metadata key that names a detector's output format when it is not the default NMS layout
+#: (``DetectionDecoding.format``: an end-to-end head's ``xyxy-topk``), so the ONNX alone says how to decode it
+DECODING_FORMAT_KEY = "edgekit.decoding_format"
+
+
+def stamp_decoding_format(path: Path, decoding: dict | None) -> None:
+    """Write ``decoding["format"]`` into the ONNX's metadata where it is not the default (nothing otherwise)."""
+    fmt = (decoding or {}).get("format")
+    if fmt in (None, "xywh-scores"):
+        return
+    import onnx
+
+    model = onnx.load(str(path))
+    entry = model.metadata_props.add()
+    entry.key, entry.value = DECODING_FORMAT_KEY, str(fmt)
+    onnx.save(model, str(path))
+
+
 def _tensors(graph) -> list:
     """Every TensorProto of ``graph``: initializers and tensor attributes, subgraphs included."""
     found = list(graph.initializer)

@@ -21,7 +21,7 @@ from ..provenance import provenance
 from ..registry import get_target, resolve_targets
 from .activations import CALIBRATION_OVERHEAD, calibration_memory_need, torch_activation_bytes
 from .budget import ExportBudget, check_max_drop, run_budget, split_for_budget
-from .onnx_utils import onnx_io_specs
+from .onnx_utils import onnx_io_specs, stamp_decoding_format
 from .parity import compare_with_parent
 from .sources import ModelSource, load_source
 
@@ -94,6 +94,7 @@ def _parent_onnx(source: ModelSource, calib: CalibrationSet, work: Path) -> tupl
     with PeakMemory() as peak:
         try:
             export_onnx(source.module, size, parent)
+            stamp_decoding_format(parent, source.card.decoding)
             return parent, parity_check(source.module, parent, calib.take(PARITY_IMAGES))
         except Exception as exc:
             if is_out_of_memory(exc):
@@ -234,18 +235,20 @@ def export_model(
     overrides: dict[str, Any] | None = None,
     source_label: str | None = None,
     max_drop: float | None = None,
+    head: str | None = None,
 ) -> list[ExportRow]:
     """Export ``model`` to every target in ``targets`` under ``out_dir/<target>``.
 
     ``source_label`` is what the manifests name as the source (default ``model``). ``max_drop``: the
     accuracy budget in points for every target that can keep layers in float (see ``edgekit.convert.budget``).
+    ``head``: a two-headed detector's head (``e2e`` / ``o2m``; None: the checkpoint's own, see ``load_source``).
 
     Input problems (model, data, existing outputs) raise before anything is written; a target that fails
     to convert is reported in its row and the others go on.
     """
     resolve_targets(targets)  # an unknown name fails before the model is loaded
     max_drop = None if max_drop is None else check_max_drop(max_drop)
-    source = load_source(model, task=task, imgsz=imgsz, factory=factory, trust=trust)
+    source = load_source(model, task=task, imgsz=imgsz, factory=factory, trust=trust, head=head)
     data_spec = data or source.card.dataset
     chosen = resolve_targets(targets, _calibration_origin(data, source.card.dataset))
     names = [item.name for item in chosen]

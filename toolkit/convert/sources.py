@@ -20,7 +20,8 @@ from ..models.builtins import BUILTIN_MODELS
 from ..quiet import native_output_to
 from ..schema import read_json_file
 from ..tasks.registry import DEFAULT_TASK, TASKS, task_for_output_rank
-from .ultralytics import EXTRA_HINT, is_ultralytics_checkpoint, ultralytics_model, ultralytics_source
+from .onnx_utils import DECODING_FORMAT_KEY
+from .ultralytics import EXTRA_HINT, HEADS, is_ultralytics_checkpoint, ultralytics_model, ultralytics_source
 
 
 @dataclasses.dataclass(frozen=True)
@@ -174,7 +175,18 @@ def _onnx_source(path: Path, task: str | None, imgsz: int | None) -> ModelSource
         )
     names = _metadata_names(path, meta.get("names"))
     size = imgsz or (inputs[0].shape[-1] if inputs[0].shape[-1] > 0 else None)
-    return ModelSource(path.stem, ModelCard.for_task(task, default_preprocessing(task, size), names), onnx_path=path)
+    card = ModelCard.for_task(task, default_preprocessing(task, size), names)
+    if meta.get(DECODING_FORMAT_KEY) and card.decoding is not None:  # an end-to-end head edgekit exported
+        card = card.with_changes(decoding=_decoding_with_format(path, card.decoding, meta[DECODING_FORMAT_KEY]))
+    return ModelSource(path.stem, card, onnx_path=path)
+
+
+def _decoding_with_format(path: Path, decoding: dict[str, Any], fmt: str) -> dict[str, Any]:
+    from ..tasks.detection import DECODING_FORMATS
+
+    if fmt not in DECODING_FORMATS:
+        raise ExportError(f"{path}: metadata {DECODING_FORMAT_KEY!r} is {fmt[:40]!r}, not one of {DECODING_FORMATS}")
+    return {**decoding, "format": fmt}
 
 
 def _metadata_names(path: Path, text: str | None) -> list[str]:
@@ -194,7 +206,9 @@ def _eval_mode(module: Any) -> Any:
         return module
 
 
-def _ultralytics_source(path: Path, task: str | None, imgsz: int | None, trust: bool) -> ModelSource:
+def _ultralytics_source(
+    path: Path, task: str | None, imgsz: int | None, trust: bool, head: str | None = None
+) -> ModelSource:
     """An Ultralytics checkpoint: a pickle of its classes, so only with ``trust`` and the extra installed."""
     import torch
 
@@ -212,7 +226,7 @@ def _ultralytics_source(path: Path, task: str | None, imgsz: int | None, trust: 
         raise ExportError(f"cannot load {path}: {_torch_load_problem(exc, trust)}") from None
     if ultralytics_model(checkpoint) is None:
         raise ExportError(f"{path} refers to Ultralytics classes but holds no model (an optimizer-only file?)")
-    return ModelSource(**ultralytics_source(checkpoint, path, task, imgsz))
+    return ModelSource(**ultralytics_source(checkpoint, path, task, imgsz, head))
 
 
 def _legacy_card(path: Path) -> ModelCard | None:
@@ -241,18 +255,33 @@ def _card_for(card: ModelCard | None, task: str | None, imgsz: int | None) -> Mo
 
 
 def load_source(
-    spec: str, *, task: str | None = None, imgsz: int | None = None, factory: str | None = None, trust: bool = False
+    spec: str,
+    *,
+    task: str | None = None,
+    imgsz: int | None = None,
+    factory: str | None = None,
+    trust: bool = False,
+    head: str | None = None,
 ) -> ModelSource:
-    """Resolve ``spec`` (built-in name or file path) into a ModelSource."""
+    """Resolve ``spec`` (built-in name or file path) into a ModelSource.
+
+    ``head``: which head of a detector that has two (YOLO26: ``e2e``, its end-to-end NMS-free head, or ``o2m``,
+    the one-to-many head + NMS); None takes the checkpoint's own setting. Other models refuse it."""
     check_task_and_size(task, imgsz)
-    if spec in BUILTIN_MODELS:
+    if head is not None and head not in HEADS:
+        raise ExportError(f"--head {head!r}: choose one of {', '.join(HEADS)}")
+    if spec in BUILTIN_MODELS and head is None:
         return _load_builtin(spec)
+    if spec in BUILTIN_MODELS:
+        raise ExportError(f"--head applies to Ultralytics detection checkpoints with two heads; {spec} is not one")
     path = Path(spec)
     if not path.is_file():
         raise ExportError(f"model not found: {spec} (built-in models: {', '.join(BUILTIN_MODELS)})")
     if path.suffix == ".onnx":
         return _onnx_source(path, task, imgsz)
     if is_ultralytics_checkpoint(path):
-        return _ultralytics_source(path, task, imgsz, trust)
+        return _ultralytics_source(path, task, imgsz, trust, head)
+    if head is not None:
+        raise ExportError(f"--head applies to Ultralytics detection checkpoints with two heads; {path} is not one")
     module, card = _load_torch_file(path, factory, trust)
     return ModelSource(path.stem, _card_for(card or _legacy_card(path), task, imgsz), module=_eval_mode(module))

@@ -9,6 +9,7 @@ xywh in input pixels, sigmoid class scores).
 
 from __future__ import annotations
 
+import functools
 import pickletools
 import zipfile
 from pathlib import Path
@@ -23,6 +24,9 @@ EXTRA_HINT = (
     "(README: Real YOLO models)"
 )
 SUPPORTED_TASKS = ("detect",)
+#: a two-headed detector's heads (YOLO26): ``e2e``, the end-to-end one-to-one head decoded by top-k without NMS;
+#: ``o2m``, the one-to-many head + NMS on the host
+HEADS = ("e2e", "o2m")
 
 
 def _pickle_bytes(path: Path) -> bytes:
@@ -62,9 +66,35 @@ def _input_size(checkpoint: dict, imgsz: int | None) -> int:
     return size
 
 
-def ultralytics_source(checkpoint: dict, path: Path, task: str | None, imgsz: int | None) -> dict[str, Any]:
-    """Fields of a ``ModelSource`` for an Ultralytics checkpoint: the float model in export mode and its card
-    (task, class names, letterbox preprocessing)."""
+def _channels_first(preds: Any) -> Any:
+    """Stands in for ``Detect.postprocess`` of an end-to-end head: its ``[B, N, 4 + nc]`` input back to
+    ``[B, 4 + nc, N]``, so the model ends before the top-k (done on the host, where INT8 cannot touch it)."""
+    return preds.permute(0, 2, 1)
+
+
+def _select_head(model: Any, path: Path, head: str | None) -> str:
+    """Put the Detect heads of ``model`` in export mode with the asked head (None: the checkpoint's own
+    ``end2end``); returns the decoding format of the chosen head."""
+    detects = [m for m in model.modules() if hasattr(m, "export") and hasattr(m, "stride")]
+    two_headed = all(getattr(m, "one2one_cv2", None) is not None for m in detects) and bool(detects)
+    if head == "e2e" and not two_headed:
+        raise ExportError(f"--head e2e: {path.name} has no end-to-end (one-to-one) head; use --head o2m")
+    end_to_end = head == "e2e" or (head is None and two_headed and all(bool(m.end2end) for m in detects))
+    for module in detects:
+        module.export, module.format, module.dynamic = True, "onnx", False
+        if two_headed:
+            module.end2end = end_to_end
+        if end_to_end:  # the one-to-one head's xyxy boxes + scores; the top-k runs on the host
+            module.postprocess = functools.partial(_channels_first)
+    return "xyxy-topk" if end_to_end else "xywh-scores"
+
+
+def ultralytics_source(
+    checkpoint: dict, path: Path, task: str | None, imgsz: int | None, head: str | None = None
+) -> dict[str, Any]:
+    """Fields of a ``ModelSource`` for an Ultralytics checkpoint: the float model in export mode with the asked
+    head (``HEADS``; None: the checkpoint's own) and its card (task, class names, letterbox preprocessing,
+    decoding)."""
     model = ultralytics_model(checkpoint).float().eval()
     model_task = getattr(model, "task", None) or (checkpoint.get("train_args") or {}).get("task") or "detect"
     if model_task not in SUPPORTED_TASKS:
@@ -74,9 +104,7 @@ def ultralytics_source(checkpoint: dict, path: Path, task: str | None, imgsz: in
         )
     if task is not None and task != model_task:
         raise ExportError(f"{path} is an Ultralytics '{model_task}' model, not '{task}'")
-    for module in model.modules():
-        if hasattr(module, "export") and hasattr(module, "stride"):  # Detect heads: one decoded output
-            module.export, module.format, module.dynamic = True, "onnx", False
+    decoding_format = _select_head(model, path, head)
     names = model.names
     class_names = [str(names[k]) for k in sorted(names)] if isinstance(names, dict) else [str(n) for n in names]
     from ..models.ultralytics_raw import UltralyticsDetector
@@ -89,8 +117,9 @@ def ultralytics_source(checkpoint: dict, path: Path, task: str | None, imgsz: in
             f"--imgsz {imgsz} is not a multiple of {path.name}'s stride {stride}: use {lower or upper} or {upper}"
         )
     preprocessing = Preprocessing(size=_input_size(checkpoint, imgsz), resize="letterbox")
+    card = ModelCard.for_task(model_task, preprocessing, class_names)
     return {
         "name": path.stem,
-        "card": ModelCard.for_task(model_task, preprocessing, class_names),
+        "card": card.with_changes(decoding={**(card.decoding or {}), "format": decoding_format}),
         "module": UltralyticsDetector(model, checkpoint.get("train_args")),
     }

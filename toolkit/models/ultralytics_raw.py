@@ -89,6 +89,7 @@ class UltralyticsDetector(nn.Module):
         for module in model.modules():
             if hasattr(module, "export") and hasattr(module, "stride"):  # Detect heads back to Ultralytics' default
                 module.export = False
+                module.__dict__.pop("postprocess", None)  # edgekit's end-to-end export stops before the top-k
         if hasattr(model, "criterion"):
             model.criterion = None
         return {

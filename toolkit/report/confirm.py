@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import EdgekitError
 from ..results import BenchRow, ResultsDocument
+from .count_lane import COUNT_METRIC
 from .gate import Check, Thresholds, _has_rounds, compare, compare_with_note, verdict_markdown
 
 #: more rounds than the run had: a neighbour's burst then falls on few of them, and gate compares the fastest
@@ -293,10 +294,13 @@ def judge(
     latency check failed, or of every row when the run was timed while other processes took much of the CPU or
     while the machine itself changed speed (``machine_shift``); if the machine is still busy or shifted then,
     latency is "inconclusive" (neither a pass nor a regression: either shifts the ratios either way). Accuracy
-    and size failures are regressions whatever the machine did. ``base``: the current results file's folder,
-    against which its relative artifact paths are resolved for re-timing."""
+    and size failures are regressions whatever the machine did, and so are counted-instruction failures (the count
+    lane, where both runs were benched with ``--count``: no re-timing, no busy verdict). ``base``: the current
+    results file's folder, against which its relative artifact paths are resolved for re-timing."""
     checks, note = compare_with_note(baseline, current, thresholds)
-    if confirm:
+    if any(check.metric == COUNT_METRIC for check in checks):  # the count lane: the machine's load cannot move it
+        unsteady = ""
+    elif confirm:
         checks, retimed, unsteady = _latency_judged_again(baseline, current, thresholds, checks, base)
         note += retimed
     else:

@@ -15,6 +15,7 @@ from .. import tomlread as tomllib
 from ..errors import EdgekitError
 from ..results import BenchRow, Latency, ResultsDocument, dataset_identity
 from ..schema import check_nesting, check_object, dataclass_schema
+from .count_lane import COUNT_METRIC, count_check, count_note, uses_counts
 from .files import markdown_cell
 
 
@@ -35,6 +36,8 @@ class Thresholds:
     #: percent the machine probe may move (its rounds within the run, or its p50 from the baseline's on the same
     #: CPU) before latency is "inconclusive": the machine itself changed speed (negative turns it off)
     max_machine_shift: float = 10.0
+    #: the count lane (both runs benched with ``--count``): percent growth of counted instructions per inference
+    max_instruction_growth: float = 2.0
     per_target: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def for_target(self, target: str) -> "Thresholds":
@@ -196,6 +199,7 @@ def _artifact_checks(
     base_ref: BenchRow | None,
     cur_ref: BenchRow | None,
     probes: tuple[Latency | None, Latency | None] = (None, None),
+    counts: bool = False,
 ) -> list[Check]:
     if dataset_identity(base.dataset) != dataset_identity(cur.dataset):
         raise EdgekitError(
@@ -230,6 +234,9 @@ def _artifact_checks(
             "pts",
         ),
     ]
+    if counts:
+        checks.insert(1, count_check(label, base, cur, limits))
+        return checks
     if base_ref is not None and cur_ref is not None:
         if base is not base_ref:  # the reference's own ratio is 1 by definition
             checks.insert(1, _latency_check(label, base, cur, limits, base_ref, cur_ref, probes))
@@ -259,9 +266,12 @@ def compare_with_note(
         cur_ref = _reference_row(cur_rows, thresholds.reference, "current")
     checks = []
     probes = (_probe(baseline, "baseline"), _probe(current, "current"))
+    counts = uses_counts(base_rows, cur_rows)
     for label, base in base_rows.items():
         limits = thresholds.for_target(base.target)
-        checks += _artifact_checks(label, base, cur_rows[label], limits, base_ref, cur_ref, probes)
+        checks += _artifact_checks(label, base, cur_rows[label], limits, base_ref, cur_ref, probes, counts)
+    if counts:
+        return checks, count_note(base_rows)
     timing = _timing_note(baseline, current)
     reference = _reference_check(baseline, current, base_ref, cur_ref, thresholds)
     if isinstance(reference, str):
@@ -314,6 +324,8 @@ def _reference_check(
 def _fmt(value: float, metric: str) -> str:
     if metric == "size":
         return f"{value / 1e6:.3f} MB"
+    if metric == COUNT_METRIC:
+        return f"{value:,.0f}"
     return f"{value:.4f}" if metric.startswith("p50 /") or "map" in metric or "top" in metric else f"{value:.2f}"
 
 
@@ -332,15 +344,20 @@ def verdict_markdown(
     status: str | None = None,
     why: str = "machine busy",
 ) -> str:
-    """The Markdown verdict: one line per check, failures first; ``why`` a latency verdict is inconclusive."""
+    """The Markdown verdict: one line per check, failures first; ``why`` a latency verdict is inconclusive. The
+    title names the lane that decided latency: counted instructions, or wall-clock time."""
     failed = [c for c in checks if not c.passed]
+    counted = any(c.metric == COUNT_METRIC for c in checks)
     title = _TITLES[status or ("regression" if failed else "pass")].format(why=why)
+    title += " (count lane)" if counted else " (wall-clock lane)"
     latency = (
         "absolute p50"
         if thresholds.absolute_latency
         else f"p50 relative to `{thresholds.reference}` or to the machine probe, whichever grew less"
     )
     latency += " (the fastest of the bench's interleaved rounds, where it recorded them)"
+    if counted:
+        latency = f"counted instructions per inference (≤ {thresholds.max_instruction_growth:g} % growth)"
     lines = [
         f"### {title}",
         "",

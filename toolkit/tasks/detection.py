@@ -1,4 +1,5 @@
-"""Detection task: decode ``[4 + nc, N]`` outputs, NMS on the host, COCO mAP via pycocotools."""
+"""Detection task: decode ``[4 + nc, N]`` outputs (NMS on the host, or an end-to-end head's top-k), COCO mAP via
+pycocotools."""
 
 from __future__ import annotations
 
@@ -19,7 +20,11 @@ from .boxes import Letterbox, nms, xywh_to_xyxy
 class DetectionDecoding:
     """How raw detector output becomes boxes (recorded in the manifest)."""
 
-    format: str = "xywh-scores"  # one [B, 4 + nc, N] tensor: xywh in input pixels + class scores
+    #: ``xywh-scores``: one ``[B, 4 + nc, N]`` tensor, xywh in input pixels + class scores, NMS on the host (a
+    #: one-to-many head); ``xyxy-topk``: the same tensor from an end-to-end (one-to-one) head, xyxy boxes, selected
+    #: by top-k without NMS exactly as Ultralytics' ``Detect.postprocess`` does (a property of the model, kept
+    #: when a preset changes the rest)
+    format: str = "xywh-scores"
     conf_threshold: float = 0.001
     iou_threshold: float = 0.6
     max_detections: int = 300
@@ -50,7 +55,7 @@ class DetectionDecoding:
         data = check_object(data, "decoding", {}, types)
         decoding = cls(**data)
         if (
-            decoding.format != "xywh-scores"
+            decoding.format not in DECODING_FORMATS
             or not (0 <= decoding.conf_threshold <= 1 and 0 <= decoding.iou_threshold <= 1)
             or decoding.max_detections < 1
             or decoding.pre_nms_topk < 1
@@ -58,6 +63,10 @@ class DetectionDecoding:
         ):
             raise EdgekitError(f"decoding: unsupported values {data}")
         return decoding
+
+
+#: what a detector's output holds (``DetectionDecoding.format``): NMS on the host, or end-to-end top-k
+DECODING_FORMATS = ("xywh-scores", "xyxy-topk")
 
 
 #: evaluation settings by name (``edgekit bench --preset``): the manifest's own, or those of ``yolo val``
@@ -94,7 +103,10 @@ def select_detections(
     keypoints, which the anchor indices pick).
 
     Anchors with a non-finite box or score are no candidates: one NaN box would make NMS's class offset NaN.
+    An end-to-end head's output (``xyxy-topk``) is selected by top-k instead (``select_end_to_end``).
     """
+    if spec.format == "xyxy-topk":
+        return select_end_to_end(output, spec, classes_stop)
     anchors, classes, scores = _candidates(output[4:classes_stop].T, spec)
     finite = np.isfinite(output[:4].T[anchors]).all(1) & np.isfinite(scores)
     anchors, classes, scores = anchors[finite], classes[finite], scores[finite]
@@ -104,6 +116,31 @@ def select_detections(
     xyxy = xywh_to_xyxy(output[:4].T[anchors].astype(np.float64) * spec.box_scale)
     kept = nms(xyxy, scores, classes, spec.iou_threshold, spec.max_detections)
     return anchors[kept], xyxy[kept], scores[kept], classes[kept]
+
+
+def _top(values: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the ``k`` largest values, largest first (ties: the lower index first, as a stable sort)."""
+    return np.argsort(-values, kind="stable")[:k]
+
+
+def select_end_to_end(
+    output: np.ndarray, spec: DetectionDecoding, classes_stop: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """An end-to-end head's ``[4 + nc, N]`` output (xyxy boxes) -> (anchor indices, xyxy, scores, classes), no
+    NMS: the ``max_detections`` anchors with the highest best-class score, then the ``max_detections`` highest
+    (anchor, class) scores among them, then those above ``conf_threshold`` (Ultralytics' ``get_topk_index``
+    followed by its validator's end-to-end filter). Non-finite scores or boxes are never selected."""
+    boxes = output[:4].T.astype(np.float64) * spec.box_scale
+    scores_all = np.nan_to_num(output[4:classes_stop].T.astype(np.float64), nan=-np.inf)
+    scores_all[~np.isfinite(boxes).all(1)] = -np.inf
+    k = min(spec.max_detections, scores_all.shape[0])
+    anchors = _top(scores_all.max(1), k)
+    pairs = _top(scores_all[anchors].reshape(-1), k)
+    nc = scores_all.shape[1]
+    anchors, classes = anchors[pairs // nc], pairs % nc
+    scores = scores_all[anchors, classes]
+    kept = scores > spec.conf_threshold
+    return anchors[kept], boxes[anchors[kept]], scores[kept], classes[kept]
 
 
 def to_coco_results(

@@ -1,0 +1,122 @@
+"""The count lane: ``bench --count`` counts instructions per inference under real valgrind, and ``gate`` decides
+on those counts whatever the machine's load (no re-timing, no "inconclusive"); counts from another valgrind or
+runtime version are one error line, never compared."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import edgekit.report.confirm as confirm
+from edgekit.cli import app
+from edgekit.errors import EdgekitError
+from edgekit.report.confirm import judge
+from edgekit.report.count_lane import COUNT_METRIC
+from edgekit.report.gate import Thresholds
+from edgekit.results import ResultsDocument, load_results
+
+from gate_documents import BASE
+
+runner = CliRunner()
+HAS_VALGRIND = shutil.which("valgrind") is not None and Path("/usr/include/valgrind/callgrind.h").is_file()
+
+
+def _counted(document: dict, counts: dict[str, int], busy: float = 0.0, valgrind: str = "valgrind-3.19.0") -> dict:
+    document = copy.deepcopy(document)
+    document["environment"]["foreign_cpu_share"] = busy
+    for row in document["results"]:
+        row["instructions_per_inference"] = counts[row["target"]]
+        row["count"] = {
+            "instructions_per_inference": counts[row["target"]],
+            "valgrind": valgrind,
+            "runtime": "onnxruntime",
+            "runtime_version": "1.31.1",
+            "threads": 1,
+        }
+    return document
+
+
+COUNTS = {"onnx-fp32": 113_511_329, "ort-int8": 103_254_197}
+
+
+def _judge(current: dict, baseline: dict | None = None):
+    base = ResultsDocument.from_dict(baseline or _counted(BASE, COUNTS))
+    return judge(base, ResultsDocument.from_dict(current), Thresholds())
+
+
+@pytest.fixture
+def no_retiming(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the count lane never times anything again")
+
+    monkeypatch.setattr(confirm, "retime", refuse)
+
+
+def test_a_busy_machine_decides_on_counts(no_retiming):
+    slower_wall_clock = _counted(BASE, COUNTS, busy=0.9)
+    slower_wall_clock["results"][1]["latency_ms"].update(p50=12.0, p90=14.0, p99=15.0)  # 2.4x: the neighbours
+    verdict = _judge(slower_wall_clock)
+    assert verdict.status == "pass", verdict.markdown
+    assert "(count lane)" in verdict.markdown and "the count lane decided" in verdict.markdown
+
+
+@pytest.mark.parametrize("growth, status", [(1.015, "pass"), (1.05, "regression"), (1.37, "regression")])
+def test_counted_growth_decides_even_on_a_busy_machine(no_retiming, growth, status):
+    counts = {**COUNTS, "ort-int8": int(COUNTS["ort-int8"] * growth)}
+    verdict = _judge(_counted(BASE, counts, busy=0.9))
+    assert verdict.status == status, verdict.markdown
+    assert f"| ort-int8 | {COUNT_METRIC} |" in verdict.markdown
+
+
+def test_counts_from_another_valgrind_are_one_error_line(tmp_path):
+    base, current = tmp_path / "base.json", tmp_path / "current.json"
+    base.write_text(json.dumps(_counted(BASE, COUNTS)))
+    current.write_text(json.dumps(_counted(BASE, COUNTS, valgrind="valgrind-3.22.0")))
+    result = runner.invoke(app, ["gate", "--baseline", str(base), "--current", str(current)])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert "valgrind 'valgrind-3.19.0' vs 'valgrind-3.22.0'" in lines[0]
+    with pytest.raises(EdgekitError, match="runtime_version"):
+        other = _counted(BASE, COUNTS)
+        other["results"][0]["count"]["runtime_version"] = "1.30.0"
+        _judge(other)
+
+
+def test_one_run_without_counts_leaves_the_wall_clock_lane_deciding():
+    verdict = _judge(copy.deepcopy(BASE))
+    assert "(wall-clock lane)" in verdict.markdown and COUNT_METRIC not in verdict.markdown
+
+
+def test_count_without_valgrind_is_one_line_naming_the_package(tmp_path):
+    export = runner.invoke(app, ["export", "nano-det", "-t", "onnx-fp32", "-o", str(tmp_path / "out")])
+    assert export.exit_code == 0, export.output
+    bare = tmp_path / "bin"  # a PATH without valgrind (nor anything else)
+    bare.mkdir()
+    result = runner.invoke(app, ["bench", str(tmp_path / "out" / "onnx-fp32"), "--count"], env={"PATH": str(bare)})
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1 and "apt-get install valgrind" in lines[0], result.output
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_VALGRIND, reason="needs valgrind with callgrind.h (Debian: valgrind; .ci/run installs it)")
+def test_bench_count_records_repeatable_counts_under_real_valgrind(tmp_path):
+    out = tmp_path / "out"
+    export = runner.invoke(app, ["export", "nano-det", "-t", "onnx-fp32", "-o", str(out)])
+    assert export.exit_code == 0, export.output
+    results = tmp_path / "r.json"
+    args = ["bench", str(out / "onnx-fp32"), "--count", "--runs", "3", "--warmup", "1", "--min-seconds", "0"]
+    result = runner.invoke(app, args + ["--json", str(results)], env={**os.environ})
+    assert result.exit_code == 0, result.output
+    row = load_results(results).rows[0]
+    count = row.count or {}
+    assert row.instructions_per_inference == count["instructions_per_inference"] > 10_000_000
+    assert len(count["per_inference"]) == 3 and count["spread_pct"] < 0.1
+    assert count["valgrind"].startswith("valgrind-") and count["runtime"] == "onnxruntime" and count["threads"] == 1
+    gate = runner.invoke(app, ["gate", "--baseline", str(results), "--current", str(results)])
+    assert gate.exit_code == 0 and "(count lane)" in gate.output, gate.output
