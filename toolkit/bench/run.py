@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from ..data.resolve import resolve_dataset
+from .device_state import device_state, throttling
 from ..errors import EdgekitError, describe
 from ..fsutil import check_replaceable, write_text_atomic
 from ..manifest import Artifact
@@ -81,6 +82,18 @@ def _with_counts(rows: list[BenchRow], artifacts: dict[str, Artifact], options: 
     return counted
 
 
+def _with_device_state(document: ResultsDocument, before: dict, after: dict) -> ResultsDocument:
+    """The document with the device's state before and after the timed rounds (``edgekit.bench.device_state``)
+    and, when it throttled meanwhile, ``throttled``: why (every row was timed in those rounds)."""
+    environment = dict(document.environment)
+    if before or after:
+        environment["device_state"] = {"before": before, "after": after}
+    reason = throttling(before, after)
+    if reason:
+        environment["throttled"] = reason
+    return dataclasses.replace(document, environment=environment)
+
+
 def run_bench(
     paths: list[Path],
     options: BenchOptions,
@@ -118,11 +131,14 @@ def run_bench(
             predictions.append(preds)
             progress.remove_task(task)
         progress.add_task(f"latency: {len(rows)} artifact(s) in turn, {options.rounds} rounds", total=None)
+        before = device_state()
         rows, probe, contention = _time_together(rows, artifacts, options, timing)
+        after = device_state()
         if options.count:
             progress.add_task(f"counting instructions under valgrind: {len(rows)} artifact(s)", total=None)
             rows = _with_counts(rows, artifacts, options)
     document = results_document(with_drops(rows), options, probe, contention)
+    document = _with_device_state(document, before, after)
     if json_path:
         write_text_atomic(json_path, json.dumps(document.to_dict(), indent=2, allow_nan=False) + "\n")
     if predictions_path:

@@ -212,9 +212,13 @@ def machine_shift(baseline: ResultsDocument, current: ResultsDocument) -> tuple[
 
 
 def _unsteady(baseline: ResultsDocument, current: ResultsDocument, thresholds: Thresholds) -> str:
-    """Why ``current``'s latency cannot be judged (a busy machine, a machine that changed speed), or ""."""
+    """Why ``current``'s latency cannot be judged (a busy machine, a device that throttled in either run, a
+    machine that changed speed), or ""."""
     if _busy(current, thresholds):
         return "machine busy"
+    for which, document in (("", current), (" at baseline", baseline)):
+        if document.environment.get("throttled"):
+            return f"device throttled{which} ({document.environment['throttled']})"
     shift, where = machine_shift(baseline, current)
     if 0 <= thresholds.max_machine_shift < shift:
         return f"machine speed shifted ({where}; limit {thresholds.max_machine_shift:g} %)"
