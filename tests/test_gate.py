@@ -133,4 +133,5 @@ def test_committed_baseline_is_a_valid_results_document():
     targets = {row.target for row in baseline.rows}
     assert {"onnx-fp32", "ort-int8", "openvino-int8"} <= targets
     assert all(row.ok and row.latency.p50_best_round for row in baseline.rows)
+    assert all(row.instructions_per_inference for row in baseline.rows)  # CI's hosted runner: the count lane
     assert ResultsDocument.from_dict(baseline.to_dict()) == baseline  # lossless round trip
