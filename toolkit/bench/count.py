@@ -15,7 +15,6 @@ child, as on the device path.
 from __future__ import annotations
 
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -27,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import EdgekitError
+from ..manifest import host_environment
 
 #: counted inferences per artifact (the median is the figure, max - min over it the spread)
 COUNTED_RUNS = 3
@@ -63,17 +63,6 @@ def build_helper(work: Path) -> Path:
         first = (result.stderr.strip().splitlines() or ["no message"])[0][:200]
         raise EdgekitError(f"--count could not build its valgrind helper ({first}): {VALGRIND_HINT}")
     return library
-
-
-def cpu_model() -> str:
-    """The CPU's model name (``/proc/cpuinfo``), else what the platform says."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith(("model name", "hardware")):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _dumped_counts(work: Path) -> list[int]:
@@ -131,6 +120,6 @@ def count_summary(counts: list[int], runtime: str, runtime_version: str | None, 
         "valgrind": valgrind,
         "runtime": runtime,
         "runtime_version": runtime_version,
-        "cpu": cpu_model(),
+        "cpu": host_environment()["cpu"],
         "threads": 1,
     }

@@ -12,11 +12,11 @@ from rich.console import Console
 from rich.progress import Progress
 
 from ..data.resolve import resolve_dataset
-from .device_state import device_state, throttling
 from ..errors import EdgekitError, describe
 from ..fsutil import check_replaceable, write_text_atomic
 from ..manifest import Artifact
 from ..results import BenchRow, Latency, ResultsDocument, row_labels, with_drops
+from .device_state import device_state, throttling
 from .harness import (
     BenchOptions,
     TimingStrategy,
@@ -52,12 +52,14 @@ def _time_together(
     return [dataclasses.replace(row, latency=next(latencies)) if row.ok else row for row in rows], probe, share
 
 
-def _with_counts(rows: list[BenchRow], artifacts: dict[str, Artifact], options: BenchOptions) -> list[BenchRow]:
-    """Each "ok" row with its instructions per inference counted under valgrind (``edgekit.bench.count``); a row
-    whose runtime cannot be counted keeps its measurement and says why in ``count.error``."""
-    from .count import build_helper, count_artifact, count_summary, valgrind_version
+def _with_counts(
+    rows: list[BenchRow], artifacts: dict[str, Artifact], options: BenchOptions, valgrind: str
+) -> list[BenchRow]:
+    """Each "ok" row with its instructions per inference counted under ``valgrind`` (its version;
+    ``edgekit.bench.count``); a row whose runtime cannot be counted keeps its measurement and says why in
+    ``count.error``."""
+    from .count import build_helper, count_artifact, count_summary
 
-    valgrind = valgrind_version()
     counted = []
     with tempfile.TemporaryDirectory(prefix="edgekit-count-") as work:
         helper = build_helper(Path(work))
@@ -109,10 +111,11 @@ def run_bench(
     artifacts = {str(path): open_artifact(path, options) for path in paths}
     if options.data:
         resolve_dataset(options.data, "val")
+    valgrind = ""
     if options.count:
         from .count import valgrind_version
 
-        valgrind_version()  # no valgrind: one line before anything is measured
+        valgrind = valgrind_version()  # no valgrind: one line before anything is measured
     for path in (json_path, predictions_path):
         if path is not None:
             check_replaceable(Path(path), force=True)  # a directory given as the output file fails up front
@@ -136,7 +139,7 @@ def run_bench(
         after = device_state()
         if options.count:
             progress.add_task(f"counting instructions under valgrind: {len(rows)} artifact(s)", total=None)
-            rows = _with_counts(rows, artifacts, options)
+            rows = _with_counts(rows, artifacts, options, valgrind)
     document = results_document(with_drops(rows), options, probe, contention)
     document = _with_device_state(document, before, after)
     if json_path:

@@ -270,18 +270,19 @@ def load_source(
     check_task_and_size(task, imgsz)
     if head is not None and head not in HEADS:
         raise ExportError(f"--head {head!r}: choose one of {', '.join(HEADS)}")
-    if spec in BUILTIN_MODELS and head is None:
-        return _load_builtin(spec)
-    if spec in BUILTIN_MODELS:
-        raise ExportError(f"--head applies to Ultralytics detection checkpoints with two heads; {spec} is not one")
     path = Path(spec)
+    ultralytics = (
+        spec not in BUILTIN_MODELS and path.suffix != ".onnx" and path.is_file() and is_ultralytics_checkpoint(path)
+    )
+    if head is not None and not ultralytics:  # an ONNX already holds the head it was exported with
+        raise ExportError(f"--head applies to Ultralytics detection checkpoints with two heads; {spec} is not one")
+    if spec in BUILTIN_MODELS:
+        return _load_builtin(spec)
     if not path.is_file():
         raise ExportError(f"model not found: {spec} (built-in models: {', '.join(BUILTIN_MODELS)})")
     if path.suffix == ".onnx":
         return _onnx_source(path, task, imgsz)
-    if is_ultralytics_checkpoint(path):
+    if ultralytics:
         return _ultralytics_source(path, task, imgsz, trust, head)
-    if head is not None:
-        raise ExportError(f"--head applies to Ultralytics detection checkpoints with two heads; {path} is not one")
     module, card = _load_torch_file(path, factory, trust)
     return ModelSource(path.stem, _card_for(card or _legacy_card(path), task, imgsz), module=_eval_mode(module))

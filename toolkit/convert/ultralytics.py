@@ -9,7 +9,6 @@ xywh in input pixels, sigmoid class scores).
 
 from __future__ import annotations
 
-import functools
 import pickletools
 import zipfile
 from pathlib import Path
@@ -85,7 +84,7 @@ def _select_head(model: Any, path: Path, head: str | None) -> str:
         if two_headed:
             module.end2end = end_to_end
         if end_to_end:  # the one-to-one head's xyxy boxes + scores; the top-k runs on the host
-            module.postprocess = functools.partial(_channels_first)
+            module.postprocess = _channels_first  # an instance attribute: called unbound, pickled by name
     return "xyxy-topk" if end_to_end else "xywh-scores"
 
 
