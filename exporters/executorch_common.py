@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from edgekit.convert.pt2e import first_line
+from edgekit.errors import first_line
 from edgekit.errors import EdgekitError
 from edgekit.quiet import silenced
 

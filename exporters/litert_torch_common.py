@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from edgekit.convert.pt2e import first_line
+from edgekit.errors import first_line
 from edgekit.errors import EdgekitError, MissingDependencyError
 from edgekit.quiet import native_output_to, silenced
 

@@ -31,7 +31,7 @@ with native_output_to():  # absl/oneDNN start-up lines
 
 from edgekit.data.calibration import CalibrationSet  # noqa: E402
 from edgekit.config import TargetConfig  # noqa: E402
-from edgekit.errors import ExportError  # noqa: E402
+from edgekit.errors import ExportError, first_line  # noqa: E402
 from edgekit.convert.graph_remedies import constants_to_initializers, split_concat_output, split_decode_tail  # noqa: E402
 from edgekit.manifest import TensorSpec  # noqa: E402
 from edgekit.convert.onnx_utils import onnx_io_specs  # noqa: E402
@@ -215,7 +215,7 @@ def _write_tflite(graph: Path, mode: str, calib: CalibrationSet, per_channel: bo
                     saved = _frozen_saved_model(model, Path(work) / "saved")
                     flatbuffer = _converter(model, mode, calib, per_channel, saved).convert()
         except Exception as exc:  # noqa: BLE001 - the converter raises ConverterError and friends
-            raise ExportError(f"TFLite converter ({mode}): {str(exc).splitlines()[0][:300]}") from None
+            raise ExportError(f"TFLite converter ({mode}): {first_line(exc, 300)}") from None
     dst.write_bytes(flatbuffer)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.errors import EdgekitError, MissingDependencyError
+from edgekit.errors import EdgekitError, MissingDependencyError, first_line
 from edgekit.manifest import Artifact, TensorSpec
 from edgekit.quiet import native_output_to
 from edgekit.runtimes.base import ModelDescription, OpTime
@@ -49,7 +49,7 @@ def _load(path: Path, **options: Any) -> Any:
     try:
         return _runtime().load_program(path, **options)
     except (RuntimeError, ValueError) as exc:
-        raise EdgekitError(f"executorch cannot load {path}: {str(exc).splitlines()[0] if str(exc) else exc}") from None
+        raise EdgekitError(f"executorch cannot load {path}: {first_line(exc)}") from None
 
 
 class ExecutorchSession:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from edgekit.errors import EdgekitError
+from edgekit.errors import EdgekitError, first_line
 from edgekit.manifest import Artifact, TensorSpec
 from edgekit.runtimes.base import ModelDescription, OpTime
 
@@ -43,7 +43,7 @@ class OrtSession:
         try:
             self._session = ort.InferenceSession(model_path, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001 - ORT raises several unrelated types for bad models
-            raise EdgekitError(f"onnxruntime cannot load {model_path}: {str(exc).splitlines()[0]}") from None
+            raise EdgekitError(f"onnxruntime cannot load {model_path}: {first_line(exc)}") from None
         self._input = self._session.get_inputs()[0].name
         self.threads = threads
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import openvino as ov
 
-from edgekit.errors import EdgekitError
+from edgekit.errors import EdgekitError, first_line
 from edgekit.manifest import Artifact, TensorSpec
 from edgekit.runtimes.base import ModelDescription, OpTime
 
@@ -32,7 +32,7 @@ class OpenVinoSession:
         try:
             self._compiled = core.compile_model(model_path, "CPU", config)
         except RuntimeError as exc:
-            raise EdgekitError(f"OpenVINO cannot load {model_path}: {str(exc).splitlines()[0]}") from None
+            raise EdgekitError(f"OpenVINO cannot load {model_path}: {first_line(exc)}") from None
         self._request = self._compiled.create_infer_request()
         self._outputs = len(self._compiled.outputs)
         self.threads = threads
@@ -69,7 +69,7 @@ class OpenVinoRuntime:
         try:
             model = ov.Core().read_model(str(model_path))
         except RuntimeError as exc:
-            raise EdgekitError(f"OpenVINO cannot read {model_path}: {str(exc).splitlines()[0]}") from None
+            raise EdgekitError(f"OpenVINO cannot read {model_path}: {first_line(exc)}") from None
 
         def specs(ports: list, layout: str) -> list[TensorSpec]:
             return [

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from edgekit.errors import EdgekitError, MissingDependencyError
+from edgekit.errors import EdgekitError, MissingDependencyError, first_line
 from edgekit.manifest import Artifact, TensorSpec
 from edgekit.quiet import native_output_to
 from edgekit.runtimes.base import ModelDescription, OpTime
@@ -141,7 +141,7 @@ class TfliteRuntime:
                     with native_output_to(log):  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
                         made = make(cls)
                 except Exception as exc:  # noqa: BLE001 - the interpreters raise ValueError/RuntimeError alike
-                    errors.append(f"{dist}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+                    errors.append(f"{dist}: {first_line(exc)}")
                     continue
                 self._xnnpack = self._xnnpack or "XNNPACK delegate" in log.read_text(errors="replace")
             self._chosen = (cls, dist)

@@ -11,7 +11,7 @@ from onnx import TensorProto, helper
 from typer.testing import CliRunner
 
 from edgekit.cli import app
-from edgekit.errors import ExportError
+from edgekit.errors import ExportError, describe, first_line
 
 runner = CliRunner()
 FAST = ["--runs", "2", "--warmup", "1", "--min-seconds", "0", "--rounds", "1"]
@@ -82,3 +82,35 @@ def test_a_runtime_error_while_scoring_fails_that_row_and_the_bench_goes_on(arti
     assert result.exit_code == 1, result.output
     assert rows["static256.onnx"]["status"].startswith("bench failed:"), rows
     assert rows["onnx-fp32"]["status"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("", "RuntimeError"),
+        ("   \n\n  ", "RuntimeError"),
+        ("\n\nFail: [ONNXRuntimeError] node Conv\nstack frame 1", "Fail: [ONNXRuntimeError] node Conv"),
+        ("x" * 500, "x" * 300),
+    ],
+)
+def test_first_line_quotes_the_first_non_blank_line_or_names_the_type(message, expected):
+    assert first_line(RuntimeError(message)) == expected
+
+
+def test_describe_never_indexes_an_empty_message():
+    assert describe(MemoryError()) == "MemoryError"
+    assert describe(ValueError("bad\nmore"), 2) == "ValueError: ba"
+
+
+def test_no_module_slices_an_exception_message_itself():
+    """Every error line quotes a library's message through first_line/describe (19 hand-made copies before, 9 of
+    which raised IndexError on an empty message)."""
+    roots = [Path(__file__).resolve().parents[1] / name for name in ("toolkit", "exporters", "runtimes")]
+    offenders = [
+        f"{path.name}:{number}"
+        for root in roots
+        for path in root.rglob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if "str(exc)" in line and "splitlines()" in line and path.name != "errors.py"
+    ]
+    assert offenders == []

@@ -15,7 +15,7 @@ from rich.markup import escape
 
 from .bench.options import BenchOptions
 from .compress.options import DistillOptions, PruneOptions
-from .errors import INTERNAL_EXIT_CODE, EdgekitError
+from .errors import INTERNAL_EXIT_CODE, EdgekitError, describe
 from .tasks.registry import task_names
 
 try:  # typer >= 0.2x vendors click; older releases use click itself
@@ -60,9 +60,8 @@ class ErrorBoundary(typer.core.TyperGroup):
         except Exception as exc:  # noqa: BLE001 - the boundary: one line instead of a traceback
             if ctx.params.get("debug") or os.environ.get("EDGEKIT_DEBUG"):
                 raise
-            detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
             fail(
-                f"internal: {type(exc).__name__}: {detail} (a bug in edgekit; rerun with --debug for the traceback)",
+                f"internal: {describe(exc, 300)} (a bug in edgekit; rerun with --debug for the traceback)",
                 INTERNAL_EXIT_CODE,
             )
 

@@ -8,7 +8,7 @@ import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .errors import EdgekitError
+from .errors import EdgekitError, first_line
 
 C = TypeVar("C", bound="TargetConfig")
 
@@ -97,7 +97,7 @@ def load_config_file(path: Path) -> dict[str, Any]:
         else:
             loaded = json.loads(text)
     except Exception as exc:  # noqa: BLE001 - any parser error becomes one line
-        raise EdgekitError(f"cannot parse config {path}: {str(exc).splitlines()[0]}") from None
+        raise EdgekitError(f"cannot parse config {path}: {first_line(exc)}") from None
     if not isinstance(loaded, dict):
         raise EdgekitError(f"config {path} must hold a table of options, not a {type(loaded).__name__}")
     return loaded

@@ -18,11 +18,18 @@ class ExportError(EdgekitError):
     """A model could not be loaded, exported or converted."""
 
 
-def describe(exc: BaseException) -> str:
-    """``Type: first line of the message`` (at most 200 characters of it): an unexpected exception as part of an
-    error line or a failed row's status."""
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text.splitlines()[0][:200] if text else ''}"
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """The first non-blank line of an exception's message (at most ``limit`` characters), or its type's name when
+    the message is empty: what an error line quotes of a library's multi-line message."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0][:limit] if lines else type(exc).__name__
+
+
+def describe(exc: BaseException, limit: int = 200) -> str:
+    """``Type: first line of the message`` (at most ``limit`` characters of it; the type alone when the message is
+    empty): an unexpected exception as part of an error line or a failed row's status."""
+    text = first_line(exc, limit)
+    return type(exc).__name__ if not str(exc).strip() else f"{type(exc).__name__}: {text}"
 
 
 def refuse_unknown(names: object, known: "list[str] | tuple[str, ...]", what: str) -> None:

@@ -35,7 +35,7 @@ import yaml
 from . import tomlread
 from .bench.options import RECIPE_KEYS, BenchOptions
 from .compress.options import PLAN_KEYS
-from .errors import EdgekitError
+from .errors import EdgekitError, first_line
 from .models.builtins import BUILTIN_MODELS
 from .fsutil import atomic_dir, atomic_file, check_replaceable
 from .results import ResultsDocument
@@ -135,7 +135,7 @@ def read_recipe_file(path: Path, kind: str = "recipe") -> dict[str, Any]:
             loaded = load_yaml(path.read_bytes(), f"{kind} {path}")
             return loaded if isinstance(loaded, dict) else {}
     except (tomlread.TOMLDecodeError, yaml.YAMLError, ValueError, RecursionError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        first = first_line(exc)
         raise EdgekitError(f"{kind} {path} does not parse: {first}") from None
     raise EdgekitError(f"{kind} must be .toml, .yaml or .yml: {path}")
 

@@ -23,14 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from ..data.calibration import CalibrationSet
-from ..errors import EdgekitError, ExportError
+from ..errors import EdgekitError, ExportError, first_line
 from ..quiet import silenced
-
-
-def first_line(exc: BaseException) -> str:
-    """An exception's first line (at most 300 characters), or its type's name."""
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 def example_input(calib: CalibrationSet) -> Any:

@@ -15,7 +15,7 @@ from typing import Any
 from ..bench.foreign import metadata_class_names
 from ..card import CARD_FILE, ModelCard, default_decoding
 from ..data.preprocess import check_task_and_size, default_preprocessing
-from ..errors import EdgekitError, ExportError
+from ..errors import EdgekitError, ExportError, first_line
 from ..models.builtins import BUILTIN_MODELS
 from ..quiet import native_output_to
 from ..schema import read_json_file
@@ -83,7 +83,7 @@ def _load_program(path: Path, kind: str, trust: bool) -> tuple[Any, ModelCard | 
             with native_output_to():  # quantized modules print a C++ deprecation warning on load
                 module = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
     except Exception as exc:  # noqa: BLE001 - a truncated archive fails in many ways
-        raise ExportError(f"cannot load {kind} file {path}: {str(exc).strip().splitlines()[0][:160]}") from None
+        raise ExportError(f"cannot load {kind} file {path}: {first_line(exc, 160)}") from None
     if not extra[CARD_FILE]:
         return module, None
     try:
@@ -143,7 +143,7 @@ def _load_torch_file(path: Path, factory: str | None, trust: bool) -> tuple[Any,
         try:
             module.load_state_dict(state)
         except (RuntimeError, TypeError) as exc:
-            raise ExportError(f"{path} does not fit {factory}: {str(exc).splitlines()[0][:200]}") from None
+            raise ExportError(f"{path} does not fit {factory}: {first_line(exc, 200)}") from None
         return module, None
     raise ExportError(f"{path} holds a {type(obj).__name__}, not a model or a state_dict")
 
@@ -155,7 +155,7 @@ def _onnx_source(path: Path, task: str | None, imgsz: int | None) -> ModelSource
         inputs, outputs = onnx_io_specs(path)
         meta = onnx_metadata(path)
     except Exception as exc:  # noqa: BLE001 - onnx raises DecodeError and friends
-        raise ExportError(f"cannot read ONNX model {path}: {str(exc).splitlines()[0]}") from None
+        raise ExportError(f"cannot read ONNX model {path}: {first_line(exc)}") from None
     if not inputs or not outputs:
         raise ExportError(f"{path} has no graph inputs or outputs")
     if len(inputs[0].shape) != 4 or inputs[0].shape[1] not in (3, -1):

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..data.calibration import CalibrationSet
-from ..errors import ExportError
+from ..errors import ExportError, first_line
 from ..quiet import native_output_to
 from .agreement import Agreement
 
@@ -48,7 +48,7 @@ def export_onnx(module: Any, size: int, path: Path, opset: int = DEFAULT_OPSET) 
                 if "quantized::" in str(exc)
                 else ""
             )
-            raise ExportError(f"torch.onnx export failed: {str(exc).splitlines()[0][:300]}{hint}") from None
+            raise ExportError(f"torch.onnx export failed: {first_line(exc, 300)}{hint}") from None
     simplify(path)
 
 

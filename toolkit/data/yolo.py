@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import DataError, EdgekitError
+from ..errors import DataError, EdgekitError, first_line
 from ..tasks.registry import task_for_annotation_keys
 from ..yamlread import load_yaml
 from .datasets import DetectionDataset, ImageRecord, digest_text, image_size, list_images, write_cached_coco
@@ -21,9 +21,7 @@ def _read_yaml(path: Path) -> dict:
         raw = path.read_bytes()
         data = load_yaml(raw, str(path))
     except (yaml.YAMLError, ValueError, RecursionError, EdgekitError) as exc:
-        raise DataError(
-            f"invalid YAML in {path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-        ) from None
+        raise DataError(f"invalid YAML in {path}: {first_line(exc)}") from None
     if not isinstance(data, dict) or "names" not in data:
         raise DataError(f"{path} is not a YOLO data.yaml (needs 'names')")
     if data.get("path") is not None and not isinstance(data["path"], str):

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import tomlread as tomllib
-from ..errors import EdgekitError
+from ..errors import EdgekitError, first_line
 from ..results import BenchRow, Latency, ResultsDocument, dataset_identity
 from ..schema import check_nesting, check_object, dataclass_schema
 from .count_lane import COUNT_METRIC, count_check, count_note, uses_counts
@@ -75,7 +75,7 @@ def _read_config(path: Path) -> dict[str, Any]:
     try:
         raw = tomllib.loads(path.read_bytes().decode())
     except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as exc:
-        raise EdgekitError(f"gate config {path} does not parse: {str(exc).splitlines()[0]}") from None
+        raise EdgekitError(f"gate config {path} does not parse: {first_line(exc)}") from None
     where = f"gate config {path}"
     known = _CONFIG_KEYS
     try:

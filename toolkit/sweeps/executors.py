@@ -13,7 +13,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..errors import EdgekitError
+from ..errors import EdgekitError, describe, first_line
 
 MAX_RETRIES = 2
 BENCH_SLOT = "bench_slot"
@@ -181,7 +181,7 @@ class RayExecutor:
         try:
             ray.init(address=address or "local", **options)  # "local": a new cluster, never one found on disk
         except Exception as exc:  # noqa: BLE001 - ray.init raises ConnectionError, RuntimeError, ValueError, ...
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first = first_line(exc)
             raise EdgekitError(
                 f"could not join the Ray cluster at {address or 'a new local cluster'}: {first} "
                 "(a cluster with token authentication needs its RAY_AUTH_TOKEN here too)"
@@ -214,10 +214,7 @@ class RayExecutor:
             try:
                 job.record = self._ray.get(ref)
             except Exception as exc:  # noqa: BLE001 - the worker died more often than max_retries
-                job.record = {
-                    "error": f"Ray could not run it: {type(exc).__name__}: "
-                    f"{str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}"
-                }
+                job.record = {"error": f"Ray could not run it: {describe(exc)}"}
             finished.append(job)
         return finished
 
