@@ -1,0 +1,76 @@
+"""Every figure registered in docs/figures.toml is recomputed from its JSON and found, in its context, on the
+page that quotes it (issue 41, item 3): a figure whose JSON changed, or a page edited by hand, fails here."""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REGISTRY = ROOT / "docs" / "figures.toml"
+FIGURES: list[dict[str, Any]] = tomllib.loads(REGISTRY.read_text())["figure"]
+#: what an ``expr`` may call besides ``doc`` (the JSON), ``get`` and ``row``
+SAFE = {"abs": abs, "min": min, "max": max, "round": round, "len": len, "sum": sum}
+
+
+def _get(document: Any, path: str) -> Any:
+    """``a.b.0.c``: dict keys and list indices, one dot each (a key holding a dot: write it as ``a.[b.c]``)."""
+    value = document
+    for part in _parts(path):
+        value = value[int(part)] if isinstance(value, list) else value[part]
+    return value
+
+
+def _parts(path: str) -> list[str]:
+    parts, current, bracket = [], "", False
+    for char in path:
+        if char == "[" and not current:
+            bracket = True
+        elif char == "]" and bracket:
+            bracket = False
+        elif char == "." and not bracket:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [*parts, current]
+
+
+def _value(figure: dict[str, Any]) -> Any:
+    document = json.loads((ROOT / figure["json"]).read_text())
+    if "path" in figure:
+        return _get(document, figure["path"])
+
+    def row(**match: Any) -> dict[str, Any]:
+        rows = document["results"] if "results" in document else document["bench"]["results"]
+        found = [r for r in rows if all(str(r.get(k, "")).endswith(str(v)) for k, v in match.items())]
+        assert len(found) == 1, f"{figure['id']}: {len(found)} rows match {match}"
+        return found[0]
+
+    names = SAFE | {"doc": document, "get": lambda path: _get(document, path), "row": row}
+    return eval(figure["expr"], {"__builtins__": {}}, names)  # noqa: S307 - the repository's own registry
+
+
+def test_the_registry_is_well_formed():
+    ids = [figure["id"] for figure in FIGURES]
+    assert len(ids) == len(set(ids)), "figure ids repeat"
+    for figure in FIGURES:
+        assert {"id", "page", "json", "format", "quote"} <= figure.keys(), figure
+        assert ("path" in figure) != ("expr" in figure), f"{figure['id']}: give path or expr, not both"
+        assert "{}" in figure["quote"], f"{figure['id']}: the quote must hold the figure as {{}}"
+        assert (ROOT / figure["json"]).is_file(), f"{figure['id']}: {figure['json']} is not committed"
+
+
+@pytest.mark.parametrize("figure", FIGURES, ids=[figure["id"] for figure in FIGURES])
+def test_the_figure_is_its_json_and_stands_on_its_page(figure: dict[str, Any]):
+    value = _value(figure)
+    assert isinstance(value, (int, float)) and math.isfinite(value), f"{figure['id']}: {value!r}"
+    text = figure["format"].format(abs(value) if figure.get("unsigned") else value)
+    quote = figure["quote"].format(text)
+    page = (ROOT / figure["page"]).read_text()
+    assert quote in page, f"{figure['page']} does not say {quote!r} ({figure['id']} from {figure['json']})"
