@@ -8,11 +8,13 @@ calibrator ``stride`` images at a time (the reader's ``set_range``): MinMax merg
 histogram methods (Percentile, Entropy, Distribution) merge each stride into one running histogram. The stride
 is the largest divisor of the image count whose outputs fit ``calibration_memory`` (``calibration_stride``).
 ORT 1.31's own ``CalibMaxIntermediateOutputs`` is no help: its MinMax calibrator drops the outputs it clears
-instead of merging them, and the histogram calibrators ignore it.
+instead of merging them, and the histogram calibrators ignore it. A streamed Percentile calibration starts from
+histograms seeded with every tensor's extremes (``qdq_ranges``), so it equals the unbounded one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from ..data.calibration import CalibrationSet
 from ..errors import ExportError
 from ..memory import MIB
 from .onnx_utils import onnx_io_specs
+from .qdq_ranges import seeded_percentile
 
 #: default memory for one stride's intermediate outputs (the peak adds the model, ORT and the reader)
 CALIBRATION_MEMORY = 768 * MIB
@@ -90,20 +93,23 @@ def quantize_qdq(
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)  # its "consider pre-processing" advice: we pass a simplified model
+    # streamed: the Percentile histograms start from every tensor's extremes, so they equal the unbounded ones
+    seeded = seeded_percentile(calib, input_name) if stride < len(calib) else contextlib.nullcontext()
     try:
-        quantize_static(
-            str(src),
-            str(dst),
-            Reader(),
-            quant_format=QuantFormat.QDQ,
-            per_channel=per_channel,
-            reduce_range=reduce_range,
-            activation_type=_enum(QuantType, activation_type),
-            weight_type=_enum(QuantType, weight_type),
-            calibrate_method=_enum(CalibrationMethod, calibration_method),
-            nodes_to_exclude=list(nodes_to_exclude),
-            extra_options={"CalibStridedMinMax": stride},
-        )
+        with seeded:
+            quantize_static(
+                str(src),
+                str(dst),
+                Reader(),
+                quant_format=QuantFormat.QDQ,
+                per_channel=per_channel,
+                reduce_range=reduce_range,
+                activation_type=_enum(QuantType, activation_type),
+                weight_type=_enum(QuantType, weight_type),
+                calibrate_method=_enum(CalibrationMethod, calibration_method),
+                nodes_to_exclude=list(nodes_to_exclude),
+                extra_options={"CalibStridedMinMax": stride},
+            )
     finally:
         root.setLevel(level)
     return stride

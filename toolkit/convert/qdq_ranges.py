@@ -1,0 +1,83 @@
+"""A streamed Percentile calibration that equals the unbounded one (export side: onnxruntime).
+
+ORT's symmetric Percentile collector histograms ``|x|`` of each tensor. Unbounded, its one call sees every image,
+so the bins span ``[min |x|, max |x|]`` of all of them. Streamed (``CalibStridedMinMax``), the first stride fixes
+the bin width from its own extremes and later strides add bins of that width: the 99.999th percentile lands a
+little elsewhere (0.08-0.22 pt of mAP50-95 on 640 px YOLOs). ``seeded_percentile`` runs one light pass first,
+one image at a time through the calibrator's own augmented model, for each tensor's extremes, and gives the
+collector, before its first stride, empty histograms over exactly the bins the unbounded call would have made;
+every stride then only adds counts, and the histogram is the unbounded one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from ..data.calibration import CalibrationSet
+
+
+def _extremes(calibrator: Any, calib: CalibrationSet, input_name: str) -> dict[str, tuple[Any, Any]]:
+    """Each calibrated tensor's (min, max) over every calibration image, one image's outputs at a time."""
+    session = calibrator.infer_session
+    names = [output.name for output in session.get_outputs()]
+    wanted = [index for index, name in enumerate(names) if name in calibrator.tensors_to_calibrate]
+    found: dict[str, tuple[Any, Any]] = {}
+    for sample in calib:
+        outputs = session.run(None, {input_name: sample})
+        for index in wanted:
+            array = np.asarray(outputs[index])
+            if array.size == 0:
+                continue
+            low, high = np.nanmin(array), np.nanmax(array)
+            name = names[index]
+            if name in found:
+                low, high = min(found[name][0], low), max(found[name][1], high)
+            found[name] = (low, high)
+    return found
+
+
+def _empty_histogram(low: Any, high: Any, bins: int) -> tuple[Any, ...]:
+    """The collector's entry for a tensor with extremes ``low``/``high``: zero counts over the bins that
+    ``np.histogram(|x|, bins)`` of all the data would use (the edges depend on the data's extremes alone)."""
+    dtype = np.asarray(low).dtype
+    least = np.zeros((), dtype) if low <= 0 <= high else min(abs(low), abs(high))
+    most = max(abs(low), abs(high))
+    edges = np.histogram_bin_edges(np.array([least, most], dtype=dtype), bins=bins).astype(dtype)
+    return np.zeros(bins, dtype=np.int64), edges, low, high
+
+
+@contextlib.contextmanager
+def seeded_percentile(calib: CalibrationSet, input_name: str) -> Iterator[None]:
+    """Within this block, ORT's symmetric Percentile calibrators start from histograms seeded as above."""
+    import importlib
+
+    from onnxruntime.quantization import calibrate
+
+    quantize = importlib.import_module("onnxruntime.quantization.quantize")  # the package names a function so
+    create = quantize.create_calibrator
+
+    def create_seeded(*args: Any, **kwargs: Any) -> Any:
+        calibrator = create(*args, **kwargs)
+        if getattr(calibrator, "method", None) == "percentile" and getattr(calibrator, "symmetric", False):
+            collector = calibrate.HistogramCollector(
+                method=calibrator.method,
+                symmetric=calibrator.symmetric,
+                num_bins=calibrator.num_bins,
+                num_quantized_bins=calibrator.num_quantized_bins,
+                percentile=calibrator.percentile,
+                scenario=getattr(calibrator, "scenario", "same"),
+            )
+            for name, (low, high) in _extremes(calibrator, calib, input_name).items():
+                collector.histogram_dict[name] = _empty_histogram(low, high, calibrator.num_bins)
+            calibrator.collector = collector
+        return calibrator
+
+    quantize.create_calibrator = create_seeded
+    try:
+        yield
+    finally:
+        quantize.create_calibrator = create
