@@ -79,6 +79,7 @@ ULTRALYTICS_VENV = {
     "yolov8n/yolo_val.py",
     "yolov8n/peer_exports.py",
     "compress/yolo_val_pruned.py",
+    "yolo640/finetune.py",
 }
 #: not run here, and why
 NOT_RUN = {
