@@ -11,8 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from edgekit.errors import first_line
-from edgekit.errors import EdgekitError, MissingDependencyError
+from edgekit.errors import EdgekitError, MissingDependencyError, first_line
 from edgekit.quiet import native_output_to, silenced
 
 from .base import Conversion, parent_named_conversion

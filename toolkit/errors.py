@@ -28,8 +28,7 @@ def first_line(exc: BaseException, limit: int = 300) -> str:
 def describe(exc: BaseException, limit: int = 200) -> str:
     """``Type: first line of the message`` (at most ``limit`` characters of it; the type alone when the message is
     empty): an unexpected exception as part of an error line or a failed row's status."""
-    text = first_line(exc, limit)
-    return type(exc).__name__ if not str(exc).strip() else f"{type(exc).__name__}: {text}"
+    return f"{type(exc).__name__}: {first_line(exc, limit)}" if str(exc).strip() else type(exc).__name__
 
 
 def refuse_unknown(names: object, known: "list[str] | tuple[str, ...]", what: str) -> None:

@@ -135,8 +135,7 @@ def read_recipe_file(path: Path, kind: str = "recipe") -> dict[str, Any]:
             loaded = load_yaml(path.read_bytes(), f"{kind} {path}")
             return loaded if isinstance(loaded, dict) else {}
     except (tomlread.TOMLDecodeError, yaml.YAMLError, ValueError, RecursionError) as exc:
-        first = first_line(exc)
-        raise EdgekitError(f"{kind} {path} does not parse: {first}") from None
+        raise EdgekitError(f"{kind} {path} does not parse: {first_line(exc)}") from None
     raise EdgekitError(f"{kind} must be .toml, .yaml or .yml: {path}")
 
 

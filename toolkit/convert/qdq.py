@@ -9,7 +9,7 @@ histogram methods (Percentile, Entropy, Distribution) merge each stride into one
 is the largest divisor of the image count whose outputs fit ``calibration_memory`` (``calibration_stride``).
 ORT 1.31's own ``CalibMaxIntermediateOutputs`` is no help: its MinMax calibrator drops the outputs it clears
 instead of merging them, and the histogram calibrators ignore it. A streamed Percentile calibration starts from
-histograms seeded with every tensor's extremes (``qdq_ranges``), so it equals the unbounded one.
+histograms seeded with every tensor's extremes (``qdq_ranges``), over the bins the unbounded one uses.
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def quantize_qdq(
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)  # its "consider pre-processing" advice: we pass a simplified model
-    # streamed: the Percentile histograms start from every tensor's extremes, so they equal the unbounded ones
+    # streamed: the Percentile histograms start from every tensor's extremes, over the unbounded call's bins
     seeded = seeded_percentile(calib, input_name) if stride < len(calib) else contextlib.nullcontext()
     try:
         with seeded:
