@@ -16,11 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from rich.console import Console
-
 import edgekit
 from edgekit.calibration_data.build import write_detection_split
 from edgekit.fsutil import write_text_atomic
+from rich.console import Console
 
 HERE = Path(__file__).resolve().parent
 STUDY_SEED, STUDY_IMAGES = 7007, 300

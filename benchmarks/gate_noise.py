@@ -32,14 +32,13 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper
-
 from edgekit.bench.harness import BenchOptions, open_for_timing, results_document, score_artifact, time_with_probe
 from edgekit.convert.run import export_model
 from edgekit.fsutil import sha256_file, write_text_atomic
 from edgekit.manifest import MANIFEST_NAME, host_environment
 from edgekit.report.confirm import judge
 from edgekit.report.gate import Thresholds
+from onnx import TensorProto, helper
 
 HERE = Path(__file__).resolve().parent
 TARGETS = ["onnx-fp32", "ort-int8", "openvino-int8", "tflite-int8"]

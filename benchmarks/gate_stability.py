@@ -22,15 +22,14 @@ import shutil
 import sys
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
 import edgekit
+import numpy as np
 from edgekit import tomlread
 from edgekit.calibration_data.build import training_image
 from edgekit.fsutil import sha256_file
-from edgekit.report.gate import load_thresholds
 from edgekit.manifest import MANIFEST_NAME
+from edgekit.report.gate import load_thresholds
+from PIL import Image
 
 CONFIG = Path(__file__).parent / "gate.toml"
 SCENARIO = Path(__file__).parent / "scenario.toml"

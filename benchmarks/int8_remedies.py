@@ -12,11 +12,10 @@ import dataclasses
 import tempfile
 from pathlib import Path
 
-from rich.console import Console
-
 import edgekit
 from edgekit.config import parse_overrides
 from edgekit.report.tables import bench_table
+from rich.console import Console
 
 
 def main() -> None:

@@ -21,16 +21,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from edgekit.calibration_data.build import training_image
 from edgekit.compress.distill import DistillOptions, distill
 from edgekit.compress.images import training_stream
 from edgekit.compress.pruning import PruneOptions
 from edgekit.compress.run import CompressPlan, find_idle, prune_round
 from edgekit.compress.stats import TorchSession, model_stats
+from edgekit.convert.sources import load_source
 from edgekit.data.resolve import resolve_dataset
 from edgekit.tasks.evaluation import evaluate
-from edgekit.convert.sources import load_source
 
 
 def _parse() -> argparse.Namespace:

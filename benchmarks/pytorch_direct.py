@@ -34,7 +34,6 @@ YOLO_MODELS = ["yolov8n-shapes", "yolo11n-shapes"]
 def write_programs(folder: Path) -> None:
     """Ultralytics' venv: each committed checkpoint as a ``.pt2`` (``torch.export``) with its model card."""
     import torch
-
     from edgekit.card import CARD_FILE
     from edgekit.convert.sources import load_source
 

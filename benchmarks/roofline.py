@@ -23,11 +23,10 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper
-
 from edgekit.bench.harness import BenchOptions, MachineProbe, time_interleaved
 from edgekit.fsutil import write_text_atomic
 from edgekit.manifest import host_environment
+from onnx import TensorProto, helper
 
 HERE = Path(__file__).resolve().parent
 LAYERS, CHANNELS, SIZE = 6, 64, 56

@@ -23,18 +23,17 @@ from torch.utils.data import DataLoader, Dataset
 
 sys.path.insert(0, str(Path(__file__).parent))
 from detection_loss import DetectionLoss  # noqa: E402
-
-from edgekit.models.builtins import BUILTIN_MODELS  # noqa: E402
 from edgekit.calibration_data.build import (
     TRAIN_SEED_CLS,
     TRAIN_SEED_DET,
     classification_sample,  # noqa: E402
     detection_sample,
 )
+from edgekit.data.preprocess import read_image  # noqa: E402
 from edgekit.data.resolve import resolve_dataset  # noqa: E402
+from edgekit.models.builtins import BUILTIN_MODELS  # noqa: E402
 from edgekit.models.nano_cls import NanoClassifier  # noqa: E402
 from edgekit.models.nano_det import NanoDetector  # noqa: E402
-from edgekit.data.preprocess import read_image  # noqa: E402
 from edgekit.tasks.detection import DetectionDecoding, coco_map, predict_image  # noqa: E402
 
 WEIGHTS = Path(__file__).resolve().parent.parent / "toolkit" / "models" / "weights"

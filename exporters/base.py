@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from edgekit.data.calibration import CalibrationSet
 from edgekit.config import TargetConfig
+from edgekit.data.calibration import CalibrationSet
 from edgekit.manifest import TensorSpec
 
 
@@ -90,7 +90,6 @@ def parent_named_conversion(model_file: str, onnx_path: Path, converter: str, no
     import importlib.metadata
 
     import torch
-
     from edgekit.convert.onnx_utils import onnx_io_specs
 
     inputs, outputs = onnx_io_specs(onnx_path)

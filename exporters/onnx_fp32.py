@@ -6,9 +6,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgekit.data.calibration import CalibrationSet
 from edgekit.config import TargetConfig
 from edgekit.convert.onnx_utils import onnx_io_specs
+from edgekit.data.calibration import CalibrationSet
 
 from .base import Conversion
 

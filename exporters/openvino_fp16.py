@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgekit.data.calibration import CalibrationSet
 from edgekit.config import TargetConfig
+from edgekit.data.calibration import CalibrationSet
 
 from .base import Conversion
 from .openvino_ir import read_onnx, save_ir

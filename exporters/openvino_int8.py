@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nncf
-
-from edgekit.data.calibration import CalibrationSet
 from edgekit.config import TargetConfig
-from edgekit.errors import ExportError
 from edgekit.convert.graph_remedies import decode_tail_nodes
+from edgekit.data.calibration import CalibrationSet
+from edgekit.errors import ExportError
 
 from .base import Conversion
 from .openvino_ir import read_onnx, save_ir

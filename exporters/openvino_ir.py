@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import openvino as ov
-
 from edgekit.manifest import TensorSpec
 
 from .base import Conversion

@@ -11,13 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import onnxruntime
-
-from edgekit.data.calibration import CalibrationSet
 from edgekit.config import TargetConfig
+from edgekit.convert.activations import activation_bytes
 from edgekit.convert.graph_remedies import compact_names, decode_tail_nodes
 from edgekit.convert.onnx_utils import onnx_io_specs
-from edgekit.convert.activations import activation_bytes
 from edgekit.convert.qdq import CALIBRATION_MEMORY, calibration_stride, quantize_qdq
+from edgekit.data.calibration import CalibrationSet
 from edgekit.errors import ExportError
 from edgekit.memory import MIB
 

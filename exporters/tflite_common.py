@@ -22,20 +22,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from edgekit.quiet import native_output_to
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 with native_output_to():  # absl/oneDNN start-up lines
     import tensorflow as tf  # noqa: E402
 
-from edgekit.data.calibration import CalibrationSet  # noqa: E402
 from edgekit.config import TargetConfig  # noqa: E402
-from edgekit.errors import ExportError, first_line  # noqa: E402
 from edgekit.convert.graph_remedies import constants_to_initializers, split_concat_output, split_decode_tail  # noqa: E402
-from edgekit.manifest import TensorSpec  # noqa: E402
 from edgekit.convert.onnx_utils import onnx_io_specs  # noqa: E402
 from edgekit.convert.padding import fold_same_padding  # noqa: E402
+from edgekit.data.calibration import CalibrationSet  # noqa: E402
+from edgekit.errors import ExportError, first_line  # noqa: E402
+from edgekit.manifest import TensorSpec  # noqa: E402
 
 from .base import Conversion  # noqa: E402
 

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-
 from edgekit.manifest import Artifact, TensorSpec
 
 

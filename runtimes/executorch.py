@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from edgekit.errors import EdgekitError, MissingDependencyError, first_line
 from edgekit.manifest import Artifact, TensorSpec
 from edgekit.quiet import native_output_to

@@ -9,11 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-
 from edgekit.errors import EdgekitError, first_line
 from edgekit.manifest import Artifact, TensorSpec
 from edgekit.runtimes.base import ModelDescription, OpTime
-
 
 _DTYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(uint8)": "uint8", "tensor(int8)": "int8"}
 

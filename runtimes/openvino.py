@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import openvino as ov
-
 from edgekit.errors import EdgekitError, first_line
 from edgekit.manifest import Artifact, TensorSpec
 from edgekit.runtimes.base import ModelDescription, OpTime

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from edgekit.errors import MissingDependencyError
 from edgekit.quiet import native_output_to
 from edgekit.runtimes.base import OpTime

@@ -8,6 +8,7 @@ the test started, and nothing else on the machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -35,7 +36,7 @@ class LoopbackNamespace:
         #: also a mount namespace of its own (mounts made inside stay inside)
         self.mount = mount
 
-    def __enter__(self) -> "LoopbackNamespace":
+    def __enter__(self) -> LoopbackNamespace:
         flags = ["-n", "-m"] if self.mount else ["-n"]
         self.holder = subprocess.Popen(["unshare", *flags, "sh", "-c", "ip link set lo up && exec sleep 100000"])
         deadline = time.monotonic() + 10
@@ -79,10 +80,8 @@ class LoopbackNamespace:
 
     def stop(self) -> None:
         for pid in self.pids():
-            try:
+            with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
         self.holder.wait(timeout=10)
 
     def __exit__(self, *exc: Any) -> None:

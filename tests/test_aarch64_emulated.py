@@ -10,12 +10,11 @@ import json
 import shutil
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
-
 import aarch64_emulation as emulation
+import pytest
 from edgekit.bench.options import physical_cores
 from edgekit.cli import app
+from typer.testing import CliRunner
 
 pytestmark = pytest.mark.slow
 IMAGES = 16

@@ -10,13 +10,12 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from onnx import numpy_helper
-from typer.testing import CliRunner
-
 from edgekit.cli import app
 from edgekit.errors import EdgekitError
 from edgekit.fsutil import sha256_file
 from edgekit.manifest import MANIFEST_NAME, Artifact
+from onnx import numpy_helper
+from typer.testing import CliRunner
 
 runner = CliRunner()
 

@@ -4,7 +4,6 @@ the rows given are left as they were."""
 from __future__ import annotations
 
 import pytest
-
 from edgekit.results import BenchRow, Latency, with_drops
 
 

@@ -8,10 +8,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from edgekit.cli import app
 from edgekit.convert.run import export_model
+from typer.testing import CliRunner
 
 runner = CliRunner()
 FAST = ["--runs", "2", "--warmup", "1", "--min-seconds", "0", "--rounds", "1"]

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rich.console import Console
-
 from edgekit.bench.harness import BenchOptions, open_for_timing, time_interleaved
 from edgekit.bench.run import run_bench
+from rich.console import Console
 
 
 class _Recorder:
@@ -50,9 +49,8 @@ def test_two_artifacts_of_one_target_save_predictions_to_two_files(artifacts, tm
     import json
     import shutil
 
-    from typer.testing import CliRunner
-
     from edgekit.cli import app
+    from typer.testing import CliRunner
 
     for folder in ("a", "b"):
         shutil.copytree(artifacts["nano-cls"], tmp_path / folder / "onnx-fp32")

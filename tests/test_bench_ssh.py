@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from edgekit import __version__
 from loopback import LoopbackNamespace, unavailable
 

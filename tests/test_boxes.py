@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from edgekit.tasks.boxes import Letterbox, box_iou, nms
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from edgekit.tasks.boxes import Letterbox, box_iou, nms
 
 sizes = st.integers(min_value=8, max_value=2000)
 

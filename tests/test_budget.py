@@ -6,17 +6,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
-
 import edgekit.convert.budget as budget
 import edgekit.convert.run as exporting
+import pytest
 from edgekit.cli import app
+from edgekit.convert.graph_remedies import split_decode_tail
+from edgekit.convert.run import export_model
 from edgekit.data.resolve import resolve_dataset
 from edgekit.errors import ExportError
-from edgekit.convert.run import export_model
-from edgekit.convert.graph_remedies import split_decode_tail
 from edgekit.manifest import Artifact
+from typer.testing import CliRunner
 
 
 @pytest.fixture(scope="module")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import torch
-from typer.testing import CliRunner
-
 from edgekit.cli import app
 from edgekit.errors import INTERNAL_EXIT_CODE
 from edgekit.models.nano_cls import NanoClassifier
+from typer.testing import CliRunner
 
 runner = CliRunner()
 

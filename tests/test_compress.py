@@ -9,10 +9,6 @@ import shutil
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-from torch import nn
-from typer.testing import CliRunner
-
 from edgekit.cli import app
 from edgekit.compress.images import distillation_images, probe_images, training_stream
 from edgekit.compress.prunable import make_prunable
@@ -25,8 +21,11 @@ from edgekit.compress.pruning import (
     sparsity,
 )
 from edgekit.compress.stats import model_stats
-from edgekit.errors import EdgekitError
 from edgekit.convert.sources import load_source
+from edgekit.errors import EdgekitError
+from PIL import Image
+from torch import nn
+from typer.testing import CliRunner
 
 runner = CliRunner()
 

@@ -6,12 +6,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.main import get_command
-
 from edgekit.cli import app
 from edgekit.compress.options import KD_IMAGES, PLAN_KEYS, DistillOptions, PruneOptions, plan_from_options
 from edgekit.errors import EdgekitError
 from edgekit.pipeline import _COMPRESS_KEYS, compress_plan
+from typer.main import get_command
 
 
 def test_the_cli_shows_the_library_defaults() -> None:
@@ -33,7 +32,7 @@ def test_the_cli_shows_the_library_defaults() -> None:
 
 
 def test_recipes_and_the_cli_build_the_same_plan() -> None:
-    assert _COMPRESS_KEYS == set(PLAN_KEYS)
+    assert set(PLAN_KEYS) == _COMPRESS_KEYS
     options = {"prune": 0.5, "prune_by": "macs", "distill": True, "epochs": 3, "images": "imgs"}
     plan = compress_plan(options)
     assert plan == plan_from_options(options)
@@ -52,10 +51,8 @@ def test_unknown_options_are_refused_and_the_schema_stays_torch_free() -> None:
 
 
 def test_bench_options_have_one_schema_for_cli_recipes_and_library() -> None:
-    from edgekit.bench.options import RECIPE_KEYS, BenchOptions
+    from edgekit.bench.options import RECIPE_KEYS, BenchOptions, physical_cores
     from edgekit.pipeline import _BENCH_KEYS
-
-    from edgekit.bench.options import physical_cores
 
     params = {p.name: p.default for p in get_command(app).commands["bench"].params}
     defaults = BenchOptions()

@@ -10,15 +10,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from typer.testing import CliRunner
-
 from edgekit.cli import app
 from edgekit.compress.detection_loss import DetectionLoss
 from edgekit.compress.labelled import Labelled, augment, has_labels, labelled_images
 from edgekit.compress.options import DistillOptions
-from edgekit.compress.recover import recovery_mode, targets_as_ultralytics_batch
+from edgekit.compress.recover import recovery_mode
 from edgekit.convert.sources import load_source
 from edgekit.errors import DataError
+from edgekit.models.ultralytics_raw import targets_as_ultralytics_batch
+from typer.testing import CliRunner
 
 runner = CliRunner()
 

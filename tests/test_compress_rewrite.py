@@ -7,13 +7,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
-from typer.testing import CliRunner
-
 from edgekit.cli import app
 from edgekit.compress.rewrite import replace_activations
 from edgekit.convert.sources import load_source
 from edgekit.errors import EdgekitError
+from torch import nn
+from typer.testing import CliRunner
 
 runner = CliRunner()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-
 from edgekit.config import parse_overrides
 from edgekit.errors import EdgekitError
 from edgekit.registry import TARGETS, get_target

@@ -10,18 +10,16 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
-
 import edgekit.report.confirm as confirm
+import pytest
 from edgekit.cli import app
 from edgekit.errors import EdgekitError
 from edgekit.report.confirm import judge
 from edgekit.report.count_lane import COUNT_METRIC
 from edgekit.report.gate import Thresholds
 from edgekit.results import ResultsDocument, load_results
-
 from gate_documents import BASE
+from typer.testing import CliRunner
 
 runner = CliRunner()
 HAS_VALGRIND = shutil.which("valgrind") is not None and Path("/usr/include/valgrind/callgrind.h").is_file()

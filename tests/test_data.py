@@ -8,11 +8,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from edgekit.calibration_data.build import CLASSIFICATION_SPLITS, DETECTION_SPLITS, ensure_dataset
 from edgekit.data.datasets import load_coco, load_image_folder
-from edgekit.data.yolo import load_yolo
 from edgekit.data.resolve import resolve_dataset
+from edgekit.data.yolo import load_yolo
 from edgekit.errors import DataError
 
 

@@ -11,7 +11,6 @@ from edgekit.bench.device_state import cpu_frequency, device_state, parse_thrott
 from edgekit.report.confirm import judge
 from edgekit.report.gate import Thresholds
 from edgekit.results import ResultsDocument
-
 from gate_documents import BASE
 
 DATA = Path(__file__).parent / "data" / "device_state"

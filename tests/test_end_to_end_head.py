@@ -11,16 +11,14 @@ from pathlib import Path
 import numpy as np
 import onnx
 import pytest
-from onnx import TensorProto, helper
-from typer.testing import CliRunner
-
-from edgekit.cli import app
-
 from cli_lines import one_error_line
+from edgekit.cli import app
 from edgekit.convert.onnx_utils import DECODING_FORMAT_KEY, stamp_decoding_format
 from edgekit.convert.sources import load_source
 from edgekit.errors import EdgekitError, ExportError
 from edgekit.tasks.detection import DetectionDecoding, select_detections, select_end_to_end
+from onnx import TensorProto, helper
+from typer.testing import CliRunner
 
 MODELS = Path(__file__).parent.parent / "benchmarks" / "models"
 HAS_ULTRALYTICS = importlib.util.find_spec("ultralytics") is not None

@@ -7,11 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from onnx import TensorProto, helper
-from typer.testing import CliRunner
-
 from edgekit.cli import app
 from edgekit.errors import ExportError, describe, first_line
+from onnx import TensorProto, helper
+from typer.testing import CliRunner
 
 runner = CliRunner()
 FAST = ["--runs", "2", "--warmup", "1", "--min-seconds", "0", "--rounds", "1"]

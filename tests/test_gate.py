@@ -7,16 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from edgekit.cli import app
 from edgekit.errors import EdgekitError
+from edgekit.report.confirm import run_gate as run_gate_documents
 from edgekit.report.gate import Thresholds, load_thresholds
 from edgekit.report.gate import compare as compare_documents
-from edgekit.report.gate import run_gate as run_gate_documents
 from edgekit.results import RESULTS_SCHEMA, ResultsDocument, load_results
-
 from gate_documents import BASE
+from typer.testing import CliRunner
 
 runner = CliRunner()
 

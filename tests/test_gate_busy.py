@@ -10,16 +10,14 @@ import dataclasses
 import json
 import shutil
 
-from typer.testing import CliRunner
-
 import edgekit.report.confirm as confirm
 from edgekit.bench.harness import CpuContention
 from edgekit.cli import app
 from edgekit.report.confirm import INCONCLUSIVE_EXIT_CODE, Retiming, judge, retime
 from edgekit.report.gate import Thresholds
 from edgekit.results import ResultsDocument, load_results
-
 from gate_documents import BASE
+from typer.testing import CliRunner
 
 runner = CliRunner()
 

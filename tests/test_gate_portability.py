@@ -10,12 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from edgekit.bench.harness import dataset_summary
 from edgekit.cli import app
 from edgekit.data.resolve import resolve_dataset
 from edgekit.results import dataset_identity, load_results
+from typer.testing import CliRunner
 
 BASELINE = Path(__file__).parent.parent / "benchmarks" / "baseline.json"
 runner = CliRunner()

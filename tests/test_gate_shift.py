@@ -7,16 +7,14 @@ from __future__ import annotations
 import copy
 import json
 
-import pytest
-from typer.testing import CliRunner
-
 import edgekit.report.confirm as confirm
+import pytest
 from edgekit.cli import app
 from edgekit.report.confirm import INCONCLUSIVE_EXIT_CODE, RETIME_ATTEMPTS, Retiming, judge, machine_shift
 from edgekit.report.gate import Thresholds
 from edgekit.results import ResultsDocument
-
 from gate_documents import BASE as UNBOOTED
+from typer.testing import CliRunner
 
 BASE = copy.deepcopy(UNBOOTED)
 BASE["environment"]["boot"] = "b00t"  # one boot of one machine: absolute probe times compare

@@ -9,12 +9,12 @@ import copy
 import math
 
 import pytest
+from edgekit.errors import EdgekitError
+from edgekit.report.confirm import run_gate
+from edgekit.report.gate import Thresholds, load_thresholds
+from edgekit.results import RESULTS_SCHEMA, ResultsDocument
 from hypothesis import given
 from hypothesis import strategies as st
-
-from edgekit.errors import EdgekitError
-from edgekit.report.gate import Thresholds, load_thresholds, run_gate
-from edgekit.results import RESULTS_SCHEMA, ResultsDocument
 
 TARGETS = ("onnx-fp32", "ort-int8", "openvino-int8", "tflite-int8")
 DATA = {"name": "shapes-det/val", "images": 200}

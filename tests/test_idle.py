@@ -8,9 +8,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from torch import nn
-from typer.testing import CliRunner
-
 from edgekit.cli import app
 from edgekit.compress.distill import normalised_batch
 from edgekit.compress.idle import idle_layers
@@ -19,6 +16,8 @@ from edgekit.compress.prunable import make_prunable
 from edgekit.compress.pruning import PruneOptions, prune_structured
 from edgekit.compress.stats import model_stats
 from edgekit.convert.sources import load_source
+from torch import nn
+from typer.testing import CliRunner
 
 runner = CliRunner()
 

@@ -18,17 +18,17 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from edgekit.data.datasets import load_coco
 from edgekit.data.yolo import _parse_label_file, load_yolo
 from edgekit.errors import EdgekitError
-from edgekit.report.gate import Thresholds, load_thresholds, run_gate
 from edgekit.manifest import Artifact
-from edgekit.report.tables import bench_table
+from edgekit.report.confirm import run_gate
 from edgekit.report.files import to_csv, to_markdown
+from edgekit.report.gate import Thresholds, load_thresholds
+from edgekit.report.tables import bench_table
 from edgekit.results import ResultsDocument
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 #: examples per property (CI: 60; set EDGEKIT_PROPERTY_EXAMPLES=1000 for a deeper hunt)
 EXAMPLES = int(os.environ.get("EDGEKIT_PROPERTY_EXAMPLES", "60"))

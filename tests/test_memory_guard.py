@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from edgekit.convert.activations import activation_bytes, calibration_memory_need
 from edgekit.convert.qdq import calibration_stride, quantize_qdq
 from edgekit.data.calibration import CalibrationSet

@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-
-from edgekit.models.builtins import BUILTIN_MODELS
 from edgekit.card import CARD_FILE, ModelCard
+from edgekit.data.preprocess import Preprocessing
 from edgekit.errors import EdgekitError
 from edgekit.manifest import Manifest
-from edgekit.data.preprocess import Preprocessing
+from edgekit.models.builtins import BUILTIN_MODELS
 
 #: a manifest written by the last release (edgekit 0.1.0 at cb61cd7, ``export nano-cls -t ort-int8``)
 SCHEMA_1 = Path(__file__).parent / "data" / "manifest_schema1_ort_int8.json"
@@ -49,7 +48,6 @@ def test_a_last_release_manifest_reads_and_writes_back_the_same_keys_and_values(
 
 def test_the_card_is_embedded_in_a_torchscript_file_and_read_back(tmp_path):
     import torch
-
     from edgekit.convert.sources import load_source
 
     card = ModelCard.for_task("classify", Preprocessing(size=48, resize="resize"), ["a", "b"], "shapes-cls")
@@ -65,7 +63,6 @@ def test_the_card_is_embedded_in_a_torchscript_file_and_read_back(tmp_path):
 
 def test_a_last_release_compress_sidecar_is_still_read_and_another_task_takes_its_decoding(tmp_path):
     import torch
-
     from edgekit.convert.sources import load_source
 
     module = torch.jit.trace(torch.nn.Conv2d(3, 2, 1).eval(), torch.zeros(1, 3, 32, 32))

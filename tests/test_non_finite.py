@@ -12,11 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from onnx import helper, numpy_helper
-from typer.testing import CliRunner
-
 from edgekit.cli import app
 from edgekit.tasks.detection import DetectionDecoding, decode_detections
+from onnx import helper, numpy_helper
+from typer.testing import CliRunner
 
 runner = CliRunner()
 FAST = ["--runs", "2", "--warmup", "1", "--min-seconds", "0", "--rounds", "1"]

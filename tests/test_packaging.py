@@ -7,12 +7,11 @@ import re
 import shlex
 import subprocess
 import sys
-from edgekit import tomlread as tomllib
 from pathlib import Path
 
 import pytest
 import yaml
-
+from edgekit import tomlread as tomllib
 from edgekit.exporters.tflite_common import ONNX2TF_VERSION
 
 ROOT = Path(__file__).parent.parent

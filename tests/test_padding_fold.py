@@ -11,9 +11,6 @@ import onnxruntime as ort
 import pytest
 import torch
 import torch.nn.functional as F
-from torch import nn
-from typer.testing import CliRunner
-
 from edgekit.cli import app
 from edgekit.compress.rewrite import SameUpperConv2d, same_padding
 from edgekit.compress.stats import model_stats
@@ -21,6 +18,8 @@ from edgekit.convert.padding import fold_same_padding, same_upper_pads
 from edgekit.convert.sources import load_source
 from edgekit.convert.torch_to_onnx import export_onnx
 from edgekit.errors import EdgekitError
+from torch import nn
+from typer.testing import CliRunner
 
 runner = CliRunner()
 

@@ -7,11 +7,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from edgekit.cli import app
 from edgekit.errors import EdgekitError
 from edgekit.pipeline import compress_plan, load_recipe
+from typer.testing import CliRunner
 
 runner = CliRunner()
 

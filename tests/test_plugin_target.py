@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-
 #: a real converter: ONNX Runtime's offline graph optimizer writes the fused model, run by ONNX Runtime
 PLUGIN_MODULE = '''
 """onnx-opt: the parent ONNX with ONNX Runtime's extended graph optimizations applied offline."""

@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from edgekit.cli import app
 from edgekit.bench.profiling import KINDS, load_profile, summarize
+from edgekit.cli import app
+from typer.testing import CliRunner
 
 INT8_TARGETS = ["ort-int8", "openvino-int8", "tflite-int8"]
 

@@ -8,8 +8,6 @@ import json
 import subprocess
 from pathlib import Path
 
-from typer.testing import CliRunner
-
 from edgekit.cli import app
 from edgekit.compress.run import write_report
 from edgekit.convert.run import export_model
@@ -19,6 +17,7 @@ from edgekit.sweeps.driver import Driver
 from edgekit.sweeps.executors import LocalExecutor
 from edgekit.sweeps.run import _summary
 from edgekit.sweeps.store import Store
+from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = {"command", "source", "versions", "machine", "load"}

@@ -7,14 +7,13 @@ import time
 
 import pytest
 import torch
-from torch import nn
-
 from edgekit.compress.options import PruneOptions
 from edgekit.compress.prunable import inside_opaque_blocks, opaque_blocks
 from edgekit.compress.pruning import prune_structured
 from edgekit.compress.stats import model_stats
 from edgekit.compress.tracing import TracingBudgetExceeded, tracing_budget
 from edgekit.models.layers import ConvBnAct
+from torch import nn
 
 
 class Attention(nn.Module):
@@ -72,13 +71,14 @@ def test_an_attention_block_is_pruned_around_and_keeps_its_inside() -> None:
 
 def test_tracing_over_its_budget_ends_in_one_error_not_a_hang() -> None:
     start = time.monotonic()
-    with pytest.raises(TracingBudgetExceeded, match=r"took \d+ s .*cannot follow; pass --keep NAME"):
-        with tracing_budget(seconds=0.5):
-            while time.monotonic() - start < 30:
-                sum(range(1000))
+    with (
+        pytest.raises(TracingBudgetExceeded, match=r"took \d+ s .*cannot follow; pass --keep NAME"),
+        tracing_budget(seconds=0.5),
+    ):
+        while time.monotonic() - start < 30:
+            sum(range(1000))
     assert time.monotonic() - start < 5
-    with pytest.raises(TracingBudgetExceeded, match="GB more memory"):
-        with tracing_budget(memory_bytes=64 * 1024**2):
-            hog = [bytearray(16 * 1024**2) for _ in range(16)]  # noqa: F841 - held while the timer checks
-            while time.monotonic() - start < 30:
-                sum(range(1000))
+    with pytest.raises(TracingBudgetExceeded, match="GB more memory"), tracing_budget(memory_bytes=64 * 1024**2):
+        hog = [bytearray(16 * 1024**2) for _ in range(16)]  # noqa: F841 - held while the timer checks
+        while time.monotonic() - start < 30:
+            sum(range(1000))

@@ -8,9 +8,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
-
-from edgekit.convert.sources import load_source
 from edgekit.convert.pt2e import (
     export_program,
     fold_constant_items,
@@ -18,9 +15,11 @@ from edgekit.convert.pt2e import (
     layers_by_onnx_name,
     quantize_static,
 )
+from edgekit.convert.sources import load_source
 from edgekit.convert.torch_to_onnx import export_onnx
 from edgekit.data.calibration import CalibrationSet, noise_images
 from edgekit.errors import ExportError
+from torch import nn
 
 
 class _StridedAnchors(nn.Module):

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
-
 from edgekit.bench.options import physical_cores
 from edgekit.cli import app
-from edgekit.fsutil import sha256_file
 from edgekit.data.resolve import resolve_dataset
+from edgekit.fsutil import sha256_file
 from edgekit.tasks.detection import coco_map
+from typer.testing import CliRunner
 
 runner = CliRunner()
 

@@ -6,13 +6,12 @@ import shutil
 import subprocess
 
 import pytest
-from typer.testing import CliRunner
-
 from edgekit import __version__
 from edgekit.bench.options import BenchOptions, physical_cores
 from edgekit.bench.remote import DeviceSettings, _bench_command, parse_device, shell_path
 from edgekit.cli import app
 from edgekit.errors import EdgekitError
+from typer.testing import CliRunner
 
 
 def test_device_specs_parse_and_bad_ones_are_one_line():

@@ -7,12 +7,11 @@ import io
 import json
 
 import pytest
-from PIL import Image
-from typer.testing import CliRunner
-
 from edgekit.cli import app
 from edgekit.report.files import label_offsets, pareto_front, to_csv, to_markdown
 from edgekit.results import load_results
+from PIL import Image
+from typer.testing import CliRunner
 
 runner = CliRunner()
 
@@ -89,9 +88,8 @@ def test_off_a_terminal_each_epoch_is_one_line_on_stderr(capsys):
     """A progress bar draws nothing in a CI log: before, `edgekit compress` ran 60 min there without a line."""
     import io
 
-    from rich.console import Console
-
     from edgekit.report.tables import step_progress
+    from rich.console import Console
 
     with step_progress(Console(file=io.StringIO()), "recover") as on_step:
         for epoch in range(2):

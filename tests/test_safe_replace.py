@@ -10,11 +10,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from edgekit.cli import app
 from edgekit.errors import EdgekitError
 from edgekit.fsutil import atomic_dir, atomic_file, recover_stale
+from typer.testing import CliRunner
 
 runner = CliRunner()
 
@@ -40,10 +39,9 @@ def test_an_interrupt_between_the_renames_keeps_the_old_output(tmp_path, monkeyp
             raise KeyboardInterrupt
         return real_replace(src, dst)
 
-    with pytest.raises(KeyboardInterrupt):
-        with atomic_dir(final, force=True, marker="edgekit.json") as staging:
-            (staging / "edgekit.json").write_text("new")
-            monkeypatch.setattr(os, "replace", interrupted_second_rename)
+    with pytest.raises(KeyboardInterrupt), atomic_dir(final, force=True, marker="edgekit.json") as staging:
+        (staging / "edgekit.json").write_text("new")
+        monkeypatch.setattr(os, "replace", interrupted_second_rename)
     monkeypatch.setattr(os, "replace", real_replace)
     assert (final / "edgekit.json").read_text() == "old" and _hidden(tmp_path) == []
 
@@ -97,14 +95,18 @@ def test_force_replaces_only_edgekit_outputs(tmp_path, monkeypatch):
     mine = tmp_path / "photos"
     mine.mkdir()
     (mine / "holiday.jpg").write_text("precious")
-    with pytest.raises(EdgekitError, match="not an edgekit output"):
-        with atomic_dir(mine, force=True, marker="edgekit.json"):
-            pass
+    with (
+        pytest.raises(EdgekitError, match="not an edgekit output"),
+        atomic_dir(mine, force=True, marker="edgekit.json"),
+    ):
+        pass
     monkeypatch.chdir(mine)
     (mine / "edgekit.json").write_text("{}")
-    with pytest.raises(EdgekitError, match="refusing to replace"):  # the working directory itself
-        with atomic_dir(mine, force=True, marker="edgekit.json"):
-            pass
+    with (
+        pytest.raises(EdgekitError, match="refusing to replace"),  # the working directory itself
+        atomic_dir(mine, force=True, marker="edgekit.json"),
+    ):
+        pass
     assert (mine / "holiday.jpg").read_text() == "precious"
 
 
@@ -138,9 +140,8 @@ def test_outputs_get_umask_permissions(tmp_path):
 
 def test_a_file_output_that_is_a_directory_is_refused(tmp_path):
     (tmp_path / "r.json").mkdir()
-    with pytest.raises(EdgekitError, match="is a directory"):
-        with atomic_file(tmp_path / "r.json"):
-            pass
+    with pytest.raises(EdgekitError, match="is a directory"), atomic_file(tmp_path / "r.json"):
+        pass
 
 
 def test_a_leftover_whose_owner_holds_no_lock_is_cleaned_up(tmp_path):

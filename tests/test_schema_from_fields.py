@@ -7,7 +7,6 @@ import dataclasses
 from dataclasses import dataclass, field
 
 import pytest
-
 from edgekit import card, manifest, results
 from edgekit.errors import EdgekitError
 from edgekit.report import gate

@@ -9,8 +9,6 @@ import io
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from edgekit.bench.options import BenchOptions
 from edgekit.calibration_data.build import cache_root
 from edgekit.cli import app
@@ -18,6 +16,7 @@ from edgekit.errors import EdgekitError
 from edgekit.pipeline import load_recipe
 from edgekit.report.files import to_csv, to_markdown
 from edgekit.results import BenchRow, ResultsDocument
+from typer.testing import CliRunner
 
 runner = CliRunner()
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 
 import onnx
-from typer.testing import CliRunner
-
 from edgekit.cli import app
-from edgekit.manifest import Artifact
 from edgekit.convert.sources import load_source
+from edgekit.manifest import Artifact
+from typer.testing import CliRunner
 
 runner = CliRunner()
 

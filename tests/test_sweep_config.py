@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import subprocess
-from re import escape as re_escape
 import sys
 from pathlib import Path
+from re import escape as re_escape
 
 import pytest
-from typer.testing import CliRunner
-
 from edgekit.cli import app
 from edgekit.errors import EdgekitError
 from edgekit.sweeps.config import load_sweep
 from edgekit.sweeps.plan import Planner
 from edgekit.sweeps.store import Store
+from typer.testing import CliRunner
 
 runner = CliRunner()
 GRID = """model = "nano-det"

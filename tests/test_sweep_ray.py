@@ -13,7 +13,6 @@ from typing import Any
 
 import psutil
 import pytest
-
 from edgekit.results import load_results
 from loopback import LoopbackNamespace, unavailable
 from sweep_grids import metrics_by_label, start_sweep, sweep_file

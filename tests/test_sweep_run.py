@@ -10,11 +10,10 @@ import time
 
 import psutil
 import pytest
-from typer.testing import CliRunner
-
 from edgekit.cli import app
 from edgekit.results import load_results
 from sweep_grids import SMALL, finished_cells, start_sweep, sweep_file
+from typer.testing import CliRunner
 
 pytestmark = pytest.mark.slow
 runner = CliRunner()

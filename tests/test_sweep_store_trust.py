@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from edgekit.data.resolve import resolve_dataset
 from edgekit.errors import EdgekitError
 from edgekit.fsutil import sha256_file

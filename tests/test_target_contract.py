@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from edgekit.bench.harness import BenchOptions, open_for_timing, score_artifact
 from edgekit.manifest import Artifact
 from edgekit.registry import get_runtime, get_target, runtime_names, target_names, unavailable_targets

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
-
 from edgekit.bench.harness import BenchOptions
 from edgekit.bench.profiling import profile_artifact
 from edgekit.convert.run import export_model
 from edgekit.manifest import Artifact
+from torch import nn
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("executorch", reason="the [executorch] extra is not installed")

@@ -7,11 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from edgekit.cli import app
 from edgekit.errors import EdgekitError
 from edgekit.registry import FAMILIES, resolve_targets, target_names, unavailable_targets
+from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 YOLO_ONNX = ROOT / "benchmarks" / "models" / "yolov8n-shapes.onnx"

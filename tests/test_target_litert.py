@@ -28,10 +28,9 @@ def test_without_the_extra_all_leaves_them_out_and_naming_one_says_what_to_insta
 @pytest.mark.skipif(INSTALLED, reason="litert-torch is installed here")
 def test_export_all_names_what_it_left_out_and_which_extra_brings_it(tmp_path: Path, monkeypatch) -> None:
     """The note line only (the export itself is stubbed out: converting every target is not what is tested)."""
-    from typer.testing import CliRunner
-
     import edgekit.convert.run
     from edgekit.cli import app
+    from typer.testing import CliRunner
 
     monkeypatch.setattr(edgekit.convert.run, "export_model", lambda *args, **kwargs: [])
     result = CliRunner().invoke(app, ["export", "nano-cls", "-t", "all", "-o", str(tmp_path)])

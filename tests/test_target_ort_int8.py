@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import onnx
-from typer.testing import CliRunner
-
 from edgekit.cli import app
 from edgekit.convert.graph_remedies import decode_tail_nodes
 from edgekit.manifest import Artifact
+from typer.testing import CliRunner
 
 runner = CliRunner()
 

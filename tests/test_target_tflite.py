@@ -9,11 +9,10 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
-
+from edgekit.convert.graph_remedies import constants_to_initializers, split_concat_output, split_decode_tail
 from edgekit.data.calibration import CalibrationSet
 from edgekit.data.resolve import resolve_dataset
 from edgekit.errors import MissingDependencyError
-from edgekit.convert.graph_remedies import constants_to_initializers, split_concat_output, split_decode_tail
 from edgekit.manifest import Artifact
 from edgekit.registry import get_runtime, get_target
 

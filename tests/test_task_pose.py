@@ -10,8 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
-
 from edgekit.calibration_data.arrows import write_dataset
 from edgekit.cli import app
 from edgekit.data.datasets import load_coco
@@ -21,6 +19,7 @@ from edgekit.tasks.boxes import Letterbox
 from edgekit.tasks.detection import DetectionDecoding
 from edgekit.tasks.pose import keypoint_count, keypoint_dims, oks_map, predict_pose
 from edgekit.tasks.registry import TASKS
+from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = ROOT / "benchmarks" / "models" / "yolov8n-pose-shapes.onnx"

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
-
 from edgekit.cli import app
+from edgekit.convert.parity import _parts
 from edgekit.data.preprocess import default_preprocessing
 from edgekit.results import TASK_METRICS
-from edgekit.convert.parity import _parts
 from edgekit.tasks.registry import TASKS, task_names
+from typer.testing import CliRunner
 
 
 def test_every_task_is_described_once() -> None:
@@ -77,13 +76,12 @@ def test_a_new_task_is_one_registry_entry_and_its_hooks(monkeypatch: pytest.Monk
     """A toy third task: scored through its own evaluator and trained with its own loss, found by name only."""
     import dataclasses
 
-    from torch import nn
-
     from edgekit.card import ModelCard
     from edgekit.compress.recover import task_criterion
     from edgekit.data.datasets import ClassificationDataset
     from edgekit.tasks import registry
     from edgekit.tasks.evaluation import evaluate
+    from torch import nn
 
     toy = dataclasses.replace(
         TASKS["classify"],
@@ -107,10 +105,9 @@ def test_a_new_task_is_one_registry_entry_and_its_hooks(monkeypatch: pytest.Monk
 def test_an_onnx_output_no_task_produces_asks_for_task(tmp_path) -> None:
     """A raw output of a rank no registered task has ([N, C, H, W] here) is one line asking for ``--task``."""
     import onnx
-    from onnx import TensorProto, helper
-
     from edgekit.convert.sources import load_source
     from edgekit.errors import ExportError
+    from onnx import TensorProto, helper
 
     graph = helper.make_graph(
         [helper.make_node("Identity", ["x"], ["y"])],

@@ -10,13 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
-
-from edgekit.cli import app
-
 from cli_lines import one_error_line
-from edgekit.manifest import Artifact
+from edgekit.cli import app
 from edgekit.convert.ultralytics import is_ultralytics_checkpoint
+from edgekit.manifest import Artifact
+from typer.testing import CliRunner
 
 CHECKPOINT = Path(__file__).parent.parent / "benchmarks" / "models" / "yolov8n-shapes.pt"
 CORPUS = Path(__file__).parent / "corpus"
@@ -118,13 +116,12 @@ def test_ultralytics_blocks_become_prunable_with_identical_outputs(config, prune
     import copy
 
     import torch
-    from ultralytics import YOLO
-
     from edgekit.compress.prunable import SplitC2f, make_prunable
     from edgekit.compress.pruning import PruneOptions, prune_structured
     from edgekit.compress.stats import model_stats
-    from edgekit.models.ultralytics_raw import UltralyticsDetector
     from edgekit.convert.ultralytics import ultralytics_source
+    from edgekit.models.ultralytics_raw import UltralyticsDetector
+    from ultralytics import YOLO
 
     frozen = YOLO(config).model.requires_grad_(False)  # a checkpoint's EMA weights arrive frozen
     checkpoint = {"model": frozen, "train_args": {"imgsz": 64}}
@@ -163,13 +160,11 @@ def test_a_pruned_checkpoint_recovers_with_ultralytics_loss_and_comes_back_as_an
     """Recovery on labels uses Ultralytics' own v8DetectionLoss; the pruned model is also written as an
     Ultralytics checkpoint that ``YOLO()`` loads, ``val`` scores and Ultralytics' trainer trains further."""
     import json
-
-    from ultralytics import YOLO
-    from ultralytics.models.yolo.detect import DetectionTrainer
+    import shutil
 
     from edgekit.calibration_data.build import ensure_dataset
-
-    import shutil
+    from ultralytics import YOLO
+    from ultralytics.models.yolo.detect import DetectionTrainer
 
     source = ensure_dataset("shapes-det")
     root = tmp_path / "shapes"  # a copy: Ultralytics writes labels/*.cache beside the labels it reads

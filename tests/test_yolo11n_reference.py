@@ -8,9 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from edgekit.cli import app
+from typer.testing import CliRunner
 
 MODEL = Path(__file__).parent.parent / "benchmarks" / "models" / "yolo11n-shapes.onnx"
 

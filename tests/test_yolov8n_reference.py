@@ -7,10 +7,9 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
 from edgekit.cli import app
 from edgekit.manifest import Artifact
+from typer.testing import CliRunner
 
 MODEL = Path(__file__).parent.parent / "benchmarks" / "models" / "yolov8n-shapes.onnx"
 

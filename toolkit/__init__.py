@@ -7,7 +7,8 @@ is loaded on first use."""
 
 from typing import Any
 
-__version__ = "0.1.0"
+from .version import __version__
+
 __all__ = [
     "Artifact",
     "BenchRow",

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from .card import ModelCard
 from .convert.run import ExportRow
-from .manifest import Artifact
 from .errors import EdgekitError
+from .manifest import Artifact
 from .results import BenchRow, ResultsDocument, as_document, load_results
 
 if TYPE_CHECKING:  # torch-free at import: the plan's module is imported when compress runs
@@ -147,7 +147,8 @@ def gate_check(
     """``edgekit gate``: (passed, Markdown verdict) of ``current`` results against ``baseline`` results
     (documents, or their JSON form, which is checked). ``config``: a thresholds TOML; the keywords override it
     (``None``: the file's value, else the default; see ``edgekit.report.gate.Thresholds``)."""
-    from .report.gate import load_thresholds, run_gate
+    from .report.confirm import run_gate
+    from .report.gate import load_thresholds
 
     thresholds = load_thresholds(
         Path(config) if config else None,

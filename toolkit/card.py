@@ -47,12 +47,12 @@ class ModelCard:
         preprocessing: Preprocessing,
         class_names: list[str] | tuple[str, ...] = (),
         dataset: str | None = None,
-    ) -> "ModelCard":
+    ) -> ModelCard:
         """A card with the task's default decoding."""
         check_task(task)
         return cls(task, preprocessing, list(class_names), dataset, default_decoding(task))
 
-    def with_changes(self, **changes: Any) -> "ModelCard":
+    def with_changes(self, **changes: Any) -> ModelCard:
         """This card with some fields replaced (``dataclasses.replace``)."""
         return dataclasses.replace(self, **changes)
 
@@ -71,7 +71,7 @@ class ModelCard:
         }
 
     @classmethod
-    def from_dict(cls, data: Any, where: str = "model card") -> "ModelCard":
+    def from_dict(cls, data: Any, where: str = "model card") -> ModelCard:
         """A checked card from its JSON form (other keys, such as a manifest's own, are ignored)."""
         check_object(data, where, CARD_REQUIRED, CARD_OPTIONAL, strict=False)
         check_list(data["class_names"], str, f"{where}.class_names")
@@ -88,7 +88,7 @@ class ModelCard:
         return json.dumps(self.to_dict(), indent=2)
 
     @classmethod
-    def from_json(cls, text: str | bytes, where: str) -> "ModelCard":
+    def from_json(cls, text: str | bytes, where: str) -> ModelCard:
         return cls.from_dict(parse_json(text.encode() if isinstance(text, str) else text, where), where)
 
 

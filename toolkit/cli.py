@@ -7,7 +7,7 @@ from __future__ import annotations
 import signal
 from typing import Any
 
-from . import cli_measure, cli_compress, cli_results  # noqa: F401 - importing registers the commands, in this order
+from . import cli_compress, cli_measure, cli_results  # noqa: F401 - importing registers the commands, in this order
 from .cli_app import app
 
 __all__ = ["app", "main"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -17,7 +16,7 @@ def compress(
     out: Path = typer.Option(
         ..., "-o", "--output", help="output TorchScript file, e.g. small.pt (edgekit export reads it as is)"
     ),
-    prune: Optional[float] = typer.Option(None, "--prune", help="structured pruning ratio in (0, 1)"),
+    prune: float | None = typer.Option(None, "--prune", help="structured pruning ratio in (0, 1)"),
     prune_by: str = typer.Option(PRUNE_DEFAULTS.by, "--prune-by", help="channels | macs"),
     importance: str = typer.Option(
         PRUNE_DEFAULTS.importance,
@@ -37,56 +36,56 @@ def compress(
         help="detectors: prune output branches that never score "
         "on the images like any other (default: thin them to --round-to channels)",
     ),
-    act: Optional[str] = typer.Option(
+    act: str | None = typer.Option(
         None,
         "--act",
         help="relu: replace SiLU/Hardswish/GELU/Mish with ReLU (fuses "
         "into INT8 convs), then recover; needs --recover/--distill",
     ),
-    pad: Optional[str] = typer.Option(
+    pad: str | None = typer.Option(
         None,
         "--pad",
         help="same: TensorFlow-style SAME padding on strided convs "
         "(no PAD ops in TFLite), then recover; needs --recover/--distill",
     ),
-    unstructured: Optional[float] = typer.Option(None, "--unstructured", help="unstructured L1 ratio in (0, 1)"),
+    unstructured: float | None = typer.Option(None, "--unstructured", help="unstructured L1 ratio in (0, 1)"),
     distill: bool = typer.Option(
         False,
         "--distill",
         help="recover after pruning: distillation from the original, "
         "plus the task loss when the data has labels (see --recover)",
     ),
-    recover: Optional[str] = typer.Option(
+    recover: str | None = typer.Option(
         None,
         "--recover",
         help="auto | labels | kd (implies --distill): labels = "
         "task loss + distillation, kd = distillation alone, auto = labels when "
         "the data has a labelled train split (default)",
     ),
-    ema: Optional[float] = typer.Option(
+    ema: float | None = typer.Option(
         None, "--ema", help="recovery: end on an exponential moving average of the weights with this decay (e.g. 0.999)"
     ),
     dynamic_quant: bool = typer.Option(
         False, "--dynamic-quant", help="PyTorch dynamic int8 quantization of Linear layers"
     ),
-    data: Optional[str] = typer.Option(
+    data: str | None = typer.Option(
         None, "--data", help="dataset: val split scores each step, train split feeds distillation"
     ),
-    images: Optional[Path] = typer.Option(None, "--images", help="folder of unlabelled images to distill on instead"),
+    images: Path | None = typer.Option(None, "--images", help="folder of unlabelled images to distill on instead"),
     kd_images: int = typer.Option(KD_IMAGES, "--kd-images", help="at most this many distillation images"),
     epochs: int = typer.Option(DISTILL_DEFAULTS.epochs, "--epochs"),
     lr: float = typer.Option(DISTILL_DEFAULTS.lr, "--lr"),
     device: str = typer.Option(DISTILL_DEFAULTS.device, "--device", help="torch device for distillation, e.g. cuda"),
-    imgsz: Optional[int] = typer.Option(None, "--imgsz", help="input size (user models)"),
-    task: Optional[str] = typer.Option(None, "--task", help=f"{TASK_CHOICES} (user models)"),
-    factory: Optional[str] = typer.Option(None, "--factory", help="package.module:callable building the model"),
+    imgsz: int | None = typer.Option(None, "--imgsz", help="input size (user models)"),
+    task: str | None = typer.Option(None, "--task", help=f"{TASK_CHOICES} (user models)"),
+    factory: str | None = typer.Option(None, "--factory", help="package.module:callable building the model"),
     trust: bool = typer.Option(
         False,
         "--trust",
         "--trust-pickle",
         help="load a file that runs code when loaded (pickle, TorchScript, .pt2) you trust",
     ),
-    json_path: Optional[Path] = typer.Option(None, "--json", help="write the report JSON here"),
+    json_path: Path | None = typer.Option(None, "--json", help="write the report JSON here"),
     force: bool = typer.Option(False, "--force", help="overwrite OUT"),
 ) -> None:
     """Prune (structured / unstructured), distill and quantize a PyTorch model; report what each step did."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -38,10 +37,10 @@ def export(
         help="target name, family name (tflite, openvino, ort: its recommended target) or 'all' (repeatable)",
     ),
     out: Path = typer.Option(..., "--out", "-o", help="output directory: one artifact dir per target"),
-    data: Optional[str] = typer.Option(None, "--data", help="calibration data: built-in name or dataset path"),
-    imgsz: Optional[int] = typer.Option(None, "--imgsz", help="input size (user models)"),
-    task: Optional[str] = typer.Option(None, "--task", help=f"{TASK_CHOICES} (user models)"),
-    factory: Optional[str] = typer.Option(None, "--factory", help="package.module:callable building the model"),
+    data: str | None = typer.Option(None, "--data", help="calibration data: built-in name or dataset path"),
+    imgsz: int | None = typer.Option(None, "--imgsz", help="input size (user models)"),
+    task: str | None = typer.Option(None, "--task", help=f"{TASK_CHOICES} (user models)"),
+    factory: str | None = typer.Option(None, "--factory", help="package.module:callable building the model"),
     trust: bool = typer.Option(
         False,
         "--trust",
@@ -50,7 +49,7 @@ def export(
     ),
     calib_images: int = typer.Option(128, "--calib-images", help="calibration images (seeded sample)"),
     option: list[str] = typer.Option([], "--option", help="TARGET.key=value config override (repeatable)"),
-    max_drop: Optional[float] = typer.Option(
+    max_drop: float | None = typer.Option(
         None,
         "--max-drop",
         metavar="POINTS",
@@ -58,7 +57,7 @@ def export(
         "most sensitive layers go back to float until the drop on held-out "
         "calibration-split images is within it",
     ),
-    head: Optional[str] = typer.Option(
+    head: str | None = typer.Option(
         None,
         "--head",
         help="a YOLO26 checkpoint's head: e2e (end-to-end, top-k without NMS) or o2m (one-to-many + NMS); "
@@ -115,12 +114,12 @@ def bench(
         help="artifact directories (from edgekit export), or model files "
         "(.onnx, OpenVINO .xml, .tflite) and Ultralytics export folders",
     ),
-    data: Optional[str] = typer.Option(None, "--data", help="evaluation data (default: the manifest's)"),
-    json_path: Optional[Path] = typer.Option(None, "--json", help="write results JSON here"),
-    save_predictions: Optional[Path] = typer.Option(
+    data: str | None = typer.Option(None, "--data", help="evaluation data (default: the manifest's)"),
+    json_path: Path | None = typer.Option(None, "--json", help="write results JSON here"),
+    save_predictions: Path | None = typer.Option(
         None, "--save-predictions", help="write predictions (COCO results JSON for detectors)"
     ),
-    threads: Optional[int] = typer.Option(
+    threads: int | None = typer.Option(
         None, "--threads", help="inference threads (default: one per physical core; with --on, the device's)"
     ),
     runs: int = typer.Option(BENCH_DEFAULTS.runs, "--runs", help="minimum timed runs"),
@@ -129,28 +128,28 @@ def bench(
     rounds: int = typer.Option(
         BENCH_DEFAULTS.rounds, "--rounds", min=1, help="several artifacts: time them in turn over this many rounds"
     ),
-    markdown: Optional[Path] = typer.Option(None, "--markdown", help="also write a Markdown table"),
-    csv_path: Optional[Path] = typer.Option(None, "--csv", help="also write a CSV"),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="also write a latency-vs-accuracy PNG (matplotlib)"),
-    preset: Optional[str] = typer.Option(
+    markdown: Path | None = typer.Option(None, "--markdown", help="also write a Markdown table"),
+    csv_path: Path | None = typer.Option(None, "--csv", help="also write a CSV"),
+    plot: Path | None = typer.Option(None, "--plot", help="also write a latency-vs-accuracy PNG (matplotlib)"),
+    preset: str | None = typer.Option(
         None, "--preset", help="detector evaluation settings: edgekit | ultralytics (yolo val's)"
     ),
-    task: Optional[str] = typer.Option(None, "--task", help=f"model files without a manifest: {TASK_CHOICES}"),
-    imgsz: Optional[int] = typer.Option(None, "--imgsz", help="model files without a manifest: input size"),
-    profile: Optional[Path] = typer.Option(
+    task: str | None = typer.Option(None, "--task", help=f"model files without a manifest: {TASK_CHOICES}"),
+    imgsz: int | None = typer.Option(None, "--imgsz", help="model files without a manifest: input size"),
+    profile: Path | None = typer.Option(
         None, "--profile", help="also profile each artifact per operator; write that JSON here"
     ),
-    on: Optional[list[str]] = typer.Option(
+    on: list[str] | None = typer.Option(
         None,
         "--on",
         help="bench on a device over SSH: user@host[:port] (repeat for several; its edgekit must be this version)",
     ),
     remote_python: str = typer.Option("python3", "--remote-python", help="--on: the device's Python (its venv)"),
-    ssh_config: Optional[Path] = typer.Option(None, "--ssh-config", help="--on: an ssh config file (ssh -F)"),
-    remote_tmp: Optional[str] = typer.Option(
+    ssh_config: Path | None = typer.Option(None, "--ssh-config", help="--on: an ssh config file (ssh -F)"),
+    remote_tmp: str | None = typer.Option(
         None, "--remote-tmp", help="--on: the device folder to work in (default its $TMPDIR or /tmp)"
     ),
-    install_wheel: Optional[Path] = typer.Option(
+    install_wheel: Path | None = typer.Option(
         None,
         "--install-wheel",
         help="--on: install this edgekit-deploy wheel (pip wheel --no-deps . -w dist) on the device first",
@@ -167,10 +166,9 @@ def bench(
 ) -> None:
     """Measure artifacts on their own runtimes: latency, size, memory, accuracy and drop vs FP32."""
     from .bench.run import run_bench
-    from .report.tables import bench_table
-    from .report.files import write_reports
-
     from .fsutil import check_replaceable
+    from .report.files import write_reports
+    from .report.tables import bench_table
 
     options = BenchOptions(
         threads=physical_cores() if threads is None else threads,

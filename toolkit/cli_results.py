@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -14,15 +13,15 @@ from .cli_app import app, console, err_console
 @app.command()
 def report(
     results: Path = typer.Argument(..., help="results JSON from edgekit bench --json"),
-    markdown: Optional[Path] = typer.Option(None, "--markdown", help="write a Markdown table (GitHub job summary)"),
-    csv_path: Optional[Path] = typer.Option(None, "--csv", help="write one CSV line per artifact"),
-    plot: Optional[Path] = typer.Option(None, "--plot", help="write a PNG of latency vs accuracy"),
+    markdown: Path | None = typer.Option(None, "--markdown", help="write a Markdown table (GitHub job summary)"),
+    csv_path: Path | None = typer.Option(None, "--csv", help="write one CSV line per artifact"),
+    plot: Path | None = typer.Option(None, "--plot", help="write a PNG of latency vs accuracy"),
 ) -> None:
     """Render a bench results JSON (or a ``--profile`` JSON) again: the table, and Markdown / CSV / PNG files."""
-    from .errors import EdgekitError
     from .bench.profiling import load_profile, profile_tables, write_profile_markdown
-    from .report.tables import bench_table
+    from .errors import EdgekitError
     from .report.files import write_reports
+    from .report.tables import bench_table
     from .results import load_results
 
     profile = load_profile(results)
@@ -45,28 +44,28 @@ def report(
 def gate(
     baseline: Path = typer.Option(..., "--baseline", help="results JSON of the accepted state"),
     current: Path = typer.Option(..., "--current", help="results JSON of this change"),
-    config: Optional[Path] = typer.Option(None, "--config", help="TOML thresholds (top level and [targets.NAME])"),
-    markdown: Optional[Path] = typer.Option(None, "--markdown", help="also write the verdict here"),
-    max_size_growth: Optional[float] = typer.Option(None, "--max-size-growth", help="percent (default 5)"),
-    max_latency_growth: Optional[float] = typer.Option(None, "--max-latency-growth", help="percent (default 30)"),
-    max_accuracy_drop: Optional[float] = typer.Option(None, "--max-accuracy-drop", help="points (default 1.0)"),
-    max_reference_latency_growth: Optional[float] = typer.Option(
+    config: Path | None = typer.Option(None, "--config", help="TOML thresholds (top level and [targets.NAME])"),
+    markdown: Path | None = typer.Option(None, "--markdown", help="also write the verdict here"),
+    max_size_growth: float | None = typer.Option(None, "--max-size-growth", help="percent (default 5)"),
+    max_latency_growth: float | None = typer.Option(None, "--max-latency-growth", help="percent (default 30)"),
+    max_accuracy_drop: float | None = typer.Option(None, "--max-accuracy-drop", help="points (default 1.0)"),
+    max_reference_latency_growth: float | None = typer.Option(
         None,
         "--max-reference-latency-growth",
         help="percent growth of the reference's p50 over the machine probe (default 50; negative: off)",
     ),
-    reference: Optional[str] = typer.Option(None, "--reference", help="latency reference row (default onnx-fp32)"),
-    absolute_latency: Optional[bool] = typer.Option(
+    reference: str | None = typer.Option(None, "--reference", help="latency reference row (default onnx-fp32)"),
+    absolute_latency: bool | None = typer.Option(
         None, "--absolute-latency/--relative-latency", help="compare p50 in ms instead of as a ratio to the reference"
     ),
-    max_busy_share: Optional[float] = typer.Option(
+    max_busy_share: float | None = typer.Option(
         None,
         "--max-busy-share",
         help="percent of the CPU other "
         "processes may take while timing before latency is inconclusive "
         "(default 25; 100: never)",
     ),
-    max_machine_shift: Optional[float] = typer.Option(
+    max_machine_shift: float | None = typer.Option(
         None,
         "--max-machine-shift",
         help="percent the machine "
@@ -74,7 +73,7 @@ def gate(
         "same CPU) before latency is inconclusive (default 10; "
         "negative: off)",
     ),
-    max_instruction_growth: Optional[float] = typer.Option(
+    max_instruction_growth: float | None = typer.Option(
         None,
         "--max-instruction-growth",
         help="the count lane (both runs benched with --count): percent growth of counted instructions per "
@@ -90,8 +89,7 @@ def gate(
     """Exit 0 when every artifact is within its thresholds, 1 on a regression, 2 on unusable input, 75 when
     latency was timed twice on a busy or speed-shifting machine (inconclusive: run it again)."""
     from .fsutil import atomic_file
-    from .report.confirm import INCONCLUSIVE_EXIT_CODE
-    from .report.confirm import judge
+    from .report.confirm import INCONCLUSIVE_EXIT_CODE, judge
     from .report.gate import load_thresholds
     from .results import load_results
 
@@ -160,10 +158,10 @@ def sweep(
         max=256,
         help="local executor: cells run side by side (compress/convert/score; the timing run is always alone)",
     ),
-    address: Optional[str] = typer.Option(
+    address: str | None = typer.Option(
         None, "--address", help="ray executor: host:port of a running cluster (default: start one for this sweep)"
     ),
-    store: Optional[Path] = typer.Option(
+    store: Path | None = typer.Option(
         None,
         "--store",
         help="where finished cells are kept (every Ray node "

@@ -17,6 +17,7 @@ from .card import CARD_KEYS, CARD_OPTIONAL, CARD_REQUIRED, ModelCard
 from .data.preprocess import Preprocessing
 from .errors import EdgekitError
 from .fsutil import sha256_file
+from .onnx_files import external_data_locations
 from .schema import check_list, check_object, check_value, dataclass_schema, read_json_file
 
 MANIFEST_NAME = "edgekit.json"
@@ -96,7 +97,7 @@ class Manifest:
         return data | self.card.to_dict()
 
     @classmethod
-    def from_dict(cls, data: Any) -> "Manifest":
+    def from_dict(cls, data: Any) -> Manifest:
         """Check every field's type (``EdgekitError`` naming the first bad one), then build the manifest."""
         check_value(data, dict, "manifest")
         if data.get("schema") != MANIFEST_SCHEMA:
@@ -157,14 +158,12 @@ def _check_no_strays(directory: Path, listed: set[str]) -> None:
             )
 
 
-def _check_external_data(directory: Path, manifest: "Manifest", listed: set[str]) -> None:
+def _check_external_data(directory: Path, manifest: Manifest, listed: set[str]) -> None:
     """Where the ``onnx`` package is installed (the export side), every external-data location of the ONNX
     model files is relative, inside the artifact and listed (so hashed); on the device ONNX Runtime >= 1.24
     refuses locations outside the model's folder, and ``_check_no_strays`` leaves only listed files there."""
     if importlib.util.find_spec("onnx") is None:
         return
-    from .convert.onnx_utils import external_data_locations
-
     for name in (n for n in [manifest.model_file, *manifest.stages] if n.endswith(".onnx")):
         for location in external_data_locations(directory / name):
             _contained(directory, location, f"{name}: external data location")
@@ -175,7 +174,7 @@ def _check_external_data(directory: Path, manifest: "Manifest", listed: set[str]
                 )
 
 
-def _check_files(directory: Path, manifest: "Manifest") -> None:
+def _check_files(directory: Path, manifest: Manifest) -> None:
     """Every file the manifest names lies inside the artifact, is listed in ``files`` and matches its hash;
     nothing else lies there, and ONNX external data is listed too."""
     listed = set(manifest.files)
@@ -212,7 +211,7 @@ class Artifact:
         return self.path / self.manifest.model_file
 
     @classmethod
-    def load(cls, directory: Path) -> "Artifact":
+    def load(cls, directory: Path) -> Artifact:
         """Read ``directory/edgekit.json``; a missing or malformed manifest is a one-line error."""
         path = Path(directory) / MANIFEST_NAME
         if not path.is_file():

@@ -10,6 +10,7 @@ its own peak rather than the process's lifetime high-water mark. No heavy import
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import threading
@@ -131,14 +132,12 @@ class PeakMemory:
     def _sample(self) -> None:
         process = psutil.Process(os.getpid())
         while True:
-            try:
+            with contextlib.suppress(psutil.Error):
                 self.bytes = max(self.bytes, process.memory_info().rss)
-            except psutil.Error:
-                pass
             if self._stop.wait(self.interval_s):
                 return
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         self._start = time.perf_counter()
         self.bytes = psutil.Process().memory_info().rss
         self._thread = threading.Thread(target=self._sample, name="edgekit-peak-rss", daemon=True)

@@ -36,8 +36,8 @@ from . import tomlread
 from .bench.options import RECIPE_KEYS, BenchOptions
 from .compress.options import PLAN_KEYS
 from .errors import EdgekitError, first_line
-from .models.builtins import BUILTIN_MODELS
 from .fsutil import atomic_dir, atomic_file, check_replaceable
+from .models.builtins import BUILTIN_MODELS
 from .results import ResultsDocument
 from .schema import check_nesting
 from .yamlread import load_yaml

@@ -18,8 +18,8 @@ from typing import Any
 
 import psutil
 
-from . import __version__
 from .manifest import host_environment
+from .version import __version__
 
 #: the distributions whose versions decide a conversion or a measurement
 TOOL_DISTRIBUTIONS = (

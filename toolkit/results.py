@@ -68,7 +68,7 @@ class Latency:
         raw: Any,
         where: str = "latency_ms",
         required: tuple[str, ...] = ("p50", "p90", "p99"),
-    ) -> "Latency":
+    ) -> Latency:
         """A checked ``Latency``: ``required`` keys present, known keys typed, latencies positive (other keys
         ignored)."""
         check_object(raw, where, {key: Number for key in required}, _LATENCY_KEYS, strict=False)
@@ -128,7 +128,7 @@ class BenchRow:
         return TASK_METRICS.get(self.task or "", ("",))[0]
 
     @classmethod
-    def failed(cls, path: Path | str, reason: str, target: str | None = None) -> "BenchRow":
+    def failed(cls, path: Path | str, reason: str, target: str | None = None) -> BenchRow:
         """A row for an artifact that could not be benched (``target``: its name, where known)."""
         return cls(target=target or Path(path).name, artifact=str(path), status=f"bench failed: {reason}")
 
@@ -141,7 +141,7 @@ class BenchRow:
         return _without_none(values) | self.extra
 
     @classmethod
-    def from_dict(cls, raw: Any, where: str = "row") -> "BenchRow":
+    def from_dict(cls, raw: Any, where: str = "row") -> BenchRow:
         """A checked row: an "ok" row needs its task, size, latency, metrics (the task's headline one at least)
         and dataset, all well typed."""
         check_object(raw, where, _ROW, strict=False)
@@ -246,7 +246,7 @@ class ResultsDocument:
         }
 
     @classmethod
-    def from_dict(cls, document: Any, where: str = "results") -> "ResultsDocument":
+    def from_dict(cls, document: Any, where: str = "results") -> ResultsDocument:
         """A checked document of this schema; anything else is one ``EdgekitError`` naming ``where``."""
         if not isinstance(document, dict) or "results" not in document or "environment" not in document:
             raise EdgekitError(f"{where} is not an edgekit bench results document")

@@ -11,9 +11,9 @@ import json
 import math
 import re
 import typing
-from types import UnionType
 from collections.abc import Mapping
 from pathlib import Path
+from types import UnionType
 from typing import Any
 
 import numpy as np

@@ -24,10 +24,9 @@ import argparse
 import json
 from pathlib import Path
 
-from rich.console import Console
-
 import edgekit
 from edgekit.fsutil import write_text_atomic
+from rich.console import Console
 
 HERE = Path(__file__).resolve().parent
 MODEL = HERE.parent / "models" / "yolov8n-shapes.onnx"

@@ -17,9 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
-
-from edgekit.data.resolve import resolve_dataset
 from edgekit.data.preprocess import Preprocessing, read_image
+from edgekit.data.resolve import resolve_dataset
 from edgekit.tasks.boxes import Letterbox
 from edgekit.tasks.detection import EVALUATION_PRESETS, DetectionDecoding, coco_map, predict_image
 

@@ -22,9 +22,9 @@ from ..fsutil import sha256_file
 from ..manifest import MANIFEST_NAME, Artifact, Manifest
 from ..registry import get_runtime
 from ..schema import parse_json
-from ..yamlread import load_yaml
 from ..tasks.detection import DetectionDecoding
 from ..tasks.registry import TASKS, task_for_output_rank
+from ..yamlread import load_yaml
 
 #: model file suffix -> runtime that runs it
 RUNTIME_BY_SUFFIX = {".onnx": "onnxruntime", ".xml": "openvino", ".tflite": "tflite"}
@@ -118,7 +118,7 @@ def _task(task: str | None, metadata: dict[str, Any], output_rank: int) -> str:
     return task
 
 
-def _split_boxes_and_scores(outputs: list) -> bool:
+def _split_boxes_and_scores(outputs: list[Any]) -> bool:
     """A detector exported with boxes ``[1, 4, N]`` and scores ``[1, nc, N]`` as two outputs (edgekit's INT8
     remedy): the harness concatenates them back into one ``[1, 4 + nc, N]``."""
     shapes = [spec.shape for spec in outputs]

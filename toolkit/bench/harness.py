@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
 from ..data.preprocess import read_image
 from ..data.resolve import resolve_dataset
 from ..errors import EdgekitError
@@ -27,8 +26,9 @@ from ..results import BenchRow, Latency, ResultsDocument
 from ..tasks.detection import EVALUATION_PRESETS, DetectionDecoding
 from ..tasks.evaluation import evaluate
 from ..tasks.registry import TASKS
+from ..version import __version__
 from .foreign import foreign_artifact, is_foreign
-from .options import BenchOptions  # noqa: F401 - re-exported: callers import it from here too
+from .options import BenchOptions as BenchOptions  # re-exported: callers import it from here too
 from .sessions import open_session
 
 
@@ -40,7 +40,7 @@ class PeakMemory:
         import psutil
 
         self._process = psutil.Process()
-        self._sampled = self._process.memory_info().rss
+        self._sampled = int(self._process.memory_info().rss)
 
     @staticmethod
     def _reset() -> bool:
@@ -52,7 +52,7 @@ class PeakMemory:
             return False
 
     def sample(self) -> None:
-        self._sampled = max(self._sampled, self._process.memory_info().rss)
+        self._sampled = max(self._sampled, int(self._process.memory_info().rss))
 
     def peak(self) -> int:
         self.sample()
@@ -147,7 +147,7 @@ class CpuContention:
     one core kept busy), over the CPUs this process may run on (its affinity: a container's cpuset, not the
     host's every core), from their busy times and this process's own CPU time (psutil)."""
 
-    def __enter__(self) -> "CpuContention":
+    def __enter__(self) -> CpuContention:
         import psutil
 
         self._process = psutil.Process()
@@ -162,7 +162,7 @@ class CpuContention:
         per_cpu = psutil.cpu_times(percpu=True)
         chosen = [per_cpu[i] for i in self._cpus if i < len(per_cpu)] if self._cpus else per_cpu
         idle = ("idle", "iowait", "guest", "guest_nice")  # guest time is counted in user already
-        return sum(value for times in chosen for name, value in times._asdict().items() if name not in idle)
+        return float(sum(value for times in chosen for name, value in times._asdict().items() if name not in idle))
 
     def __exit__(self, *exc: Any) -> None:
         wall = time.perf_counter() - self._start[0]
@@ -223,7 +223,7 @@ def _decoding(manifest: Any, options: BenchOptions) -> DetectionDecoding | None:
 
 def score_artifact(
     path: Path, options: BenchOptions, tick: Any = None, artifact: Artifact | None = None
-) -> tuple[BenchRow, list]:
+) -> tuple[BenchRow, list[Any]]:
     """Load, first inference, peak RSS and accuracy of one artifact: its row (no latency yet: a run times all
     its artifacts together, see ``edgekit.bench.run``) and its predictions. Bad input raises ``EdgekitError``.
 

@@ -13,7 +13,7 @@ import dataclasses
 import json
 from collections import defaultdict
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rich.table import Table
 
@@ -21,7 +21,8 @@ from ..fsutil import write_text_atomic
 from ..registry import get_runtime
 from ..results import ResultsDocument
 from ..schema import check_list, check_object, check_value, read_json_file
-from .harness import BenchOptions, open_artifact, timing_batch
+from .harness import open_artifact, timing_batch
+from .options import BenchOptions
 
 PROFILE_SCHEMA = "edgekit.profile/1"
 PROFILE_RUNS = 30
@@ -124,7 +125,7 @@ def check_profile_document(document: Any, where: str) -> dict[str, Any]:
                 f"{at}.summary.by_kind.{kind}",
                 {"ms": (int, float), "share": (int, float)},
             )
-    return document
+    return cast(dict[str, Any], document)
 
 
 def _share_line(summary: dict[str, Any]) -> str:

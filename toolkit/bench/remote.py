@@ -11,6 +11,7 @@ remote folder is removed in every case. Nothing is written locally until the res
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import shlex
@@ -20,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from ..errors import EdgekitError
 from ..results import ResultsDocument
+from ..version import __version__
 from .options import BenchOptions
 from .shipping import dataset_files, stream_into, total_bytes
 
@@ -303,10 +304,9 @@ def remote_bench(paths: list[Path], options: BenchOptions, device: Device) -> Re
         benched = time.perf_counter()
         raw = _run(device, f"cat {shlex.quote(folder)}/results.json", "reading the results")
     finally:
-        try:
+        # a device that stopped answering keeps its folder; the error says why
+        with contextlib.suppress(subprocess.TimeoutExpired):
             subprocess.run(device.ssh(_cleanup(folder)), capture_output=True, timeout=120)
-        except subprocess.TimeoutExpired:  # a device that stopped answering keeps its folder; the error says why
-            pass
     cost = {
         "copy_s": round(copied - start, 2),
         "bench_s": round(benched - installed, 2),
@@ -338,10 +338,9 @@ def bench_on_devices(
     """``remote_bench`` on each device in turn; each device's results JSON is written (atomically, after all
     devices answered) to ``json_path``, or ``json_path`` with ``-<host>`` added when there are several."""
     import json
+    import shutil
 
     from ..fsutil import check_replaceable, write_text_atomic
-
-    import shutil
 
     if shutil.which("ssh") is None:
         raise EdgekitError("--on needs the OpenSSH client (ssh) on this machine: install openssh-client")

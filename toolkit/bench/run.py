@@ -7,6 +7,7 @@ import dataclasses
 import json
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.progress import Progress
@@ -18,7 +19,6 @@ from ..manifest import Artifact
 from ..results import BenchRow, Latency, ResultsDocument, row_labels, with_drops
 from .device_state import device_state, throttling
 from .harness import (
-    BenchOptions,
     TimingStrategy,
     open_artifact,
     open_for_timing,
@@ -28,6 +28,7 @@ from .harness import (
     time_with_probe,
     timing_batch,
 )
+from .options import BenchOptions
 
 
 def predictions_paths(base: Path, labels: list[str]) -> list[Path]:
@@ -84,7 +85,7 @@ def _with_counts(
     return counted
 
 
-def _with_device_state(document: ResultsDocument, before: dict, after: dict) -> ResultsDocument:
+def _with_device_state(document: ResultsDocument, before: dict[str, Any], after: dict[str, Any]) -> ResultsDocument:
     """The document with the device's state before and after the timed rounds (``edgekit.bench.device_state``)
     and, when it throttled meanwhile, ``throttled``: why (every row was timed in those rounds)."""
     environment = dict(document.environment)

@@ -8,7 +8,6 @@ back into the parent's single ``[B, 4+nc, N]`` tensor, so the harness decodes ev
 from __future__ import annotations
 
 import numpy as np
-
 from edgekit.runtimes.base import Session
 
 from ..manifest import Artifact

@@ -9,6 +9,7 @@ into ssh's standard input, never held in memory whole.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import tarfile
 import tempfile
@@ -51,7 +52,7 @@ def total_bytes(paths: dict[str, Path]) -> int:
     return total
 
 
-def stream_into(command: list[str], paths: dict[str, Path], timeout: float) -> subprocess.CompletedProcess:
+def stream_into(command: list[str], paths: dict[str, Path], timeout: float) -> subprocess.CompletedProcess[bytes]:
     """Run ``command`` (ssh ... tar -x) with the tar stream of ``paths`` on its standard input; its output goes
     to temporary files, so a chatty remote never blocks the stream."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -62,10 +63,8 @@ def stream_into(command: list[str], paths: dict[str, Path], timeout: float) -> s
         except BrokenPipeError:
             pass  # the device stopped reading: its exit status and stderr say why
         finally:
-            try:
+            with contextlib.suppress(BrokenPipeError):
                 process.stdin.close()
-            except BrokenPipeError:
-                pass
         try:
             process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -26,7 +26,6 @@ from .features import FeatureMimic, head_module_name
 from .labelled import Labelled, augment
 from .options import DistillOptions  # noqa: F401 - defined with the other options
 
-
 #: ``on_step(epoch, step, steps_per_epoch, loss)`` after every optimiser step.
 StepCallback = Callable[[int, int, int, float], None]
 
@@ -79,7 +78,7 @@ def normalised_batch(
 def _kd_loss(
     task: str, output: Any, target: Any, mimic: FeatureMimic | None, num_classes: int, options: DistillOptions
 ) -> torch.Tensor:
-    loss = TASKS[task].hook("distill_loss")(output, target, num_classes, options.temperature)
+    loss: torch.Tensor = TASKS[task].hook("distill_loss")(output, target, num_classes, options.temperature)
     return loss + options.feature_weight * mimic.loss() if mimic else loss
 
 
@@ -106,6 +105,7 @@ def _batch(
         pixels, _ = augment(data.canvases[picked], None, rng, preprocessing.pad_value)
         return _to_tensor(pixels, preprocessing, device), torch.from_numpy(data.labels[picked]).to(device)
     pixels, boxes = augment(data.canvases[picked], [data.labels[i] for i in picked], rng, preprocessing.pad_value)
+    assert boxes is not None  # augment moves the boxes it was given
     return _to_tensor(pixels, preprocessing, device), [torch.from_numpy(b).to(device) for b in boxes]
 
 
@@ -181,7 +181,11 @@ def distill(
             with torch.no_grad():
                 target = teacher(x)
             output = student(x)
-            loss = _kd_loss(task, output, target, mimic, num_classes, options) * kd_weight if kd_weight else 0.0
+            loss = (
+                _kd_loss(task, output, target, mimic, num_classes, options) * kd_weight
+                if kd_weight
+                else torch.zeros((), device=x.device)
+            )
             if criterion is not None and labels is not None:
                 loss = loss + criterion(output, labels)
             optimizer.zero_grad()

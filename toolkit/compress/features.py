@@ -8,6 +8,9 @@ adapters are thrown away after distillation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -29,7 +32,7 @@ def head_module_name(model: nn.Module, example: torch.Tensor) -> str | None:
     return ".".join(common) or None
 
 
-def _feature_maps(inputs: tuple) -> list[torch.Tensor]:
+def _feature_maps(inputs: tuple[Any, ...]) -> list[torch.Tensor]:
     first = inputs[0] if len(inputs) == 1 else inputs
     maps = list(first) if isinstance(first, (list, tuple)) else [first]
     return [m for m in maps if isinstance(m, torch.Tensor) and m.dim() == 4]
@@ -55,11 +58,11 @@ class FeatureMimic:
         self._teacher.clear()
         self._student.clear()
 
-    def _capture(self, store: list[torch.Tensor]):
+    def _capture(self, store: list[torch.Tensor]) -> Callable[[nn.Module, tuple[Any, ...]], None]:
         """A pre-hook keeping the head's inputs of training-mode forwards (the teacher runs in raw/train mode);
         eval-mode forwards, e.g. scoring a copy of the student between steps, leave ``store`` alone."""
 
-        def hook(module: nn.Module, inputs: tuple) -> None:
+        def hook(module: nn.Module, inputs: tuple[Any, ...]) -> None:
             if module.training or self._probing:
                 store.extend(_feature_maps(inputs))
 

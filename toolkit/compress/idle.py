@@ -11,7 +11,9 @@ Distillation still teaches the thin branches to stay quiet.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
@@ -42,12 +44,12 @@ class IdleOutputs:
 
 
 def _output_maps(
-    model: nn.Module, layers: list[nn.Module], images: torch.Tensor, batch: int = 32
+    model: nn.Module, layers: Sequence[nn.Module], images: torch.Tensor, batch: int = 32
 ) -> dict[nn.Module, tuple[float, tuple[int, ...]]]:
     """Per output layer: the peak sigmoid of its output over ``images`` and its spatial shape."""
     seen: dict[nn.Module, tuple[float, tuple[int, ...]]] = {}
 
-    def keep_peak(module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
+    def keep_peak(module: nn.Module, _inputs: tuple[Any, ...], output: torch.Tensor) -> None:
         peak = float(output.sigmoid().max())
         seen[module] = (max(peak, seen.get(module, (0.0, ()))[0]), tuple(output.shape[2:]))
 
@@ -62,12 +64,12 @@ def _output_maps(
     return seen
 
 
-def _reached_from(model: nn.Module, live: list[nn.Module], example: torch.Tensor) -> set[nn.Module]:
+def _reached_from(model: nn.Module, live: Sequence[nn.Module], example: torch.Tensor) -> set[nn.Module]:
     """Weighted Conv/Linear layers on some autograd path into the outputs of the ``live`` layers."""
-    producers: dict[object, nn.Module] = {}
-    starts: list[object] = []
+    producers: dict[Any, nn.Module] = {}
+    starts: list[Any] = []
 
-    def record(module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
+    def record(module: nn.Module, _inputs: tuple[Any, ...], output: torch.Tensor) -> None:
         producers[output.grad_fn] = module
         if module in live:
             starts.append(output.grad_fn)
@@ -79,7 +81,9 @@ def _reached_from(model: nn.Module, live: list[nn.Module], example: torch.Tensor
     finally:
         for hook in hooks:
             hook.remove()
-    reached, seen, stack = set(), set(), list(starts)
+    reached: set[nn.Module] = set()
+    seen: set[Any] = set()
+    stack = list(starts)
     while stack:
         fn = stack.pop()
         if fn is None or fn in seen:
@@ -107,7 +111,7 @@ def idle_layers(model: nn.Module, images: torch.Tensor, num_classes: int, thresh
         return IdleOutputs(peak_scores={names[m]: p for m, (p, _) in scores.items()})
     live = [m for m in outputs if maps[m][1] not in idle_shapes]  # other outputs are never called idle
     reached = _reached_from(model, live, images[:1])
-    idle = [
+    idle: list[nn.Module] = [
         m
         for m in model.modules()
         if isinstance(m, (nn.Conv2d, nn.Linear)) and m.weight.requires_grad and m not in reached and m not in outputs

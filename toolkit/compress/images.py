@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-
 from edgekit.calibration_data.build import BUILTIN_DATASETS, training_image
 
 from ..data.calibration import CalibrationSet
@@ -90,7 +89,7 @@ def probe_images(
     """``count`` unlabelled canvases to find idle detector outputs with: the folder, else the first images of a
     built-in stream, else the dataset's train split (its val images where it has none: nothing is trained on
     them, they only show which outputs ever score); ``None`` when there are none."""
-    if folder is None and data in BUILTIN_DATASETS:
+    if folder is None and data is not None and data in BUILTIN_DATASETS:
         return training_stream(data, preprocessing, count)(0)
     if folder is None and data is None:
         return None

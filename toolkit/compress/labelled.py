@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
-
 from edgekit.calibration_data.build import (
     BUILTIN_DATASETS,
     TRAIN_SEED_CLS,
@@ -24,10 +22,12 @@ from edgekit.calibration_data.build import (
     classification_sample,
     detection_sample,
 )
+from PIL import Image
 
 from ..data.datasets import ClassificationDataset, DetectionDataset
 from ..data.preprocess import Preprocessing, read_image
 from ..errors import DataError
+from ..tasks.boxes import Letterbox
 from .images import _sample, _train_images_outside_val
 
 MIN_KEPT_FRACTION = 0.4  # a box cut by the scale jitter's border survives with at least this share of its area
@@ -45,7 +45,9 @@ class Labelled:
 LabelledImages = Labelled | Callable[[int], Labelled]
 
 
-def _boxes_on_canvas(boxes: np.ndarray, image_shape: tuple[int, int], preprocessing: Preprocessing, box) -> np.ndarray:
+def _boxes_on_canvas(
+    boxes: np.ndarray, image_shape: tuple[int, int], preprocessing: Preprocessing, box: Letterbox
+) -> np.ndarray:
     """xyxy image pixels -> canvas pixels, by the canvas's letterbox geometry."""
     out = boxes.astype(np.float32).copy()
     if preprocessing.resize == "letterbox":
@@ -92,7 +94,9 @@ def _coco_boxes(dataset: DetectionDataset) -> dict[Path, tuple[np.ndarray, np.nd
     data = json.loads(Path(dataset.annotations_path).read_text())
     index = {cat: i for i, cat in enumerate(dataset.category_ids)}
     by_id = {record.image_id: record.path for record in dataset.images}
-    found: dict[Path, tuple[list, list]] = {path: ([], []) for path in by_id.values()}
+    found: dict[Path, tuple[list[int], list[tuple[float, float, float, float]]]] = {
+        path: ([], []) for path in by_id.values()
+    }
     for ann in data["annotations"]:
         if ann["image_id"] in by_id and not ann.get("iscrowd", 0):
             x, y, w, h = ann["bbox"]
@@ -152,7 +156,7 @@ def _zoom(canvas: np.ndarray, boxes: np.ndarray, scale: float, pad_value: int) -
     """Zoom ``canvas`` about its centre by ``scale`` (same size out), boxes moved with it and cut at the border."""
     size = canvas.shape[0]
     new = max(8, int(round(size * scale)))
-    resized = np.asarray(Image.fromarray(canvas).resize((new, new), Image.BILINEAR))
+    resized = np.asarray(Image.fromarray(canvas).resize((new, new), Image.Resampling.BILINEAR))
     out = np.full_like(canvas, pad_value)
     offset = (size - new) // 2
     src0, dst0 = max(0, -offset), max(0, offset)
@@ -176,7 +180,7 @@ def augment(
 ) -> tuple[np.ndarray, list[np.ndarray] | None]:
     """Flip half the images left-right and (detectors: ``labels`` given) zoom each by 1 +- ``scale_jitter``."""
     out = canvases.copy()
-    moved = [] if labels is not None else None
+    moved: list[np.ndarray] | None = [] if labels is not None else None
     size = canvases.shape[2]
     for i in range(len(out)):
         boxes = labels[i].copy() if labels is not None else None
@@ -186,6 +190,6 @@ def augment(
                 boxes[:, [1, 3]] = size - boxes[:, [3, 1]]
         if boxes is not None and scale_jitter > 0:
             out[i], boxes = _zoom(out[i], boxes, float(rng.uniform(1 - scale_jitter, 1 + scale_jitter)), pad_value)
-        if moved is not None:
+        if moved is not None and boxes is not None:
             moved.append(boxes)
     return out, moved

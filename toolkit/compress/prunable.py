@@ -10,14 +10,16 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import torch
 from torch import nn
 
-from ..models.layers import C2f, ConvBnAct
+from ..models.layers import C2f
 
 
-def _half(layer: ConvBnAct, part: slice) -> ConvBnAct:
+def _half(layer: Any, part: slice) -> Any:
+    """``layer`` (edgekit's ConvBnAct or Ultralytics' Conv: ``.conv``, ``.bn``) keeping output channels ``part``."""
     half = copy.deepcopy(layer)
     half.conv = nn.Conv2d(
         layer.conv.in_channels,
@@ -38,7 +40,7 @@ def _half(layer: ConvBnAct, part: slice) -> ConvBnAct:
 class SplitC2f(nn.Module):
     """C2f with its split done by two convs instead of ``chunk``: same function, prunable."""
 
-    def __init__(self, block: nn.Module) -> None:
+    def __init__(self, block: Any) -> None:  # edgekit's C2f or Ultralytics' C2f / C3k2
         super().__init__()
         hidden = block.hidden if isinstance(block, C2f) else block.c  # Ultralytics names: c, m
         self.cv0a = _half(block.cv1, slice(0, hidden))
@@ -50,7 +52,8 @@ class SplitC2f(nn.Module):
         parts = [self.cv0a(x), self.cv0b(x)]
         for block in self.blocks:
             parts.append(block(parts[-1]))
-        return self.cv2(torch.cat(parts, dim=1))
+        out: torch.Tensor = self.cv2(torch.cat(parts, dim=1))
+        return out
 
 
 def _is_ultralytics_c2f(module: nn.Module) -> bool:
@@ -83,7 +86,7 @@ def _holds_attention(module: nn.Module) -> bool:
     )
 
 
-def opaque_blocks(model: nn.Module) -> list[nn.Module]:
+def opaque_blocks(model: nn.Module) -> list[Any]:
     """Blocks Torch-Pruning is not let into: an attention block between an input conv ``cv1`` and an output conv
     ``cv2`` (YOLO11's C2PSA, YOLOv10's PSA). Their reshapes into heads made the dependency graph grow past 20 GB;
     seen from outside they are one layer whose input channels (``cv1``'s) and output channels (``cv2``'s) are

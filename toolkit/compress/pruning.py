@@ -46,7 +46,7 @@ def output_layers(model: nn.Module, example: torch.Tensor) -> list[nn.Module]:
         for hook in hooks:
             hook.remove()
     found, seen = [], set()
-    stack = [o.grad_fn for o in outputs if o.grad_fn is not None]
+    stack: list[Any] = [o.grad_fn for o in outputs if o.grad_fn is not None]
     while stack:
         fn = stack.pop()
         if fn is None or fn in seen:
@@ -197,7 +197,7 @@ def prune_structured(
             )
         _refuse_untraced(_untraced_layers(model, set(pruner.DG.module2node)))
         for _ in range(steps):
-            if options.importance in GRADIENT_IMPORTANCE:
+            if options.importance in GRADIENT_IMPORTANCE and gradients is not None:
                 gradients(model, importance)
             pruner.step()
             _refuse_empty_layers(model, options)

@@ -46,15 +46,6 @@ def task_criterion(student: nn.Module, task: str, num_classes: int, image_size: 
     return TASKS[task].hook("training_loss")(num_classes, image_size)  # type: ignore[no-any-return]
 
 
-def targets_as_ultralytics_batch(labels: list[torch.Tensor], image_size: int) -> dict[str, torch.Tensor]:
-    """Per-image ``(M, 5)`` class + xyxy canvas-pixel rows -> Ultralytics' batch dict (normalised xywh)."""
-    index = torch.cat([torch.full((len(t),), i, dtype=torch.float32) for i, t in enumerate(labels)])
-    rows = torch.cat(labels) if labels else torch.zeros(0, 5)
-    xyxy = rows[:, 1:] / image_size
-    xywh = torch.cat([(xyxy[:, :2] + xyxy[:, 2:]) / 2, xyxy[:, 2:] - xyxy[:, :2]], 1)
-    return {"batch_idx": index, "cls": rows[:, :1], "bboxes": xywh}
-
-
 def _zero_missing_gradients(model: nn.Module) -> nn.Module:
     """Give weights fixed by design (no gradient, e.g. Ultralytics' DFL projection) a zero gradient: Torch-Pruning's
     gradient criteria read ``.grad`` of every layer in a group and fail on None."""
@@ -94,7 +85,7 @@ def importance_gradients(
     loss's gradients on ``GRADIENT_IMAGES`` labelled images onto the model; None for the others."""
     if importance not in GRADIENT_IMPORTANCE:
         return None
-    if not has_labels(data, folder):
+    if data is None or not has_labels(data, folder):
         raise DataError(
             f"--importance {importance} ranks channels by task-loss gradients: it needs a dataset with "
             "a labelled train split (--data), not unlabelled images"

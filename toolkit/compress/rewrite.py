@@ -81,7 +81,7 @@ def same_padding(model: nn.Module) -> int:
     The module keeps its parameters and identity (pruning groups and optimisers still see the same object);
     only its class and padding change. A model without such convolutions is a one-line error.
     """
-    convs = [m for m in model.modules() if _symmetric_strided(m)]
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d) and _symmetric_strided(m)]
     if not convs:
         raise EdgekitError("--pad same: the model has no strided Conv2d with symmetric padding to rewrite")
     for conv in convs:

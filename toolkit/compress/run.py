@@ -26,7 +26,6 @@ from .distill import Images, StepCallback, distill, normalised_batch
 from .idle import IdleOutputs, idle_layers
 from .images import distillation_images, folder_images, probe_images, training_stream
 from .labelled import labelled_images
-from .recover import importance_gradients, recovery_mode, task_criterion
 from .options import KD_IMAGES, CompressPlan, DistillOptions, PruneOptions  # noqa: F401 - re-exported here
 from .prunable import make_prunable
 from .pruning import (
@@ -38,6 +37,7 @@ from .pruning import (
     quantize_dynamic,
     sparsity,
 )
+from .recover import importance_gradients, recovery_mode, task_criterion
 from .rewrite import replace_activations, same_padding
 from .stats import TorchSession, model_stats
 
@@ -133,7 +133,7 @@ def _distill_round(
     per_epoch: int,
     checkpoint: Path,
     progress: StepCallback | None,
-    mode: str,
+    mode: str | None,
 ) -> dict[str, Any]:
     start = time.perf_counter()
     card = source.card
@@ -169,10 +169,14 @@ def _distill_round(
     }
 
 
-def _round_images(mode: str, images: Images | None, data: str, card: ModelCard, count: int, epochs_done: int) -> Images:
+def _round_images(
+    mode: str | None, images: Images | None, data: str | None, card: ModelCard, count: int, epochs_done: int
+) -> Images:
     """This round's training images: a fixed set as it is; a stream continued where the last round stopped."""
     if images is not None and not callable(images):
         return images
+    if data is None:
+        raise DataError("recovery has no training images: give --data or --images")
     if mode == "labels":
         return labelled_images(data, card.preprocessing, count, first_epoch=epochs_done)[0]
     return training_stream(data, card.preprocessing, count, first_epoch=epochs_done)
@@ -217,11 +221,10 @@ def compress_model(
         log(f"{step['step']}: {steps[-1]['macs'] / before['macs']:.2f}x MACs, metrics {steps[-1]['metrics']}")
 
     mode = recovery_mode(plan.distill, data_spec, plan.images) if plan.distill else None
-    canvases, origin = (
-        distillation_images(source.card.preprocessing, plan.kd_images, data_spec, plan.images)
-        if mode == "kd"
-        else (None, None)
-    )
+    canvases: Images | None = None
+    origin: str | None = None
+    if mode == "kd":
+        canvases, origin = distillation_images(source.card.preprocessing, plan.kd_images, data_spec, plan.images)
     if mode == "labels":  # a built-in dataset gives a stream (new images each epoch), a user's one fixed set
         canvases, origin = labelled_images(data_spec, card.preprocessing, plan.kd_images)
     epochs_done = 0

@@ -10,9 +10,10 @@ within budget is kept; when none is, the export of that target fails and names t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

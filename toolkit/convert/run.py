@@ -10,15 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
 from ..data.calibration import DEFAULT_CALIBRATION_IMAGES, CalibrationSet, noise_images
 from ..data.resolve import resolve_dataset
 from ..errors import EdgekitError, ExportError, describe
 from ..fsutil import atomic_dir, check_replaceable, sha256_file
 from ..manifest import MANIFEST_NAME, Artifact, Manifest
-from ..memory import OutOfMemoryError, check_fits, PeakMemory, is_out_of_memory, out_of_memory_message
+from ..memory import OutOfMemoryError, PeakMemory, check_fits, is_out_of_memory, out_of_memory_message
 from ..provenance import provenance
 from ..registry import get_target, resolve_targets
+from ..version import __version__
 from .activations import CALIBRATION_OVERHEAD, calibration_memory_need, torch_activation_bytes
 from .budget import ExportBudget, check_max_drop, run_budget, split_for_budget
 from .onnx_utils import onnx_io_specs, stamp_decoding_format
@@ -287,7 +287,7 @@ def export_model(
         }
         budget = (
             None
-            if split is None
+            if split is None or max_drop is None
             else ExportBudget(max_drop, split, _parent_artifact(parent, base), calib, Path(work) / "budget")
         )
         reasons = {item.name: item.reason for item in chosen}

@@ -24,7 +24,7 @@ class CalibrationSet:
     @classmethod
     def from_images(
         cls, images: list[Path], preprocessing: Preprocessing, count: int = DEFAULT_CALIBRATION_IMAGES, seed: int = 0
-    ) -> "CalibrationSet":
+    ) -> CalibrationSet:
         """Pick ``count`` images (a seeded sample when there are more)."""
         if not images:
             raise DataError("no calibration images")
@@ -40,7 +40,7 @@ class CalibrationSet:
         for path in self.images:
             yield self.preprocessing.apply(read_image(path))[0][None]
 
-    def take(self, count: int) -> "CalibrationSet":
+    def take(self, count: int) -> CalibrationSet:
         """The first ``count`` samples (e.g. for a parity check)."""
         return CalibrationSet(self.images[:count], self.preprocessing)
 

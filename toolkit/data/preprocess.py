@@ -41,7 +41,7 @@ class Preprocessing:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Any) -> "Preprocessing":
+    def from_dict(cls, data: Any) -> Preprocessing:
         """Checked: a size in 1..8192, a known resize mode and channel order, 3 means and 3 non-zero stds."""
         data = dict(check_object(data, "preprocessing", {"size": int}, _OPTIONAL))
         if not 1 <= data["size"] <= MAX_SIZE:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import C2f, ConvBnAct, DFL, SPPF
+from .layers import DFL, SPPF, C2f, ConvBnAct
 
 STRIDES: tuple[int, ...] = (8, 16, 32)
 
@@ -74,7 +74,7 @@ class DetectHead(nn.Module):
         return [torch.cat([b(f), c(f)], 1) for f, b, c in zip(feats, self.box, self.cls)]
 
 
-def make_anchors(raw: list[torch.Tensor], strides: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+def make_anchors(raw: list[torch.Tensor], strides: tuple[float, ...]) -> tuple[torch.Tensor, torch.Tensor]:
     """Cell-centre anchor points (N, 2) in grid units and their strides (N, 1), level by level.
 
     They live on the device of ``raw`` (a model moved to a GPU decodes there).

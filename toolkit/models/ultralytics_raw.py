@@ -55,8 +55,6 @@ class UltralyticsDetector(nn.Module):
         from ultralytics.cfg import DEFAULT_CFG
         from ultralytics.utils import IterableSimpleNamespace
 
-        from ..compress.recover import targets_as_ultralytics_batch
-
         args = getattr(self.model, "args", None)
         if not hasattr(args, "box"):  # a checkpoint keeps its train args as a dict, or none
             own = args if isinstance(args, dict) else {}
@@ -103,3 +101,12 @@ class UltralyticsDetector(nn.Module):
             "date": datetime.now().astimezone().isoformat(),
             "version": "edgekit-pruned",
         }
+
+
+def targets_as_ultralytics_batch(labels: list[torch.Tensor], image_size: int) -> dict[str, torch.Tensor]:
+    """Per-image ``(M, 5)`` class + xyxy canvas-pixel rows -> Ultralytics' batch dict (normalised xywh)."""
+    index = torch.cat([torch.full((len(t),), i, dtype=torch.float32) for i, t in enumerate(labels)])
+    rows = torch.cat(labels) if labels else torch.zeros(0, 5)
+    xyxy = rows[:, 1:] / image_size
+    xywh = torch.cat([(xyxy[:, :2] + xyxy[:, 2:]) / 2, xyxy[:, 2:] - xyxy[:, :2]], 1)
+    return {"batch_idx": index, "cls": rows[:, :1], "bboxes": xywh}

@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING
 
 from ..errors import EdgekitError
 from ..results import BenchRow, ResultsDocument
+from .check import Check
 from .count_lane import COUNT_METRIC
-from .gate import Check, Thresholds, _has_rounds, compare, compare_with_note, verdict_markdown
+from .gate import Thresholds, compare, compare_with_note, has_rounds, verdict_markdown
 
 #: more rounds than the run had: a neighbour's burst then falls on few of them, and gate compares the fastest
 RETIME_ROUNDS = 2
@@ -56,7 +57,7 @@ class Retiming:
     why_not: str = ""
 
 
-def _options(current: ResultsDocument) -> "BenchOptions":
+def _options(current: ResultsDocument) -> BenchOptions:
     """The current run's timing settings, with ``RETIME_ROUNDS`` times its rounds and seconds."""
     from ..bench.options import BenchOptions
 
@@ -85,7 +86,7 @@ def _timed_elsewhere(current: ResultsDocument) -> str:
     return ""
 
 
-def _same_artifact(row: "BenchRow", base: Path | None) -> tuple[Path | None, str]:
+def _same_artifact(row: BenchRow, base: Path | None) -> tuple[Path | None, str]:
     """The row's artifact folder, resolved against the results file's folder (``base``; never the current
     directory), when its model file still has the sha256 the row measured; else why not."""
     from ..manifest import Artifact
@@ -199,7 +200,7 @@ def machine_shift(baseline: ResultsDocument, current: ResultsDocument) -> tuple[
         and "boot" in current.environment
         and all(baseline.environment.get(k) == current.environment.get(k) for k in SAME_MACHINE_KEYS)
     ):
-        best = _has_rounds(base_probe, probe)
+        best = has_rounds(base_probe, probe)
         ratio = probe.gate_p50(best) / base_probe.gate_p50(best)
         way = "slower" if ratio > 1 else "faster"
         shifts.append(
@@ -320,3 +321,9 @@ def judge(
     else:
         status = "regression" if failed else "pass"
     return Verdict(status, verdict_markdown(checks, thresholds, extra, note, status, unsteady))
+
+
+def run_gate(baseline: ResultsDocument, current: ResultsDocument, thresholds: Thresholds) -> tuple[bool, str]:
+    """(passed, Markdown verdict) of ``judge``."""
+    verdict = judge(baseline, current, thresholds)
+    return verdict.passed, verdict.markdown

@@ -10,22 +10,23 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EdgekitError
+from .check import Check
 
 if TYPE_CHECKING:
     from ..results import BenchRow
-    from .gate import Check, Thresholds
+    from .gate import Thresholds
 
 COUNT_METRIC = "instructions / inference"
 #: what two counts must share to be compared (keys of a row's ``count`` record)
 COMPARABLE = ("valgrind", "runtime", "runtime_version", "threads")
 
 
-def counted(row: "BenchRow") -> bool:
+def counted(row: BenchRow) -> bool:
     """Whether the row carries a count (``bench --count`` that succeeded for it)."""
     return row.instructions_per_inference is not None and isinstance(row.count, dict)
 
 
-def uses_counts(base_rows: dict[str, "BenchRow"], cur_rows: dict[str, "BenchRow"]) -> bool:
+def uses_counts(base_rows: dict[str, BenchRow], cur_rows: dict[str, BenchRow]) -> bool:
     """The count lane decides when every baseline row and its current row were counted; then each pair must be
     comparable (``COMPARABLE``), else one error line."""
     pairs = [(label, base, cur_rows[label]) for label, base in base_rows.items() if label in cur_rows]
@@ -42,21 +43,19 @@ def uses_counts(base_rows: dict[str, "BenchRow"], cur_rows: dict[str, "BenchRow"
     return True
 
 
-def _get(row: "BenchRow", key: str) -> Any:
+def _get(row: BenchRow, key: str) -> Any:
     return (row.count or {}).get(key)
 
 
-def count_check(label: str, base: "BenchRow", cur: "BenchRow", limits: "Thresholds") -> "Check":
+def count_check(label: str, base: BenchRow, cur: BenchRow, limits: Thresholds) -> Check:
     """Growth of counted instructions per inference, in percent, against ``max_instruction_growth``."""
-    from .gate import Check
-
     b, c = float(base.instructions_per_inference or 0), float(cur.instructions_per_inference or 0)
     if b <= 0 or c <= 0:
         raise EdgekitError(f"{label}: instruction counts must be positive (baseline {b:.0f}, current {c:.0f})")
     return Check(label, COUNT_METRIC, b, c, (c / b - 1) * 100, limits.max_instruction_growth, "%")
 
 
-def count_note(base_rows: dict[str, "BenchRow"]) -> str:
+def count_note(base_rows: dict[str, BenchRow]) -> str:
     """How the count lane compared latency, for the verdict."""
     any_row = next(iter(base_rows.values()))
     valgrind = _get(any_row, "valgrind") or "valgrind"

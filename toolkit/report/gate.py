@@ -15,6 +15,7 @@ from .. import tomlread as tomllib
 from ..errors import EdgekitError, first_line
 from ..results import BenchRow, Latency, ResultsDocument, dataset_identity
 from ..schema import check_nesting, check_object, dataclass_schema
+from .check import Check
 from .count_lane import COUNT_METRIC, count_check, count_note, uses_counts
 from .files import markdown_cell
 
@@ -40,7 +41,7 @@ class Thresholds:
     max_instruction_growth: float = 2.0
     per_target: dict[str, dict[str, float]] = field(default_factory=dict)
 
-    def for_target(self, target: str) -> "Thresholds":
+    def for_target(self, target: str) -> Thresholds:
         """These thresholds with the ``[targets.NAME]`` overrides for ``target`` applied."""
         return replace(self, **self.per_target.get(target, {}))
 
@@ -93,23 +94,6 @@ def _read_config(path: Path) -> dict[str, Any]:
     return values
 
 
-@dataclass(frozen=True)
-class Check:
-    """One metric of one artifact, baseline vs current."""
-
-    artifact: str
-    metric: str
-    baseline: float
-    current: float
-    change: float
-    limit: float
-    unit: str
-
-    @property
-    def passed(self) -> bool:
-        return self.change <= self.limit
-
-
 def _rows_by_label(document: ResultsDocument, which: str) -> dict[str, BenchRow]:
     if not document.rows:
         raise EdgekitError(f"{which} run has no rows: nothing to gate")
@@ -148,7 +132,7 @@ def _timing_note(baseline: ResultsDocument, current: ResultsDocument) -> str:
     return f"; timing settings not recorded by both runs, not compared: {', '.join(unrecorded)}" if unrecorded else ""
 
 
-def _has_rounds(*latencies: Latency | None) -> bool:
+def has_rounds(*latencies: Latency | None) -> bool:
     """Compare fastest rounds only when every latency involved recorded them (else plain p50 for all)."""
     return all(latency.p50_best_round is not None for latency in latencies if latency is not None)
 
@@ -177,11 +161,11 @@ def _latency_check(
     apart by up to 30 % between idle runs while ORT INT8 and the probe move together within 2 %, and
     OpenVINO/TFLite the other way round (benchmarks/gate_noise.json): a drift moves one ratio, a slower
     artifact moves both."""
-    best = _has_rounds(base.latency, cur.latency, base_ref.latency, cur_ref.latency)
+    best = has_rounds(base.latency, cur.latency, base_ref.latency, cur_ref.latency)
     b = base.latency.gate_p50(best) / base_ref.latency.gate_p50(best)
     c = cur.latency.gate_p50(best) / cur_ref.latency.gate_p50(best)
     check = Check(label, f"p50 / {limits.reference}", b, c, (c / b - 1) * 100, limits.max_latency_growth, "%")
-    if None in probes or (best and not _has_rounds(*probes)):
+    if None in probes or (best and not has_rounds(*probes)):
         return check
     pb = base.latency.gate_p50(best) / probes[0].gate_p50(best)
     pc = cur.latency.gate_p50(best) / probes[1].gate_p50(best)
@@ -241,7 +225,7 @@ def _artifact_checks(
         if base is not base_ref:  # the reference's own ratio is 1 by definition
             checks.insert(1, _latency_check(label, base, cur, limits, base_ref, cur_ref, probes))
         return checks
-    best = _has_rounds(base.latency, cur.latency)
+    best = has_rounds(base.latency, cur.latency)
     b, c = base.latency.gate_p50(best), cur.latency.gate_p50(best)
     checks.insert(1, Check(label, "p50 ms", b, c, (c / b - 1) * 100, limits.max_latency_growth, "%"))
     return checks
@@ -315,7 +299,7 @@ def _reference_check(
             "checked: bench it with this edgekit, or pass --max-reference-latency-growth -1 to gate "
             "without that check"
         )
-    best = _has_rounds(base_ref.latency, cur_ref.latency, *probes)
+    best = has_rounds(base_ref.latency, cur_ref.latency, *probes)
     b = base_ref.latency.gate_p50(best) / probes[0].gate_p50(best)
     c = cur_ref.latency.gate_p50(best) / probes[1].gate_p50(best)
     return Check(thresholds.reference, PROBE_METRIC, b, c, (c / b - 1) * 100, limit, "%")
@@ -376,11 +360,3 @@ def verdict_markdown(
     if extra_rows:
         lines += ["", f"Not in the baseline (not gated): {', '.join(extra_rows)}"]
     return "\n".join(lines) + "\n"
-
-
-def run_gate(baseline: ResultsDocument, current: ResultsDocument, thresholds: Thresholds) -> tuple[bool, str]:
-    """(passed, Markdown verdict); see ``edgekit.report.confirm.judge``."""
-    from .confirm import judge
-
-    verdict = judge(baseline, current, thresholds)
-    return verdict.passed, verdict.markdown

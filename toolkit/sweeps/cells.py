@@ -8,10 +8,10 @@ a record with an ``error`` line (a failed row, never the end of the sweep); only
 
 from __future__ import annotations
 
-import dataclasses
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import EdgekitError, describe
 from ..fsutil import sha256_file
@@ -122,15 +122,6 @@ def time_cell(spec: dict[str, Any]) -> dict[str, Any]:
         "environment": environment,
         "seconds": time.perf_counter() - start,
     }
-
-
-def row_without_latency(raw: dict[str, Any]) -> Any:
-    """A score cell's row back as a ``BenchRow`` (checked like a results row, latency still to come)."""
-    from ..results import BenchRow
-
-    placeholder = {"p50": 1.0, "p90": 1.0, "p99": 1.0}
-    row = BenchRow.from_dict(raw | {"latency_ms": placeholder}, "score cell")
-    return dataclasses.replace(row, latency=None)
 
 
 CELL_FUNCTIONS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {

@@ -13,18 +13,18 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import EdgekitError
 from ..fsutil import atomic_dir, check_replaceable
 from ..results import BenchRow, Latency, ResultsDocument, with_drops
-from .cells import row_without_latency
 from .config import SweepConfig
 from .driver import Driver
 from .executors import make_executor
 from .plan import GridPoint, Plan, Planner, timing_cell
-from .store import Store, default_store
+from .store import Store, default_store, row_without_latency
 
 SWEEP_MARKER = "sweep.json"
 

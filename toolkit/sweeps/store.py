@@ -18,16 +18,17 @@ one its compress cell recorded (``verified_model``).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from collections.abc import Iterator
-from typing import Any, Callable
+from typing import Any
 
-from .. import __version__
 from ..errors import EdgekitError
 from ..fsutil import atomic_dir, sha256_file
+from ..version import __version__
 
 CELL_FILE = "cell.json"
 
@@ -101,8 +102,6 @@ def record_problem(kind: str, record: dict[str, Any]) -> str:
     if kind == "export":
         return "" if isinstance(record.get("target"), str) else "no target"
     if kind == "score":
-        from .cells import row_without_latency
-
         if not isinstance(record.get("row"), dict):
             return "no row"
         try:
@@ -205,3 +204,12 @@ class Store:
             record = make(work)
             (work / CELL_FILE).write_text(json.dumps(record, indent=2, allow_nan=False) + "\n")
         return record
+
+
+def row_without_latency(raw: dict[str, Any]) -> Any:
+    """A score cell's row back as a ``BenchRow`` (checked like a results row, latency still to come)."""
+    from ..results import BenchRow
+
+    placeholder = {"p50": 1.0, "p90": 1.0, "p99": 1.0}
+    row = BenchRow.from_dict(raw | {"latency_ms": placeholder}, "score cell")
+    return dataclasses.replace(row, latency=None)

@@ -18,7 +18,7 @@ class Letterbox:
     new_height: int
 
     @classmethod
-    def fit(cls, height: int, width: int, size: int) -> "Letterbox":
+    def fit(cls, height: int, width: int, size: int) -> Letterbox:
         """Scale the longer side to ``size`` keeping aspect, centre the image with padding."""
         ratio = min(size / height, size / width)
         new_w, new_h = max(1, round(width * ratio)), max(1, round(height * ratio))

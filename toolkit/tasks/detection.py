@@ -39,7 +39,7 @@ class DetectionDecoding:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Any) -> "DetectionDecoding":
+    def from_dict(cls, data: Any) -> DetectionDecoding:
         """Checked: known keys, thresholds in [0, 1], positive counts."""
         from ..schema import check_object
 
