@@ -86,3 +86,9 @@ def test_torch_export_pt2_source_exports_with_parity(tmp_path):
     assert result.exit_code == 0, result.output
     parity = Artifact.load(tmp_path / "out" / "onnx-fp32").manifest.parity
     assert parity["cosine"] > 0.9999
+
+
+def test_a_reference_model_takes_the_users_imgsz():
+    """--imgsz on a built-in model was ignored: the artifact came out at 256 px whatever was asked."""
+    assert load_source("nano-det").card.preprocessing.size == 256
+    assert load_source("nano-det", imgsz=192).card.preprocessing.size == 192

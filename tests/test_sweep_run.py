@@ -125,3 +125,48 @@ def test_a_failed_cell_is_a_failed_row_and_the_sweep_goes_on(tmp_path):
     assert [row.cell["calibration"] for row in failed] == ["c16"] and "QBogus" in failed[0].status
     assert sum(row.ok for row in document.rows) == 3
     assert json.loads((tmp_path / "out" / "sweep.json").read_text())["cells"]["failed"] == {"export": 1, "score": 1}
+
+
+SIZES = """model = "nano-det"
+data = "shapes-det"
+output = "{output}"
+store = "{store}"
+[grid]
+prune = [0.0, 0.3]
+epochs = [0]
+imgsz = [256, 192]
+targets = ["onnx-fp32"]
+[bench]
+rounds = 2
+runs = 10
+min_seconds = 0.1
+warmup = 2
+"""
+
+
+def test_an_imgsz_axis_exports_each_variant_at_each_size_and_judges_the_pruned_ones(tmp_path):
+    path = sweep_file(tmp_path, "out", tmp_path / "store", SIZES)
+    result = runner.invoke(app, ["sweep", str(path), "--jobs", "2"])
+    assert result.exit_code == 0, result.output
+    document = load_results(tmp_path / "out" / "results.json")
+    assert document.labels() == [
+        "p0@256/onnx-fp32",
+        "p0@192/onnx-fp32",
+        "p0.3-e0@256/onnx-fp32",
+        "p0.3-e0@192/onnx-fp32",
+    ]
+    for label, row in zip(document.labels(), document.rows):
+        size = row.cell["imgsz"]
+        manifest = json.loads(
+            (tmp_path / "out" / "artifacts" / label.split("/")[0] / "onnx-fp32" / "edgekit.json").read_text()
+        )
+        assert manifest["inputs"][0]["shape"] == [1, 3, size, size] and row.cell["source"] == "nano-det"
+    unpruned = document.rows[:2]
+    assert unpruned[0].metrics["map50_95"] != unpruned[1].metrics["map50_95"]  # scored at its own size
+    for row in document.rows[2:]:
+        assert row.cell["vs_smaller_input"]["verdict"] in ("dominates", "dominated", "no alternative at this p50")
+        assert "vs_other_models" not in row.cell  # one model: no other to compare with
+    assert "vs smaller input" in (tmp_path / "out" / "results.md").read_text()
+    summary = json.loads((tmp_path / "out" / "sweep.json").read_text())
+    assert summary["cells"]["ran"] == {"compress": 1, "export": 4, "score": 4, "timing": 1}
+    assert summary["grid"]["imgsz"] == [256, 192]

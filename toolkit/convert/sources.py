@@ -275,8 +275,9 @@ def load_source(
     )
     if head is not None and not ultralytics:  # an ONNX already holds the head it was exported with
         raise ExportError(f"--head applies to Ultralytics detection checkpoints with two heads; {spec} is not one")
-    if spec in BUILTIN_MODELS:
-        return _load_builtin(spec)
+    if spec in BUILTIN_MODELS:  # --imgsz / --task apply to the reference models too (they were ignored)
+        builtin = _load_builtin(spec)
+        return dataclasses.replace(builtin, card=_card_for(builtin.card, task, imgsz))
     if not path.is_file():
         raise ExportError(f"model not found: {spec} (built-in models: {', '.join(BUILTIN_MODELS)})")
     if path.suffix == ".onnx":

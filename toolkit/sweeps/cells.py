@@ -89,6 +89,7 @@ def export_cell(spec: dict[str, Any]) -> dict[str, Any]:
         max_drop=spec["max_drop"],
         source_label=spec["label"],
         trust=trust,
+        imgsz=spec.get("imgsz"),
     )
     if rows[0].status != "ok":
         raise EdgekitError(rows[0].status)

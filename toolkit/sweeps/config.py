@@ -1,8 +1,8 @@
-"""``SWEEP.toml``: one model and dataset, a grid of compress options x targets x calibration variants.
+"""``SWEEP.toml``: one dataset, a grid of models x input sizes x compress options x targets x calibration variants.
 
 A sweep file::
 
-    model = "nano-det"
+    model = "nano-det"                # or a list: the ladder, e.g. ["yolov8n.pt", "yolo11n.pt", "yolo26n.pt"]
     data = "shapes-det"
     output = "runs/nano-det-sweep"
     store = "/data/me/edgekit-store"  # optional: the content-addressed cache of finished cells (private to you)
@@ -10,6 +10,8 @@ A sweep file::
 
     [grid]
     prune = [0.0, 0.3, 0.5]           # 0: the model as it is (no compress cell)
+    imgsz = [256, 224, 192]           # optional: export and score every model variant at each size (as it is:
+                                      # not fine-tuned there); a multiple of 32 for detectors
     epochs = [2]                      # recovery epochs of every pruned model
     targets = ["ort-int8", "openvino-int8", "tflite-int8"]
 
@@ -31,6 +33,9 @@ A sweep file::
     rounds = 3
 
 Relative paths (model, data, output, store) are relative to the sweep file; built-in names win over paths.
+The first model at the first size is the reference every ratio is to; with several models or sizes every pruned
+row also says whether it beats the same model at a smaller input and the other models at equal p50
+(``edgekit.sweeps.dominance``).
 """
 
 from __future__ import annotations
@@ -47,10 +52,18 @@ from ..compress.options import PLAN_KEYS
 from ..errors import EdgekitError
 from ..models.builtins import BUILTIN_MODELS
 from ..pipeline import check_table, read_recipe_file
-from .validate import MAX_CELLS, check_bench, check_compress, check_size, check_sources, resolve_images
+from .validate import (
+    MAX_CELLS,
+    check_bench,
+    check_compress,
+    check_models,
+    check_size,
+    check_sources,
+    resolve_images,
+)
 
 _TOP = {"model", "data", "output", "store", "reference", "trust", "grid", "compress", "bench"}
-_GRID = {"prune", "epochs", "targets", "calibration"}
+_GRID = {"prune", "epochs", "targets", "calibration", "imgsz"}
 _VARIANT = {"name", "calib_images", "overrides", "max_drop"}
 #: grid axes the sweep sets itself, so [compress] may not
 _SET_BY_GRID = {"prune", "epochs"}
@@ -79,7 +92,7 @@ class Calibration:
 class SweepConfig:
     """A parsed, checked sweep file."""
 
-    model: str
+    models: tuple[str, ...]
     output: Path
     data: str | None = None
     store: Path | None = None
@@ -88,6 +101,8 @@ class SweepConfig:
     epochs: tuple[int, ...] = (0,)
     targets: tuple[str, ...] = ()
     calibration: tuple[Calibration, ...] = (Calibration(),)
+    #: input sizes to export and score at (None: each model's own)
+    imgsz: tuple[int | None, ...] = (None,)
     compress: dict[str, Any] = field(default_factory=dict)
     bench: dict[str, Any] = field(default_factory=dict)
     trust: bool = False
@@ -95,10 +110,15 @@ class SweepConfig:
     trust_store: bool = False
     path: Path | None = None
 
+    @property
+    def model(self) -> str:
+        """The first model: the reference's."""
+        return self.models[0]
+
     def cells(self) -> int:
         """How many result rows the grid has at most (before float targets fold their calibration variants)."""
         pruned = sum(len(self.epochs) if p > 0 else 1 for p in self.prune)
-        return pruned * len(self.targets) * len(self.calibration)
+        return len(self.models) * len(self.imgsz) * pruned * len(self.targets) * len(self.calibration)
 
 
 def _table(raw: Any, where: str, allowed: set[str]) -> dict[str, Any]:
@@ -137,7 +157,7 @@ def _variant(raw: Any, index: int) -> Calibration:
 
 
 def _grid(raw: dict[str, Any]) -> tuple[tuple[float, ...], tuple[int, ...], tuple[str, ...], tuple[Calibration, ...]]:
-    grid = _table(raw.get("grid"), "[grid]", _GRID) if "grid" in raw else {}
+    grid = _grid_table(raw)
     if "targets" not in grid:
         raise EdgekitError("sweep: [grid] targets is required (the grid has no cells without it)")
     prune = [float(p) for p in _list(grid, "prune", (int, float), [0.0])]
@@ -153,21 +173,50 @@ def _grid(raw: dict[str, Any]) -> tuple[tuple[float, ...], tuple[int, ...], tupl
     return tuple(prune), tuple(epochs), tuple(targets), tuple(variants)
 
 
+def _grid_table(raw: dict[str, Any]) -> dict[str, Any]:
+    return _table(raw.get("grid"), "[grid]", _GRID) if "grid" in raw else {}
+
+
+def _sizes(raw: dict[str, Any]) -> tuple[int | None, ...]:
+    grid = _grid_table(raw)
+    if "imgsz" not in grid:
+        return (None,)
+    sizes = _list(grid, "imgsz", int, [])
+    if any(not 32 <= size <= 4096 for size in sizes):
+        raise EdgekitError(f"sweep: [grid] imgsz must be in 32..4096: {sizes}")
+    return tuple(sizes)
+
+
+def _models(raw: dict[str, Any], base: Path) -> tuple[str, ...]:
+    """``model``: one name or path, or a list of them (built-in names win over paths)."""
+    given = raw.get("model")
+    values: list[Any] = given if isinstance(given, list) else [given]
+    if not values or not all(isinstance(v, str) and v.strip() for v in values):
+        raise EdgekitError("sweep: 'model' is required (a string, or a list of strings)")
+    if len(set(values)) != len(values):
+        raise EdgekitError(f"sweep: 'model' lists a model twice: {values}")
+    models = tuple(str(v) if v in BUILTIN_MODELS or not (base / v).exists() else str(base / v) for v in values)
+    names = [model_name(m) for m in models]
+    if len(set(names)) != len(names):
+        raise EdgekitError(f"sweep: two models share a name ({', '.join(names)}): the table could not tell them apart")
+    return models
+
+
+def model_name(model: str) -> str:
+    """How the table names a model: a built-in name, else its file's stem."""
+    return model if model in BUILTIN_MODELS else Path(model).stem
+
+
 def load_sweep(path: Path, trusted: bool = False, max_cells: int = MAX_CELLS) -> SweepConfig:
     """Read and check a sweep file; every problem is one ``EdgekitError`` before anything runs (``max_cells``:
     the largest grid accepted)."""
     from ..registry import resolve_targets
 
     raw = _table(read_recipe_file(path, "sweep"), "the top level", _TOP)
-    for key in ("model", "output"):
-        if not isinstance(raw.get(key), str) or not raw[key].strip():
-            raise EdgekitError(f"sweep: '{key}' is required (a string)")
+    if not isinstance(raw.get("output"), str) or not raw["output"].strip():
+        raise EdgekitError("sweep: 'output' is required (a string)")
     base = path.parent.resolve()  # absolute: cells run in other processes and on other machines
-    model = (
-        raw["model"]
-        if raw["model"] in BUILTIN_MODELS or not (base / raw["model"]).exists()
-        else str(base / raw["model"])
-    )
+    models = _models(raw, base)
     if raw.get("trust", False) not in (True, False):
         raise EdgekitError("sweep: 'trust' must be true or false")
     if raw.get("trust") and not trusted:
@@ -194,9 +243,11 @@ def load_sweep(path: Path, trusted: bool = False, max_cells: int = MAX_CELLS) ->
         raise EdgekitError("sweep: 'data' must be a string")
     if data is not None and data not in BUILTIN_DATASETS and (base / data).exists():  # beside the sweep file
         data = str(base / data)
-    check_sources(model, data)
+    for model in models:
+        check_sources(model, data)
+    sizes = _sizes(raw)
     config = SweepConfig(
-        model=model,
+        models=models,
         output=output,
         data=data,
         store=None if store is None else base / store,
@@ -205,6 +256,7 @@ def load_sweep(path: Path, trusted: bool = False, max_cells: int = MAX_CELLS) ->
         epochs=epochs,
         targets=tuple(names),
         calibration=variants,
+        imgsz=sizes,
         compress=compress,
         bench=bench,
         trust=bool(raw.get("trust", False)),
@@ -212,4 +264,6 @@ def load_sweep(path: Path, trusted: bool = False, max_cells: int = MAX_CELLS) ->
         path=path,
     )
     check_size(config.cells(), max_cells)
+    if len(models) > 1 or sizes != (None,):
+        check_models(models, sizes, config.trust)
     return config

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..models.builtins import BUILTIN_MODELS
-from .config import Calibration, SweepConfig
+from .config import Calibration, SweepConfig, model_name
 from .store import Store, cell_key, content_identity
 
 
@@ -33,7 +33,7 @@ class Cell:
 class GridPoint:
     """One row of the sweep's table: which model variant, target and calibration, and its cells' keys."""
 
-    model: str  # the model variant's name: "p0" or "p0.3-e2"
+    model: str  # the model variant's name: "p0", "p0.3-e2"; with several models "yolo11n-p0", sizes "p0@224"
     prune: float
     epochs: int
     target: str
@@ -41,6 +41,8 @@ class GridPoint:
     export_key: str
     score_key: str
     compress_key: str | None = None
+    source: str = ""  # the model it was made from (the sweep's model entry)
+    imgsz: int | None = None  # the input size it was exported at (None: the model's own)
 
     @property
     def name(self) -> str:
@@ -84,6 +86,12 @@ def _variants(config: SweepConfig) -> list[tuple[str, float, int]]:
     return out
 
 
+def variant_name(config: SweepConfig, model: str, variant: str, imgsz: int | None) -> str:
+    """A grid point's model variant: the model's name when the sweep has several, ``@size`` when sizes vary."""
+    prefix = f"{model_name(model)}-" if len(config.models) > 1 else ""
+    return f"{prefix}{variant}" + (f"@{imgsz}" if imgsz is not None else "")
+
+
 def data_identity(spec: str | None) -> str | None:
     """What a sweep's data is: a built-in name (generated identically by this edgekit version, which every key
     holds), else the identity of the dataset itself, its calibration and val splits (image count, sha256 of the
@@ -105,11 +113,8 @@ class Planner:
     def __init__(self, config: SweepConfig, store: Store) -> None:
         self.config = config
         self.store = store
-        self.identity = {
-            "model": content_identity(config.model, _builtin_weights()),
-            "data": data_identity(config.data),
-            "trust": config.trust,
-        }
+        self.identity = {"data": data_identity(config.data), "trust": config.trust}
+        self.models = {model: content_identity(model, _builtin_weights()) for model in config.models}
         self.plan = Plan()
         self.floats = _float_targets()
 
@@ -123,18 +128,24 @@ class Planner:
             "trust_store": self.config.trust_store,
         }
 
-    def _compress(self, prune: float, epochs: int, name: str) -> Cell:
+    def _compress(self, model: str, prune: float, epochs: int, name: str) -> Cell:
         plan = dict(self.config.compress) | {"prune": prune, "epochs": epochs}
-        key = cell_key("compress", self.identity | {"plan": plan})
-        spec = self._base("compress", key) | {"model": self.config.model, "plan": plan}
+        key = cell_key("compress", self.identity | {"model": self.models[model], "plan": plan})
+        spec = self._base("compress", key) | {"model": model, "plan": plan}
         return self.plan.add(Cell("compress", key, f"compress {name}", spec))
 
-    def _export(self, source: Cell | None, target: str, variant: Calibration | None, name: str) -> Cell:
+    def _export(
+        self, model: str, source: Cell | None, target: str, variant: Calibration | None, name: str, imgsz: int | None
+    ) -> Cell:
         calibration = variant.for_target(target) if variant else Calibration(calib_images=16).for_target(target)
-        origin = source.key if source else self.identity["model"]
-        key = cell_key("export", self.identity | {"from": origin, "target": target, **calibration})
-        model = str(self.store.folder("compress", source.key) / "model.pt") if source else self.config.model
-        spec = self._base("export", key) | {"model": model, "target": target, "label": name, **calibration}
+        origin = source.key if source else self.models[model]
+        size = {} if imgsz is None else {"imgsz": imgsz}  # a sweep without sizes keeps its earlier keys
+        key = cell_key(
+            "export",
+            self.identity | {"model": self.models[model], "from": origin, "target": target} | calibration | size,
+        )
+        path = str(self.store.folder("compress", source.key) / "model.pt") if source else model
+        spec = self._base("export", key) | {"model": path, "target": target, "label": name, **calibration, **size}
         if source:
             spec["from_store"] = source.key  # this sweep's compressed TorchScript: checked before it is loaded
         return self.plan.add(Cell("export", key, f"export {name}/{target}", spec, (source.key,) if source else ()))
@@ -153,40 +164,53 @@ class Planner:
         """The bench options that change scores (not timing ones)."""
         return {k: v for k, v in self.bench().items() if k in ("data", "preset", "threads")}
 
-    def _point(
-        self, model: str, prune: float, epochs: int, source: Cell | None, target: str, variant: Calibration | None
-    ) -> GridPoint:
-        label = model if variant is None else f"{model}-{variant.name}"
-        export = self._export(source, target, variant, label)
+    def _point(self, at: _At, source: Cell | None, target: str, variant: Calibration | None) -> GridPoint:
+        label = at.name if variant is None else f"{at.name}-{variant.name}"
+        export = self._export(at.model, source, target, variant, label, at.imgsz)
         score = self._score(export, target, label)
         return GridPoint(
-            model,
-            prune,
-            epochs,
+            at.name,
+            at.prune,
+            at.epochs,
             target,
             variant.name if variant else None,
             export.key,
             score.key,
             source.key if source else None,
+            at.model,
+            at.imgsz,
         )
 
     def build(self) -> Plan:
-        """Every cell and grid point; float targets appear once per model variant, INT8 ones per variant."""
-        for model, prune, epochs in _variants(self.config):
-            source = self._compress(prune, epochs, model) if prune > 0 else None
-            for target in self.config.targets:
-                variants = [None] if target in self.floats else list(self.config.calibration)
-                self.plan.points += [self._point(model, prune, epochs, source, target, v) for v in variants]
-        reference = self.config.reference
-        existing = [p for p in self.plan.points if p.model == "p0" and p.target == reference]
-        self.plan.reference = (
-            existing[0]
-            if existing
-            else self._point(
-                "p0", 0.0, 0, None, reference, None if reference in self.floats else self.config.calibration[0]
-            )
-        )
+        """Every cell and grid point: per model, per model variant (one compress cell each, shared by every
+        size), per size; float targets once per variant, INT8 ones per calibration variant."""
+        config = self.config
+        for model in config.models:
+            for variant, prune, epochs in _variants(config):
+                source = (
+                    self._compress(model, prune, epochs, variant_name(config, model, variant, None)) if prune else None
+                )
+                for imgsz in config.imgsz:
+                    at = _At(variant_name(config, model, variant, imgsz), model, prune, epochs, imgsz)
+                    for target in config.targets:
+                        variants = [None] if target in self.floats else list(config.calibration)
+                        self.plan.points += [self._point(at, source, target, v) for v in variants]
+        first = _At(variant_name(config, config.model, "p0", config.imgsz[0]), config.model, 0.0, 0, config.imgsz[0])
+        existing = [p for p in self.plan.points if p.model == first.name and p.target == config.reference]
+        calibration = None if config.reference in self.floats else config.calibration[0]
+        self.plan.reference = existing[0] if existing else self._point(first, None, config.reference, calibration)
         return self.plan
+
+
+@dataclass(frozen=True)
+class _At:
+    """Where in the grid a point lies: its variant's name, the model, prune ratio, epochs and input size."""
+
+    name: str
+    model: str
+    prune: float
+    epochs: int
+    imgsz: int | None
 
 
 def _builtin_weights() -> dict[str, Path]:

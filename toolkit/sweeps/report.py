@@ -10,10 +10,13 @@ from typing import Any
 from ..errors import EdgekitError
 from ..report.files import csv_text, label_offsets, markdown_cell, pareto_front, pyplot
 from ..results import BenchRow, ResultsDocument
+from .dominance import DOMINATED, DOMINATES, FAMILIES, summary
 
 COLUMNS = (
     "label",
     "model",
+    "source",
+    "imgsz",
     "prune",
     "epochs",
     "macs_ratio",
@@ -26,6 +29,8 @@ COLUMNS = (
     "p50_vs_reference",
     "size_bytes",
     "compression_ratio",
+    "vs_smaller_input",
+    "vs_other_models",
     "status",
 )
 
@@ -36,6 +41,8 @@ def _flat(row: BenchRow, label: str) -> dict[str, Any]:
     return {
         "label": label,
         "model": cell.get("model", ""),
+        "source": cell.get("source") or "",
+        "imgsz": cell.get("imgsz") or "",
         "prune": cell.get("prune", ""),
         "epochs": cell.get("epochs", ""),
         "macs_ratio": cell.get("macs_ratio", ""),
@@ -48,6 +55,8 @@ def _flat(row: BenchRow, label: str) -> dict[str, Any]:
         "p50_vs_reference": cell.get("p50_vs_reference", ""),
         "size_bytes": row.size_bytes or "",
         "compression_ratio": 1 / size_ratio if size_ratio else "",
+        "vs_smaller_input": summary(cell, "vs_smaller_input"),
+        "vs_other_models": summary(cell, "vs_other_models"),
         "status": row.status,
     }
 
@@ -65,13 +74,14 @@ def sweep_markdown(document: ResultsDocument) -> str:
     """The grid as a GitHub-flavoured table; ratios are to the first row, the sweep's reference."""
     env = document.environment
     sweep = env.get("sweep", {})
+    models = ", ".join(sweep.get("models") or [sweep.get("model", "?")])
     lines = [
-        f"### edgekit sweep — {sweep.get('model', '?')} on {sweep.get('data') or 'its card dataset'}; "
+        f"### edgekit sweep — {models} on {sweep.get('data') or 'its card dataset'}; "
         f"timed in one interleaved run on {env.get('cpu', '?')}, {env.get('threads', '?')} threads",
         "",
         "| grid point | target | calibration | MACs × | metric | value | Δ pts vs ref | p50 ms | p50 × ref | "
-        "size MB | compression × | status |",
-        "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|",
+        "size MB | compression × | vs smaller input (pts) | vs other models (pts) | status |",
+        "|---|---|---|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|",
     ]
     for row, label in zip(document.rows, document.labels()):
         f = _flat(row, label)
@@ -81,7 +91,8 @@ def sweep_markdown(document: ResultsDocument) -> str:
             f"{markdown_cell(f['calibration'])} | {_fmt(f['macs_ratio'], '.2f')} | {f['metric']} | "
             f"{_fmt(f['value'], '.4f')} | {_fmt(f['metric_change_pts'], '+.2f')} | "
             f"{_fmt(f['p50_ms'], '.2f')} | {_fmt(f['p50_vs_reference'], '.2f')} | {size} | "
-            f"{_fmt(f['compression_ratio'], '.1f')} | {markdown_cell(f['status'])} |"
+            f"{_fmt(f['compression_ratio'], '.1f')} | {f['vs_smaller_input']} | {f['vs_other_models']} | "
+            f"{markdown_cell(f['status'])} |"
         )
     isa = ", ".join(env.get("isa", [])) if isinstance(env.get("isa"), list) else ""
     cells = sweep.get("cells", {})
@@ -91,6 +102,10 @@ def sweep_markdown(document: ResultsDocument) -> str:
         f"edgekit {env.get('edgekit', '')}; executor {sweep.get('executor', '?')}, "
         f"{sweep.get('wall_s', '?')} s; cells ran {cells.get('ran', {})}, reused {cells.get('reused', {})}, "
         f"failed {cells.get('failed', {})}",
+        "",
+        "vs smaller input / vs other models: a pruned point's headline metric minus that of the same model "
+        "unpruned at the other input sizes / of the other models unpruned, at equal p50 (their Pareto front "
+        "interpolated; same target and calibration; edgekit.sweeps.dominance).",
         "",
     ]
     return "\n".join(lines)
@@ -117,6 +132,7 @@ def _scatter(fig: Any, ax: Any, rows: list[tuple[BenchRow, str]], xs: list[float
             color=_COLOURS[prunes.index(row.cell.get("prune", 0.0)) % len(_COLOURS)],
             marker=_MARKERS[targets.index(row.target) % len(_MARKERS)],
         )
+    _mark_verdicts(ax, rows, xs, ys)
     for prune, colour in zip(prunes, _COLOURS):
         ax.scatter([], [], color=colour, label=f"prune {prune:g}")
     for target, marker in zip(targets, _MARKERS):
@@ -134,6 +150,20 @@ def _scatter(fig: Any, ax: Any, rows: list[tuple[BenchRow, str]], xs: list[float
             textcoords="offset points",
             ha="right" if offset[0] < 0 else "left",
         )
+
+
+def _mark_verdicts(ax: Any, rows: list[tuple[BenchRow, str]], xs: list[float], ys: list[float]) -> None:
+    """A green ring: a pruned point that beats every alternative it was compared with; a red cross: one that an
+    alternative beats at equal p50 (``edgekit.sweeps.dominance``)."""
+    for (row, _label), x, y in zip(rows, xs, ys):
+        verdicts = [row.cell[f]["verdict"] for f in FAMILIES if isinstance(row.cell.get(f), dict)]
+        if verdicts and all(v == DOMINATES for v in verdicts):
+            ax.scatter(x, y, s=260, facecolors="none", edgecolors="green", linewidths=1.5)
+        elif DOMINATED in verdicts:
+            ax.scatter(x, y, s=80, marker="x", color="red", linewidths=1.2)
+    if any(isinstance(row.cell.get(f), dict) for row, _ in rows for f in FAMILIES):
+        ax.scatter([], [], s=120, facecolors="none", edgecolors="green", label="pruned, beats the alternatives")
+        ax.scatter([], [], marker="x", color="red", label="pruned, beaten at equal p50")
 
 
 def sweep_plots(document: ResultsDocument, pareto: Path, compression: Path) -> None:

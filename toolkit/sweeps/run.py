@@ -21,6 +21,7 @@ from ..errors import EdgekitError
 from ..fsutil import atomic_dir, check_replaceable
 from ..results import BenchRow, Latency, ResultsDocument, with_drops
 from .config import SweepConfig
+from .dominance import with_dominance
 from .driver import Driver
 from .executors import make_executor
 from .plan import GridPoint, Plan, Planner, timing_cell
@@ -44,6 +45,8 @@ def _cell_info(point: GridPoint, records: dict[str, dict[str, Any]]) -> dict[str
         "epochs": point.epochs,
         "target": point.target,
         "calibration": point.calibration,
+        "source": point.source,
+        "imgsz": point.imgsz,
     }
     compressed = records.get(point.compress_key or "", {})
     if "macs_after" in compressed:
@@ -122,7 +125,7 @@ def _copy_artifacts(plan: Plan, store: Store, records: dict[str, dict[str, Any]]
 
 
 def _protected(config: SweepConfig, store: Store) -> list[Path]:
-    named = [config.path, config.model, config.data, store.root]
+    named = [config.path, *config.models, config.data, store.root]
     return [Path(p) for p in named if p is not None and Path(p).exists()]
 
 
@@ -161,7 +164,7 @@ def run_sweep(
     seconds = time.perf_counter() - start
     summary = _summary(config, executor, jobs, driver, seconds)
     with atomic_dir(config.output, force, marker=SWEEP_MARKER, protect=protect) as work:
-        rows = _versus_reference(with_drops(_rows(plan, records, timing, scored, config.output)))
+        rows = with_dominance(_versus_reference(with_drops(_rows(plan, records, timing, scored, config.output))))
         document = ResultsDocument(environment=timing.get("environment", {}) | {"sweep": summary}, rows=tuple(rows))
         _copy_artifacts(plan, store, records, work)
         _write_outputs(document, summary, work)
@@ -175,6 +178,7 @@ def _summary(config: SweepConfig, executor: str, jobs: int, driver: Driver, seco
         "schema": 1,
         "provenance": provenance(),
         "model": config.model,
+        "models": list(config.models),
         "data": config.data,
         "executor": executor,
         "jobs": jobs,
@@ -183,6 +187,7 @@ def _summary(config: SweepConfig, executor: str, jobs: int, driver: Driver, seco
         "grid": {
             "prune": list(config.prune),
             "epochs": list(config.epochs),
+            "imgsz": list(config.imgsz),
             "targets": list(config.targets),
             "calibration": [v.name for v in config.calibration],
             "reference": config.reference,

@@ -68,6 +68,38 @@ def check_sources(model: str, data: str | None) -> None:
         raise EdgekitError(f"sweep: data {data} does not exist (built-in datasets: {', '.join(BUILTIN_DATASETS)})")
 
 
+#: the largest stride of every detector head edgekit knows (YOLO and nano-det P3-P5): letterboxed inputs must be
+#: a multiple of it (a model with a larger stride refuses its own size when it is loaded)
+DETECTOR_STRIDE = 32
+
+
+def model_task(model: str, trust: bool) -> str:
+    """A model's task: a built-in's card, else the model loaded as ``edgekit export`` loads it (host side)."""
+    if model in BUILTIN_MODELS:
+        return BUILTIN_MODELS[model].card.task
+    from ..convert.sources import load_source
+
+    return load_source(model, trust=trust).card.task
+
+
+def check_models(models: tuple[str, ...], sizes: tuple[int | None, ...], trust: bool) -> None:
+    """The ``model`` axis holds one task only, and every ``imgsz`` suits it (a letterboxed task: a multiple of
+    ``DETECTOR_STRIDE``)."""
+    from ..tasks.registry import TASKS
+
+    tasks = {model: model_task(model, trust) for model in models}
+    if len(set(tasks.values())) > 1:
+        listed = ", ".join(f"{Path(m).name} ({t})" for m, t in tasks.items())
+        raise EdgekitError(f"sweep: the model axis mixes tasks: {listed}; one table compares one task")
+    task = next(iter(tasks.values()))
+    if TASKS[task].resize == "letterbox":
+        odd = [size for size in sizes if size is not None and size % DETECTOR_STRIDE]
+        if odd:
+            raise EdgekitError(
+                f"sweep: [grid] imgsz {odd} is not a multiple of {DETECTOR_STRIDE}, the stride of a {task} model"
+            )
+
+
 def check_size(cells: int, max_cells: int) -> None:
     """Refuse a grid above ``max_cells`` rows (``--max-cells`` raises the cap)."""
     if cells > max_cells:
