@@ -50,6 +50,8 @@ def test_litert_targets_convert_the_module_and_score_like_their_parent(tmp_path:
     options = BenchOptions(warmup=1, runs=3, min_seconds=0.0)
     parent, fp32 = (score_artifact(tmp_path / name, options)[0] for name in ("onnx-fp32", "litert-fp32"))
     assert abs(parent.metrics["map50_95"] - fp32.metrics["map50_95"]) < 1e-3
+    # measured: 0.90 pt on an AVX-512 VNNI EPYC, 1.03 pt on an AVX2 EPYC (XNNPACK's int8 kernels differ by ISA);
+    # the regression this guards (the head's convolutions in int8) costs 23 pt, and the cosine above catches it
     assert (
         parent.metrics["map50_95"] - score_artifact(tmp_path / "litert-int8", options)[0].metrics["map50_95"]
-    ) * 100 <= 1.0
+    ) * 100 <= 1.5
