@@ -63,3 +63,51 @@ def test_bench_options_have_one_schema_for_cli_recipes_and_library() -> None:
     assert _BENCH_KEYS == set(RECIPE_KEYS) == {"threads", "runs", "warmup", "min_seconds", "rounds", "preset", "count"}
     with pytest.raises(EdgekitError, match="bench option runs must be an integer >= 1"):
         BenchOptions(runs=0).validate()
+
+
+def test_each_option_is_declared_once_and_every_surface_derives_from_it() -> None:
+    """CompressOptions / BenchOptions declare flag, default, help and choices; the CLI, the API keywords, recipe
+    and sweep keys come from them, and no command module spells one of those flags again."""
+    import dataclasses
+    import inspect
+
+    import edgekit
+    from edgekit.bench.options import RECIPE_KEYS, BenchOptions
+    from edgekit.compress.options import CompressOptions
+    from edgekit.optionspec import option_fields
+
+    commands = get_command(app).commands
+    for command, cls in (("compress", CompressOptions), ("bench", BenchOptions)):
+        params = {p.name: p for p in commands[command].params}
+        for field in option_fields(cls):
+            param, meta = params[field.name], field.metadata["edgekit_option"]
+            assert param.opts == [meta["flag"] or "--" + field.name.replace("_", "-")]
+            assert param.help.startswith(meta["help"]) and all(choice in param.help for choice in meta["choices"])
+            expected = None if field.default is dataclasses.MISSING else field.default
+            assert param.default == (list(expected) if isinstance(expected, tuple) else expected), field.name
+    assert set(inspect.signature(edgekit.compress_model).parameters) == {"model", "out", "data", "force", "plan"} | set(
+        PLAN_KEYS
+    )
+    assert set(inspect.signature(edgekit.benchmark).parameters) == {"artifacts", "json_path"} | {
+        f.name for f in option_fields(BenchOptions)
+    }
+    assert set(RECIPE_KEYS) < {f.name for f in option_fields(BenchOptions)}
+    cli_sources = "".join(path.read_text() for path in Path(edgekit.__file__).parent.glob("cli*.py"))
+    flags = [f"--{f.name.replace('_', '-')}" for cls in (CompressOptions, BenchOptions) for f in option_fields(cls)]
+    flags = [flag for flag in flags if flag not in ("--data", "--task", "--imgsz")]  # export's own, same words
+    assert [flag for flag in flags if f'"{flag}"' in cli_sources] == []
+
+
+def test_an_option_of_the_wrong_type_or_choice_is_one_line_from_every_surface() -> None:
+    import edgekit
+    from typer.testing import CliRunner
+
+    with pytest.raises(EdgekitError, match=r"^compress option epochs must be an integer, got '3'$"):
+        edgekit.compress_model("nano-cls", "never-written.pt", prune=0.5, epochs="3")
+    with pytest.raises(EdgekitError, match="bench option rounds must be an integer, got 2.5"):
+        edgekit.benchmark([], rounds=2.5)
+    with pytest.raises(EdgekitError, match="--prune-by must be channels or macs"):
+        plan_from_options({"prune": 0.5, "prune_by": "flops"}).validate()
+    result = CliRunner().invoke(app, ["compress", "nano-cls", "-o", "x.pt", "--prune", "0.5", "--recover", "magic"])
+    assert result.exit_code == 2 and "--recover must be one of auto, labels, kd" in result.output
+    assert not Path("x.pt").exists()

@@ -8,7 +8,7 @@ import inspect
 
 import edgekit
 from edgekit.bench.options import BenchOptions
-from edgekit.data.calibration import DEFAULT_CALIBRATION_IMAGES
+from edgekit.data import DEFAULT_CALIBRATION_IMAGES
 from edgekit.report.gate import Thresholds
 
 

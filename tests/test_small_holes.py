@@ -73,9 +73,9 @@ def test_a_recipe_cannot_grant_trust_and_a_built_in_name_wins_over_a_file(tmp_pa
     [
         ("export", 'compare_original = "false"', "compare_original must be bool"),  # bool("false") was True
         ("export", 'calib_images = "many"', "calib_images must be int"),
-        ("compress", 'distill = "no"', "distill must be bool"),
-        ("compress", "epochs = 2.5", "epochs must be int"),
-        ("compress", "prune = true", "prune must be int or float"),
+        ("compress", 'distill = "no"', "distill must be true or false"),
+        ("compress", "epochs = 2.5", "epochs must be an integer"),
+        ("compress", "prune = true", "prune must be a number"),
     ],
 )
 def test_recipe_values_of_the_wrong_type_are_one_line(tmp_path, table, line, message):

@@ -16,16 +16,17 @@ once imported.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from .bench.options import BenchOptions, bench_options
 from .card import ModelCard
+from .compress.options import CompressOptions, CompressPlan
 from .convert.run import ExportRow
+from .data import DEFAULT_CALIBRATION_IMAGES
 from .errors import EdgekitError
 from .manifest import Artifact
+from .optionspec import api_parameters, with_parameters
 from .results import BenchRow, ResultsDocument, as_document, load_results
-
-if TYPE_CHECKING:  # torch-free at import: the plan's module is imported when compress runs
-    from .compress.options import CompressPlan
 
 __all__ = [
     "Artifact",
@@ -54,7 +55,7 @@ def export(
     factory: str | None = None,
     trust: bool = False,
     force: bool = False,
-    calib_images: int = 128,
+    calib_images: int = DEFAULT_CALIBRATION_IMAGES,
     overrides: dict[str, dict[str, Any]] | None = None,
     max_drop: float | None = None,
     head: str | None = None,
@@ -86,47 +87,25 @@ def export(
     )
 
 
-def benchmark(
-    artifacts: list[str | Path],
-    json_path: str | Path | None = None,
-    *,
-    data: str | None = None,
-    threads: int | None = None,
-    warmup: int = 10,
-    runs: int = 50,
-    min_seconds: float = 2.0,
-    max_runs: int = 2000,
-    rounds: int = 5,
-    preset: str | None = None,
-    task: str | None = None,
-    imgsz: int | None = None,
-    count: bool = False,
-) -> ResultsDocument:
+def benchmark(artifacts: list[str | Path], json_path: str | Path | None = None, **options: Any) -> ResultsDocument:
     """``edgekit bench``: measure artifacts in one interleaved run; returns the results document
     (``.rows``, ``.to_dict()`` for its JSON). The keywords are ``edgekit.bench.options.BenchOptions``'s fields
     (``threads=None``: one per physical core; ``count``: also count instructions per inference under valgrind).
     """
     from rich.console import Console
 
-    from .bench.options import BenchOptions, physical_cores
     from .bench.run import run_bench
 
-    options = BenchOptions(
-        threads=physical_cores() if threads is None else threads,
-        warmup=warmup,
-        runs=runs,
-        min_seconds=min_seconds,
-        max_runs=max_runs,
-        data=data,
-        rounds=rounds,
-        preset=preset,
-        task=task,
-        imgsz=imgsz,
-        count=count,
-    )
     return run_bench(
-        [Path(p) for p in artifacts], options, Path(json_path) if json_path else None, None, Console(quiet=True)
+        [Path(p) for p in artifacts],
+        bench_options(**options),
+        Path(json_path) if json_path else None,
+        None,
+        Console(quiet=True),
     )
+
+
+with_parameters(benchmark, api_parameters(BenchOptions, with_defaults=True))
 
 
 def gate_check(
@@ -194,63 +173,26 @@ def compress_model(
     force: bool = False,
     *,
     plan: CompressPlan | None = None,
-    prune: float | None = None,
-    prune_by: str | None = None,
-    importance: str | None = None,
-    round_to: int | None = None,
-    steps: int | None = None,
-    keep: tuple[str, ...] | None = None,
-    keep_idle: bool | None = None,
-    unstructured: float | None = None,
-    distill: bool | None = None,
-    recover: str | None = None,
-    dynamic_quant: bool | None = None,
-    images: str | Path | None = None,
-    kd_images: int | None = None,
-    epochs: int | None = None,
-    lr: float | None = None,
-    device: str | None = None,
-    ema: float | None = None,
-    act: str | None = None,
-    pad: str | None = None,
+    **options: Any,
 ) -> dict[str, Any]:
     """``edgekit compress``: prune / sparsify / distill / quantize ``model`` into the TorchScript file ``out`` (its
     model card embedded); returns the report (before, after, steps).
 
     Either ``plan`` (an ``edgekit.compress.options.CompressPlan``) or the command's options as keywords, each
-    ``None`` meaning its default (``edgekit compress --help`` says what they do): ``prune`` ratio, ``prune_by``
-    (channels | macs), ``importance``, ``round_to``, ``steps``, ``keep`` (layer names), ``keep_idle``,
-    ``unstructured`` ratio, ``distill`` / ``recover`` (auto | labels | kd) with ``epochs``, ``lr``, ``device``,
-    ``ema``, ``kd_images``, ``images`` (a folder of unlabelled images), ``dynamic_quant``, ``act``, ``pad``.
+    ``None`` meaning its default: the fields of ``edgekit.compress.options.CompressOptions`` (``prune`` ratio,
+    ``prune_by``, ``importance``, ``recover``, ``epochs``, ...; ``edgekit compress --help`` says what they do).
+    An unknown keyword or a value of the wrong type is one ``EdgekitError``.
     """
     from .compress.options import plan_from_options
     from .compress.run import compress_model as run_compress
 
-    options = {
-        "prune": prune,
-        "prune_by": prune_by,
-        "importance": importance,
-        "round_to": round_to,
-        "steps": steps,
-        "keep": keep,
-        "keep_idle": keep_idle,
-        "unstructured": unstructured,
-        "distill": distill,
-        "recover": recover,
-        "dynamic_quant": dynamic_quant,
-        "images": images,
-        "kd_images": kd_images,
-        "epochs": epochs,
-        "lr": lr,
-        "device": device,
-        "ema": ema,
-        "act": act,
-        "pad": pad,
-    }
     given = {name: value for name, value in options.items() if value is not None}
     if plan is not None and given:
         raise EdgekitError(f"pass either plan or options ({', '.join(given)}), not both")
     return run_compress(model, plan or plan_from_options(given), Path(out), data, force, log=lambda *_: None)
+
+
+with_parameters(compress_model, api_parameters(CompressOptions))
 
 
 def targets() -> list[str]:

@@ -1,5 +1,6 @@
 """The ``edgekit`` command line's shared parts: the Typer app, its error boundary (failures become one line and
-an exit code), the consoles and the library defaults the options show. The commands live in ``cli_measure``,
+an exit code) and the consoles; the options of bench and compress come from their dataclasses
+(``edgekit.optionspec``). The commands live in ``cli_measure``,
 ``cli_compress`` and ``cli_results``; ``cli`` puts them together."""
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from .bench.options import BenchOptions
-from .compress.options import DistillOptions, PruneOptions
 from .errors import INTERNAL_EXIT_CODE, EdgekitError, describe
 from .tasks.registry import task_names
 
@@ -24,8 +23,6 @@ except ImportError:  # pragma: no cover
     from click import ClickException as UsageProblem  # type: ignore[assignment]
 
 TASK_CHOICES = " | ".join(task_names())
-# the defaults the CLI shows are the library's
-BENCH_DEFAULTS, PRUNE_DEFAULTS, DISTILL_DEFAULTS = BenchOptions(), PruneOptions(0.5), DistillOptions()
 console = Console(width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True)
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from .bench.options import BenchOptions, physical_cores
-from .cli_app import BENCH_DEFAULTS, TASK_CHOICES, app, console
+from .bench.options import BenchOptions, bench_options
+from .cli_app import TASK_CHOICES, app, console
+from .data import DEFAULT_CALIBRATION_IMAGES
+from .optionspec import cli_parameters, with_parameters
 
 
 @app.command()
@@ -47,7 +50,9 @@ def export(
         "--trust-pickle",
         help="load a file that runs code when loaded (pickle, TorchScript, .pt2) you trust",
     ),
-    calib_images: int = typer.Option(128, "--calib-images", help="calibration images (seeded sample)"),
+    calib_images: int = typer.Option(
+        DEFAULT_CALIBRATION_IMAGES, "--calib-images", help="calibration images (seeded sample)"
+    ),
     option: list[str] = typer.Option([], "--option", help="TARGET.key=value config override (repeatable)"),
     max_drop: float | None = typer.Option(
         None,
@@ -107,35 +112,19 @@ def export(
         raise typer.Exit(1)
 
 
-@app.command()
 def bench(
     artifacts: list[Path] = typer.Argument(
         ...,
         help="artifact directories (from edgekit export), or model files "
         "(.onnx, OpenVINO .xml, .tflite) and Ultralytics export folders",
     ),
-    data: str | None = typer.Option(None, "--data", help="evaluation data (default: the manifest's)"),
     json_path: Path | None = typer.Option(None, "--json", help="write results JSON here"),
     save_predictions: Path | None = typer.Option(
         None, "--save-predictions", help="write predictions (COCO results JSON for detectors)"
     ),
-    threads: int | None = typer.Option(
-        None, "--threads", help="inference threads (default: one per physical core; with --on, the device's)"
-    ),
-    runs: int = typer.Option(BENCH_DEFAULTS.runs, "--runs", help="minimum timed runs"),
-    warmup: int = typer.Option(BENCH_DEFAULTS.warmup, "--warmup", help="warm-up runs"),
-    min_seconds: float = typer.Option(BENCH_DEFAULTS.min_seconds, "--min-seconds", help="minimum timed seconds"),
-    rounds: int = typer.Option(
-        BENCH_DEFAULTS.rounds, "--rounds", min=1, help="several artifacts: time them in turn over this many rounds"
-    ),
     markdown: Path | None = typer.Option(None, "--markdown", help="also write a Markdown table"),
     csv_path: Path | None = typer.Option(None, "--csv", help="also write a CSV"),
     plot: Path | None = typer.Option(None, "--plot", help="also write a latency-vs-accuracy PNG (matplotlib)"),
-    preset: str | None = typer.Option(
-        None, "--preset", help="detector evaluation settings: edgekit | ultralytics (yolo val's)"
-    ),
-    task: str | None = typer.Option(None, "--task", help=f"model files without a manifest: {TASK_CHOICES}"),
-    imgsz: int | None = typer.Option(None, "--imgsz", help="model files without a manifest: input size"),
     profile: Path | None = typer.Option(
         None, "--profile", help="also profile each artifact per operator; write that JSON here"
     ),
@@ -157,12 +146,7 @@ def bench(
     remote_timeout: float = typer.Option(
         3600.0, "--remote-timeout", help="--on: seconds one remote step (copy, install, bench) may take"
     ),
-    count: bool = typer.Option(
-        False,
-        "--count",
-        help="also count instructions per inference under valgrind (1 thread): what `edgekit gate` compares "
-        "on a busy machine",
-    ),
+    **values: Any,
 ) -> None:
     """Measure artifacts on their own runtimes: latency, size, memory, accuracy and drop vs FP32."""
     from .bench.run import run_bench
@@ -170,18 +154,8 @@ def bench(
     from .report.files import write_reports
     from .report.tables import bench_table
 
-    options = BenchOptions(
-        threads=physical_cores() if threads is None else threads,
-        warmup=warmup,
-        runs=runs,
-        min_seconds=min_seconds,
-        data=data,
-        rounds=rounds,
-        preset=preset,
-        task=task,
-        imgsz=imgsz,
-        count=count,
-    )
+    threads, count = values["threads"], values["count"]  # None: one per physical core here, the device's with --on
+    options = bench_options(**values)
     for path in (markdown, csv_path, plot, profile):  # a report path that cannot be written fails before measuring
         if path is not None:
             check_replaceable(path, force=True)
@@ -218,3 +192,8 @@ def bench(
             console.print(table)
     if any(not row.ok for row in document.rows):
         raise typer.Exit(1)
+
+
+# the bench options (edgekit.bench.options.BenchOptions) after the command's own, then registered
+with_parameters(bench, cli_parameters(BenchOptions))
+app.command()(bench)

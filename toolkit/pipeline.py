@@ -34,10 +34,12 @@ import yaml
 
 from . import tomlread
 from .bench.options import RECIPE_KEYS, BenchOptions
-from .compress.options import PLAN_KEYS
+from .compress.options import PLAN_KEYS, CompressOptions
+from .data import DEFAULT_CALIBRATION_IMAGES
 from .errors import EdgekitError, first_line
 from .fsutil import atomic_dir, atomic_file, check_replaceable
 from .models.builtins import BUILTIN_MODELS
+from .optionspec import check_value_types
 from .results import ResultsDocument
 from .schema import check_nesting
 from .yamlread import load_yaml
@@ -47,42 +49,25 @@ _TOP_KEYS = {"model", "data", "output", "trust", "compress", "export", "bench"}
 _COMPRESS_KEYS = set(PLAN_KEYS)
 _EXPORT_KEYS = {"targets", "compare_original", "calib_images", "max_drop"}
 _BENCH_KEYS = set(RECIPE_KEYS)
-#: recipe values whose Python conversion would accept the wrong type silently (``bool("false")`` is True)
-_TYPES = {
-    "compress": {
-        "distill": bool,
-        "keep_idle": bool,
-        "dynamic_quant": bool,
-        "prune": (int, float),
-        "unstructured": (int, float),
-        "epochs": int,
-        "steps": int,
-        "kd_images": int,
-        "round_to": int,
-        "lr": (int, float),
-        "ema": (int, float),
-        "prune_by": str,
-        "importance": str,
-        "recover": str,
-        "act": str,
-        "pad": str,
-        "device": str,
-        "images": str,
-        "keep": list,
-    },
-    "export": {"compare_original": bool, "calib_images": int, "max_drop": (int, float), "targets": (str, list)},
+#: [export] values whose Python conversion would accept the wrong type silently (``bool("false")`` is True);
+#: [compress] values are checked against ``CompressOptions``' own field types
+_EXPORT_TYPES: dict[str, tuple[type, ...]] = {
+    "compare_original": (bool,),
+    "calib_images": (int,),
+    "max_drop": (int, float),
+    "targets": (str, list),
 }
 
 
-def _check_types(table: str, values: dict[str, Any]) -> dict[str, Any]:
-    """One line naming the first value of the wrong type in a recipe table."""
+def _check_export_types(values: dict[str, Any]) -> dict[str, Any]:
+    """One line naming the first value of the wrong type in a recipe's [export] table."""
     for key, value in values.items():
-        expected = _TYPES[table].get(key)
-        wrong_bool = isinstance(value, bool) and expected is not bool and bool not in (expected or ())
-        if expected is not None and (not isinstance(value, expected) or wrong_bool):
-            kinds = expected if isinstance(expected, tuple) else (expected,)
+        expected = _EXPORT_TYPES.get(key)
+        if expected is None:
+            continue
+        if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
             raise EdgekitError(
-                f"recipe [{table}] {key} must be {' or '.join(k.__name__ for k in kinds)}, got {value!r}"
+                f"recipe [export] {key} must be {' or '.join(k.__name__ for k in expected)}, got {value!r}"
             )
     return values
 
@@ -97,7 +82,7 @@ class Recipe:
     compress: dict[str, Any] = field(default_factory=dict)
     targets: tuple[str, ...] = ("onnx-fp32",)
     compare_original: bool = True
-    calib_images: int = 128
+    calib_images: int = DEFAULT_CALIBRATION_IMAGES
     #: accuracy budget of every INT8 target, in points (``edgekit export --max-drop``)
     max_drop: float | None = None
     bench: dict[str, Any] = field(default_factory=dict)
@@ -150,10 +135,11 @@ def load_recipe(path: Path, trusted: bool = False) -> Recipe:
     model = raw["model"]
     if model not in BUILTIN_MODELS and (base / model).exists():  # a built-in name wins, as on the command line
         model = str(base / model)
-    compress = _check_types("compress", _check_keys("compress", raw.get("compress", {}), _COMPRESS_KEYS))
+    compress = _check_keys("compress", raw.get("compress", {}), _COMPRESS_KEYS)
+    check_value_types(CompressOptions, compress, "recipe [compress]")
     if "images" in compress:
         compress["images"] = str(base / compress["images"])
-    export = _check_types("export", _check_keys("export", raw.get("export", {}), _EXPORT_KEYS))
+    export = _check_export_types(_check_keys("export", raw.get("export", {}), _EXPORT_KEYS))
     targets = export.get("targets", ["onnx-fp32"])
     if isinstance(targets, str):
         targets = [targets]
@@ -172,7 +158,7 @@ def load_recipe(path: Path, trusted: bool = False) -> Recipe:
         compress=compress,
         targets=tuple(targets),
         compare_original=bool(export.get("compare_original", True)),
-        calib_images=int(export.get("calib_images", 128)),
+        calib_images=int(export.get("calib_images", DEFAULT_CALIBRATION_IMAGES)),
         max_drop=export.get("max_drop"),
         bench=_check_keys("bench", raw.get("bench", {}), _BENCH_KEYS),
         path=path,
@@ -187,13 +173,17 @@ def compress_plan(options: dict[str, Any]) -> Any:
     return plan_from_options(options)
 
 
-def compare_to_original(document: ResultsDocument, compressed: list[Path], original: list[Path]) -> list[dict]:
+def compare_to_original(
+    document: ResultsDocument, compressed: list[Path], original: list[Path]
+) -> list[dict[str, Any]]:
     """Per target benched for both models: compressed over original p50 and size, and the metric change."""
     by_path = {Path(row.artifact).resolve(): row for row in document.rows}
     pairs = []
     for mine, theirs in zip(compressed, original):
         a, b = by_path.get(mine.resolve()), by_path.get(theirs.resolve())
         if not a or not b or not a.ok or not b.ok or a.latency is None or b.latency is None:
+            continue
+        if not a.size_bytes or not b.size_bytes:
             continue
         pairs.append(
             {

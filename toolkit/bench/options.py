@@ -6,11 +6,13 @@ Light to import (the CLI reads its defaults at start-up): the checks' own import
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from ..errors import EdgekitError, refuse_unknown
+from ..errors import EdgekitError
+from ..optionspec import from_values, option
+from ..tasks.registry import task_names
 
 
 def physical_cores() -> int:
@@ -40,20 +42,26 @@ class BenchOptions:
     B, C, ...), so a machine that slows down part-way slows every artifact alike and ratios between them hold.
     """
 
-    threads: int = field(default_factory=physical_cores)
-    warmup: int = 10
-    runs: int = 50
-    min_seconds: float = 2.0
-    max_runs: int = 2000
-    data: str | None = None
-    rounds: int = 5
+    threads: int = option(
+        help="inference threads (default: one per physical core; with --on, the device's)", factory=physical_cores
+    )
+    warmup: int = option(10, "warm-up runs")
+    runs: int = option(50, "minimum timed runs")
+    min_seconds: float = option(2.0, "minimum timed seconds")
+    max_runs: int = option(2000, "at most this many timed runs")
+    data: str | None = option(None, "evaluation data (default: the manifest's)")
+    rounds: int = option(5, "several artifacts: time them in turn over this many rounds")
     #: detectors: score with these evaluation settings instead of the manifest's (``EVALUATION_PRESETS``)
-    preset: str | None = None
+    preset: str | None = option(None, "detector evaluation settings (edgekit | ultralytics: yolo val's)")
     #: for model files without a manifest: what the model cannot say itself
-    task: str | None = None
-    imgsz: int | None = None
+    task: str | None = option(None, "model files without a manifest: the task", choices=task_names())
+    imgsz: int | None = option(None, "model files without a manifest: input size")
     #: also count each artifact's instructions per inference under valgrind (``edgekit.bench.count``)
-    count: bool = False
+    count: bool = option(
+        False,
+        "also count instructions per inference under valgrind (1 thread): what `edgekit gate` compares on a busy "
+        "machine",
+    )
 
     def validate(self) -> None:
         """Reject nonsensical values (wrong types included, e.g. from a recipe) with one line."""
@@ -94,6 +102,6 @@ RECIPE_KEYS = tuple(f.name for f in fields(BenchOptions) if f.name not in ("data
 
 
 def bench_options(**values: Any) -> BenchOptions:
-    """``BenchOptions`` from keyword values; an unknown name is one ``EdgekitError`` listing the known ones."""
-    refuse_unknown(values, [f.name for f in fields(BenchOptions)], "bench option")
-    return BenchOptions(**values)
+    """``BenchOptions`` from keyword values, ``None`` meaning the default; an unknown name or a value of the
+    wrong type is one ``EdgekitError`` listing the known ones."""
+    return from_values(BenchOptions, values, "bench option")

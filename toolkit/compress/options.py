@@ -1,21 +1,24 @@
-"""The options of ``edgekit compress``, in one torch-free module: the library, the CLI and recipes share these
-dataclasses and their defaults (``plan_from_options`` turns a recipe's or the CLI's flat option names into a
-``CompressPlan``, refusing unknown keys).
+"""The options of ``edgekit compress``, in one torch-free module: ``CompressOptions`` declares each option once
+(flag, default, help, choices), and the CLI, the library's keywords, recipes and sweeps derive theirs from it;
+``PruneOptions`` / ``DistillOptions`` / ``CompressPlan`` are what the compress pipeline runs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import EdgekitError, refuse_unknown
+from ..errors import EdgekitError
+from ..optionspec import from_values, option, option_names
 
 KD_IMAGES = 2048
 IMPORTANCE = ("l1", "l2", "bn", "taylor", "hessian")
 #: criteria that read gradients of the task loss (they need labelled images)
 GRADIENT_IMPORTANCE = ("taylor", "hessian")
 RECOVER = ("auto", "labels", "kd")
+PRUNE_BY = ("channels", "macs")
 ACTIVATIONS = ("relu",)  # --act: what smooth activations become (edgekit.compress.rewrite)
 PADDINGS = ("same",)  # --pad: what strided convolutions' padding becomes (edgekit.compress.rewrite)
 
@@ -46,7 +49,7 @@ class PruneOptions:
         check_ratio("pruning", self.ratio)
         if self.steps < 1:
             raise EdgekitError(f"pruning steps must be at least 1, got {self.steps}")
-        if self.by not in ("channels", "macs"):
+        if self.by not in PRUNE_BY:
             raise EdgekitError(f"--prune-by must be channels or macs, got {self.by!r}")
         if self.importance not in IMPORTANCE:
             raise EdgekitError(f"importance must be one of {', '.join(IMPORTANCE)}, got {self.importance!r}")
@@ -114,62 +117,94 @@ class CompressPlan:
             raise EdgekitError(f"--kd-images must be at least the batch size ({self.distill.batch_size})")
 
 
-#: the flat option names of ``edgekit compress`` and a recipe's ``[compress]`` table
-PLAN_KEYS = (
-    "prune",
-    "prune_by",
-    "importance",
-    "round_to",
-    "steps",
-    "keep",
-    "keep_idle",
-    "unstructured",
-    "distill",
-    "recover",
-    "dynamic_quant",
-    "images",
-    "kd_images",
-    "epochs",
-    "lr",
-    "device",
-    "ema",
-    "act",
-    "pad",
-)
+_PRUNE, _DISTILL = PruneOptions(0.5), DistillOptions()
 
 
-def plan_from_options(options: dict[str, Any]) -> CompressPlan:
-    """A ``CompressPlan`` from flat option names (``PLAN_KEYS``; absent keys take the dataclasses' defaults)."""
-    refuse_unknown(options, PLAN_KEYS, "compress option")
-    prune_defaults, distill_defaults = PruneOptions(0.5), DistillOptions()
-    prune = None
-    if options.get("prune") is not None:
-        prune = PruneOptions(
-            float(options["prune"]),
-            options.get("prune_by", prune_defaults.by),
-            options.get("importance", prune_defaults.importance),
-            int(options.get("round_to", prune_defaults.round_to)),
-            int(options.get("steps", prune_defaults.steps)),
-            tuple(options.get("keep", ())),
-            not options.get("keep_idle", not prune_defaults.thin_idle),
-        )
-    distill = None
-    if options.get("distill") or options.get("recover") is not None:
-        distill = DistillOptions(
-            epochs=int(options.get("epochs", distill_defaults.epochs)),
-            lr=float(options.get("lr", distill_defaults.lr)),
-            device=str(options.get("device", distill_defaults.device)),
-            recover=str(options.get("recover") or distill_defaults.recover),
-            ema_decay=float(options.get("ema") or distill_defaults.ema_decay),
-        )
-    images = options.get("images")
-    return CompressPlan(
-        prune=prune,
-        unstructured=options.get("unstructured"),
-        distill=distill,
-        dynamic_quant=bool(options.get("dynamic_quant", False)),
-        kd_images=int(options.get("kd_images", KD_IMAGES)),
-        images=Path(images) if images else None,
-        act=options.get("act"),
-        pad=options.get("pad"),
+@dataclass(frozen=True)
+class CompressOptions:
+    """The options of ``edgekit compress``, declared once: the command line's flags, ``edgekit.compress_model``'s
+    keywords and a recipe's or sweep's ``[compress]`` keys are all derived from these fields
+    (``edgekit.optionspec``); ``plan()`` turns them into a ``CompressPlan``. Defaults are the library's
+    (``PruneOptions``, ``DistillOptions``)."""
+
+    prune: float | None = option(None, "structured pruning ratio in (0, 1)")
+    prune_by: str = option(_PRUNE.by, "what --prune counts", choices=PRUNE_BY)
+    importance: str = option(
+        _PRUNE.importance,
+        "channel importance: group magnitude (l1, l2), BatchNorm scale (bn), task-loss gradients (taylor, "
+        "hessian: need labels)",
+        choices=IMPORTANCE,
     )
+    round_to: int = option(_PRUNE.round_to, "keep channel counts multiples of this")
+    keep: tuple[str, ...] = option((), "module name to leave unpruned (repeatable)")
+    steps: int = option(_PRUNE.steps, "prune in N prune-recover cycles (gradual pruning): --epochs are shared out")
+    keep_idle: bool = option(
+        not _PRUNE.thin_idle,
+        "detectors: prune output branches that never score on the images like any other (default: thin them to "
+        "--round-to channels)",
+    )
+    act: str | None = option(
+        None,
+        "replace SiLU/Hardswish/GELU/Mish with this (relu fuses into INT8 convs), then recover; needs --recover",
+        choices=ACTIVATIONS,
+    )
+    pad: str | None = option(
+        None,
+        "TensorFlow-style SAME padding on strided convs (no PAD ops in TFLite), then recover; needs --recover",
+        choices=PADDINGS,
+    )
+    unstructured: float | None = option(None, "unstructured L1 ratio in (0, 1)")
+    distill: bool = option(
+        False,
+        "recover after pruning: distillation from the original, plus the task loss when the data has labels",
+    )
+    recover: str | None = option(
+        None,
+        "implies --distill: labels = task loss + distillation, kd = distillation alone, auto = labels when the "
+        "data has a labelled train split (default)",
+        choices=RECOVER,
+    )
+    ema: float | None = option(None, "recovery: end on an exponential moving average of the weights, this decay")
+    dynamic_quant: bool = option(False, "PyTorch dynamic int8 quantization of Linear layers")
+    images: Path | None = option(None, "folder of unlabelled images to distill on instead of the data's")
+    kd_images: int = option(KD_IMAGES, "at most this many distillation images")
+    epochs: int = option(_DISTILL.epochs, "recovery epochs")
+    lr: float = option(_DISTILL.lr, "recovery learning rate")
+    device: str = option(_DISTILL.device, "torch device for recovery, e.g. cuda")
+
+    def plan(self) -> CompressPlan:
+        """The ``CompressPlan`` these options describe (checked by its ``validate``)."""
+        prune = None
+        if self.prune is not None:
+            prune = PruneOptions(
+                self.prune, self.prune_by, self.importance, self.round_to, self.steps, self.keep, not self.keep_idle
+            )
+        distill = None
+        if self.distill or self.recover is not None:
+            distill = DistillOptions(
+                epochs=self.epochs,
+                lr=self.lr,
+                device=self.device,
+                recover=self.recover or _DISTILL.recover,
+                ema_decay=self.ema or _DISTILL.ema_decay,
+            )
+        return CompressPlan(
+            prune=prune,
+            unstructured=self.unstructured,
+            distill=distill,
+            dynamic_quant=self.dynamic_quant,
+            kd_images=self.kd_images,
+            images=self.images,
+            act=self.act,
+            pad=self.pad,
+        )
+
+
+#: the flat option names of ``edgekit compress`` and a recipe's ``[compress]`` table
+PLAN_KEYS = option_names(CompressOptions)
+
+
+def plan_from_options(options: Mapping[str, Any]) -> CompressPlan:
+    """A ``CompressPlan`` from flat option names (``PLAN_KEYS``; absent or ``None`` keys take the defaults); an
+    unknown name or a value of the wrong type is one ``EdgekitError``."""
+    return from_values(CompressOptions, options, "compress option").plan()

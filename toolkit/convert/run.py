@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..data.calibration import DEFAULT_CALIBRATION_IMAGES, CalibrationSet, noise_images
+from ..data import DEFAULT_CALIBRATION_IMAGES
+from ..data.calibration import CalibrationSet, noise_images
 from ..data.resolve import resolve_dataset
 from ..errors import EdgekitError, ExportError, describe
 from ..fsutil import atomic_dir, check_replaceable, sha256_file

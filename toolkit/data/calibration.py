@@ -9,9 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from . import DEFAULT_CALIBRATION_IMAGES
 from .preprocess import Preprocessing, read_image
-
-DEFAULT_CALIBRATION_IMAGES = 128
 
 
 @dataclass(frozen=True)

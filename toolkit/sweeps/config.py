@@ -49,6 +49,7 @@ from edgekit.calibration_data.build import BUILTIN_DATASETS
 
 from ..bench.options import RECIPE_KEYS
 from ..compress.options import PLAN_KEYS
+from ..data import DEFAULT_CALIBRATION_IMAGES
 from ..errors import EdgekitError
 from ..models.builtins import BUILTIN_MODELS
 from ..pipeline import check_table, read_recipe_file
@@ -75,7 +76,7 @@ class Calibration:
     """One INT8 variant: calibration images, per-target config overrides, an optional accuracy budget."""
 
     name: str = "default"
-    calib_images: int = 128
+    calib_images: int = DEFAULT_CALIBRATION_IMAGES
     overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
     max_drop: float | None = None
 
@@ -144,7 +145,7 @@ def _variant(raw: Any, index: int) -> Calibration:
     name = table.get("name", "default")
     if not isinstance(name, str) or not _NAME.match(name):
         raise EdgekitError(f"sweep: calibration name {name!r} must be 1-40 letters, digits, '.', '_' or '-'")
-    images = table.get("calib_images", 128)
+    images = table.get("calib_images", DEFAULT_CALIBRATION_IMAGES)
     if isinstance(images, bool) or not isinstance(images, int) or not 1 <= images <= 100_000:
         raise EdgekitError(f"sweep: calibration {name!r}: calib_images must be an integer in 1..100000")
     overrides = table.get("overrides", {})
