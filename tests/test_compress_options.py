@@ -60,7 +60,20 @@ def test_bench_options_have_one_schema_for_cli_recipes_and_library() -> None:
         k: getattr(defaults, k) for k in ("runs", "warmup", "min_seconds", "rounds")
     }
     assert params["threads"] is None and defaults.threads == physical_cores()  # None: the library's default
-    assert _BENCH_KEYS == set(RECIPE_KEYS) == {"threads", "runs", "warmup", "min_seconds", "rounds", "preset", "count"}
+    assert (
+        _BENCH_KEYS
+        == set(RECIPE_KEYS)
+        == {
+            "threads",
+            "runs",
+            "warmup",
+            "min_seconds",
+            "rounds",
+            "preset",
+            "count",
+            "count_cache",
+        }
+    )
     with pytest.raises(EdgekitError, match="bench option runs must be an integer >= 1"):
         BenchOptions(runs=0).validate()
 

@@ -101,6 +101,28 @@ def test_count_without_valgrind_is_one_line_naming_the_package(tmp_path):
     assert result.exit_code == 2 and len(lines) == 1 and "apt-get install valgrind" in lines[0], result.output
 
 
+def test_cache_simulation_dumps_become_instructions_and_estimated_cycles(tmp_path):
+    """Three counted inferences of nano-det's ort-int8 dumped by callgrind 3.19 with --cache-sim=yes (this EPYC,
+    valgrind's own cache guess; headers and totals kept), and the end-of-program dump, which is not one of them."""
+    from edgekit.bench.count import _dumped_events, count_summary, estimated_cycles
+
+    for dump in (Path(__file__).parent / "data" / "callgrind").iterdir():
+        shutil.copy(dump, tmp_path / dump.name)
+    events = _dumped_events(tmp_path)
+    assert [item["Ir"] for item in events] == [103185131, 103201486, 103187053]
+    assert estimated_cycles(events[0]) == 103185131 + 10 * (40595 + 518398 + 273766) + 100 * (1207 + 433 + 774)
+    summary = count_summary(events, "onnxruntime", "1.31.1", "valgrind-3.19.0")
+    assert summary["instructions_per_inference"] == 103187053 and summary["spread_pct"] < 0.02
+    cycles = sorted(estimated_cycles(item) for item in events)
+    assert summary["estimated_cycles_per_inference"] == cycles[1] > summary["instructions_per_inference"]
+    assert summary["cycles_spread_pct"] < 0.05 and summary["cache_geometry"].startswith("--I1=32768,8,64")
+
+
+def test_count_cache_without_count_is_one_line(tmp_path):
+    result = runner.invoke(app, ["bench", str(tmp_path), "--count-cache"])
+    assert result.exit_code == 2 and "count_cache (--count-cache) needs count (--count)" in result.output
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_VALGRIND, reason="needs valgrind with callgrind.h (Debian: valgrind; .ci/run installs it)")
 def test_bench_count_records_repeatable_counts_under_real_valgrind(tmp_path):
@@ -108,13 +130,15 @@ def test_bench_count_records_repeatable_counts_under_real_valgrind(tmp_path):
     export = runner.invoke(app, ["export", "nano-det", "-t", "onnx-fp32", "-o", str(out)])
     assert export.exit_code == 0, export.output
     results = tmp_path / "r.json"
-    args = ["bench", str(out / "onnx-fp32"), "--count", "--runs", "3", "--warmup", "1", "--min-seconds", "0"]
+    args = ["bench", str(out / "onnx-fp32"), "--count", "--count-cache", "--runs", "3", "--warmup", "1"]
+    args += ["--min-seconds", "0"]
     result = runner.invoke(app, args + ["--json", str(results)], env={**os.environ})
     assert result.exit_code == 0, result.output
     row = load_results(results).rows[0]
     count = row.count or {}
     assert row.instructions_per_inference == count["instructions_per_inference"] > 10_000_000
     assert len(count["per_inference"]) == 3 and count["spread_pct"] < 0.1
+    assert count["estimated_cycles_per_inference"] > row.instructions_per_inference and count["cycles_spread_pct"] < 0.2
     assert count["valgrind"].startswith("valgrind-") and count["runtime"] == "onnxruntime" and count["threads"] == 1
     gate = runner.invoke(app, ["gate", "--baseline", str(results), "--current", str(results)])
     assert gate.exit_code == 0 and "(count lane)" in gate.output, gate.output

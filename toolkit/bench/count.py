@@ -65,28 +65,50 @@ def build_helper(work: Path) -> Path:
     return library
 
 
-def _dumped_counts(work: Path) -> list[int]:
-    """Instructions of each counted inference, in order, from the callgrind dumps our helper triggered."""
+#: the simulated caches of ``--count-cache``, fixed (valgrind would copy the host's, so estimates would differ by
+#: machine): 32 KiB 8-way L1 instruction and data caches and a 1 MiB 16-way last level, 64-byte lines, a laptop
+#: or CI core's private caches
+CACHE_GEOMETRY = ("--I1=32768,8,64", "--D1=32768,8,64", "--LL=1048576,16,64")
+
+
+def estimated_cycles(events: dict[str, int]) -> int:
+    """Callgrind's cycle estimate (KCachegrind's "CEst"): an instruction a cycle, an L1 miss 10, a last-level
+    miss 100."""
+    l1_misses = events["I1mr"] + events["D1mr"] + events["D1mw"]
+    ll_misses = events["ILmr"] + events["DLmr"] + events["DLmw"]
+    return events["Ir"] + 10 * l1_misses + 100 * ll_misses
+
+
+def _dumped_events(work: Path) -> list[dict[str, int]]:
+    """The events (``Ir``, and with the cache simulation its misses) of each counted inference, in order, from
+    the callgrind dumps our helper triggered."""
     counted = []
     for path in work.glob("callgrind.out.*"):
         text = path.read_text(errors="replace")
         if f"Client Request: {_DUMP_NAME}" not in text:
             continue
         part = re.search(r"^part: (\d+)", text, re.MULTILINE)
-        totals = re.search(r"^totals: (\d+)", text, re.MULTILINE)
+        names = re.search(r"^events: (.+)$", text, re.MULTILINE)
+        totals = re.search(r"^totals: ([\d ]+)$", text, re.MULTILINE)
         if totals:
-            counted.append((int(part.group(1)) if part else 0, int(totals.group(1))))
-    return [count for _, count in sorted(counted)]
+            values = [int(value) for value in totals.group(1).split()]
+            events = dict(zip(names.group(1).split() if names else ["Ir"], values, strict=False))
+            counted.append((int(part.group(1)) if part else 0, events))
+    return [events for _, events in sorted(counted, key=lambda item: item[0])]
 
 
-def count_artifact(artifact: Path, batch: np.ndarray, work: Path, helper: Path, runs: int = COUNTED_RUNS) -> list[int]:
-    """Instructions of each of ``runs`` inferences of ``artifact`` on ``batch``, one thread, under callgrind."""
+def count_artifact(
+    artifact: Path, batch: np.ndarray, work: Path, helper: Path, runs: int = COUNTED_RUNS, cache: bool = False
+) -> list[dict[str, int]]:
+    """The events of each of ``runs`` inferences of ``artifact`` on ``batch``, one thread, under callgrind:
+    ``Ir`` (instructions), and with ``cache`` the simulated caches' misses (``CACHE_GEOMETRY``)."""
     work.mkdir(parents=True, exist_ok=True)
     np.save(work / "batch.npy", batch)
     command = [
         "valgrind",
         "--tool=callgrind",
         "--collect-atstart=no",
+        *(("--cache-sim=yes", *CACHE_GEOMETRY) if cache else ()),
         f"--callgrind-out-file={work}/callgrind.out.%p",
         sys.executable,
         "-m",
@@ -101,7 +123,7 @@ def count_artifact(artifact: Path, batch: np.ndarray, work: Path, helper: Path, 
         result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=COUNT_TIMEOUT_S)
     except subprocess.TimeoutExpired:
         raise EdgekitError(f"counting {artifact} under valgrind took over {COUNT_TIMEOUT_S} s") from None
-    counts = _dumped_counts(work)
+    counts = _dumped_events(work)
     if result.returncode != 0 or len(counts) != runs:
         lines = [line for line in result.stderr.splitlines() if line.strip() and not line.startswith("==")]
         why = lines[-1][:200] if lines else f"exit {result.returncode}, {len(counts)} of {runs} inferences counted"
@@ -109,17 +131,33 @@ def count_artifact(artifact: Path, batch: np.ndarray, work: Path, helper: Path, 
     return counts
 
 
-def count_summary(counts: list[int], runtime: str, runtime_version: str | None, valgrind: str) -> dict[str, Any]:
-    """A row's ``count`` record: the median per inference, each inference's count, the spread, and what the
-    counts may be compared with (valgrind, runtime and its version, CPU, one thread)."""
-    median = int(statistics.median(counts))
-    return {
-        "instructions_per_inference": median,
+def _spread_pct(values: list[int]) -> float:
+    return round((max(values) - min(values)) / statistics.median(values) * 100, 5)
+
+
+def count_summary(
+    events: list[dict[str, int]], runtime: str, runtime_version: str | None, valgrind: str
+) -> dict[str, Any]:
+    """A row's ``count`` record: the median instructions per inference, each inference's count, the spread, and
+    what the counts may be compared with (valgrind, runtime and its version, CPU, one thread); with the cache
+    simulation also the estimated cycles (``estimated_cycles``) and the simulated caches."""
+    counts = [item["Ir"] for item in events]
+    summary: dict[str, Any] = {
+        "instructions_per_inference": int(statistics.median(counts)),
         "per_inference": counts,
-        "spread_pct": round((max(counts) - min(counts)) / median * 100, 5),
+        "spread_pct": _spread_pct(counts),
         "valgrind": valgrind,
         "runtime": runtime,
         "runtime_version": runtime_version,
         "cpu": host_environment()["cpu"],
         "threads": 1,
     }
+    if all("DLmw" in item for item in events):
+        cycles = [estimated_cycles(item) for item in events]
+        summary |= {
+            "estimated_cycles_per_inference": int(statistics.median(cycles)),
+            "cycles_per_inference": cycles,
+            "cycles_spread_pct": _spread_pct(cycles),
+            "cache_geometry": " ".join(CACHE_GEOMETRY),
+        }
+    return summary

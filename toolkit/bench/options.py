@@ -62,6 +62,12 @@ class BenchOptions:
         "also count instructions per inference under valgrind (1 thread): what `edgekit gate` compares on a busy "
         "machine",
     )
+    #: with ``count``: also simulate fixed caches and estimate cycles per inference (``edgekit.bench.count``)
+    count_cache: bool = option(
+        False,
+        "with --count: also simulate the caches (fixed 32 KiB L1, 1 MiB last level) and estimate cycles per "
+        "inference; about doubles the counting time",
+    )
 
     def validate(self) -> None:
         """Reject nonsensical values (wrong types included, e.g. from a recipe) with one line."""
@@ -83,8 +89,11 @@ class BenchOptions:
         for name, most in maximums.items():
             if getattr(self, name) > most:
                 raise EdgekitError(f"bench option {name} must be at most {most}, got {getattr(self, name)}")
-        if not isinstance(self.count, bool):
-            raise EdgekitError(f"bench option count must be true or false, got {self.count!r}")
+        for flag in ("count", "count_cache"):
+            if not isinstance(getattr(self, flag), bool):
+                raise EdgekitError(f"bench option {flag} must be true or false, got {getattr(self, flag)!r}")
+        if self.count_cache and not self.count:
+            raise EdgekitError("bench option count_cache (--count-cache) needs count (--count)")
         if self.data is not None and not isinstance(self.data, str):
             raise EdgekitError(f"bench option data must be a string, got {self.data!r}")
         from ..data.preprocess import check_task_and_size

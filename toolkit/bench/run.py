@@ -71,7 +71,11 @@ def _with_counts(
             artifact = artifacts[row.artifact]
             try:
                 counts = count_artifact(
-                    Path(row.artifact), timing_batch(artifact, options), Path(work) / str(index), helper
+                    Path(row.artifact),
+                    timing_batch(artifact, options),
+                    Path(work) / str(index),
+                    helper,
+                    cache=options.count_cache,
                 )
             except EdgekitError as exc:
                 counted.append(dataclasses.replace(row, count={"error": str(exc), "valgrind": valgrind}))
