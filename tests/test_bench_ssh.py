@@ -151,6 +151,23 @@ def test_ssh_bad_cases_are_one_line_and_write_nothing(device, artifacts, tmp_pat
     assert not out.exists()
 
 
+def test_ssh_count_runs_under_the_devices_valgrind_or_says_it_has_none(device, artifacts, tmp_path):
+    config, ns, python, home = device
+    fast = ["--runs", "3", "--min-seconds", "0", "--warmup", "1", "--rounds", "1", "--count"]
+    art, out = str(artifacts["nano-det"]), tmp_path / "r.json"
+    # a device whose PATH has no valgrind: its edgekit's one line comes back as ours
+    bare = _python_wrapper(home, "no-valgrind-python", f'PATH=/nonexistent exec {python} "$@"')
+    lacking = _edgekit(ns, "bench", art, "--json", str(out), *fast, *_on(device)[:-2], "--remote-python", str(bare))
+    _one_error(lacking, "valgrind")
+    assert not out.exists()
+    if shutil.which("valgrind") is None or not Path("/usr/include/valgrind/callgrind.h").is_file():
+        pytest.skip("no valgrind on this machine, so none on its loopback device")
+    counted = _edgekit(ns, "bench", art, "--json", str(out), *fast, *_on(device))
+    assert counted.returncode == 0, counted.stderr
+    row = json.loads(out.read_text())["results"][0]
+    assert row["instructions_per_inference"] > 10_000_000 and row["count"]["spread_pct"] < 0.1
+
+
 def test_ssh_a_full_disk_on_the_device_is_one_line(device, artifacts, tmp_path):
     _, ns, python, home = device
     tiny = home / "tiny"

@@ -35,6 +35,13 @@ def test_remote_paths_are_quoted_and_a_home_prefix_still_expands():
     assert shell_path("$(reboot)") == "'$(reboot)'"
 
 
+def test_count_is_asked_of_the_device_with_on():
+    device = parse_device("pi@host")
+    assert "--count" not in _bench_command(device, "/tmp/x", ["a0-m"], BenchOptions(), None)
+    command = _bench_command(device, "/tmp/x", ["a0-m"], BenchOptions(count=True, count_cache=True), None)
+    assert "--count --count-cache" in command
+
+
 def test_on_with_predictions_or_profile_is_refused_in_one_line(tmp_path):
     result = CliRunner().invoke(app, ["bench", str(tmp_path), "--on", "pi@host", "--profile", str(tmp_path / "p.json")])
     assert result.exit_code == 2 and "run locally only" in result.output

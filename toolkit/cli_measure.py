@@ -154,7 +154,7 @@ def bench(
     from .report.files import write_reports
     from .report.tables import bench_table
 
-    threads, count = values["threads"], values["count"]  # None: one per physical core here, the device's with --on
+    threads = values["threads"]  # None: one per physical core here, the device's with --on
     options = bench_options(**values)
     for path in (markdown, csv_path, plot, profile):  # a report path that cannot be written fails before measuring
         if path is not None:
@@ -162,8 +162,8 @@ def bench(
     if on:
         from .bench.remote import DeviceSettings, bench_on_devices
 
-        if save_predictions or profile or count:
-            raise typer.BadParameter("--save-predictions, --profile and --count run locally only, not with --on")
+        if save_predictions or profile:
+            raise typer.BadParameter("--save-predictions and --profile run locally only, not with --on")
         if len(on) > 1 and (markdown or csv_path or plot):
             raise typer.BadParameter(
                 "--markdown, --csv and --plot take one device; with several, each device's "

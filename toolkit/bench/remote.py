@@ -259,6 +259,8 @@ def _bench_command(device: Device, folder: str, names: list[str], options: Bench
     ):
         if value is not None:
             args += [flag, str(value)]
+    # counted on the device, under its own valgrind (a device without one says so in its one error line)
+    args += [flag for flag, on in (("--count", options.count), ("--count-cache", options.count_cache)) if on]
     # exit 1 means "a row failed": the results JSON is still there and says which
     command = f"{shell_path(device.python)} {shlex.join(args)}"
     # in the background with its pid in the work folder, so that the clean-up (also after Ctrl-C here) stops it
