@@ -14,7 +14,8 @@ import tomllib
 ROOT = Path(__file__).resolve().parents[1]
 REGISTRY = ROOT / "docs" / "figures.toml"
 FIGURES: list[dict[str, Any]] = tomllib.loads(REGISTRY.read_text())["figure"]
-#: what an ``expr`` may call besides ``doc`` (the JSON), ``get`` and ``row``
+#: what an ``expr`` may call besides ``doc`` (the JSON), ``get`` and ``row``, and ``other(path)``: a value of the
+#: figure's second JSON (``json2``), for a figure computed from two runs (a pruned model against its control)
 SAFE = {"abs": abs, "min": min, "max": max, "round": round, "len": len, "sum": sum}
 
 
@@ -52,7 +53,13 @@ def _value(figure: dict[str, Any]) -> Any:
         assert len(found) == 1, f"{figure['id']}: {len(found)} rows match {match}"
         return found[0]
 
-    names = SAFE | {"doc": document, "get": lambda path: _get(document, path), "row": row}
+    second = json.loads((ROOT / figure["json2"]).read_text()) if "json2" in figure else None
+    names = SAFE | {
+        "doc": document,
+        "get": lambda path: _get(document, path),
+        "row": row,
+        "other": lambda path: _get(second, path),
+    }
     return eval(figure["expr"], {"__builtins__": {}}, names)  # noqa: S307 - the repository's own registry
 
 
@@ -63,7 +70,9 @@ def test_the_registry_is_well_formed():
         assert {"id", "page", "json", "format", "quote"} <= figure.keys(), figure
         assert ("path" in figure) != ("expr" in figure), f"{figure['id']}: give path or expr, not both"
         assert "{}" in figure["quote"], f"{figure['id']}: the quote must hold the figure as {{}}"
-        assert (ROOT / figure["json"]).is_file(), f"{figure['id']}: {figure['json']} is not committed"
+        for key in ("json", "json2"):
+            if key in figure:
+                assert (ROOT / figure[key]).is_file(), f"{figure['id']}: {figure[key]} is not committed"
 
 
 @pytest.mark.parametrize("figure", FIGURES, ids=[figure["id"] for figure in FIGURES])

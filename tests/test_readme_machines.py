@@ -28,7 +28,7 @@ SOURCES = {
         "peers/ultralytics-yolov8n-640.json",
         "peers/ultralytics-yolo11n-640.json",
     ],
-    "YOLOv8n pruned −50 % MACs": ["compress/yolov8n-shapes-p50-int8.json"],
+    "YOLOv8n pruned −50 % MACs": ["compress/yolov8n-shapes-p50-int8.json"],  # the control: accuracy only
     "pruning's cost against": [],
     "gate, 20 runs each": ["gate_noise.json"],
     "sweeps: nano-det": ["sweeps/nano-det/results.json", "sweeps/yolov8n-shapes/results.json"],
