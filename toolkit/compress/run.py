@@ -213,13 +213,7 @@ def compress_model(
     student = copy.deepcopy(teacher)
     if callable(getattr(student, "native_checkpoint", None)):
         check_replaceable(_native_path(out, student), force)
-    before = _measure(student, example, card, val)
-    steps: list[dict[str, Any]] = []
-
-    def record(step: dict[str, Any], counts: dict[str, int] | None = None) -> None:
-        steps.append(step | _measure(student, example, card, val) | (counts or {}))
-        log(f"{step['step']}: {steps[-1]['macs'] / before['macs']:.2f}x MACs, metrics {steps[-1]['metrics']}")
-
+    # the recovery images are read before anything is measured: a broken one fails in seconds, not after scoring
     mode = recovery_mode(plan.distill, data_spec, plan.images) if plan.distill else None
     canvases: Images | None = None
     origin: str | None = None
@@ -227,6 +221,13 @@ def compress_model(
         canvases, origin = distillation_images(source.card.preprocessing, plan.kd_images, data_spec, plan.images)
     if mode == "labels":  # a built-in dataset gives a stream (new images each epoch), a user's one fixed set
         canvases, origin = labelled_images(data_spec, card.preprocessing, plan.kd_images)
+    before = _measure(student, example, card, val)
+    steps: list[dict[str, Any]] = []
+
+    def record(step: dict[str, Any], counts: dict[str, int] | None = None) -> None:
+        steps.append(step | _measure(student, example, card, val) | (counts or {}))
+        log(f"{step['step']}: {steps[-1]['macs'] / before['macs']:.2f}x MACs, metrics {steps[-1]['metrics']}")
+
     epochs_done = 0
     rounds = plan.prune.steps if plan.prune else 1
     epochs = _epochs_per_round(plan.distill.epochs, rounds) if plan.distill else []
