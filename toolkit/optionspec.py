@@ -35,7 +35,7 @@ def option(
 ) -> Any:
     """A dataclass field declared as a command-line option: its default (or a ``factory`` computing it, which the
     command line and the API show as ``None``: "the library's default"), its help text, its flag (default
-    ``--field-name``) and the values it may take (shown in the help and checked by ``check_choices``)."""
+    ``--field-name``) and the values it may take (shown in the help; the dataclass's own ``validate`` checks them)."""
     metadata = {_META: {"help": help, "flag": flag, "choices": tuple(choices)}}
     if factory is not None:
         return dataclasses.field(default_factory=factory, metadata=metadata)
@@ -104,15 +104,6 @@ def check_value_types(cls: type, values: Mapping[str, Any], where: str) -> None:
             raise EdgekitError(
                 f"{where} {name} must be {_KIND_WORDS.get(expected, expected[0].__name__)}, got {value!r}"
             )
-
-
-def check_choices(cls: type, instance: Any, what: str) -> None:
-    """One line for a value outside its option's ``choices``."""
-    for field in option_fields(cls):
-        choices, value = _meta(field)["choices"], getattr(instance, field.name)
-        if choices and value is not None and value not in choices:
-            flag = _meta(field)["flag"] or "--" + field.name.replace("_", "-")
-            raise EdgekitError(f"{what} {flag} must be one of {', '.join(choices)}, got {value!r}")
 
 
 def from_values(cls: type[T], values: Mapping[str, Any], what: str) -> T:
