@@ -92,18 +92,26 @@ _KIND_WORDS: dict[tuple[type, ...], str] = {
 }
 
 
-def check_value_types(cls: type, values: Mapping[str, Any], where: str) -> None:
-    """One line naming the first value of the wrong type (``bool`` is never a number; ``"false"`` never a bool)."""
-    kinds = value_types(cls)
+def first_wrong_type(
+    kinds: Mapping[str, tuple[type, ...]], values: Mapping[str, Any]
+) -> tuple[str, Any, tuple[type, ...]] | None:
+    """The first ``(name, value, expected)`` whose value is not of its kind (``bool`` is never a number and
+    ``"false"`` never a bool); names without a kind and ``None`` values pass."""
     for name, value in values.items():
         expected = kinds.get(name)
         if expected is None or value is None:
             continue
-        wrong_bool = isinstance(value, bool) and bool not in expected
-        if not isinstance(value, expected) or wrong_bool:
-            raise EdgekitError(
-                f"{where} {name} must be {_KIND_WORDS.get(expected, expected[0].__name__)}, got {value!r}"
-            )
+        if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
+            return name, value, expected
+    return None
+
+
+def check_value_types(cls: type, values: Mapping[str, Any], where: str) -> None:
+    """One line naming the first value of the wrong type (``first_wrong_type`` over ``value_types(cls)``)."""
+    wrong = first_wrong_type(value_types(cls), values)
+    if wrong is not None:
+        name, value, expected = wrong
+        raise EdgekitError(f"{where} {name} must be {_KIND_WORDS.get(expected, expected[0].__name__)}, got {value!r}")
 
 
 def from_values(cls: type[T], values: Mapping[str, Any], what: str) -> T:

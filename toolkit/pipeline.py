@@ -39,7 +39,7 @@ from .data import DEFAULT_CALIBRATION_IMAGES
 from .errors import EdgekitError, first_line
 from .fsutil import atomic_dir, atomic_file, check_replaceable
 from .models.builtins import BUILTIN_MODELS
-from .optionspec import check_value_types
+from .optionspec import check_value_types, first_wrong_type
 from .results import ResultsDocument
 from .schema import check_nesting
 from .yamlread import load_yaml
@@ -61,14 +61,10 @@ _EXPORT_TYPES: dict[str, tuple[type, ...]] = {
 
 def _check_export_types(values: dict[str, Any]) -> dict[str, Any]:
     """One line naming the first value of the wrong type in a recipe's [export] table."""
-    for key, value in values.items():
-        expected = _EXPORT_TYPES.get(key)
-        if expected is None:
-            continue
-        if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
-            raise EdgekitError(
-                f"recipe [export] {key} must be {' or '.join(k.__name__ for k in expected)}, got {value!r}"
-            )
+    wrong = first_wrong_type(_EXPORT_TYPES, values)
+    if wrong is not None:
+        key, value, expected = wrong
+        raise EdgekitError(f"recipe [export] {key} must be {' or '.join(k.__name__ for k in expected)}, got {value!r}")
     return values
 
 
