@@ -65,9 +65,9 @@ NEIGHBOURS = {
 }
 
 
-def slowed(artifact: Path, out: Path, convs: int, width: int = 24) -> Path:
-    """A copy of ``artifact`` (ONNX) with ``convs`` float 3x3 convs (``width`` channels) on its input whose mean,
-    times 0, is added to its first output: the same outputs, more work."""
+def slowed(artifact: Path, out: Path, convs: int, width: int = 24, stride: int = 1) -> Path:
+    """A copy of ``artifact`` (ONNX) with ``convs`` float 3x3 convs (``width`` channels, ``stride``) on its input
+    whose mean, times 0, is added to its first output: the same outputs, more work."""
     if out.exists():
         shutil.rmtree(out)
     shutil.copytree(artifact, out)
@@ -77,7 +77,11 @@ def slowed(artifact: Path, out: Path, convs: int, width: int = 24) -> Path:
     for i in range(convs):
         weight = rng.standard_normal((width, channels, 3, 3)).astype(np.float32) * 0.1
         graph.initializer.append(helper.make_tensor(f"slow_w{i}", TensorProto.FLOAT, weight.shape, weight.ravel()))
-        graph.node.append(helper.make_node("Conv", [source, f"slow_w{i}"], [f"slow_y{i}"], pads=[1, 1, 1, 1]))
+        graph.node.append(
+            helper.make_node(
+                "Conv", [source, f"slow_w{i}"], [f"slow_y{i}"], pads=[1, 1, 1, 1], strides=[stride, stride]
+            )
+        )
         source, channels = f"slow_y{i}", width
     graph.initializer.append(helper.make_tensor("slow_zero", TensorProto.FLOAT, [], [0.0]))
     first = graph.output[0].name

@@ -53,7 +53,7 @@ def _time_together(
     return [dataclasses.replace(row, latency=next(latencies)) if row.ok else row for row in rows], probe, share
 
 
-def _with_counts(
+def with_counts(
     rows: list[BenchRow], artifacts: dict[str, Artifact], options: BenchOptions, valgrind: str
 ) -> list[BenchRow]:
     """Each "ok" row with its instructions per inference counted under ``valgrind`` (its version;
@@ -144,7 +144,7 @@ def run_bench(
         after = device_state()
         if options.count:
             progress.add_task(f"counting instructions under valgrind: {len(rows)} artifact(s)", total=None)
-            rows = _with_counts(rows, artifacts, options, valgrind)
+            rows = with_counts(rows, artifacts, options, valgrind)
     document = results_document(with_drops(rows), options, probe, contention)
     document = _with_device_state(document, before, after)
     if json_path:

@@ -1,0 +1,178 @@
+"""The gate's count lane on a busy machine: does it decide every run, and catch a 1.37x and a 5 % slowdown?
+
+    python benchmarks/count_noise.py [--repeats 20] [--work /tmp/count-noise] [--settings idle ...]
+
+The wall-clock study's artifacts (``gate_noise.py``: nano-det's onnx-fp32 / ort-int8 / openvino-int8 /
+tflite-int8 and ``ort-int8-slow``, one float 3x3 conv of 24 channels on the input, about 1.37x slower in time)
+plus ``ort-int8-5pct``: the same side branch, narrow enough that ort-int8 executes about 5 % more instructions.
+A baseline is counted first (each artifact under valgrind's callgrind in a process of its own, one thread, the
+way ``edgekit bench --count`` counts). Then in each setting (idle; one core kept busy; beside an ``edgekit
+compress`` training job, as in ``gate_noise.py``), every artifact is counted again ``--repeats`` times and each
+run is gated against the baseline three ways: unchanged, with ort-int8 swapped for the slow one, and swapped
+for the 5 % one. Scores are measured once (they do not depend on the machine). Writes
+``benchmarks/count_noise.json``: every count, every verdict and its title, the CPU share other processes took
+while counting and the wall time of each artifact's counting (the lane's cost).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import psutil
+from edgekit.bench.count import valgrind_version
+from edgekit.bench.harness import BenchOptions, open_artifact, results_document, score_artifact
+from edgekit.bench.run import with_counts
+from edgekit.convert.run import export_model
+from edgekit.fsutil import write_text_atomic
+from edgekit.manifest import host_environment
+from edgekit.provenance import provenance
+from edgekit.report.confirm import judge
+from edgekit.report.gate import Thresholds
+from gate_noise import NEIGHBOURS, TARGETS, slowed
+
+HERE = Path(__file__).resolve().parent
+OPTIONS = BenchOptions(data="shapes-det", count=True)
+LABELS = TARGETS + ["ort-int8-slow", "ort-int8-5pct"]
+#: the documents gated per run: which artifact stands in each of the four baseline rows
+CASES = {"unchanged": [0, 1, 2, 3], "1.37x slower": [0, 4, 2, 3], "5 % more work": [0, 5, 2, 3]}
+
+
+class ForeignShare:
+    """Share of the CPUs that processes other than this one and its children (the valgrind counts) took."""
+
+    def __enter__(self) -> ForeignShare:
+        self._start = (time.perf_counter(), self._busy(), self._ours())
+        self.share: float | None = None
+        return self
+
+    @staticmethod
+    def _busy() -> float:
+        idle = ("idle", "iowait", "guest", "guest_nice")
+        return sum(v for t in psutil.cpu_times(percpu=True) for k, v in t._asdict().items() if k not in idle)
+
+    @staticmethod
+    def _ours() -> float:
+        times = psutil.Process().cpu_times()
+        return times.user + times.system + times.children_user + times.children_system
+
+    def __exit__(self, *exc: object) -> None:
+        wall = time.perf_counter() - self._start[0]
+        others = (self._busy() - self._start[1]) - (self._ours() - self._start[2])
+        self.share = round(min(max(others / (wall * (os.cpu_count() or 1)), 0.0), 1.0), 4)
+
+
+def count_all(rows: list, artifacts: dict, valgrind: str) -> tuple[list, float | None, list[float]]:
+    """Every row counted again (one valgrind process per artifact): the rows, the foreign CPU share, seconds each."""
+    counted, seconds = [], []
+    with ForeignShare() as foreign:
+        for row in rows:
+            start = time.perf_counter()
+            counted += with_counts([row], artifacts, OPTIONS, valgrind)
+            seconds.append(round(time.perf_counter() - start, 1))
+    failed = [row.artifact for row in counted if row.instructions_per_inference is None]
+    if failed:
+        raise SystemExit(f"could not count {failed}: {[row.count for row in counted if row.artifact in failed]}")
+    return counted, foreign.share, seconds
+
+
+def _document(rows: list, keep: list[int], share: float | None):
+    """The rows ``keep`` names as one results document (the side-branch copies keep ort-int8's target label)."""
+    return results_document([rows[i] for i in keep], OPTIONS, None, share)
+
+
+def gate_run(baseline, rows: list, artifacts: dict, valgrind: str, thresholds: Thresholds) -> dict[str, Any]:
+    """Count every artifact once; gate the unchanged set and the two regressed ones."""
+    counted, share, seconds = count_all(rows, artifacts, valgrind)
+    record: dict[str, Any] = {
+        "foreign_cpu_share": share,
+        "count_seconds": dict(zip(LABELS, seconds)),
+        "instructions_per_inference": {label: row.instructions_per_inference for label, row in zip(LABELS, counted)},
+        "spread_pct": {label: row.count["spread_pct"] for label, row in zip(LABELS, counted)},
+    }
+    for case, keep in CASES.items():
+        verdict = judge(baseline, _document(counted, keep, share), thresholds)
+        record[case] = {
+            "status": verdict.status,
+            "title": verdict.markdown.splitlines()[0].removeprefix("### "),
+            "failed": [line for line in verdict.markdown.splitlines() if "**FAIL**" in line],
+        }
+    return record
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # unwind, so the neighbour is killed too
+
+
+def run_setting(setting: str, args: argparse.Namespace, baseline, rows, artifacts, valgrind, thresholds) -> dict:
+    """``--repeats`` gate runs beside the setting's neighbour (started here, killed at the end)."""
+    command = NEIGHBOURS[setting]
+    neighbour = None
+    if command:
+        neighbour = subprocess.Popen(
+            [part.format(work=args.work) for part in command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        time.sleep(20)  # the training job loads, scores and starts its epochs
+    try:
+        runs = []
+        for i in range(args.repeats):
+            runs.append(gate_run(baseline, rows, artifacts, valgrind, thresholds))
+            print(setting, i + 1, {case: runs[-1][case]["status"] for case in CASES}, runs[-1]["foreign_cpu_share"])
+    finally:
+        if neighbour:
+            neighbour.kill()
+            neighbour.wait()
+    return {"runs": runs, "counts": {case: dict(Counter(run[case]["status"] for run in runs)) for case in CASES}}
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/count-noise"))
+    parser.add_argument("--settings", nargs="+", default=list(NEIGHBOURS))
+    parser.add_argument("--width-5pct", type=int, default=2, help="channels of the 5 %% artifact's side conv")
+    parser.add_argument("--stride-5pct", type=int, default=2, help="stride of the 5 %% artifact's side conv")
+    args = parser.parse_args()
+    arts = args.work / "arts"
+    if not all((arts / t).is_dir() for t in TARGETS):
+        export_model("nano-det", TARGETS, arts, force=True)
+    paths = [arts / t for t in TARGETS] + [
+        slowed(arts / "ort-int8", args.work / "slow" / "ort-int8", 1),
+        slowed(arts / "ort-int8", args.work / "5pct" / "ort-int8", 1, args.width_5pct, args.stride_5pct),
+    ]
+    artifacts = {str(path): open_artifact(path, OPTIONS) for path in paths}
+    rows = [score_artifact(path, OPTIONS)[0] for path in paths]
+    valgrind = valgrind_version()
+    thresholds = Thresholds()  # the count lane's default: 2 % growth of counted instructions
+    counted, share, seconds = count_all(rows, artifacts, valgrind)
+    baseline = _document(counted, CASES["unchanged"], share)
+    base_counts = {label: row.instructions_per_inference for label, row in zip(LABELS, counted)}
+    results: dict[str, Any] = {
+        "environment": host_environment(),
+        "provenance": provenance(),
+        "valgrind": valgrind,
+        "baseline": {"instructions_per_inference": base_counts, "count_seconds": dict(zip(LABELS, seconds))},
+        "work_vs_ort_int8_pct": {
+            label: round((base_counts[label] / base_counts["ort-int8"] - 1) * 100, 3) for label in LABELS[4:]
+        },
+        "thresholds": {"max_instruction_growth": thresholds.max_instruction_growth},
+        "settings": {},
+    }
+    print("baseline", base_counts, results["work_vs_ort_int8_pct"], seconds, flush=True)
+    for setting in args.settings:
+        results["settings"][setting] = run_setting(setting, args, baseline, rows, artifacts, valgrind, thresholds)
+        write_text_atomic(HERE / "count_noise.json", json.dumps(results, indent=2) + "\n")
+    for setting, data in results["settings"].items():
+        print(setting, data["counts"])
+
+
+if __name__ == "__main__":
+    main()
