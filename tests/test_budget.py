@@ -94,8 +94,12 @@ def test_the_budget_artifact_benches_against_its_parent(spied_budget_export: dic
         ],
     )
     assert result.exit_code == 0, result.output
-    row = json.loads(out.read_text())["results"][0]
+    row, parent = json.loads(out.read_text())["results"]
     assert row["parent"] == "onnx-fp32" and "map50_95" in row["drop"]
+    # the decision travels with the row it measured: each attempt's drop on the decide images, the float layers
+    budget = row["accuracy_budget"]
+    assert budget["max_drop_points"] == 0.3 and budget["attempts"][-1]["drop_points"] <= 0.3
+    assert "accuracy_budget" not in parent
 
 
 def test_a_budget_that_cannot_be_met_fails_that_target_and_writes_nothing(

@@ -113,6 +113,9 @@ class BenchRow:
     #: inference's count, the spread, and the valgrind / runtime versions and CPU they may be compared under)
     instructions_per_inference: int | None = None
     count: dict[str, Any] | None = None
+    #: ``export --max-drop``: the artifact's accuracy budget as its manifest recorded it (the drop of each attempt
+    #: on the held-out decide images, the layers kept float), so the decision travels with what it measured
+    accuracy_budget: dict[str, Any] | None = None
     #: the sweep grid point a row measures (``edgekit sweep``): its options and ratios to the sweep's reference
     cell: dict[str, Any] = field(default_factory=dict)
     #: keys a newer edgekit wrote that this one does not know: kept, so a read-and-write loses nothing

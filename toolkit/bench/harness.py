@@ -264,6 +264,7 @@ def score_artifact(
         evaluation={"preset": options.preset or "manifest", **decoding.to_dict()} if decoding else None,
         model_sha256=manifest.model_sha256,
         parent_sha256=manifest.parent_sha256,
+        accuracy_budget=manifest.notes.get("accuracy_budget"),
     )
     del session
     gc.collect()
