@@ -83,3 +83,21 @@ def test_the_figure_is_its_json_and_stands_on_its_page(figure: dict[str, Any]):
     quote = figure["quote"].format(text)
     page = (ROOT / figure["page"]).read_text()
     assert quote in page, f"{figure['page']} does not say {quote!r} ({figure['id']} from {figure['json']})"
+
+
+def test_the_yolov8n_peer_table_is_rendered_from_its_json_and_stands_on_its_page():
+    """docs/yolo.md's YOLOv8n table against Ultralytics' exports: every cell, rendered again from the bench JSON
+    and `yolo val`'s JSON by the script that wrote it."""
+    import importlib.util
+
+    script = ROOT / "benchmarks" / "peers" / "ultralytics.py"
+    spec = importlib.util.spec_from_file_location("peers_ultralytics", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    document = json.loads((ROOT / "benchmarks" / "peers" / "ultralytics.json").read_text())
+    scored = json.loads((ROOT / "benchmarks" / "peers" / "yolo_val.json").read_text())["results"]
+    yolo_val = {entry["model"]: entry["map50_95"] for entry in scored}
+    table = module.markdown_table(document, document["labels"], document["peers"], yolo_val, "YOLOv8n", 256)
+    rows = "\n".join(line for line in table.splitlines() if line.startswith("|"))
+    assert len(rows.splitlines()) == 10 and rows in (ROOT / "docs" / "yolo.md").read_text()

@@ -1,5 +1,5 @@
 """Every row of the README's Results table names the machine its timings come from, and that name is the one its
-JSON records (three machines made those figures: a row may not borrow another's, nor a table hide the mix)."""
+JSON records (two machines made those figures: a row may not borrow another's, nor a table hide the mix)."""
 
 from __future__ import annotations
 
