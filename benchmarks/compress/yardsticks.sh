@@ -4,7 +4,7 @@
 # the YOLO ones in the Ultralytics venv (/tmp/ul, README "Real YOLO models") on the shapes-det YOLO split
 # written by benchmarks/yolov8n/make_data.py into /tmp/shapes-yolo. Run one case at a time on an otherwise
 # idle machine: two torch jobs on 2 cores spin against each other (OpenMP) and ran ~10x slower once.
-#   bash benchmarks/compress/yardsticks.sh nano|criteria|yolov8n|steps|yolo11n|act|pad|pipeline|pipeline-relu|roofline
+#   bash benchmarks/compress/yardsticks.sh nano|criteria|steps|yolo11n|act|pad|pipeline|pipeline-relu|roofline
 # then: ratio_table.py for YOLOv8n (its docstring), yolo_val_pruned.py in the Ultralytics venv
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -50,4 +50,6 @@ case "${1:-nano}" in
   roofline)  # the fraction of this CPU's INT8 conv ceiling each rewrite's artifacts reach, before and after
     .venv/bin/python benchmarks/roofline.py --peers $OUT/yolov8n-shapes-relu-int8.json $OUT/yolov8n-shapes-pad-int8.json \
       --out compress/roofline-rewrites ;;
+  *) echo "yardsticks.sh: no case '$1' (nano|criteria|steps|yolo11n|act|pad|pipeline|pipeline-relu|roofline)" >&2
+     exit 2 ;;
 esac
