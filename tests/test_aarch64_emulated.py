@@ -7,6 +7,7 @@ debootstrap, no mirror)."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -73,3 +74,7 @@ def test_aarch64_emulated_bench_scores_what_x86_scores(tmp_path, reference_expor
         for metric, value in mine["metrics"].items():
             assert abs(theirs["metrics"][metric] - value) * 100 <= 0.1, (mine["target"], metric)
     print("aarch64 (emulated):", {r["target"]: r["metrics"] for r in arm["results"]})
+    evidence = os.environ.get("EDGEKIT_EVIDENCE_DIR")
+    if evidence:  # benchmarks/aarch64/: the JSON behind docs/device.md's table, kept from a run of this test
+        for name in ("x86", "arm"):
+            shutil.copyfile(tmp_path / f"{name}.json", Path(evidence) / f"emulated-{name}.json")
