@@ -60,7 +60,7 @@ def _value(figure: dict[str, Any]) -> Any:
         "row": row,
         "other": lambda path: _get(second, path),
     }
-    return eval(figure["expr"], {"__builtins__": {}}, names)  # noqa: S307 - the repository's own registry
+    return eval(figure["expr"], {"__builtins__": {}, **names})  # noqa: S307 - the repository's own registry
 
 
 def test_the_registry_is_well_formed():
