@@ -17,6 +17,7 @@ while counting and the wall time of each artifact's counting (the lane's cost).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import signal
@@ -28,7 +29,14 @@ from typing import Any
 
 import psutil
 from edgekit.bench.count import valgrind_version
-from edgekit.bench.harness import BenchOptions, open_artifact, results_document, score_artifact
+from edgekit.bench.harness import (
+    BenchOptions,
+    open_artifact,
+    open_for_timing,
+    results_document,
+    score_artifact,
+    time_with_probe,
+)
 from edgekit.bench.run import with_counts
 from edgekit.convert.run import export_model
 from edgekit.fsutil import write_text_atomic
@@ -111,8 +119,11 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # unwind, so the neighbour is killed too
 
 
-def run_setting(setting: str, args: argparse.Namespace, baseline, rows, artifacts, valgrind, thresholds) -> dict:
-    """``--repeats`` gate runs beside the setting's neighbour (started here, killed at the end)."""
+def run_setting(
+    setting: str, args: argparse.Namespace, baseline, rows, artifacts, valgrind, thresholds, on_run=None
+) -> dict:
+    """``--repeats`` gate runs beside the setting's neighbour (started here, killed at the end); ``on_run`` is
+    called with the runs so far after each one (the caller saves them)."""
     command = NEIGHBOURS[setting]
     neighbour = None
     if command:
@@ -125,6 +136,8 @@ def run_setting(setting: str, args: argparse.Namespace, baseline, rows, artifact
         for i in range(args.repeats):
             runs.append(gate_run(baseline, rows, artifacts, valgrind, thresholds))
             print(setting, i + 1, {case: runs[-1][case]["status"] for case in CASES}, runs[-1]["foreign_cpu_share"])
+            if on_run:
+                on_run(runs)
     finally:
         if neighbour:
             neighbour.kill()
@@ -149,11 +162,17 @@ def main() -> None:
         slowed(arts / "ort-int8", args.work / "5pct" / "ort-int8", 1, args.width_5pct, args.stride_5pct),
     ]
     artifacts = {str(path): open_artifact(path, OPTIONS) for path in paths}
-    rows = [score_artifact(path, OPTIONS)[0] for path in paths]
+    scored = [score_artifact(path, OPTIONS)[0] for path in paths]
+    # a results row carries a latency; the count lane never judges it, so one short timing serves every document
+    latencies, _, _ = time_with_probe([open_for_timing(path, OPTIONS) for path in paths], OPTIONS)
+    rows = [dataclasses.replace(row, latency=latency) for row, latency in zip(scored, latencies)]
     valgrind = valgrind_version()
     thresholds = Thresholds()  # the count lane's default: 2 % growth of counted instructions
     counted, share, seconds = count_all(rows, artifacts, valgrind)
     baseline = _document(counted, CASES["unchanged"], share)
+    itself = judge(baseline, baseline, thresholds)
+    if itself.status != "pass" or "(count lane)" not in itself.markdown:
+        raise SystemExit(f"the baseline gated against itself did not pass in the count lane: {itself.markdown}")
     base_counts = {label: row.instructions_per_inference for label, row in zip(LABELS, counted)}
     results: dict[str, Any] = {
         "environment": host_environment(),
@@ -167,9 +186,17 @@ def main() -> None:
         "settings": {},
     }
     print("baseline", base_counts, results["work_vs_ort_int8_pct"], seconds, flush=True)
-    for setting in args.settings:
-        results["settings"][setting] = run_setting(setting, args, baseline, rows, artifacts, valgrind, thresholds)
+
+    def save(setting: str, runs: list) -> None:
+        counts = {case: dict(Counter(run[case]["status"] for run in runs)) for case in CASES}
+        results["settings"][setting] = {"runs": runs, "counts": counts}
         write_text_atomic(HERE / "count_noise.json", json.dumps(results, indent=2) + "\n")
+
+    for setting in args.settings:
+        done = run_setting(
+            setting, args, baseline, rows, artifacts, valgrind, thresholds, lambda runs, s=setting: save(s, runs)
+        )
+        save(setting, done["runs"])
     for setting, data in results["settings"].items():
         print(setting, data["counts"])
 
