@@ -115,6 +115,35 @@ def gate_run(baseline, rows: list, artifacts: dict, valgrind: str, thresholds: T
     return record
 
 
+def markdown_table(results: dict[str, Any]) -> str:
+    """The study's table (docs/gate.md quotes it; tests/test_figures.py renders it again from the JSON): per
+    setting, the CPU share others took while counting, each case's verdicts, how far any count moved from the
+    baseline's, and the wall time of counting all six artifacts once."""
+    base = results["baseline"]["instructions_per_inference"]
+    work = results["work_vs_ort_int8_pct"]
+    lines = [
+        f"| setting (CPU share of others) | unchanged | 1.37x slower (+{work['ort-int8-slow']:.1f} % instructions) "
+        f"| 5 % more work (+{work['ort-int8-5pct']:.1f} %) | largest move of a count from the baseline "
+        "| counting six artifacts |",
+        "|---|---|---|---|---:|---:|",
+    ]
+    for setting, data in results["settings"].items():
+        runs = data["runs"]
+        shares = [run["foreign_cpu_share"] * 100 for run in runs]
+        moved = max(
+            abs(count / base[label] - 1) * 100
+            for run in runs
+            for label, count in run["instructions_per_inference"].items()
+        )
+        minutes = [sum(run["count_seconds"].values()) / 60 for run in runs]
+        verdicts = [", ".join(f"{n} {status}" for status, n in sorted(data["counts"][case].items())) for case in CASES]
+        lines.append(
+            f"| {setting} ({min(shares):.0f}-{max(shares):.0f} %) | {' | '.join(verdicts)} | {moved:.4f} % "
+            f"| {min(minutes):.1f}-{max(minutes):.1f} min |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # unwind, so the neighbour is killed too
 
@@ -153,7 +182,11 @@ def main() -> None:
     parser.add_argument("--settings", nargs="+", default=list(NEIGHBOURS))
     parser.add_argument("--width-5pct", type=int, default=24, help="channels of the 5 %% artifact's side conv")
     parser.add_argument("--stride-5pct", type=int, default=2, help="stride of the 5 %% artifact's side conv")
+    parser.add_argument("--render", action="store_true", help="print the table of count_noise.json, count nothing")
     args = parser.parse_args()
+    if args.render:
+        print(markdown_table(json.loads((HERE / "count_noise.json").read_text())), end="")
+        return
     arts = args.work / "arts"
     if not all((arts / t).is_dir() for t in TARGETS):
         export_model("nano-det", TARGETS, arts, force=True)

@@ -101,3 +101,22 @@ def test_the_yolov8n_peer_table_is_rendered_from_its_json_and_stands_on_its_page
     table = module.markdown_table(document, document["labels"], document["peers"], yolo_val, "YOLOv8n", 256)
     rows = "\n".join(line for line in table.splitlines() if line.startswith("|"))
     assert len(rows.splitlines()) == 10 and rows in (ROOT / "docs" / "yolo.md").read_text()
+
+
+def test_the_count_lane_table_is_rendered_from_its_json_and_stands_on_its_page():
+    """docs/gate.md's count-lane study: the table, rendered again from ``benchmarks/count_noise.json``."""
+    import importlib.util
+    import sys
+
+    script = ROOT / "benchmarks" / "count_noise.py"
+    sys.path.insert(0, str(script.parent))  # it imports gate_noise beside it
+    try:
+        spec = importlib.util.spec_from_file_location("count_noise_script", script)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(script.parent))
+    results = json.loads((ROOT / "benchmarks" / "count_noise.json").read_text())
+    table = module.markdown_table(results)
+    assert len(table.splitlines()) == 2 + len(results["settings"]) and table in (ROOT / "docs" / "gate.md").read_text()
