@@ -19,18 +19,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import signal
-import subprocess
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import psutil
 from edgekit.bench.count import valgrind_version
 from edgekit.bench.harness import (
     BenchOptions,
+    CpuContention,
     open_artifact,
     open_for_timing,
     results_document,
@@ -44,7 +42,7 @@ from edgekit.manifest import host_environment
 from edgekit.provenance import provenance
 from edgekit.report.confirm import judge
 from edgekit.report.gate import Thresholds
-from gate_noise import NEIGHBOURS, TARGETS, slowed
+from gate_noise import NEIGHBOURS, TARGETS, beside, slowed, stop_on_sigterm
 
 HERE = Path(__file__).resolve().parent
 OPTIONS = BenchOptions(data="shapes-det", count=True)
@@ -53,34 +51,10 @@ LABELS = TARGETS + ["ort-int8-slow", "ort-int8-5pct"]
 CASES = {"unchanged": [0, 1, 2, 3], "1.37x slower": [0, 4, 2, 3], "5 % more work": [0, 5, 2, 3]}
 
 
-class ForeignShare:
-    """Share of the CPUs that processes other than this one and its children (the valgrind counts) took."""
-
-    def __enter__(self) -> ForeignShare:
-        self._start = (time.perf_counter(), self._busy(), self._ours())
-        self.share: float | None = None
-        return self
-
-    @staticmethod
-    def _busy() -> float:
-        idle = ("idle", "iowait", "guest", "guest_nice")
-        return sum(v for t in psutil.cpu_times(percpu=True) for k, v in t._asdict().items() if k not in idle)
-
-    @staticmethod
-    def _ours() -> float:
-        times = psutil.Process().cpu_times()
-        return times.user + times.system + times.children_user + times.children_system
-
-    def __exit__(self, *exc: object) -> None:
-        wall = time.perf_counter() - self._start[0]
-        others = (self._busy() - self._start[1]) - (self._ours() - self._start[2])
-        self.share = round(min(max(others / (wall * (os.cpu_count() or 1)), 0.0), 1.0), 4)
-
-
 def count_all(rows: list, artifacts: dict, valgrind: str) -> tuple[list, float | None, list[float]]:
     """Every row counted again (one valgrind process per artifact): the rows, the foreign CPU share, seconds each."""
     counted, seconds = [], []
-    with ForeignShare() as foreign:
+    with CpuContention(children=True) as foreign:
         for row in rows:
             start = time.perf_counter()
             counted += with_counts([row], artifacts, OPTIONS, valgrind)
@@ -88,7 +62,8 @@ def count_all(rows: list, artifacts: dict, valgrind: str) -> tuple[list, float |
     failed = [row.artifact for row in counted if row.instructions_per_inference is None]
     if failed:
         raise SystemExit(f"could not count {failed}: {[row.count for row in counted if row.artifact in failed]}")
-    return counted, foreign.share, seconds
+    share = None if foreign.share is None else round(foreign.share, 4)
+    return counted, share, seconds
 
 
 def _document(rows: list, keep: list[int], share: float | None):
@@ -144,38 +119,23 @@ def markdown_table(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _stop_on_sigterm(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # unwind, so the neighbour is killed too
-
-
 def run_setting(
     setting: str, args: argparse.Namespace, baseline, rows, artifacts, valgrind, thresholds, on_run=None
-) -> dict:
-    """``--repeats`` gate runs beside the setting's neighbour (started here, killed at the end); ``on_run`` is
-    called with the runs so far after each one (the caller saves them)."""
-    command = NEIGHBOURS[setting]
-    neighbour = None
-    if command:
-        neighbour = subprocess.Popen(
-            [part.format(work=args.work) for part in command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        time.sleep(20)  # the training job loads, scores and starts its epochs
-    try:
-        runs = []
+) -> list[dict[str, Any]]:
+    """``--repeats`` gate runs beside the setting's neighbour; ``on_run`` is called with the runs so far after
+    each one (the caller saves them)."""
+    runs: list[dict[str, Any]] = []
+    with beside(setting, args.work):
         for i in range(args.repeats):
             runs.append(gate_run(baseline, rows, artifacts, valgrind, thresholds))
             print(setting, i + 1, {case: runs[-1][case]["status"] for case in CASES}, runs[-1]["foreign_cpu_share"])
             if on_run:
                 on_run(runs)
-    finally:
-        if neighbour:
-            neighbour.kill()
-            neighbour.wait()
-    return {"runs": runs, "counts": {case: dict(Counter(run[case]["status"] for run in runs)) for case in CASES}}
+    return runs
 
 
 def main() -> None:
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--work", type=Path, default=Path("/tmp/count-noise"))
@@ -226,10 +186,10 @@ def main() -> None:
         write_text_atomic(HERE / "count_noise.json", json.dumps(results, indent=2) + "\n")
 
     for setting in args.settings:
-        done = run_setting(
+        runs = run_setting(
             setting, args, baseline, rows, artifacts, valgrind, thresholds, lambda runs, s=setting: save(s, runs)
         )
-        save(setting, done["runs"])
+        save(setting, runs)
     for setting, data in results["settings"].items():
         print(setting, data["counts"])
 

@@ -28,6 +28,8 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -154,12 +156,31 @@ def gate_run(baseline, rows: list, paths: list[Path], thresholds: Thresholds) ->
     return record
 
 
-def _stop_on_sigterm(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt  # unwind, so the neighbour started below is killed too
+def stop_on_sigterm(signum: int, frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C, so a neighbour ``beside`` started is killed too."""
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def beside(setting: str, work: Path) -> Iterator[None]:
+    """The setting's neighbour (``NEIGHBOURS``) running for the duration of the block, killed at its end."""
+    command = NEIGHBOURS[setting]
+    neighbour = None
+    if command:
+        neighbour = subprocess.Popen(
+            [part.format(work=work) for part in command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        time.sleep(20)  # the training job loads, scores and starts its epochs
+    try:
+        yield
+    finally:
+        if neighbour:
+            neighbour.kill()
+            neighbour.wait()
 
 
 def main() -> None:
-    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    signal.signal(signal.SIGTERM, stop_on_sigterm)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--work", type=Path, default=Path("/tmp/gate-noise"))
@@ -191,15 +212,8 @@ def main() -> None:
         "settings": {},
     }
     for setting in args.settings:
-        command = NEIGHBOURS[setting]
-        neighbour = None
-        if command:
-            neighbour = subprocess.Popen(
-                [part.format(work=args.work) for part in command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-            )
-            time.sleep(20)  # the training job loads, scores and starts its epochs
-        try:
-            runs = []
+        runs = []
+        with beside(setting, args.work):
             for i in range(args.repeats):
                 runs.append(gate_run(baseline, rows, paths, thresholds))
                 print(
@@ -212,10 +226,6 @@ def main() -> None:
                     },
                     flush=True,
                 )
-        finally:
-            if neighbour:
-                neighbour.kill()
-                neighbour.wait()
         results["settings"][setting] = {
             "runs": runs,
             "counts": {

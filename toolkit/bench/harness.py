@@ -145,14 +145,22 @@ class MachineProbe:
 class CpuContention:
     """Share of CPU time that other processes used while the block ran (0: idle neighbours, 0.5 on 2 cores:
     one core kept busy), over the CPUs this process may run on (its affinity: a container's cpuset, not the
-    host's every core), from their busy times and this process's own CPU time (psutil)."""
+    host's every core), from their busy times and this process's own CPU time (psutil). ``children``: the
+    children it waited for in the block (a counting valgrind, say) are its own too, not others."""
+
+    def __init__(self, children: bool = False) -> None:
+        self._children = children
+
+    def _own_seconds(self) -> float:
+        times = self._process.cpu_times()
+        return float(sum(times[:4] if self._children else times[:2]))
 
     def __enter__(self) -> CpuContention:
         import psutil
 
         self._process = psutil.Process()
         self._cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
-        self._start = (time.perf_counter(), self._busy_seconds(), sum(self._process.cpu_times()[:2]))
+        self._start = (time.perf_counter(), self._busy_seconds(), self._own_seconds())
         self.share: float | None = None
         return self
 
@@ -166,7 +174,7 @@ class CpuContention:
 
     def __exit__(self, *exc: Any) -> None:
         wall = time.perf_counter() - self._start[0]
-        others = self._busy_seconds() - self._start[1] - (sum(self._process.cpu_times()[:2]) - self._start[2])
+        others = self._busy_seconds() - self._start[1] - (self._own_seconds() - self._start[2])
         capacity = wall * (len(self._cpus) if self._cpus else os.cpu_count() or 1)
         self.share = min(max(others / capacity, 0.0), 1.0) if capacity > 0 else None
 
