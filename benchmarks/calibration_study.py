@@ -1,6 +1,8 @@
 """Which calibration is worth it: each INT8 target's calibration options on the real YOLOv8n, scored on fresh images.
 
-    python benchmarks/calibration_study.py [--model benchmarks/models/yolov8n-shapes.onnx]
+    python benchmarks/calibration_study.py [--model benchmarks/models/yolov8n-shapes.onnx] [--target T ...]
+    python benchmarks/calibration_study.py --model benchmarks/models/yolo26n-shapes-converged.pt --trust \
+        --name calibration_study_yolo26n      # in Ultralytics' venv (the .pt is exported to ONNX first)
 
 Every variant is calibrated on shapes-det's calibration split (as ``edgekit export --data shapes-det``) and
 scored, with the FP32 parent, on a *study* split of 300 images generated with a seed used nowhere else
@@ -19,20 +21,23 @@ from pathlib import Path
 import edgekit
 from edgekit.calibration_data.build import write_detection_split
 from edgekit.fsutil import write_text_atomic
+from edgekit.provenance import provenance
 from rich.console import Console
 
 HERE = Path(__file__).resolve().parent
 STUDY_SEED, STUDY_IMAGES = 7007, 300
 #: (label, target, config overrides); the first of each target is edgekit's default
 VARIANTS = [
-    ("MinMax (default)", "ort-int8", {}),
+    ("MeanMinMax (default)", "ort-int8", {}),
     ("Percentile 99.999", "ort-int8", {"calibration_method": "Percentile"}),
+    ("MinMax", "ort-int8", {"calibration_method": "MinMax"}),
     ("Entropy", "ort-int8", {"calibration_method": "Entropy"}),
     ("per-tensor weights", "ort-int8", {"per_channel": "false"}),
-    ("fast bias correction, mixed (default)", "openvino-int8", {}),
-    ("full bias correction", "openvino-int8", {"fast_bias_correction": "false"}),
+    ("full bias correction, mixed (default)", "openvino-int8", {}),
+    ("fast bias correction", "openvino-int8", {"fast_bias_correction": "true"}),
     ("performance preset (symmetric activations)", "openvino-int8", {"preset": "performance"}),
-    ("per-channel MinMax (default)", "tflite-int8", {}),
+    ("per-channel MeanMinMax (default)", "tflite-int8", {}),
+    ("MinMax (the converter's own)", "tflite-int8", {"calibration_method": "MinMax"}),
     ("per-tensor weights", "tflite-int8", {"per_channel": "false"}),
 ]
 
@@ -45,7 +50,9 @@ def study_split(root: Path, images: int = STUDY_IMAGES) -> Path:
 
 def _label(model: str) -> str:
     path = Path(model).resolve()
-    return str(path.relative_to(HERE.parent)) if path.is_file() else model
+    if not path.is_file():
+        return model
+    return str(path.relative_to(HERE.parent)) if path.is_relative_to(HERE.parent) else str(path)
 
 
 def _seconds(value: float | None) -> str:
@@ -62,14 +69,19 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("runs/calibration-study"))
     parser.add_argument("--name", default="calibration_study", help="output files OUT_DIR/NAME.{json,md}")
     parser.add_argument("--out-dir", type=Path, default=HERE, help="where they go (benchmarks/)")
+    parser.add_argument("--target", action="append", help="only these targets' variants (repeatable)")
+    parser.add_argument("--trust", action="store_true", help="load a pickled checkpoint (.pt) you trust")
     parser.add_argument(
         "--smoke", action="store_true", help="the first variant on 8 calibration and 8 study images (the CI smoke test)"
     )
     args = parser.parse_args()
-    variants, images, calib = (VARIANTS[:1], 8, 8) if args.smoke else (VARIANTS, STUDY_IMAGES, 128)
+    chosen = [v for v in VARIANTS if not args.target or v[1] in args.target]
+    variants, images, calib = (chosen[:1], 8, 8) if args.smoke else (chosen, STUDY_IMAGES, 128)
     console = Console()
     labels, seconds = {}, {}
-    rows = edgekit.export(args.model, ["onnx-fp32"], args.work / "fp32", data="shapes-det", force=True)
+    rows = edgekit.export(
+        args.model, ["onnx-fp32"], args.work / "fp32", data="shapes-det", force=True, trust=args.trust
+    )
     labels[str(rows[0].path)] = ("onnx-fp32", "FP32 parent")
     for index, (label, target, overrides) in enumerate(variants):
         start = time.perf_counter()
@@ -81,6 +93,7 @@ def main() -> None:
             force=True,
             overrides={target: overrides},
             calib_images=calib,
+            trust=args.trust,
         )
         seconds[str(rows[0].path)] = time.perf_counter() - start
         if rows[0].status == "ok":
@@ -106,6 +119,7 @@ def main() -> None:
             }
         )
     result = {
+        "provenance": provenance(),
         "model": _label(args.model),
         "study_split": {"seed": STUDY_SEED, "images": images},
         "environment": document["environment"],

@@ -37,6 +37,7 @@ from edgekit.errors import ExportError, first_line  # noqa: E402
 from edgekit.manifest import TensorSpec  # noqa: E402
 
 from .base import Conversion  # noqa: E402
+from .tflite_ranges import METHODS, mean_minmax_calibration  # noqa: E402
 
 ONNX2TF_VERSION = "1.29.24"
 ONNX2TF_INSTALL = f"pip install 'edgekit-deploy[tflite-export]' && pip install --no-deps onnx2tf=={ONNX2TF_VERSION}"
@@ -203,9 +204,16 @@ def _prepared_graph(onnx_path: Path, work: Path, split_outputs: bool) -> tuple[P
     return work / "graph.onnx", assembly
 
 
-def _write_tflite(graph: Path, mode: str, calib: CalibrationSet, per_channel: bool, dst: Path) -> None:
+def _write_tflite(
+    graph: Path, mode: str, calib: CalibrationSet, per_channel: bool, dst: Path, calibration: str = "MinMax"
+) -> None:
     model = _translate(graph, calib)
-    with tempfile.TemporaryDirectory(prefix="edgekit-tflite-") as work, native_output_to(Path(work) / "converter.log"):
+    ranges = mean_minmax_calibration() if mode == "int8" and calibration == "MeanMinMax" else contextlib.nullcontext()
+    with (
+        tempfile.TemporaryDirectory(prefix="edgekit-tflite-") as work,
+        native_output_to(Path(work) / "converter.log"),
+        ranges,
+    ):
         try:
             with warnings.catch_warnings():  # "Statistics for quantized inputs were expected": int8 I/O, intended
                 warnings.simplefilter("ignore", UserWarning)
@@ -230,23 +238,27 @@ def convert_tflite(onnx_path: Path, calib: CalibrationSet, mode: str, out_dir: P
         graph, assembly = _prepared_graph(onnx_path, work, cfg.split_outputs)
         _, onnx_outputs = onnx_io_specs(graph)
         per_channel = getattr(cfg, "per_channel", True)
+        calibration = getattr(cfg, "calibration_method", "MinMax")
+        if calibration not in METHODS:
+            raise ExportError(f"{mode}: calibration_method must be one of {', '.join(METHODS)}, got {calibration!r}")
         tail_from, keep_decode = list(getattr(cfg, "float_tail_from", ())), getattr(cfg, "keep_decode_float", False)
         if (
             mode == "int8"
             and (keep_decode or tail_from)
             and split_decode_tail(graph, work / "body.onnx", work / "decode.onnx", tail_from, keep_decode)
         ):
-            _write_tflite(work / "body.onnx", mode, calib, per_channel, out_dir / "model.tflite")
+            _write_tflite(work / "body.onnx", mode, calib, per_channel, out_dir / "model.tflite", calibration)
             _write_tflite(work / "decode.onnx", "fp32", calib, per_channel, out_dir / "decode.tflite")
             stages = ["decode.tflite"]
         else:
-            _write_tflite(graph, mode, calib, per_channel, out_dir / "model.tflite")
+            _write_tflite(graph, mode, calib, per_channel, out_dir / "model.tflite", calibration)
     inputs, _ = _tensor_specs(out_dir / "model.tflite", [])
     _, outputs = _tensor_specs(out_dir / (stages or ["model.tflite"])[-1], onnx_outputs)
     versions = {"onnx2tf": ONNX2TF_VERSION, "tensorflow": tf.__version__}
     notes = {
         "variant": mode,
         "calibration_images": len(calib) if mode == "int8" else 0,
+        "calibration_method": calibration if mode == "int8" else None,
         "split_outputs": bool(assembly),
         "float_decode_stage": bool(stages),
         "float_tail_from": len(tail_from),

@@ -84,10 +84,8 @@ def test_an_allocation_failure_is_recognised() -> None:
     assert not is_out_of_memory(ValueError("shape mismatch"))
 
 
-@pytest.mark.parametrize("method", ["MinMax", "Percentile"])
-def test_streamed_calibration_equals_the_unbounded_one(tmp_path: Path, method: str) -> None:
-    """Percentile too: the streamed histograms start from every tensor's extremes (one pass, one image at a
-    time), so their bins are the unbounded call's and the written model is the same, byte for byte."""
+def _quantized_at_strides(tmp_path: Path, method: str) -> tuple[Path, CalibrationSet, list[Path]]:
+    """A 64 px classifier quantized with ``method`` on 12 images fed 1, 4 and 12 at a time: model, images, outputs."""
     from edgekit.data.resolve import resolve_dataset
 
     model = _wide_classifier(tmp_path / "m.onnx", 64)
@@ -97,8 +95,47 @@ def test_streamed_calibration_equals_the_unbounded_one(tmp_path: Path, method: s
     for stride in (1, 4, 12):
         out = tmp_path / f"q{stride}.onnx"
         assert quantize_qdq(model, out, calib, calibration_method=method, stride=stride) == stride
-        written.append(out.read_bytes())
+        written.append(out)
+    return model, calib, written
+
+
+@pytest.mark.parametrize("method", ["MinMax", "Percentile"])
+def test_streamed_calibration_equals_the_unbounded_one(tmp_path: Path, method: str) -> None:
+    """Percentile too: the streamed histograms start from every tensor's extremes (one pass, one image at a
+    time), so their bins are the unbounded call's and the written model is the same, byte for byte."""
+    written = [path.read_bytes() for path in _quantized_at_strides(tmp_path, method)[2]]
     assert written[0] == written[1] == written[2]
+
+
+def _activation_scales(path: Path) -> dict[str, float]:
+    """Each quantized activation's scale in a QDQ model, by the tensor its QuantizeLinear reads."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    values = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    return {n.input[0]: float(values[n.input[1]]) for n in model.graph.node if n.op_type == "QuantizeLinear"}
+
+
+def test_mean_minmax_averages_every_image_whatever_the_stride(tmp_path: Path) -> None:
+    """MeanMinMax: the ReLU output's range (ORT folds the conv into it) is the mean over the images of each
+    image's min and max (NNCF's MEAN_MINMAX), the same when ORT sees the images one, four or twelve at a time."""
+    import onnx
+    import onnxruntime
+
+    model, calib, written = _quantized_at_strides(tmp_path, "MeanMinMax")
+    scales = [_activation_scales(path)["relu"] for path in written]
+
+    probe = onnx.load(str(model))
+    probe.graph.output.append(onnx.helper.make_tensor_value_info("relu", onnx.TensorProto.FLOAT, None))
+    session = onnxruntime.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    outputs = [session.run(["relu"], {"images": sample})[0] for sample in calib]
+    low = min(float(np.mean([o.min() for o in outputs])), 0.0)
+    high = max(float(np.mean([o.max() for o in outputs])), 0.0)
+    assert scales[0] == pytest.approx(scales[1], rel=1e-6) and scales[1] == pytest.approx(scales[2], rel=1e-6)
+    assert scales[2] == pytest.approx((high - low) / 255, rel=1e-5)
+    global_high = max(float(o.max()) for o in outputs)
+    assert high < global_high  # the mean, not the extreme: an image whose maximum stands out moves it less
 
 
 @pytest.mark.skipif(PRLIMIT is None, reason="prlimit (util-linux) is not installed")
@@ -117,14 +154,16 @@ def test_under_a_real_limit_the_guard_refuses_before_writing_anything(tmp_path: 
 
 @pytest.mark.skipif(PRLIMIT is None, reason="prlimit (util-linux) is not installed")
 def test_an_allocation_failure_under_a_real_limit_is_one_line_with_the_peak(tmp_path: Path) -> None:
-    """The guard lets 16 images through (it sizes one streamed image), then ORT is told to hold all 16 images'
-    outputs at once (about 8 GB): the allocation fails and the row says it ran out of memory."""
+    """The guard lets 16 images through (it sizes one streamed image), then ORT's Percentile calibrator is told
+    to hold all 16 images' outputs at once (about 8 GB): the allocation fails and the row says it ran out of
+    memory. (The default MeanMinMax keeps only each image's min and max, so it fits here.)"""
     model = _wide_classifier(tmp_path / "wide.onnx", 2048)
     out = tmp_path / "out"
     code = (
         "from pathlib import Path; from edgekit.convert.run import export_model; "
         f"rows = export_model({str(model)!r}, ['ort-int8'], Path({str(out)!r}), data='shapes-cls', calib_images=16, "
-        "overrides={'ort-int8': {'calibration_memory_mb': 1000000}}); print(rows[0].status)"
+        "overrides={'ort-int8': {'calibration_memory_mb': 1000000, 'calibration_method': 'Percentile'}}); "
+        "print(rows[0].status)"
     )
     done = subprocess.run(
         [PRLIMIT, f"--as={LIMIT}", sys.executable, "-c", code], capture_output=True, text=True, timeout=600

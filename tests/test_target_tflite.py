@@ -110,3 +110,36 @@ def test_tflite_bench_runs_with_torch_and_tensorflow_unimportable(det_int8, benc
     row = bench_with_blocked_imports(det_int8, ("torch", "tensorflow", "openvino", "onnx", "onnxruntime"), runs=3)
     assert row["status"] == "ok" and row["runtime_version"].startswith("ai-edge-litert")
     assert row["metrics"]["map50_95"] > 0.7
+
+
+def test_mean_minmax_ranges_are_the_mean_of_each_images_extremes():
+    """tflite-int8's default calibration: a ReLU activation's int8 range is the mean over the images of each
+    image's max (NNCF's MEAN_MINMAX), not the converter's maximum over all images; MinMax stays available."""
+    import tensorflow as tf
+    from edgekit.exporters.tflite_ranges import mean_minmax_calibration
+
+    rng = np.random.default_rng(0)
+    # one image with a large activation, as a rare outlier in real data
+    samples = [rng.normal(0, 1, (1, 8)).astype(np.float32) * (10.0 if i == 3 else 1.0) for i in range(8)]
+    weights = rng.normal(0, 1, (8, 4)).astype(np.float32)
+    inputs = tf.keras.Input((8,), batch_size=1)
+    outputs = tf.keras.layers.ReLU()(tf.keras.layers.Dense(4, use_bias=False, kernel_initializer="zeros")(inputs))
+    model = tf.keras.Model(inputs, outputs)
+    model.layers[1].set_weights([weights])
+
+    def convert() -> float:
+        converter = tf.lite.TFLiteConverter.from_keras_model(model)
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ([s] for s in samples)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = converter.inference_output_type = tf.int8
+        from ai_edge_litert.interpreter import Interpreter
+
+        interpreter = Interpreter(model_content=converter.convert())
+        scale, _ = interpreter.get_output_details()[0]["quantization"]
+        return float(scale)
+
+    maxima = [float(np.maximum(s @ weights, 0).max()) for s in samples]
+    assert convert() == pytest.approx(max(maxima) / 255, rel=0.02)  # the converter's own: the extreme
+    with mean_minmax_calibration():
+        assert convert() == pytest.approx(float(np.mean(maxima)) / 255, rel=0.02)

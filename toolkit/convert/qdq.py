@@ -23,7 +23,10 @@ from ..data.calibration import CalibrationSet
 from ..errors import ExportError
 from ..memory import MIB
 from .onnx_utils import onnx_io_specs
-from .qdq_ranges import seeded_percentile
+from .qdq_ranges import running_mean_minmax, seeded_percentile
+
+#: edgekit's own methods, each run as one of ORT's with extra options, inside a hook on its calibrator
+OWN_METHODS = {"MeanMinMax": ("MinMax", {"CalibMovingAverage": True})}
 
 #: default memory for one stride's intermediate outputs (the peak adds the model, ORT and the reader)
 CALIBRATION_MEMORY = 768 * MIB
@@ -58,7 +61,8 @@ def quantize_qdq(
     nodes_to_exclude: list[str] | tuple[str, ...] = (),
     stride: int | None = None,
 ) -> int:
-    """Write ``src`` quantized (QDQ format, calibrated on ``calib``) to ``dst``; types and method by name.
+    """Write ``src`` quantized (QDQ format, calibrated on ``calib``) to ``dst``; types and method by name (ORT's
+    ``CalibrationMethod`` names, or ``MeanMinMax``: each tensor's per-image min and max averaged over the images).
     ``stride``: images per calibration pass (default: what ``CALIBRATION_MEMORY`` allows). Returns the stride."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
@@ -93,10 +97,15 @@ def quantize_qdq(
     root = logging.getLogger()
     level = root.level
     root.setLevel(logging.ERROR)  # its "consider pre-processing" advice: we pass a simplified model
-    # streamed: the Percentile histograms start from every tensor's extremes, over the unbounded call's bins
-    seeded = seeded_percentile(calib, input_name) if stride < len(calib) else contextlib.nullcontext()
+    ort_method, extra = OWN_METHODS.get(calibration_method, (calibration_method, {}))
+    if calibration_method in OWN_METHODS:
+        hook = running_mean_minmax()
+    elif stride < len(calib):  # streamed: the Percentile histograms start from every tensor's extremes
+        hook = seeded_percentile(calib, input_name)
+    else:
+        hook = contextlib.nullcontext()
     try:
-        with seeded:
+        with hook:
             quantize_static(
                 str(src),
                 str(dst),
@@ -106,9 +115,9 @@ def quantize_qdq(
                 reduce_range=reduce_range,
                 activation_type=_enum(QuantType, activation_type),
                 weight_type=_enum(QuantType, weight_type),
-                calibrate_method=_enum(CalibrationMethod, calibration_method),
+                calibrate_method=_enum(CalibrationMethod, ort_method),
                 nodes_to_exclude=list(nodes_to_exclude),
-                extra_options={"CalibStridedMinMax": stride},
+                extra_options={"CalibStridedMinMax": stride, **extra},
             )
     finally:
         root.setLevel(level)

@@ -1,4 +1,11 @@
-"""A streamed Percentile calibration over the unbounded one's bins (export side: onnxruntime).
+"""Calibration ranges for ORT's quantizer beyond its own (export side: onnxruntime): a streamed Percentile over
+the unbounded one's bins, and MeanMinMax, the mean over images of each tensor's per-image min and max.
+
+MeanMinMax is NNCF's default for per-tensor activations (``MEAN_MINMAX``). ORT's MinMax calibrator with
+``CalibMovingAverage`` takes the mean of its per-image ReduceMin/ReduceMax outputs within one call, but merges
+successive calls (edgekit's strides) by an exponential moving average; ``running_mean_minmax`` sets the average's
+constant before each stride's merge to that stride's share of the images so far, so the merged range is the plain
+mean over every image, whatever the stride.
 
 ORT's symmetric Percentile collector histograms ``|x|`` of each tensor. Unbounded, its one call sees every image,
 so the bins span ``[min |x|, max |x|]`` of all of them. Streamed (``CalibStridedMinMax``), the first stride fixes
@@ -51,35 +58,65 @@ def _empty_histogram(low: Any, high: Any, bins: int) -> tuple[Any, ...]:
     return np.zeros(bins, dtype=np.int64), edges, low, high
 
 
-@contextlib.contextmanager
-def seeded_percentile(calib: CalibrationSet, input_name: str) -> Iterator[None]:
-    """Within this block, ORT's symmetric Percentile calibrators start from histograms seeded as above."""
-    import importlib
+def _running_mean(calibrator: Any) -> None:
+    """Make ``calibrator`` (ORT MinMax, moving average) merge its calls as one mean over every image."""
+    compute = calibrator.compute_data
+    seen = 0
 
-    from onnxruntime.quantization import calibrate
+    def compute_as_mean() -> Any:
+        nonlocal seen
+        images = len(calibrator.intermediate_outputs)
+        if images:
+            calibrator.averaging_constant = images / (seen + images)
+            seen += images
+        return compute()
+
+    calibrator.compute_data = compute_as_mean
+
+
+@contextlib.contextmanager
+def _calibrator_hook(hook: Any) -> Iterator[None]:
+    """Within this block, ``hook(calibrator)`` runs on each calibrator ORT's quantizer creates."""
+    import importlib
 
     # ``onnxruntime.quantization.quantize`` is also the name of a function the package exports: import the module
     quantize = importlib.import_module("onnxruntime.quantization.quantize")
     create = quantize.create_calibrator
 
-    def create_seeded(*args: Any, **kwargs: Any) -> Any:
+    def create_hooked(*args: Any, **kwargs: Any) -> Any:
         calibrator = create(*args, **kwargs)
-        if getattr(calibrator, "method", None) == "percentile" and getattr(calibrator, "symmetric", False):
-            collector = calibrate.HistogramCollector(
-                method=calibrator.method,
-                symmetric=calibrator.symmetric,
-                num_bins=calibrator.num_bins,
-                num_quantized_bins=calibrator.num_quantized_bins,
-                percentile=calibrator.percentile,
-                scenario=getattr(calibrator, "scenario", "same"),
-            )
-            for name, (low, high) in _extremes(calibrator, calib, input_name).items():
-                collector.histogram_dict[name] = _empty_histogram(low, high, calibrator.num_bins)
-            calibrator.collector = collector
+        hook(calibrator)
         return calibrator
 
-    quantize.create_calibrator = create_seeded
+    quantize.create_calibrator = create_hooked
     try:
         yield
     finally:
         quantize.create_calibrator = create
+
+
+def running_mean_minmax() -> contextlib.AbstractContextManager[None]:
+    """Within this block, ORT's moving-average MinMax calibrators average every image equally (MeanMinMax)."""
+    return _calibrator_hook(lambda calibrator: _running_mean(calibrator) if calibrator.moving_average else None)
+
+
+def seeded_percentile(calib: CalibrationSet, input_name: str) -> Iterator[None]:
+    """Within this block, ORT's symmetric Percentile calibrators start from histograms seeded as above."""
+    from onnxruntime.quantization import calibrate
+
+    def seed(calibrator: Any) -> None:
+        if getattr(calibrator, "method", None) != "percentile" or not getattr(calibrator, "symmetric", False):
+            return
+        collector = calibrate.HistogramCollector(
+            method=calibrator.method,
+            symmetric=calibrator.symmetric,
+            num_bins=calibrator.num_bins,
+            num_quantized_bins=calibrator.num_quantized_bins,
+            percentile=calibrator.percentile,
+            scenario=getattr(calibrator, "scenario", "same"),
+        )
+        for name, (low, high) in _extremes(calibrator, calib, input_name).items():
+            collector.histogram_dict[name] = _empty_histogram(low, high, calibrator.num_bins)
+        calibrator.collector = collector
+
+    return _calibrator_hook(seed)
