@@ -33,6 +33,7 @@ class OrtInt8Config(TargetConfig):
     1.27 mAP50-95 points on the YOLOv8n / YOLO11n / nano-det / converged YOLO26n against Percentile's 0.26 /
     0.37 / 0.35 / 9.29, in a third of the export time: one rare large activation no longer widens a range for
     every image (YOLO26's direct box regression has no DFL softmax to average that coarseness away).
+    Not everywhere: on the 640 px YOLO26n fine-tune it lost 1.43 pt against Percentile's 0.72 (docs/yolo.md).
     ``reduce_range`` avoids U8S8 saturation on CPUs without VNNI.
     ``compact_names`` shortens the quantizer's long tensor/node names (graph inputs and outputs keep theirs).
     ``calibration_memory_mb``: memory for the intermediate outputs ORT's calibrator holds at once; the images

@@ -120,3 +120,35 @@ def test_the_count_lane_table_is_rendered_from_its_json_and_stands_on_its_page()
     results = json.loads((ROOT / "benchmarks" / "count_noise.json").read_text())
     table = module.markdown_table(results)
     assert len(table.splitlines()) == 2 + len(results["settings"]) and table in (ROOT / "docs" / "gate.md").read_text()
+
+
+#: docs/targets.md's calibration table: its row labels -> (target, the study JSON's variant label)
+CALIBRATION_ROWS = {
+    ("ort-int8", "MeanMinMax"): "MeanMinMax (default)",
+    ("ort-int8", "Percentile 99.999"): "Percentile 99.999",
+    ("ort-int8", "MinMax"): "MinMax",
+    ("ort-int8", "Entropy"): "Entropy",
+    ("ort-int8", "per-tensor weights (MeanMinMax)"): "per-tensor weights",
+    ("openvino-int8", "full bias correction, mixed preset"): "full bias correction, mixed (default)",
+    ("openvino-int8", "fast bias correction"): "fast bias correction",
+    ("openvino-int8", "performance preset (symmetric activations)"): "performance preset (symmetric activations)",
+    ("tflite-int8", "per-channel weights, MeanMinMax"): "per-channel MeanMinMax (default)",
+    ("tflite-int8", "MinMax (the converter's own)"): "MinMax (the converter's own)",
+    ("tflite-int8", "per-tensor weights (MeanMinMax)"): "per-tensor weights",
+}
+CALIBRATION_STUDIES = ["", "_nano_det", "_yolo11n", "_yolo26n"]  # the table's model columns, in order
+
+
+def test_the_calibration_table_is_its_four_studies():
+    """Every cell of docs/targets.md's calibration table is the drop its study JSON holds (blank: not studied)."""
+    studies = [
+        json.loads((ROOT / f"benchmarks/calibration_study{name}.json").read_text()) for name in CALIBRATION_STUDIES
+    ]
+    lines = (ROOT / "docs/targets.md").read_text().splitlines()
+    for (target, label), variant in CALIBRATION_ROWS.items():
+        cells = []
+        for study in studies:
+            found = [v for v in study["variants"] if v["target"] == target and v["variant"] == variant]
+            cells.append(f"{found[0]['drop_points']:.2f}".replace("-", "−") if found else "")
+        prefix = f"| {target} | {label} | {' | '.join(cells)} |"
+        assert any(line.startswith(prefix) for line in lines), f"docs/targets.md has no row {prefix!r}"
