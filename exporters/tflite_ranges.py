@@ -13,7 +13,6 @@ scalar range with the per-image mean. The quantizer that follows is untouched.
 from __future__ import annotations
 
 import contextlib
-import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -40,11 +39,13 @@ def _mean_ranges(
     model_content: bytes, tensors: list[int], samples: Callable[[], Any]
 ) -> dict[int, tuple[float, float]]:
     """Each tensor's per-image (min, max), averaged over the samples, from a float interpreter."""
-    from ai_edge_litert.interpreter import Interpreter
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    with warnings.catch_warnings():  # "intended for debugging": one image's tensors, freed image by image
-        warnings.simplefilter("ignore", UserWarning)
-        interpreter = Interpreter(model_content=model_content, experimental_preserve_all_tensors=True)
+    interpreter = Interpreter(  # no default delegate: XNNPACK would fuse away the tensors read below
+        model_content=model_content,
+        experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+        experimental_preserve_all_tensors=True,
+    )
     interpreter.allocate_tensors()
     inputs = [detail["index"] for detail in interpreter.get_input_details()]
     sums = np.zeros((len(tensors), 2), dtype=np.float64)
