@@ -97,7 +97,9 @@ def _calibrator_hook(hook: Any) -> Iterator[None]:
 
 def running_mean_minmax() -> contextlib.AbstractContextManager[None]:
     """Within this block, ORT's moving-average MinMax calibrators average every image equally (MeanMinMax)."""
-    return _calibrator_hook(lambda calibrator: _running_mean(calibrator) if calibrator.moving_average else None)
+    return _calibrator_hook(
+        lambda calibrator: _running_mean(calibrator) if getattr(calibrator, "moving_average", False) else None
+    )
 
 
 def seeded_percentile(calib: CalibrationSet, input_name: str) -> Iterator[None]:
