@@ -20,7 +20,8 @@ class TfliteInt8Config(TfliteConfig):
     runs in float (a full-integer TFLite graph cannot hold float layers in its middle).
     ``calibration_method``: ``MeanMinMax`` (each activation's range is the mean over the images of each image's
     min and max; ``exporters/tflite_ranges.py``) or ``MinMax`` (the converter's own: extremes over all images).
-    MeanMinMax kept the converged YOLO26n within 0.92 pt where MinMax lost 10.95 (``docs/targets.md``)."""
+    MeanMinMax kept the converged 256 px YOLO26n within 0.92 pt where MinMax lost 10.95; on the 640 px YOLO26n
+    it lost 0.97 pt where MinMax lost 0.55 (``docs/targets.md``, ``docs/yolo.md``)."""
 
     per_channel: bool = True
     calibration_method: str = "MeanMinMax"
