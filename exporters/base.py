@@ -58,6 +58,9 @@ class Target(Protocol):
     #: optional: the config field that takes ONNX node names to keep in float (``--max-drop`` uses it);
     #: targets without it are left out of the accuracy budget
     float_nodes_option: str
+    #: optional: config overrides ``--max-drop`` tries (in order) before any layer goes back to float, e.g.
+    #: another calibration method; one the user set explicitly is never overridden
+    budget_alternatives: tuple[dict[str, Any], ...]
     #: optional: Python modules its converter needs beyond the export side; where one is missing the target
     #: is left out of ``-t all`` (``edgekit.registry.unavailable_targets``)
     requires: tuple[str, ...]

@@ -57,6 +57,7 @@ class OrtInt8Target:
     runtime = "onnxruntime"
     config_cls = OrtInt8Config
     float_nodes_option = "exclude_nodes"
+    budget_alternatives = ({"calibration_method": "Percentile"},)
 
     def convert(self, onnx_path: Path, calib: CalibrationSet, cfg: OrtInt8Config, out_dir: Path) -> Conversion:
         if cfg.calibration_memory_mb < 1:

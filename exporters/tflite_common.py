@@ -272,9 +272,15 @@ class TfliteTarget:
     runtime = "tflite"
 
     def __init__(
-        self, name: str, mode: str, config_cls: type[TfliteConfig] = TfliteConfig, float_nodes_option: str | None = None
+        self,
+        name: str,
+        mode: str,
+        config_cls: type[TfliteConfig] = TfliteConfig,
+        float_nodes_option: str | None = None,
+        budget_alternatives: tuple[dict[str, Any], ...] = (),
     ) -> None:
         self.name, self.mode, self.config_cls = name, mode, config_cls
+        self.budget_alternatives = budget_alternatives
         if float_nodes_option:
             self.float_nodes_option = float_nodes_option
 

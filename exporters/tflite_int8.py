@@ -29,4 +29,10 @@ class TfliteInt8Config(TfliteConfig):
     float_tail_from: tuple[str, ...] = ()
 
 
-TARGET = TfliteTarget("tflite-int8", "int8", TfliteInt8Config, float_nodes_option="float_tail_from")
+TARGET = TfliteTarget(
+    "tflite-int8",
+    "int8",
+    TfliteInt8Config,
+    float_nodes_option="float_tail_from",
+    budget_alternatives=({"calibration_method": "MinMax"},),
+)

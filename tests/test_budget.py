@@ -62,7 +62,12 @@ def test_the_loop_keeps_the_first_attempt_within_budget(spied_budget_export: dic
     assert record["max_drop_points"] == 0.3 and record["metric"] == "map50_95" and record["decide_images"] == 53
     assert attempts[-1]["drop_points"] <= 0.3 and record["drop_points"] == attempts[-1]["drop_points"]
     assert all(a["drop_points"] > 0.3 for a in attempts[:-1])
-    assert [a["float_layers"] for a in attempts] == [0, 1, 2, 4, 8, 16][: len(attempts)]
+    tried = [(a["float_layers"], a.get("options", {}).get("calibration_method")) for a in attempts]
+    assert tried[:2] == [(0, None), (0, "Percentile")][: len(tried)]  # the other calibration before float layers
+    if len(tried) > 2:  # float steps from the calibration that dropped least
+        better = min(attempts[:2], key=lambda a: a["drop_points"]).get("options", {}).get("calibration_method")
+        assert tried[2:] == [(n, better) for n in [1, 2, 4, 8, 16][: len(tried) - 2]]
+    assert record["options"] == attempts[-1].get("options", {})
     assert len(record["float_layers"]) == attempts[-1]["float_layers"]
     assert set(record["float_layers"]) <= set(manifest.config["exclude_nodes"])  # what the target kept float
 
@@ -105,15 +110,17 @@ def test_the_budget_artifact_benches_against_its_parent(spied_budget_export: dic
 def test_a_budget_that_cannot_be_met_fails_that_target_and_writes_nothing(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(budget, "FLOAT_STEPS", ())  # one attempt only: all layers int8
+    monkeypatch.setattr(budget, "FLOAT_STEPS", ())  # all layers int8: the default calibration, then Percentile
     monkeypatch.setattr(
         budget, "score", lambda artifact, dataset: 0.0 if artifact.manifest.target != "fp32-parent" else 50.0
     )  # a 50-point drop, whatever the model
     rows = export_model("nano-det", ["ort-int8", "onnx-fp32"], tmp_path, max_drop=0.5)
     assert rows[0].status.startswith(
-        "export failed: accuracy budget 0.5 pt not met on 53 held-out images after 1 attempt(s): best 50.00"
+        "export failed: accuracy budget 0.5 pt not met on 53 held-out images after 2 attempt(s): best 50.00"
     )
-    assert rows[0].status.endswith("(tried 0 float: 50.00 pt)")  # every attempt, for the user to judge
+    assert rows[0].status.endswith(
+        "(tried 0 float: 50.00 pt, calibration_method=Percentile, 0 float: 50.00 pt)"
+    )  # every attempt, for the user to judge
     assert not (tmp_path / "ort-int8").exists() and rows[1].status == "ok"  # targets without float layers go on
     assert [p.name for p in tmp_path.iterdir()] == ["onnx-fp32"]
 
@@ -169,7 +176,7 @@ def test_layers_a_target_cannot_keep_in_float_are_skipped(monkeypatch: pytest.Mo
     monkeypatch.setattr(budget, "score", lambda artifact, dataset: 50.0 - drops[artifact])
     tried = []
 
-    def attempt(layers: list[str], index: int):
+    def attempt(layers: list[str], index: int, options: dict):
         tried.append(tuple(layers))
         if "a" in layers:
             raise ExportError("no integer body")
@@ -180,6 +187,42 @@ def test_layers_a_target_cannot_keep_in_float_are_skipped(monkeypatch: pytest.Mo
     assert tried == [(), ("a",), ("b",), ("b", "c")] and chosen == ("b", "c")
     assert [a.get("error") is not None for a in outcome.attempts] == [False, True, False, False]
     assert outcome.float_layers == ["b", "c"] and outcome.drop == pytest.approx(0.2)
+
+
+def test_other_calibrations_are_tried_before_layers_go_float(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Control flow only: the alternative drops less than the configured calibration, so the float steps
+    start from it; the drop here is what the fake scores say."""
+    drops = {((), ""): 0.9, ((), "Percentile"): 0.5, (("a",), "Percentile"): 0.2, (("a",), ""): 0.6}
+    monkeypatch.setattr(budget, "score", lambda artifact, dataset: 50.0 - drops[artifact])
+
+    def attempt(layers: list[str], index: int, options: dict):
+        return tuple(layers), options.get("calibration_method", "")
+
+    decide = resolve_dataset("shapes-det", "calib")
+    alternatives = [{"calibration_method": "Percentile"}]
+    chosen, outcome = budget.run_budget(0.3, 50.0, "map50_95", decide, lambda: ["a", "b"], attempt, alternatives)
+    assert chosen == (("a",), "Percentile") and outcome.options == {"calibration_method": "Percentile"}
+    assert [(a["float_layers"], a.get("options")) for a in outcome.attempts] == [
+        (0, None),
+        (0, {"calibration_method": "Percentile"}),
+        (1, {"calibration_method": "Percentile"}),
+    ]
+    monkeypatch.setattr(budget, "score", lambda artifact, dataset: 49.0)  # a 1-point drop whatever is tried
+    with pytest.raises(ExportError) as failed:
+        budget.run_budget(0.3, 50.0, "map50_95", decide, lambda: ["a"], attempt, alternatives)
+    assert "calibration_method=Percentile, 0 float: 1.00 pt" in str(failed.value)
+
+
+def test_a_calibration_the_user_chose_is_kept_by_the_budget() -> None:
+    from edgekit.registry import get_target
+
+    for name, other in (("ort-int8", "Percentile"), ("tflite-int8", "MinMax")):
+        target = get_target(name)
+        default = target.config_cls()
+        assert exporting.budget_alternatives(target, default) == [{"calibration_method": other}]
+        chosen = default.with_overrides({"calibration_method": "Entropy" if name == "ort-int8" else "MinMax"})
+        assert exporting.budget_alternatives(target, chosen) == []
+    assert exporting.budget_alternatives(get_target("openvino-int8"), get_target("openvino-int8").config_cls()) == []
 
 
 def test_a_recipe_takes_max_drop_and_checks_it(tmp_path: Path) -> None:
@@ -195,7 +238,7 @@ def test_a_recipe_takes_max_drop_and_checks_it(tmp_path: Path) -> None:
 
 
 def test_a_plain_conversion_failure_is_the_targets_own_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    def attempt(layers: list[str], index: int):
+    def attempt(layers: list[str], index: int, options: dict):
         raise ExportError("TFLite converter (int8): unsupported op")
 
     decide = resolve_dataset("shapes-det", "calib")
@@ -207,7 +250,7 @@ def test_a_ranking_used_up_by_refusals_ends_the_loop(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(budget, "score", lambda artifact, dataset: 49.0)  # a 1-point drop, whatever is float
     calls = []
 
-    def attempt(layers: list[str], index: int):
+    def attempt(layers: list[str], index: int, options: dict):
         if layers:
             raise ExportError("no integer body")
         return ()

@@ -59,8 +59,9 @@ def export(
         "--max-drop",
         metavar="POINTS",
         help="accuracy budget of every INT8 target, in metric points: the "
-        "most sensitive layers go back to float until the drop on held-out "
-        "calibration-split images is within it",
+        "target's other calibrations are tried, then the most sensitive layers "
+        "go back to float, until the drop on held-out calibration-split images "
+        "is within it",
     ),
     head: str | None = typer.Option(
         None,

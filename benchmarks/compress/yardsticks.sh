@@ -4,12 +4,13 @@
 # the YOLO ones in the Ultralytics venv (/tmp/ul, README "Real YOLO models") on the shapes-det YOLO split
 # written by benchmarks/yolov8n/make_data.py into /tmp/shapes-yolo. Run one case at a time on an otherwise
 # idle machine: two torch jobs on 2 cores spin against each other (OpenMP) and ran ~10x slower once.
-#   bash benchmarks/compress/yardsticks.sh nano|criteria|steps|yolo11n|act|pad|pipeline|pipeline-relu|roofline
+#   bash benchmarks/compress/yardsticks.sh nano|criteria|steps|yolo11n|act|pad|pipeline|pipeline-relu|roofline|converged
 # then: ratio_table.py for YOLOv8n (its docstring), yolo_val_pruned.py in the Ultralytics venv
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 OUT=benchmarks/compress
-UL="env YOLO_OFFLINE=1 /tmp/ul/bin/edgekit"
+UL_VENV=${UL_VENV:-/tmp/ul}  # the Ultralytics venv
+UL="env YOLO_OFFLINE=1 $UL_VENV/bin/edgekit"
 YOLO_DATA=/tmp/shapes-yolo/data.yaml
 run() { local name=$1; shift; echo "== $name: $*"; "$@" -o "/tmp/$name.pt" --force --json "$OUT/$name.json" | tail -8; }
 case "${1:-nano}" in
@@ -40,16 +41,24 @@ case "${1:-nano}" in
     .venv/bin/python benchmarks/compress/pruned_int8.py /tmp/yolov8n-shapes-pad-labels-e10.pt yolov8n-shapes-pad \
       --data $YOLO_DATA --label "pad (--pad same, 10 epochs)" ;;
   pipeline)  # -50 % MACs + INT8 on three runtimes as one edgekit pipeline recipe, against the original
-    YOLO_OFFLINE=1 /tmp/ul/bin/edgekit pipeline benchmarks/recipes/yolov8n-shapes-p50-int8.toml --trust --force
+    YOLO_OFFLINE=1 $UL_VENV/bin/edgekit pipeline benchmarks/recipes/yolov8n-shapes-p50-int8.toml --trust --force
     .venv/bin/python $OUT/pruned_int8.py --from-pipeline runs/yolov8n-shapes-p50-int8 yolov8n-shapes-p50 \
       --label "pruned -50 % (pipeline)" ;;
   pipeline-relu)  # the same with --act relu in the recipe (ReLU fuses into INT8 convolutions)
-    YOLO_OFFLINE=1 /tmp/ul/bin/edgekit pipeline benchmarks/recipes/yolov8n-shapes-p50-relu-int8.toml --trust --force
+    YOLO_OFFLINE=1 $UL_VENV/bin/edgekit pipeline benchmarks/recipes/yolov8n-shapes-p50-relu-int8.toml --trust --force
     .venv/bin/python $OUT/pruned_int8.py --from-pipeline runs/yolov8n-shapes-p50-relu-int8 yolov8n-shapes-p50-relu \
       --label "pruned -50 % + relu (pipeline)" ;;
   roofline)  # the fraction of this CPU's INT8 conv ceiling each rewrite's artifacts reach, before and after
     .venv/bin/python benchmarks/roofline.py --peers $OUT/yolov8n-shapes-relu-int8.json $OUT/yolov8n-shapes-pad-int8.json \
       --out compress/roofline-rewrites ;;
-  *) echo "yardsticks.sh: no case '$1' (nano|criteria|steps|yolo11n|act|pad|pipeline|pipeline-relu|roofline)" >&2
+  converged)  # issue 39: recovery methods on YOLOv8n -30 % MACs against the converged original (70 epochs of
+    # training), each with the same EPOCHS of recovery (default 7: 10 % of the original's), and the control
+    M=benchmarks/models/yolov8n-shapes-converged.pt; E=${EPOCHS:-7}
+    COMMON=(--trust --recover labels --epochs "$E" --kd-images 3000 --data $YOLO_DATA)
+    run yolov8n-converged-control-e$E $UL compress $M "${COMMON[@]}"
+    run yolov8n-converged-p30-l2-e$E $UL compress $M --prune 0.3 --prune-by macs "${COMMON[@]}"
+    run yolov8n-converged-p30-taylor-e$E $UL compress $M --prune 0.3 --prune-by macs --importance taylor "${COMMON[@]}"
+    run yolov8n-converged-p30-steps2-e$E $UL compress $M --prune 0.3 --prune-by macs --steps 2 "${COMMON[@]}" ;;
+  *) echo "yardsticks.sh: no case '$1' (nano|criteria|steps|yolo11n|act|pad|pipeline|pipeline-relu|roofline|converged)" >&2
      exit 2 ;;
 esac

@@ -4,13 +4,16 @@ The calibration split is divided once, seeded: *decide* images (never used to ca
 that ``edgekit bench`` scores) and calibration images. An INT8 target is converted, its accuracy drop against
 the FP32 parent measured on the decide images, and while the drop exceeds the budget the most sensitive layers
 (``sensitivity.rank_layers``, also measured on decide images) are handed back to float in growing steps
-(1, 2, 4, 8, 16 layers) through the target's own option (``Target.float_nodes_option``). The first attempt
-within budget is kept; when none is, the export of that target fails and names the best drop reached.
+(1, 2, 4, 8, 16 layers) through the target's own option (``Target.float_nodes_option``). Before any layer goes
+back to float, a target's other calibrations (``Target.budget_alternatives``, e.g. ORT's Percentile beside its
+default MeanMinMax) are tried, and the float steps start from the one that dropped least: which calibration
+keeps a model's accuracy depends on the model (``docs/targets.md``), and the decide images can tell. The first
+attempt within budget is kept; when none is, the export of that target fails and names the best drop reached.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,6 +56,7 @@ class BudgetOutcome:
     attempts: list[dict[str, Any]] = field(default_factory=list)
     float_layers: list[str] = field(default_factory=list)
     drop: float | None = None
+    options: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +66,7 @@ class BudgetOutcome:
             "fp32_on_decide": self.fp32,
             "drop_points": self.drop,
             "float_layers": self.float_layers,
+            "options": self.options,
             "attempts": self.attempts,
         }
 
@@ -141,45 +146,76 @@ def run_budget(
     metric: str,
     decide: Dataset,
     ranking: Callable[[], list[str]],
-    attempt: Callable[[list[str], int], Artifact],
+    attempt: Callable[[list[str], int, dict[str, Any]], Artifact],
+    alternatives: Sequence[dict[str, Any]] = (),
 ) -> tuple[Artifact, BudgetOutcome]:
-    """Convert with nothing, then with the top 1, 2, 4... ranked layers in float, until the drop on ``decide``
-    is within ``max_drop``; ``attempt(float_layers, index)`` converts, ``ranking()`` is called only if needed.
+    """Convert as configured, then with each of ``alternatives`` (config overrides, e.g. another calibration),
+    then, from the one that dropped least, with the top 1, 2, 4... ranked layers in float, until the drop on
+    ``decide`` is within ``max_drop``; ``attempt(float_layers, index, overrides)`` converts, ``ranking()`` is
+    called only if needed.
 
     Layers a target cannot keep in float (its conversion fails with them) are dropped from the ranking and
     the step is retried with the next ones; at most ``MAX_ATTEMPTS`` conversions in all.
     """
     outcome = BudgetOutcome(max_drop, metric, len(decide.image_paths), fp32)
-    ranked: list[str] | None = None
-    best: tuple[float, list[str]] | None = None
-    counts, step = (0, *FLOAT_STEPS), 0
-    while step < len(counts) and len(outcome.attempts) < MAX_ATTEMPTS:
-        if counts[step] and ranked is None:
-            ranked = list(ranking())
-        if step and counts[step - 1] >= len(ranked or []):
-            break  # every ranked layer is float already
-        layers = (ranked or [])[: counts[step]]
-        try:
-            artifact = attempt(layers, len(outcome.attempts))
-        except ExportError as exc:
-            if not step:
-                raise  # the plain conversion failed: that is the target's error, not the budget's
-            outcome.attempts.append({"float_layers": len(layers), "error": str(exc)})
-            del ranked[counts[step - 1] : counts[step]]  # not keepable in float by this target: try the next ones
-            continue
+    best: tuple[float, list[str], dict[str, Any]] | None = None
+
+    def tried(layers: list[str], options: dict[str, Any]) -> Artifact | None:
+        """One attempt scored and recorded; the artifact when it is within budget."""
+        nonlocal best
+        artifact = attempt(layers, len(outcome.attempts), options)
         drop = fp32 - score(artifact, decide)
-        outcome.attempts.append({"float_layers": len(layers), "drop_points": drop})
-        best = (drop, layers) if best is None or drop < best[0] else best
-        if drop <= max_drop:
-            outcome.drop, outcome.float_layers = drop, layers
-            return artifact, outcome
+        outcome.attempts.append({"float_layers": len(layers), "drop_points": drop} | _options_entry(options))
+        best = (drop, layers, options) if best is None or drop < best[0] else best
+        if drop > max_drop:
+            return None
+        outcome.drop, outcome.float_layers, outcome.options = drop, layers, options
+        return artifact
+
+    for index, options in enumerate(({}, *alternatives)):
+        try:
+            if (artifact := tried([], options)) is not None:
+                return artifact, outcome
+        except ExportError as exc:
+            if not index:
+                raise  # the plain conversion failed: that is the target's error, not the budget's
+            outcome.attempts.append({"float_layers": 0, "error": str(exc)} | _options_entry(options))
+    assert best is not None
+    options = best[2]
+    ranked: list[str] | None = None
+    step = 0
+    while step < len(FLOAT_STEPS) and len(outcome.attempts) < MAX_ATTEMPTS:
+        ranked = list(ranking()) if ranked is None else ranked
+        previous = FLOAT_STEPS[step - 1] if step else 0
+        if previous >= len(ranked):
+            break  # every ranked layer is float already
+        layers = ranked[: FLOAT_STEPS[step]]
+        try:
+            if (artifact := tried(layers, options)) is not None:
+                return artifact, outcome
+        except ExportError as exc:
+            outcome.attempts.append({"float_layers": len(layers), "error": str(exc)} | _options_entry(options))
+            del ranked[previous : FLOAT_STEPS[step]]  # not keepable in float by this target: try the next ones
+            continue
         step += 1
-    reached = "no attempt converted" if best is None else f"best {best[0]:.2f} pt with {len(best[1])} layer(s) in float"
-    tried = ", ".join(
-        f"{a['float_layers']} float: " + (f"{a['drop_points']:.2f} pt" if "drop_points" in a else "did not convert")
-        for a in outcome.attempts
-    )
-    raise ExportError(
+    raise ExportError(_not_met(max_drop, outcome, best))
+
+
+def _options_entry(options: dict[str, Any]) -> dict[str, Any]:
+    return {"options": options} if options else {}
+
+
+def _not_met(max_drop: float, outcome: BudgetOutcome, best: tuple[float, list[str], dict[str, Any]]) -> str:
+    """The one line of a budget no attempt met: the best drop and every attempt."""
+
+    def label(a: dict[str, Any]) -> str:
+        options = "".join(f"{key}={value}, " for key, value in a.get("options", {}).items())
+        result = f"{a['drop_points']:.2f} pt" if "drop_points" in a else "did not convert"
+        return f"{options}{a['float_layers']} float: {result}"
+
+    chosen = "".join(f" ({key}={value})" for key, value in best[2].items())
+    return (
         f"accuracy budget {max_drop} pt not met on {outcome.decide_images} held-out images after "
-        f"{len(outcome.attempts)} attempt(s): {reached} (tried {tried})"
+        f"{len(outcome.attempts)} attempt(s): best {best[0]:.2f} pt with {len(best[1])} layer(s) in float{chosen} "
+        f"(tried {', '.join(label(a) for a in outcome.attempts)})"
     )

@@ -174,19 +174,37 @@ def _within_budget(
     """The first conversion whose drop on the decide images is within budget, copied into ``staging``."""
     option = target.float_nodes_option
 
-    def attempt(layers: list[str], index: int) -> Artifact:
+    def attempt(layers: list[str], index: int, options: dict[str, Any]) -> Artifact:
         work = budget.work / name / str(index)
         work.mkdir(parents=True)
-        config = cfg.with_overrides({option: tuple(getattr(cfg, option)) + tuple(layers)})
+        config = cfg.with_overrides({option: tuple(getattr(cfg, option)) + tuple(layers)} | options)
         return _stage(name, target, config, parent, calib, base, work, module)
 
     chosen, outcome = run_budget(
-        budget.max_drop, budget.fp32(), budget.metric, budget.split.decide, budget.ranking, attempt
+        budget.max_drop,
+        budget.fp32(),
+        budget.metric,
+        budget.split.decide,
+        budget.ranking,
+        attempt,
+        budget_alternatives(target, cfg),
     )
     for file in chosen.manifest.files:
         shutil.copyfile(chosen.path / file, staging / file)
     notes = chosen.manifest.notes | {"accuracy_budget": outcome.to_dict()}
     return Artifact(staging, dataclasses.replace(chosen.manifest, notes=notes))
+
+
+def budget_alternatives(target: Any, cfg: Any) -> list[dict[str, Any]]:
+    """The target's ``budget_alternatives`` the accuracy budget may try, less those touching an option the user
+    set (an explicit choice is kept) or equal to the configuration already tried."""
+    defaults = target.config_cls()
+    return [
+        options
+        for options in getattr(target, "budget_alternatives", ())
+        if all(getattr(cfg, key) == getattr(defaults, key) for key in options)
+        and any(getattr(cfg, key) != value for key, value in options.items())
+    ]
 
 
 def _convert_one(
