@@ -4,7 +4,7 @@
 # the YOLO ones in the Ultralytics venv (/tmp/ul, README "Real YOLO models") on the shapes-det YOLO split
 # written by benchmarks/yolov8n/make_data.py into /tmp/shapes-yolo. Run one case at a time on an otherwise
 # idle machine: two torch jobs on 2 cores spin against each other (OpenMP) and ran ~10x slower once.
-#   bash benchmarks/compress/yardsticks.sh nano|criteria|steps|yolo11n|act|pad|pipeline|pipeline-relu|roofline|converged
+#   bash benchmarks/compress/yardsticks.sh nano|criteria|steps|yolo11n|act|pad|pipeline|pipeline-relu|roofline|converged|sparsity
 # then: ratio_table.py for YOLOv8n (its docstring), yolo_val_pruned.py in the Ultralytics venv
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -59,6 +59,10 @@ case "${1:-nano}" in
     run yolov8n-converged-p30-l2-e$E $UL compress $M --prune 0.3 --prune-by macs "${COMMON[@]}"
     run yolov8n-converged-p30-taylor-e$E $UL compress $M --prune 0.3 --prune-by macs --importance taylor "${COMMON[@]}"
     run yolov8n-converged-p30-steps2-e$E $UL compress $M --prune 0.3 --prune-by macs --steps 2 "${COMMON[@]}" ;;
-  *) echo "yardsticks.sh: no case '$1' (nano|criteria|steps|yolo11n|act|pad|pipeline|pipeline-relu|roofline|converged)" >&2
+  sparsity)  # issue 39: 3 of the same 7 epochs train with group sparsity regularization before pruning
+    M=benchmarks/models/yolov8n-shapes-converged.pt; E=${EPOCHS:-7}
+    run yolov8n-converged-p30-sparsity3-e$E $UL compress $M --prune 0.3 --prune-by macs --sparsity-epochs 3 \
+      --trust --recover labels --epochs "$E" --kd-images 3000 --data $YOLO_DATA ;;
+  *) echo "yardsticks.sh: no case '$1' (nano|criteria|steps|yolo11n|act|pad|pipeline|pipeline-relu|roofline|converged|sparsity)" >&2
      exit 2 ;;
 esac

@@ -149,14 +149,16 @@ def distill(
     on_step: StepCallback | None = None,
     criterion: Criterion | None = None,
     epoch_seconds: list[float] | None = None,
+    after_backward: Callable[[nn.Module], None] | None = None,
 ) -> list[float]:
     """Train ``student`` in place to match ``teacher`` on uint8 NHWC canvases (plus ``criterion`` on labels).
 
     ``images`` is one array (or ``Labelled``) used every epoch, or a function giving each epoch's (all of one
     length). With ``Labelled`` images and a ``criterion`` the loss is the task loss plus ``options.kd_weight``
     times the distillation loss, on flipped and scale-jittered batches; without, distillation alone on flips.
-    Returns the mean loss per epoch (``epoch_seconds`` gets each epoch's wall time). The student ends on the
-    CPU in eval mode.
+    Returns the mean loss per epoch (``epoch_seconds`` gets each epoch's wall time). ``after_backward(student)``
+    runs between each backward pass and its optimiser step (e.g. a sparsity regularizer adding to the
+    gradients). The student ends on the CPU in eval mode.
     """
     torch.manual_seed(options.seed)
     rng = np.random.default_rng(options.seed)
@@ -190,6 +192,8 @@ def distill(
                 loss = loss + criterion(output, labels)
             optimizer.zero_grad()
             loss.backward()
+            if after_backward is not None:
+                after_backward(student)
             optimizer.step()
             schedule.step()
             if average:

@@ -44,9 +44,16 @@ class PruneOptions:
     steps: int = 1
     keep: tuple[str, ...] = ()
     thin_idle: bool = True  # detectors: thin output branches that never score on the images to round_to channels
+    sparsity_epochs: int = 0  # of the recovery epochs, this many train with group sparsity regularization first
+    sparsity_reg: float = 5e-4  # its strength (Torch-Pruning GroupNormPruner's ``reg``)
 
     def validate(self) -> None:
         check_ratio("pruning", self.ratio)
+        if self.sparsity_epochs < 0 or self.sparsity_reg <= 0:
+            raise EdgekitError(
+                "--sparsity-epochs must be >= 0 and --sparsity-reg > 0, "
+                f"got {self.sparsity_epochs} / {self.sparsity_reg}"
+            )
         if self.steps < 1:
             raise EdgekitError(f"pruning steps must be at least 1, got {self.steps}")
         if self.by not in PRUNE_BY:
@@ -111,8 +118,15 @@ class CompressPlan:
                     f"{flag} {value} changes what the network computes: it needs recovery "
                     "(--recover or --distill with --epochs)"
                 )
-        if self.distill and self.prune and self.distill.epochs < self.prune.steps:
-            raise EdgekitError(f"--epochs ({self.distill.epochs}) must be at least --steps ({self.prune.steps})")
+        if self.prune and self.prune.sparsity_epochs and not self.distill:
+            raise EdgekitError("--sparsity-epochs trains before pruning: it needs recovery (--recover, --epochs)")
+        if self.distill and self.prune:
+            recovery = self.distill.epochs - self.prune.sparsity_epochs
+            if recovery < self.prune.steps:
+                raise EdgekitError(
+                    f"--epochs ({self.distill.epochs}) must leave at least --steps ({self.prune.steps}) "
+                    f"epoch(s) of recovery after --sparsity-epochs ({self.prune.sparsity_epochs})"
+                )
         if self.distill and self.kd_images < self.distill.batch_size:
             raise EdgekitError(f"--kd-images must be at least the batch size ({self.distill.batch_size})")
 
@@ -143,6 +157,12 @@ class CompressOptions:
         "detectors: prune output branches that never score on the images like any other (default: thin them to "
         "--round-to channels)",
     )
+    sparsity_epochs: int = option(
+        _PRUNE.sparsity_epochs,
+        "before pruning, spend N of --epochs training with group sparsity regularization (Torch-Pruning's "
+        "GroupNormPruner: weak channel groups pushed towards zero), the rest recovering after it",
+    )
+    sparsity_reg: float = option(_PRUNE.sparsity_reg, "strength of --sparsity-epochs' regularization")
     act: str | None = option(
         None,
         "replace SiLU/Hardswish/GELU/Mish with this (relu fuses into INT8 convs), then recover; needs --recover",
@@ -177,7 +197,15 @@ class CompressOptions:
         prune = None
         if self.prune is not None:
             prune = PruneOptions(
-                self.prune, self.prune_by, self.importance, self.round_to, self.steps, self.keep, not self.keep_idle
+                self.prune,
+                self.prune_by,
+                self.importance,
+                self.round_to,
+                self.steps,
+                self.keep,
+                not self.keep_idle,
+                self.sparsity_epochs,
+                self.sparsity_reg,
             )
         distill = None
         if self.distill or self.recover is not None:

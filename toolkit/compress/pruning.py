@@ -155,6 +155,49 @@ def _refuse_empty_layers(model: nn.Module, options: PruneOptions) -> None:
         )
 
 
+def _kept_layers(model: nn.Module, example: torch.Tensor, options: PruneOptions) -> list[nn.Module]:
+    """Layers no pruning step may narrow: the output layers and those ``options.keep`` names."""
+    return output_layers(model, example) + [
+        m for name, m in model.named_modules() if any(name == k or name.startswith(k + ".") for k in options.keep)
+    ]
+
+
+def sparsity_regularizer(
+    model: nn.Module, example: torch.Tensor, options: PruneOptions, idle: Sequence[nn.Module] = ()
+) -> Callable[[nn.Module], None]:
+    """``regularize(model)``, to call after each backward pass of the training before pruning: Torch-Pruning's
+    ``GroupNormPruner.regularize`` adds ``sparsity_reg * gamma * w`` to every prunable channel group's gradient,
+    ``gamma`` growing from 1 to 16 as the group's L2 norm falls (weak groups are pushed to zero hardest), so the
+    magnitude ranking that prunes afterwards removes channels that already carry little.
+
+    ``model`` becomes its prunable form (in place); layers that pruning keeps (outputs, ``keep``, ``idle``
+    branches and opaque blocks' boundaries) are left unregularized.
+    """
+    import torch_pruning as tp
+
+    options.validate()
+    model = make_prunable(model).eval()
+    keep = _kept_layers(model, example, options)
+    try:
+        with tracing_budget(), opaque_surrogates(model) as boundary:
+            pruner = tp.pruner.GroupNormPruner(
+                model,
+                example,
+                importance=_importance("l2"),
+                reg=options.sparsity_reg,
+                pruning_ratio=options.ratio,
+                ignored_layers=keep + list(idle) + boundary,
+                round_to=options.round_to,
+            )
+    except Exception as exc:  # noqa: BLE001 - tracing failures surface as many types
+        raise EdgekitError(f"Torch-Pruning cannot trace this model: {describe(exc)}") from None
+
+    def regularize(trained: nn.Module) -> None:
+        pruner.regularize(trained)
+
+    return regularize
+
+
 def prune_structured(
     model: nn.Module,
     example: torch.Tensor,
@@ -172,9 +215,7 @@ def prune_structured(
 
     options.validate()
     model = make_prunable(model).eval()
-    keep = output_layers(model, example) + [
-        m for name, m in model.named_modules() if any(name == k or name.startswith(k + ".") for k in options.keep)
-    ]
+    keep = _kept_layers(model, example, options)
     by_macs = options.by == "macs"
     steps = 60 if by_macs else 1  # by MACs: small channel steps until the MAC target is just reached
     with torch.no_grad():

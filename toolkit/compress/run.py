@@ -7,7 +7,7 @@ import dataclasses
 import json
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from .pruning import (
     prune_unstructured,
     quantize_dynamic,
     sparsity,
+    sparsity_regularizer,
 )
 from .recover import importance_gradients, recovery_mode, task_criterion
 from .rewrite import replace_activations, same_padding
@@ -134,6 +135,7 @@ def _distill_round(
     checkpoint: Path,
     progress: StepCallback | None,
     mode: str | None,
+    after_backward: Callable[[torch.nn.Module], None] | None = None,
 ) -> dict[str, Any]:
     start = time.perf_counter()
     card = source.card
@@ -155,6 +157,7 @@ def _distill_round(
         on_step=progress,
         criterion=criterion,
         epoch_seconds=seconds,
+        after_backward=after_backward,
     )
     return {
         "step": "recover" if mode == "labels" else "distill",
@@ -230,7 +233,8 @@ def compress_model(
 
     epochs_done = 0
     rounds = plan.prune.steps if plan.prune else 1
-    epochs = _epochs_per_round(plan.distill.epochs, rounds) if plan.distill else []
+    sparse_epochs = plan.prune.sparsity_epochs if plan.prune and plan.distill else 0
+    epochs = _epochs_per_round(plan.distill.epochs - sparse_epochs, rounds) if plan.distill else []
     base_macs = before["macs"]
     idle = find_idle(student, source, plan, data_spec)  # on the original network's outputs
     if plan.act:  # before pruning, so pruning ranks the channels of the network that will be kept
@@ -240,6 +244,16 @@ def compress_model(
     gradients = (
         importance_gradients(student, card, data_spec, plan.images, plan.prune.importance) if plan.prune else None
     )
+    if sparse_epochs and plan.prune and plan.distill:  # train towards sparse channel groups, then prune
+        regularize = sparsity_regularizer(student, example, plan.prune, idle.layers if idle else ())
+        options = dataclasses.replace(plan.distill, epochs=sparse_epochs)
+        images = _round_images(mode, canvases, data_spec, card, plan.kd_images, epochs_done)
+        checkpoint = out.with_name(out.name + ".ckpt")
+        step = _distill_round(
+            teacher, student, source, options, images, plan.kd_images, checkpoint, progress, mode, regularize
+        )
+        record(step | {"step": "sparsity", "sparsity_reg": plan.prune.sparsity_reg, "images_from": origin})
+        epochs_done += sparse_epochs
     for k in range(1, rounds + 1):
         if plan.prune:
             start = time.perf_counter()
@@ -275,7 +289,7 @@ def compress_model(
         student, layers = quantize_dynamic(student)
         record({"step": "dynamic_quant", "linear_layers": layers}, counts)
     after = steps[-1]
-    recovery = [step for step in steps if step["step"] in ("distill", "recover")]
+    recovery = [step for step in steps if step["step"] in ("distill", "recover", "sparsity")]
     document = {
         "schema": 1,
         "model": model,
