@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import openvino as ov
 from edgekit.manifest import TensorSpec
@@ -15,7 +16,7 @@ def read_onnx(onnx_path: Path) -> ov.Model:
     return ov.convert_model(str(onnx_path))
 
 
-def save_ir(model: ov.Model, out_dir: Path, compress_to_fp16: bool, notes: dict | None = None) -> Conversion:
+def save_ir(model: ov.Model, out_dir: Path, compress_to_fp16: bool, notes: dict[str, Any] | None = None) -> Conversion:
     """Write ``model.xml`` / ``model.bin`` and describe them."""
     ov.save_model(model, str(out_dir / "model.xml"), compress_to_fp16=compress_to_fp16)
     inputs = [TensorSpec(p.get_any_name(), list(p.get_shape()), "float32", "NCHW") for p in model.inputs]

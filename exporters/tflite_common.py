@@ -168,7 +168,7 @@ def _tensor_specs(model_file: Path, onnx_outputs: list[TensorSpec]) -> tuple[lis
     interpreter = Interpreter(model_path=str(model_file))
     runner = interpreter.get_signature_runner()
 
-    def spec(name: str, detail: dict, shape: list[int], layout: str) -> TensorSpec:
+    def spec(name: str, detail: dict[str, Any], shape: list[int], layout: str) -> TensorSpec:
         scale, zero_point = detail["quantization"]
         quantized = np.issubdtype(detail["dtype"], np.integer)
         return TensorSpec(
@@ -195,7 +195,7 @@ def _has_signature(flatbuffer: bytes) -> bool:
     return bool(Interpreter(model_content=flatbuffer).get_signature_list())
 
 
-def _prepared_graph(onnx_path: Path, work: Path, split_outputs: bool) -> tuple[Path, dict | None]:
+def _prepared_graph(onnx_path: Path, work: Path, split_outputs: bool) -> tuple[Path, dict[str, Any] | None]:
     """The ONNX graph onnx2tf translates: outputs split if asked (and possible), Constants as initializers,
     convolutions padded like SAME marked so (no separate PAD op)."""
     assembly = split_concat_output(onnx_path, work / "split.onnx") if split_outputs else None

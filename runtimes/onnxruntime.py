@@ -6,6 +6,7 @@ import json
 import tempfile
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnxruntime as ort
@@ -19,7 +20,7 @@ _DTYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(uin
 _QUANTIZE_OPS = {"QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear"}
 
 
-def _kind(op_type: str, input_types: list[dict]) -> tuple[str, str]:
+def _kind(op_type: str, input_types: list[dict[str, Any]]) -> tuple[str, str]:
     """(kind, element types of the inputs) of one profiled node (see ``OpTime``): integer if any input is."""
     dtypes = [key for entry in input_types for key in entry]
     if op_type in _QUANTIZE_OPS:
@@ -50,7 +51,7 @@ class OrtSession:
 
     def end_profiling(self) -> str:
         """Stop profiling; the path of the Chrome-trace JSON ONNX Runtime wrote."""
-        return self._session.end_profiling()
+        return str(self._session.end_profiling())
 
 
 class OnnxRuntime:
@@ -59,7 +60,7 @@ class OnnxRuntime:
     name = "onnxruntime"
 
     def version(self) -> str:
-        return ort.__version__
+        return str(ort.__version__)
 
     def load(self, artifact: Artifact, threads: int) -> OrtSession:
         return OrtSession(str(artifact.model_path), threads)
@@ -67,7 +68,7 @@ class OnnxRuntime:
     def describe(self, model_path: Path) -> ModelDescription:
         session = OrtSession(str(model_path), 1)._session
 
-        def specs(values: list, layout: str) -> list[TensorSpec]:
+        def specs(values: list[Any], layout: str) -> list[TensorSpec]:
             return [
                 TensorSpec(
                     v.name, [d if isinstance(d, int) else -1 for d in v.shape], _DTYPES.get(v.type, v.type), layout

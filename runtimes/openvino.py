@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import openvino as ov
@@ -40,12 +41,12 @@ class OpenVinoSession:
         self._request.infer({0: batch})
         return [np.array(self._request.get_output_tensor(i).data, dtype=np.float32) for i in range(self._outputs)]
 
-    def counters(self) -> list:
+    def counters(self) -> list[Any]:
         """The performance counters of the last inference (the session was made with ``profile=True``)."""
-        return self._request.get_profiling_info()
+        return list(self._request.get_profiling_info())
 
 
-def _kind(info) -> str:
+def _kind(info: Any) -> str:
     """``OpTime.kind`` of one OpenVINO performance counter: by its kernel's precision suffix."""
     if info.node_type == "FakeQuantize" or "fq_output" in info.node_name:
         return "quantize"
@@ -59,7 +60,7 @@ class OpenVinoRuntime:
     name = "openvino"
 
     def version(self) -> str:
-        return ov.get_version()
+        return str(ov.get_version())
 
     def load(self, artifact: Artifact, threads: int) -> OpenVinoSession:
         return OpenVinoSession(ov.Core(), str(artifact.model_path), threads)
@@ -70,7 +71,7 @@ class OpenVinoRuntime:
         except RuntimeError as exc:
             raise EdgekitError(f"OpenVINO cannot read {model_path}: {first_line(exc)}") from None
 
-        def specs(ports: list, layout: str) -> list[TensorSpec]:
+        def specs(ports: list[Any], layout: str) -> list[TensorSpec]:
             return [
                 TensorSpec(
                     port.get_any_name() if port.get_names() else f"port{i}",

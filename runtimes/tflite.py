@@ -32,13 +32,15 @@ INTERPRETERS = (
 def _quantize(x: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
     scale, zero_point = detail["quantization"]
     info = np.iinfo(detail["dtype"])
-    return np.clip(np.round(x / scale) + zero_point, info.min, info.max).astype(detail["dtype"])
+    quantized: np.ndarray = np.clip(np.round(x / scale) + zero_point, info.min, info.max).astype(detail["dtype"])
+    return quantized
 
 
 def _dequantize(q: np.ndarray, detail: dict[str, Any]) -> np.ndarray:
     scale, zero_point = detail["quantization"]
     if np.issubdtype(detail["dtype"], np.integer) and scale:
-        return (q.astype(np.float32) - zero_point) * np.float32(scale)
+        restored: np.ndarray = (q.astype(np.float32) - zero_point) * np.float32(scale)
+        return restored
     return q.astype(np.float32)
 
 
