@@ -8,11 +8,11 @@ import time
 import pytest
 import torch
 from edgekit.compress.options import PruneOptions
-from edgekit.compress.prunable import inside_opaque_blocks, opaque_blocks
+from edgekit.compress.prunable import SplitC2f, inside_opaque_blocks, make_prunable, opaque_blocks
 from edgekit.compress.pruning import prune_structured
 from edgekit.compress.stats import model_stats
 from edgekit.compress.tracing import TracingBudgetExceeded, tracing_budget
-from edgekit.models.layers import ConvBnAct
+from edgekit.models.layers import C2f, ConvBnAct
 from torch import nn
 
 
@@ -66,6 +66,40 @@ def test_an_attention_block_is_pruned_around_and_keeps_its_inside() -> None:
     assert model_stats(model, x[:1])["macs"] <= 0.75 * before
     assert model.block.m.qkv.weight.shape == qkv_shape  # the attention kept its width
     assert model.block.cv1.conv.in_channels == model.body.conv.out_channels < 64  # pruned with its feeder
+    assert model(x).shape == (2, 10)
+
+
+class AttentionC2f(C2f):
+    """A C2f whose chain ends in attention (YOLO26's last C3k2, with a PSA block): cv2 reads 3 halves."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__(channels, channels, n=1)
+        self.blocks = nn.ModuleList([Attention(self.hidden)])
+
+
+class TinyAttentionC2fNet(TinyAttentionNet):
+    def __init__(self) -> None:
+        super().__init__()
+        self.block = AttentionC2f(64)
+
+
+def test_a_c2f_holding_attention_stays_whole_and_is_pruned_around() -> None:
+    """The C2f rewrite skips it (the chunk inside is never traced), and while tracing its stand-in feeds cv2
+    the wider input it reads; every other C2f is still rewritten."""
+    model, x = TinyAttentionC2fNet().eval(), torch.rand(2, 3, 32, 32)
+    with torch.no_grad():
+        want = model(x)
+    make_prunable(model)
+    assert isinstance(model.block, AttentionC2f) and opaque_blocks(model) == [model.block]
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), want)
+    plain = make_prunable(nn.Sequential(C2f(8, 8)))
+    assert isinstance(plain[0], SplitC2f)
+    qkv_shape, before = model.block.blocks[0].qkv.weight.shape, model_stats(model, x[:1])["macs"]
+    prune_structured(model, x[:1], PruneOptions(0.3, by="macs"))
+    assert model_stats(model, x[:1])["macs"] <= 0.75 * before
+    assert model.block.blocks[0].qkv.weight.shape == qkv_shape
+    assert model.block.cv1.conv.in_channels == model.body.conv.out_channels < 64
     assert model(x).shape == (2, 10)
 
 

@@ -29,6 +29,12 @@ def compress(
         "--trust-pickle",
         help="load a file that runs code when loaded (pickle, TorchScript, .pt2) you trust",
     ),
+    head: str | None = typer.Option(
+        None,
+        "--head",
+        help="a YOLO26 checkpoint's head to keep: o2m (one-to-many + NMS; compress drops the end-to-end head), "
+        "the only one compress can prune",
+    ),
     json_path: Path | None = typer.Option(None, "--json", help="write the report JSON here"),
     force: bool = typer.Option(False, "--force", help="overwrite OUT"),
     **options: Any,
@@ -47,7 +53,7 @@ def compress(
             force,
             log=console.print,
             progress=on_step,
-            source_options={"task": task, "imgsz": imgsz, "factory": factory, "trust": trust},
+            source_options={"task": task, "imgsz": imgsz, "factory": factory, "trust": trust, "head": head},
         )
     if json_path:
         write_report(document, json_path)

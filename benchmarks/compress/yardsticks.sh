@@ -4,7 +4,7 @@
 # the YOLO ones in the Ultralytics venv (/tmp/ul, README "Real YOLO models") on the shapes-det YOLO split
 # written by benchmarks/yolov8n/make_data.py into /tmp/shapes-yolo. Run one case at a time on an otherwise
 # idle machine: two torch jobs on 2 cores spin against each other (OpenMP) and ran ~10x slower once.
-#   bash benchmarks/compress/yardsticks.sh nano|criteria|steps|yolo11n|act|pad|pipeline|pipeline-relu|roofline|converged|sparsity
+#   bash benchmarks/compress/yardsticks.sh nano|criteria|steps|yolo11n|act|pad|pipeline|pipeline-relu|roofline|converged|converged-yolo11n|converged-yolo26n|sparsity
 # then: ratio_table.py for YOLOv8n (its docstring), yolo_val_pruned.py in the Ultralytics venv
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -59,10 +59,22 @@ case "${1:-nano}" in
     run yolov8n-converged-p30-l2-e$E $UL compress $M --prune 0.3 --prune-by macs "${COMMON[@]}"
     run yolov8n-converged-p30-taylor-e$E $UL compress $M --prune 0.3 --prune-by macs --importance taylor "${COMMON[@]}"
     run yolov8n-converged-p30-steps2-e$E $UL compress $M --prune 0.3 --prune-by macs --steps 2 "${COMMON[@]}" ;;
+  converged-yolo11n)  # issue 39: the same on the converged YOLO11n (60 epochs of training): control, l2, Taylor
+    M=benchmarks/models/yolo11n-shapes-converged.pt; E=${EPOCHS:-7}
+    COMMON=(--trust --recover labels --epochs "$E" --kd-images 3000 --data $YOLO_DATA)
+    run yolo11n-converged-control-e$E $UL compress $M "${COMMON[@]}"
+    run yolo11n-converged-p30-l2-e$E $UL compress $M --prune 0.3 --prune-by macs "${COMMON[@]}"
+    run yolo11n-converged-p30-taylor-e$E $UL compress $M --prune 0.3 --prune-by macs --importance taylor "${COMMON[@]}" ;;
+  converged-yolo26n)  # issue 39: the converged YOLO26n with its one-to-many head (compress drops the end-to-end
+    # one: --head o2m), 46 epochs of training: control and l2 -30 % MACs, 7 epochs each
+    M=benchmarks/models/yolo26n-shapes-converged.pt; E=${EPOCHS:-7}
+    COMMON=(--trust --head o2m --recover labels --epochs "$E" --kd-images 3000 --data $YOLO_DATA)
+    run yolo26n-converged-control-e$E $UL compress $M "${COMMON[@]}"
+    run yolo26n-converged-p30-l2-e$E $UL compress $M --prune 0.3 --prune-by macs "${COMMON[@]}" ;;
   sparsity)  # issue 39: 3 of the same 7 epochs train with group sparsity regularization before pruning
     M=benchmarks/models/yolov8n-shapes-converged.pt; E=${EPOCHS:-7}
     run yolov8n-converged-p30-sparsity3-e$E $UL compress $M --prune 0.3 --prune-by macs --sparsity-epochs 3 \
       --trust --recover labels --epochs "$E" --kd-images 3000 --data $YOLO_DATA ;;
-  *) echo "yardsticks.sh: no case '$1' (nano|criteria|steps|yolo11n|act|pad|pipeline|pipeline-relu|roofline|converged|sparsity)" >&2
+  *) echo "yardsticks.sh: no case '$1' (nano|criteria|steps|yolo11n|act|pad|pipeline|pipeline-relu|roofline|converged|converged-yolo11n|converged-yolo26n|sparsity)" >&2
      exit 2 ;;
 esac

@@ -65,9 +65,10 @@ def _is_ultralytics_c2f(module: nn.Module) -> bool:
 
 def make_prunable(model: nn.Module) -> nn.Module:
     """Replace every C2f in ``model`` (edgekit's or Ultralytics', in place) by an equivalent SplitC2f; returns
-    the model."""
+    the model. A C2f holding attention (YOLO26's last C3k2 with a PSA block) stays whole: it is an opaque block
+    (``opaque_blocks``), never traced inside, so its ``chunk`` does not matter."""
     for name, child in list(model.named_children()):
-        if isinstance(child, C2f) or _is_ultralytics_c2f(child):
+        if (isinstance(child, C2f) or _is_ultralytics_c2f(child)) and not _holds_attention(child):
             split = SplitC2f(child)
             for attr in ("f", "i", "type", "np"):  # Ultralytics' forward routes layers by these
                 if hasattr(child, attr):
@@ -101,6 +102,14 @@ def opaque_blocks(model: nn.Module) -> list[Any]:
     return found
 
 
+def _widened(y: torch.Tensor, channels: int) -> torch.Tensor:
+    """``y`` repeated along channels to ``channels`` (a C3k2's ``cv2`` reads more channels than ``cv1`` writes);
+    both convs are kept whole, so how the copies map onto ``cv2``'s inputs never matters to pruning."""
+    if y.shape[1] == channels:
+        return y
+    return torch.cat([y] * -(-channels // y.shape[1]), dim=1)[:, :channels]
+
+
 @contextmanager
 def opaque_surrogates(model: nn.Module) -> Iterator[list[nn.Module]]:
     """While tracing, each opaque block runs as ``cv2(cv1(x))``: Torch-Pruning sees its two boundary convs (so
@@ -108,7 +117,7 @@ def opaque_surrogates(model: nn.Module) -> Iterator[list[nn.Module]]:
     boundary convs, to be kept (``ignored_layers``): the block's inner width and its output width stay."""
     blocks = opaque_blocks(model)
     for block in blocks:
-        block.forward = lambda x, b=block: b.cv2(b.cv1(x))
+        block.forward = lambda x, b=block: b.cv2(_widened(b.cv1(x), b.cv2.conv.in_channels))
     try:
         yield [layer for block in blocks for layer in (block.cv1, block.cv2)]
     finally:

@@ -204,6 +204,9 @@ def compress_model(
     plan.validate()
     check_replaceable(out, force)
     source, data_spec = _module_source(model, data, source_options or {})
+    one_head = getattr(source.module, "drop_unused_head", None)
+    if callable(one_head):  # a detector with two heads keeps the one compress can prune and train
+        one_head()
     if plan.images is not None:
         folder_images(plan.images)  # an empty folder fails before any work
     val = resolve_dataset(data_spec, "val")

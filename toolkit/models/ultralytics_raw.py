@@ -49,6 +49,27 @@ class UltralyticsDetector(nn.Module):
         for name, param in self.model.named_parameters():
             param.requires_grad_(param.dtype.is_floating_point and ".dfl" not in f".{name}")
 
+    def drop_unused_head(self) -> None:
+        """Before compress: a two-headed YOLO26 Detect in its one-to-many mode loses its one-to-one branch (what
+        Ultralytics' ``Detect.fuse`` does for inference), so it prunes and trains like a YOLO11 head.
+
+        The end-to-end head cannot be kept: Ultralytics trains its one-to-one branch on detached features, so
+        Torch-Pruning cannot follow which channels feed it; that is one ``EdgekitError`` line.
+        """
+        from ..errors import EdgekitError
+
+        for module in self.model.modules():
+            if getattr(module, "one2one_cv2", None) is None or not hasattr(module, "stride"):
+                continue
+            if bool(module.end2end):
+                raise EdgekitError(
+                    "compress keeps a YOLO26's one-to-many head only (its end-to-end head trains on detached "
+                    "features that Torch-Pruning cannot follow): pass --head o2m; the result exports with NMS"
+                )
+            for name in tuple(module._modules):
+                if name.startswith("one2one_"):
+                    setattr(module, name, None)
+
     def task_criterion(self) -> Any:
         """Ultralytics' own detection loss (its trainer's ``init_criterion``: ``v8DetectionLoss``) as a
         ``criterion(raw maps, labels)``; needs Ultralytics importable (the optional extra)."""
