@@ -150,3 +150,27 @@ def test_the_e2e_export_decodes_to_ultralytics_own_end_to_end_detections(tmp_pat
     assert np.allclose(np.sort(kept[:, 4]), np.sort(scores), atol=1e-4)
     top = np.argsort(-kept[:, 4])[:20]  # the confident ones are well separated: same boxes and classes
     assert np.allclose(kept[top, :4], xyxy[:20], atol=1e-2) and (kept[top, 5] == classes[:20]).all()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not HAS_ULTRALYTICS, reason="needs the ultralytics extra (its own venv)")
+def test_compress_prunes_yolo26_with_its_one_to_many_head_and_refuses_the_end_to_end_one(tmp_path):
+    """The one-to-one branch is dropped and the rest pruned (its attention C3k2 kept whole); asking compress to
+    keep the end-to-end head is one line, before anything is written."""
+    import json
+
+    checkpoint = str(MODELS / "yolo26n-shapes-converged.pt")
+    common = [checkpoint, "--trust", "--prune", "0.3", "--prune-by", "macs", "--imgsz", "64", "--data", "shapes-det"]
+    line = _one_line(["compress", *common, "--head", "e2e", "-o", str(tmp_path / "e2e.pt")])
+    assert "keeps a YOLO26's one-to-many head only" in line
+    assert not (tmp_path / "e2e.pt").exists()
+    report = tmp_path / "r.json"
+    args = ["compress", *common, "--head", "o2m", "-o", str(tmp_path / "o2m.pt"), "--json", str(report)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    document = json.loads(report.read_text())
+    assert document["after"]["macs"] <= 0.72 * document["before"]["macs"]
+    result = runner.invoke(
+        app, ["export", str(tmp_path / "o2m.pt"), "--trust", "-t", "onnx-fp32", "-o", str(tmp_path / "a")]
+    )
+    assert result.exit_code == 0, result.output

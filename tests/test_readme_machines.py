@@ -34,6 +34,7 @@ SOURCES = {
     ],
     "YOLOv8n pruned −50 % MACs": ["compress/yolov8n-shapes-p50-int8.json"],  # the control: accuracy only
     "pruning's cost against": [],
+    "pruning against the **converged** original": [],  # accuracy only, not timed
     "gate, 20 runs each": ["gate_noise.json"],
     "the gate's count lane": ["count_noise.json"],
     "sweeps: nano-det": ["sweeps/nano-det/results.json", "sweeps/yolov8n-shapes/results.json"],
