@@ -69,8 +69,8 @@ case "${1:-nano}" in
     # one: --head o2m), 46 epochs of training: control and l2 -30 % MACs, 7 epochs each
     M=benchmarks/models/yolo26n-shapes-converged.pt; E=${EPOCHS:-7}
     COMMON=(--trust --head o2m --recover labels --epochs "$E" --kd-images 3000 --data $YOLO_DATA)
-    run yolo26n-converged-control-e$E $UL compress $M "${COMMON[@]}"
-    run yolo26n-converged-p30-l2-e$E $UL compress $M --prune 0.3 --prune-by macs "${COMMON[@]}" ;;
+    run yolo26n-converged-p30-l2-e$E $UL compress $M --prune 0.3 --prune-by macs "${COMMON[@]}"
+    run yolo26n-converged-control-e$E $UL compress $M "${COMMON[@]}" ;;
   sparsity)  # issue 39: 3 of the same 7 epochs train with group sparsity regularization before pruning
     M=benchmarks/models/yolov8n-shapes-converged.pt; E=${EPOCHS:-7}
     run yolov8n-converged-p30-sparsity3-e$E $UL compress $M --prune 0.3 --prune-by macs --sparsity-epochs 3 \
