@@ -189,6 +189,8 @@ def sparsity_regularizer(
                 ignored_layers=keep + list(idle) + boundary,
                 round_to=options.round_to,
             )
+    except EdgekitError:  # the tracing budget's own line
+        raise
     except Exception as exc:  # noqa: BLE001 - tracing failures surface as many types
         raise EdgekitError(f"Torch-Pruning cannot trace this model: {describe(exc)}") from None
 

@@ -13,6 +13,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..errors import EdgekitError
+
 
 class UltralyticsDetector(nn.Module):
     """Wraps an Ultralytics ``DetectionModel`` whose Detect head is in export mode."""
@@ -56,8 +58,6 @@ class UltralyticsDetector(nn.Module):
         The end-to-end head cannot be kept: Ultralytics trains its one-to-one branch on detached features, so
         Torch-Pruning cannot follow which channels feed it; that is one ``EdgekitError`` line.
         """
-        from ..errors import EdgekitError
-
         for module in self.model.modules():
             if getattr(module, "one2one_cv2", None) is None or not hasattr(module, "stride"):
                 continue
