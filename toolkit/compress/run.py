@@ -240,6 +240,8 @@ def compress_model(
     epochs = _epochs_per_round(plan.distill.epochs - sparse_epochs, rounds) if plan.distill else []
     base_macs = before["macs"]
     idle = find_idle(student, source, plan, data_spec)  # on the original network's outputs
+    idle_layers = idle.layers if idle else ()
+    checkpoint = out.with_name(out.name + ".ckpt")
     if plan.act:  # before pruning, so pruning ranks the channels of the network that will be kept
         record({"step": "rewrite", "act": plan.act, "replaced": replace_activations(student, plan.act)})
     if plan.pad:
@@ -248,10 +250,9 @@ def compress_model(
         importance_gradients(student, card, data_spec, plan.images, plan.prune.importance) if plan.prune else None
     )
     if sparse_epochs and plan.prune and plan.distill:  # train towards sparse channel groups, then prune
-        regularize = sparsity_regularizer(student, example, plan.prune, idle.layers if idle else ())
+        regularize = sparsity_regularizer(student, example, plan.prune, idle_layers)
         options = dataclasses.replace(plan.distill, epochs=sparse_epochs)
         images = _round_images(mode, canvases, data_spec, card, plan.kd_images, epochs_done)
-        checkpoint = out.with_name(out.name + ".ckpt")
         step = _distill_round(
             teacher, student, source, options, images, plan.kd_images, checkpoint, progress, mode, regularize
         )
@@ -260,7 +261,7 @@ def compress_model(
     for k in range(1, rounds + 1):
         if plan.prune:
             start = time.perf_counter()
-            applied = prune_round(student, example, plan.prune, k, base_macs, idle.layers if idle else (), gradients)
+            applied = prune_round(student, example, plan.prune, k, base_macs, idle_layers, gradients)
             if applied:
                 record(
                     {"step": "prune", "round": k, **asdict(applied), "seconds": time.perf_counter() - start}
@@ -272,17 +273,7 @@ def compress_model(
         if plan.distill:
             options = dataclasses.replace(plan.distill, epochs=epochs[k - 1])
             images = _round_images(mode, canvases, data_spec, card, plan.kd_images, epochs_done)
-            step = _distill_round(
-                teacher,
-                student,
-                source,
-                options,
-                images,
-                plan.kd_images,
-                out.with_name(out.name + ".ckpt"),
-                progress,
-                mode,
-            )
+            step = _distill_round(teacher, student, source, options, images, plan.kd_images, checkpoint, progress, mode)
             record(step | {"round": k, "images_from": origin})
             epochs_done += options.epochs
     if plan.unstructured and plan.distill:
