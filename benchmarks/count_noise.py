@@ -51,14 +51,13 @@ LABELS = TARGETS + ["ort-int8-slow", "ort-int8-5pct"]
 CASES = {"unchanged": [0, 1, 2, 3], "1.37x slower": [0, 4, 2, 3], "5 % more work": [0, 5, 2, 3]}
 
 
-def count_all(rows: list, artifacts: dict, valgrind: str) -> tuple[list, float | None, list[float]]:
-    """Every row counted again (one valgrind process per artifact): the rows, the foreign CPU share, seconds each."""
-    counted, seconds = [], []
+def count_all(rows: list, artifacts: dict, valgrind: str) -> tuple[list, float | None, float]:
+    """Every row counted again, as ``edgekit bench --count`` counts them (one valgrind process per artifact, side by
+    side on the usable cores): the rows, the foreign CPU share, the wall seconds of counting them all."""
+    start = time.perf_counter()
     with CpuContention(children=True) as foreign:
-        for row in rows:
-            start = time.perf_counter()
-            counted += with_counts([row], artifacts, OPTIONS, valgrind)
-            seconds.append(round(time.perf_counter() - start, 1))
+        counted = with_counts(rows, artifacts, OPTIONS, valgrind)
+    seconds = round(time.perf_counter() - start, 1)
     failed = [row.artifact for row in counted if row.instructions_per_inference is None]
     if failed:
         raise SystemExit(f"could not count {failed}: {[row.count for row in counted if row.artifact in failed]}")
@@ -76,7 +75,7 @@ def gate_run(baseline, rows: list, artifacts: dict, valgrind: str, thresholds: T
     counted, share, seconds = count_all(rows, artifacts, valgrind)
     record: dict[str, Any] = {
         "foreign_cpu_share": share,
-        "count_seconds": dict(zip(LABELS, seconds)),
+        "count_wall_s": seconds,
         "instructions_per_inference": {label: row.instructions_per_inference for label, row in zip(LABELS, counted)},
         "spread_pct": {label: row.count["spread_pct"] for label, row in zip(LABELS, counted)},
     }
@@ -110,7 +109,7 @@ def markdown_table(results: dict[str, Any]) -> str:
             for run in runs
             for label, count in run["instructions_per_inference"].items()
         )
-        minutes = [sum(run["count_seconds"].values()) / 60 for run in runs]
+        minutes = [run["count_wall_s"] / 60 for run in runs]
         verdicts = [", ".join(f"{n} {status}" for status, n in sorted(data["counts"][case].items())) for case in CASES]
         lines.append(
             f"| {setting} ({min(shares):.0f}-{max(shares):.0f} %) | {' | '.join(verdicts)} | {moved:.4f} % "
@@ -125,8 +124,9 @@ def run_setting(
     """``--repeats`` gate runs beside the setting's neighbour; ``on_run`` is called with the runs so far after
     each one (the caller saves them)."""
     runs: list[dict[str, Any]] = []
-    with beside(setting, args.work):
+    with beside(setting, args.work) as keep_running:
         for i in range(args.repeats):
+            keep_running()
             runs.append(gate_run(baseline, rows, artifacts, valgrind, thresholds))
             print(setting, i + 1, {case: runs[-1][case]["status"] for case in CASES}, runs[-1]["foreign_cpu_share"])
             if on_run:
@@ -171,7 +171,7 @@ def main() -> None:
         "environment": host_environment(),
         "provenance": provenance(),
         "valgrind": valgrind,
-        "baseline": {"instructions_per_inference": base_counts, "count_seconds": dict(zip(LABELS, seconds))},
+        "baseline": {"instructions_per_inference": base_counts, "count_wall_s": seconds},
         "work_vs_ort_int8_pct": {
             label: round((base_counts[label] / base_counts["ort-int8"] - 1) * 100, 3) for label in LABELS[4:]
         },

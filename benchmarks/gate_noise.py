@@ -28,7 +28,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -162,21 +162,28 @@ def stop_on_sigterm(signum: int, frame: object) -> None:
 
 
 @contextmanager
-def beside(setting: str, work: Path) -> Iterator[None]:
-    """The setting's neighbour (``NEIGHBOURS``) running for the duration of the block, killed at its end."""
+def beside(setting: str, work: Path) -> Iterator[Callable[[], None]]:
+    """The setting's neighbour (``NEIGHBOURS``) running for the duration of the block, killed at its end. The
+    block gets a function that starts the neighbour again if it has ended (a training job finishes its epochs)."""
     command = NEIGHBOURS[setting]
-    neighbour = None
-    if command:
-        neighbour = subprocess.Popen(
-            [part.format(work=work) for part in command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        time.sleep(20)  # the training job loads, scores and starts its epochs
+    neighbour: list[subprocess.Popen] = []
+
+    def keep_running() -> None:
+        if command and (not neighbour or neighbour[-1].poll() is not None):
+            neighbour.append(
+                subprocess.Popen(
+                    [part.format(work=work) for part in command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                )
+            )
+            time.sleep(20)  # the training job loads, scores and starts its epochs
+
+    keep_running()
     try:
-        yield
+        yield keep_running
     finally:
-        if neighbour:
-            neighbour.kill()
-            neighbour.wait()
+        for process in neighbour:
+            process.kill()
+            process.wait()
 
 
 def main() -> None:

@@ -83,7 +83,7 @@ ULTRALYTICS_VENV = {
 }
 #: not run here, and why
 NOT_RUN = {
-    "count_noise.py": "counts six artifacts under valgrind (1.5-3 min each) per run, for hours",
+    "count_noise.py": "counts six artifacts under valgrind (2-4 min a run) 60 times, for hours",
     "detection_loss.py": "a module, not a script: train_reference.py imports it",
     "gate_noise.py": "times the gate for minutes beside deliberate neighbours and refuses a busy machine",
     "peers/ultralytics.py": "benches the exports peer_exports.py makes in Ultralytics' venv",

@@ -126,15 +126,18 @@ def test_count_cache_without_count_is_one_line(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not HAS_VALGRIND, reason="needs valgrind with callgrind.h (Debian: valgrind; .ci/run installs it)")
 def test_bench_count_records_repeatable_counts_under_real_valgrind(tmp_path):
+    """Two artifacts, counted side by side (one valgrind process per core): each its own repeatable count."""
     out = tmp_path / "out"
-    export = runner.invoke(app, ["export", "nano-det", "-t", "onnx-fp32", "-o", str(out)])
+    export = runner.invoke(app, ["export", "nano-det", "-t", "onnx-fp32", "-t", "ort-int8", "-o", str(out)])
     assert export.exit_code == 0, export.output
     results = tmp_path / "r.json"
-    args = ["bench", str(out / "onnx-fp32"), "--count", "--count-cache", "--runs", "3", "--warmup", "1"]
-    args += ["--min-seconds", "0"]
+    args = ["bench", str(out / "onnx-fp32"), str(out / "ort-int8"), "--count", "--count-cache", "--runs", "3"]
+    args += ["--warmup", "1", "--min-seconds", "0"]
     result = runner.invoke(app, args + ["--json", str(results)], env={**os.environ})
     assert result.exit_code == 0, result.output
-    row = load_results(results).rows[0]
+    row, int8_row = load_results(results).rows
+    assert int8_row.count and int8_row.count["runtime"] == "onnxruntime" and int8_row.count["spread_pct"] < 0.1
+    assert int8_row.instructions_per_inference != row.instructions_per_inference
     count = row.count or {}
     assert row.instructions_per_inference == count["instructions_per_inference"] > 10_000_000
     assert len(count["per_inference"]) == 3 and count["spread_pct"] < 0.1

@@ -2,10 +2,11 @@
 
 Wall-clock time on a shared CI runner moves by 2x; the instructions one inference executes repeat within
 hundredths of a percent whatever else the machine does. Each artifact is loaded in a child process under
-``valgrind --tool=callgrind --collect-atstart=no``; the child warms up, then runs ``runs`` inferences, each
-between two client requests of a tiny helper library (compiled here from valgrind's own ``callgrind.h``):
-collection on, the inference, collection off and a dump. Only those inferences are counted, each in its own
-dump, so the spread between them is measured too.
+``valgrind --tool=callgrind --instr-atstart=no --collect-atstart=no``: loading Python and the runtime runs
+without callgrind's instrumentation (several times faster), a client request of a tiny helper library (compiled
+here from valgrind's own ``callgrind.h``) switches it on before the warm-up inferences, then each of ``runs``
+inferences runs between two more: collection on, the inference, collection off and a dump. Only those
+inferences are counted, each in its own dump, so the spread between them is measured too.
 
 Limits: valgrind emulates no AVX-512, so runtimes take their AVX2 kernels under it: counts compare like with like
 (the same artifact kind, runtime and valgrind versions), never INT8 against FP32 speed. Numpy + one runtime in the
@@ -30,11 +31,12 @@ from ..manifest import host_environment
 
 #: counted inferences per artifact (the median is the figure, max - min over it the spread)
 COUNTED_RUNS = 3
-#: seconds one artifact may take under valgrind (loading a runtime there takes 1-2 min on 2 cores)
+#: seconds one artifact may take under valgrind (nano-det at 256 px: 8-120 s; valgrind runs some FP32 kernels slowly)
 COUNT_TIMEOUT_S = 1800
 VALGRIND_HINT = "install valgrind (Debian/Ubuntu: apt-get install valgrind; it brings valgrind/callgrind.h)"
 _DUMP_NAME = "edgekit-inference"
 _HELPER_SOURCE = f"""#include <valgrind/callgrind.h>
+void edgekit_instrument(void) {{ CALLGRIND_START_INSTRUMENTATION; }}
 void edgekit_count_start(void) {{ CALLGRIND_ZERO_STATS; CALLGRIND_TOGGLE_COLLECT; }}
 void edgekit_count_stop(void) {{ CALLGRIND_TOGGLE_COLLECT; CALLGRIND_DUMP_STATS_AT("{_DUMP_NAME}"); }}
 """
@@ -107,6 +109,7 @@ def count_artifact(
     command = [
         "valgrind",
         "--tool=callgrind",
+        "--instr-atstart=no",
         "--collect-atstart=no",
         *(("--cache-sim=yes", *CACHE_GEOMETRY) if cache else ()),
         f"--callgrind-out-file={work}/callgrind.out.%p",

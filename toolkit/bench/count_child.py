@@ -26,9 +26,10 @@ def main(argv: list[str]) -> None:
     artifact_path, batch_path, helper_path, runs = argv
     session = open_session(Artifact.load(Path(artifact_path)), 1)
     batch = np.load(batch_path)
+    helper = ctypes.CDLL(helper_path)
+    helper.edgekit_instrument()
     for _ in range(WARMUP):
         session.run(batch)
-    helper = ctypes.CDLL(helper_path)
     for _ in range(int(runs)):
         helper.edgekit_count_start()
         session.run(batch)

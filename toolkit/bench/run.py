@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -58,35 +59,35 @@ def with_counts(
 ) -> list[BenchRow]:
     """Each "ok" row with its instructions per inference counted under ``valgrind`` (its version;
     ``edgekit.bench.count``); a row whose runtime cannot be counted keeps its measurement and says why in
-    ``count.error``."""
+    ``count.error``. Artifacts are counted side by side, one valgrind process per usable core: a count does not
+    depend on what else runs, so this only shortens the wall time."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from .count import build_helper, count_artifact, count_summary
 
-    counted = []
+    def counted(index: int, row: BenchRow, helper: Path, work: Path) -> BenchRow:
+        if not row.ok:
+            return row
+        batch = timing_batch(artifacts[row.artifact], options)
+        try:
+            counts = count_artifact(Path(row.artifact), batch, work / str(index), helper, cache=options.count_cache)
+        except EdgekitError as exc:
+            return dataclasses.replace(row, count={"error": str(exc), "valgrind": valgrind})
+        summary = count_summary(counts, row.runtime or "", row.runtime_version, valgrind)
+        return dataclasses.replace(row, instructions_per_inference=summary["instructions_per_inference"], count=summary)
+
     with tempfile.TemporaryDirectory(prefix="edgekit-count-") as work:
         helper = build_helper(Path(work))
-        for index, row in enumerate(rows):
-            if not row.ok:
-                counted.append(row)
-                continue
-            artifact = artifacts[row.artifact]
-            try:
-                counts = count_artifact(
-                    Path(row.artifact),
-                    timing_batch(artifact, options),
-                    Path(work) / str(index),
-                    helper,
-                    cache=options.count_cache,
-                )
-            except EdgekitError as exc:
-                counted.append(dataclasses.replace(row, count={"error": str(exc), "valgrind": valgrind}))
-                continue
-            summary = count_summary(counts, row.runtime or "", row.runtime_version, valgrind)
-            counted.append(
-                dataclasses.replace(
-                    row, instructions_per_inference=summary["instructions_per_inference"], count=summary
-                )
-            )
-    return counted
+        with ThreadPoolExecutor(max_workers=max(1, min(len(rows), usable_cores()))) as pool:
+            futures = [pool.submit(counted, index, row, helper, Path(work)) for index, row in enumerate(rows)]
+            return [future.result() for future in futures]
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _with_device_state(document: ResultsDocument, before: dict[str, Any], after: dict[str, Any]) -> ResultsDocument:
