@@ -1,6 +1,7 @@
 """The gate's count lane on a busy machine: does it decide every run, and catch a 1.37x and a 5 % slowdown?
 
-    python benchmarks/count_noise.py [--repeats 20] [--work /tmp/count-noise] [--settings idle ...]
+    python benchmarks/count_noise.py [--repeats 20 [N ...]] [--work /tmp/count-noise] [--settings idle ...]
+        [--training-neighbour "shell command"]
 
 The wall-clock study's artifacts (``gate_noise.py``: nano-det's onnx-fp32 / ort-int8 / openvino-int8 / tflite-int8
 and ``ort-int8-slow``, one float 3x3 conv of 24 channels on the input, about 1.37x slower in time) plus
@@ -118,14 +119,22 @@ def markdown_table(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def neighbour_command(setting: str, args: argparse.Namespace) -> list[str] | None:
+    """What runs beside the counting in ``setting``: ``NEIGHBOURS``', or ``--training-neighbour`` for the training
+    job."""
+    if setting == "training job" and args.training_neighbour:
+        return ["bash", "-c", args.training_neighbour]
+    return NEIGHBOURS[setting]
+
+
 def run_setting(
-    setting: str, args: argparse.Namespace, baseline, rows, artifacts, valgrind, thresholds, on_run=None
+    setting: str, repeats: int, args: argparse.Namespace, baseline, rows, artifacts, valgrind, thresholds, on_run=None
 ) -> list[dict[str, Any]]:
-    """``--repeats`` gate runs beside the setting's neighbour; ``on_run`` is called with the runs so far after
+    """``repeats`` gate runs beside the setting's neighbour; ``on_run`` is called with the runs so far after
     each one (the caller saves them)."""
     runs: list[dict[str, Any]] = []
-    with beside(setting, args.work) as keep_running:
-        for i in range(args.repeats):
+    with beside(setting, args.work, neighbour_command(setting, args)) as keep_running:
+        for i in range(repeats):
             keep_running()
             runs.append(gate_run(baseline, rows, artifacts, valgrind, thresholds))
             print(setting, i + 1, {case: runs[-1][case]["status"] for case in CASES}, runs[-1]["foreign_cpu_share"])
@@ -137,8 +146,11 @@ def run_setting(
 def main() -> None:
     signal.signal(signal.SIGTERM, stop_on_sigterm)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--repeats", type=int, nargs="+", default=[20], help="gate runs per setting (one, or each)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/count-noise"))
+    parser.add_argument(
+        "--training-neighbour", help="a shell command to run as the training job instead of the nano-det compress"
+    )
     parser.add_argument("--settings", nargs="+", default=list(NEIGHBOURS))
     parser.add_argument("--width-5pct", type=int, default=24, help="channels of the 5 %% artifact's side conv")
     parser.add_argument("--stride-5pct", type=int, default=2, help="stride of the 5 %% artifact's side conv")
@@ -182,12 +194,16 @@ def main() -> None:
 
     def save(setting: str, runs: list) -> None:
         counts = {case: dict(Counter(run[case]["status"] for run in runs)) for case in CASES}
-        results["settings"][setting] = {"runs": runs, "counts": counts}
+        neighbour = neighbour_command(setting, args)
+        results["settings"][setting] = {"neighbour": neighbour, "runs": runs, "counts": counts}
         write_text_atomic(HERE / "count_noise.json", json.dumps(results, indent=2) + "\n")
 
-    for setting in args.settings:
+    repeats = args.repeats * len(args.settings) if len(args.repeats) == 1 else args.repeats
+    if len(repeats) != len(args.settings):
+        raise SystemExit(f"--repeats takes one number or one per setting ({len(args.settings)})")
+    for setting, count in zip(args.settings, repeats):
         runs = run_setting(
-            setting, args, baseline, rows, artifacts, valgrind, thresholds, lambda runs, s=setting: save(s, runs)
+            setting, count, args, baseline, rows, artifacts, valgrind, thresholds, lambda runs, s=setting: save(s, runs)
         )
         save(setting, runs)
     for setting, data in results["settings"].items():

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -162,17 +163,21 @@ def stop_on_sigterm(signum: int, frame: object) -> None:
 
 
 @contextmanager
-def beside(setting: str, work: Path) -> Iterator[Callable[[], None]]:
-    """The setting's neighbour (``NEIGHBOURS``) running for the duration of the block, killed at its end. The
-    block gets a function that starts the neighbour again if it has ended (a training job finishes its epochs)."""
-    command = NEIGHBOURS[setting]
+def beside(setting: str, work: Path, command: list[str] | None = None) -> Iterator[Callable[[], None]]:
+    """The setting's neighbour (``command``, else ``NEIGHBOURS[setting]``) running for the duration of the block,
+    killed at its end with every process it started. The block gets a function that starts the neighbour again
+    if it has ended (a training job finishes its epochs)."""
+    command = command or NEIGHBOURS[setting]
     neighbour: list[subprocess.Popen] = []
 
     def keep_running() -> None:
         if command and (not neighbour or neighbour[-1].poll() is not None):
             neighbour.append(
                 subprocess.Popen(
-                    [part.format(work=work) for part in command], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                    [part.format(work=work) for part in command],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
                 )
             )
             time.sleep(20)  # the training job loads, scores and starts its epochs
@@ -182,7 +187,8 @@ def beside(setting: str, work: Path) -> Iterator[Callable[[], None]]:
         yield keep_running
     finally:
         for process in neighbour:
-            process.kill()
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
             process.wait()
 
 

@@ -4,7 +4,7 @@
 # the YOLO ones in the Ultralytics venv (/tmp/ul, README "Real YOLO models") on the shapes-det YOLO split
 # written by benchmarks/yolov8n/make_data.py into /tmp/shapes-yolo. Run one case at a time on an otherwise
 # idle machine: two torch jobs on 2 cores spin against each other (OpenMP) and ran ~10x slower once.
-#   bash benchmarks/compress/yardsticks.sh nano|criteria|steps|yolo11n|act|pad|pipeline|pipeline-relu|roofline|converged|converged-yolo11n|converged-yolo26n|sparsity
+#   bash benchmarks/compress/yardsticks.sh nano|criteria|steps|yolo11n|act|pad|pipeline|pipeline-relu|roofline|converged|converged-yolo11n|converged-yolo26n|converged-yolo26n-boxkd|sparsity
 # then: ratio_table.py for YOLOv8n (its docstring), yolo_val_pruned.py in the Ultralytics venv
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -71,10 +71,16 @@ case "${1:-nano}" in
     COMMON=(--trust --head o2m --recover labels --epochs "$E" --kd-images 3000 --data $YOLO_DATA)
     run yolo26n-converged-p30-l2-e$E $UL compress $M --prune 0.3 --prune-by macs "${COMMON[@]}"
     run yolo26n-converged-control-e$E $UL compress $M "${COMMON[@]}" ;;
+  converged-yolo26n-boxkd)  # issue 39: the same two runs after distillation gained a box term for heads without
+    # DFL bins (YOLO26: L1 between the student's and the teacher's distances; before, the box KL was zero)
+    M=benchmarks/models/yolo26n-shapes-converged.pt; E=${EPOCHS:-7}
+    COMMON=(--trust --head o2m --recover labels --epochs "$E" --kd-images 3000 --data $YOLO_DATA)
+    run yolo26n-converged-p30-l2-boxkd-e$E $UL compress $M --prune 0.3 --prune-by macs "${COMMON[@]}"
+    run yolo26n-converged-control-boxkd-e$E $UL compress $M "${COMMON[@]}" ;;
   sparsity)  # issue 39: 3 of the same 7 epochs train with group sparsity regularization before pruning
     M=benchmarks/models/yolov8n-shapes-converged.pt; E=${EPOCHS:-7}
     run yolov8n-converged-p30-sparsity3-e$E $UL compress $M --prune 0.3 --prune-by macs --sparsity-epochs 3 \
       --trust --recover labels --epochs "$E" --kd-images 3000 --data $YOLO_DATA ;;
-  *) echo "yardsticks.sh: no case '$1' (nano|criteria|steps|yolo11n|act|pad|pipeline|pipeline-relu|roofline|converged|converged-yolo11n|converged-yolo26n|sparsity)" >&2
+  *) echo "yardsticks.sh: no case '$1' (nano|criteria|steps|yolo11n|act|pad|pipeline|pipeline-relu|roofline|converged|converged-yolo11n|converged-yolo26n|converged-yolo26n-boxkd|sparsity)" >&2
      exit 2 ;;
 esac

@@ -48,21 +48,32 @@ def detection_kd_loss(
     temperature: float,
     foreground_floor: float = 0.05,
 ) -> torch.Tensor:
-    """Sum over levels of DFL-bin KL (per box side) and class-score BCE.
+    """Sum over levels of the box term and class-score BCE.
 
-    The box KL of each anchor is weighted by the teacher's best class score (plus ``foreground_floor``), so
-    the student's capacity goes to boxes that can become detections rather than to background cells.
+    The box term is the KL divergence of each side's DFL bins, or, for a head without bins (``reg_max`` 1, as
+    YOLO26's: its box channels are the four distances themselves), the L1 distance between the student's and
+    the teacher's distances. Each anchor's box term is weighted by the teacher's best class score (plus
+    ``foreground_floor``), so the student's capacity goes to boxes that can become detections rather than to
+    background cells.
     """
     loss = student[0].new_zeros(())
     for s, t in zip(student, teacher):
         b, c, h, w = s.shape
         bins = (c - num_classes) // 4
-        s_box = s[:, : 4 * bins].reshape(b, 4, bins, h * w)
-        t_box = t[:, : 4 * bins].reshape(b, 4, bins, h * w)
-        log_s = F.log_softmax(s_box / temperature, dim=2)
-        p_t = F.softmax(t_box / temperature, dim=2)
-        kl = (p_t * (p_t.clamp_min(1e-12).log() - log_s)).sum(2).mean(1) * temperature**2  # (b, h*w)
+        box = _box_divergence(
+            s[:, : 4 * bins].reshape(b, 4, bins, h * w), t[:, : 4 * bins].reshape(b, 4, bins, h * w), temperature
+        )
         weight = t[:, 4 * bins :].sigmoid().amax(1).reshape(b, h * w) + foreground_floor
-        loss = loss + (kl * weight).sum() / weight.sum()
+        loss = loss + (box * weight).sum() / weight.sum()
         loss = loss + F.binary_cross_entropy_with_logits(s[:, 4 * bins :], t[:, 4 * bins :].sigmoid()) * 100
     return loss
+
+
+def _box_divergence(student: torch.Tensor, teacher: torch.Tensor, temperature: float) -> torch.Tensor:
+    """Per anchor ``(b, anchors)``: the mean over the four sides of the KL between tempered bin distributions
+    ``(b, 4, bins, anchors)``, or with one bin (distances, no distribution) their L1 distance."""
+    if student.shape[2] == 1:
+        return (student - teacher).abs().mean((1, 2))
+    log_s = F.log_softmax(student / temperature, dim=2)
+    p_t = F.softmax(teacher / temperature, dim=2)
+    return (p_t * (p_t.clamp_min(1e-12).log() - log_s)).sum(2).mean(1) * temperature**2
