@@ -61,6 +61,16 @@ def test_one_model_in_a_list_and_no_sizes_keep_the_earlier_names_and_keys(tmp_pa
     assert {p.model for p in plain.points} == {"p0", "p0.3-e1", "p0.3-e2"}
 
 
+def test_a_head_reaches_every_compress_and_export_of_the_models_but_not_the_compressed_ones(tmp_path):
+    """``head = "o2m"`` (a YOLO26 ladder: compress prunes the one-to-many head) keys and reaches the compress cells
+    and the exports of the models themselves; a sweep without it keeps its earlier keys."""
+    plain = _plan(tmp_path, GRID)
+    headed = _plan(tmp_path, GRID.replace('data = "shapes-det"', 'data = "shapes-det"\nhead = "o2m"'))
+    assert set(plain.cells).isdisjoint(headed.cells)
+    assert {cell.spec["head"] for cell in headed.cells.values() if cell.kind in ("compress", "export")} == {"o2m"}
+    assert {cell.spec["head"] for cell in plain.cells.values() if cell.kind in ("compress", "export")} == {None}
+
+
 @pytest.mark.parametrize(
     ("change", "said"),
     [
@@ -70,6 +80,8 @@ def test_one_model_in_a_list_and_no_sizes_keep_the_earlier_names_and_keys(tmp_pa
         (("[grid]\n", "[grid]\nimgsz = [256, 256]\n"), "repeats a value"),
         (('model = "nano-det"', 'model = ["nano-det", "nano-det"]'), "lists a model twice"),
         (('model = "nano-det"', "model = []"), "'model' is required"),
+        (('data = "shapes-det"', 'data = "shapes-det"\nhead = "nms"'), "'head' must be one of e2e, o2m"),
+        (('data = "shapes-det"', 'data = "shapes-det"\nhead = "e2e"'), "head = 'e2e' cannot be pruned"),
     ],
 )
 def test_bad_axes_are_one_line_when_the_sweep_is_read(tmp_path, change, said):

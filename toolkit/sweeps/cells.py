@@ -57,7 +57,7 @@ def compress_cell(spec: dict[str, Any]) -> dict[str, Any]:
         work / "model.pt",
         spec["data"],
         log=lambda *_: None,
-        source_options={"trust": spec["trust"]},
+        source_options={"trust": spec["trust"], "head": spec.get("head")},
     )
     write_report(report, work / "compress.json")
     return {
@@ -76,9 +76,10 @@ def export_cell(spec: dict[str, Any]) -> dict[str, Any]:
 
     start = time.perf_counter()
     target = spec["target"]
-    model, trust = spec["model"], spec["trust"]
-    if spec.get("from_store"):  # this sweep's own compressed TorchScript: loaded only if it is that file
+    model, trust, head = spec["model"], spec["trust"], spec.get("head")
+    if spec.get("from_store"):  # this sweep's own compressed TorchScript (one head): loaded only if it is that file
         model, trust = str(Store(Path(spec["store"])).verified_model(spec["from_store"], spec["trust_store"])), True
+        head = None
     rows = export_model(
         model,
         [target],
@@ -90,6 +91,7 @@ def export_cell(spec: dict[str, Any]) -> dict[str, Any]:
         source_label=spec["label"],
         trust=trust,
         imgsz=spec.get("imgsz"),
+        head=head,
     )
     if rows[0].status != "ok":
         raise EdgekitError(rows[0].status)

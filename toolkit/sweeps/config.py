@@ -7,6 +7,8 @@ A sweep file::
     output = "runs/nano-det-sweep"
     store = "/data/me/edgekit-store"  # optional: the content-addressed cache of finished cells (private to you)
     reference = "onnx-fp32"           # the uncompressed model's float target: every ratio is to its p50
+    head = "o2m"                      # optional: a two-headed YOLO26's head, every model (o2m: the only one
+                                      # compress prunes; one-headed YOLOs are o2m already)
 
     [grid]
     prune = [0.0, 0.3, 0.5]           # 0: the model as it is (no compress cell)
@@ -63,7 +65,9 @@ from .validate import (
     resolve_images,
 )
 
-_TOP = {"model", "data", "output", "store", "reference", "trust", "grid", "compress", "bench"}
+_TOP = {"model", "data", "output", "store", "reference", "trust", "head", "grid", "compress", "bench"}
+#: a two-headed detector's heads (``edgekit.convert.ultralytics.HEADS``, which imports more than a sweep file needs)
+_HEADS = ("e2e", "o2m")
 _GRID = {"prune", "epochs", "targets", "calibration", "imgsz"}
 _VARIANT = {"name", "calib_images", "overrides", "max_drop"}
 #: grid axes the sweep sets itself, so [compress] may not
@@ -107,6 +111,8 @@ class SweepConfig:
     compress: dict[str, Any] = field(default_factory=dict)
     bench: dict[str, Any] = field(default_factory=dict)
     trust: bool = False
+    #: a two-headed YOLO26's head for every model (``--head`` of export and compress); None: each checkpoint's own
+    head: str | None = None
     #: ``--trust`` given: a store that others own or can write is used anyway
     trust_store: bool = False
     path: Path | None = None
@@ -222,7 +228,12 @@ def load_sweep(path: Path, trusted: bool = False, max_cells: int = MAX_CELLS) ->
         raise EdgekitError("sweep: 'trust' must be true or false")
     if raw.get("trust") and not trusted:
         raise EdgekitError(f"sweep {path} sets trust = true: its model runs code when loaded; pass --trust")
+    head = raw.get("head")
+    if head is not None and head not in _HEADS:
+        raise EdgekitError(f"sweep: 'head' must be one of {', '.join(_HEADS)} (got {head!r})")
     prune, epochs, targets, variants = _grid(raw)
+    if head == "e2e" and any(p > 0 for p in prune):
+        raise EdgekitError("sweep: head = 'e2e' cannot be pruned (compress keeps the one-to-many head): use 'o2m'")
     reference = raw.get("reference", "onnx-fp32")
     names = [item.name for item in resolve_targets(list(targets))]
     if not isinstance(reference, str):
@@ -261,6 +272,7 @@ def load_sweep(path: Path, trusted: bool = False, max_cells: int = MAX_CELLS) ->
         compress=compress,
         bench=bench,
         trust=bool(raw.get("trust", False)),
+        head=head,
         trust_store=trusted,
         path=path,
     )

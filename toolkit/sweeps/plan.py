@@ -114,6 +114,8 @@ class Planner:
         self.config = config
         self.store = store
         self.identity = {"data": data_identity(config.data), "trust": config.trust}
+        if config.head:  # a sweep without a head keeps its earlier keys
+            self.identity["head"] = config.head
         self.models = {model: content_identity(model, _builtin_weights()) for model in config.models}
         self.plan = Plan()
         self.floats = _float_targets()
@@ -126,6 +128,7 @@ class Planner:
             "data": self.config.data,
             "trust": self.config.trust,
             "trust_store": self.config.trust_store,
+            "head": self.config.head,
         }
 
     def _compress(self, model: str, prune: float, epochs: int, name: str) -> Cell:
