@@ -1,7 +1,7 @@
 """The gate's count lane on a busy machine: does it decide every run, and catch a 1.37x and a 5 % slowdown?
 
     python benchmarks/count_noise.py [--repeats 20 [N ...]] [--work /tmp/count-noise] [--settings idle ...]
-        [--training-neighbour "shell command"]
+        [--training-neighbour "shell command"] [--resume]
 
 The wall-clock study's artifacts (``gate_noise.py``: nano-det's onnx-fp32 / ort-int8 / openvino-int8 / tflite-int8
 and ``ort-int8-slow``, one float 3x3 conv of 24 channels on the input, about 1.37x slower in time) plus
@@ -21,6 +21,7 @@ import argparse
 import dataclasses
 import json
 import signal
+import statistics
 import time
 from collections import Counter
 from pathlib import Path
@@ -93,30 +94,46 @@ def gate_run(baseline, rows: list, artifacts: dict, valgrind: str, thresholds: T
 def markdown_table(results: dict[str, Any]) -> str:
     """The study's table (docs/gate.md quotes it; tests/test_figures.py renders it again from the JSON): per
     setting, the CPU share others took while counting, each case's verdicts, how far any count moved from the
-    baseline's, and the wall time of counting all six artifacts once."""
-    base = results["baseline"]["instructions_per_inference"]
+    baseline's, the largest spread between one run's counted inferences, and the wall time of counting all six
+    artifacts once (side by side)."""
     work = results["work_vs_ort_int8_pct"]
     lines = [
         f"| setting (CPU share of others) | unchanged | 1.37x slower (+{work['ort-int8-slow']:.1f} % instructions) "
         f"| 5 % more work (+{work['ort-int8-5pct']:.1f} %) | largest move of a count from the baseline "
-        "| counting six artifacts |",
-        "|---|---|---|---|---:|---:|",
+        "| largest spread of a run's 3 counted inferences | counting six artifacts: median (range) |",
+        "|---|---|---|---|---:|---:|---:|",
     ]
-    for setting, data in results["settings"].items():
+    settings = sorted(results["settings"].items(), key=lambda item: list(NEIGHBOURS).index(item[0]))
+    for setting, data in settings:
         runs = data["runs"]
+        base = data.get("baseline", results["baseline"])["instructions_per_inference"]  # --resume: its own
         shares = [run["foreign_cpu_share"] * 100 for run in runs]
         moved = max(
             abs(count / base[label] - 1) * 100
             for run in runs
             for label, count in run["instructions_per_inference"].items()
         )
+        spread = max(value for run in runs for value in run["spread_pct"].values())
         minutes = [run["count_wall_s"] / 60 for run in runs]
         verdicts = [", ".join(f"{n} {status}" for status, n in sorted(data["counts"][case].items())) for case in CASES]
         lines.append(
             f"| {setting} ({min(shares):.0f}-{max(shares):.0f} %) | {' | '.join(verdicts)} | {moved:.4f} % "
-            f"| {min(minutes):.1f}-{max(minutes):.1f} min |"
+            f"| {spread:.3f} % | {statistics.median(minutes):.1f} min ({min(minutes):.1f}-{max(minutes):.1f}) |"
         )
     return "\n".join(lines) + "\n"
+
+
+def resumed(fresh: dict[str, Any], base_counts: dict[str, int], seconds: float) -> tuple[dict, dict]:
+    """``--resume``: the study so far (``count_noise.json``), and what each setting added now records of this
+    invocation: the baseline it was gated against (counted anew), and its provenance. One line when the earlier
+    counts came from another valgrind or machine."""
+    earlier = json.loads((HERE / "count_noise.json").read_text())
+    for key, value in (("valgrind", fresh["valgrind"]), ("cpu", fresh["environment"].get("cpu"))):
+        then = earlier["valgrind"] if key == "valgrind" else earlier["environment"].get("cpu")
+        if then != value:
+            raise SystemExit(f"--resume: count_noise.json was counted with {key} {then!r}, this run has {value!r}")
+    own = {"baseline": {"instructions_per_inference": base_counts, "count_wall_s": seconds}}
+    return earlier, own | {"provenance": fresh["provenance"]}
 
 
 def neighbour_command(setting: str, args: argparse.Namespace) -> list[str] | None:
@@ -155,6 +172,11 @@ def main() -> None:
     parser.add_argument("--width-5pct", type=int, default=24, help="channels of the 5 %% artifact's side conv")
     parser.add_argument("--stride-5pct", type=int, default=2, help="stride of the 5 %% artifact's side conv")
     parser.add_argument("--render", action="store_true", help="print the table of count_noise.json, count nothing")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="add the --settings to count_noise.json (each gated against a baseline counted anew, kept beside it)",
+    )
     args = parser.parse_args()
     if args.render:
         print(markdown_table(json.loads((HERE / "count_noise.json").read_text())), end="")
@@ -191,11 +213,14 @@ def main() -> None:
         "settings": {},
     }
     print("baseline", base_counts, results["work_vs_ort_int8_pct"], seconds, flush=True)
+    own_baseline: dict[str, Any] = {}
+    if args.resume:
+        results, own_baseline = resumed(results, base_counts, seconds)
 
     def save(setting: str, runs: list) -> None:
         counts = {case: dict(Counter(run[case]["status"] for run in runs)) for case in CASES}
         neighbour = neighbour_command(setting, args)
-        results["settings"][setting] = {"neighbour": neighbour, "runs": runs, "counts": counts}
+        results["settings"][setting] = {"neighbour": neighbour, **own_baseline, "runs": runs, "counts": counts}
         write_text_atomic(HERE / "count_noise.json", json.dumps(results, indent=2) + "\n")
 
     repeats = args.repeats * len(args.settings) if len(args.repeats) == 1 else args.repeats
