@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-
 from edgekit.compress.task_losses import detection_kd_loss
 
 CLASSES = 3
