@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ from .harness import (
     time_with_probe,
     timing_batch,
 )
-from .options import BenchOptions
+from .options import BenchOptions, physical_cores
 
 
 def predictions_paths(base: Path, labels: list[str]) -> list[Path]:
@@ -59,8 +58,8 @@ def with_counts(
 ) -> list[BenchRow]:
     """Each "ok" row with its instructions per inference counted under ``valgrind`` (its version;
     ``edgekit.bench.count``); a row whose runtime cannot be counted keeps its measurement and says why in
-    ``count.error``. Artifacts are counted side by side, one valgrind process per usable core: a count does not
-    depend on what else runs, so this only shortens the wall time."""
+    ``count.error``. Artifacts are counted side by side, one valgrind process per core (``physical_cores``): a
+    count does not depend on what else runs, so this only shortens the wall time."""
     from concurrent.futures import ThreadPoolExecutor
 
     from .count import build_helper, count_artifact, count_summary
@@ -78,16 +77,9 @@ def with_counts(
 
     with tempfile.TemporaryDirectory(prefix="edgekit-count-") as work:
         helper = build_helper(Path(work))
-        with ThreadPoolExecutor(max_workers=max(1, min(len(rows), usable_cores()))) as pool:
+        with ThreadPoolExecutor(max_workers=max(1, min(len(rows), physical_cores()))) as pool:
             futures = [pool.submit(counted, index, row, helper, Path(work)) for index, row in enumerate(rows)]
             return [future.result() for future in futures]
-
-
-def usable_cores() -> int:
-    """The cores this process may run on (its affinity mask where the OS has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
 
 
 def _with_device_state(document: ResultsDocument, before: dict[str, Any], after: dict[str, Any]) -> ResultsDocument:

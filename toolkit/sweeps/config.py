@@ -51,6 +51,7 @@ from edgekit.calibration_data.build import BUILTIN_DATASETS
 
 from ..bench.options import RECIPE_KEYS
 from ..compress.options import PLAN_KEYS
+from ..convert.ultralytics import HEADS
 from ..data import DEFAULT_CALIBRATION_IMAGES
 from ..errors import EdgekitError
 from ..models.builtins import BUILTIN_MODELS
@@ -66,8 +67,6 @@ from .validate import (
 )
 
 _TOP = {"model", "data", "output", "store", "reference", "trust", "head", "grid", "compress", "bench"}
-#: a two-headed detector's heads (``edgekit.convert.ultralytics.HEADS``, which imports more than a sweep file needs)
-_HEADS = ("e2e", "o2m")
 _GRID = {"prune", "epochs", "targets", "calibration", "imgsz"}
 _VARIANT = {"name", "calib_images", "overrides", "max_drop"}
 #: grid axes the sweep sets itself, so [compress] may not
@@ -229,8 +228,8 @@ def load_sweep(path: Path, trusted: bool = False, max_cells: int = MAX_CELLS) ->
     if raw.get("trust") and not trusted:
         raise EdgekitError(f"sweep {path} sets trust = true: its model runs code when loaded; pass --trust")
     head = raw.get("head")
-    if head is not None and head not in _HEADS:
-        raise EdgekitError(f"sweep: 'head' must be one of {', '.join(_HEADS)} (got {head!r})")
+    if head is not None and head not in HEADS:
+        raise EdgekitError(f"sweep: 'head' must be one of {', '.join(HEADS)} (got {head!r})")
     prune, epochs, targets, variants = _grid(raw)
     if head == "e2e" and any(p > 0 for p in prune):
         raise EdgekitError("sweep: head = 'e2e' cannot be pruned (compress keeps the one-to-many head): use 'o2m'")
