@@ -13,7 +13,7 @@ from pathlib import Path
 import onnxruntime
 from edgekit.config import TargetConfig
 from edgekit.convert.activations import activation_bytes
-from edgekit.convert.graph_remedies import compact_names, decode_tail_nodes
+from edgekit.convert.graph_remedies import compact_names, decode_tail_nodes, head_output_convs
 from edgekit.convert.onnx_utils import onnx_io_specs
 from edgekit.convert.qdq import CALIBRATION_MEMORY, calibration_stride, quantize_qdq
 from edgekit.data.calibration import CalibrationSet
@@ -35,6 +35,8 @@ class OrtInt8Config(TargetConfig):
     every image (YOLO26's direct box regression has no DFL softmax to average that coarseness away).
     Not everywhere: on the 640 px YOLO26n fine-tune it lost 1.43 pt against Percentile's 0.72 (docs/yolo.md).
     ``reduce_range`` avoids U8S8 saturation on CPUs without VNNI.
+    ``float_head_convs``: with the decode tail, the head's last convolutions (box and class outputs per level)
+    stay float too (``edgekit.convert.graph_remedies.head_output_convs``).
     ``compact_names`` shortens the quantizer's long tensor/node names (graph inputs and outputs keep theirs).
     ``calibration_memory_mb``: memory for the intermediate outputs ORT's calibrator holds at once; the images
     are fed in strides that fit it (``edgekit.convert.qdq``): a YOLO11n at 640 px holds ~490 MB per image, so
@@ -47,6 +49,7 @@ class OrtInt8Config(TargetConfig):
     reduce_range: bool = True
     calibration_method: str = "MeanMinMax"
     keep_decode_float: bool = True
+    float_head_convs: bool = True
     exclude_nodes: tuple[str, ...] = ()
     compact_names: bool = True
     calibration_memory_mb: int = CALIBRATION_MEMORY // MIB
@@ -63,6 +66,8 @@ class OrtInt8Target:
         if cfg.calibration_memory_mb < 1:
             raise ExportError(f"ort-int8: calibration_memory_mb must be at least 1, got {cfg.calibration_memory_mb}")
         excluded = list(cfg.exclude_nodes) + (decode_tail_nodes(onnx_path) if cfg.keep_decode_float else [])
+        if cfg.keep_decode_float and cfg.float_head_convs:
+            excluded += [name for name in head_output_convs(onnx_path) if name not in excluded]
         stride = quantize_qdq(
             onnx_path,
             out_dir / "model.onnx",

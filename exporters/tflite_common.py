@@ -29,7 +29,12 @@ with native_output_to():  # absl/oneDNN start-up lines
     import tensorflow as tf  # noqa: E402
 
 from edgekit.config import TargetConfig  # noqa: E402
-from edgekit.convert.graph_remedies import constants_to_initializers, split_concat_output, split_decode_tail  # noqa: E402
+from edgekit.convert.graph_remedies import (  # noqa: E402
+    constants_to_initializers,
+    head_output_convs,
+    split_concat_output,
+    split_decode_tail,
+)
 from edgekit.convert.onnx_utils import onnx_io_specs  # noqa: E402
 from edgekit.convert.padding import fold_same_padding  # noqa: E402
 from edgekit.data.calibration import CalibrationSet  # noqa: E402
@@ -242,10 +247,13 @@ def convert_tflite(onnx_path: Path, calib: CalibrationSet, mode: str, out_dir: P
         if calibration not in METHODS:
             raise ExportError(f"{mode}: calibration_method must be one of {', '.join(METHODS)}, got {calibration!r}")
         tail_from, keep_decode = list(getattr(cfg, "float_tail_from", ())), getattr(cfg, "keep_decode_float", False)
+        head_convs = []
+        if mode == "int8" and keep_decode and getattr(cfg, "float_head_convs", False):
+            head_convs = [name for name in head_output_convs(graph) if name not in tail_from]
         if (
             mode == "int8"
             and (keep_decode or tail_from)
-            and split_decode_tail(graph, work / "body.onnx", work / "decode.onnx", tail_from, keep_decode)
+            and split_decode_tail(graph, work / "body.onnx", work / "decode.onnx", tail_from + head_convs, keep_decode)
         ):
             _write_tflite(work / "body.onnx", mode, calib, per_channel, out_dir / "model.tflite", calibration)
             _write_tflite(work / "decode.onnx", "fp32", calib, per_channel, out_dir / "decode.tflite")
@@ -262,6 +270,7 @@ def convert_tflite(onnx_path: Path, calib: CalibrationSet, mode: str, out_dir: P
         "split_outputs": bool(assembly),
         "float_decode_stage": bool(stages),
         "float_tail_from": len(tail_from),
+        "float_head_convs": len(head_convs) if stages else 0,
     }
     return Conversion("model.tflite", ["model.tflite", *stages], inputs, outputs, versions, notes, assembly, stages)
 

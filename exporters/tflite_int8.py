@@ -16,6 +16,8 @@ from .tflite_common import TfliteConfig, TfliteTarget
 class TfliteInt8Config(TfliteConfig):
     """``per_channel``: one weight scale per output channel (else per tensor). ``keep_decode_float``: run a
     detector's decode tail as a float stage after the full-integer body (int8 in, int8 out).
+    ``float_head_convs``: with the decode tail, the head's last convolutions (box and class outputs per level)
+    join the float stage (``edgekit.convert.graph_remedies.head_output_convs``).
     ``float_tail_from``: ONNX node names that start the float stage early: each, with everything after it,
     runs in float (a full-integer TFLite graph cannot hold float layers in its middle).
     ``calibration_method``: ``MeanMinMax`` (each activation's range is the mean over the images of each image's
@@ -26,6 +28,7 @@ class TfliteInt8Config(TfliteConfig):
     per_channel: bool = True
     calibration_method: str = "MeanMinMax"
     keep_decode_float: bool = True
+    float_head_convs: bool = True
     float_tail_from: tuple[str, ...] = ()
 
 

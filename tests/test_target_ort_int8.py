@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import onnx
 from edgekit.cli import app
-from edgekit.convert.graph_remedies import decode_tail_nodes
+from edgekit.convert.graph_remedies import decode_tail_nodes, head_output_convs
 from edgekit.manifest import Artifact
 from typer.testing import CliRunner
 
@@ -18,6 +18,34 @@ def test_decode_tail_is_found_on_the_detector_only(artifacts):
     assert {"Softmax", "Sigmoid", "Concat"} <= kinds  # DFL softmax, class sigmoid, boxes+scores concat
     assert sum(node.op_type == "Conv" for node in graph.node if node.name in tail) == 1  # only the DFL conv
     assert decode_tail_nodes(artifacts["nano-cls"] / "model.onnx") == []
+
+
+def test_head_output_convs_are_the_convs_the_decode_tail_flattens(artifacts):
+    path = artifacts["nano-det"] / "model.onnx"
+    graph = onnx.load(str(path)).graph
+    consumers = {name: [n for n in graph.node if name in n.input] for node in graph.node for name in node.output}
+    convs = head_output_convs(path)
+    assert convs and all(node.op_type == "Conv" for node in graph.node if node.name in convs)
+    tail = set(decode_tail_nodes(path))
+    for node in graph.node:
+        if node.name in convs:  # each feeds the decode tail (its flattening or the per-level merge before it)
+            assert {c.name for c in consumers[node.output[0]]} <= tail
+    assert head_output_convs(artifacts["nano-cls"] / "model.onnx") == []
+
+
+def test_ort_int8_keeps_the_head_output_convs_float_by_default(tmp_path, artifacts):
+    path = artifacts["nano-det"] / "model.onnx"
+    kept = {}
+    for flag in ("true", "false"):
+        result = runner.invoke(
+            app,
+            ["export", str(path), "-t", "ort-int8", "-o", str(tmp_path / flag), "--calib-images", "8"]
+            + ["--option", f"ort-int8.float_head_convs={flag}", "--data", "shapes-det"],
+        )
+        assert result.exit_code == 0, result.output
+        kept[flag] = Artifact.load(tmp_path / flag / "ort-int8").manifest.notes["nodes_kept_float"]
+    assert kept["true"] == kept["false"] + len(set(head_output_convs(path)) - set(decode_tail_nodes(path)))
+    assert kept["true"] > kept["false"]
 
 
 def test_options_reach_the_manifest_and_weights_are_int8(tmp_path):

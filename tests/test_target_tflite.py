@@ -97,6 +97,7 @@ def test_tflite_int8_is_full_integer_with_int8_io(det_int8):
     manifest = Artifact.load(det_int8).manifest
     assert manifest.inputs[0].dtype == "int8" and manifest.inputs[0].layout == "NHWC"
     assert manifest.stages == ["decode.tflite"] and manifest.notes["float_decode_stage"]
+    assert manifest.notes["float_head_convs"] == 6  # box and class convs of 3 levels run in the float stage
     body = Interpreter(model_path=str(det_int8 / "model.tflite"))
     details = body.get_input_details() + body.get_output_details()
     assert {np.dtype(d["dtype"]).name for d in details} == {"int8"}

@@ -12,7 +12,10 @@ carries ``edgekit.decoding_format = xyxy-topk``) and pass it with ``--out benchm
 
 At 640 px: the same from ``benchmarks/models/yolo26n-shapes-640.pt`` (``--head o2m`` / ``--head e2e``), into
 ``int8-640.json`` / ``int8-640-e2e.json``; ``--previous`` also exports ORT with Percentile and TFLite with the
-converter's MinMax (the defaults before MeanMinMax), benched in the same run (rows ``ort-int8@Percentile``, ...).
+converter's MinMax (the defaults before MeanMinMax), benched in the same run (rows ``ort-int8@Percentile``, ...);
+``--without-head-convs`` exports ORT and TFLite with ``float_head_convs=false`` too (the head's last convolutions
+in INT8, the default before), rows ``ort-int8@int8-head-convs``, ... . ``--targets`` narrows the INT8 targets
+(the FP32 ONNX is always first): the 640 px YOLOv8n and YOLO11n ran with ``--targets ort-int8``.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ HERE = Path(__file__).resolve().parent
 TARGETS = ["onnx-fp32", "ort-int8", "openvino-int8", "tflite-int8"]
 #: ``--previous``: the calibration each target defaulted to before MeanMinMax, exported beside it
 PREVIOUS = {"ort-int8": "Percentile", "tflite-int8": "MinMax"}
+#: ``--without-head-convs``: the targets that keep the head's last convolutions float by default
+HEAD_CONVS = ("ort-int8", "tflite-int8")
 
 
 def main() -> None:
@@ -40,24 +45,26 @@ def main() -> None:
     parser.add_argument(
         "--previous", action="store_true", help="also the calibration ORT and TFLite used before MeanMinMax"
     )
+    parser.add_argument(
+        "--without-head-convs", action="store_true", help="also ORT and TFLite with the head's last convs in INT8"
+    )
+    parser.add_argument("--targets", nargs="+", default=TARGETS[1:], help="INT8 targets (default: all three)")
     args = parser.parse_args()
-    targets = TARGETS[:2] if args.smoke else TARGETS
+    targets = TARGETS[:2] if args.smoke else [TARGETS[0], *args.targets]
     calib = {"calib_images": 8} if args.smoke else {}
     timing = {"runs": 2, "warmup": 1, "min_seconds": 0.0, "rounds": 1} if args.smoke else {"rounds": 5}
     with tempfile.TemporaryDirectory(prefix="edgekit-yolo26-") as work:
         rows = edgekit.export(args.model, targets, Path(work), data="shapes-det", **calib)
         labels = {str(row.path): row.target for row in rows}
-        for target, method in PREVIOUS.items() if args.previous else ():
+        extra = [(t, method, {"calibration_method": method}) for t, method in PREVIOUS.items() if args.previous]
+        if args.without_head_convs:
+            extra += [(t, "int8-head-convs", {"float_head_convs": False}) for t in HEAD_CONVS if t in targets]
+        for target, label, options in extra:
             (row,) = edgekit.export(
-                args.model,
-                [target],
-                Path(work) / method,
-                data="shapes-det",
-                overrides={target: {"calibration_method": method}},
-                **calib,
+                args.model, [target], Path(work) / label, data="shapes-det", overrides={target: options}, **calib
             )
             rows.append(row)
-            labels[str(row.path)] = f"{target}@{method}"
+            labels[str(row.path)] = f"{target}@{label}"
         failed = [row for row in rows if row.status != "ok"]
         if failed:
             raise SystemExit(f"{failed[0].target}: {failed[0].status}")

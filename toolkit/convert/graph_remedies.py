@@ -82,6 +82,33 @@ def decode_tail_nodes(onnx_path: Path) -> list[str]:
     return tail if found_flatten and len(tail) < len(model.graph.node) else []
 
 
+def head_output_convs(onnx_path: Path) -> list[str]:
+    """Names of the head's last convolutions: the Convs whose outputs the decode tail flattens, directly or
+    through its per-level merge of box and class branches (empty if the graph has no decode tail).
+
+    Kept float beside the tail (``float_head_convs`` on ``ort-int8`` and ``tflite-int8``): a 1x1 conv to a few
+    channels per level, so nearly free, and on the 640 px YOLO26n its class logits alone made most of ORT's
+    INT8 loss (1.46 -> 0.31 pt mAP50-95 with the three class convs in float; ``benchmarks/yolo26/head_convs.json``).
+    """
+    import onnx
+
+    tail = set(decode_tail_nodes(onnx_path))
+    if not tail:
+        return []
+    model = onnx.load(str(onnx_path))
+    shapes = _shapes(model)
+    producer = {out: node for node in model.graph.node for out in node.output}
+    flattens = [n for n in model.graph.node if n.name in tail and _is_spatial_flatten(n, shapes)]
+    sources = [producer[n.input[0]] for n in flattens if n.input[0] in producer]
+    parts = [
+        producer[name]
+        for source in sources
+        for name in (source.input if _is_channel_merge(source, shapes) else source.output[:1])
+        if name in producer
+    ]
+    return list(dict.fromkeys(part.name for part in parts if part.op_type == "Conv"))
+
+
 def _rename_tensor(model, old: str, new: str) -> None:
     for node in model.graph.node:
         node.input[:] = [new if name == old else name for name in node.input]
