@@ -33,7 +33,8 @@ class OrtInt8Config(TargetConfig):
     1.27 mAP50-95 points on the YOLOv8n / YOLO11n / nano-det / converged YOLO26n against Percentile's 0.26 /
     0.37 / 0.35 / 9.29, in a third of the export time: one rare large activation no longer widens a range for
     every image (YOLO26's direct box regression has no DFL softmax to average that coarseness away).
-    Not everywhere: on the 640 px YOLO26n fine-tune it lost 1.43 pt against Percentile's 0.72 (docs/yolo.md).
+    Not everywhere: on the 640 px YOLO26n fine-tune it lost 1.43 pt against Percentile's 0.72 (docs/yolo.md),
+    before the head's last convolutions were float (0.31 pt since, ``benchmarks/yolo26/int8-640-head-convs.json``).
     ``reduce_range`` avoids U8S8 saturation on CPUs without VNNI.
     ``float_head_convs``: with the decode tail, the head's last convolutions (box and class outputs per level)
     stay float too (``edgekit.convert.graph_remedies.head_output_convs``).

@@ -23,7 +23,8 @@ class TfliteInt8Config(TfliteConfig):
     ``calibration_method``: ``MeanMinMax`` (each activation's range is the mean over the images of each image's
     min and max; ``exporters/tflite_ranges.py``) or ``MinMax`` (the converter's own: extremes over all images).
     MeanMinMax kept the converged 256 px YOLO26n within 0.92 pt where MinMax lost 10.95; on the 640 px YOLO26n
-    it lost 0.97 pt where MinMax lost 0.55 (``docs/targets.md``, ``docs/yolo.md``)."""
+    it lost 0.97 pt where MinMax lost 0.55 (``docs/targets.md``, ``docs/yolo.md``), before the head's last
+    convolutions joined the float stage (0.12 pt since, ``benchmarks/yolo26/int8-640-head-convs.json``)."""
 
     per_channel: bool = True
     calibration_method: str = "MeanMinMax"

@@ -59,6 +59,10 @@ SMOKE: dict[str, tuple[list[str], Callable[[Path], None] | None]] = {
         None,
     ),
     "yolo26/int8.py": (["nano-det", "--smoke", "--out", "{tmp}/yolo26.json"], None),
+    "yolo26/int8_float_parts.py": (
+        ["{tmp}/arts/onnx-fp32/model.onnx", "--smoke", "--out", "{tmp}/parts.json"],
+        _artifacts,
+    ),
     "gate_stability.py": (["{tmp}/arts", "--repeats", "1", "--smoke", "--out", "{tmp}/out"], _artifacts),
     "int8_remedies.py": (["--smoke", "--json", "{tmp}/remedies.json"], None),
     "kd_recovery.py": (["--images", "16", "--epochs", "1", "--out", "{tmp}/kd.json"], None),

@@ -24,8 +24,8 @@ SOURCES = {
     "YOLO26n (shapes, 256 px, converged, one-to-many": ["yolo26/int8.json"],
     "YOLO26n (shapes, 256 px, converged, end-to-end": ["yolo26/int8-e2e.json"],
     "YOLO26n (shapes, **640 px**, one-to-many / end-to-end head) INT8 with": [
-        "yolo26/int8-640.json",
-        "yolo26/int8-640-e2e.json",
+        "yolo26/int8-640-head-convs.json",
+        "yolo26/int8-640-e2e-head-convs.json",
     ],
     "YOLO26n (shapes, **640 px**, one-to-many / end-to-end head) INT8 vs": ["peers/ultralytics-yolo26n-640.json"],
     "YOLOv8n / YOLO11n (shapes, **640 px**)": [

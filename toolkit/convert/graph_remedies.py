@@ -87,8 +87,8 @@ def head_output_convs(onnx_path: Path) -> list[str]:
     through its per-level merge of box and class branches (empty if the graph has no decode tail).
 
     Kept float beside the tail (``float_head_convs`` on ``ort-int8`` and ``tflite-int8``): a 1x1 conv to a few
-    channels per level, so nearly free, and on the 640 px YOLO26n its class logits alone made most of ORT's
-    INT8 loss (1.46 -> 0.31 pt mAP50-95 with the three class convs in float; ``benchmarks/yolo26/head_convs.json``).
+    channels per level, so nearly free, and on the 640 px YOLO26n their INT8 class logits made most of ORT's
+    INT8 loss (``benchmarks/yolo26/int8-640-float-parts.json``, docs/yolo.md).
     """
     import onnx
 
