@@ -113,6 +113,25 @@ def export(
         raise typer.Exit(1)
 
 
+@app.command()
+def program(
+    model: str = typer.Argument(..., help="built-in name, Ultralytics checkpoint, TorchScript or state_dict .pt"),
+    out: Path = typer.Option(..., "--out", "-o", help="the .pt2 file to write"),
+    imgsz: int | None = typer.Option(None, "--imgsz", help="input size (user models)"),
+    task: str | None = typer.Option(None, "--task", help=f"{TASK_CHOICES} (user models)"),
+    factory: str | None = typer.Option(None, "--factory", help="package.module:callable building the model"),
+    trust: bool = typer.Option(False, "--trust", help="load a file that runs code when loaded, which you trust"),
+    head: str | None = typer.Option(None, "--head", help="a YOLO26 checkpoint's head: e2e or o2m"),
+    force: bool = typer.Option(False, "--force", help="overwrite an existing file"),
+) -> None:
+    """Save MODEL as a torch.export program (.pt2, its card inside) for `edgekit export` in another environment:
+    an Ultralytics checkpoint to ExecuTorch, whose wheel does not run beside Ultralytics' torch."""
+    from .convert.program import save_program
+
+    path = save_program(model, out, imgsz=imgsz, task=task, factory=factory, trust=trust, head=head, force=force)
+    console.print(f"wrote {path}", highlight=False)
+
+
 def bench(
     artifacts: list[Path] = typer.Argument(
         ...,
