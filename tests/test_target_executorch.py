@@ -41,6 +41,21 @@ def test_the_decode_tail_stays_float_and_the_rest_runs_in_int8_on_xnnpack(export
     assert any("QC8" in op["name"] for op in ops if op["kind"] == "int8")  # per-channel int8 convolutions
 
 
+def test_float_head_convs_keeps_the_heads_last_convolutions_float_too(exported: dict[str, Path], tmp_path: Path):
+    rows = export_model(
+        "nano-det",
+        ["executorch-int8"],
+        tmp_path,
+        calib_images=8,
+        overrides={"executorch-int8": {"float_head_convs": True}},
+    )
+    assert rows[0].status == "ok", rows[0].status
+    default = Artifact.load(exported["executorch-int8"]).manifest
+    with_convs = Artifact.load(rows[0].path).manifest
+    assert with_convs.config["float_head_convs"] and not default.config["float_head_convs"]
+    assert with_convs.notes["nodes_kept_float"] == default.notes["nodes_kept_float"] + 6  # box + class, 3 levels
+
+
 def test_the_device_side_imports_executorch_and_torch_but_no_tensorflow_or_onnx(
     exported: dict[str, Path], tmp_path: Path
 ) -> None:
