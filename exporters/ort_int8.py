@@ -2,7 +2,7 @@
 
 Defaults measured on x86 AVX2 without VNNI (../shared/DESIGN.md): QUInt8 activations with QInt8 weights are
 the fast pair there, and ``reduce_range`` avoids U8S8 saturation. For detectors in the YOLOv8 convention the
-decode tail stays in float (``keep_decode_float``), found on the ONNX graph by ``decode_tail_nodes``.
+decode tail stays in float (``keep_decode_float``), found on the ONNX graph by ``float_tail_nodes``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import onnxruntime
 from edgekit.config import TargetConfig
 from edgekit.convert.activations import activation_bytes
-from edgekit.convert.graph_remedies import compact_names, decode_tail_nodes, head_output_convs
+from edgekit.convert.graph_remedies import compact_names, float_tail_nodes
 from edgekit.convert.onnx_utils import onnx_io_specs
 from edgekit.convert.qdq import CALIBRATION_MEMORY, calibration_stride, quantize_qdq
 from edgekit.data.calibration import CalibrationSet
@@ -66,9 +66,8 @@ class OrtInt8Target:
     def convert(self, onnx_path: Path, calib: CalibrationSet, cfg: OrtInt8Config, out_dir: Path) -> Conversion:
         if cfg.calibration_memory_mb < 1:
             raise ExportError(f"ort-int8: calibration_memory_mb must be at least 1, got {cfg.calibration_memory_mb}")
-        excluded = list(cfg.exclude_nodes) + (decode_tail_nodes(onnx_path) if cfg.keep_decode_float else [])
-        if cfg.keep_decode_float and cfg.float_head_convs:
-            excluded += [name for name in head_output_convs(onnx_path) if name not in excluded]
+        tail = float_tail_nodes(onnx_path, cfg.float_head_convs) if cfg.keep_decode_float else []
+        excluded = list(cfg.exclude_nodes) + [name for name in tail if name not in cfg.exclude_nodes]
         stride = quantize_qdq(
             onnx_path,
             out_dir / "model.onnx",

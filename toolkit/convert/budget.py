@@ -117,12 +117,11 @@ class ExportBudget:
 
     def ranking(self) -> list[str]:
         if self._ranked is None:
-            from .graph_remedies import decode_tail_nodes, head_output_convs
+            from .graph_remedies import float_tail_nodes
 
             images = CalibrationSet(tuple(self.split.decide.image_paths[:RANKING_IMAGES]), self.calib.preprocessing)
-            path = self.parent.model_path  # the head's last convs are float by default on ORT and TFLite: not ranked
-            tail = decode_tail_nodes(path)
-            layers = rank_layers(path, self.calib, images, tail + [n for n in head_output_convs(path) if n not in tail])
+            # the head's last convs are float by default on ORT and TFLite: not ranked
+            layers = rank_layers(self.parent.model_path, self.calib, images, float_tail_nodes(self.parent.model_path))
             self._ranked = [layer.node for layer in layers]
         return self._ranked
 

@@ -54,13 +54,15 @@ def _direct_box_conv(box: str, producer: dict, shapes: dict[str, list[int]], see
     return [conv.name]
 
 
-def decode_tail_nodes(onnx_path: Path) -> list[str]:
-    """Names of the nodes between the head's 4D->3D flattening Reshapes and the outputs (empty if none)."""
+def _head_graph(onnx_path: Path) -> tuple:
+    """The ONNX model at ``onnx_path``, its inferred shapes and each tensor's producing node."""
     import onnx
 
     model = onnx.load(str(onnx_path))
-    shapes = _shapes(model)
-    producer = {out: node for node in model.graph.node for out in node.output}
+    return model, _shapes(model), {out: node for node in model.graph.node for out in node.output}
+
+
+def _decode_tail(model, shapes: dict[str, list[int]], producer: dict) -> list[str]:
     tail, stack, seen = [], [o.name for o in model.graph.output], set()
     found_flatten = False
     while stack:
@@ -82,23 +84,9 @@ def decode_tail_nodes(onnx_path: Path) -> list[str]:
     return tail if found_flatten and len(tail) < len(model.graph.node) else []
 
 
-def head_output_convs(onnx_path: Path) -> list[str]:
-    """Names of the head's last convolutions: the Convs whose outputs the decode tail flattens, directly or
-    through its per-level merge of box and class branches (empty if the graph has no decode tail).
-
-    Kept float beside the tail (``float_head_convs`` on ``ort-int8`` and ``tflite-int8``): a 1x1 conv to a few
-    channels per level, so nearly free, and on the 640 px YOLO26n their INT8 class logits made most of ORT's
-    INT8 loss (``benchmarks/yolo26/int8-640-float-parts.json``, docs/yolo.md).
-    """
-    import onnx
-
-    tail = set(decode_tail_nodes(onnx_path))
-    if not tail:
-        return []
-    model = onnx.load(str(onnx_path))
-    shapes = _shapes(model)
-    producer = {out: node for node in model.graph.node for out in node.output}
-    flattens = [n for n in model.graph.node if n.name in tail and _is_spatial_flatten(n, shapes)]
+def _head_convs(model, shapes: dict[str, list[int]], producer: dict, tail: list[str]) -> list[str]:
+    in_tail = set(tail)
+    flattens = [n for n in model.graph.node if n.name in in_tail and _is_spatial_flatten(n, shapes)]
     sources = [producer[n.input[0]] for n in flattens if n.input[0] in producer]
     parts = [
         producer[name]
@@ -107,6 +95,31 @@ def head_output_convs(onnx_path: Path) -> list[str]:
         if name in producer
     ]
     return list(dict.fromkeys(part.name for part in parts if part.op_type == "Conv"))
+
+
+def decode_tail_nodes(onnx_path: Path) -> list[str]:
+    """Names of the nodes between the head's 4D->3D flattening Reshapes and the outputs (empty if none)."""
+    return _decode_tail(*_head_graph(onnx_path))
+
+
+def head_output_convs(onnx_path: Path) -> list[str]:
+    """Names of the head's last convolutions: the Convs whose outputs the decode tail flattens, directly or
+    through its per-level merge of box and class branches (empty if the graph has no decode tail).
+
+    Kept float beside the tail (``float_head_convs`` on ``ort-int8`` and ``tflite-int8``): a 1x1 conv to a few
+    channels per level, so nearly free, and on the 640 px YOLO26n their INT8 class logits made most of ORT's
+    INT8 loss (``benchmarks/yolo26/int8-640-float-parts.json``, docs/yolo.md).
+    """
+    graph = _head_graph(onnx_path)
+    return _head_convs(*graph, _decode_tail(*graph))
+
+
+def float_tail_nodes(onnx_path: Path, head_convs: bool = True) -> list[str]:
+    """The decode tail and, with ``head_convs``, the head's last convolutions not already in it: the nodes
+    ``ort-int8`` keeps float by default (and the accuracy budget leaves unranked), from one read of the graph."""
+    graph = _head_graph(onnx_path)
+    tail = _decode_tail(*graph)
+    return tail + [name for name in _head_convs(*graph, tail) if name not in tail] if head_convs else tail
 
 
 def _rename_tensor(model, old: str, new: str) -> None:

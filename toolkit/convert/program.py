@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..card import CARD_FILE
 from ..errors import ExportError
-from ..fsutil import atomic_file
+from ..fsutil import atomic_file, check_replaceable
 from .pt2e import export_program
 from .sources import load_source
 
@@ -36,8 +36,7 @@ def save_program(
     out = Path(out)
     if out.suffix != ".pt2":
         raise ExportError(f"{out}: a torch.export program is written to a .pt2 file")
-    if out.exists() and not force:
-        raise ExportError(f"{out} already exists; pass --force to overwrite it")
+    check_replaceable(out, force)  # before the model loads: a refusal costs nothing
     source = load_source(model, task=task, imgsz=imgsz, factory=factory, trust=trust, head=head)
     if source.module is None:
         raise ExportError(f"{model} is an ONNX model: a torch.export program needs the PyTorch model")
