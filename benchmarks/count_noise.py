@@ -109,7 +109,7 @@ def markdown_table(results: dict[str, Any]) -> str:
         base = data.get("baseline", results["baseline"])["instructions_per_inference"]  # --resume: its own
         shares = [run["foreign_cpu_share"] * 100 for run in runs]
         moved = max(
-            abs(count / base[label] - 1) * 100
+            abs(count / run.get("baseline_instructions_per_inference", base)[label] - 1) * 100
             for run in runs
             for label, count in run["instructions_per_inference"].items()
         )
@@ -125,8 +125,9 @@ def markdown_table(results: dict[str, Any]) -> str:
 
 def resumed(fresh: dict[str, Any], base_counts: dict[str, int], seconds: float) -> tuple[dict, dict]:
     """``--resume``: the study so far (``count_noise.json``), and what each setting added now records of this
-    invocation: the baseline it was gated against (counted anew), and its provenance. One line when the earlier
-    counts came from another valgrind or machine."""
+    invocation: the baseline it was gated against (counted anew), and its provenance. A setting the study already
+    has keeps its runs; the new ones follow them, each carrying the baseline it was gated against. One line when the
+    earlier counts came from another valgrind or machine."""
     earlier = json.loads((HERE / "count_noise.json").read_text())
     for key, value in (("valgrind", fresh["valgrind"]), ("cpu", fresh["environment"].get("cpu"))):
         then = earlier["valgrind"] if key == "valgrind" else earlier["environment"].get("cpu")
@@ -216,11 +217,18 @@ def main() -> None:
     own_baseline: dict[str, Any] = {}
     if args.resume:
         results, own_baseline = resumed(results, base_counts, seconds)
+    earlier = dict(results["settings"])
 
     def save(setting: str, runs: list) -> None:
-        counts = {case: dict(Counter(run[case]["status"] for run in runs)) for case in CASES}
         neighbour = neighbour_command(setting, args)
-        results["settings"][setting] = {"neighbour": neighbour, **own_baseline, "runs": runs, "counts": counts}
+        entry = {"neighbour": neighbour, **own_baseline, "runs": runs}
+        if setting in earlier:  # --resume of a setting the study has: append, each new run naming its baseline
+            added = {"neighbour": neighbour, **own_baseline, "runs": len(runs)}
+            tagged = [run | {"baseline_instructions_per_inference": base_counts} for run in runs]
+            entry = earlier[setting] | {"runs": earlier[setting]["runs"] + tagged}
+            entry["added"] = earlier[setting].get("added", []) + [added]
+        entry["counts"] = {case: dict(Counter(run[case]["status"] for run in entry["runs"])) for case in CASES}
+        results["settings"][setting] = entry
         write_text_atomic(HERE / "count_noise.json", json.dumps(results, indent=2) + "\n")
 
     repeats = args.repeats * len(args.settings) if len(args.repeats) == 1 else args.repeats

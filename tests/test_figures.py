@@ -16,7 +16,7 @@ REGISTRY = ROOT / "docs" / "figures.toml"
 FIGURES: list[dict[str, Any]] = tomllib.loads(REGISTRY.read_text())["figure"]
 #: what an ``expr`` may call besides ``doc`` (the JSON), ``get`` and ``row``, and ``other(path)``: a value of the
 #: figure's second JSON (``json2``), for a figure computed from two runs (a pruned model against its control)
-SAFE = {"abs": abs, "min": min, "max": max, "round": round, "len": len, "sum": sum, "float": float}
+SAFE = {"abs": abs, "min": min, "max": max, "round": round, "len": len, "sum": sum, "float": float, "sorted": sorted}
 
 
 def _get(document: Any, path: str) -> Any:
