@@ -1,6 +1,7 @@
 """Where a detector's ORT INT8 loss lies: the drop with one part of the network kept float at a time.
 
     python benchmarks/yolo26/int8_float_parts.py MODEL.onnx [--target ort-int8] [--out JSON] [--smoke]
+        [--by-module [N]]
 
 Each part is a set of ONNX node names found on the graph by name and op type (Ultralytics' module names); each
 export keeps that part float on top of the target's defaults (the decode tail and the head's last convolutions),
@@ -11,6 +12,8 @@ Parts: ``decode tail only`` (``float_head_convs=false``, the default before), ``
 head's last convolutions), then on top of them: ``class branch`` / ``box branch`` (the head's ``cv3`` / ``cv2``
 convolutions and activations), ``whole head``, ``attention`` (every node of the PSA blocks), ``SiLU`` (every
 Sigmoid and Mul outside attention).
+With ``--by-module N``, the parts are instead Ultralytics' modules (``/model.<i>/``), N consecutive ones at a
+time, each kept float on top of the defaults: where along the network the loss that remains comes from.
 The 640 px YOLO26n one-to-many ONNX gave ``int8-640-float-parts.json``.
 """
 
@@ -60,15 +63,38 @@ def float_parts(onnx_path: Path) -> dict[str, dict[str, Any]]:
     return {name: options for name, options in parts.items() if options.get("exclude_nodes", True)}
 
 
+def module_parts(onnx_path: Path, size: int) -> dict[str, dict[str, Any]]:
+    """``size`` consecutive Ultralytics modules (``/model.<i>/``) per part, each part's name -> the options that keep
+    its nodes float; modules without a node to quantize (Upsample, Concat alone) still count in the ranges."""
+    import onnx
+
+    by_module: dict[int, list[str]] = {}
+    for node in onnx.load(str(onnx_path)).graph.node:
+        found = re.match(r"/model\.(\d+)/", node.name)
+        if found:
+            by_module.setdefault(int(found.group(1)), []).append(node.name)
+    parts: dict[str, dict[str, Any]] = {"defaults": {}}
+    indices = sorted(by_module)
+    for start in range(0, len(indices), size):
+        chunk = indices[start : start + size]
+        names = [name for index in chunk for name in by_module[index]]
+        label = f"module {chunk[0]}" if len(chunk) == 1 else f"modules {chunk[0]}-{chunk[-1]}"
+        parts[label] = {"exclude_nodes": names}
+    return parts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model", type=Path, help="a detector's ONNX (YOLOv8 convention)")
     parser.add_argument("--target", default="ort-int8", help="an INT8 target with an exclude_nodes option")
     parser.add_argument("--out", type=Path, default=HERE / "int8-640-float-parts.json")
     parser.add_argument("--smoke", action="store_true", help="8 calibration images, edgekit's own evaluation")
+    parser.add_argument(
+        "--by-module", type=int, nargs="?", const=1, metavar="N", help="parts: N consecutive modules at a time"
+    )
     args = parser.parse_args()
     sizes = {"calib_images": 8} if args.smoke else {}
-    parts = float_parts(args.model)
+    parts = module_parts(args.model, args.by_module) if args.by_module else float_parts(args.model)
     with tempfile.TemporaryDirectory(prefix="edgekit-float-parts-") as work:
         (parent,) = edgekit.export(str(args.model), ["onnx-fp32"], Path(work) / "fp32", data="shapes-det")
         paths, names = [parent.path], ["fp32"]
