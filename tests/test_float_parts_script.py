@@ -29,10 +29,10 @@ def _chain(path: Path, names: list[str]) -> Path:
 
 def test_modules_are_grouped_in_order_and_every_node_of_a_module_is_kept_float(tmp_path: Path) -> None:
     names = ["/model.0/conv/Conv", "/model.0/act/Sigmoid", "/model.1/conv/Conv", "/model.2/Concat",
-             "/model.10/m/Conv", "/model.3/cv1/Conv", "Reshape_tail"]  # fmt: skip
+             "/model/model.10/m/Conv", "/model.3/cv1/Conv", "Reshape_tail"]  # fmt: skip
     parts = _script().module_parts(_chain(tmp_path / "m.onnx", names), 2)
     assert list(parts) == ["defaults", "modules 0-1", "modules 2-3", "module 10"]
     assert parts["defaults"] == {}
     assert parts["modules 0-1"]["exclude_nodes"] == names[:3]
     assert parts["modules 2-3"]["exclude_nodes"] == ["/model.2/Concat", "/model.3/cv1/Conv"]
-    assert parts["module 10"]["exclude_nodes"] == ["/model.10/m/Conv"]  # a node outside every module is in none
+    assert parts["module 10"]["exclude_nodes"] == ["/model/model.10/m/Conv"]  # a node outside every module is in none

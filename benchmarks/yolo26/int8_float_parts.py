@@ -70,7 +70,7 @@ def module_parts(onnx_path: Path, size: int) -> dict[str, dict[str, Any]]:
 
     by_module: dict[int, list[str]] = {}
     for node in onnx.load(str(onnx_path)).graph.node:
-        found = re.match(r"/model\.(\d+)/", node.name)
+        found = re.search(r"/model\.(\d+)/", node.name)  # Ultralytics' own export, or edgekit's (/model/model.0/)
         if found:
             by_module.setdefault(int(found.group(1)), []).append(node.name)
     parts: dict[str, dict[str, Any]] = {"defaults": {}}
