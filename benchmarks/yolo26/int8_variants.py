@@ -8,7 +8,8 @@ Each ``--variant`` is one export: a target with its defaults, or with the option
 (``--option TARGET.KEY=VALUE`` of ``edgekit export``). All of them and the FP32 ONNX are scored on the same images
 (``--preset ultralytics``) and timed in one interleaved bench (``--rounds``), so each drop and p50 ratio comes from
 one run on one machine; ``--accuracy-only`` times 2 runs of each, no speed figure.
-``int8-640-e2e-overflow-fix.json`` (OpenVINO's saturation fix on a CPU without VNNI) came from this script.
+``int8-640-{e2e,o2m}-overflow-fix.json`` (OpenVINO's saturation fix on a CPU without VNNI), ``int8-640-*-ort-*.json``
+(ORT's quantization types) and ``../yolo640/openvino-overflow-fix-*.json`` came from this script.
 """
 
 from __future__ import annotations
