@@ -28,6 +28,10 @@ SOURCES = {
         "yolo26/int8-640-e2e-head-convs.json",
     ],
     "YOLO26n (shapes, **640 px**, one-to-many / end-to-end head) INT8 vs": ["peers/ultralytics-yolo26n-640.json"],
+    "YOLO26n (shapes, **640 px**, one-to-many / end-to-end head) OpenVINO INT8 with": [
+        "yolo26/int8-640-o2m-overflow-fix.json",
+        "yolo26/int8-640-e2e-overflow-fix.json",
+    ],
     "YOLOv8n / YOLO11n (shapes, **640 px**)": [
         "peers/ultralytics-yolov8n-640.json",
         "peers/ultralytics-yolo11n-640.json",
