@@ -125,6 +125,18 @@ def test_a_budget_that_cannot_be_met_fails_that_target_and_writes_nothing(
     assert [p.name for p in tmp_path.iterdir()] == ["onnx-fp32"]
 
 
+def test_openvino_s_budget_tries_the_overflow_fix_in_every_convolution(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(budget, "FLOAT_STEPS", ())
+    monkeypatch.setattr(
+        budget, "score", lambda artifact, dataset: 0.0 if artifact.manifest.target != "fp32-parent" else 50.0
+    )  # never within budget: every attempt is named in the failure
+    (row,) = export_model("nano-det", ["openvino-int8"], tmp_path, max_drop=0.5)
+    assert row.status.endswith("(tried 0 float: 50.00 pt, overflow_fix=enable, 0 float: 50.00 pt)"), row.status
+    assert not (tmp_path / "openvino-int8").exists()
+
+
 @pytest.mark.parametrize("data_kind", ["coco-json", "too-few"])
 def test_data_without_a_held_out_split_is_refused_in_one_line(
     data_kind: str, det_dataset_root: Path, tmp_path: Path
@@ -222,7 +234,10 @@ def test_a_calibration_the_user_chose_is_kept_by_the_budget() -> None:
         assert exporting.budget_alternatives(target, default) == [{"calibration_method": other}]
         chosen = default.with_overrides({"calibration_method": "Entropy" if name == "ort-int8" else "MinMax"})
         assert exporting.budget_alternatives(target, chosen) == []
-    assert exporting.budget_alternatives(get_target("openvino-int8"), get_target("openvino-int8").config_cls()) == []
+    openvino = get_target("openvino-int8")
+    assert exporting.budget_alternatives(openvino, openvino.config_cls()) == [{"overflow_fix": "enable"}]
+    chosen = openvino.config_cls().with_overrides({"overflow_fix": "disable"})
+    assert exporting.budget_alternatives(openvino, chosen) == []
 
 
 def test_a_recipe_takes_max_drop_and_checks_it(tmp_path: Path) -> None:
