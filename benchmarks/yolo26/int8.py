@@ -16,6 +16,8 @@ converter's MinMax (the defaults before MeanMinMax), benched in the same run (ro
 ``--without-head-convs`` exports ORT and TFLite with ``float_head_convs=false`` too (the head's last convolutions
 in INT8, the default before), rows ``ort-int8@int8-head-convs``, ... . ``--targets`` narrows the INT8 targets
 (the FP32 ONNX is always first): the 640 px YOLOv8n and YOLO11n ran with ``--targets ort-int8``.
+The converged 256 px YOLO26n ran with ``--without-head-convs`` too, into ``int8-256-head-convs.json`` /
+``int8-256-e2e-head-convs.json`` (the current figures; ``int8.json`` / ``int8-e2e.json`` predate the float head convs).
 """
 
 from __future__ import annotations
