@@ -27,7 +27,7 @@ class OpenVinoInt8Config(TargetConfig):
     Ultralytics' NNCF export does).
     ``overflow_fix``: NNCF's fix for the saturation of 8-bit kernels on CPUs without VNNI (AVX2, AVX-512): weights
     on half the 8-bit range in the first convolution only (``first_layer_only``, NNCF's default), in every
-    convolution and MatMul (``enable``), or nowhere (``disable``)."""
+    convolution and MatMul but the depthwise convolutions (``enable``), or nowhere (``disable``)."""
 
     preset: str = "mixed"
     #: full bias correction: on YOLO11n 0.25 -> -0.16 pt drop, nano-det 0.33 -> 0.18, same speed
