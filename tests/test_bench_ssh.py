@@ -165,7 +165,8 @@ def test_ssh_count_runs_under_the_devices_valgrind_or_says_it_has_none(device, a
     counted = _edgekit(ns, "bench", art, "--json", str(out), *fast, *_on(device))
     assert counted.returncode == 0, counted.stderr
     row = json.loads(out.read_text())["results"][0]
-    assert row["instructions_per_inference"] > 10_000_000 and row["count"]["spread_pct"] < 0.1
+    # spreads: under 0.03 % idle, 0.20 % at most under load in the study (docs/gate.md)
+    assert row["instructions_per_inference"] > 10_000_000 and row["count"]["spread_pct"] < 0.5
 
 
 def test_ssh_a_full_disk_on_the_device_is_one_line(device, artifacts, tmp_path):

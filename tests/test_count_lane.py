@@ -136,11 +136,12 @@ def test_bench_count_records_repeatable_counts_under_real_valgrind(tmp_path):
     result = runner.invoke(app, args + ["--json", str(results)], env={**os.environ})
     assert result.exit_code == 0, result.output
     row, int8_row = load_results(results).rows
-    assert int8_row.count and int8_row.count["runtime"] == "onnxruntime" and int8_row.count["spread_pct"] < 0.1
+    # spreads are under 0.03 % on an idle machine; under load the study (docs/gate.md) saw 3 of 360 at 0.20 %
+    assert int8_row.count and int8_row.count["runtime"] == "onnxruntime" and int8_row.count["spread_pct"] < 0.5
     assert int8_row.instructions_per_inference != row.instructions_per_inference
     count = row.count or {}
     assert row.instructions_per_inference == count["instructions_per_inference"] > 10_000_000
-    assert len(count["per_inference"]) == 3 and count["spread_pct"] < 0.1
+    assert len(count["per_inference"]) == 3 and count["spread_pct"] < 0.5
     # the cycle estimate is a record, not a verdict: its spread is looser than the instructions' (1.1 % seen with
     # both cores busy), so it is held to a few per cent only
     assert count["estimated_cycles_per_inference"] > row.instructions_per_inference and count["cycles_spread_pct"] < 5
