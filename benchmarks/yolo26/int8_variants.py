@@ -18,12 +18,12 @@ import argparse
 import json
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import edgekit
 from edgekit.config import parse_overrides
 from edgekit.fsutil import write_text_atomic
 from edgekit.provenance import provenance
+from int8 import summarise  # the sibling script's summary (this folder is on sys.path when run)
 
 HERE = Path(__file__).resolve().parent
 
@@ -32,22 +32,6 @@ def parse_variant(spec: str) -> tuple[str, dict[str, str]]:
     """``"openvino-int8:overflow_fix=enable,preset=mixed"`` -> the target and its options."""
     target, _, options = spec.partition(":")
     return target, parse_overrides([pair for pair in options.split(",") if pair])
-
-
-def summary(labels: list[str], document: dict[str, Any], timed: bool) -> dict[str, dict[str, Any]]:
-    """Per variant: mAP50-95, its drop from the FP32 ONNX in points, and (timed) p50 and its ratio to FP32's with the
-    fastest round's ratio beside it."""
-    fp32 = document["results"][0]
-    out = {}
-    for label, row in zip(labels, document["results"][1:]):
-        entry: dict[str, Any] = {
-            "map50_95": row["metrics"]["map50_95"],
-            "drop_pts": round((fp32["metrics"]["map50_95"] - row["metrics"]["map50_95"]) * 100, 2),
-        }
-        for key in ("p50", "p50_best_round") if timed else ():
-            entry[f"{key}_ratio"] = round(row["latency_ms"][key] / fp32["latency_ms"][key], 3)
-        out[label] = entry
-    return out
 
 
 def main() -> None:
@@ -65,7 +49,7 @@ def main() -> None:
     timing = {"runs": 2, "warmup": 1, "min_seconds": 0.0, "rounds": 1} if short else {"rounds": args.rounds}
     with tempfile.TemporaryDirectory(prefix="edgekit-int8-variants-") as work:
         (parent,) = edgekit.export(args.model, ["onnx-fp32"], Path(work) / "fp32", data="shapes-det")
-        paths = [parent.path]
+        paths, labels = [parent.path], {}
         for index, (target, options) in enumerate(variants):
             (row,) = edgekit.export(
                 args.model, [target], Path(work) / str(index), data="shapes-det", overrides={target: options}, **sizes
@@ -73,6 +57,7 @@ def main() -> None:
             if row.status != "ok":
                 raise SystemExit(f"{args.variant[index]}: {row.status}")
             paths.append(row.path)
+            labels[str(row.path)] = args.variant[index]
         preset = None if args.smoke else "ultralytics"
         document = edgekit.benchmark(paths, data="shapes-det", preset=preset, **timing).to_dict()
     report = {
@@ -80,7 +65,7 @@ def main() -> None:
         "model": Path(args.model).name,
         "timed": not short,
         "fp32_map50_95": document["results"][0]["metrics"]["map50_95"],
-        "summary": summary(args.variant, document, not short),
+        "summary": summarise(document, labels, timed=not short),
         "bench": document,
     }
     write_text_atomic(args.out, json.dumps(report, indent=2) + "\n")
