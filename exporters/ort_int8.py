@@ -22,6 +22,9 @@ from edgekit.memory import MIB
 
 from .base import Conversion
 
+#: ``quantize_ops`` -> the operator types handed to ``quantize_static`` (empty: all it can quantize)
+QUANTIZE_OPS: dict[str, tuple[str, ...]] = {"all": (), "conv": ("Conv", "MatMul")}
+
 
 @dataclass(frozen=True)
 class OrtInt8Config(TargetConfig):
@@ -39,6 +42,9 @@ class OrtInt8Config(TargetConfig):
     ``float_head_convs``: with the decode tail, the head's last convolutions (box and class outputs per level)
     stay float too (``edgekit.convert.graph_remedies.head_output_convs``).
     ``compact_names`` shortens the quantizer's long tensor/node names (graph inputs and outputs keep theirs).
+    ``quantize_ops``: ``all`` (every operator ORT can quantize: SiLU's Sigmoid and Mul, Add, Concat, ... too) or
+    ``conv`` (convolutions and matrix products only, as OpenVINO's NNCF does; the rest runs in float between a
+    DequantizeLinear and the next QuantizeLinear).
     ``calibration_memory_mb``: memory for the intermediate outputs ORT's calibrator holds at once; the images
     are fed in strides that fit it (``edgekit.convert.qdq``): a YOLO11n at 640 px holds ~490 MB per image, so
     the default calibrates one image at a time (peak 1 GB instead of ~50 GB for 128 images).
@@ -54,6 +60,7 @@ class OrtInt8Config(TargetConfig):
     exclude_nodes: tuple[str, ...] = ()
     compact_names: bool = True
     calibration_memory_mb: int = CALIBRATION_MEMORY // MIB
+    quantize_ops: str = "all"
 
 
 class OrtInt8Target:
@@ -66,6 +73,8 @@ class OrtInt8Target:
     def convert(self, onnx_path: Path, calib: CalibrationSet, cfg: OrtInt8Config, out_dir: Path) -> Conversion:
         if cfg.calibration_memory_mb < 1:
             raise ExportError(f"ort-int8: calibration_memory_mb must be at least 1, got {cfg.calibration_memory_mb}")
+        if cfg.quantize_ops not in QUANTIZE_OPS:
+            raise ExportError(f"quantize_ops {cfg.quantize_ops!r}: not {' or '.join(QUANTIZE_OPS)}")
         tail = float_tail_nodes(onnx_path, cfg.float_head_convs) if cfg.keep_decode_float else []
         excluded = list(cfg.exclude_nodes) + [name for name in tail if name not in cfg.exclude_nodes]
         stride = quantize_qdq(
@@ -78,6 +87,7 @@ class OrtInt8Target:
             weight_type=cfg.weight_type,
             calibration_method=cfg.calibration_method,
             nodes_to_exclude=excluded,
+            op_types=QUANTIZE_OPS[cfg.quantize_ops],
             stride=calibration_stride(len(calib), activation_bytes(onnx_path), cfg.calibration_memory_mb * MIB),
         )
         saved = compact_names(out_dir / "model.onnx") if cfg.compact_names else 0

@@ -71,6 +71,8 @@ SMOKE: dict[str, tuple[list[str], Callable[[Path], None] | None]] = {
             "--variant",
             "openvino-int8:overflow_fix=enable",
             "--smoke",
+            "--work",
+            "{tmp}/variants",
             "--out",
             "{tmp}/variants.json",
         ],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import onnx
 from edgekit.cli import app
 from edgekit.convert.graph_remedies import decode_tail_nodes, head_output_convs
@@ -9,6 +11,17 @@ from edgekit.manifest import Artifact
 from typer.testing import CliRunner
 
 runner = CliRunner()
+
+
+def _export_with_option(model: Path, option: str, out: Path) -> Artifact:
+    """``model`` exported to ort-int8 with ``--option ort-int8.OPTION`` on 8 shapes-det images."""
+    result = runner.invoke(
+        app,
+        ["export", str(model), "-t", "ort-int8", "-o", str(out), "--calib-images", "8"]
+        + ["--option", f"ort-int8.{option}", "--data", "shapes-det"],
+    )
+    assert result.exit_code == 0, result.output
+    return Artifact.load(out / "ort-int8")
 
 
 def test_decode_tail_is_found_on_the_detector_only(artifacts):
@@ -37,13 +50,8 @@ def test_ort_int8_keeps_the_head_output_convs_float_by_default(tmp_path, artifac
     path = artifacts["nano-det"] / "model.onnx"
     kept = {}
     for flag in ("true", "false"):
-        result = runner.invoke(
-            app,
-            ["export", str(path), "-t", "ort-int8", "-o", str(tmp_path / flag), "--calib-images", "8"]
-            + ["--option", f"ort-int8.float_head_convs={flag}", "--data", "shapes-det"],
-        )
-        assert result.exit_code == 0, result.output
-        kept[flag] = Artifact.load(tmp_path / flag / "ort-int8").manifest.notes["nodes_kept_float"]
+        artifact = _export_with_option(path, f"float_head_convs={flag}", tmp_path / flag)
+        kept[flag] = artifact.manifest.notes["nodes_kept_float"]
     assert kept["true"] == kept["false"] + len(set(head_output_convs(path)) - set(decode_tail_nodes(path)))
     assert kept["true"] > kept["false"]
 
@@ -81,3 +89,27 @@ def test_bad_option_fails_the_row_with_a_clear_reason(tmp_path):
     assert result.exit_code == 1
     assert "unknown QuantType 'QInt4x'" in result.output
     assert not (tmp_path / "ort-int8").exists()
+
+
+def _quantized_outputs(model: onnx.ModelProto, op_type: str) -> int:
+    """How many ``op_type`` nodes have their output quantized (read by a QuantizeLinear)."""
+    quantized = {node.input[0] for node in model.graph.node if node.op_type == "QuantizeLinear"}
+    return sum(node.output[0] in quantized for node in model.graph.node if node.op_type == op_type)
+
+
+def test_quantize_ops_conv_leaves_the_activations_float_between_int8_convs(tmp_path, artifacts):
+    path = artifacts["nano-det"] / "model.onnx"
+    models = {}
+    for ops in ("all", "conv"):
+        models[ops] = onnx.load(str(_export_with_option(path, f"quantize_ops={ops}", tmp_path / ops).model_path))
+    # every quantized conv still reads int8 weights; SiLU's Sigmoid no longer writes a quantized tensor
+    for model in models.values():
+        weights = {init.name for init in model.graph.initializer if init.data_type == onnx.TensorProto.INT8}
+        assert sum(node.op_type == "DequantizeLinear" and node.input[0] in weights for node in model.graph.node) > 5
+    assert _quantized_outputs(models["all"], "Sigmoid") > 0 and _quantized_outputs(models["conv"], "Sigmoid") == 0
+    wrong = runner.invoke(
+        app,
+        ["export", "nano-det", "-t", "ort-int8", "-o", str(tmp_path / "bad"), "--option", "ort-int8.quantize_ops=x"],
+    )
+    assert wrong.exit_code == 1 and "quantize_ops 'x': not all or conv" in wrong.output
+    assert not (tmp_path / "bad" / "ort-int8").exists()

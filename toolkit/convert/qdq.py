@@ -60,10 +60,12 @@ def quantize_qdq(
     calibration_method: str = "MinMax",
     nodes_to_exclude: list[str] | tuple[str, ...] = (),
     stride: int | None = None,
+    op_types: list[str] | tuple[str, ...] = (),
 ) -> int:
     """Write ``src`` quantized (QDQ format, calibrated on ``calib``) to ``dst``; types and method by name (ORT's
     ``CalibrationMethod`` names, or ``MeanMinMax``: each tensor's per-image min and max averaged over the images).
-    ``stride``: images per calibration pass (default: what ``CALIBRATION_MEMORY`` allows). Returns the stride."""
+    ``stride``: images per calibration pass (default: what ``CALIBRATION_MEMORY`` allows). ``op_types``: quantize
+    only these operators (default: every one ORT can). Returns the stride."""
     from onnxruntime.quantization import (
         CalibrationDataReader,
         CalibrationMethod,
@@ -117,6 +119,7 @@ def quantize_qdq(
                 weight_type=_enum(QuantType, weight_type),
                 calibrate_method=_enum(CalibrationMethod, ort_method),
                 nodes_to_exclude=list(nodes_to_exclude),
+                op_types_to_quantize=list(op_types) or None,
                 extra_options={"CalibStridedMinMax": stride, **extra},
             )
     finally:
