@@ -12,7 +12,7 @@ NOT_TIMED = "— (not timed)"
 #: each Results row (the start of its first cell) -> the JSON its timings come from (none: accuracy only)
 SOURCES = {
     "YOLOv8n (shapes, 256 px) INT8 vs its FP32 ONNX, edgekit": ["peers/ultralytics.json"],
-    "the same, Ultralytics' own exports": ["peers/ultralytics.json"],
+    "the same, Ultralytics' own exports, same run": ["peers/ultralytics.json"],
     "YOLOv8n ExecuTorch INT8": ["pytorch_direct/yolov8n-shapes.json"],
     "YOLOv8n / YOLO11n LiteRT INT8": [
         "pytorch_direct/yolov8n-shapes-litert.json",
