@@ -11,6 +11,11 @@
    unrepresentative ones, a flat grey frame and a dim low-contrast scene (accuracy should fail).
 
 Writes every results JSON, every verdict (Markdown) and ``summary.json`` under ``--out``.
+
+    python benchmarks/gate_stability.py --summarise runs/gate-stability > benchmarks/gate-stability/summary.json
+
+rebuilds the summary from the results JSONs a run left: every verdict with its checks (artifact, metric,
+change, limit) and the lane that decided, and each run's provenance: the figures docs/gate.md quotes.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from edgekit import tomlread
 from edgekit.calibration_data.build import training_image
 from edgekit.fsutil import sha256_file
 from edgekit.manifest import MANIFEST_NAME
+from edgekit.provenance import provenance
 from edgekit.report.gate import load_thresholds
 from PIL import Image
 
@@ -62,13 +68,52 @@ def odd_images(root: Path) -> Path:
     return root
 
 
+def _checks(baseline: Path, current: Path) -> dict:
+    """The gate's verdict of ``current`` against ``baseline`` (results JSONs): passed, lane and every check."""
+    from edgekit.report.gate import compare_with_note
+    from edgekit.results import load_results
+
+    checks, note = compare_with_note(load_results(baseline), load_results(current), load_thresholds(CONFIG))
+    return {
+        "baseline": baseline.name,
+        "current": current.name,
+        "passed": all(check.passed for check in checks),
+        "lane": "counts" if "count lane decided" in note else "wall clock",
+        "checks": [dataclasses.asdict(check) | {"passed": check.passed} for check in checks],
+    }
+
+
+def summarise(out: Path) -> dict:
+    """The summary of a finished run in ``out``, rebuilt from its results JSONs."""
+    runs = sorted(out.glob("run-[0-9][0-9].json"))
+    last = runs[-1]
+    verdicts = {f"repeat-{index:02d}": _checks(runs[index - 1], runs[index]) for index in range(1, len(runs))}
+    for name in ("fp32-swap", "calib2", "calib2-unrepresentative"):
+        if (out / f"run-{name}.json").is_file():
+            verdicts[name] = _checks(last, out / f"run-{name}.json")
+    documents = {path.name: json.loads(path.read_text()) for path in [*runs, *sorted(out.glob("run-[!0-9]*.json"))]}
+    return {
+        "provenance": provenance(),
+        "thresholds": dataclasses.asdict(load_thresholds(CONFIG)),
+        "runs": {name: doc["environment"].get("provenance") for name, doc in documents.items()},
+        "foreign_cpu_share": {name: doc["environment"].get("foreign_cpu_share") for name, doc in documents.items()},
+        "verdicts": verdicts,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("artifacts", type=Path, help="directory holding onnx-fp32, ort-int8, ... artifact dirs")
+    parser.add_argument("artifacts", type=Path, nargs="?", help="directory holding onnx-fp32, ort-int8, ... dirs")
+    parser.add_argument("--summarise", type=Path, help="print the summary of a finished run's --out folder")
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--out", type=Path, default=Path("runs/gate-stability"))
     parser.add_argument("--smoke", action="store_true", help="short bench runs instead of the scenario's (CI smoke)")
     args = parser.parse_args()
+    if args.summarise:
+        print(json.dumps(summarise(args.summarise), indent=2))
+        return
+    if args.artifacts is None:
+        parser.error("name the artifacts folder (or --summarise a finished run)")
     args.out.mkdir(parents=True, exist_ok=True)
     names = sorted(p.name for p in args.artifacts.iterdir() if (p / MANIFEST_NAME).is_file())
     paths = [args.artifacts / name for name in names]
@@ -102,8 +147,9 @@ def main() -> None:
             passed, verdict = gate(runs[-1], current)
             (args.out / f"verdict-{name}.md").write_text(verdict)
             summary[f"{name}_passed"] = passed
+    summary |= summarise(args.out)
     (args.out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in summary.items() if k != "thresholds"}))
+    print(json.dumps({k: v for k, v in summary.items() if k in ("repeats", "fp32_swap_passed", "calib2_passed")}))
 
 
 if __name__ == "__main__":
