@@ -69,7 +69,9 @@ def odd_images(root: Path) -> Path:
 
 
 def _checks(baseline: Path, current: Path) -> dict:
-    """The gate's verdict of ``current`` against ``baseline`` (results JSONs): passed, lane and every check."""
+    """The gate's checks of ``current`` against ``baseline`` (results JSONs), the lane that compared latency, and
+    whether every check is within its threshold (the count lane's verdict; the wall-clock lane may still call a
+    busy run inconclusive: the gate's own verdicts are ``repeats`` and ``*_passed``)."""
     from edgekit.report.gate import compare_with_note
     from edgekit.results import load_results
 
@@ -77,7 +79,7 @@ def _checks(baseline: Path, current: Path) -> dict:
     return {
         "baseline": baseline.name,
         "current": current.name,
-        "passed": all(check.passed for check in checks),
+        "all_checks_pass": all(check.passed for check in checks),
         "lane": "counts" if "count lane decided" in note else "wall clock",
         "checks": [dataclasses.asdict(check) | {"passed": check.passed} for check in checks],
     }

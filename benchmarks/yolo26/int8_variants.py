@@ -68,9 +68,11 @@ def main() -> None:
     parser.add_argument("--accuracy-only", action="store_true", help="2 timed runs of each: no speed figure")
     parser.add_argument("--out", type=Path, default=HERE / "int8-variants.json")
     parser.add_argument("--smoke", action="store_true", help="8 calibration images, edgekit's own evaluation")
-    parser.add_argument("--work", type=Path, help="keep the artifacts here; reuse the ones already there")
+    parser.add_argument("--work", type=Path, help="keep the artifacts here, one folder per model; reuse them")
     parser.add_argument("--export-only", action="store_true", help="with --work: export, bench nothing")
     args = parser.parse_args()
+    if args.export_only and args.work is None:
+        parser.error("--export-only keeps nothing without --work DIR")
     variants = [parse_variant(spec) for spec in args.variant]
     sizes = {"calib_images": 8} if args.smoke else {}
     short = args.accuracy_only or args.smoke
