@@ -109,9 +109,9 @@ def count_artifact(
     command = [
         "valgrind",
         "--tool=callgrind",
-        # the cache simulation runs from the start, as before: caches warmed by loading too keep the cycle estimate's
-        # spread small; without it, loading runs uninstrumented (several times faster)
-        *(("--cache-sim=yes", *CACHE_GEOMETRY) if cache else ("--instr-atstart=no",)),
+        # loading runs uninstrumented (several times faster); the warm-up inferences fill the simulated caches
+        "--instr-atstart=no",
+        *(("--cache-sim=yes", *CACHE_GEOMETRY) if cache else ()),
         "--collect-atstart=no",
         f"--callgrind-out-file={work}/callgrind.out.%p",
         sys.executable,
