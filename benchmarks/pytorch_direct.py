@@ -5,6 +5,7 @@ interleaved bench per model, plus the per-operator profile of executorch-int8.
     python benchmarks/pytorch_direct.py --programs /tmp/pytorch-direct
     # 2. in edgekit's venv: export and bench (nano-det, nano-cls, and the .pt2 files step 1 wrote)
     python benchmarks/pytorch_direct.py --work /tmp/pytorch-direct [--yolo-data /tmp/shapes-yolo/data.yaml]
+    #    or in two stages: --stage export (may share the CPU), then --stage bench on an otherwise idle machine
     # 3. in a venv with the [litert-torch] extra (it cannot join [executorch]'s): the litert-torch targets
     python benchmarks/pytorch_direct.py --work /tmp/pytorch-direct --litert
     # 4. the same with an accuracy budget (edgekit export --max-drop) for the INT8 targets
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "pytorch_direct"
@@ -46,6 +48,12 @@ def write_programs(folder: Path) -> None:
         print("written", folder / f"{name}.pt2")
 
 
+def _exported(out: Path, target: str) -> SimpleNamespace:
+    """An earlier export stage's row for ``target``: ok when its manifest is there."""
+    manifest = out / target / "edgekit.json"
+    return SimpleNamespace(target=target, status="ok" if manifest.is_file() else f"not exported in {out}")
+
+
 def run_model(
     model: str,
     work: Path,
@@ -57,10 +65,13 @@ def run_model(
     companions: tuple[str, ...] = (),
     out_dir: Path = OUT,
     smoke: bool = False,
+    stage: str = "both",
 ) -> None:
     """Export ``model`` to ``targets``, bench those that exported in one interleaved run (with ``companions``:
     targets an earlier step exported under ``work/<model>``), profile executorch-int8 when it is one of them
-    (``smoke``: 16 calibration images, one short round, no profile)."""
+    (``smoke``: 16 calibration images, one short round, no profile). ``stage`` ``export`` stops after the
+    export (it may share the CPU); ``bench`` benches what an ``export`` stage left in ``work`` (timed: run it on
+    an otherwise idle machine)."""
     from edgekit.api import benchmark
     from edgekit.bench.options import BenchOptions
     from edgekit.bench.profiling import profile_artifact
@@ -69,16 +80,22 @@ def run_model(
 
     name = Path(model).stem
     out = work / f"{name}{suffix}"
-    rows = export_model(
-        model,
-        targets,
-        out,
-        data=data,
-        trust=True,
-        force=True,
-        max_drop=max_drop,
-        **({"calib_images": 16} if smoke else {}),
-    )
+    if stage == "bench":
+        rows = [_exported(out, target) for target in targets]
+    else:
+        rows = export_model(
+            model,
+            targets,
+            out,
+            data=data,
+            trust=True,
+            force=True,
+            max_drop=max_drop,
+            **({"calib_images": 16} if smoke else {}),
+        )
+    if stage == "export":
+        print(Path(model).stem, {row.target: row.status for row in rows})
+        return
     done = [out / row.target for row in rows if row.status == "ok"]
     done += [work / name / c for c in companions if (work / name / c / "edgekit.json").is_file()]
     print(name, {row.target: row.status for row in rows})
@@ -106,8 +123,14 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", help="these models only (nano-det, nano-cls, yolov8n-shapes, ...)")
     parser.add_argument("--out-dir", type=Path, default=OUT, help="where the JSON and Markdown go")
     parser.add_argument("--smoke", action="store_true", help="16 calib images, one round, no profile, no TFLite")
+    parser.add_argument(
+        "--stage",
+        choices=["both", "export", "bench"],
+        default="both",
+        help="export only (may share the CPU), or bench what an export stage left in --work",
+    )
     args = parser.parse_args()
-    keep = {"out_dir": args.out_dir, "smoke": args.smoke}
+    keep = {"out_dir": args.out_dir, "smoke": args.smoke, "stage": args.stage}
     if args.programs:
         write_programs(args.programs)
         return

@@ -20,7 +20,7 @@ SOURCES = {
     ],
     "edgekit's mAP vs `yolo val`": [],
     "pose (keypoints)": ["pose/yolov8n-pose-shapes-int8.json", "pose/yolo11n-pose-shapes-int8.json"],
-    "export memory": ["memory/export-640.json"],
+    "export memory": ["memory/export-640-avx2.json"],
     "YOLO26n (shapes, 256 px, converged, one-to-many / end-to-end head) INT8 with": [
         "yolo26/int8-256-head-convs.json",
         "yolo26/int8-256-e2e-head-convs.json",
