@@ -93,12 +93,11 @@ def run_model(
             max_drop=max_drop,
             **({"calib_images": 16} if smoke else {}),
         )
+    print(name, {row.target: row.status for row in rows})
     if stage == "export":
-        print(Path(model).stem, {row.target: row.status for row in rows})
         return
     done = [out / row.target for row in rows if row.status == "ok"]
     done += [work / name / c for c in companions if (work / name / c / "edgekit.json").is_file()]
-    print(name, {row.target: row.status for row in rows})
     timing = {"runs": 2, "warmup": 1, "min_seconds": 0.0, "rounds": 1} if smoke else {"rounds": 10}
     document = benchmark(done, data=data, preset=preset, **timing)
     out_dir.mkdir(parents=True, exist_ok=True)
