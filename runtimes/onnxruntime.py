@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections import defaultdict
 from pathlib import Path
@@ -13,6 +14,11 @@ import onnxruntime as ort
 from edgekit.errors import EdgekitError, first_line
 from edgekit.manifest import Artifact, TensorSpec
 from edgekit.runtimes.base import ModelDescription, OpTime
+
+if os.environ.get("ORT_DISABLE_TELEMETRY") == "1":
+    # edgekit's own import sets this before ORT's (edgekit/__init__.py), which turns telemetry off whole; when the
+    # caller imported ORT first, this at least stops its events
+    ort.disable_telemetry_events()
 
 _DTYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(uint8)": "uint8", "tensor(int8)": "int8"}
 

@@ -5,9 +5,16 @@ Importing this package stays light: no torch, tensorflow, onnx or runtime is imp
 ``edgekit.targets``, ``edgekit.Artifact``, ``edgekit.ModelCard``, ``edgekit.load_results``; see ``edgekit.api``)
 is loaded on first use."""
 
+import os
 from typing import Any
 
-from .version import __version__
+# ONNX Runtime's PyPI builds (1.29 and later) send telemetry from Linux too: an uploader thread that resolves
+# Microsoft's event host every few seconds, a persistent device id and an event cache under ~/.cache/Microsoft.
+# edgekit runs offline, so it is off unless the user asked for it; ORT reads this once, when it is imported, so it is
+# set here, before anything of edgekit can import it (subprocesses inherit it).
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
+from .version import __version__  # noqa: E402 - after the telemetry switch above
 
 __all__ = [
     "Artifact",

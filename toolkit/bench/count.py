@@ -122,7 +122,13 @@ def count_artifact(
         str(helper),
         str(runs),
     ]
-    env = {**os.environ, "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+    env = {
+        **os.environ,
+        "PYTHONHASHSEED": "0",
+        "ORT_DISABLE_TELEMETRY": "1",
+        "OMP_NUM_THREADS": "1",
+        "TF_NUM_INTEROP_THREADS": "1",
+    }
     try:
         result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=COUNT_TIMEOUT_S)
     except subprocess.TimeoutExpired:
