@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -85,41 +86,52 @@ def test_the_figure_is_its_json_and_stands_on_its_page(figure: dict[str, Any]):
     assert quote in page, f"{figure['page']} does not say {quote!r} ({figure['id']} from {figure['json']})"
 
 
-def test_the_yolov8n_peer_table_is_rendered_from_its_json_and_stands_on_its_page():
-    """docs/yolo.md's YOLOv8n table against Ultralytics' exports: every cell, rendered again from the bench JSON
-    and `yolo val`'s JSON by the script that wrote it."""
-    import importlib.util
-
-    script = ROOT / "benchmarks" / "peers" / "ultralytics.py"
-    spec = importlib.util.spec_from_file_location("peers_ultralytics", script)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    document = json.loads((ROOT / "benchmarks" / "peers" / "ultralytics.json").read_text())
-    scored = json.loads((ROOT / "benchmarks" / "peers" / "yolo_val.json").read_text())["results"]
-    yolo_val = {entry["model"]: entry["map50_95"] for entry in scored}
-    table = module.markdown_table(document, document["labels"], document["peers"], yolo_val, "YOLOv8n", 256)
-    rows = "\n".join(line for line in table.splitlines() if line.startswith("|"))
-    assert len(rows.splitlines()) == 2 + len(document["results"]) and rows in (ROOT / "docs" / "yolo.md").read_text()
-
-
-def test_the_count_lane_table_is_rendered_from_its_json_and_stands_on_its_page():
-    """docs/gate.md's count-lane study: the table, rendered again from ``benchmarks/count_noise.json``."""
+def _script(name: str) -> Any:
+    """A benchmark script as a module (its folder on the path while it loads: some import a sibling)."""
     import importlib.util
     import sys
 
-    script = ROOT / "benchmarks" / "count_noise.py"
-    sys.path.insert(0, str(script.parent))  # it imports gate_noise beside it
+    script = ROOT / "benchmarks" / name
+    sys.path.insert(0, str(script.parent))
     try:
-        spec = importlib.util.spec_from_file_location("count_noise_script", script)
+        spec = importlib.util.spec_from_file_location(f"figures_{script.stem}", script)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
     finally:
         sys.path.remove(str(script.parent))
+    return module
+
+
+def _peer_table() -> str:
+    """docs/yolo.md's YOLOv8n table against Ultralytics' exports, rendered again by the script that wrote it."""
+    document = json.loads((ROOT / "benchmarks" / "peers" / "ultralytics.json").read_text())
+    scored = json.loads((ROOT / "benchmarks" / "peers" / "yolo_val.json").read_text())["results"]
+    yolo_val = {entry["model"]: entry["map50_95"] for entry in scored}
+    module = _script("peers/ultralytics.py")
+    table = module.markdown_table(document, document["labels"], document["peers"], yolo_val, "YOLOv8n", 256)
+    rows = "\n".join(line for line in table.splitlines() if line.startswith("|"))
+    assert len(rows.splitlines()) == 2 + len(document["results"])
+    return rows
+
+
+def _count_table() -> str:
+    """docs/gate.md's count-lane study table, rendered again from ``benchmarks/count_noise.json``."""
     results = json.loads((ROOT / "benchmarks" / "count_noise.json").read_text())
-    table = module.markdown_table(results)
-    assert len(table.splitlines()) == 2 + len(results["settings"]) and table in (ROOT / "docs" / "gate.md").read_text()
+    table = str(_script("count_noise.py").markdown_table(results))
+    assert len(table.splitlines()) == 2 + len(results["settings"])
+    return table
+
+
+def test_the_yolov8n_peer_table_is_rendered_from_its_json_and_stands_on_its_page():
+    """docs/yolo.md's YOLOv8n table against Ultralytics' exports: every cell, rendered again from the bench JSON
+    and `yolo val`'s JSON by the script that wrote it."""
+    assert _peer_table() in (ROOT / "docs" / "yolo.md").read_text()
+
+
+def test_the_count_lane_table_is_rendered_from_its_json_and_stands_on_its_page():
+    """docs/gate.md's count-lane study: the table, rendered again from ``benchmarks/count_noise.json``."""
+    assert _count_table() in (ROOT / "docs" / "gate.md").read_text()
 
 
 #: docs/targets.md's calibration table: its row labels -> (target, the study JSON's variant label)
@@ -139,16 +151,68 @@ CALIBRATION_ROWS = {
 CALIBRATION_STUDIES = ["", "_nano_det", "_yolo11n", "_yolo26n"]  # the table's model columns, in order
 
 
-def test_the_calibration_table_is_its_four_studies():
-    """Every cell of docs/targets.md's calibration table is the drop its study JSON holds (blank: not studied)."""
+def _calibration_rows() -> list[str]:
+    """docs/targets.md's calibration table, each row's cells rendered from its four study JSONs (blank: not
+    studied), up to its last model column."""
     studies = [
         json.loads((ROOT / f"benchmarks/calibration_study{name}.json").read_text()) for name in CALIBRATION_STUDIES
     ]
-    lines = (ROOT / "docs/targets.md").read_text().splitlines()
+    rows = []
     for (target, label), variant in CALIBRATION_ROWS.items():
         cells = []
         for study in studies:
             found = [v for v in study["variants"] if v["target"] == target and v["variant"] == variant]
             cells.append(f"{found[0]['drop_points']:.2f}".replace("-", "−") if found else "")
-        prefix = f"| {target} | {label} | {' | '.join(cells)} |"
+        rows.append(f"| {target} | {label} | {' | '.join(cells)} |")
+    return rows
+
+
+def test_the_calibration_table_is_its_four_studies():
+    """Every cell of docs/targets.md's calibration table is the drop its study JSON holds (blank: not studied)."""
+    lines = (ROOT / "docs/targets.md").read_text().splitlines()
+    for prefix in _calibration_rows():
         assert any(line.startswith(prefix) for line in lines), f"docs/targets.md has no row {prefix!r}"
+
+
+#: a published figure, as this test finds them: a number with a unit (points, a ratio, a percentage, a size, a
+#: duration). Plain numbers (an mAP such as 0.745) are not counted here, registered or not.
+FIGURE_PATTERN = re.compile(r"(?<![\w.])[−+-]?\d+(?:[.,]\d+)?\s?(?:pt|x|%|GiB|GB|MB|ms|s|min)(?!\w)")
+PAGES = ["README.md", *sorted(f"docs/{path.name}" for path in (ROOT / "docs").glob("*.md"))]
+
+
+def figure_coverage() -> dict[str, tuple[int, list[str]]]:
+    """Per page: how many of its figures (``FIGURE_PATTERN``) stand inside a registered figure's quote or a table
+    rendered from its JSON, and the text of those that do not."""
+    quoted: dict[str, list[str]] = {
+        "docs/yolo.md": [_peer_table()],
+        "docs/gate.md": [_count_table()],
+        "docs/targets.md": _calibration_rows(),
+    }
+    for figure in FIGURES:
+        value = _value(figure)
+        text = figure["format"].format(abs(value) if figure.get("unsigned") else value)
+        quoted.setdefault(figure["page"], []).append(figure["quote"].format(text))
+    coverage = {}
+    for page in PAGES:
+        text = (ROOT / page).read_text()
+        spans = [(m.start(), m.start() + len(q)) for q in quoted.get(page, []) for m in re.finditer(re.escape(q), text)]
+        found = list(FIGURE_PATTERN.finditer(text))
+        loose = [m.group() for m in found if not any(a <= m.start() and m.end() <= b for a, b in spans)]
+        coverage[page] = (len(found) - len(loose), loose)
+    return coverage
+
+
+def test_no_page_publishes_more_unregistered_figures_than_it_did():
+    """A ratchet on the figures no registry entry recomputes: each page may hold at most the count its
+    ``[unregistered]`` entry in docs/figures.toml allows (what the registry did not cover yet when it was set), so
+    a new figure arrives with its JSON and entry; lower the number as figures are registered."""
+    allowed = tomllib.loads(REGISTRY.read_text()).get("unregistered", {})
+    coverage = figure_coverage()
+    over = {
+        page: f"{len(loose)} unregistered (at most {allowed.get(page, 0)}): {loose[-5:]}"
+        for page, (_, loose) in coverage.items()
+        if len(loose) > allowed.get(page, 0)
+    }
+    assert not over, over
+    stale = {page: (allowed[page], len(coverage[page][1])) for page in allowed if page in coverage}
+    assert all(limit == now for limit, now in stale.values()), f"lower [unregistered] to what the pages hold: {stale}"
