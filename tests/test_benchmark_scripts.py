@@ -58,6 +58,10 @@ SMOKE: dict[str, tuple[list[str], Callable[[Path], None] | None]] = {
         ["nano-det", "--targets", "onnx-fp32,ort-int8", "--calib-images", "8", "--out", "{tmp}/memory.json"],
         None,
     ),
+    "count_spread.py": (
+        ["{tmp}/arts/ort-int8", "--processes", "1", "--runs", "3", "--out", "{tmp}/spread.json"],
+        _artifacts,
+    ),
     "yolo26/int8.py": (["nano-det", "--smoke", "--out", "{tmp}/yolo26.json"], None),
     "yolo26/int8_float_parts.py": (
         ["{tmp}/arts/onnx-fp32/model.onnx", "--smoke", "--out", "{tmp}/parts.json"],
