@@ -44,9 +44,13 @@ def _from_pipeline(run: Path, out: Path, name: str, label: str, rebench: Path | 
     write_text_atomic(out.parent / f"{out.name}-summary.json", json.dumps(summary, indent=2) + "\n")
     table = _table(document, name, label)
     if rebench:
+        own = json.loads((run / "results.json").read_text())["environment"]
+        share = own.get("foreign_cpu_share")
+        load = "an unknown share" if share is None else f"{share * 100:.1f} %"
         table += (
-            f"\nThe same artifacts re-benched with `edgekit bench --json` on an otherwise idle machine; the "
-            f"pipeline's own bench ({out.name}-pipeline-bench.json) had shared the cores with another job.\n"
+            f"\nThe same artifacts re-benched with `edgekit bench --json`, {document['environment']['latency_rounds']} "
+            f"rounds; the pipeline's own bench ({out.name}-pipeline-bench.json, {own.get('latency_rounds')} rounds) "
+            f"ran with other processes at {load} of the CPU.\n"
         )
     write_text_atomic(out.with_suffix(".md"), table)
     print(table)
