@@ -17,7 +17,7 @@ from edgekit.runtimes.base import ModelDescription, OpTime
 
 if os.environ.get("ORT_DISABLE_TELEMETRY") == "1":
     # edgekit's own import sets this before ORT's (edgekit/__init__.py), which turns telemetry off whole; when the
-    # caller imported ORT first, this at least stops its events
+    # caller imported ORT first, this is all that is left to do: ORT's uploader thread stays (docs/reliability.md)
     ort.disable_telemetry_events()
 
 _DTYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(uint8)": "uint8", "tensor(int8)": "int8"}
