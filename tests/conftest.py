@@ -19,6 +19,10 @@ from hypothesis import settings
 settings.register_profile("edgekit", deadline=None)
 settings.load_profile("edgekit")
 
+# Test modules that import onnxruntime before anything of edgekit would get ORT's default, telemetry on (DNS lookups,
+# a device id under ~/.cache/Microsoft), in this process and every subprocess it starts: the suite is offline too.
+os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path(os.environ.setdefault("EDGEKIT_CACHE", str(ROOT / ".pytest_cache" / "edgekit")))
 
