@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from edgekit.bench.count import COUNTED_RUNS, build_helper, count_artifact, valgrind_version
+from edgekit.bench.count import COUNTED_RUNS, build_helper, count_artifact, spread_pct, valgrind_version
 from edgekit.bench.harness import CpuContention, open_artifact, timing_batch
 from edgekit.bench.options import BenchOptions
 from edgekit.fsutil import write_text_atomic
@@ -45,7 +45,7 @@ def count_process(artifact: Path, batch: Any, work: Path, helper: Path, runs: in
         "per_inference": counts,
         "median": median,
         "deviation_pct": [_pct(count, median) for count in counts],
-        "first_runs_spread_pct": _pct(max(first), min(first)) if len(first) > 1 else 0.0,
+        "first_runs_spread_pct": spread_pct(first),
         "foreign_cpu_share": None if foreign.share is None else round(foreign.share, 4),
         "wall_s": round(time.perf_counter() - start, 1),
     }

@@ -76,12 +76,16 @@ def test_the_registry_is_well_formed():
                 assert (ROOT / figure[key]).is_file(), f"{figure['id']}: {figure[key]} is not committed"
 
 
-@pytest.mark.parametrize("figure", FIGURES, ids=[figure["id"] for figure in FIGURES])
-def test_the_figure_is_its_json_and_stands_on_its_page(figure: dict[str, Any]):
+def _quote(figure: dict[str, Any]) -> str:
+    """The figure's quote with its value recomputed from the JSON and formatted in."""
     value = _value(figure)
     assert isinstance(value, (int, float)) and math.isfinite(value), f"{figure['id']}: {value!r}"
-    text = figure["format"].format(abs(value) if figure.get("unsigned") else value)
-    quote = figure["quote"].format(text)
+    return str(figure["quote"]).format(figure["format"].format(abs(value) if figure.get("unsigned") else value))
+
+
+@pytest.mark.parametrize("figure", FIGURES, ids=[figure["id"] for figure in FIGURES])
+def test_the_figure_is_its_json_and_stands_on_its_page(figure: dict[str, Any]):
+    quote = _quote(figure)
     page = (ROOT / figure["page"]).read_text()
     assert quote in page, f"{figure['page']} does not say {quote!r} ({figure['id']} from {figure['json']})"
 
@@ -189,9 +193,7 @@ def figure_coverage() -> dict[str, tuple[int, list[str]]]:
         "docs/targets.md": _calibration_rows(),
     }
     for figure in FIGURES:
-        value = _value(figure)
-        text = figure["format"].format(abs(value) if figure.get("unsigned") else value)
-        quoted.setdefault(figure["page"], []).append(figure["quote"].format(text))
+        quoted.setdefault(figure["page"], []).append(_quote(figure))
     coverage = {}
     for page in PAGES:
         text = (ROOT / page).read_text()

@@ -36,6 +36,7 @@ def _from_pipeline(run: Path, out: Path, name: str, label: str, rebench: Path | 
     ``rebench``, the table and ``<out>.json`` come from that ``edgekit bench --json`` of the same artifacts
     (the pipeline's own bench is kept as ``<out>-pipeline-bench.json``)."""
     document = json.loads((run / "results.json").read_text())
+    own = document["environment"]  # the pipeline's own bench, kept whichever document the table comes from
     summary = json.loads((run / "pipeline.json").read_text())
     if rebench:
         write_text_atomic(out.parent / f"{out.name}-pipeline-bench.json", json.dumps(document, indent=2) + "\n")
@@ -44,7 +45,6 @@ def _from_pipeline(run: Path, out: Path, name: str, label: str, rebench: Path | 
     write_text_atomic(out.parent / f"{out.name}-summary.json", json.dumps(summary, indent=2) + "\n")
     table = _table(document, name, label)
     if rebench:
-        own = json.loads((run / "results.json").read_text())["environment"]
         share = own.get("foreign_cpu_share")
         load = "an unknown share" if share is None else f"{share * 100:.1f} %"
         table += (

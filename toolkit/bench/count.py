@@ -141,7 +141,8 @@ def count_artifact(
     return counts
 
 
-def _spread_pct(values: list[int]) -> float:
+def spread_pct(values: list[int]) -> float:
+    """How far apart counts lie: (max - min) / median, in percent (what a row's ``spread_pct`` reports)."""
     return round((max(values) - min(values)) / statistics.median(values) * 100, 5)
 
 
@@ -155,7 +156,7 @@ def count_summary(
     summary: dict[str, Any] = {
         "instructions_per_inference": int(statistics.median(counts)),
         "per_inference": counts,
-        "spread_pct": _spread_pct(counts),
+        "spread_pct": spread_pct(counts),
         "valgrind": valgrind,
         "runtime": runtime,
         "runtime_version": runtime_version,
@@ -167,7 +168,7 @@ def count_summary(
         summary |= {
             "estimated_cycles_per_inference": int(statistics.median(cycles)),
             "cycles_per_inference": cycles,
-            "cycles_spread_pct": _spread_pct(cycles),
+            "cycles_spread_pct": spread_pct(cycles),
             "cache_geometry": " ".join(CACHE_GEOMETRY),
         }
     return summary
