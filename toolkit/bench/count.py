@@ -21,6 +21,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -81,29 +82,43 @@ def estimated_cycles(events: dict[str, int]) -> int:
     return events["Ir"] + 10 * l1_misses + 100 * ll_misses
 
 
-def _dumped_events(work: Path) -> list[dict[str, int]]:
-    """The events (``Ir``, and with the cache simulation its misses) of each counted inference, in order, from
-    the callgrind dumps our helper triggered."""
+def counted_dumps(work: Path) -> list[tuple[Path, str]]:
+    """The callgrind dumps our helper triggered in ``work`` (one per counted inference), in order, with their text."""
     counted = []
     for path in work.glob("callgrind.out.*"):
         text = path.read_text(errors="replace")
-        if f"Client Request: {_DUMP_NAME}" not in text:
-            continue
-        part = re.search(r"^part: (\d+)", text, re.MULTILINE)
+        if f"Client Request: {_DUMP_NAME}" in text:
+            part = re.search(r"^part: (\d+)", text, re.MULTILINE)
+            counted.append((int(part.group(1)) if part else 0, path, text))
+    return [(path, text) for _, path, text in sorted(counted, key=lambda item: item[0])]
+
+
+def _dumped_events(work: Path) -> list[dict[str, int]]:
+    """The events (``Ir``, and with the cache simulation its misses) of each counted inference, in order."""
+    counted = []
+    for _, text in counted_dumps(work):
         names = re.search(r"^events: (.+)$", text, re.MULTILINE)
         totals = re.search(r"^totals: ([\d ]+)$", text, re.MULTILINE)
         if totals:
             values = [int(value) for value in totals.group(1).split()]
-            events = dict(zip(names.group(1).split() if names else ["Ir"], values, strict=False))
-            counted.append((int(part.group(1)) if part else 0, events))
-    return [events for _, events in sorted(counted, key=lambda item: item[0])]
+            counted.append(dict(zip(names.group(1).split() if names else ["Ir"], values, strict=False)))
+    return counted
 
 
 def count_artifact(
-    artifact: Path, batch: np.ndarray, work: Path, helper: Path, runs: int = COUNTED_RUNS, cache: bool = False
+    artifact: Path,
+    batch: np.ndarray,
+    work: Path,
+    helper: Path,
+    runs: int = COUNTED_RUNS,
+    cache: bool = False,
+    environment: Mapping[str, str] | None = None,
 ) -> list[dict[str, int]]:
     """The events of each of ``runs`` inferences of ``artifact`` on ``batch``, one thread, under callgrind:
-    ``Ir`` (instructions), and with ``cache`` the simulated caches' misses (``CACHE_GEOMETRY``)."""
+    ``Ir`` (instructions), and with ``cache`` the simulated caches' misses (``CACHE_GEOMETRY``).
+
+    ``environment`` overrides the child's variables; only experiments use it (``benchmarks/count_spread.py``
+    turns ONNX Runtime's telemetry back on for its control), the lane never does."""
     work.mkdir(parents=True, exist_ok=True)
     np.save(work / "batch.npy", batch)
     command = [
@@ -128,6 +143,7 @@ def count_artifact(
         "ORT_DISABLE_TELEMETRY": "1",
         "OMP_NUM_THREADS": "1",
         "TF_NUM_INTEROP_THREADS": "1",
+        **(environment or {}),
     }
     try:
         result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=COUNT_TIMEOUT_S)
