@@ -59,7 +59,8 @@ SMOKE: dict[str, tuple[list[str], Callable[[Path], None] | None]] = {
         None,
     ),
     "count_spread.py": (
-        ["{tmp}/arts/ort-int8", "--processes", "1", "--runs", "3", "--out", "{tmp}/spread.json"],
+        ["{tmp}/arts/ort-int8", "--processes", "1", "--runs", "3", "--work", "{tmp}/dumps"]
+        + ["--out", "{tmp}/spread.json"],
         _artifacts,
     ),
     "yolo26/int8.py": (["nano-det", "--smoke", "--out", "{tmp}/yolo26.json"], None),
