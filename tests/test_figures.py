@@ -174,6 +174,37 @@ def test_the_count_lane_table_is_rendered_from_its_json_and_stands_on_its_page()
     assert _count_table() in (ROOT / "docs" / "gate.md").read_text()
 
 
+LADDER = ROOT / "benchmarks" / "sweeps" / "ladder-shapes" / "results.json"
+
+
+def _ladder_rows() -> list[str]:
+    """docs/sweep.md's table of the ladder sweep's pruned points, each row rendered from the sweep's results.json
+    with the sweep's own verdict cells (``edgekit.sweeps.dominance.summary``)."""
+    from edgekit.sweeps.dominance import summary
+
+    rows = []
+    for row in json.loads(LADDER.read_text())["results"]:
+        cell = row["cell"]
+        if not cell.get("prune") or row["status"] != "ok":
+            continue
+        model = Path(cell["source"]).name.split("-")[0]
+        verdicts = f"{summary(cell, 'vs_smaller_input')} | {summary(cell, 'vs_other_models')}"
+        rows.append(
+            f"| {model} @{cell['imgsz']} | {row['target']} | {row['metrics']['map50_95']:.4f} | "
+            f"{cell['p50_vs_reference']:.2f} | {verdicts} |"
+        )
+    return rows
+
+
+def test_the_ladder_table_is_its_sweep():
+    """Every pruned point of the ladder sweep stands in docs/sweep.md's table as its results.json has it."""
+    rows = _ladder_rows()
+    assert rows, "the ladder sweep has no pruned point"
+    page = (ROOT / "docs" / "sweep.md").read_text()
+    missing = [row for row in rows if row not in page]
+    assert not missing, f"docs/sweep.md lacks {missing[:3]}"
+
+
 #: docs/targets.md's calibration table: its row labels -> (target, the study JSON's variant label)
 CALIBRATION_ROWS = {
     ("ort-int8", "MeanMinMax"): "MeanMinMax (default)",
@@ -227,6 +258,7 @@ def figure_coverage() -> dict[str, tuple[int, list[str]]]:
         "docs/yolo.md": [_peer_table()],
         "docs/gate.md": [_count_table()],
         "docs/targets.md": _calibration_rows(),
+        "docs/sweep.md": _ladder_rows(),
     }
     for figure in FIGURES:
         quoted.setdefault(figure["page"], []).append(_quote(figure))
