@@ -14,9 +14,9 @@ largest first-3 spread, the CPU share other processes took while each process co
 inference ended (seconds after its process started, from its dump's time), so a stray that follows the clock
 shows as such.
 
-``--ort-telemetry on`` is the control for ONNX Runtime's telemetry, which the lane always turns off: ORT's
-``Run()`` sends telemetry events on a timer, from the inference's own thread, when telemetry is on. With
-``--work DIR`` the callgrind dumps stay in DIR to be read.
+``--ort-telemetry on`` is the control for ONNX Runtime's telemetry, which the lane always turns off: with it on,
+ORT's ``Run()`` logs telemetry events from the inference's own thread, some of them on timers. With ``--work DIR``
+(a new or empty folder) the callgrind dumps stay in DIR to be read.
 """
 
 from __future__ import annotations
@@ -92,6 +92,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, help="keep the callgrind dumps here (default: a temporary folder)")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
+    if args.work is not None and args.work.exists() and any(args.work.iterdir()):
+        parser.error(f"--work {args.work} is not empty: its dumps would be counted with this run's")
     environment = {"ORT_DISABLE_TELEMETRY": "0" if args.ort_telemetry == "on" else "1"}
     valgrind = valgrind_version()
     options = BenchOptions()
